@@ -1,0 +1,144 @@
+//! Configuration from the environment; every error names its variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+/// An http(s) base URL without query, fragment or trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    pub fn parse(var: &'static str, input: &str) -> Result<Self, ConfigError> {
+        let err = |reason: &str| ConfigError {
+            var,
+            reason: format!("{reason} (got {input:?})"),
+        };
+        let trimmed = input.trim().trim_end_matches('/');
+        let rest = trimmed
+            .strip_prefix("https://")
+            .or_else(|| trimmed.strip_prefix("http://"))
+            .ok_or_else(|| err("must start with https:// or http://"))?;
+        let host = rest.split('/').next().unwrap_or_default();
+        if host.is_empty() || host.contains('@') {
+            return Err(err("must name a host (and no user info)"));
+        }
+        if trimmed.contains(['?', '#', ' ']) {
+            return Err(err("must not contain a query, fragment or spaces"));
+        }
+        Ok(BaseUrl(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The base followed by `path_and_query` (which starts with `/`).
+    pub fn join(&self, path_and_query: &str) -> String {
+        format!("{}{path_and_query}", self.0)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The URL Twilio calls; signatures are checked against it.
+    pub public_url: BaseUrl,
+    /// Whether `public_url` was derived from the listen address.
+    pub public_url_defaulted: bool,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub twilio_api_base: BaseUrl,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let listen_text = lookup("AFUREKO_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| ConfigError {
+            var: "AFUREKO_LISTEN",
+            reason: format!(
+                "must be an address and port such as 127.0.0.1:3000 (got {listen_text:?})"
+            ),
+        })?;
+        let (public_url, public_url_defaulted) = match lookup("AFUREKO_PUBLIC_URL") {
+            Some(url) => (BaseUrl::parse("AFUREKO_PUBLIC_URL", &url)?, false),
+            None => (
+                BaseUrl::parse("AFUREKO_PUBLIC_URL", &format!("http://{listen}"))?,
+                true,
+            ),
+        };
+        let twilio_api_base = BaseUrl::parse(
+            "AFUREKO_TWILIO_API_BASE",
+            &lookup("AFUREKO_TWILIO_API_BASE")
+                .unwrap_or_else(|| DEFAULT_TWILIO_API_BASE.to_owned()),
+        )?;
+        let data_dir =
+            PathBuf::from(lookup("AFUREKO_DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+        Ok(Config {
+            public_url,
+            public_url_defaulted,
+            listen,
+            data_dir,
+            twilio_api_base,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:3000");
+        assert!(c.public_url_defaulted);
+        assert_eq!(c.twilio_api_base.as_str(), "https://api.twilio.com");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let e = config(&[("AFUREKO_PUBLIC_URL", "calls.example.com")]).unwrap_err();
+        assert_eq!(e.var, "AFUREKO_PUBLIC_URL");
+        assert!(
+            e.to_string()
+                .starts_with("AFUREKO_PUBLIC_URL: must start with https://")
+        );
+        let e = config(&[("AFUREKO_LISTEN", "localhost")]).unwrap_err();
+        assert_eq!(e.var, "AFUREKO_LISTEN");
+        let e = config(&[("AFUREKO_TWILIO_API_BASE", "https://api.twilio.com/?x=1")]).unwrap_err();
+        assert_eq!(e.var, "AFUREKO_TWILIO_API_BASE");
+    }
+
+    #[test]
+    fn public_url_trailing_slash_is_trimmed() {
+        let c = config(&[("AFUREKO_PUBLIC_URL", "https://calls.example.com/")]).unwrap();
+        assert_eq!(
+            c.public_url.join("/twilio/a/voice"),
+            "https://calls.example.com/twilio/a/voice"
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! `afureko demo`: one scripted overflow call, played through the real
+//! Router in-process with correctly signed requests, printed as the caller
+//! lives it. A newcomer's first look, and a smoke test.
+
+use crate::clock::SystemClock;
+use crate::config::BaseUrl;
+use crate::domain::ids::AccountSid;
+use crate::domain::prompts::Language;
+use crate::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
+use crate::startup;
+use crate::twilio::sim::{Doc, FakeTwilioApi, Reply, Sim, tone_wav};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("demo setup failed: {0}")]
+    Setup(String),
+    #[error("the call went wrong at {step}: {detail}")]
+    Call { step: &'static str, detail: String },
+}
+
+const PUBLIC_URL: &str = "https://afureko.example";
+const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+const AUTH_TOKEN: &str = "demo-auth-token";
+const CALLER: &str = "+81312345678";
+const COMPANY: &str = "+81120000000";
+const TYPED: &str = "09012345678";
+
+fn setup<E: std::fmt::Display>(e: E) -> DemoError {
+    DemoError::Setup(e.to_string())
+}
+
+fn expect_doc(
+    step: &'static str,
+    reply: Result<Reply, impl std::fmt::Display>,
+) -> Result<Doc, DemoError> {
+    let reply = reply.map_err(|e| DemoError::Call {
+        step,
+        detail: e.to_string(),
+    })?;
+    if reply.status != 200 {
+        return Err(DemoError::Call {
+            step,
+            detail: format!("HTTP {}: {}", reply.status, reply.body),
+        });
+    }
+    reply.doc().map_err(|e| DemoError::Call {
+        step,
+        detail: e.to_string(),
+    })
+}
+
+fn hear(doc: &Doc) {
+    for text in doc.said() {
+        println!("  afureko says: {text}");
+    }
+    if doc.hangs_up() {
+        println!("  (afureko hangs up)");
+    }
+}
+
+pub async fn run(language: Language) -> Result<(), DemoError> {
+    let data_dir: PathBuf =
+        std::env::temp_dir().join(format!("afureko-demo-{}", uuid::Uuid::new_v4().simple()));
+    let twilio = FakeTwilioApi::start(ACCOUNT_SID, AUTH_TOKEN)
+        .await
+        .map_err(setup)?;
+    let backend = startup::embedded(&data_dir).map_err(setup)?;
+    let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
+    let api_base = BaseUrl::parse("AFUREKO_TWILIO_API_BASE", &twilio.base_url()).map_err(setup)?;
+    let state =
+        startup::state(&backend, public_url, &api_base, Arc::new(SystemClock)).map_err(setup)?;
+
+    let tenant = Tenant {
+        id: TenantId::parse("demo").map_err(setup)?,
+        twilio: TwilioCredentials {
+            account_sid: AccountSid::parse(ACCOUNT_SID).map_err(setup)?,
+            auth_token: AuthToken::new(AUTH_TOKEN).map_err(setup)?,
+            webhook_shared_key: None,
+        },
+        settings: TenantSettings::for_language(language),
+        created_at: jiff::Timestamp::now(),
+    };
+    backend.store.create_tenant(&tenant).await.map_err(setup)?;
+
+    let sim = Sim::new(crate::http::app(state), PUBLIC_URL, ACCOUNT_SID, AUTH_TOKEN);
+    let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
+    let call = sim.call(&call_sid, CALLER, COMPANY);
+
+    println!("A caller at {CALLER} rings the demo tenant while every agent is busy.");
+    println!("Twilio asks afureko what to do ({PUBLIC_URL}/twilio/demo/voice):\n");
+    let doc = expect_doc(
+        "the incoming call",
+        call.incoming(&format!("{PUBLIC_URL}/twilio/demo/voice"))
+            .await,
+    )?;
+    hear(&doc);
+
+    println!("\n  caller presses 2 (call me on another number)");
+    let doc = expect_doc("the caller-ID offer", call.press(&doc, "2").await)?;
+    hear(&doc);
+
+    println!("\n  caller types {TYPED} #");
+    let doc = expect_doc("number entry", call.press(&doc, TYPED).await)?;
+    hear(&doc);
+
+    println!("\n  caller presses 1 (that is right)");
+    let doc = expect_doc("confirmation", call.press(&doc, "1").await)?;
+    hear(&doc);
+
+    let recording_sid = format!("RE{}", uuid::Uuid::new_v4().simple());
+    let recording_url = twilio.add_recording(&recording_sid, tone_wav(3.0));
+    println!("\n  (beep) caller speaks for 3 seconds, then presses #");
+    let after = expect_doc(
+        "the recording",
+        call.record(&doc, &recording_sid, &recording_url, 3).await,
+    )?;
+    hear(&after);
+
+    println!("\nTwilio reports the recording (recordingStatusCallback: completed).");
+    let status = call
+        .recording_status(&doc, "completed", &recording_sid, &recording_url, 3)
+        .await
+        .map_err(|e| DemoError::Call {
+            step: "the recording callback",
+            detail: e.to_string(),
+        })?;
+    println!("  afureko answers HTTP {}", status.status);
+
+    let call_sid = crate::domain::ids::CallSid::parse(&call_sid).map_err(setup)?;
+    let record = backend
+        .store
+        .find_callback_by_call_sid(&tenant.id, &call_sid)
+        .await
+        .map_err(setup)?
+        .ok_or_else(|| DemoError::Call {
+            step: "the end",
+            detail: "no callback record was left".into(),
+        })?;
+    println!("\nThe callback record the call left:");
+    println!("{}", serde_json::to_string_pretty(&record).map_err(setup)?);
+    if let Some(key) = record
+        .recordings
+        .first()
+        .and_then(|r| r.storage_key.as_ref())
+    {
+        let path = data_dir.join(key);
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!("\nThe recording: {} ({size} bytes)", path.display());
+    }
+    println!(
+        "Twilio's copy deleted: {}",
+        if twilio.deleted().contains(&recording_sid) {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    println!("Demo data dir (safe to delete): {}", data_dir.display());
+    Ok(())
+}

@@ -1,0 +1,709 @@
+//! The callback record: one per call, what agents work through.
+
+use crate::domain::ids::{CallSid, RecordingSid};
+use crate::domain::phone::E164;
+use crate::domain::tenant::TenantId;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallbackId(String);
+
+impl CallbackId {
+    /// Time-ordered (UUIDv7), so ids sort roughly by creation.
+    pub fn generate() -> Self {
+        CallbackId(uuid::Uuid::now_v7().to_string())
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        uuid::Uuid::try_parse(input)
+            .ok()
+            .map(|u| CallbackId(u.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CallbackId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Why the caller reached the callback IVR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    Busy,
+    NoAnswer,
+    QueueTimeout,
+    QueueOptOut,
+    AfterHours,
+    Overflow,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Busy => "busy",
+            Reason::NoAnswer => "no-answer",
+            Reason::QueueTimeout => "queue-timeout",
+            Reason::QueueOptOut => "queue-opt-out",
+            Reason::AfterHours => "after-hours",
+            Reason::Overflow => "overflow",
+        }
+    }
+}
+
+impl FromStr for Reason {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Reason::Busy,
+            Reason::NoAnswer,
+            Reason::QueueTimeout,
+            Reason::QueueOptOut,
+            Reason::AfterHours,
+            Reason::Overflow,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+        .ok_or_else(|| format!("unknown reason {s:?}"))
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the callback number was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmation {
+    /// The caller pressed 1 to be called back on their caller ID.
+    CallerId,
+    /// The caller typed a number and confirmed it.
+    Entered,
+    /// The caller left before confirming: the caller ID is kept as the number.
+    Unconfirmed,
+}
+
+impl Confirmation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confirmation::CallerId => "caller_id",
+            Confirmation::Entered => "entered",
+            Confirmation::Unconfirmed => "unconfirmed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Claimed,
+    Completed,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Claimed => "claimed",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingState {
+    /// Twilio holds it; our copy is still to be made (retryable).
+    PendingCopy,
+    /// Our copy is stored under `storage_key`.
+    Stored,
+    /// The call ended without a recording.
+    Absent,
+    /// Copying failed too often; the Twilio URL is all there is.
+    CopyFailed,
+}
+
+impl RecordingState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingState::PendingCopy => "pending_copy",
+            RecordingState::Stored => "stored",
+            RecordingState::Absent => "absent",
+            RecordingState::CopyFailed => "copy_failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recording {
+    pub sid: RecordingSid,
+    pub state: RecordingState,
+    pub twilio_url: Option<String>,
+    pub duration_seconds: Option<u32>,
+    pub storage_key: Option<String>,
+    pub copy_attempts: u32,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Reached,
+    NoAnswer,
+    Busy,
+    Voicemail,
+    WrongNumber,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub at: Timestamp,
+    pub agent: String,
+    pub outcome: Outcome,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackRecord {
+    pub id: CallbackId,
+    pub tenant_id: TenantId,
+    pub call_sid: CallSid,
+    /// The caller ID, when the caller did not withhold it.
+    pub caller_number: Option<E164>,
+    pub callback_number: E164,
+    pub confirmation: Confirmation,
+    /// When the call first arrived (keeps the caller's place in line).
+    pub received_at: Timestamp,
+    pub reason: Reason,
+    pub recordings: Vec<Recording>,
+    pub status: Status,
+    pub attempts: Vec<Attempt>,
+    pub claimed_by: Option<String>,
+    /// When the current claim was taken; it expires after the tenant's claim timeout.
+    #[serde(default)]
+    pub claimed_at: Option<Timestamp>,
+    pub due_at: Timestamp,
+    /// Who completed the record without a logged attempt, and why.
+    #[serde(default)]
+    pub completed_by: Option<String>,
+    #[serde(default)]
+    pub completion_note: Option<String>,
+    /// Bumped by the store on every write; updates are conditional on it.
+    pub version: u64,
+    pub updated_at: Timestamp,
+}
+
+/// What is known when a call produces its record.
+pub struct NewCallback {
+    pub call_sid: CallSid,
+    pub caller_number: Option<E164>,
+    pub callback_number: E164,
+    pub confirmation: Confirmation,
+    pub reason: Reason,
+    pub received_at: Timestamp,
+}
+
+/// Recordings are retried this many times before they are given up.
+pub const MAX_COPY_ATTEMPTS: u32 = 5;
+
+impl CallbackRecord {
+    pub fn new(tenant_id: TenantId, new: NewCallback, sla_minutes: u32, now: Timestamp) -> Self {
+        let sla = SignedDuration::from_mins(i64::from(sla_minutes));
+        CallbackRecord {
+            id: CallbackId::generate(),
+            tenant_id,
+            call_sid: new.call_sid,
+            caller_number: new.caller_number,
+            callback_number: new.callback_number,
+            confirmation: new.confirmation,
+            received_at: new.received_at,
+            reason: new.reason,
+            recordings: Vec::new(),
+            status: Status::Pending,
+            attempts: Vec::new(),
+            claimed_by: None,
+            claimed_at: None,
+            completed_by: None,
+            completion_note: None,
+            due_at: new
+                .received_at
+                .saturating_add(sla)
+                .unwrap_or(new.received_at),
+            version: 0,
+            updated_at: now,
+        }
+    }
+
+    /// Sets the confirmed callback number; false when nothing changed.
+    pub fn confirm_number(&mut self, number: E164, how: Confirmation) -> bool {
+        if self.callback_number == number && self.confirmation == how {
+            return false;
+        }
+        self.callback_number = number;
+        self.confirmation = how;
+        true
+    }
+
+    pub fn recording(&self, sid: &RecordingSid) -> Option<&Recording> {
+        self.recordings.iter().find(|r| &r.sid == sid)
+    }
+
+    fn recording_mut(&mut self, sid: &RecordingSid) -> Option<&mut Recording> {
+        self.recordings.iter_mut().find(|r| &r.sid == sid)
+    }
+
+    /// Twilio finished a recording: keep its URL at once. A repeat of the
+    /// same callback changes nothing. Returns whether the record changed.
+    pub fn recording_completed(
+        &mut self,
+        sid: RecordingSid,
+        twilio_url: String,
+        duration_seconds: Option<u32>,
+    ) -> bool {
+        if self.recording(&sid).is_some() {
+            return false;
+        }
+        self.recordings.push(Recording {
+            sid,
+            state: RecordingState::PendingCopy,
+            twilio_url: Some(twilio_url),
+            duration_seconds,
+            storage_key: None,
+            copy_attempts: 0,
+            last_error: None,
+        });
+        true
+    }
+
+    /// The call ended without a recording.
+    pub fn recording_absent(&mut self, sid: RecordingSid) -> bool {
+        if self.recording(&sid).is_some() {
+            return false;
+        }
+        self.recordings.push(Recording {
+            sid,
+            state: RecordingState::Absent,
+            twilio_url: None,
+            duration_seconds: None,
+            storage_key: None,
+            copy_attempts: 0,
+            last_error: None,
+        });
+        true
+    }
+
+    pub fn recording_stored(&mut self, sid: &RecordingSid, storage_key: String) -> bool {
+        match self.recording_mut(sid) {
+            Some(r) if r.state == RecordingState::PendingCopy => {
+                r.state = RecordingState::Stored;
+                r.storage_key = Some(storage_key);
+                r.copy_attempts += 1;
+                r.last_error = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// A copy failed: stays retryable until `MAX_COPY_ATTEMPTS`.
+    pub fn recording_copy_failed(&mut self, sid: &RecordingSid, error: String) -> bool {
+        match self.recording_mut(sid) {
+            Some(r) if r.state == RecordingState::PendingCopy => {
+                r.copy_attempts += 1;
+                r.last_error = Some(error);
+                if r.copy_attempts >= MAX_COPY_ATTEMPTS {
+                    r.state = RecordingState::CopyFailed;
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn has_pending_copy(&self) -> bool {
+        self.recordings
+            .iter()
+            .any(|r| r.state == RecordingState::PendingCopy)
+    }
+}
+
+/// Why an agent's change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    /// Another agent holds the claim (a conflict: try another record).
+    #[error("claimed by {holder}")]
+    HeldByOther { holder: String },
+    /// The change makes no sense in the record's state.
+    #[error("cannot {action} a callback that is {status}")]
+    InvalidState {
+        action: &'static str,
+        status: Status,
+    },
+}
+
+/// An agent's name as given by the client: trimmed, 1–100 characters.
+pub fn agent_name(input: &str) -> Option<String> {
+    let name = input.trim();
+    (!name.is_empty() && name.chars().count() <= 100 && !name.chars().any(char::is_control))
+        .then(|| name.to_owned())
+}
+
+/// The timing rules of the tenant that agents' changes follow.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkRules {
+    pub max_attempts: u32,
+    pub claim_timeout: SignedDuration,
+    pub retry_delay: SignedDuration,
+}
+
+impl CallbackRecord {
+    fn claim_expired(&self, now: Timestamp, rules: &WorkRules) -> bool {
+        self.claimed_at
+            .and_then(|at| at.checked_add(rules.claim_timeout).ok())
+            .is_none_or(|expires| expires <= now)
+    }
+
+    /// The agent holding a live claim, if it is someone other than `agent`.
+    fn other_holder(&self, agent: &str, now: Timestamp, rules: &WorkRules) -> Option<String> {
+        match (&self.status, &self.claimed_by) {
+            (Status::Claimed, Some(holder))
+                if holder != agent && !self.claim_expired(now, rules) =>
+            {
+                Some(holder.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn open_for(
+        &self,
+        action: &'static str,
+        agent: &str,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<(), ChangeError> {
+        if matches!(self.status, Status::Completed | Status::Failed) {
+            return Err(ChangeError::InvalidState {
+                action,
+                status: self.status,
+            });
+        }
+        match self.other_holder(agent, now, rules) {
+            Some(holder) => Err(ChangeError::HeldByOther { holder }),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the record for `agent`: only a pending record, an expired
+    /// claim, or the agent's own claim (which is renewed).
+    pub fn claim(
+        &mut self,
+        agent: &str,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<(), ChangeError> {
+        self.open_for("claim", agent, now, rules)?;
+        self.status = Status::Claimed;
+        self.claimed_by = Some(agent.to_owned());
+        self.claimed_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Hands the record back; only its holder can.
+    pub fn release(
+        &mut self,
+        agent: &str,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<(), ChangeError> {
+        if self.status != Status::Claimed {
+            return Err(ChangeError::InvalidState {
+                action: "release",
+                status: self.status,
+            });
+        }
+        if let Some(holder) = self.other_holder(agent, now, rules) {
+            return Err(ChangeError::HeldByOther { holder });
+        }
+        self.unclaim(now);
+        Ok(())
+    }
+
+    fn unclaim(&mut self, now: Timestamp) {
+        self.status = Status::Pending;
+        self.claimed_by = None;
+        self.claimed_at = None;
+        self.updated_at = now;
+    }
+
+    /// Logs a callback attempt. Reached completes the record; otherwise it
+    /// fails after the last allowed attempt or is due again after the delay.
+    pub fn log_attempt(&mut self, attempt: Attempt, rules: &WorkRules) -> Result<(), ChangeError> {
+        let now = attempt.at;
+        self.open_for("log an attempt on", &attempt.agent, now, rules)?;
+        let outcome = attempt.outcome;
+        self.attempts.push(attempt);
+        let unreached = self
+            .attempts
+            .iter()
+            .filter(|a| a.outcome != Outcome::Reached)
+            .count();
+        if outcome == Outcome::Reached {
+            self.status = Status::Completed;
+            self.claimed_by = None;
+            self.claimed_at = None;
+            self.updated_at = now;
+        } else if u32::try_from(unreached).unwrap_or(u32::MAX) >= rules.max_attempts {
+            self.status = Status::Failed;
+            self.claimed_by = None;
+            self.claimed_at = None;
+            self.updated_at = now;
+        } else {
+            self.unclaim(now);
+            self.due_at = now.checked_add(rules.retry_delay).unwrap_or(now);
+        }
+        Ok(())
+    }
+
+    /// Done without a logged call (e.g. answered by e-mail).
+    pub fn complete(
+        &mut self,
+        agent: &str,
+        note: Option<String>,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<(), ChangeError> {
+        self.open_for("complete", agent, now, rules)?;
+        self.status = Status::Completed;
+        self.claimed_by = None;
+        self.claimed_at = None;
+        self.completion_note = note;
+        self.completed_by = Some(agent.to_owned());
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
+/// Where a recording's audio lives in the recording store.
+pub fn recording_key(
+    tenant: &TenantId,
+    call_sid: &CallSid,
+    recording_sid: &RecordingSid,
+    ext: &str,
+) -> String {
+    format!("recordings/{tenant}/{call_sid}/{recording_sid}.{ext}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::phone::Region;
+
+    fn record() -> CallbackRecord {
+        let number = E164::parse("+81312345678", Region::JP).unwrap();
+        CallbackRecord::new(
+            TenantId::parse("acme").unwrap(),
+            NewCallback {
+                call_sid: CallSid::parse("CA00000000000000000000000000000001").unwrap(),
+                caller_number: Some(number.clone()),
+                callback_number: number,
+                confirmation: Confirmation::Unconfirmed,
+                reason: Reason::Overflow,
+                received_at: "2026-11-25T01:00:00Z".parse().unwrap(),
+            },
+            90,
+            "2026-11-25T01:00:05Z".parse().unwrap(),
+        )
+    }
+
+    fn sid() -> RecordingSid {
+        RecordingSid::parse("RE00000000000000000000000000000001").unwrap()
+    }
+
+    #[test]
+    fn due_is_received_plus_sla() {
+        let r = record();
+        assert_eq!(r.due_at.to_string(), "2026-11-25T02:30:00Z");
+        assert_eq!(r.status, Status::Pending);
+    }
+
+    #[test]
+    fn recording_lifecycle_is_idempotent() {
+        let mut r = record();
+        assert!(r.recording_completed(sid(), "https://api.twilio.com/x".into(), Some(7)));
+        assert!(!r.recording_completed(sid(), "https://api.twilio.com/x".into(), Some(7)));
+        assert!(r.has_pending_copy());
+        assert!(r.recording_stored(&sid(), "recordings/acme/x/y.wav".into()));
+        assert!(!r.recording_stored(&sid(), "again".into()));
+        assert_eq!(r.recordings[0].state, RecordingState::Stored);
+        assert!(!r.has_pending_copy());
+    }
+
+    #[test]
+    fn copy_failures_end_in_a_terminal_state() {
+        let mut r = record();
+        r.recording_completed(sid(), "u".into(), None);
+        for _ in 0..MAX_COPY_ATTEMPTS {
+            assert!(r.recording_copy_failed(&sid(), "boom".into()));
+        }
+        assert_eq!(r.recordings[0].state, RecordingState::CopyFailed);
+        assert!(!r.recording_copy_failed(&sid(), "boom".into()));
+    }
+
+    fn rules() -> WorkRules {
+        WorkRules {
+            max_attempts: 2,
+            claim_timeout: SignedDuration::from_mins(30),
+            retry_delay: SignedDuration::from_mins(60),
+        }
+    }
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn attempt(agent: &str, outcome: Outcome, when: &str) -> Attempt {
+        Attempt {
+            at: at(when),
+            agent: agent.into(),
+            outcome,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn only_one_agent_holds_a_claim_until_it_expires() {
+        let mut r = record();
+        let t0 = at("2026-11-25T02:00:00Z");
+        r.claim("ann", t0, &rules()).unwrap();
+        assert_eq!(r.status, Status::Claimed);
+        assert_eq!(
+            r.claim("bob", at("2026-11-25T02:29:59Z"), &rules()),
+            Err(ChangeError::HeldByOther {
+                holder: "ann".into()
+            })
+        );
+        r.claim("ann", at("2026-11-25T02:10:00Z"), &rules())
+            .unwrap();
+        r.claim("bob", at("2026-11-25T02:40:00Z"), &rules())
+            .unwrap();
+        assert_eq!(r.claimed_by.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn release_is_for_the_holder() {
+        let mut r = record();
+        let t0 = at("2026-11-25T02:00:00Z");
+        assert!(matches!(
+            r.release("ann", t0, &rules()),
+            Err(ChangeError::InvalidState { .. })
+        ));
+        r.claim("ann", t0, &rules()).unwrap();
+        assert_eq!(
+            r.release("bob", t0, &rules()),
+            Err(ChangeError::HeldByOther {
+                holder: "ann".into()
+            })
+        );
+        r.release("ann", t0, &rules()).unwrap();
+        assert_eq!((r.status, r.claimed_by.clone()), (Status::Pending, None));
+    }
+
+    #[test]
+    fn unreached_attempts_retry_then_fail() {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("ann", Outcome::NoAnswer, "2026-11-25T02:05:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.status, Status::Pending);
+        assert_eq!(r.due_at, at("2026-11-25T03:05:00Z"));
+        r.claim("bob", at("2026-11-25T03:06:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("bob", Outcome::Busy, "2026-11-25T03:07:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.status, Status::Failed);
+        assert_eq!(r.attempts.len(), 2);
+        assert!(matches!(
+            r.complete("bob", None, at("2026-11-25T03:08:00Z"), &rules()),
+            Err(ChangeError::InvalidState {
+                status: Status::Failed,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn reached_completes_and_other_holders_are_refused() {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        assert_eq!(
+            r.log_attempt(
+                attempt("bob", Outcome::Reached, "2026-11-25T02:01:00Z"),
+                &rules()
+            ),
+            Err(ChangeError::HeldByOther {
+                holder: "ann".into()
+            })
+        );
+        r.log_attempt(
+            attempt("ann", Outcome::Reached, "2026-11-25T02:02:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!((r.status, r.claimed_by.clone()), (Status::Completed, None));
+    }
+
+    #[test]
+    fn agent_names() {
+        assert_eq!(agent_name("  ann "), Some("ann".into()));
+        assert_eq!(agent_name(""), None);
+        assert_eq!(agent_name("a\nb"), None);
+        assert_eq!(agent_name("bad\u{7}"), None);
+        assert_eq!(agent_name(&"x".repeat(101)), None);
+    }
+
+    #[test]
+    fn reasons_round_trip() {
+        for r in [
+            "busy",
+            "no-answer",
+            "queue-timeout",
+            "queue-opt-out",
+            "after-hours",
+            "overflow",
+        ] {
+            assert_eq!(r.parse::<Reason>().unwrap().as_str(), r);
+        }
+        assert!("nope".parse::<Reason>().is_err());
+    }
+}

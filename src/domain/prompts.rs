@@ -1,0 +1,278 @@
+//! What callers hear: a Japanese and an English set, every text overridable
+//! per tenant. `{number}` in a text is replaced by the number read back.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum Language {
+    #[default]
+    #[serde(rename = "ja-JP")]
+    JaJp,
+    #[serde(rename = "en-US")]
+    EnUs,
+}
+
+impl Language {
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::JaJp => "ja-JP",
+            Language::EnUs => "en-US",
+        }
+    }
+
+    pub fn default_voice(self) -> &'static str {
+        match self {
+            Language::JaJp => "Polly.Mizuki",
+            Language::EnUs => "Polly.Joanna",
+        }
+    }
+
+    /// Voices Twilio's `<Say>` accepts for this language; a mismatch makes
+    /// Say fail on the call, so it is refused when the tenant is saved.
+    pub fn accepts_voice(self, voice: &str) -> bool {
+        match self {
+            Language::JaJp => {
+                matches!(
+                    voice,
+                    "Polly.Mizuki"
+                        | "Polly.Takumi"
+                        | "Polly.Takumi-Neural"
+                        | "Polly.Kazuha-Neural"
+                        | "Polly.Tomoko-Neural"
+                ) || voice.starts_with("Google.ja-JP-")
+            }
+            Language::EnUs => {
+                matches!(
+                    voice,
+                    "man"
+                        | "woman"
+                        | "Polly.Joanna"
+                        | "Polly.Joanna-Neural"
+                        | "Polly.Matthew"
+                        | "Polly.Matthew-Neural"
+                        | "Polly.Salli"
+                        | "Polly.Salli-Neural"
+                        | "Polly.Joey"
+                        | "Polly.Joey-Neural"
+                        | "Polly.Kendra"
+                        | "Polly.Kendra-Neural"
+                        | "Polly.Kimberly"
+                        | "Polly.Kimberly-Neural"
+                        | "Polly.Ivy"
+                        | "Polly.Ivy-Neural"
+                        | "Polly.Justin"
+                        | "Polly.Justin-Neural"
+                        | "Polly.Kevin-Neural"
+                        | "Polly.Ruth-Neural"
+                        | "Polly.Stephen-Neural"
+                ) || voice.starts_with("Google.en-US-")
+            }
+        }
+    }
+}
+
+impl FromStr for Language {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "ja-JP" | "ja" => Ok(Language::JaJp),
+            "en-US" | "en" => Ok(Language::EnUs),
+            other => Err(format!(
+                "unknown language {other:?} (expected ja-JP or en-US)"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Every text the IVR says, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PromptKey {
+    Greeting,
+    AfterHoursGreeting,
+    OfferCallerId,
+    EnterNumber,
+    ConfirmNumber,
+    InvalidInput,
+    RecordRequest,
+    Thanks,
+    GoodbyeCallerId,
+    GoodbyeNoNumber,
+}
+
+impl PromptKey {
+    pub const ALL: [PromptKey; 10] = [
+        PromptKey::Greeting,
+        PromptKey::AfterHoursGreeting,
+        PromptKey::OfferCallerId,
+        PromptKey::EnterNumber,
+        PromptKey::ConfirmNumber,
+        PromptKey::InvalidInput,
+        PromptKey::RecordRequest,
+        PromptKey::Thanks,
+        PromptKey::GoodbyeCallerId,
+        PromptKey::GoodbyeNoNumber,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            PromptKey::Greeting => "greeting",
+            PromptKey::AfterHoursGreeting => "after_hours_greeting",
+            PromptKey::OfferCallerId => "offer_caller_id",
+            PromptKey::EnterNumber => "enter_number",
+            PromptKey::ConfirmNumber => "confirm_number",
+            PromptKey::InvalidInput => "invalid_input",
+            PromptKey::RecordRequest => "record_request",
+            PromptKey::Thanks => "thanks",
+            PromptKey::GoodbyeCallerId => "goodbye_caller_id",
+            PromptKey::GoodbyeNoNumber => "goodbye_no_number",
+        }
+    }
+
+    /// Whether the text must contain `{number}`.
+    pub fn takes_number(self) -> bool {
+        matches!(self, PromptKey::OfferCallerId | PromptKey::ConfirmNumber)
+    }
+
+    pub fn default_text(self, language: Language) -> &'static str {
+        match language {
+            Language::JaJp => match self {
+                PromptKey::Greeting => {
+                    "お電話ありがとうございます。ただいま電話が大変混み合っております。担当者より折り返しお電話いたしますので、ご用件をお伺いします。"
+                }
+                PromptKey::AfterHoursGreeting => {
+                    "お電話ありがとうございます。ただいま営業時間外です。営業時間になりましたら担当者より折り返しお電話いたしますので、ご用件をお伺いします。"
+                }
+                PromptKey::OfferCallerId => {
+                    "おかけの電話番号、{number} に折り返してよろしければ 1 を、別の番号をご希望の場合は 2 を押してください。"
+                }
+                PromptKey::EnterNumber => {
+                    "折り返し先の電話番号を市外局番から入力し、最後にシャープを押してください。"
+                }
+                PromptKey::ConfirmNumber => {
+                    "入力された番号は {number} です。よろしければ 1 を、入力し直す場合は 2 を押してください。"
+                }
+                PromptKey::InvalidInput => "入力を確認できませんでした。",
+                PromptKey::RecordRequest => {
+                    "発信音のあとにご用件をお話しください。終わりましたらシャープを押すか、電話をお切りください。"
+                }
+                PromptKey::Thanks => {
+                    "ありがとうございました。担当者より折り返しお電話いたします。失礼いたします。"
+                }
+                PromptKey::GoodbyeCallerId => {
+                    "入力を確認できませんでした。おかけの電話番号に折り返しお電話いたします。失礼いたします。"
+                }
+                PromptKey::GoodbyeNoNumber => {
+                    "入力を確認できませんでした。お手数ですが、もう一度おかけ直しください。失礼いたします。"
+                }
+            },
+            Language::EnUs => match self {
+                PromptKey::Greeting => {
+                    "Thank you for calling. All of our agents are busy right now. We will call you back, so please leave us your request."
+                }
+                PromptKey::AfterHoursGreeting => {
+                    "Thank you for calling. We are closed right now. We will call you back when we open, so please leave us your request."
+                }
+                PromptKey::OfferCallerId => {
+                    "To be called back at {number}, press 1. To give another number, press 2."
+                }
+                PromptKey::EnterNumber => {
+                    "Please enter the number we should call back, with its area code, then press the pound key."
+                }
+                PromptKey::ConfirmNumber => {
+                    "You entered {number}. If that is right, press 1. To enter it again, press 2."
+                }
+                PromptKey::InvalidInput => "Sorry, we did not get that.",
+                PromptKey::RecordRequest => {
+                    "After the tone, please tell us what you are calling about. When you are done, press the pound key or hang up."
+                }
+                PromptKey::Thanks => "Thank you. We will call you back soon. Goodbye.",
+                PromptKey::GoodbyeCallerId => {
+                    "Sorry, we did not get that. We will call you back at the number you are calling from. Goodbye."
+                }
+                PromptKey::GoodbyeNoNumber => {
+                    "Sorry, we did not get that. Please call us again. Goodbye."
+                }
+            },
+        }
+    }
+}
+
+impl FromStr for PromptKey {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        PromptKey::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = PromptKey::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown prompt {s:?} (one of: {})", names.join(", "))
+            })
+    }
+}
+
+/// A tenant's own texts, for the tenant's language.
+pub type PromptOverrides = BTreeMap<PromptKey, String>;
+
+/// The text to say for `key`: the tenant's override or the language default.
+pub fn prompt_text(overrides: &PromptOverrides, language: Language, key: PromptKey) -> &str {
+    overrides
+        .get(&key)
+        .map(String::as_str)
+        .unwrap_or_else(|| key.default_text(language))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_that_needs_the_number_has_it() {
+        for language in [Language::JaJp, Language::EnUs] {
+            for key in PromptKey::ALL {
+                let text = key.default_text(language);
+                assert!(!text.is_empty());
+                assert_eq!(text.contains("{number}"), key.takes_number(), "{key:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn overrides_win() {
+        let mut overrides = PromptOverrides::new();
+        overrides.insert(PromptKey::Thanks, "Bye".into());
+        assert_eq!(
+            prompt_text(&overrides, Language::EnUs, PromptKey::Thanks),
+            "Bye"
+        );
+        assert_eq!(
+            prompt_text(&overrides, Language::EnUs, PromptKey::Greeting),
+            PromptKey::Greeting.default_text(Language::EnUs)
+        );
+        assert_eq!("thanks".parse::<PromptKey>(), Ok(PromptKey::Thanks));
+        assert!(
+            "nope"
+                .parse::<PromptKey>()
+                .unwrap_err()
+                .contains("greeting")
+        );
+    }
+
+    #[test]
+    fn voices_must_match_the_language() {
+        assert!(Language::JaJp.accepts_voice("Polly.Takumi-Neural"));
+        assert!(Language::JaJp.accepts_voice("Google.ja-JP-Wavenet-B"));
+        assert!(!Language::JaJp.accepts_voice("Polly.Joanna"));
+        assert!(Language::EnUs.accepts_voice(Language::EnUs.default_voice()));
+        assert!(Language::JaJp.accepts_voice(Language::JaJp.default_voice()));
+    }
+}

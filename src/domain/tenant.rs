@@ -1,0 +1,309 @@
+//! Tenants: a company, its Twilio credentials and its call-flow settings.
+
+use crate::domain::ids::AccountSid;
+use crate::domain::phone::Region;
+use crate::domain::prompts::{Language, PromptKey, PromptOverrides};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Lower-case letters, digits and dashes, 1–63 characters: safe in URLs,
+/// storage keys and file names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TenantError {
+    #[error(
+        "tenant id must be 1-63 lower-case letters, digits or dashes, starting with a letter or digit, got {0:?}"
+    )]
+    Id(String),
+    #[error("the Twilio auth token must not be empty")]
+    EmptyAuthToken,
+    #[error("voice {voice:?} cannot speak {language}; pick a {language} voice such as {default}")]
+    VoiceLanguage {
+        voice: String,
+        language: Language,
+        default: &'static str,
+    },
+    #[error("{field} must be between {min} and {max}, got {got}")]
+    Range {
+        field: &'static str,
+        min: u32,
+        max: u32,
+        got: u32,
+    },
+    #[error("unknown time zone {0:?} (expected an IANA name such as Asia/Tokyo)")]
+    TimeZone(String),
+    #[error("prompt {0} must contain {{number}}, where the number is read back")]
+    PromptNeedsNumber(&'static str),
+    #[error("prompt {0} must not be empty")]
+    EmptyPrompt(&'static str),
+}
+
+impl TenantId {
+    pub fn parse(input: &str) -> Result<Self, TenantError> {
+        let bytes = input.as_bytes();
+        let ok = !bytes.is_empty()
+            && bytes.len() <= 63
+            && bytes[0] != b'-'
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+        if ok {
+            Ok(TenantId(input.to_owned()))
+        } else {
+            Err(TenantError::Id(input.chars().take(80).collect()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = TenantError;
+    fn try_from(value: String) -> Result<Self, TenantError> {
+        Self::parse(&value)
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(value: TenantId) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A secret that never shows in `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AuthToken(String);
+
+impl AuthToken {
+    pub fn new(token: &str) -> Result<Self, TenantError> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(TenantError::EmptyAuthToken);
+        }
+        Ok(AuthToken(token.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AuthToken(***)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwilioCredentials {
+    pub account_sid: AccountSid,
+    pub auth_token: AuthToken,
+    /// Secret of a Twilio webhook SharedKey, for requests that carry
+    /// `X-Twilio-Webhooks-Signature-Settings`; such requests fail without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_shared_key: Option<AuthToken>,
+}
+
+/// How the tenant's calls are handled. Every field has a default so records
+/// written by older versions still load.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantSettings {
+    pub language: Language,
+    /// Twilio `<Say>` voice; must speak `language`.
+    pub voice: String,
+    /// The tenant's own texts, replacing the defaults of `language`.
+    pub prompts: PromptOverrides,
+    pub max_recording_seconds: u32,
+    /// How many times a question is asked before the call ends politely.
+    pub number_entry_attempts: u32,
+    pub max_callback_attempts: u32,
+    /// Minutes from the call to when the callback is due.
+    pub callback_sla_minutes: u32,
+    /// Minutes after which an agent's claim lapses and others may take it.
+    pub claim_timeout_minutes: u32,
+    /// Minutes until an unreached callback is due again.
+    pub retry_delay_minutes: u32,
+    /// IANA time zone, e.g. Asia/Tokyo.
+    pub time_zone: String,
+    /// Region for numbers typed without a country code.
+    pub default_region: Region,
+    /// Delete Twilio's copy of a recording once ours is stored.
+    pub delete_twilio_recording: bool,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings {
+            language: Language::JaJp,
+            voice: Language::JaJp.default_voice().to_owned(),
+            prompts: PromptOverrides::new(),
+            max_recording_seconds: 120,
+            number_entry_attempts: 3,
+            max_callback_attempts: 3,
+            callback_sla_minutes: 240,
+            claim_timeout_minutes: 30,
+            retry_delay_minutes: 60,
+            time_zone: "Asia/Tokyo".to_owned(),
+            default_region: Region::JP,
+            delete_twilio_recording: true,
+        }
+    }
+}
+
+fn check_range(field: &'static str, got: u32, min: u32, max: u32) -> Result<(), TenantError> {
+    if (min..=max).contains(&got) {
+        Ok(())
+    } else {
+        Err(TenantError::Range {
+            field,
+            min,
+            max,
+            got,
+        })
+    }
+}
+
+impl TenantSettings {
+    /// Settings for a language, with that language's default voice.
+    pub fn for_language(language: Language) -> Self {
+        TenantSettings {
+            language,
+            voice: language.default_voice().to_owned(),
+            ..TenantSettings::default()
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), TenantError> {
+        if !self.language.accepts_voice(&self.voice) {
+            return Err(TenantError::VoiceLanguage {
+                voice: self.voice.clone(),
+                language: self.language,
+                default: self.language.default_voice(),
+            });
+        }
+        // Twilio's own bounds for <Record maxLength> are 1..14400; a callback
+        // request longer than an hour is a mistake.
+        check_range("max_recording_seconds", self.max_recording_seconds, 5, 3600)?;
+        check_range("number_entry_attempts", self.number_entry_attempts, 1, 10)?;
+        check_range("max_callback_attempts", self.max_callback_attempts, 1, 20)?;
+        check_range(
+            "callback_sla_minutes",
+            self.callback_sla_minutes,
+            1,
+            60 * 24 * 14,
+        )?;
+        check_range(
+            "claim_timeout_minutes",
+            self.claim_timeout_minutes,
+            1,
+            60 * 24,
+        )?;
+        check_range(
+            "retry_delay_minutes",
+            self.retry_delay_minutes,
+            1,
+            60 * 24 * 7,
+        )?;
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return Err(TenantError::TimeZone(self.time_zone.clone()));
+        }
+        for (key, text) in &self.prompts {
+            if text.trim().is_empty() {
+                return Err(TenantError::EmptyPrompt(key.name()));
+            }
+            if key.takes_number() && !text.contains("{number}") {
+                return Err(TenantError::PromptNeedsNumber(key.name()));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn work_rules(&self) -> crate::domain::callback::WorkRules {
+        crate::domain::callback::WorkRules {
+            max_attempts: self.max_callback_attempts,
+            claim_timeout: jiff::SignedDuration::from_mins(i64::from(self.claim_timeout_minutes)),
+            retry_delay: jiff::SignedDuration::from_mins(i64::from(self.retry_delay_minutes)),
+        }
+    }
+
+    pub fn prompt(&self, key: PromptKey) -> &str {
+        crate::domain::prompts::prompt_text(&self.prompts, self.language, key)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub twilio: TwilioCredentials,
+    pub settings: TenantSettings,
+    pub created_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_ids() {
+        assert!(TenantId::parse("acme-01").is_ok());
+        for bad in ["", "-acme", "Acme", "acme/..", "a b", &"a".repeat(64)] {
+            assert!(TenantId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid_and_japanese() {
+        let settings = TenantSettings::default();
+        settings.validate().unwrap();
+        assert_eq!(settings.voice, "Polly.Mizuki");
+        TenantSettings::for_language(Language::EnUs)
+            .validate()
+            .unwrap();
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let settings = TenantSettings {
+            voice: "Polly.Joanna".into(),
+            ..TenantSettings::default()
+        };
+        assert_eq!(
+            settings.validate().unwrap_err().to_string(),
+            "voice \"Polly.Joanna\" cannot speak ja-JP; pick a ja-JP voice such as Polly.Mizuki"
+        );
+        let settings = TenantSettings {
+            time_zone: "Mars/Olympus".into(),
+            ..TenantSettings::default()
+        };
+        assert!(matches!(settings.validate(), Err(TenantError::TimeZone(_))));
+        let mut settings = TenantSettings::default();
+        settings
+            .prompts
+            .insert(PromptKey::ConfirmNumber, "no number here".into());
+        assert_eq!(
+            settings.validate(),
+            Err(TenantError::PromptNeedsNumber("confirm_number"))
+        );
+    }
+
+    #[test]
+    fn auth_token_is_not_debug_printed() {
+        let token = AuthToken::new("s3cret").unwrap();
+        assert_eq!(format!("{token:?}"), "AuthToken(***)");
+        assert_eq!(AuthToken::new("  "), Err(TenantError::EmptyAuthToken));
+    }
+}

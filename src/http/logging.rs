@@ -1,0 +1,31 @@
+//! One log line per request: route (the pattern, never the raw path, which
+//! can hold typed phone numbers), tenant, CallSid, status and latency.
+
+use crate::http::error::ApiError;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::time::Instant;
+use tracing::Instrument;
+
+pub async fn log_request(route: MatchedPath, request: Request, next: Next) -> Response {
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = route.as_str(),
+        tenant = tracing::field::Empty,
+        call_sid = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let response = next.run(request).instrument(span.clone()).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        tracing::info!(status = response.status().as_u16(), latency_ms, "request");
+    });
+    response
+}
+
+pub async fn not_found(request: Request) -> Response {
+    tracing::info!(method = %request.method(), status = 404, "request to no route");
+    ApiError::NotFound("no such route".into()).into_response()
+}

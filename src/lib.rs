@@ -1,0 +1,17 @@
+//! afureko: the callback service for calls a call center cannot answer.
+//!
+//! Layout: `domain` is pure (call flow, TwiML, records); `store` holds the
+//! storage traits and their adapters; `twilio` speaks Twilio's protocol
+//! (signatures, media API); `http` is the one axum Router; `cli` is the binary.
+
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod recordings;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod twilio;

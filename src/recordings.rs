@@ -1,0 +1,157 @@
+//! Copies recordings from Twilio into our recording store: at once from the
+//! status callback, and again from the sweeper when that failed.
+
+use crate::clock::Clock;
+use crate::domain::callback::{CallbackRecord, RecordingState, recording_key};
+use crate::domain::ids::RecordingSid;
+use crate::domain::tenant::Tenant;
+use crate::store::{RecordingStore, Store, StoreError, modify_callback};
+use crate::twilio::api::TwilioApi;
+use std::sync::Arc;
+
+pub struct RecordingCopier {
+    store: Arc<dyn Store>,
+    audio: Arc<dyn RecordingStore>,
+    api: TwilioApi,
+    clock: Arc<dyn Clock>,
+}
+
+/// What one copy attempt ended in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyOutcome {
+    Stored {
+        key: String,
+    },
+    /// Failed; still retryable by the sweeper.
+    Failed {
+        error: String,
+    },
+    /// Failed for the last time: the record keeps Twilio's URL only.
+    GaveUp {
+        error: String,
+    },
+    /// Nothing to do (already stored, absent, or unknown).
+    Skipped,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    pub stored: usize,
+    pub failed: usize,
+    pub gave_up: usize,
+    pub skipped: usize,
+}
+
+impl RecordingCopier {
+    pub fn new(
+        store: Arc<dyn Store>,
+        audio: Arc<dyn RecordingStore>,
+        api: TwilioApi,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        RecordingCopier {
+            store,
+            audio,
+            api,
+            clock,
+        }
+    }
+
+    pub fn api(&self) -> &TwilioApi {
+        &self.api
+    }
+
+    /// Copies one recording that is pending a copy, and notes the outcome on
+    /// the record. Only a storage failure is an error; a failed download is
+    /// an outcome.
+    pub async fn copy(
+        &self,
+        tenant: &Tenant,
+        record: &CallbackRecord,
+        sid: &RecordingSid,
+    ) -> Result<CopyOutcome, StoreError> {
+        let Some(recording) = record.recording(sid) else {
+            return Ok(CopyOutcome::Skipped);
+        };
+        let (RecordingState::PendingCopy, Some(url)) = (recording.state, &recording.twilio_url)
+        else {
+            return Ok(CopyOutcome::Skipped);
+        };
+        let key = recording_key(&tenant.id, &record.call_sid, sid, "wav");
+        let copied = match self.api.fetch_wav(&tenant.twilio, url).await {
+            Ok(audio) => self
+                .audio
+                .put(&key, audio, "audio/wav")
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let now = self.clock.now();
+        match copied {
+            Ok(()) => {
+                modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
+                    let changed = r.recording_stored(sid, key.clone());
+                    if changed {
+                        r.updated_at = now;
+                    }
+                    changed
+                })
+                .await?;
+                tracing::info!(call_sid = %record.call_sid, recording_sid = %sid, key, "recording stored");
+                if tenant.settings.delete_twilio_recording {
+                    // Ours is safe; a failed delete only leaves Twilio's copy.
+                    if let Err(e) = self.api.delete_recording(&tenant.twilio, sid).await {
+                        tracing::warn!(recording_sid = %sid, error = %e, "could not delete Twilio's copy");
+                    }
+                }
+                Ok(CopyOutcome::Stored { key })
+            }
+            Err(error) => {
+                let updated = modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
+                    let changed = r.recording_copy_failed(sid, error.clone());
+                    if changed {
+                        r.updated_at = now;
+                    }
+                    changed
+                })
+                .await?;
+                let gave_up = updated
+                    .recording(sid)
+                    .is_some_and(|r| r.state == RecordingState::CopyFailed);
+                tracing::warn!(call_sid = %record.call_sid, recording_sid = %sid, error, gave_up, "recording copy failed");
+                Ok(if gave_up {
+                    CopyOutcome::GaveUp { error }
+                } else {
+                    CopyOutcome::Failed { error }
+                })
+            }
+        }
+    }
+
+    /// Retries every recording still pending a copy, up to `limit` records.
+    pub async fn sweep(&self, limit: usize) -> Result<SweepReport, StoreError> {
+        let mut report = SweepReport::default();
+        for record in self.store.callbacks_with_pending_copies(limit).await? {
+            let Some(tenant) = self.store.get_tenant(&record.tenant_id).await? else {
+                tracing::warn!(tenant = %record.tenant_id, "record of an unknown tenant skipped");
+                report.skipped += 1;
+                continue;
+            };
+            let pending: Vec<RecordingSid> = record
+                .recordings
+                .iter()
+                .filter(|r| r.state == RecordingState::PendingCopy)
+                .map(|r| r.sid.clone())
+                .collect();
+            for sid in pending {
+                match self.copy(&tenant, &record, &sid).await? {
+                    CopyOutcome::Stored { .. } => report.stored += 1,
+                    CopyOutcome::Failed { .. } => report.failed += 1,
+                    CopyOutcome::GaveUp { .. } => report.gave_up += 1,
+                    CopyOutcome::Skipped => report.skipped += 1,
+                }
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,113 @@
+//! Wiring: configuration → stores → AppState → Router → listener.
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::{BaseUrl, Config};
+use crate::http::{AppState, app};
+use crate::recordings::RecordingCopier;
+use crate::store::fs::FsRecordingStore;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{RecordingStore, Store, StoreError};
+use crate::twilio::api::{TwilioApi, TwilioApiError};
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot build the Twilio client: {0}")]
+    Twilio(#[from] TwilioApiError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+/// The two stores a deployment runs on.
+#[derive(Clone)]
+pub struct Backend {
+    pub store: Arc<dyn Store>,
+    pub audio: Arc<dyn RecordingStore>,
+}
+
+/// The embedded default: `afureko.db` and `recordings/` under `data_dir`.
+pub fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
+    let store = SqliteStore::open(&data_dir.join("afureko.db"))?;
+    let audio = FsRecordingStore::new(data_dir.to_path_buf());
+    Ok(Backend {
+        store: Arc::new(store),
+        audio: Arc::new(audio),
+    })
+}
+
+pub fn state(
+    backend: &Backend,
+    public_url: BaseUrl,
+    twilio_api_base: &BaseUrl,
+    clock: Arc<dyn Clock>,
+) -> Result<AppState, StartupError> {
+    let api = TwilioApi::new(twilio_api_base.as_str())?;
+    let copier = RecordingCopier::new(
+        backend.store.clone(),
+        backend.audio.clone(),
+        api,
+        clock.clone(),
+    );
+    Ok(AppState {
+        store: backend.store.clone(),
+        audio: backend.audio.clone(),
+        copier: Arc::new(copier),
+        public_url,
+        clock,
+    })
+}
+
+pub fn backend(config: &Config) -> Result<Backend, StartupError> {
+    let backend = embedded(&config.data_dir)?;
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        "embedded store: database afureko.db and recordings/ in the data dir"
+    );
+    Ok(backend)
+}
+
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let backend = backend(&config)?;
+    if config.public_url_defaulted {
+        tracing::warn!(
+            public_url = config.public_url.as_str(),
+            "AFUREKO_PUBLIC_URL is not set: signatures are checked against the local address, which Twilio cannot reach"
+        );
+    }
+    let state = state(
+        &backend,
+        config.public_url.clone(),
+        &config.twilio_api_base,
+        Arc::new(SystemClock),
+    )?;
+    // Off the start-up path, so serving starts at once.
+    tokio::task::spawn_blocking(crate::domain::phone::warm_up);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartupError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    tracing::info!(listen = %config.listen, public_url = config.public_url.as_str(), "afureko is serving");
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartupError::Serve)
+}
+
+async fn shutdown_signal() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+    tracing::info!("shutting down");
+}

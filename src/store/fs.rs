@@ -1,0 +1,121 @@
+//! Recordings in a folder: the embedded default's recording store.
+
+use super::{RecordingStore, StoreError};
+use async_trait::async_trait;
+use std::path::{Component, Path, PathBuf};
+
+pub struct FsRecordingStore {
+    root: PathBuf,
+}
+
+impl FsRecordingStore {
+    pub fn new(root: PathBuf) -> Self {
+        FsRecordingStore { root }
+    }
+
+    /// Keys are built from validated ids; this refuses anything that could
+    /// still leave the root (defence in depth).
+    fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
+        let bad =
+            || StoreError::Backend(format!("recording key {key:?} is not a safe relative path"));
+        if key.is_empty()
+            || key.contains('\\')
+            || key
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..")
+        {
+            return Err(bad());
+        }
+        let relative = Path::new(key);
+        if !relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+        {
+            return Err(bad());
+        }
+        Ok(self.root.join(relative))
+    }
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Backend(format!("{what} {}: {e}", path.display()))
+}
+
+#[async_trait]
+impl RecordingStore for FsRecordingStore {
+    async fn put(&self, key: &str, audio: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        let dir = path
+            .parent()
+            .ok_or_else(|| StoreError::Backend(format!("recording key {key:?} has no folder")))?
+            .to_path_buf();
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| io_error("cannot create", &dir, e))?;
+        // Write beside the target, sync, then rename: a reader never sees half a file.
+        let tmp = dir.join(format!(".{}.part", uuid::Uuid::new_v4().simple()));
+        let write = async {
+            let mut file = tokio::fs::File::create(&tmp).await?;
+            tokio::io::AsyncWriteExt::write_all(&mut file, &audio).await?;
+            file.sync_all().await?;
+            tokio::fs::rename(&tmp, &path).await
+        };
+        if let Err(e) = write.await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(io_error("cannot write", &path, e));
+        }
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(key)?;
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("cannot read", &path, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn round_trip_overwrite_and_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsRecordingStore::new(dir.path().to_path_buf());
+        let key = "recordings/acme/CA1/RE1.wav";
+        assert_eq!(store.get(key).await.unwrap(), None);
+        store.put(key, b"one".to_vec(), "audio/wav").await.unwrap();
+        assert_eq!(store.get(key).await.unwrap(), Some(b"one".to_vec()));
+        store.put(key, b"two".to_vec(), "audio/wav").await.unwrap();
+        assert_eq!(store.get(key).await.unwrap(), Some(b"two".to_vec()));
+        assert_eq!(std::fs::read(dir.path().join(key)).unwrap(), b"two");
+        let leftovers = std::fs::read_dir(dir.path().join("recordings/acme/CA1"))
+            .unwrap()
+            .count();
+        assert_eq!(leftovers, 1, "no temporary files left behind");
+    }
+
+    #[tokio::test]
+    async fn keys_cannot_leave_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsRecordingStore::new(dir.path().to_path_buf());
+        for key in [
+            "",
+            "/etc/passwd",
+            "../x.wav",
+            "a/../../x",
+            "a//b",
+            "a/./b",
+            "a\\b",
+        ] {
+            assert!(
+                store.put(key, vec![1], "audio/wav").await.is_err(),
+                "{key:?}"
+            );
+            assert!(store.get(key).await.is_err(), "{key:?}");
+        }
+    }
+}

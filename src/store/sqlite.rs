@@ -1,0 +1,590 @@
+//! The embedded default store: one SQLite file. Each row keeps the whole
+//! record as JSON plus the columns that queries filter and sort on.
+
+use super::{Inserted, Store, StoreError};
+use crate::domain::callback::{CallbackId, CallbackRecord};
+use crate::domain::ids::CallSid;
+use crate::domain::tenant::{Tenant, TenantId};
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS callbacks (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    call_sid TEXT NOT NULL,
+    status TEXT NOT NULL,
+    due_at_ms INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    needs_copy INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, call_sid)
+);
+CREATE INDEX IF NOT EXISTS callbacks_by_due ON callbacks (tenant_id, status, due_at_ms, id);
+CREATE INDEX IF NOT EXISTS callbacks_by_received ON callbacks (tenant_id, received_at_ms);
+CREATE INDEX IF NOT EXISTS callbacks_needing_copy ON callbacks (needs_copy) WHERE needs_copy = 1;
+";
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let conn = Connection::open(path)
+            .map_err(|e| backend(format!("cannot open {}: {e}", path.display())))?;
+        // WAL and a busy timeout: the CLI may write while the server runs.
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(backend)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(backend)?;
+        if version > SCHEMA_VERSION {
+            return Err(backend(format!(
+                "{} was written by a newer afureko (schema {version})",
+                path.display()
+            )));
+        }
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(backend)?;
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the connection off the async runtime.
+    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| backend(format!("store task failed: {e}")))?
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(backend)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(key: String, doc: &str) -> Result<T, StoreError> {
+    serde_json::from_str(doc).map_err(|e| StoreError::Malformed {
+        key,
+        reason: e.to_string(),
+    })
+}
+
+fn record_from(tenant: &str, id: &str, doc: &str) -> Result<CallbackRecord, StoreError> {
+    from_json(format!("callback {tenant}/{id}"), doc)
+}
+
+fn records(rows: Vec<(String, String, String)>) -> Result<Vec<CallbackRecord>, StoreError> {
+    rows.iter()
+        .map(|(tenant, id, doc)| record_from(tenant, id, doc))
+        .collect()
+}
+
+/// The derived columns of a record, written beside its JSON.
+struct Row {
+    tenant_id: String,
+    id: String,
+    call_sid: String,
+    status: &'static str,
+    due_at_ms: i64,
+    received_at_ms: i64,
+    needs_copy: bool,
+    version: i64,
+    doc: String,
+}
+
+impl Row {
+    fn of(record: &CallbackRecord) -> Result<Row, StoreError> {
+        Ok(Row {
+            tenant_id: record.tenant_id.to_string(),
+            id: record.id.to_string(),
+            call_sid: record.call_sid.to_string(),
+            status: record.status.as_str(),
+            due_at_ms: record.due_at.as_millisecond(),
+            received_at_ms: record.received_at.as_millisecond(),
+            needs_copy: record.has_pending_copy(),
+            version: i64::try_from(record.version).map_err(backend)?,
+            doc: to_json(record)?,
+        })
+    }
+}
+
+const SELECT_CALLBACK: &str = "SELECT tenant_id, id, doc FROM callbacks";
+
+fn query_records(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<CallbackRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(backend)?;
+    let rows = stmt
+        .query_map(args, |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .map_err(backend)?
+        .collect::<Result<Vec<(String, String, String)>, _>>()
+        .map_err(backend)?;
+    records(rows)
+}
+
+fn one_record(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Option<CallbackRecord>, StoreError> {
+    Ok(query_records(conn, sql, args)?.into_iter().next())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let id = tenant.id.to_string();
+        let doc = to_json(tenant)?;
+        self.with(move |conn| {
+            let inserted = conn
+                .execute(
+                    "INSERT INTO tenants (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+                    params![id, doc],
+                )
+                .map_err(backend)?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists(format!("tenant {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let id = tenant.id.to_string();
+        let doc = to_json(tenant)?;
+        self.with(move |conn| {
+            let updated = conn
+                .execute(
+                    "UPDATE tenants SET doc = ?2 WHERE id = ?1",
+                    params![id, doc],
+                )
+                .map_err(backend)?;
+            if updated == 0 {
+                return Err(StoreError::NotFound(format!("tenant {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let id = id.to_string();
+        self.with(move |conn| {
+            let doc: Option<String> = conn
+                .query_row(
+                    "SELECT doc FROM tenants WHERE id = ?1",
+                    params![id],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            doc.map(|doc| from_json(format!("tenant {id}"), &doc))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
+        let row = Row::of(record)?;
+        let created = record.clone();
+        self.with(move |conn| {
+            let inserted = conn
+                .execute(
+                    "INSERT INTO callbacks (tenant_id, id, call_sid, status, due_at_ms, received_at_ms, needs_copy, version, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT(tenant_id, call_sid) DO NOTHING",
+                    params![
+                        row.tenant_id,
+                        row.id,
+                        row.call_sid,
+                        row.status,
+                        row.due_at_ms,
+                        row.received_at_ms,
+                        row.needs_copy,
+                        row.version,
+                        row.doc
+                    ],
+                )
+                .map_err(backend)?;
+            if inserted == 1 {
+                return Ok(Inserted::Created(created));
+            }
+            let existing = one_record(
+                conn,
+                &format!("{SELECT_CALLBACK} WHERE tenant_id = ?1 AND call_sid = ?2"),
+                params![row.tenant_id, row.call_sid],
+            )?
+            .ok_or_else(|| backend("a callback with this CallSid exists but cannot be read"))?;
+            Ok(Inserted::Existing(existing))
+        })
+        .await
+    }
+
+    async fn get_callback(
+        &self,
+        tenant: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.with(move |conn| {
+            one_record(
+                conn,
+                &format!("{SELECT_CALLBACK} WHERE tenant_id = ?1 AND id = ?2"),
+                params![tenant, id],
+            )
+        })
+        .await
+    }
+
+    async fn find_callback_by_call_sid(
+        &self,
+        tenant: &TenantId,
+        call_sid: &CallSid,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let (tenant, call_sid) = (tenant.to_string(), call_sid.to_string());
+        self.with(move |conn| {
+            one_record(
+                conn,
+                &format!("{SELECT_CALLBACK} WHERE tenant_id = ?1 AND call_sid = ?2"),
+                params![tenant, call_sid],
+            )
+        })
+        .await
+    }
+
+    async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
+        let expected = i64::try_from(record.version).map_err(backend)?;
+        let mut next = record.clone();
+        next.version += 1;
+        let row = Row::of(&next)?;
+        self.with(move |conn| {
+            let updated = conn
+                .execute(
+                    "UPDATE callbacks SET status = ?3, due_at_ms = ?4, needs_copy = ?5, version = ?6, doc = ?7
+                     WHERE tenant_id = ?1 AND id = ?2 AND version = ?8",
+                    params![
+                        row.tenant_id,
+                        row.id,
+                        row.status,
+                        row.due_at_ms,
+                        row.needs_copy,
+                        row.version,
+                        row.doc,
+                        expected
+                    ],
+                )
+                .map_err(backend)?;
+            if updated == 1 {
+                return Ok(next);
+            }
+            let exists: Option<i64> = conn
+                .query_row(
+                    "SELECT version FROM callbacks WHERE tenant_id = ?1 AND id = ?2",
+                    params![row.tenant_id, row.id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            match exists {
+                None => Err(StoreError::NotFound(format!("callback {}", row.id))),
+                Some(_) => Err(StoreError::Conflict),
+            }
+        })
+        .await
+    }
+
+    async fn recent_callbacks(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        let tenant = tenant.to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(move |conn| {
+            query_records(
+                conn,
+                &format!(
+                    "{SELECT_CALLBACK} WHERE tenant_id = ?1 ORDER BY received_at_ms DESC, id DESC LIMIT ?2"
+                ),
+                params![tenant, limit],
+            )
+        })
+        .await
+    }
+
+    async fn callbacks_with_pending_copies(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(move |conn| {
+            query_records(
+                conn,
+                &format!(
+                    "{SELECT_CALLBACK} WHERE needs_copy = 1 ORDER BY received_at_ms, id LIMIT ?1"
+                ),
+                params![limit],
+            )
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::callback::{Confirmation, NewCallback, Reason};
+    use crate::domain::ids::{AccountSid, RecordingSid};
+    use crate::domain::phone::{E164, Region};
+    use crate::domain::tenant::{AuthToken, TenantSettings, TwilioCredentials};
+
+    fn tenant(id: &str) -> Tenant {
+        Tenant {
+            id: TenantId::parse(id).unwrap(),
+            twilio: TwilioCredentials {
+                account_sid: AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap(),
+                auth_token: AuthToken::new("token").unwrap(),
+                webhook_shared_key: None,
+            },
+            settings: TenantSettings::default(),
+            created_at: "2026-11-25T00:00:00Z".parse().unwrap(),
+        }
+    }
+
+    fn record(tenant: &str, n: u32, received: &str) -> CallbackRecord {
+        let number = E164::parse("+81312345678", Region::JP).unwrap();
+        CallbackRecord::new(
+            TenantId::parse(tenant).unwrap(),
+            NewCallback {
+                call_sid: CallSid::parse(&format!("CA{n:032x}")).unwrap(),
+                caller_number: Some(number.clone()),
+                callback_number: number,
+                confirmation: Confirmation::CallerId,
+                reason: Reason::Overflow,
+                received_at: received.parse().unwrap(),
+            },
+            60,
+            received.parse().unwrap(),
+        )
+    }
+
+    fn open() -> (tempfile::TempDir, Arc<SqliteStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db/afureko.db")).unwrap();
+        (dir, Arc::new(store))
+    }
+
+    #[tokio::test]
+    async fn tenants_round_trip() {
+        let (_dir, store) = open();
+        let mut acme = tenant("acme");
+        store.create_tenant(&acme).await.unwrap();
+        assert!(matches!(
+            store.create_tenant(&acme).await,
+            Err(StoreError::AlreadyExists(what)) if what == "tenant acme"
+        ));
+        acme.settings.max_recording_seconds = 60;
+        store.update_tenant(&acme).await.unwrap();
+        assert_eq!(store.get_tenant(&acme.id).await.unwrap(), Some(acme));
+        let ghost = tenant("ghost");
+        assert!(matches!(
+            store.update_tenant(&ghost).await,
+            Err(StoreError::NotFound(_))
+        ));
+        assert_eq!(store.get_tenant(&ghost.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn one_record_per_call_sid_even_under_racing_inserts() {
+        let (_dir, store) = open();
+        let first = record("acme", 1, "2026-11-25T01:00:00Z");
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let store = store.clone();
+            // Same CallSid, a different id each time: as retried webhooks make.
+            let mut attempt = first.clone();
+            attempt.id = CallbackId::generate();
+            tasks.push(tokio::spawn(async move {
+                store.insert_callback(&attempt).await
+            }));
+        }
+        let mut created = 0;
+        let mut ids = std::collections::HashSet::new();
+        for task in tasks {
+            match task.await.unwrap().unwrap() {
+                Inserted::Created(r) => {
+                    created += 1;
+                    ids.insert(r.id);
+                }
+                Inserted::Existing(r) => {
+                    ids.insert(r.id);
+                }
+            }
+        }
+        assert_eq!(created, 1);
+        assert_eq!(ids.len(), 1, "every caller sees the one stored record");
+        assert_eq!(
+            store
+                .recent_callbacks(&first.tenant_id, 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[tokio::test]
+    async fn updates_are_conditional_on_the_version() {
+        let (_dir, store) = open();
+        let r = store
+            .insert_callback(&record("acme", 1, "2026-11-25T01:00:00Z"))
+            .await
+            .unwrap()
+            .into_record();
+        let mut changed = r.clone();
+        changed.claimed_by = Some("ann".into());
+        let written = store.update_callback(&changed).await.unwrap();
+        assert_eq!(written.version, 1);
+        assert!(matches!(
+            store.update_callback(&changed).await,
+            Err(StoreError::Conflict)
+        ));
+        let stored = store
+            .get_callback(&r.tenant_id, &r.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored, written);
+        let mut ghost = r.clone();
+        ghost.id = CallbackId::generate();
+        assert!(matches!(
+            store.update_callback(&ghost).await,
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn racing_updates_from_one_read_have_one_winner() {
+        let (_dir, store) = open();
+        let r = store
+            .insert_callback(&record("acme", 1, "2026-11-25T01:00:00Z"))
+            .await
+            .unwrap()
+            .into_record();
+        let mut tasks = Vec::new();
+        for n in 0..16 {
+            let store = store.clone();
+            let mut mine = r.clone();
+            mine.claimed_by = Some(format!("agent{n}"));
+            tasks.push(tokio::spawn(
+                async move { store.update_callback(&mine).await },
+            ));
+        }
+        let mut winners = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(_) => winners += 1,
+                Err(StoreError::Conflict) => {}
+                Err(e) => panic!("unexpected {e}"),
+            }
+        }
+        assert_eq!(winners, 1);
+    }
+
+    #[tokio::test]
+    async fn recent_order_pending_copies_and_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("afureko.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .insert_callback(&record("acme", 1, "2026-11-25T01:00:00Z"))
+            .await
+            .unwrap();
+        let mut second = record("acme", 2, "2026-11-25T02:00:00Z");
+        second.recording_completed(
+            RecordingSid::parse(&format!("RE{:032x}", 9)).unwrap(),
+            "https://api.twilio.com/x".into(),
+            Some(3),
+        );
+        store.insert_callback(&second).await.unwrap();
+        store
+            .insert_callback(&record("other", 3, "2026-11-25T03:00:00Z"))
+            .await
+            .unwrap();
+        let acme = TenantId::parse("acme").unwrap();
+        let recent: Vec<String> = store
+            .recent_callbacks(&acme, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.call_sid.to_string())
+            .collect();
+        assert_eq!(recent, [format!("CA{:032x}", 2), format!("CA{:032x}", 1)]);
+        let pending = store.callbacks_with_pending_copies(10).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].id, second.id);
+        drop(store);
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(reopened.recent_callbacks(&acme, 10).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn malformed_rows_are_errors_naming_the_key() {
+        let (_dir, store) = open();
+        let r = store
+            .insert_callback(&record("acme", 1, "2026-11-25T01:00:00Z"))
+            .await
+            .unwrap()
+            .into_record();
+        store
+            .with(|conn| {
+                conn.execute("UPDATE callbacks SET doc = '{\"id\": 7}'", [])
+                    .map_err(backend)
+            })
+            .await
+            .unwrap();
+        let err = store.get_callback(&r.tenant_id, &r.id).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("stored item callback acme/{} is malformed", r.id)),
+            "{err}"
+        );
+    }
+}

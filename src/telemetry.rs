@@ -1,0 +1,21 @@
+//! Logging: JSON lines on Lambda, compact text on a terminal. The level
+//! comes from `AFUREKO_LOG` (or `RUST_LOG`), else `default_level`.
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init(json: bool, default_level: &str) {
+    let filter = std::env::var("AFUREKO_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok()
+        .and_then(|directives| EnvFilter::try_new(directives).ok())
+        .unwrap_or_else(|| EnvFilter::new(default_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests, demo inside serve) keeps the first subscriber.
+    let _ = if json {
+        builder.json().with_current_span(true).try_init()
+    } else {
+        builder.compact().try_init()
+    };
+}

@@ -1,0 +1,201 @@
+//! The recording callback: URL kept at once, audio copied, failures swept.
+
+use crate::helpers::*;
+use afureko::domain::callback::{MAX_COPY_ATTEMPTS, RecordingState};
+use afureko::domain::tenant::TenantSettings;
+use afureko::recordings::SweepReport;
+use afureko::twilio::sim::{Doc, tone_wav};
+
+/// Plays a call up to the Record verb; returns its CallSid and that TwiML.
+async fn call_to_recording(app: &TestApp) -> (String, Doc) {
+    let sid = app.call_sid();
+    let call = app.call(&sid, CALLER);
+    let doc = call
+        .incoming(&app.voice_url())
+        .await
+        .unwrap()
+        .doc()
+        .unwrap();
+    let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
+    assert!(doc.record().is_some());
+    (sid, doc)
+}
+
+#[tokio::test]
+async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it() {
+    let app = spawn_app().await;
+    let (sid, doc) = call_to_recording(&app).await;
+    let rec_sid = app.recording_sid();
+    let audio = tone_wav(1.5);
+    let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
+
+    app.twilio.set_available(false);
+    let reply = app
+        .call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 204, "Twilio still gets a 2xx");
+    let record = app.record(&sid).await.unwrap();
+    let recording = &record.recordings[0];
+    assert_eq!(recording.state, RecordingState::PendingCopy);
+    assert_eq!(recording.twilio_url.as_deref(), Some(rec_url.as_str()));
+    assert_eq!(recording.copy_attempts, 1);
+    assert_eq!(
+        recording.last_error.as_deref(),
+        Some("Twilio answered 503 for the recording download")
+    );
+    assert!(
+        app.twilio.deleted().is_empty(),
+        "Twilio's copy is the only one"
+    );
+
+    app.twilio.set_available(true);
+    let report = app.state.copier.sweep(100).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            stored: 1,
+            ..SweepReport::default()
+        }
+    );
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings[0].state, RecordingState::Stored);
+    let key = record.recordings[0].storage_key.clone().unwrap();
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
+    assert_eq!(app.twilio.deleted(), [rec_sid]);
+
+    // Nothing left: a second sweep does nothing.
+    let report = app.state.copier.sweep(100).await.unwrap();
+    assert_eq!(report, SweepReport::default());
+    assert_eq!(app.twilio.downloads(), 1);
+}
+
+#[tokio::test]
+async fn copies_that_keep_failing_end_in_copy_failed() {
+    let app = spawn_app().await;
+    let (sid, doc) = call_to_recording(&app).await;
+    let rec_sid = app.recording_sid();
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
+    app.twilio.set_available(false);
+    app.call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    for _ in 1..MAX_COPY_ATTEMPTS - 1 {
+        let report = app.state.copier.sweep(100).await.unwrap();
+        assert_eq!(
+            report,
+            SweepReport {
+                failed: 1,
+                ..SweepReport::default()
+            }
+        );
+    }
+    let report = app.state.copier.sweep(100).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            gave_up: 1,
+            ..SweepReport::default()
+        }
+    );
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings[0].state, RecordingState::CopyFailed);
+    assert_eq!(record.recordings[0].copy_attempts, MAX_COPY_ATTEMPTS);
+    assert_eq!(
+        record.recordings[0].twilio_url.as_deref(),
+        Some(rec_url.as_str())
+    );
+    assert_eq!(
+        app.state.copier.sweep(100).await.unwrap(),
+        SweepReport::default()
+    );
+}
+
+#[tokio::test]
+async fn recording_urls_outside_the_twilio_api_base_are_refused() {
+    let app = spawn_app().await;
+    let (sid, doc) = call_to_recording(&app).await;
+    let rec_sid = app.recording_sid();
+    for url in [
+        "http://169.254.169.254/latest/meta-data/iam".to_owned(),
+        format!("{}.evil.test/x", app.twilio.base_url()),
+    ] {
+        let reply = app
+            .call(&sid, CALLER)
+            .recording_status(&doc, "completed", &rec_sid, &url, 1)
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 400, "{url}");
+        assert!(
+            reply.body.contains("RecordingUrl refused"),
+            "{}",
+            reply.body
+        );
+    }
+    assert!(app.record(&sid).await.unwrap().recordings.is_empty());
+    assert_eq!(app.twilio.downloads(), 0);
+}
+
+#[tokio::test]
+async fn absent_recordings_are_marked_and_nothing_is_fetched() {
+    let app = spawn_app().await;
+    let (sid, doc) = call_to_recording(&app).await;
+    let rec_sid = app.recording_sid();
+    let reply = app
+        .call(&sid, CALLER)
+        .recording_status(&doc, "absent", &rec_sid, "", 0)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 204);
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings.len(), 1);
+    assert_eq!(record.recordings[0].state, RecordingState::Absent);
+    assert_eq!(app.twilio.downloads(), 0);
+}
+
+#[tokio::test]
+async fn twilios_copy_is_kept_when_the_tenant_says_so() {
+    let app = spawn_app_with(TenantSettings {
+        delete_twilio_recording: false,
+        ..TenantSettings::default()
+    })
+    .await;
+    let (sid, doc) = call_to_recording(&app).await;
+    let rec_sid = app.recording_sid();
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
+    app.call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.record(&sid).await.unwrap().recordings[0].state,
+        RecordingState::Stored
+    );
+    assert!(app.twilio.deleted().is_empty());
+}
+
+#[tokio::test]
+async fn the_media_fetch_uses_the_tenants_credentials() {
+    // A tenant whose stored token differs from what the media server takes:
+    // the fetch is refused (401) and the recording stays retryable.
+    let app = spawn_app().await;
+    let (sid, doc) = call_to_recording(&app).await;
+    let rec_sid = app.recording_sid();
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
+    let mut tenant = app.tenant.clone();
+    tenant.twilio.account_sid =
+        afureko::domain::ids::AccountSid::parse("ACffffffffffffffffffffffffffffffff").unwrap();
+    app.backend.store.update_tenant(&tenant).await.unwrap();
+    app.call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings[0].state, RecordingState::PendingCopy);
+    assert_eq!(
+        record.recordings[0].last_error.as_deref(),
+        Some("Twilio answered 401 for the recording download")
+    );
+}

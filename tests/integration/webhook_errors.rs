@@ -1,0 +1,279 @@
+//! Bad input gets a clear error and nothing is stored.
+
+use crate::helpers::*;
+use afureko::domain::ids::AccountSid;
+use afureko::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
+use afureko::twilio::signature::{Algorithm, sign};
+use axum::body::Body;
+use axum::http::Request;
+use tower::ServiceExt;
+
+fn params(sid: &str) -> Vec<(String, String)> {
+    vec![
+        ("CallSid".to_owned(), sid.to_owned()),
+        ("From".to_owned(), CALLER.to_owned()),
+        ("To".to_owned(), COMPANY.to_owned()),
+    ]
+}
+
+fn form(params: &[(String, String)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish()
+}
+
+/// Sends a request straight to the Router, with any headers and body.
+async fn send(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Body>,
+) -> (u16, serde_json::Value) {
+    let mut request = Request::post(path);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = afureko::http::app(app.state.clone())
+        .oneshot(request.body(body.into()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let json = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+fn error_code(body: &serde_json::Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
+#[tokio::test]
+async fn unknown_tenant_is_404() {
+    let app = spawn_app().await;
+    let sid = app.call_sid();
+    let url = app.url("/twilio/nobody/voice");
+    let reply = app.call(&sid, CALLER).incoming(&url).await.unwrap();
+    assert_eq!(reply.status, 404);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(body["error"]["message"], "no tenant \"nobody\"");
+    let reply = app
+        .call(&sid, CALLER)
+        .incoming(&app.url("/twilio/NOT%20VALID/voice"))
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 404);
+}
+
+#[tokio::test]
+async fn oversized_body_is_413() {
+    let app = spawn_app().await;
+    let sid = app.call_sid();
+    let mut p = params(&sid);
+    p.push(("Padding".to_owned(), "x".repeat(70 * 1024)));
+    let signature = sign(AUTH_TOKEN, &app.voice_url(), &p, Algorithm::Sha1);
+    let (status, body) = send(
+        &app,
+        "/twilio/acme/voice",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-twilio-signature", &signature),
+        ],
+        form(&p),
+    )
+    .await;
+    assert_eq!(status, 413);
+    assert_eq!(error_code(&body), "payload_too_large");
+    assert!(app.records().await.is_empty());
+}
+
+#[tokio::test]
+async fn missing_call_sid_or_from_is_400() {
+    let app = spawn_app().await;
+    let sid = app.call_sid();
+    for missing in ["CallSid", "From"] {
+        let p: Vec<(String, String)> = params(&sid)
+            .into_iter()
+            .filter(|(k, _)| k != missing)
+            .collect();
+        let reply = app
+            .call(&sid, CALLER)
+            .post_raw(
+                &app.voice_url(),
+                p.clone(),
+                Some(sign(AUTH_TOKEN, &app.voice_url(), &p, Algorithm::Sha1)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 400, "without {missing}");
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(body["error"]["message"], format!("missing {missing}"));
+    }
+    let mut bad = params(&sid);
+    bad[0].1 = "CA-not-a-sid".into();
+    let reply = app
+        .call(&sid, CALLER)
+        .post_raw(
+            &app.voice_url(),
+            bad.clone(),
+            Some(sign(AUTH_TOKEN, &app.voice_url(), &bad, Algorithm::Sha1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 400);
+    assert!(app.records().await.is_empty());
+}
+
+#[tokio::test]
+async fn json_or_garbage_bodies_are_400() {
+    let app = spawn_app().await;
+    let sid = app.call_sid();
+    let json = format!(r#"{{"CallSid":"{sid}","From":"{CALLER}"}}"#);
+    let signature = sign(AUTH_TOKEN, &app.voice_url(), &[], Algorithm::Sha1);
+    let (status, body) = send(
+        &app,
+        "/twilio/acme/voice",
+        &[
+            ("content-type", "application/json"),
+            ("x-twilio-signature", &signature),
+        ],
+        json,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["error"]["message"],
+        "Twilio webhooks must be application/x-www-form-urlencoded"
+    );
+    let (status, body) = send(
+        &app,
+        "/twilio/acme/voice",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-twilio-signature", &signature),
+        ],
+        vec![0xff_u8, 0xfe, 0x00, 0x80],
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"]["message"], "the form body is not UTF-8");
+    assert!(app.records().await.is_empty());
+}
+
+#[tokio::test]
+async fn url_signed_with_the_default_port_is_accepted() {
+    let app = spawn_app().await;
+    let sid = app.call_sid();
+    let p = params(&sid);
+    let with_port = "https://calls.example.com:443/twilio/acme/voice";
+    let reply = app
+        .call(&sid, CALLER)
+        .post_raw(
+            &app.voice_url(),
+            p.clone(),
+            Some(sign(AUTH_TOKEN, with_port, &p, Algorithm::Sha1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.contains("<Gather"));
+}
+
+#[tokio::test]
+async fn unknown_parameters_are_signed_over_and_accepted() {
+    let app = spawn_app().await;
+    let sid = app.call_sid();
+    let mut p = params(&sid);
+    p.push(("StirVerstat".into(), "TN-Validation-Passed-A".into()));
+    p.push(("SomethingNew".into(), "from Twilio".into()));
+    let reply = app
+        .call(&sid, CALLER)
+        .post_raw(
+            &app.voice_url(),
+            p.clone(),
+            Some(sign(AUTH_TOKEN, &app.voice_url(), &p, Algorithm::Sha1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    assert_eq!(app.records().await.len(), 1);
+}
+
+#[tokio::test]
+async fn shared_key_signatures_need_the_tenants_shared_key() {
+    let app = spawn_app().await;
+    let sid = app.call_sid();
+    let p = params(&sid);
+    let signature = sign("shared-secret", &app.voice_url(), &p, Algorithm::Sha256);
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("x-twilio-signature", signature.as_str()),
+        (
+            "x-twilio-webhooks-signature-settings",
+            "key=KS0001,algorithm=HMAC_SHA256",
+        ),
+    ];
+    // No shared key configured: fail closed.
+    let (status, _) = send(&app, "/twilio/acme/voice", &headers, form(&p)).await;
+    assert_eq!(status, 403);
+
+    let other = Tenant {
+        id: TenantId::parse("keyed").unwrap(),
+        twilio: TwilioCredentials {
+            account_sid: AccountSid::parse(ACCOUNT_SID).unwrap(),
+            auth_token: AuthToken::new(AUTH_TOKEN).unwrap(),
+            webhook_shared_key: Some(AuthToken::new("shared-secret").unwrap()),
+        },
+        settings: TenantSettings::default(),
+        created_at: NOW.parse().unwrap(),
+    };
+    app.backend.store.create_tenant(&other).await.unwrap();
+    let url = app.url("/twilio/keyed/voice");
+    let signature = sign("shared-secret", &url, &p, Algorithm::Sha256);
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("x-twilio-signature", signature.as_str()),
+        (
+            "x-twilio-webhooks-signature-settings",
+            "key=KS0001,algorithm=HMAC_SHA256",
+        ),
+    ];
+    let (status, _) = send(&app, "/twilio/keyed/voice", &headers, form(&p)).await;
+    assert_eq!(status, 200);
+    // The auth token is not the secret when the settings header is present.
+    let wrong = sign(AUTH_TOKEN, &url, &p, Algorithm::Sha256);
+    let headers = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("x-twilio-signature", wrong.as_str()),
+        (
+            "x-twilio-webhooks-signature-settings",
+            "key=KS0001,algorithm=HMAC_SHA256",
+        ),
+    ];
+    let (status, _) = send(&app, "/twilio/keyed/voice", &headers, form(&p)).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn signature_is_checked_against_the_public_url_not_the_host_header() {
+    let app = spawn_app().await;
+    let sid = app.call_sid();
+    let p = params(&sid);
+    // Signed for the address a proxy might claim, not AFUREKO_PUBLIC_URL.
+    let proxied = "https://evil.example/twilio/acme/voice";
+    let signature = sign(AUTH_TOKEN, proxied, &p, Algorithm::Sha1);
+    let (status, _) = send(
+        &app,
+        "/twilio/acme/voice",
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("x-twilio-signature", &signature),
+            ("host", "evil.example"),
+            ("x-forwarded-host", "evil.example"),
+        ],
+        form(&p),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
