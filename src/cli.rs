@@ -365,8 +365,8 @@ async fn callbacks(config: &Config, command: CallbacksCommand) -> Result<(), Str
             "{:<20} {:<36} {:<9} {:<13} {:<16} {:<11} {}",
             r.received_at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
             r.id,
-            r.status,
-            r.reason,
+            r.status.as_str(),
+            r.reason.as_str(),
             shown(r.callback_number.as_str()),
             r.confirmation.as_str(),
             if recording.is_empty() {
