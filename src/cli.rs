@@ -1,6 +1,7 @@
 //! The `afureko` command line: serve, demo, sweep, tenants, callbacks.
 
 use crate::config::Config;
+use crate::domain::api_key::ApiKey;
 use crate::domain::ids::AccountSid;
 use crate::domain::phone::{Region, mask};
 use crate::domain::prompts::{Language, PromptKey};
@@ -43,6 +44,32 @@ enum Command {
     /// Look at callback records.
     #[command(subcommand)]
     Callbacks(CallbacksCommand),
+    /// Create, list or revoke a tenant's API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Make a new key; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// What the key is for, e.g. "front desk".
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// The tenant's keys (ids and names, never the keys).
+    List {
+        #[arg(long)]
+        tenant: String,
+    },
+    /// Revoke a key by its id: it stops working at once.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        key_id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +125,12 @@ struct SettingsArgs {
     max_callback_attempts: Option<u32>,
     #[arg(long)]
     callback_sla_minutes: Option<u32>,
+    /// Minutes after which an agent's claim lapses.
+    #[arg(long)]
+    claim_timeout_minutes: Option<u32>,
+    /// Minutes until an unreached callback is due again.
+    #[arg(long)]
+    retry_delay_minutes: Option<u32>,
     /// IANA time zone, e.g. Asia/Tokyo.
     #[arg(long)]
     time_zone: Option<String>,
@@ -148,6 +181,7 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Sweep { limit } => sweep(&config()?, limit).await,
         Command::Tenant(command) => tenant(&config()?, *command).await,
         Command::Callbacks(command) => callbacks(&config()?, command).await,
+        Command::ApiKey(command) => api_key(&config()?, command).await,
     }
 }
 
@@ -291,6 +325,57 @@ async fn tenant(config: &Config, command: TenantCommand) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("updated tenant {}", tenant.id);
             print_tenant(config, &tenant);
+        }
+    }
+    Ok(())
+}
+
+async fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), String> {
+    let backend = store(config)?;
+    let store = backend.store.as_ref();
+    match command {
+        ApiKeyCommand::Create { tenant, name } => {
+            let tenant = load_tenant(store, &tenant).await?;
+            let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+            let made = ApiKey::generate(tenant.id.clone(), name, jiff::Timestamp::now());
+            store
+                .create_api_key(&made.key)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created API key {} for tenant {}", made.key.id, tenant.id);
+            println!("{}", made.secret);
+            eprintln!("This is the only time the key is shown: keep it now.");
+        }
+        ApiKeyCommand::List { tenant } => {
+            let tenant = load_tenant(store, &tenant).await?;
+            let keys = store
+                .list_api_keys(&tenant.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            if keys.is_empty() {
+                println!("no API keys for {}", tenant.id);
+            }
+            for key in keys {
+                let state = match key.revoked_at {
+                    Some(at) => format!("revoked {}", at.strftime("%Y-%m-%d %H:%M")),
+                    None => "active".to_owned(),
+                };
+                println!(
+                    "{:<18} {:<24} created {}  {}",
+                    key.id,
+                    key.name.as_deref().unwrap_or("-"),
+                    key.created_at.strftime("%Y-%m-%d %H:%M"),
+                    state
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { tenant, key_id } => {
+            let tenant = load_tenant(store, &tenant).await?;
+            let key = store
+                .revoke_api_key(&tenant.id, &key_id, jiff::Timestamp::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("revoked API key {} of tenant {}", key.id, tenant.id);
         }
     }
     Ok(())

@@ -10,8 +10,10 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Millisecond precision: what every store keeps and sorts on.
     fn now(&self) -> Timestamp {
-        Timestamp::now()
+        let now = Timestamp::now();
+        now.round(jiff::Unit::Millisecond).unwrap_or(now)
     }
 }
 

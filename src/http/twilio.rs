@@ -7,6 +7,7 @@ use crate::domain::phone::CallerId;
 use crate::domain::tenant::{Tenant, TenantId};
 use crate::domain::twiml::Twiml;
 use crate::http::AppState;
+use crate::http::api::ErrorBody;
 use crate::http::error::ApiError;
 use crate::store::{Inserted, modify_callback};
 use crate::twilio::signature::{self, Algorithm};
@@ -297,6 +298,19 @@ async fn insert(state: &AppState, tenant: &Tenant, new: NewCallback) -> Result<I
     Ok(inserted)
 }
 
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/voice", tag = "twilio",
+    description = "Incoming call: greeting and the callback IVR.",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 200, description = "TwiML", content_type = "text/xml"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
 pub async fn voice(
     axum::extract::State(state): axum::extract::State<AppState>,
     hook: TwilioWebhook,
@@ -308,6 +322,19 @@ pub async fn voice(
     run(&state, &hook, ctx, |ivr| ivr.start()).await
 }
 
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/offer/{reason}/{arrived}/{attempt}", tag = "twilio",
+    description = "Digits pressed at the caller-ID offer.",
+    params(("tenant" = String, Path, description = "Tenant id"), ("reason" = String, Path, description = "Why the caller is here, e.g. overflow"), ("arrived" = String, Path, description = "Unix seconds when the call arrived"), ("attempt" = String, Path, description = "How many times this question was asked")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 200, description = "TwiML", content_type = "text/xml"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
 pub async fn offer(
     axum::extract::State(state): axum::extract::State<AppState>,
     Path(step): Path<StepPath>,
@@ -321,6 +348,19 @@ pub async fn offer(
     .await
 }
 
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/enter/{reason}/{arrived}/{attempt}", tag = "twilio",
+    description = "Digits typed as the callback number.",
+    params(("tenant" = String, Path, description = "Tenant id"), ("reason" = String, Path, description = "Why the caller is here, e.g. overflow"), ("arrived" = String, Path, description = "Unix seconds when the call arrived"), ("attempt" = String, Path, description = "How many times this question was asked")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 200, description = "TwiML", content_type = "text/xml"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
 pub async fn enter(
     axum::extract::State(state): axum::extract::State<AppState>,
     Path(step): Path<StepPath>,
@@ -334,6 +374,19 @@ pub async fn enter(
     .await
 }
 
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}", tag = "twilio",
+    description = "Digits pressed when the typed number was read back.",
+    params(("tenant" = String, Path, description = "Tenant id"), ("reason" = String, Path, description = "Why the caller is here, e.g. overflow"), ("arrived" = String, Path, description = "Unix seconds when the call arrived"), ("attempt" = String, Path, description = "How many times this question was asked"), ("typed" = String, Path, description = "The digits typed")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 200, description = "TwiML", content_type = "text/xml"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
 pub async fn confirm(
     axum::extract::State(state): axum::extract::State<AppState>,
     Path(step): Path<ConfirmPath>,
@@ -347,12 +400,38 @@ pub async fn confirm(
     .await
 }
 
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/recorded", tag = "twilio",
+    description = "After the recording: thanks and hang up.",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 200, description = "TwiML", content_type = "text/xml"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
 pub async fn recorded(hook: TwilioWebhook) -> Result<Twiml, ApiError> {
     hook.call_sid()?;
     Ok(flow::after_recording(&hook.tenant.settings))
 }
 
 /// Twilio's recordingStatusCallback: keep the URL at once, then copy.
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/recording", tag = "twilio",
+    description = "recordingStatusCallback: keeps the recording URL, copies the audio.",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 204, description = "Taken; a failed copy is retried by the sweeper"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
 pub async fn recording_status(
     axum::extract::State(state): axum::extract::State<AppState>,
     hook: TwilioWebhook,

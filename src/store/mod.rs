@@ -4,7 +4,8 @@
 pub mod fs;
 pub mod sqlite;
 
-use crate::domain::callback::{CallbackId, CallbackRecord};
+use crate::domain::api_key::ApiKey;
+use crate::domain::callback::{CallbackId, CallbackRecord, Status};
 use crate::domain::ids::CallSid;
 use crate::domain::tenant::{Tenant, TenantId};
 use async_trait::async_trait;
@@ -40,6 +41,38 @@ impl Inserted {
     }
 }
 
+/// Where a page of the due-ordered list ended: the last item's due time
+/// and id. Keyset pagination, so pages stay right while records change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPosition {
+    pub due_at_ms: i64,
+    pub id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub limit: usize,
+    /// Start after this position (exclusive).
+    pub after: Option<ListPosition>,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub items: Vec<CallbackRecord>,
+    /// Set when more items may follow.
+    pub next: Option<ListPosition>,
+}
+
+impl ListPosition {
+    pub fn of(record: &CallbackRecord) -> Self {
+        ListPosition {
+            due_at_ms: record.due_at.as_millisecond(),
+            id: record.id.to_string(),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Fails with `AlreadyExists` when the id is taken.
@@ -70,11 +103,30 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError>;
+    /// The tenant's records, oldest due first (ties by id), optionally of
+    /// one status, starting after `query.after`.
+    async fn list_callbacks(
+        &self,
+        tenant: &TenantId,
+        query: &ListQuery,
+    ) -> Result<Page, StoreError>;
     /// Records, of any tenant, with a recording still to be copied.
     async fn callbacks_with_pending_copies(
         &self,
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError>;
+
+    /// API keys are kept by the hash of the key; the key itself never is.
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
+    async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError>;
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Marks the key revoked; `NotFound` when the tenant has no such key.
+    async fn revoke_api_key(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+        at: jiff::Timestamp,
+    ) -> Result<ApiKey, StoreError>;
 }
 
 #[async_trait]

@@ -1,7 +1,8 @@
 //! The embedded default store: one SQLite file. Each row keeps the whole
 //! record as JSON plus the columns that queries filter and sort on.
 
-use super::{Inserted, Store, StoreError};
+use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
+use crate::domain::api_key::ApiKey;
 use crate::domain::callback::{CallbackId, CallbackRecord};
 use crate::domain::ids::CallSid;
 use crate::domain::tenant::{Tenant, TenantId};
@@ -31,8 +32,16 @@ CREATE TABLE IF NOT EXISTS callbacks (
     UNIQUE (tenant_id, call_sid)
 );
 CREATE INDEX IF NOT EXISTS callbacks_by_due ON callbacks (tenant_id, status, due_at_ms, id);
+CREATE INDEX IF NOT EXISTS callbacks_by_tenant_due ON callbacks (tenant_id, due_at_ms, id);
 CREATE INDEX IF NOT EXISTS callbacks_by_received ON callbacks (tenant_id, received_at_ms);
 CREATE INDEX IF NOT EXISTS callbacks_needing_copy ON callbacks (needs_copy) WHERE needs_copy = 1;
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_tenant ON api_keys (tenant_id);
 ";
 
 pub struct SqliteStore {
@@ -349,6 +358,132 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn list_callbacks(
+        &self,
+        tenant: &TenantId,
+        query: &ListQuery,
+    ) -> Result<Page, StoreError> {
+        let tenant = tenant.to_string();
+        let status = query.status.map(|s| s.as_str());
+        let (after_due, after_id) = match &query.after {
+            Some(p) => (Some(p.due_at_ms), Some(p.id.clone())),
+            None => (None, None),
+        };
+        let limit = query.limit;
+        // One more than asked tells whether another page follows.
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        self.with(move |conn| {
+            let mut items = query_records(
+                conn,
+                &format!(
+                    "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)
+                     AND (?3 IS NULL OR (due_at_ms, id) > (?3, ?4))
+                     ORDER BY due_at_ms, id LIMIT ?5"
+                ),
+                params![tenant, status, after_due, after_id, fetch],
+            )?;
+            let more = items.len() > limit;
+            items.truncate(limit);
+            let next = if more {
+                items.last().map(ListPosition::of)
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let (id, tenant, hash) = (key.id.clone(), key.tenant_id.to_string(), key.hash.clone());
+        let doc = to_json(key)?;
+        self.with(move |conn| {
+            let inserted = conn
+                .execute(
+                    "INSERT INTO api_keys (id, tenant_id, hash, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    params![id, tenant, hash, doc],
+                )
+                .map_err(backend)?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists(format!("api key {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let hash = hash.to_owned();
+        self.with(move |conn| {
+            let row: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT id, doc FROM api_keys WHERE hash = ?1",
+                    params![hash],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(backend)?;
+            row.map(|(id, doc)| api_key_from(&id, &doc)).transpose()
+        })
+        .await
+    }
+
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        let tenant = tenant.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, doc FROM api_keys WHERE tenant_id = ?1 ORDER BY id")
+                .map_err(backend)?;
+            let rows = stmt
+                .query_map(params![tenant], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(backend)?
+                .collect::<Result<Vec<(String, String)>, _>>()
+                .map_err(backend)?;
+            let mut keys = rows
+                .iter()
+                .map(|(id, doc)| api_key_from(id, doc))
+                .collect::<Result<Vec<_>, _>>()?;
+            keys.sort_by_key(|k| k.created_at);
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+        at: jiff::Timestamp,
+    ) -> Result<ApiKey, StoreError> {
+        let (tenant, key_id) = (tenant.to_string(), key_id.to_owned());
+        self.with(move |conn| {
+            let tx = conn.transaction().map_err(backend)?;
+            let doc: Option<String> = tx
+                .query_row(
+                    "SELECT doc FROM api_keys WHERE id = ?1 AND tenant_id = ?2",
+                    params![key_id, tenant],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(backend)?;
+            let mut key = match doc {
+                Some(doc) => api_key_from(&key_id, &doc)?,
+                None => return Err(StoreError::NotFound(format!("api key {key_id}"))),
+            };
+            if key.revoked_at.is_none() {
+                key.revoked_at = Some(at);
+                tx.execute(
+                    "UPDATE api_keys SET doc = ?2 WHERE id = ?1",
+                    params![key_id, to_json(&key)?],
+                )
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)?;
+            Ok(key)
+        })
+        .await
+    }
+
     async fn callbacks_with_pending_copies(
         &self,
         limit: usize,
@@ -365,6 +500,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
+
+fn api_key_from(id: &str, doc: &str) -> Result<ApiKey, StoreError> {
+    from_json(format!("api key {id}"), doc)
 }
 
 #[cfg(test)]
@@ -563,6 +702,91 @@ mod tests {
         drop(store);
         let reopened = SqliteStore::open(&path).unwrap();
         assert_eq!(reopened.recent_callbacks(&acme, 10).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn due_ordered_pages_have_no_gaps_or_duplicates() {
+        let (_dir, store) = open();
+        let tenant = TenantId::parse("acme").unwrap();
+        for n in 0..25u32 {
+            // Pairs share a due time, so ties are broken by id.
+            let minute = n / 2;
+            let r = record("acme", n, &format!("2026-11-25T01:{minute:02}:00Z"));
+            store.insert_callback(&r).await.unwrap();
+        }
+        store
+            .insert_callback(&record("other", 99, "2026-11-25T00:00:00Z"))
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .list_callbacks(
+                    &tenant,
+                    &ListQuery {
+                        status: None,
+                        limit: 7,
+                        after,
+                    },
+                )
+                .await
+                .unwrap();
+            seen.extend(page.items.iter().map(|r| (r.due_at, r.id.clone())));
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 25);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(seen, sorted, "oldest due first, each once");
+        let none = store
+            .list_callbacks(
+                &tenant,
+                &ListQuery {
+                    status: Some(crate::domain::callback::Status::Failed),
+                    limit: 10,
+                    after: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(none.items.is_empty() && none.next.is_none());
+    }
+
+    #[tokio::test]
+    async fn api_keys_by_hash_and_revocation() {
+        let (_dir, store) = open();
+        let tenant = TenantId::parse("acme").unwrap();
+        let now: jiff::Timestamp = "2026-11-25T00:00:00Z".parse().unwrap();
+        let made = ApiKey::generate(tenant.clone(), Some("desk".into()), now);
+        store.create_api_key(&made.key).await.unwrap();
+        let found = store.find_api_key(&made.key.hash).await.unwrap().unwrap();
+        assert_eq!(found, made.key);
+        assert_eq!(store.find_api_key("nope").await.unwrap(), None);
+        let other = TenantId::parse("other").unwrap();
+        assert!(matches!(
+            store.revoke_api_key(&other, &made.key.id, now).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let revoked = store
+            .revoke_api_key(&tenant, &made.key.id, now)
+            .await
+            .unwrap();
+        assert_eq!(revoked.revoked_at, Some(now));
+        assert!(
+            !store
+                .find_api_key(&made.key.hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .is_active()
+        );
+        assert_eq!(store.list_api_keys(&tenant).await.unwrap().len(), 1);
+        assert!(store.list_api_keys(&other).await.unwrap().is_empty());
     }
 
     #[tokio::test]

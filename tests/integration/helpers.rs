@@ -3,14 +3,21 @@
 
 use afureko::clock::FixedClock;
 use afureko::config::BaseUrl;
-use afureko::domain::callback::CallbackRecord;
+use afureko::domain::api_key::ApiKey;
+use afureko::domain::callback::{CallbackId, CallbackRecord, Confirmation, NewCallback, Reason};
 use afureko::domain::ids::{AccountSid, CallSid};
+use afureko::domain::phone::{E164, Region};
 use afureko::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
 use afureko::http::AppState;
 use afureko::startup::{self, Backend};
+use afureko::store::{Inserted, ListQuery, Page, Store, StoreError};
+use afureko::twilio::sim::tone_wav;
 use afureko::twilio::sim::{Call, FakeTwilioApi, Sim};
+use axum::body::Body;
+use axum::http::Request;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use tower::ServiceExt;
 
 pub const PUBLIC_URL: &str = "https://calls.example.com";
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -22,6 +29,7 @@ pub const COMPANY: &str = "+81120123456";
 pub const NOW: &str = "2026-11-25T01:00:00Z";
 
 pub struct TestApp {
+    pub clock: Arc<FixedClock>,
     pub sim: Sim,
     pub backend: Backend,
     pub twilio: FakeTwilioApi,
@@ -46,7 +54,7 @@ pub async fn spawn_app_with(settings: TenantSettings) -> TestApp {
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap(),
         &BaseUrl::parse("AFUREKO_TWILIO_API_BASE", &twilio.base_url()).unwrap(),
-        clock,
+        clock.clone(),
     )
     .expect("state");
     let tenant = Tenant {
@@ -67,6 +75,7 @@ pub async fn spawn_app_with(settings: TenantSettings) -> TestApp {
         AUTH_TOKEN,
     );
     TestApp {
+        clock,
         sim,
         backend,
         twilio,
@@ -114,5 +123,244 @@ impl TestApp {
             .recent_callbacks(&self.tenant.id, 1000)
             .await
             .expect("store")
+    }
+}
+
+/// What an API call answered.
+pub struct ApiReply {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl ApiReply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.bytes).unwrap_or(serde_json::Value::Null)
+    }
+
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("<none>")
+            .to_owned()
+    }
+}
+
+pub async fn send_to(router: axum::Router, request: Request<Body>) -> ApiReply {
+    let response = router.oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    ApiReply {
+        status,
+        headers,
+        bytes,
+    }
+}
+
+pub fn api_request(
+    method: &str,
+    path: &str,
+    key: &str,
+    body: Option<serde_json::Value>,
+) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {key}"));
+    let body = match body {
+        Some(json) => {
+            request = request.header("content-type", "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    request.body(body).unwrap()
+}
+
+impl TestApp {
+    /// A fresh API key for `tenant`.
+    pub async fn api_key_for(&self, tenant: &str) -> String {
+        let made = ApiKey::generate(TenantId::parse(tenant).unwrap(), None, NOW.parse().unwrap());
+        self.backend.store.create_api_key(&made.key).await.unwrap();
+        made.secret
+    }
+
+    pub async fn api_key(&self) -> String {
+        self.api_key_for(TENANT).await
+    }
+
+    pub fn router(&self) -> axum::Router {
+        afureko::http::app(self.state.clone())
+    }
+
+    /// Sends any request straight to the Router.
+    pub async fn send(&self, request: Request<Body>) -> ApiReply {
+        send_to(self.router(), request).await
+    }
+
+    /// A JSON API call with `key` as the bearer token.
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        key: &str,
+        body: Option<serde_json::Value>,
+    ) -> ApiReply {
+        send_to(self.router(), api_request(method, path, key, body)).await
+    }
+
+    /// Plays a whole call that accepts the caller ID and leaves a recording;
+    /// returns the record and the audio.
+    pub async fn play_call(&self, from: &str) -> (CallbackRecord, Vec<u8>) {
+        let sid = self.call_sid();
+        let call = self.call(&sid, from);
+        let doc = call
+            .incoming(&self.voice_url())
+            .await
+            .unwrap()
+            .doc()
+            .unwrap();
+        let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
+        let rec_sid = self.recording_sid();
+        let audio = tone_wav(1.0);
+        let rec_url = self.twilio.add_recording(&rec_sid, audio.clone());
+        call.record(&doc, &rec_sid, &rec_url, 1).await.unwrap();
+        let status = call
+            .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+            .await
+            .unwrap();
+        assert_eq!(status.status, 204);
+        (self.record(&sid).await.unwrap(), audio)
+    }
+
+    /// Stores a record directly, received `minutes` after NOW.
+    pub async fn seed(&self, tenant: &str, minutes: i64) -> CallbackRecord {
+        let number = E164::parse(CALLER, Region::JP).unwrap();
+        let received = NOW
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .checked_add(jiff::SignedDuration::from_mins(minutes))
+            .unwrap();
+        let record = CallbackRecord::new(
+            TenantId::parse(tenant).unwrap(),
+            NewCallback {
+                call_sid: CallSid::parse(&self.call_sid()).unwrap(),
+                caller_number: Some(number.clone()),
+                callback_number: number,
+                confirmation: Confirmation::CallerId,
+                reason: Reason::Overflow,
+                received_at: received,
+            },
+            60,
+            received,
+        );
+        self.backend
+            .store
+            .insert_callback(&record)
+            .await
+            .unwrap()
+            .into_record()
+    }
+
+    /// Adds a second tenant with the default settings.
+    pub async fn add_tenant(&self, id: &str) {
+        let mut tenant = self.tenant.clone();
+        tenant.id = TenantId::parse(id).unwrap();
+        self.backend.store.create_tenant(&tenant).await.unwrap();
+    }
+}
+
+/// A store that holds the first `n` callback reads at a barrier, so that
+/// `n` concurrent requests all read the same version before any writes:
+/// a race that really happens, every time.
+pub struct RacingStore {
+    inner: Arc<dyn Store>,
+    barrier: tokio::sync::Barrier,
+    held: std::sync::atomic::AtomicUsize,
+    n: usize,
+}
+
+impl RacingStore {
+    pub fn new(inner: Arc<dyn Store>, n: usize) -> Self {
+        RacingStore {
+            inner,
+            barrier: tokio::sync::Barrier::new(n),
+            held: std::sync::atomic::AtomicUsize::new(0),
+            n,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for RacingStore {
+    async fn get_callback(
+        &self,
+        t: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let read = self.inner.get_callback(t, id).await;
+        if self.held.fetch_add(1, Ordering::SeqCst) < self.n {
+            self.barrier.wait().await;
+        }
+        read
+    }
+    async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        self.inner.create_tenant(t).await
+    }
+    async fn update_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        self.inner.update_tenant(t).await
+    }
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.inner.get_tenant(id).await
+    }
+    async fn insert_callback(&self, r: &CallbackRecord) -> Result<Inserted, StoreError> {
+        self.inner.insert_callback(r).await
+    }
+    async fn find_callback_by_call_sid(
+        &self,
+        t: &TenantId,
+        s: &CallSid,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        self.inner.find_callback_by_call_sid(t, s).await
+    }
+    async fn update_callback(&self, r: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
+        self.inner.update_callback(r).await
+    }
+    async fn recent_callbacks(
+        &self,
+        t: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        self.inner.recent_callbacks(t, limit).await
+    }
+    async fn list_callbacks(&self, t: &TenantId, q: &ListQuery) -> Result<Page, StoreError> {
+        self.inner.list_callbacks(t, q).await
+    }
+    async fn callbacks_with_pending_copies(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        self.inner.callbacks_with_pending_copies(limit).await
+    }
+    async fn create_api_key(&self, k: &ApiKey) -> Result<(), StoreError> {
+        self.inner.create_api_key(k).await
+    }
+    async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.inner.find_api_key(hash).await
+    }
+    async fn list_api_keys(&self, t: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        self.inner.list_api_keys(t).await
+    }
+    async fn revoke_api_key(
+        &self,
+        t: &TenantId,
+        id: &str,
+        at: jiff::Timestamp,
+    ) -> Result<ApiKey, StoreError> {
+        self.inner.revoke_api_key(t, id, at).await
     }
 }

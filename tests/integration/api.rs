@@ -1,0 +1,708 @@
+//! The agents' JSON API: the whole life of a callback, races, pages,
+//! tenants, keys and every error code.
+
+use crate::helpers::*;
+use afureko::domain::tenant::TenantSettings;
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+fn path(id: &str, action: &str) -> String {
+    format!("/api/v1/callbacks/{id}{action}")
+}
+
+#[tokio::test]
+async fn the_whole_life_of_a_callback() {
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    let (record, audio) = app.play_call(CALLER).await;
+    let id = record.id.to_string();
+
+    let list = app
+        .api("GET", "/api/v1/callbacks?status=pending", &key, None)
+        .await;
+    assert_eq!(list.status, 200);
+    let items = list.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], id);
+    assert_eq!(items[0]["callback_number"], CALLER);
+    assert_eq!(items[0]["confirmation"], "caller_id");
+    assert_eq!(items[0]["reason"], "overflow");
+    assert_eq!(items[0]["status"], "pending");
+    assert_eq!(items[0]["due_at"], "2026-11-25T05:00:00Z");
+    assert_eq!(
+        items[0]["recording_url"],
+        format!("/api/v1/callbacks/{id}/recording")
+    );
+    assert_eq!(list.json()["next_cursor"], Value::Null);
+
+    // Listen to the request first: whole, then a range.
+    let recording = app.api("GET", &path(&id, "/recording"), &key, None).await;
+    assert_eq!(recording.status, 200);
+    assert_eq!(recording.headers["content-type"], "audio/wav");
+    assert_eq!(
+        recording.headers["content-length"],
+        audio.len().to_string().as_str()
+    );
+    assert_eq!(recording.bytes, audio);
+    let ranged = app
+        .send(
+            Request::get(path(&id, "/recording"))
+                .header("authorization", format!("Bearer {key}"))
+                .header("range", "bytes=0-43")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(ranged.status, 206);
+    assert_eq!(
+        ranged.headers["content-range"],
+        format!("bytes 0-43/{}", audio.len()).as_str()
+    );
+    assert_eq!(ranged.bytes, audio[..44]);
+
+    let claimed = app
+        .api(
+            "POST",
+            &path(&id, "/claim"),
+            &key,
+            Some(json!({"agent": "ann"})),
+        )
+        .await;
+    assert_eq!(claimed.status, 200);
+    assert_eq!(claimed.json()["status"], "claimed");
+    assert_eq!(claimed.json()["claimed_by"], "ann");
+    let claimed_list = app
+        .api("GET", "/api/v1/callbacks?status=claimed", &key, None)
+        .await;
+    assert_eq!(claimed_list.json()["items"][0]["id"], id);
+
+    let tried = app
+        .api(
+            "POST",
+            &path(&id, "/attempts"),
+            &key,
+            Some(json!({"agent": "ann", "outcome": "no_answer", "note": "rang 10 times"})),
+        )
+        .await;
+    assert_eq!(tried.status, 200);
+    let body = tried.json();
+    assert_eq!(body["status"], "pending");
+    assert_eq!(body["claimed_by"], Value::Null);
+    // Due again after the tenant's retry delay (60 min) from now.
+    assert_eq!(body["due_at"], "2026-11-25T02:00:00Z");
+    assert_eq!(body["attempts"][0]["outcome"], "no_answer");
+    assert_eq!(body["attempts"][0]["note"], "rang 10 times");
+
+    app.api(
+        "POST",
+        &path(&id, "/claim"),
+        &key,
+        Some(json!({"agent": "bob"})),
+    )
+    .await;
+    let reached = app
+        .api(
+            "POST",
+            &path(&id, "/attempts"),
+            &key,
+            Some(json!({"agent": "bob", "outcome": "reached"})),
+        )
+        .await;
+    assert_eq!(reached.status, 200);
+    assert_eq!(reached.json()["status"], "completed");
+    assert_eq!(reached.json()["attempts"].as_array().unwrap().len(), 2);
+
+    let again = app
+        .api(
+            "POST",
+            &path(&id, "/complete"),
+            &key,
+            Some(json!({"agent": "bob"})),
+        )
+        .await;
+    assert_eq!(again.status, 422);
+    assert_eq!(again.error_code(), "invalid_state");
+
+    let got = app.api("GET", &path(&id, ""), &key, None).await;
+    assert_eq!(got.json()["status"], "completed");
+    assert_eq!(got.json()["version"], reached.json()["version"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_claims_have_exactly_one_winner() {
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    const AGENTS: usize = 24;
+    let mut racing = app.state.clone();
+    racing.store = std::sync::Arc::new(RacingStore::new(app.state.store.clone(), AGENTS));
+    let router = afureko::http::app(racing);
+    let mut claims = tokio::task::JoinSet::new();
+    for n in 0..AGENTS {
+        let request = api_request(
+            "POST",
+            &path(&id, "/claim"),
+            &key,
+            Some(json!({"agent": format!("agent{n}")})),
+        );
+        claims.spawn(send_to(router.clone(), request));
+    }
+    let replies = claims.join_all().await;
+    let winners: Vec<&ApiReply> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1);
+    let holder = winners[0].json()["claimed_by"].as_str().unwrap().to_owned();
+    for loser in replies.iter().filter(|r| r.status != 200) {
+        assert_eq!(loser.status, 409);
+        assert_eq!(loser.error_code(), "conflict");
+        assert_eq!(
+            loser.json()["error"]["message"],
+            format!("claimed by {holder}")
+        );
+    }
+    let stored = app.api("GET", &path(&id, ""), &key, None).await;
+    assert_eq!(stored.json()["claimed_by"], holder);
+}
+
+#[tokio::test]
+async fn unreached_up_to_the_maximum_fails_the_record() {
+    let app = spawn_app_with(TenantSettings {
+        max_callback_attempts: 2,
+        ..TenantSettings::default()
+    })
+    .await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    for (n, outcome) in ["busy", "voicemail"].into_iter().enumerate() {
+        app.api(
+            "POST",
+            &path(&id, "/claim"),
+            &key,
+            Some(json!({"agent": "ann"})),
+        )
+        .await;
+        let reply = app
+            .api(
+                "POST",
+                &path(&id, "/attempts"),
+                &key,
+                Some(json!({"agent": "ann", "outcome": outcome})),
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+        let expected = if n == 0 { "pending" } else { "failed" };
+        assert_eq!(reply.json()["status"], expected);
+    }
+    let claim = app
+        .api(
+            "POST",
+            &path(&id, "/claim"),
+            &key,
+            Some(json!({"agent": "ann"})),
+        )
+        .await;
+    assert_eq!(claim.status, 422);
+    assert_eq!(
+        claim.json()["error"]["message"],
+        "cannot claim a callback that is failed"
+    );
+    let failed = app
+        .api("GET", "/api/v1/callbacks?status=failed", &key, None)
+        .await;
+    assert_eq!(failed.json()["items"][0]["id"], id);
+}
+
+#[tokio::test]
+async fn pages_have_no_duplicates_or_gaps_while_records_are_claimed() {
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    let mut all = Vec::new();
+    for n in 0..300 {
+        // Several records share each due time: ties are ordered by id.
+        all.push(app.seed(TENANT, (n % 97) as i64).await.id.to_string());
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut dues: Vec<String> = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut claimed = 0;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/api/v1/callbacks?limit=40&cursor={c}"),
+            None => "/api/v1/callbacks?limit=40".to_owned(),
+        };
+        let page = app.api("GET", &url, &key, None).await;
+        assert_eq!(page.status, 200);
+        let body = page.json();
+        for item in body["items"].as_array().unwrap() {
+            seen.push(item["id"].as_str().unwrap().to_owned());
+            dues.push(item["due_at"].as_str().unwrap().to_owned());
+        }
+        // Between pages, agents claim records both behind and ahead of us.
+        for id in [&all[claimed * 7 % 300], &all[(claimed * 13 + 150) % 300]] {
+            app.api(
+                "POST",
+                &path(id, "/claim"),
+                &key,
+                Some(json!({"agent": "ann"})),
+            )
+            .await;
+        }
+        claimed += 1;
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 300, "no gaps");
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>().len(),
+        300,
+        "no duplicates"
+    );
+    let mut sorted = dues.clone();
+    sorted.sort();
+    assert_eq!(dues, sorted, "oldest due first");
+    assert_eq!(
+        seen.iter().collect::<HashSet<_>>(),
+        all.iter().collect::<HashSet<_>>()
+    );
+
+    // A pending-only list, while claims go on, never repeats an item.
+    let mut pending_seen = HashSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/api/v1/callbacks?status=pending&limit=25&cursor={c}"),
+            None => "/api/v1/callbacks?status=pending&limit=25".to_owned(),
+        };
+        let body = app.api("GET", &url, &key, None).await.json();
+        for item in body["items"].as_array().unwrap() {
+            assert_eq!(item["status"], "pending");
+            assert!(pending_seen.insert(item["id"].as_str().unwrap().to_owned()));
+        }
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let claimed_now = app
+        .api(
+            "GET",
+            "/api/v1/callbacks?status=claimed&limit=200",
+            &key,
+            None,
+        )
+        .await;
+    let claimed_count = claimed_now.json()["items"].as_array().unwrap().len();
+    assert_eq!(pending_seen.len() + claimed_count, 300);
+}
+
+#[tokio::test]
+async fn another_tenants_records_do_not_exist() {
+    let app = spawn_app().await;
+    app.add_tenant("beta").await;
+    let beta_key = app.api_key_for("beta").await;
+    let (record, _) = app.play_call(CALLER).await;
+    let id = record.id.to_string();
+
+    let list = app.api("GET", "/api/v1/callbacks", &beta_key, None).await;
+    assert_eq!(list.status, 200);
+    assert_eq!(list.json()["items"], json!([]));
+    for (method, action, body) in [
+        ("GET", "", None),
+        ("GET", "/recording", None),
+        ("POST", "/claim", Some(json!({"agent": "eve"}))),
+        ("POST", "/complete", Some(json!({"agent": "eve"}))),
+    ] {
+        let reply = app.api(method, &path(&id, action), &beta_key, body).await;
+        assert_eq!(reply.status, 404, "{method} {action}");
+        assert_eq!(
+            reply.json()["error"]["message"],
+            format!("no callback \"{id}\"")
+        );
+    }
+    let acme_key = app.api_key().await;
+    let still = app.api("GET", &path(&id, ""), &acme_key, None).await;
+    assert_eq!(still.json()["status"], "pending");
+}
+
+#[tokio::test]
+async fn missing_wrong_and_revoked_keys_are_401() {
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    let no_key = app
+        .send(
+            Request::get("/api/v1/callbacks")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(no_key.status, 401);
+    assert_eq!(no_key.headers["www-authenticate"], "Bearer");
+    assert_eq!(no_key.error_code(), "unauthorized");
+    let wrong = app
+        .api("GET", "/api/v1/callbacks", "afk_not-a-key", None)
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(
+        app.api("GET", "/api/v1/callbacks", &key, None).await.status,
+        200
+    );
+
+    let stored = app
+        .backend
+        .store
+        .find_api_key(&afureko::domain::api_key::hash_key(&key))
+        .await
+        .unwrap()
+        .unwrap();
+    app.backend
+        .store
+        .revoke_api_key(&app.tenant.id, &stored.id, NOW.parse().unwrap())
+        .await
+        .unwrap();
+    let revoked = app.api("GET", "/api/v1/callbacks", &key, None).await;
+    assert_eq!(revoked.status, 401);
+    assert_eq!(
+        revoked.json()["error"]["message"],
+        "the API key is not valid"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_the_right_error() {
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    let cases: Vec<(&str, String, Option<Value>, u16, &str)> = vec![
+        (
+            "GET",
+            "/api/v1/callbacks?status=lost".into(),
+            None,
+            400,
+            "status must be pending, claimed, completed or failed, got \"lost\"",
+        ),
+        (
+            "GET",
+            "/api/v1/callbacks?limit=0".into(),
+            None,
+            400,
+            "limit must be between 1 and 200, got 0",
+        ),
+        (
+            "GET",
+            "/api/v1/callbacks?limit=201".into(),
+            None,
+            400,
+            "limit must be between 1 and 200, got 201",
+        ),
+        (
+            "GET",
+            "/api/v1/callbacks?cursor=nonsense".into(),
+            None,
+            400,
+            "cursor is not one this API gave out",
+        ),
+        (
+            "POST",
+            path(&id, "/claim"),
+            Some(json!({"agent": "ann", "extra": 1})),
+            400,
+            "",
+        ),
+        ("POST", path(&id, "/claim"), Some(json!({})), 400, ""),
+        (
+            "POST",
+            path(&id, "/claim"),
+            Some(json!({"agent": "  "})),
+            400,
+            "agent must be 1-100 characters with no control characters",
+        ),
+        (
+            "POST",
+            path(&id, "/attempts"),
+            Some(json!({"agent": "ann", "outcome": "maybe"})),
+            400,
+            "",
+        ),
+        (
+            "POST",
+            path(&id, "/release"),
+            Some(json!({"agent": "ann"})),
+            422,
+            "cannot release a callback that is pending",
+        ),
+        (
+            "GET",
+            path("0193c0de-0000-7000-8000-000000000000", ""),
+            None,
+            404,
+            "no callback \"0193c0de-0000-7000-8000-000000000000\"",
+        ),
+        (
+            "GET",
+            path("not-an-id", ""),
+            None,
+            404,
+            "no callback \"not-an-id\"",
+        ),
+        (
+            "GET",
+            path(&id, "/recording"),
+            None,
+            404,
+            "this callback has no stored recording yet",
+        ),
+    ];
+    for (method, url, body, status, message) in cases {
+        let reply = app.api(method, &url, &key, body.clone()).await;
+        assert_eq!(
+            reply.status,
+            status,
+            "{method} {url} {body:?}: {:?}",
+            reply.json()
+        );
+        if !message.is_empty() {
+            assert_eq!(reply.json()["error"]["message"], message, "{method} {url}");
+        }
+        assert!(reply.json()["error"]["code"].is_string());
+    }
+    let unknown_field = app
+        .api(
+            "POST",
+            &path(&id, "/claim"),
+            &key,
+            Some(json!({"agent": "ann", "extra": 1})),
+        )
+        .await;
+    assert!(
+        unknown_field.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown field `extra`"),
+        "{:?}",
+        unknown_field.json()
+    );
+
+    // Not JSON at all, and JSON without its content type.
+    let not_json = app
+        .send(
+            Request::post(path(&id, "/claim"))
+                .header("authorization", format!("Bearer {key}"))
+                .header("content-type", "application/json")
+                .body(Body::from("{agent"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(not_json.status, 400);
+    let no_type = app
+        .send(
+            Request::post(path(&id, "/claim"))
+                .header("authorization", format!("Bearer {key}"))
+                .body(Body::from(r#"{"agent":"ann"}"#))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(no_type.status, 400);
+    assert_eq!(
+        no_type.json()["error"]["message"],
+        "send the body as Content-Type: application/json"
+    );
+    let huge = app
+        .api(
+            "POST",
+            &path(&id, "/complete"),
+            &key,
+            Some(json!({"agent": "ann", "note": "x".repeat(70_000)})),
+        )
+        .await;
+    assert_eq!(huge.status, 413);
+    assert_eq!(huge.error_code(), "payload_too_large");
+    let long_note = app
+        .api(
+            "POST",
+            &path(&id, "/complete"),
+            &key,
+            Some(json!({"agent": "ann", "note": "x".repeat(2001)})),
+        )
+        .await;
+    assert_eq!(long_note.status, 400);
+
+    // Holding and releasing.
+    app.api(
+        "POST",
+        &path(&id, "/claim"),
+        &key,
+        Some(json!({"agent": "ann"})),
+    )
+    .await;
+    let not_holder = app
+        .api(
+            "POST",
+            &path(&id, "/release"),
+            &key,
+            Some(json!({"agent": "bob"})),
+        )
+        .await;
+    assert_eq!(not_holder.status, 409);
+    let holder = app
+        .api(
+            "POST",
+            &path(&id, "/release"),
+            &key,
+            Some(json!({"agent": "ann"})),
+        )
+        .await;
+    assert_eq!(holder.status, 200);
+    assert_eq!(holder.json()["status"], "pending");
+    let done = app
+        .api(
+            "POST",
+            &path(&id, "/complete"),
+            &key,
+            Some(json!({"agent": "bob", "note": "answered by e-mail"})),
+        )
+        .await;
+    assert_eq!(done.status, 200);
+    assert_eq!(done.json()["completion_note"], "answered by e-mail");
+    assert_eq!(done.json()["completed_by"], "bob");
+    let unsatisfiable = app
+        .api(
+            "POST",
+            &path(&id, "/attempts"),
+            &key,
+            Some(json!({"agent": "bob", "outcome": "reached"})),
+        )
+        .await;
+    assert_eq!(unsatisfiable.status, 422);
+}
+
+#[tokio::test]
+async fn an_expired_claim_can_be_taken_over() {
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    app.api(
+        "POST",
+        &path(&id, "/claim"),
+        &key,
+        Some(json!({"agent": "ann"})),
+    )
+    .await;
+    let early = app
+        .api(
+            "POST",
+            &path(&id, "/claim"),
+            &key,
+            Some(json!({"agent": "bob"})),
+        )
+        .await;
+    assert_eq!(early.status, 409);
+    // The default claim timeout is 30 minutes.
+    app.clock.set("2026-11-25T01:30:00Z".parse().unwrap());
+    let late = app
+        .api(
+            "POST",
+            &path(&id, "/claim"),
+            &key,
+            Some(json!({"agent": "bob"})),
+        )
+        .await;
+    assert_eq!(late.status, 200);
+    assert_eq!(late.json()["claimed_by"], "bob");
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(
+            Request::get("/api/v1/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    let doc = reply.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    documented.sort();
+    let expected: Vec<(String, String)> = [
+        ("GET", "/api/v1/callbacks"),
+        ("GET", "/api/v1/callbacks/{id}"),
+        ("GET", "/api/v1/callbacks/{id}/recording"),
+        ("GET", "/api/v1/openapi.json"),
+        ("GET", "/healthz"),
+        ("POST", "/api/v1/callbacks/{id}/attempts"),
+        ("POST", "/api/v1/callbacks/{id}/claim"),
+        ("POST", "/api/v1/callbacks/{id}/complete"),
+        ("POST", "/api/v1/callbacks/{id}/release"),
+        (
+            "POST",
+            "/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}",
+        ),
+        (
+            "POST",
+            "/twilio/{tenant}/ivr/enter/{reason}/{arrived}/{attempt}",
+        ),
+        (
+            "POST",
+            "/twilio/{tenant}/ivr/offer/{reason}/{arrived}/{attempt}",
+        ),
+        ("POST", "/twilio/{tenant}/ivr/recorded"),
+        ("POST", "/twilio/{tenant}/recording"),
+        ("POST", "/twilio/{tenant}/voice"),
+    ]
+    .into_iter()
+    .map(|(m, p)| (m.to_owned(), p.to_owned()))
+    .collect();
+    assert_eq!(documented, expected);
+
+    // Every documented operation is routed: none falls through to "no such route".
+    for (method, template) in &documented {
+        let concrete = template
+            .replace("{id}", "0193c0de-0000-7000-8000-000000000000")
+            .replace("{tenant}", "acme")
+            .replace("{reason}", "overflow")
+            .replace("{arrived}", "0")
+            .replace("{attempt}", "1")
+            .replace("{typed}", "0312345678");
+        let reply = app
+            .send(
+                Request::builder()
+                    .method(method.as_str())
+                    .uri(&concrete)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_ne!(
+            reply.json()["error"]["message"],
+            "no such route",
+            "{method} {concrete}"
+        );
+        assert_ne!(reply.status, 405, "{method} {concrete}");
+    }
+    let unrouted = app
+        .send(Request::get("/api/v1/nothing").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(unrouted.status, 404);
+    assert_eq!(unrouted.json()["error"]["message"], "no such route");
+}
+
+#[tokio::test]
+async fn healthz_needs_no_key() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.bytes, b"ok");
+}
