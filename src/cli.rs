@@ -3,8 +3,10 @@
 use crate::config::Config;
 use crate::domain::api_key::ApiKey;
 use crate::domain::ids::AccountSid;
-use crate::domain::phone::{Region, mask};
+use crate::domain::phone::{E164, Region, mask};
 use crate::domain::prompts::{Language, PromptKey};
+use crate::domain::routing::{Destination, RoutingMode};
+use crate::domain::schedule::Holiday;
 use crate::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
 use crate::startup;
 use crate::store::Store;
@@ -139,6 +141,50 @@ struct SettingsArgs {
     default_region: Option<String>,
     #[arg(long)]
     delete_twilio_recording: Option<bool>,
+    #[command(flatten)]
+    routing: RoutingArgs,
+}
+
+#[derive(Args)]
+struct RoutingArgs {
+    /// overflow (default), dial or queue.
+    #[arg(long)]
+    mode: Option<RoutingMode>,
+    /// An agent's number or sip: URI for dial mode (repeatable; replaces the list).
+    #[arg(long = "dial-to", value_name = "NUMBER|SIP")]
+    dial_to: Vec<String>,
+    /// Seconds the agents ring before the callback IVR (5-60).
+    #[arg(long)]
+    ring_timeout_seconds: Option<u32>,
+    /// Caller ID shown to agents in dial mode ("none" for Twilio's default).
+    #[arg(long)]
+    dial_caller_id: Option<String>,
+    #[arg(long)]
+    queue_name: Option<String>,
+    /// Audio played while waiting ("none" to say the queue_hold prompt).
+    #[arg(long)]
+    hold_audio_url: Option<String>,
+    #[arg(long)]
+    offer_interval_seconds: Option<u32>,
+    #[arg(long)]
+    max_wait_seconds: Option<u32>,
+    #[arg(long)]
+    max_queue_size: Option<u32>,
+    /// Opening hours, e.g. mon-fri=09:00-12:00,13:00-18:00 or sun=closed (repeatable).
+    #[arg(long = "hours", value_name = "DAYS=RANGES")]
+    hours: Vec<String>,
+    /// Forget the weekly hours: open around the clock.
+    #[arg(long)]
+    always_open: bool,
+    /// A holiday, YYYY-MM-DD or YYYY-MM-DD=name (repeatable).
+    #[arg(long = "holiday", value_name = "DATE[=NAME]")]
+    holidays: Vec<String>,
+    /// Remove a holiday (repeatable).
+    #[arg(long = "remove-holiday", value_name = "DATE")]
+    remove_holidays: Vec<String>,
+    /// Closed now, whatever the hours say (true/false).
+    #[arg(long)]
+    closed_now: Option<bool>,
 }
 
 #[derive(Subcommand)]
@@ -265,7 +311,86 @@ impl SettingsArgs {
         if let Some(delete) = self.delete_twilio_recording {
             settings.delete_twilio_recording = delete;
         }
+        self.routing.apply(settings)?;
         settings.validate().map_err(|e| e.to_string())
+    }
+}
+
+impl RoutingArgs {
+    fn apply(self, settings: &mut TenantSettings) -> Result<(), String> {
+        let region = settings.default_region;
+        let routing = &mut settings.routing;
+        if let Some(mode) = self.mode {
+            routing.mode = mode;
+        }
+        if !self.dial_to.is_empty() {
+            routing.dial.destinations = self
+                .dial_to
+                .iter()
+                .map(|d| Destination::parse(d, region))
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(seconds) = self.ring_timeout_seconds {
+            routing.dial.ring_timeout_seconds = seconds;
+        }
+        if let Some(caller_id) = &self.dial_caller_id {
+            routing.dial.caller_id = match caller_id.as_str() {
+                "none" => None,
+                number => Some(
+                    E164::parse(number, region).map_err(|e| format!("--dial-caller-id: {e}"))?,
+                ),
+            };
+        }
+        if let Some(name) = &self.queue_name {
+            routing.queue.name = name.clone();
+        }
+        if let Some(url) = &self.hold_audio_url {
+            routing.queue.hold_audio_url = (url != "none").then(|| url.clone());
+        }
+        let numbers = [
+            (
+                self.offer_interval_seconds,
+                &mut routing.queue.offer_interval_seconds,
+            ),
+            (self.max_wait_seconds, &mut routing.queue.max_wait_seconds),
+            (self.max_queue_size, &mut routing.queue.max_queue_size),
+        ];
+        for (given, field) in numbers {
+            if let Some(value) = given {
+                *field = value;
+            }
+        }
+        let schedule = &mut settings.schedule;
+        if self.always_open {
+            schedule.weekly = None;
+        }
+        for spec in &self.hours {
+            schedule.set_hours(spec)?;
+        }
+        for entry in &self.holidays {
+            let (date, name) = match entry.split_once('=') {
+                Some((date, name)) => (date, Some(name.trim().to_owned())),
+                None => (entry.as_str(), None),
+            };
+            let date: jiff::civil::Date = date
+                .trim()
+                .parse()
+                .map_err(|_| format!("--holiday takes YYYY-MM-DD[=name], got {entry:?}"))?;
+            schedule.holidays.retain(|h| h.date != date);
+            schedule.holidays.push(Holiday { date, name });
+        }
+        for entry in &self.remove_holidays {
+            let date: jiff::civil::Date = entry
+                .trim()
+                .parse()
+                .map_err(|_| format!("--remove-holiday takes YYYY-MM-DD, got {entry:?}"))?;
+            schedule.holidays.retain(|h| h.date != date);
+        }
+        schedule.holidays.sort_by_key(|h| h.date);
+        if let Some(closed) = self.closed_now {
+            schedule.closed_now = closed;
+        }
+        Ok(())
     }
 }
 

@@ -77,7 +77,8 @@ impl RecordingCopier {
         else {
             return Ok(CopyOutcome::Skipped);
         };
-        let key = recording_key(&tenant.id, &record.call_sid, sid, "wav");
+        let call_sid = recording.call_sid.as_ref().unwrap_or(&record.call_sid);
+        let key = recording_key(&tenant.id, call_sid, sid, "wav");
         let copied = match self.api.fetch_wav(&tenant.twilio, url).await {
             Ok(audio) => self
                 .audio

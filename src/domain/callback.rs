@@ -43,6 +43,7 @@ pub enum Reason {
     NoAnswer,
     QueueTimeout,
     QueueOptOut,
+    QueueFull,
     AfterHours,
     Overflow,
 }
@@ -54,6 +55,7 @@ impl Reason {
             Reason::NoAnswer => "no-answer",
             Reason::QueueTimeout => "queue-timeout",
             Reason::QueueOptOut => "queue-opt-out",
+            Reason::QueueFull => "queue-full",
             Reason::AfterHours => "after-hours",
             Reason::Overflow => "overflow",
         }
@@ -68,6 +70,7 @@ impl FromStr for Reason {
             Reason::NoAnswer,
             Reason::QueueTimeout,
             Reason::QueueOptOut,
+            Reason::QueueFull,
             Reason::AfterHours,
             Reason::Overflow,
         ]
@@ -158,6 +161,9 @@ impl RecordingState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recording {
     pub sid: RecordingSid,
+    /// The call that made it (a repeat caller's later call has its own).
+    #[serde(default)]
+    pub call_sid: Option<CallSid>,
     pub state: RecordingState,
     pub twilio_url: Option<String>,
     pub duration_seconds: Option<u32>,
@@ -197,6 +203,9 @@ pub struct CallbackRecord {
     pub received_at: Timestamp,
     pub reason: Reason,
     pub recordings: Vec<Recording>,
+    /// Later calls from the same number while this record was open.
+    #[serde(default)]
+    pub repeat_calls: Vec<CallSid>,
     pub status: Status,
     pub attempts: Vec<Attempt>,
     pub claimed_by: Option<String>,
@@ -222,6 +231,9 @@ pub struct NewCallback {
     pub confirmation: Confirmation,
     pub reason: Reason,
     pub received_at: Timestamp,
+    /// What the SLA counts from; `None` is the arrival. After hours it is
+    /// the next opening.
+    pub due_from: Option<Timestamp>,
 }
 
 /// Recordings are retried this many times before they are given up.
@@ -240,16 +252,17 @@ impl CallbackRecord {
             received_at: new.received_at,
             reason: new.reason,
             recordings: Vec::new(),
+            repeat_calls: Vec::new(),
             status: Status::Pending,
             attempts: Vec::new(),
             claimed_by: None,
             claimed_at: None,
             completed_by: None,
             completion_note: None,
-            due_at: new
-                .received_at
-                .saturating_add(sla)
-                .unwrap_or(new.received_at),
+            due_at: {
+                let from = new.due_from.unwrap_or(new.received_at);
+                from.checked_add(sla).unwrap_or(from)
+            },
             version: 0,
             updated_at: now,
         }
@@ -265,6 +278,26 @@ impl CallbackRecord {
         true
     }
 
+    /// Every call that belongs to this record.
+    pub fn has_call(&self, call_sid: &CallSid) -> bool {
+        &self.call_sid == call_sid || self.repeat_calls.contains(call_sid)
+    }
+
+    /// A later call from the same number joins this record; false when it
+    /// already has (a retried webhook).
+    pub fn attach_call(&mut self, call_sid: CallSid, now: Timestamp) -> bool {
+        if self.has_call(&call_sid) {
+            return false;
+        }
+        self.repeat_calls.push(call_sid);
+        self.updated_at = now;
+        true
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, Status::Pending | Status::Claimed)
+    }
+
     pub fn recording(&self, sid: &RecordingSid) -> Option<&Recording> {
         self.recordings.iter().find(|r| &r.sid == sid)
     }
@@ -277,6 +310,7 @@ impl CallbackRecord {
     /// same callback changes nothing. Returns whether the record changed.
     pub fn recording_completed(
         &mut self,
+        call_sid: CallSid,
         sid: RecordingSid,
         twilio_url: String,
         duration_seconds: Option<u32>,
@@ -286,6 +320,7 @@ impl CallbackRecord {
         }
         self.recordings.push(Recording {
             sid,
+            call_sid: Some(call_sid),
             state: RecordingState::PendingCopy,
             twilio_url: Some(twilio_url),
             duration_seconds,
@@ -297,12 +332,13 @@ impl CallbackRecord {
     }
 
     /// The call ended without a recording.
-    pub fn recording_absent(&mut self, sid: RecordingSid) -> bool {
+    pub fn recording_absent(&mut self, call_sid: CallSid, sid: RecordingSid) -> bool {
         if self.recording(&sid).is_some() {
             return false;
         }
         self.recordings.push(Recording {
             sid,
+            call_sid: Some(call_sid),
             state: RecordingState::Absent,
             twilio_url: None,
             duration_seconds: None,
@@ -532,6 +568,7 @@ mod tests {
                 confirmation: Confirmation::Unconfirmed,
                 reason: Reason::Overflow,
                 received_at: "2026-11-25T01:00:00Z".parse().unwrap(),
+                due_from: None,
             },
             90,
             "2026-11-25T01:00:05Z".parse().unwrap(),
@@ -552,8 +589,18 @@ mod tests {
     #[test]
     fn recording_lifecycle_is_idempotent() {
         let mut r = record();
-        assert!(r.recording_completed(sid(), "https://api.twilio.com/x".into(), Some(7)));
-        assert!(!r.recording_completed(sid(), "https://api.twilio.com/x".into(), Some(7)));
+        assert!(r.recording_completed(
+            r.call_sid.clone(),
+            sid(),
+            "https://api.twilio.com/x".into(),
+            Some(7)
+        ));
+        assert!(!r.recording_completed(
+            r.call_sid.clone(),
+            sid(),
+            "https://api.twilio.com/x".into(),
+            Some(7)
+        ));
         assert!(r.has_pending_copy());
         assert!(r.recording_stored(&sid(), "recordings/acme/x/y.wav".into()));
         assert!(!r.recording_stored(&sid(), "again".into()));
@@ -562,9 +609,21 @@ mod tests {
     }
 
     #[test]
+    fn repeat_calls_attach_once() {
+        let mut r = record();
+        let later = CallSid::parse("CA00000000000000000000000000000002").unwrap();
+        let now: Timestamp = "2026-11-25T02:00:00Z".parse().unwrap();
+        assert!(r.attach_call(later.clone(), now));
+        assert!(!r.attach_call(later.clone(), now));
+        assert!(!r.attach_call(r.call_sid.clone(), now));
+        assert!(r.has_call(&later));
+        assert_eq!(r.repeat_calls, [later]);
+    }
+
+    #[test]
     fn copy_failures_end_in_a_terminal_state() {
         let mut r = record();
-        r.recording_completed(sid(), "u".into(), None);
+        r.recording_completed(r.call_sid.clone(), sid(), "u".into(), None);
         for _ in 0..MAX_COPY_ATTEMPTS {
             assert!(r.recording_copy_failed(&sid(), "boom".into()));
         }

@@ -18,7 +18,7 @@ pub struct IvrContext {
 }
 
 /// Absolute URLs for the IVR's actions. Implemented by the HTTP layer.
-pub trait Links {
+pub trait Links: Send + Sync {
     fn offer(&self, ctx: &IvrContext, attempt: u32) -> String;
     fn enter(&self, ctx: &IvrContext, attempt: u32) -> String;
     fn confirm(&self, ctx: &IvrContext, attempt: u32, typed: &str) -> String;
@@ -81,9 +81,17 @@ impl<'a> Ivr<'a> {
         }
     }
 
+    /// A known caller gets a record on the caller ID before anything is
+    /// asked, so one who hangs up is still called back. The handler keeps it
+    /// (or finds the caller's open record) before calling `start`.
+    pub fn opens_on_caller_id(&self) -> Option<&E164> {
+        self.caller.number()
+    }
+
     /// The first answer: greeting, then the caller-ID offer, or number entry
-    /// when the caller ID is withheld.
-    pub fn start(&self) -> Step {
+    /// when the caller ID is withheld. A `repeat` caller, whose earlier
+    /// request is still open, hears that it is kept and may add to it.
+    pub fn start(&self, repeat: bool) -> Twiml {
         let greeting = if self.ctx.reason == Reason::AfterHours {
             PromptKey::AfterHoursGreeting
         } else {
@@ -91,11 +99,13 @@ impl<'a> Ivr<'a> {
         };
         let greet = Twiml::new().push(Verb::Say(self.say(greeting)));
         match &self.caller {
-            CallerId::Known(number) => Step {
-                effect: Effect::OpenOnCallerId(number.clone()),
-                twiml: self.offer(greet, number, 1),
-            },
-            CallerId::Withheld => Step::say(self.entry(greet, 1)),
+            CallerId::Known(number) if repeat => greet
+                .push(Verb::Say(
+                    self.say_text(self.with_number(PromptKey::RepeatCaller, number)),
+                ))
+                .push(self.record_verb()),
+            CallerId::Known(number) => self.offer(greet, number, 1),
+            CallerId::Withheld => self.entry(greet, 1),
         }
     }
 
@@ -204,12 +214,16 @@ impl<'a> Ivr<'a> {
     fn record(&self) -> Twiml {
         Twiml::new()
             .push(Verb::Say(self.say(PromptKey::RecordRequest)))
-            .push(Verb::Record(Record {
-                action: self.links.recorded(),
-                max_length_seconds: self.settings.max_recording_seconds,
-                timeout_seconds: RECORD_SILENCE_SECONDS,
-                status_callback: self.links.recording_status(),
-            }))
+            .push(self.record_verb())
+    }
+
+    fn record_verb(&self) -> Verb {
+        Verb::Record(Record {
+            action: self.links.recorded(),
+            max_length_seconds: self.settings.max_recording_seconds,
+            timeout_seconds: RECORD_SILENCE_SECONDS,
+            status_callback: self.links.recording_status(),
+        })
     }
 
     fn invalid(&self) -> Twiml {
@@ -292,13 +306,13 @@ mod tests {
     #[test]
     fn start_offers_the_caller_id_read_back() {
         let settings = TenantSettings::default();
-        let step = Ivr::new(&settings, &TestLinks, known(), ctx()).start();
+        let ivr = Ivr::new(&settings, &TestLinks, known(), ctx());
         assert_eq!(
-            step.effect,
-            Effect::OpenOnCallerId(E164::parse("+81312345678", Region::JP).unwrap())
+            ivr.opens_on_caller_id(),
+            Some(&E164::parse("+81312345678", Region::JP).unwrap())
         );
         assert_eq!(
-            step.twiml.render(),
+            ivr.start(false).render(),
             format!(
                 "{HEAD}{}{}{}</Response>",
                 r#"<Say voice="Polly.Mizuki" language="ja-JP">お電話ありがとうございます。ただいま電話が大変混み合っております。担当者より折り返しお電話いたしますので、ご用件をお伺いします。</Say>"#,
@@ -311,10 +325,10 @@ mod tests {
     #[test]
     fn withheld_caller_goes_straight_to_entry() {
         let settings = english();
-        let step = Ivr::new(&settings, &TestLinks, CallerId::Withheld, ctx()).start();
-        assert_eq!(step.effect, Effect::None);
+        let ivr = Ivr::new(&settings, &TestLinks, CallerId::Withheld, ctx());
+        assert_eq!(ivr.opens_on_caller_id(), None);
         assert_eq!(
-            step.twiml.render(),
+            ivr.start(false).render(),
             format!(
                 "{HEAD}{}{}{}</Response>",
                 r#"<Say voice="Polly.Joanna" language="en-US">Thank you for calling. All of our agents are busy right now. We will call you back, so please leave us your request.</Say>"#,
@@ -407,8 +421,7 @@ mod tests {
             ..ctx()
         };
         let twiml = Ivr::new(&settings, &TestLinks, known(), ctx)
-            .start()
-            .twiml
+            .start(false)
             .render();
         assert!(twiml.contains("We are closed right now."));
     }

@@ -6,5 +6,7 @@ pub mod flow;
 pub mod ids;
 pub mod phone;
 pub mod prompts;
+pub mod routing;
+pub mod schedule;
 pub mod tenant;
 pub mod twiml;

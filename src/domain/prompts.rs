@@ -107,10 +107,13 @@ pub enum PromptKey {
     Thanks,
     GoodbyeCallerId,
     GoodbyeNoNumber,
+    RepeatCaller,
+    QueueHold,
+    QueueOffer,
 }
 
 impl PromptKey {
-    pub const ALL: [PromptKey; 10] = [
+    pub const ALL: [PromptKey; 13] = [
         PromptKey::Greeting,
         PromptKey::AfterHoursGreeting,
         PromptKey::OfferCallerId,
@@ -121,6 +124,9 @@ impl PromptKey {
         PromptKey::Thanks,
         PromptKey::GoodbyeCallerId,
         PromptKey::GoodbyeNoNumber,
+        PromptKey::RepeatCaller,
+        PromptKey::QueueHold,
+        PromptKey::QueueOffer,
     ];
 
     pub fn name(self) -> &'static str {
@@ -135,12 +141,18 @@ impl PromptKey {
             PromptKey::Thanks => "thanks",
             PromptKey::GoodbyeCallerId => "goodbye_caller_id",
             PromptKey::GoodbyeNoNumber => "goodbye_no_number",
+            PromptKey::RepeatCaller => "repeat_caller",
+            PromptKey::QueueHold => "queue_hold",
+            PromptKey::QueueOffer => "queue_offer",
         }
     }
 
     /// Whether the text must contain `{number}`.
     pub fn takes_number(self) -> bool {
-        matches!(self, PromptKey::OfferCallerId | PromptKey::ConfirmNumber)
+        matches!(
+            self,
+            PromptKey::OfferCallerId | PromptKey::ConfirmNumber | PromptKey::RepeatCaller
+        )
     }
 
     pub fn default_text(self, language: Language) -> &'static str {
@@ -174,6 +186,15 @@ impl PromptKey {
                 PromptKey::GoodbyeNoNumber => {
                     "入力を確認できませんでした。お手数ですが、もう一度おかけ直しください。失礼いたします。"
                 }
+                PromptKey::RepeatCaller => {
+                    "先ほどのご用件は承っております。{number} に折り返しお電話いたします。追加のご用件があれば、発信音のあとにお話しください。"
+                }
+                PromptKey::QueueHold => {
+                    "ただいま電話が混み合っております。このままお待ちください。"
+                }
+                PromptKey::QueueOffer => {
+                    "折り返しのお電話をご希望の場合は 1 を押してください。お待ちいただいた順番はそのまま保たれます。"
+                }
             },
             Language::EnUs => match self {
                 PromptKey::Greeting => {
@@ -201,6 +222,13 @@ impl PromptKey {
                 }
                 PromptKey::GoodbyeNoNumber => {
                     "Sorry, we did not get that. Please call us again. Goodbye."
+                }
+                PromptKey::RepeatCaller => {
+                    "We still have your earlier request and will call you back at {number}. After the tone, you can add to it."
+                }
+                PromptKey::QueueHold => "All of our agents are busy. Please stay on the line.",
+                PromptKey::QueueOffer => {
+                    "To be called back instead, press 1. You keep your place in line."
                 }
             },
         }

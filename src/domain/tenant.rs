@@ -40,6 +40,8 @@ pub enum TenantError {
     PromptNeedsNumber(&'static str),
     #[error("prompt {0} must not be empty")]
     EmptyPrompt(&'static str),
+    #[error("{0}")]
+    Routing(String),
 }
 
 impl TenantId {
@@ -143,6 +145,9 @@ pub struct TenantSettings {
     pub default_region: Region,
     /// Delete Twilio's copy of a recording once ours is stored.
     pub delete_twilio_recording: bool,
+    pub routing: crate::domain::routing::Routing,
+    /// Business hours; always open unless set.
+    pub schedule: crate::domain::schedule::Schedule,
 }
 
 impl Default for TenantSettings {
@@ -160,6 +165,8 @@ impl Default for TenantSettings {
             time_zone: "Asia/Tokyo".to_owned(),
             default_region: Region::JP,
             delete_twilio_recording: true,
+            routing: Default::default(),
+            schedule: Default::default(),
         }
     }
 }
@@ -221,6 +228,7 @@ impl TenantSettings {
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(TenantError::TimeZone(self.time_zone.clone()));
         }
+        self.routing.validate().map_err(TenantError::Routing)?;
         for (key, text) in &self.prompts {
             if text.trim().is_empty() {
                 return Err(TenantError::EmptyPrompt(key.name()));
@@ -230,6 +238,27 @@ impl TenantSettings {
             }
         }
         Ok(())
+    }
+
+    pub fn time_zone(&self) -> jiff::tz::TimeZone {
+        // Validated when saved; UTC only for a store edited by hand.
+        jiff::tz::TimeZone::get(&self.time_zone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+
+    pub fn is_open(&self, now: Timestamp) -> bool {
+        self.schedule.is_open(now, &self.time_zone())
+    }
+
+    /// When the SLA starts for a call of `reason` that arrived at `arrived`:
+    /// after hours, at the next opening.
+    pub fn due_from(
+        &self,
+        reason: crate::domain::callback::Reason,
+        arrived: Timestamp,
+    ) -> Option<Timestamp> {
+        (reason == crate::domain::callback::Reason::AfterHours)
+            .then(|| self.schedule.next_opening(arrived, &self.time_zone()))
+            .flatten()
     }
 
     pub fn work_rules(&self) -> crate::domain::callback::WorkRules {

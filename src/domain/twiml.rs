@@ -14,7 +14,30 @@ pub struct Say {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
     Say(Say),
+    Play { url: String },
     Pause { seconds: u32 },
+}
+
+/// Who `<Dial>` rings; several ring at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialTarget {
+    Number(String),
+    Sip(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dial {
+    pub action: String,
+    pub timeout_seconds: u32,
+    pub caller_id: Option<String>,
+    pub targets: Vec<DialTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enqueue {
+    pub queue: String,
+    pub wait_url: String,
+    pub action: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,10 +61,21 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verb {
     Say(Say),
-    Pause { seconds: u32 },
+    Play {
+        url: String,
+    },
+    Pause {
+        seconds: u32,
+    },
     Gather(Gather),
+    Dial(Dial),
+    Enqueue(Enqueue),
+    /// Leave the queue (only in a wait URL); the Enqueue action follows.
+    Leave,
     Record(Record),
-    Redirect { url: String },
+    Redirect {
+        url: String,
+    },
     Hangup,
 }
 
@@ -83,9 +117,41 @@ fn render_say(out: &mut String, say: &Say) {
 fn render_verb(out: &mut String, verb: &Verb) {
     match verb {
         Verb::Say(say) => render_say(out, say),
+        Verb::Play { url } => {
+            let _ = write!(out, "<Play>{}</Play>", escape(url));
+        }
         Verb::Pause { seconds } => {
             let _ = write!(out, r#"<Pause length="{seconds}"/>"#);
         }
+        Verb::Dial(d) => {
+            let _ = write!(
+                out,
+                r#"<Dial action="{}" method="POST" timeout="{}""#,
+                escape(&d.action),
+                d.timeout_seconds
+            );
+            if let Some(caller_id) = &d.caller_id {
+                let _ = write!(out, r#" callerId="{}""#, escape(caller_id));
+            }
+            out.push('>');
+            for target in &d.targets {
+                let _ = match target {
+                    DialTarget::Number(n) => write!(out, "<Number>{}</Number>", escape(n)),
+                    DialTarget::Sip(uri) => write!(out, "<Sip>{}</Sip>", escape(uri)),
+                };
+            }
+            out.push_str("</Dial>");
+        }
+        Verb::Enqueue(e) => {
+            let _ = write!(
+                out,
+                r#"<Enqueue action="{}" method="POST" waitUrl="{}" waitUrlMethod="POST">{}</Enqueue>"#,
+                escape(&e.action),
+                escape(&e.wait_url),
+                escape(&e.queue)
+            );
+        }
+        Verb::Leave => out.push_str("<Leave/>"),
         Verb::Gather(g) => {
             let _ = write!(
                 out,
@@ -103,6 +169,9 @@ fn render_verb(out: &mut String, verb: &Verb) {
             for prompt in &g.prompts {
                 match prompt {
                     Prompt::Say(say) => render_say(out, say),
+                    Prompt::Play { url } => {
+                        let _ = write!(out, "<Play>{}</Play>", escape(url));
+                    }
                     Prompt::Pause { seconds } => {
                         let _ = write!(out, r#"<Pause length="{seconds}"/>"#);
                     }
@@ -200,6 +269,39 @@ mod tests {
         assert_eq!(
             twiml.render(),
             r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say voice="Polly.Joanna" language="en-US">Tom &amp; Jerry&apos;s &lt;shop&gt; &quot;open&quot;</Say></Response>"#
+        );
+    }
+
+    #[test]
+    fn dial_enqueue_play_leave() {
+        let twiml = Twiml::new()
+            .push(Verb::Dial(Dial {
+                action: "https://x/d".into(),
+                timeout_seconds: 20,
+                caller_id: Some("+81312345678".into()),
+                targets: vec![
+                    DialTarget::Number("+81355550000".into()),
+                    DialTarget::Sip("sip:desk@pbx.example.com".into()),
+                ],
+            }))
+            .push(Verb::Enqueue(Enqueue {
+                queue: "support & sales".into(),
+                wait_url: "https://x/w".into(),
+                action: "https://x/r".into(),
+            }))
+            .push(Verb::Play {
+                url: "https://x/hold.mp3".into(),
+            })
+            .push(Verb::Leave);
+        assert_eq!(
+            twiml.render(),
+            concat!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#,
+                r#"<Dial action="https://x/d" method="POST" timeout="20" callerId="+81312345678">"#,
+                r#"<Number>+81355550000</Number><Sip>sip:desk@pbx.example.com</Sip></Dial>"#,
+                r#"<Enqueue action="https://x/r" method="POST" waitUrl="https://x/w" waitUrlMethod="POST">support &amp; sales</Enqueue>"#,
+                r#"<Play>https://x/hold.mp3</Play><Leave/></Response>"#
+            )
         );
     }
 

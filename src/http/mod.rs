@@ -78,6 +78,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     );
     OpenApiRouter::with_openapi(doc)
         .routes(routes!(twilio::voice))
+        .routes(routes!(twilio::dial_result))
+        .routes(routes!(twilio::queue_wait))
+        .routes(routes!(twilio::queue_offer))
+        .routes(routes!(twilio::queue_result))
         .routes(routes!(twilio::offer))
         .routes(routes!(twilio::enter))
         .routes(routes!(twilio::confirm))

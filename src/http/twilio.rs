@@ -1,9 +1,10 @@
 //! Twilio webhooks: verify, parse, hand to the domain, carry out its effect.
 
-use crate::domain::callback::{CallbackRecord, NewCallback, Reason};
+use crate::domain::callback::{CallbackRecord, Confirmation, NewCallback, Reason};
 use crate::domain::flow::{self, Effect, Ivr, IvrContext, Links, Step};
 use crate::domain::ids::{CallSid, RecordingSid};
-use crate::domain::phone::CallerId;
+use crate::domain::phone::{CallerId, E164};
+use crate::domain::routing::{self, Incoming, RoutingLinks, Wait, route_incoming};
 use crate::domain::tenant::{Tenant, TenantId};
 use crate::domain::twiml::Twiml;
 use crate::http::AppState;
@@ -198,6 +199,34 @@ impl Links for TwilioLinks {
     }
 }
 
+impl RoutingLinks for TwilioLinks {
+    fn dial_result(&self, arrived: Timestamp) -> String {
+        format!("{}/dial-result/{}", self.base, arrived.as_second())
+    }
+    fn queue_wait(&self, arrived: Timestamp) -> String {
+        format!("{}/queue/wait/{}", self.base, arrived.as_second())
+    }
+    fn queue_offer(&self, arrived: Timestamp) -> String {
+        format!("{}/queue/offer/{}", self.base, arrived.as_second())
+    }
+    fn queue_result(&self, arrived: Timestamp) -> String {
+        format!("{}/queue/result/{}", self.base, arrived.as_second())
+    }
+}
+
+/// A routing step: when the call first arrived.
+#[derive(Deserialize)]
+pub struct ArrivedPath {
+    #[serde(rename = "tenant")]
+    _tenant: String,
+    arrived: i64,
+}
+
+fn arrival(arrived: i64) -> Result<Timestamp, ApiError> {
+    Timestamp::from_second(arrived)
+        .map_err(|_| ApiError::BadRequest("arrival time out of range".into()))
+}
+
 /// The IVR step named in an action URL.
 #[derive(Deserialize)]
 pub struct StepPath {
@@ -220,13 +249,31 @@ pub struct ConfirmPath {
 
 fn context(reason: &str, arrived: i64) -> Result<IvrContext, ApiError> {
     let reason: Reason = reason.parse().map_err(ApiError::BadRequest)?;
-    let arrived = Timestamp::from_second(arrived)
-        .map_err(|_| ApiError::BadRequest("arrival time out of range".into()))?;
-    Ok(IvrContext { reason, arrived })
+    Ok(IvrContext {
+        reason,
+        arrived: arrival(arrived)?,
+    })
+}
+
+/// Starts the callback IVR. A known caller's record is kept first (or the
+/// call joins the caller's open record), so a hang-up loses nothing.
+async fn ivr_start(
+    state: &AppState,
+    hook: &TwilioWebhook,
+    ctx: IvrContext,
+) -> Result<Twiml, ApiError> {
+    let call_sid = hook.call_sid()?;
+    let links = TwilioLinks::new(state, &hook.tenant.id);
+    let ivr = Ivr::new(&hook.tenant.settings, &links, hook.caller()?, ctx);
+    let repeat = match ivr.opens_on_caller_id() {
+        Some(number) => open_for_caller(state, &hook.tenant, &call_sid, number, ctx).await?,
+        None => false,
+    };
+    Ok(ivr.start(repeat))
 }
 
 /// Runs one IVR step: carries out its effect, then answers its TwiML.
-async fn run(
+async fn ivr_step(
     state: &AppState,
     hook: &TwilioWebhook,
     ctx: IvrContext,
@@ -241,42 +288,122 @@ async fn run(
         caller.clone(),
         ctx,
     ));
-    match step.effect {
-        Effect::None => {}
-        Effect::OpenOnCallerId(number) => {
-            let new = NewCallback {
-                call_sid,
-                caller_number: Some(number.clone()),
-                callback_number: number,
-                confirmation: crate::domain::callback::Confirmation::Unconfirmed,
-                reason: ctx.reason,
-                received_at: ctx.arrived,
-            };
-            insert(state, &hook.tenant, new).await?;
-        }
-        Effect::Confirm { number, how } => {
-            let new = NewCallback {
-                call_sid,
-                caller_number: caller.number().cloned(),
-                callback_number: number.clone(),
-                confirmation: how,
-                reason: ctx.reason,
-                received_at: ctx.arrived,
-            };
-            if let Inserted::Existing(existing) = insert(state, &hook.tenant, new).await? {
-                let now = state.clock.now();
-                modify_callback(state.store.as_ref(), &hook.tenant.id, &existing.id, |r| {
-                    let changed = r.confirm_number(number.clone(), how);
-                    if changed {
-                        r.updated_at = now;
-                    }
-                    changed
-                })
-                .await?;
-            }
-        }
+    if let Effect::Confirm { number, how } = step.effect {
+        settle_number(state, &hook.tenant, &call_sid, &caller, number, how, ctx).await?;
     }
     Ok(step.twiml)
+}
+
+/// Keeps a record on the caller ID for this call; returns whether the call
+/// joined an earlier open record of the same number (a repeat caller).
+async fn open_for_caller(
+    state: &AppState,
+    tenant: &Tenant,
+    call_sid: &CallSid,
+    number: &E164,
+    ctx: IvrContext,
+) -> Result<bool, ApiError> {
+    let store = state.store.as_ref();
+    if let Some(existing) = store
+        .find_callback_by_call_sid(&tenant.id, call_sid)
+        .await?
+    {
+        // A retried webhook, or a later step of this call.
+        return Ok(&existing.call_sid != call_sid);
+    }
+    if let Some(open) = store
+        .find_open_callback_by_number(&tenant.id, number)
+        .await?
+    {
+        attach(state, tenant, &open, call_sid).await?;
+        return Ok(true);
+    }
+    let new = NewCallback {
+        call_sid: call_sid.clone(),
+        caller_number: Some(number.clone()),
+        callback_number: number.clone(),
+        confirmation: Confirmation::Unconfirmed,
+        reason: ctx.reason,
+        received_at: ctx.arrived,
+        due_from: tenant.settings.due_from(ctx.reason, ctx.arrived),
+    };
+    let record = insert(state, tenant, new).await?.into_record();
+    Ok(&record.call_sid != call_sid)
+}
+
+/// The caller confirmed the number to call back.
+async fn settle_number(
+    state: &AppState,
+    tenant: &Tenant,
+    call_sid: &CallSid,
+    caller: &CallerId,
+    number: E164,
+    how: Confirmation,
+    ctx: IvrContext,
+) -> Result<(), ApiError> {
+    let store = state.store.as_ref();
+    let existing = match store
+        .find_callback_by_call_sid(&tenant.id, call_sid)
+        .await?
+    {
+        Some(record) => Some(record),
+        None => match store
+            .find_open_callback_by_number(&tenant.id, &number)
+            .await?
+        {
+            Some(open) => {
+                attach(state, tenant, &open, call_sid).await?;
+                return Ok(());
+            }
+            None => {
+                let new = NewCallback {
+                    call_sid: call_sid.clone(),
+                    caller_number: caller.number().cloned(),
+                    callback_number: number.clone(),
+                    confirmation: how,
+                    reason: ctx.reason,
+                    received_at: ctx.arrived,
+                    due_from: tenant.settings.due_from(ctx.reason, ctx.arrived),
+                };
+                match insert(state, tenant, new).await? {
+                    Inserted::Created(_) => None,
+                    Inserted::Existing(record) => Some(record),
+                }
+            }
+        },
+    };
+    // This call's own record (not one it joined) takes the confirmed number.
+    if let Some(record) = existing.filter(|r| &r.call_sid == call_sid) {
+        let now = state.clock.now();
+        modify_callback(store, &tenant.id, &record.id, |r| {
+            let changed = r.confirm_number(number.clone(), how);
+            if changed {
+                r.updated_at = now;
+            }
+            changed
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+async fn attach(
+    state: &AppState,
+    tenant: &Tenant,
+    open: &CallbackRecord,
+    call_sid: &CallSid,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let record = modify_callback(state.store.as_ref(), &tenant.id, &open.id, |r| {
+        r.attach_call(call_sid.clone(), now)
+    })
+    .await?;
+    tracing::info!(
+        callback_id = %record.id,
+        repeat_calls = record.repeat_calls.len(),
+        "repeat caller joined an open callback"
+    );
+    Ok(())
 }
 
 async fn insert(state: &AppState, tenant: &Tenant, new: NewCallback) -> Result<Inserted, ApiError> {
@@ -315,11 +442,21 @@ pub async fn voice(
     axum::extract::State(state): axum::extract::State<AppState>,
     hook: TwilioWebhook,
 ) -> Result<Twiml, ApiError> {
-    let ctx = IvrContext {
-        reason: Reason::Overflow,
-        arrived: state.clock.now(),
-    };
-    run(&state, &hook, ctx, |ivr| ivr.start()).await
+    let now = state.clock.now();
+    let links = TwilioLinks::new(&state, &hook.tenant.id);
+    match route_incoming(&hook.tenant.settings, now, &links) {
+        Incoming::Ivr(reason) => {
+            let ctx = IvrContext {
+                reason,
+                arrived: now,
+            };
+            ivr_start(&state, &hook, ctx).await
+        }
+        Incoming::Connect(twiml) => {
+            hook.call_sid()?;
+            Ok(twiml)
+        }
+    }
 }
 
 #[utoipa::path(
@@ -342,7 +479,7 @@ pub async fn offer(
 ) -> Result<Twiml, ApiError> {
     let ctx = context(&step.reason, step.arrived)?;
     let digits = hook.digits().to_owned();
-    run(&state, &hook, ctx, |ivr| {
+    ivr_step(&state, &hook, ctx, |ivr| {
         ivr.on_offer(&digits, step.attempt)
     })
     .await
@@ -368,7 +505,7 @@ pub async fn enter(
 ) -> Result<Twiml, ApiError> {
     let ctx = context(&step.reason, step.arrived)?;
     let digits = hook.digits().to_owned();
-    run(&state, &hook, ctx, |ivr| {
+    ivr_step(&state, &hook, ctx, |ivr| {
         ivr.on_entry(&digits, step.attempt)
     })
     .await
@@ -394,10 +531,158 @@ pub async fn confirm(
 ) -> Result<Twiml, ApiError> {
     let ctx = context(&step.reason, step.arrived)?;
     let digits = hook.digits().to_owned();
-    run(&state, &hook, ctx, |ivr| {
+    ivr_step(&state, &hook, ctx, |ivr| {
         ivr.on_confirm(&step.typed, &digits, step.attempt)
     })
     .await
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/dial-result/{arrived}", tag = "twilio",
+    description = "The Dial action: hang up when an agent answered, else the callback IVR.",
+    params(("tenant" = String, Path, description = "Tenant id"), ("arrived" = String, Path, description = "Unix seconds when the call arrived")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 200, description = "TwiML", content_type = "text/xml"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
+pub async fn dial_result(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(path): Path<ArrivedPath>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let arrived = arrival(path.arrived)?;
+    match routing::after_dial(hook.required("DialCallStatus")?) {
+        None => {
+            hook.call_sid()?;
+            Ok(hang_up())
+        }
+        Some(reason) => ivr_start(&state, &hook, IvrContext { reason, arrived }).await,
+    }
+}
+
+fn hang_up() -> Twiml {
+    Twiml::new().push(crate::domain::twiml::Verb::Hangup)
+}
+
+fn number_param(hook: &TwilioWebhook, name: &str) -> u32 {
+    hook.param(name)
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Carries out a wait decision: a caller who leaves keeps a record with the
+/// reason (when the caller ID is known), so the Enqueue action can tell why.
+async fn waited(
+    state: &AppState,
+    hook: &TwilioWebhook,
+    wait: Wait,
+    arrived: Timestamp,
+) -> Result<Twiml, ApiError> {
+    let call_sid = hook.call_sid()?;
+    if let (Wait::Leave(reason), Some(number)) = (&wait, hook.caller()?.number()) {
+        let ctx = IvrContext {
+            reason: *reason,
+            arrived,
+        };
+        open_for_caller(state, &hook.tenant, &call_sid, number, ctx).await?;
+    }
+    Ok(wait.twiml())
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/queue/wait/{arrived}", tag = "twilio",
+    description = "The Enqueue wait URL: hold audio and the callback offer, or Leave past the limits.",
+    params(("tenant" = String, Path, description = "Tenant id"), ("arrived" = String, Path, description = "Unix seconds when the call arrived")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 200, description = "TwiML", content_type = "text/xml"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
+pub async fn queue_wait(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(path): Path<ArrivedPath>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let arrived = arrival(path.arrived)?;
+    let links = TwilioLinks::new(&state, &hook.tenant.id);
+    let wait = routing::queue_wait(
+        &hook.tenant.settings,
+        number_param(&hook, "QueueTime"),
+        number_param(&hook, "CurrentQueueSize"),
+        arrived,
+        &links,
+    );
+    waited(&state, &hook, wait, arrived).await
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/queue/offer/{arrived}", tag = "twilio",
+    description = "Digits pressed at the callback offer while waiting: 1 leaves the queue.",
+    params(("tenant" = String, Path, description = "Tenant id"), ("arrived" = String, Path, description = "Unix seconds when the call arrived")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 200, description = "TwiML", content_type = "text/xml"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
+pub async fn queue_offer(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(path): Path<ArrivedPath>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let arrived = arrival(path.arrived)?;
+    let links = TwilioLinks::new(&state, &hook.tenant.id);
+    let wait = routing::queue_offer(&hook.tenant.settings, hook.digits(), arrived, &links);
+    waited(&state, &hook, wait, arrived).await
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/queue/result/{arrived}", tag = "twilio",
+    description = "The Enqueue action: the callback IVR after leaving or a full queue; hang up after an agent.",
+    params(("tenant" = String, Path, description = "Tenant id"), ("arrived" = String, Path, description = "Unix seconds when the call arrived")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses(
+        (status = 200, description = "TwiML", content_type = "text/xml"),
+        (status = 400, description = "Bad form or parameters", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-Twilio-Signature", body = ErrorBody),
+        (status = 404, description = "Unknown tenant", body = ErrorBody),
+        (status = 413, description = "Body over 64 KiB", body = ErrorBody),
+    )
+)]
+pub async fn queue_result(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    Path(path): Path<ArrivedPath>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let arrived = arrival(path.arrived)?;
+    let call_sid = hook.call_sid()?;
+    let left_for = state
+        .store
+        .find_callback_by_call_sid(&hook.tenant.id, &call_sid)
+        .await?
+        .map(|r| r.reason);
+    let outcome = routing::after_queue(
+        hook.required("QueueResult")?,
+        left_for,
+        number_param(&hook, "QueueTime"),
+        &hook.tenant.settings,
+    );
+    match outcome {
+        None => Ok(hang_up()),
+        Some(reason) => ivr_start(&state, &hook, IvrContext { reason, arrived }).await,
+    }
 }
 
 #[utoipa::path(
@@ -454,11 +739,15 @@ pub async fn recording_status(
                 .param("RecordingDuration")
                 .and_then(|d| d.parse::<u32>().ok());
             let sid = sid.clone();
-            Box::new(move |r| r.recording_completed(sid.clone(), url.clone(), duration))
+            let call = call_sid.clone();
+            Box::new(move |r| {
+                r.recording_completed(call.clone(), sid.clone(), url.clone(), duration)
+            })
         }
         "absent" => {
             let sid = sid.clone();
-            Box::new(move |r| r.recording_absent(sid.clone()))
+            let call = call_sid.clone();
+            Box::new(move |r| r.recording_absent(call.clone(), sid.clone()))
         }
         // in-progress and anything newer: nothing to keep yet.
         _ => return Ok(StatusCode::NO_CONTENT),

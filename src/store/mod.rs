@@ -7,6 +7,7 @@ pub mod sqlite;
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::{CallbackId, CallbackRecord, Status};
 use crate::domain::ids::CallSid;
+use crate::domain::phone::E164;
 use crate::domain::tenant::{Tenant, TenantId};
 use async_trait::async_trait;
 
@@ -89,10 +90,18 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         id: &CallbackId,
     ) -> Result<Option<CallbackRecord>, StoreError>;
+    /// The record a call belongs to: its first call or a repeat call.
     async fn find_callback_by_call_sid(
         &self,
         tenant: &TenantId,
         call_sid: &CallSid,
+    ) -> Result<Option<CallbackRecord>, StoreError>;
+    /// The tenant's oldest pending or claimed record with this callback
+    /// number (a repeat caller's earlier request).
+    async fn find_open_callback_by_number(
+        &self,
+        tenant: &TenantId,
+        number: &E164,
     ) -> Result<Option<CallbackRecord>, StoreError>;
     /// Writes `record` if the stored version still equals `record.version`,
     /// and returns it with the new version; `Conflict` otherwise.

@@ -5,15 +5,17 @@ use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::{CallbackId, CallbackRecord};
 use crate::domain::ids::CallSid;
+use crate::domain::phone::E164;
 use crate::domain::tenant::{Tenant, TenantId};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-const SCHEMA_VERSION: i64 = 1;
+/// Schema migrations, in order; `user_version` counts those applied.
+const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
 
-const SCHEMA: &str = "
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
     id TEXT PRIMARY KEY,
     doc TEXT NOT NULL
@@ -44,6 +46,21 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE INDEX IF NOT EXISTS api_keys_by_tenant ON api_keys (tenant_id);
 ";
 
+/// Repeat callers: open records by callback number, and every call of a
+/// record (its first and its repeat calls) by CallSid.
+const SCHEMA_V2: &str = "
+ALTER TABLE callbacks ADD COLUMN callback_number TEXT NOT NULL DEFAULT '';
+UPDATE callbacks SET callback_number = json_extract(doc, '$.callback_number');
+CREATE INDEX callbacks_by_number ON callbacks (tenant_id, callback_number, status);
+CREATE TABLE callback_calls (
+    tenant_id TEXT NOT NULL,
+    call_sid TEXT NOT NULL,
+    callback_id TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, call_sid)
+);
+INSERT INTO callback_calls (tenant_id, call_sid, callback_id) SELECT tenant_id, call_sid, id FROM callbacks;
+";
+
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
 }
@@ -68,18 +85,8 @@ impl SqliteStore {
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(backend)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(backend)?;
-        if version > SCHEMA_VERSION {
-            return Err(backend(format!(
-                "{} was written by a newer afureko (schema {version})",
-                path.display()
-            )));
-        }
-        conn.execute_batch(SCHEMA).map_err(backend)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(backend)?;
+        let mut conn = conn;
+        migrate(&mut conn, path)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -99,6 +106,33 @@ impl SqliteStore {
         .await
         .map_err(|e| backend(format!("store task failed: {e}")))?
     }
+}
+
+/// Applies the migrations this file has not seen, each in a transaction.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let version: usize = conn
+        .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+        .map_err(backend)?
+        .try_into()
+        .map_err(backend)?;
+    if version > MIGRATIONS.len() {
+        return Err(backend(format!(
+            "{} was written by a newer afureko (schema {version})",
+            path.display()
+        )));
+    }
+    for (done, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction().map_err(backend)?;
+        tx.execute_batch(migration).map_err(backend)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(done + 1).map_err(backend)?,
+        )
+        .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -128,6 +162,7 @@ struct Row {
     id: String,
     call_sid: String,
     status: &'static str,
+    callback_number: String,
     due_at_ms: i64,
     received_at_ms: i64,
     needs_copy: bool,
@@ -142,6 +177,7 @@ impl Row {
             id: record.id.to_string(),
             call_sid: record.call_sid.to_string(),
             status: record.status.as_str(),
+            callback_number: record.callback_number.to_string(),
             due_at_ms: record.due_at.as_millisecond(),
             received_at_ms: record.received_at.as_millisecond(),
             needs_copy: record.has_pending_copy(),
@@ -152,6 +188,10 @@ impl Row {
 }
 
 const SELECT_CALLBACK: &str = "SELECT tenant_id, id, doc FROM callbacks";
+
+const BY_CALL_SID: &str = "SELECT c.tenant_id, c.id, c.doc FROM callback_calls l
+     JOIN callbacks c ON c.tenant_id = l.tenant_id AND c.id = l.callback_id
+     WHERE l.tenant_id = ?1 AND l.call_sid = ?2";
 
 fn query_records(
     conn: &Connection,
@@ -234,16 +274,25 @@ impl Store for SqliteStore {
         let row = Row::of(record)?;
         let created = record.clone();
         self.with(move |conn| {
-            let inserted = conn
+            let tx = conn.transaction().map_err(backend)?;
+            // The call's link decides: a CallSid belongs to one record only.
+            let linked = tx
                 .execute(
-                    "INSERT INTO callbacks (tenant_id, id, call_sid, status, due_at_ms, received_at_ms, needs_copy, version, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                     ON CONFLICT(tenant_id, call_sid) DO NOTHING",
+                    "INSERT INTO callback_calls (tenant_id, call_sid, callback_id) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                    params![row.tenant_id, row.call_sid, row.id],
+                )
+                .map_err(backend)?;
+            if linked == 1 {
+                tx.execute(
+                    "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     params![
                         row.tenant_id,
                         row.id,
                         row.call_sid,
                         row.status,
+                        row.callback_number,
                         row.due_at_ms,
                         row.received_at_ms,
                         row.needs_copy,
@@ -252,14 +301,11 @@ impl Store for SqliteStore {
                     ],
                 )
                 .map_err(backend)?;
-            if inserted == 1 {
+                tx.commit().map_err(backend)?;
                 return Ok(Inserted::Created(created));
             }
-            let existing = one_record(
-                conn,
-                &format!("{SELECT_CALLBACK} WHERE tenant_id = ?1 AND call_sid = ?2"),
-                params![row.tenant_id, row.call_sid],
-            )?
+            drop(tx);
+            let existing = one_record(conn, BY_CALL_SID, params![row.tenant_id, row.call_sid])?
             .ok_or_else(|| backend("a callback with this CallSid exists but cannot be read"))?;
             Ok(Inserted::Existing(existing))
         })
@@ -288,11 +334,24 @@ impl Store for SqliteStore {
         call_sid: &CallSid,
     ) -> Result<Option<CallbackRecord>, StoreError> {
         let (tenant, call_sid) = (tenant.to_string(), call_sid.to_string());
+        self.with(move |conn| one_record(conn, BY_CALL_SID, params![tenant, call_sid]))
+            .await
+    }
+
+    async fn find_open_callback_by_number(
+        &self,
+        tenant: &TenantId,
+        number: &E164,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let (tenant, number) = (tenant.to_string(), number.to_string());
         self.with(move |conn| {
             one_record(
                 conn,
-                &format!("{SELECT_CALLBACK} WHERE tenant_id = ?1 AND call_sid = ?2"),
-                params![tenant, call_sid],
+                &format!(
+                    "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND callback_number = ?2
+                     AND status IN ('pending', 'claimed') ORDER BY received_at_ms, id LIMIT 1"
+                ),
+                params![tenant, number],
             )
         })
         .await
@@ -303,15 +362,18 @@ impl Store for SqliteStore {
         let mut next = record.clone();
         next.version += 1;
         let row = Row::of(&next)?;
+        let repeat_calls: Vec<String> = next.repeat_calls.iter().map(|c| c.to_string()).collect();
         self.with(move |conn| {
-            let updated = conn
+            let tx = conn.transaction().map_err(backend)?;
+            let updated = tx
                 .execute(
-                    "UPDATE callbacks SET status = ?3, due_at_ms = ?4, needs_copy = ?5, version = ?6, doc = ?7
-                     WHERE tenant_id = ?1 AND id = ?2 AND version = ?8",
+                    "UPDATE callbacks SET status = ?3, callback_number = ?4, due_at_ms = ?5, needs_copy = ?6, version = ?7, doc = ?8
+                     WHERE tenant_id = ?1 AND id = ?2 AND version = ?9",
                     params![
                         row.tenant_id,
                         row.id,
                         row.status,
+                        row.callback_number,
                         row.due_at_ms,
                         row.needs_copy,
                         row.version,
@@ -321,8 +383,30 @@ impl Store for SqliteStore {
                 )
                 .map_err(backend)?;
             if updated == 1 {
+                for call_sid in &repeat_calls {
+                    let linked = tx
+                        .execute(
+                            "INSERT INTO callback_calls (tenant_id, call_sid, callback_id) VALUES (?1, ?2, ?3)
+                             ON CONFLICT DO NOTHING",
+                            params![row.tenant_id, call_sid, row.id],
+                        )
+                        .map_err(backend)?;
+                    let owner: String = tx
+                        .query_row(
+                            "SELECT callback_id FROM callback_calls WHERE tenant_id = ?1 AND call_sid = ?2",
+                            params![row.tenant_id, call_sid],
+                            |r| r.get(0),
+                        )
+                        .map_err(backend)?;
+                    // A call already linked elsewhere cannot join this record too.
+                    if linked == 0 && owner != row.id {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+                tx.commit().map_err(backend)?;
                 return Ok(next);
             }
+            drop(tx);
             let exists: Option<i64> = conn
                 .query_row(
                     "SELECT version FROM callbacks WHERE tenant_id = ?1 AND id = ?2",
@@ -538,6 +622,7 @@ mod tests {
                 confirmation: Confirmation::CallerId,
                 reason: Reason::Overflow,
                 received_at: received.parse().unwrap(),
+                due_from: None,
             },
             60,
             received.parse().unwrap(),
@@ -678,6 +763,7 @@ mod tests {
             .unwrap();
         let mut second = record("acme", 2, "2026-11-25T02:00:00Z");
         second.recording_completed(
+            second.call_sid.clone(),
             RecordingSid::parse(&format!("RE{:032x}", 9)).unwrap(),
             "https://api.twilio.com/x".into(),
             Some(3),
@@ -787,6 +873,95 @@ mod tests {
         );
         assert_eq!(store.list_api_keys(&tenant).await.unwrap().len(), 1);
         assert!(store.list_api_keys(&other).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn repeat_calls_are_found_by_their_call_sid_and_open_records_by_number() {
+        let (_dir, store) = open();
+        let tenant = TenantId::parse("acme").unwrap();
+        let first = store
+            .insert_callback(&record("acme", 1, "2026-11-25T01:00:00Z"))
+            .await
+            .unwrap()
+            .into_record();
+        let number = first.callback_number.clone();
+        assert_eq!(
+            store
+                .find_open_callback_by_number(&tenant, &number)
+                .await
+                .unwrap()
+                .map(|r| r.id),
+            Some(first.id.clone())
+        );
+        let later = CallSid::parse(&format!("CA{:032x}", 2)).unwrap();
+        let mut joined = first.clone();
+        joined.attach_call(later.clone(), "2026-11-25T02:00:00Z".parse().unwrap());
+        store.update_callback(&joined).await.unwrap();
+        assert_eq!(
+            store
+                .find_callback_by_call_sid(&tenant, &later)
+                .await
+                .unwrap()
+                .map(|r| r.id),
+            Some(first.id.clone())
+        );
+        // The joined call cannot also start a record of its own.
+        let mut own = record("acme", 2, "2026-11-25T02:00:00Z");
+        own.id = CallbackId::generate();
+        assert!(
+            matches!(store.insert_callback(&own).await.unwrap(), Inserted::Existing(r) if r.id == first.id)
+        );
+        // A completed record is no longer open.
+        let mut done = store
+            .get_callback(&tenant, &first.id)
+            .await
+            .unwrap()
+            .unwrap();
+        done.status = crate::domain::callback::Status::Completed;
+        store.update_callback(&done).await.unwrap();
+        assert_eq!(
+            store
+                .find_open_callback_by_number(&tenant, &number)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+
+    #[tokio::test]
+    async fn a_version_1_file_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("afureko.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let r = record("acme", 7, "2026-11-25T01:00:00Z");
+            conn.execute(
+                "INSERT INTO callbacks (tenant_id, id, call_sid, status, due_at_ms, received_at_ms, needs_copy, version, doc)
+                 VALUES ('acme', ?1, ?2, 'pending', 0, 0, 0, 0, ?3)",
+                params![r.id.to_string(), r.call_sid.to_string(), to_json(&r).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let tenant = TenantId::parse("acme").unwrap();
+        let sid = CallSid::parse(&format!("CA{:032x}", 7)).unwrap();
+        assert!(
+            store
+                .find_callback_by_call_sid(&tenant, &sid)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let number = E164::parse("+81312345678", Region::JP).unwrap();
+        assert!(
+            store
+                .find_open_callback_by_number(&tenant, &number)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[tokio::test]

@@ -644,6 +644,7 @@ async fn the_openapi_document_lists_every_route() {
         ("POST", "/api/v1/callbacks/{id}/claim"),
         ("POST", "/api/v1/callbacks/{id}/complete"),
         ("POST", "/api/v1/callbacks/{id}/release"),
+        ("POST", "/twilio/{tenant}/dial-result/{arrived}"),
         (
             "POST",
             "/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}",
@@ -657,6 +658,9 @@ async fn the_openapi_document_lists_every_route() {
             "/twilio/{tenant}/ivr/offer/{reason}/{arrived}/{attempt}",
         ),
         ("POST", "/twilio/{tenant}/ivr/recorded"),
+        ("POST", "/twilio/{tenant}/queue/offer/{arrived}"),
+        ("POST", "/twilio/{tenant}/queue/result/{arrived}"),
+        ("POST", "/twilio/{tenant}/queue/wait/{arrived}"),
         ("POST", "/twilio/{tenant}/recording"),
         ("POST", "/twilio/{tenant}/voice"),
     ]

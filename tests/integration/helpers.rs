@@ -254,6 +254,7 @@ impl TestApp {
                 confirmation: Confirmation::CallerId,
                 reason: Reason::Overflow,
                 received_at: received,
+                due_from: None,
             },
             60,
             received,
@@ -326,6 +327,13 @@ impl Store for RacingStore {
         s: &CallSid,
     ) -> Result<Option<CallbackRecord>, StoreError> {
         self.inner.find_callback_by_call_sid(t, s).await
+    }
+    async fn find_open_callback_by_number(
+        &self,
+        t: &TenantId,
+        n: &E164,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        self.inner.find_open_callback_by_number(t, n).await
     }
     async fn update_callback(&self, r: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
         self.inner.update_callback(r).await

@@ -5,4 +5,5 @@ mod api;
 mod call_flow;
 mod helpers;
 mod recordings;
+mod routing;
 mod webhook_errors;
