@@ -46,9 +46,19 @@ enum Command {
     /// Look at callback records.
     #[command(subcommand)]
     Callbacks(CallbacksCommand),
+    /// AWS set-up.
+    #[command(subcommand)]
+    Aws(AwsCommand),
     /// Create, list or revoke a tenant's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum AwsCommand {
+    /// Create the DynamoDB table (with its indexes and TTL) and the S3
+    /// bucket named by AFUREKO_TABLE and AFUREKO_BUCKET, if missing.
+    Init,
 }
 
 #[derive(Subcommand)]
@@ -228,15 +238,16 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Tenant(command) => tenant(&config()?, *command).await,
         Command::Callbacks(command) => callbacks(&config()?, command).await,
         Command::ApiKey(command) => api_key(&config()?, command).await,
+        Command::Aws(AwsCommand::Init) => aws_init(&config()?).await,
     }
 }
 
-fn store(config: &Config) -> Result<startup::Backend, String> {
-    startup::backend(config).map_err(|e| e.to_string())
+async fn store(config: &Config) -> Result<startup::Backend, String> {
+    startup::backend(config).await.map_err(|e| e.to_string())
 }
 
 async fn sweep(config: &Config, limit: usize) -> Result<(), String> {
-    let backend = store(config)?;
+    let backend = store(config).await?;
     let state = startup::state(
         &backend,
         config.public_url.clone(),
@@ -395,7 +406,7 @@ impl RoutingArgs {
 }
 
 async fn tenant(config: &Config, command: TenantCommand) -> Result<(), String> {
-    let backend = store(config)?;
+    let backend = store(config).await?;
     let store = backend.store.as_ref();
     match command {
         TenantCommand::Create {
@@ -455,8 +466,25 @@ async fn tenant(config: &Config, command: TenantCommand) -> Result<(), String> {
     Ok(())
 }
 
+async fn aws_init(config: &Config) -> Result<(), String> {
+    let target = config.aws.as_ref().ok_or(
+        "AFUREKO_TABLE and AFUREKO_BUCKET: set both to name the table and bucket to create",
+    )?;
+    let sdk = startup::sdk_config().await;
+    let table =
+        crate::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &target.table)
+            .await
+            .map_err(|e| e.to_string())?;
+    println!("table {}: {table}", target.table);
+    let bucket = crate::store::s3::create_bucket(&startup::s3_client(&sdk), &target.bucket)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("bucket {}: {bucket}", target.bucket);
+    Ok(())
+}
+
 async fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), String> {
-    let backend = store(config)?;
+    let backend = store(config).await?;
     let store = backend.store.as_ref();
     match command {
         ApiKeyCommand::Create { tenant, name } => {
@@ -539,7 +567,7 @@ async fn callbacks(config: &Config, command: CallbacksCommand) -> Result<(), Str
         limit,
         full,
     } = command;
-    let backend = store(config)?;
+    let backend = store(config).await?;
     let tenant = TenantId::parse(&tenant).map_err(|e| e.to_string())?;
     if backend
         .store

@@ -48,8 +48,17 @@ impl BaseUrl {
     }
 }
 
+/// Where the AWS backend keeps things.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsTarget {
+    pub table: String,
+    pub bucket: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// DynamoDB + S3 when set; the embedded store otherwise.
+    pub aws: Option<AwsTarget>,
     /// The URL Twilio calls; signatures are checked against it.
     pub public_url: BaseUrl,
     /// Whether `public_url` was derived from the listen address.
@@ -86,7 +95,24 @@ impl Config {
         )?;
         let data_dir =
             PathBuf::from(lookup("AFUREKO_DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
+        let aws = match (lookup("AFUREKO_TABLE"), lookup("AFUREKO_BUCKET")) {
+            (Some(table), Some(bucket)) => Some(AwsTarget { table, bucket }),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    var: "AFUREKO_BUCKET",
+                    reason: "must be set with AFUREKO_TABLE (the AWS backend needs both)".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    var: "AFUREKO_TABLE",
+                    reason: "must be set with AFUREKO_BUCKET (the AWS backend needs both)".into(),
+                });
+            }
+        };
         Ok(Config {
+            aws,
             public_url,
             public_url_defaulted,
             listen,
@@ -131,6 +157,27 @@ mod tests {
         assert_eq!(e.var, "AFUREKO_LISTEN");
         let e = config(&[("AFUREKO_TWILIO_API_BASE", "https://api.twilio.com/?x=1")]).unwrap_err();
         assert_eq!(e.var, "AFUREKO_TWILIO_API_BASE");
+    }
+
+    #[test]
+    fn aws_needs_both_table_and_bucket() {
+        let c = config(&[("AFUREKO_TABLE", "t"), ("AFUREKO_BUCKET", "b")]).unwrap();
+        assert_eq!(
+            c.aws,
+            Some(AwsTarget {
+                table: "t".into(),
+                bucket: "b".into()
+            })
+        );
+        assert_eq!(
+            config(&[("AFUREKO_TABLE", "t")]).unwrap_err().var,
+            "AFUREKO_BUCKET"
+        );
+        assert_eq!(
+            config(&[("AFUREKO_BUCKET", "b")]).unwrap_err().var,
+            "AFUREKO_TABLE"
+        );
+        assert_eq!(config(&[]).unwrap().aws, None);
     }
 
     #[test]

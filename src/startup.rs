@@ -1,10 +1,12 @@
 //! Wiring: configuration → stores → AppState → Router → listener.
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{BaseUrl, Config};
+use crate::config::{AwsTarget, BaseUrl, Config};
 use crate::http::{AppState, app};
 use crate::recordings::RecordingCopier;
+use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
+use crate::store::s3::S3RecordingStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
@@ -67,17 +69,54 @@ pub fn state(
     })
 }
 
-pub fn backend(config: &Config) -> Result<Backend, StartupError> {
-    let backend = embedded(&config.data_dir)?;
-    tracing::info!(
-        data_dir = %config.data_dir.display(),
-        "embedded store: database afureko.db and recordings/ in the data dir"
-    );
-    Ok(backend)
+/// The SDK's configuration, built once: region, credentials chain and
+/// `AWS_ENDPOINT_URL` come from the environment. Nothing goes on the
+/// network until a request is made.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// Local S3 servers (an endpoint override) need path-style addressing;
+/// AWS itself does not.
+pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// DynamoDB + S3, both clients derived from one `SdkConfig`.
+pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget) -> Backend {
+    Backend {
+        store: Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            target.table.clone(),
+        )),
+        audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
+    }
+}
+
+/// The backend the configuration names: AWS when `AFUREKO_TABLE` and
+/// `AFUREKO_BUCKET` are set, the embedded store otherwise.
+pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
+    match &config.aws {
+        Some(target) => {
+            tracing::info!(table = %target.table, bucket = %target.bucket, "AWS backend: DynamoDB and S3");
+            Ok(aws(&sdk_config().await, target))
+        }
+        None => {
+            let backend = embedded(&config.data_dir)?;
+            tracing::warn!(
+                data_dir = %config.data_dir.display(),
+                "embedded store (local storage on this machine): afureko.db and recordings/ in the data dir"
+            );
+            Ok(backend)
+        }
+    }
 }
 
 pub async fn serve(config: Config) -> Result<(), StartupError> {
-    let backend = backend(&config)?;
+    let backend = backend(&config).await?;
     if config.public_url_defaulted {
         tracing::warn!(
             public_url = config.public_url.as_str(),

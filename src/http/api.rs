@@ -8,7 +8,7 @@ use crate::domain::callback::{
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::store::{ListPosition, ListQuery, StoreError, modify_callback};
+use crate::store::{ListPosition, ListQuery, RecordingAccess, StoreError, modify_callback};
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
@@ -546,7 +546,8 @@ pub async fn complete(
     get, path = "/api/v1/callbacks/{id}/recording", tag = "callbacks",
     params(("id" = String, Path, description = "Callback id")),
     responses(
-        (status = 200, description = "The audio (audio/wav)", content_type = "audio/wav"),
+        (status = 200, description = "The audio (audio/wav), from the embedded store", content_type = "audio/wav"),
+        (status = 302, description = "A presigned S3 link, valid for 5 minutes"),
         (status = 206, description = "Part of the audio (Range request)", content_type = "audio/wav"),
         (status = 401, description = "No or bad API key", body = ErrorBody),
         (status = 404, description = "No such callback, or no stored recording yet", body = ErrorBody),
@@ -563,10 +564,24 @@ pub async fn recording(
     let record = load(&state, &agent, &id).await?;
     let key = latest_stored(&record)
         .ok_or_else(|| ApiError::NotFound("this callback has no stored recording yet".into()))?;
-    let audio =
-        state.audio.get(key).await?.ok_or_else(|| {
-            ApiError::Internal(format!("recording {key} is missing from the store"))
-        })?;
+    let audio = match state.audio.access(key).await? {
+        Some(RecordingAccess::Bytes(audio)) => audio,
+        Some(RecordingAccess::Redirect(url)) => {
+            return Ok((
+                StatusCode::FOUND,
+                [
+                    (header::LOCATION, url),
+                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
+                ],
+            )
+                .into_response());
+        }
+        None => {
+            return Err(ApiError::Internal(format!(
+                "recording {key} is missing from the store"
+            )));
+        }
+    };
     let total = audio.len();
     let range = headers
         .get(header::RANGE)

@@ -1,7 +1,9 @@
 //! Storage behind two narrow traits: records and tenants (`Store`), audio
 //! (`RecordingStore`). Adapters: embedded (SQLite + a folder); AWS later.
 
+pub mod dynamo;
 pub mod fs;
+pub mod s3;
 pub mod sqlite;
 
 use crate::domain::api_key::ApiKey;
@@ -138,12 +140,25 @@ pub trait Store: Send + Sync {
     ) -> Result<ApiKey, StoreError>;
 }
 
+/// How an agent gets a recording.
+#[derive(Debug)]
+pub enum RecordingAccess {
+    /// The audio itself (the embedded store).
+    Bytes(Vec<u8>),
+    /// A short-lived link to it (S3).
+    Redirect(String),
+}
+
 #[async_trait]
 pub trait RecordingStore: Send + Sync {
     /// Stores the audio under `key`, replacing any earlier copy; returns
     /// only once the audio is durably stored.
     async fn put(&self, key: &str, audio: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// What to hand an agent for `key`; by default the audio itself.
+    async fn access(&self, key: &str) -> Result<Option<RecordingAccess>, StoreError> {
+        Ok(self.get(key).await?.map(RecordingAccess::Bytes))
+    }
 }
 
 /// Optimistic read-modify-write: applies `change` to the latest record and

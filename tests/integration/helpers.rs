@@ -30,6 +30,8 @@ pub const NOW: &str = "2026-11-25T01:00:00Z";
 
 pub struct TestApp {
     pub clock: Arc<FixedClock>,
+    /// The S3 client and bucket name, on the AWS backends.
+    pub s3: Option<(aws_sdk_s3::Client, String)>,
     pub sim: Sim,
     pub backend: Backend,
     pub twilio: FakeTwilioApi,
@@ -44,11 +46,46 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: TenantSettings) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
+    spawn_app_on(
+        crate::backends::make(crate::backends::Kind::Embedded).await,
+        settings,
+    )
+    .await
+}
+
+/// The app on a fresh backend of `kind`.
+pub async fn spawn_on(kind: crate::backends::Kind, settings: TenantSettings) -> TestApp {
+    spawn_app_on(crate::backends::make(kind).await, settings).await
+}
+
+/// Runs each named `async fn(Kind)` as a test on every backend.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod on_embedded {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::backends::Kind::Embedded).await })*
+        }
+        mod on_moto {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::backends::Kind::Moto).await })*
+        }
+        mod on_dynalite_and_s3s_fs {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::backends::Kind::DynaliteAndS3sFs).await })*
+        }
+    };
+}
+
+/// The app on any backend: the same calls, the same assertions.
+pub async fn spawn_app_on(
+    test_backend: crate::backends::TestBackend,
+    settings: TenantSettings,
+) -> TestApp {
+    let crate::backends::TestBackend { backend, dir, s3 } = test_backend;
     let twilio = FakeTwilioApi::start(ACCOUNT_SID, AUTH_TOKEN)
         .await
         .expect("fake Twilio API");
-    let backend = startup::embedded(dir.path()).expect("embedded store");
     let clock = Arc::new(FixedClock::new(NOW.parse().unwrap()));
     let state = startup::state(
         &backend,
@@ -76,6 +113,7 @@ pub async fn spawn_app_with(settings: TenantSettings) -> TestApp {
     );
     TestApp {
         clock,
+        s3,
         sim,
         backend,
         twilio,

@@ -2,8 +2,11 @@
 //! the way Twilio plays them (signed requests, TwiML followed step by step).
 
 mod api;
+mod aws;
+mod backends;
 mod call_flow;
 mod helpers;
 mod recordings;
 mod routing;
+mod store_suite;
 mod webhook_errors;

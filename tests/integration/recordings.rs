@@ -1,5 +1,6 @@
 //! The recording callback: URL kept at once, audio copied, failures swept.
 
+use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::domain::callback::{MAX_COPY_ATTEMPTS, RecordingState};
 use afureko::domain::tenant::TenantSettings;
@@ -21,9 +22,8 @@ async fn call_to_recording(app: &TestApp) -> (String, Doc) {
     (sid, doc)
 }
 
-#[tokio::test]
-async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it() {
-    let app = spawn_app().await;
+async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let (sid, doc) = call_to_recording(&app).await;
     let rec_sid = app.recording_sid();
     let audio = tone_wav(1.5);
@@ -71,9 +71,8 @@ async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it() {
     assert_eq!(app.twilio.downloads(), 1);
 }
 
-#[tokio::test]
-async fn copies_that_keep_failing_end_in_copy_failed() {
-    let app = spawn_app().await;
+async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let (sid, doc) = call_to_recording(&app).await;
     let rec_sid = app.recording_sid();
     let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
@@ -113,9 +112,8 @@ async fn copies_that_keep_failing_end_in_copy_failed() {
     );
 }
 
-#[tokio::test]
-async fn recording_urls_outside_the_twilio_api_base_are_refused() {
-    let app = spawn_app().await;
+async fn recording_urls_outside_the_twilio_api_base_are_refused(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let (sid, doc) = call_to_recording(&app).await;
     let rec_sid = app.recording_sid();
     for url in [
@@ -138,9 +136,8 @@ async fn recording_urls_outside_the_twilio_api_base_are_refused() {
     assert_eq!(app.twilio.downloads(), 0);
 }
 
-#[tokio::test]
-async fn absent_recordings_are_marked_and_nothing_is_fetched() {
-    let app = spawn_app().await;
+async fn absent_recordings_are_marked_and_nothing_is_fetched(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let (sid, doc) = call_to_recording(&app).await;
     let rec_sid = app.recording_sid();
     let reply = app
@@ -155,12 +152,14 @@ async fn absent_recordings_are_marked_and_nothing_is_fetched() {
     assert_eq!(app.twilio.downloads(), 0);
 }
 
-#[tokio::test]
-async fn twilios_copy_is_kept_when_the_tenant_says_so() {
-    let app = spawn_app_with(TenantSettings {
-        delete_twilio_recording: false,
-        ..TenantSettings::default()
-    })
+async fn twilios_copy_is_kept_when_the_tenant_says_so(kind: Kind) {
+    let app = spawn_on(
+        kind,
+        TenantSettings {
+            delete_twilio_recording: false,
+            ..TenantSettings::default()
+        },
+    )
     .await;
     let (sid, doc) = call_to_recording(&app).await;
     let rec_sid = app.recording_sid();
@@ -176,11 +175,10 @@ async fn twilios_copy_is_kept_when_the_tenant_says_so() {
     assert!(app.twilio.deleted().is_empty());
 }
 
-#[tokio::test]
-async fn the_media_fetch_uses_the_tenants_credentials() {
+async fn the_media_fetch_uses_the_tenants_credentials(kind: Kind) {
     // A tenant whose stored token differs from what the media server takes:
     // the fetch is refused (401) and the recording stays retryable.
-    let app = spawn_app().await;
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let (sid, doc) = call_to_recording(&app).await;
     let rec_sid = app.recording_sid();
     let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
@@ -199,3 +197,12 @@ async fn the_media_fetch_uses_the_tenants_credentials() {
         Some("Twilio answered 401 for the recording download")
     );
 }
+
+crate::on_every_backend!(
+    a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it,
+    copies_that_keep_failing_end_in_copy_failed,
+    recording_urls_outside_the_twilio_api_base_are_refused,
+    absent_recordings_are_marked_and_nothing_is_fetched,
+    twilios_copy_is_kept_when_the_tenant_says_so,
+    the_media_fetch_uses_the_tenants_credentials,
+);

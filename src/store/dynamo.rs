@@ -1,0 +1,696 @@
+//! The AWS store: one DynamoDB table. Keys (see docs/dynamodb.md):
+//! - tenant `TENANT#{t}` / `TENANT`
+//! - callback `TENANT#{t}#CB#{id}` / `CB` (its own partition: writes spread)
+//! - call link `TENANT#{t}#CALL#{CallSid}` / `CALL` → callback id (idempotency)
+//! - API key `APIKEY#{hash}` / `APIKEY`
+//!
+//! GSIs: `by_status_due` (a status's list, due order), `by_due` (all
+//! statuses), `by_number` (open records of a number), `by_received` (newest
+//! first; also API keys by tenant), `pending_copy` (sparse, all tenants).
+//! No transactions are needed: every write is one conditional put.
+
+use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
+use crate::domain::api_key::ApiKey;
+use crate::domain::callback::{CallbackId, CallbackRecord, Status};
+use crate::domain::ids::CallSid;
+use crate::domain::phone::E164;
+use crate::domain::tenant::{Tenant, TenantId};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub const INDEXES: [(&str, &str, &str); 5] = [
+    ("by_status_due", "gsi1pk", "gsi1sk"),
+    ("by_due", "gsi2pk", "gsi2sk"),
+    ("by_number", "gsi3pk", "gsi3sk"),
+    ("by_received", "gsi4pk", "gsi4sk"),
+    ("pending_copy", "copy_pk", "copy_sk"),
+];
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn backend<E: std::fmt::Debug>(e: E) -> StoreError {
+    StoreError::Backend(format!("{e:?}"))
+}
+
+/// Whether an SDK error is DynamoDB's "the condition did not hold".
+fn condition_failed<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|se| se.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+/// Sort keys that order as numbers: 15 digits cover every millisecond
+/// timestamp until the year 33658.
+fn ms_key(ms: i64, id: &str) -> String {
+    format!("{:015}#{id}", ms.max(0))
+}
+
+fn tenant_pk(t: &TenantId) -> String {
+    format!("TENANT#{t}")
+}
+
+fn callback_pk(t: &str, id: &str) -> String {
+    format!("TENANT#{t}#CB#{id}")
+}
+
+fn call_pk(t: &TenantId, call: &CallSid) -> String {
+    format!("TENANT#{t}#CALL#{call}")
+}
+
+fn doc_of(item: &Item, key: &str) -> Result<String, StoreError> {
+    match item.get("doc") {
+        Some(AttributeValue::S(doc)) => Ok(doc.clone()),
+        _ => Err(StoreError::Malformed {
+            key: key.to_owned(),
+            reason: "no doc attribute".into(),
+        }),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(item: &Item, key: &str) -> Result<T, StoreError> {
+    serde_json::from_str(&doc_of(item, key)?).map_err(|e| StoreError::Malformed {
+        key: key.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn record_of(item: &Item) -> Result<CallbackRecord, StoreError> {
+    let key = match item.get("pk") {
+        Some(AttributeValue::S(pk)) => pk.clone(),
+        _ => "callback without pk".to_owned(),
+    };
+    parse(item, &key)
+}
+
+/// The whole item of a record: its JSON plus the keys that index it.
+fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
+    let t = r.tenant_id.as_str();
+    let id = r.id.as_str();
+    let due = r.due_at.as_millisecond();
+    let received = r.received_at.as_millisecond();
+    let mut item: Item = HashMap::from([
+        ("pk".into(), s(callback_pk(t, id))),
+        ("sk".into(), s("CB")),
+        ("doc".into(), s(serde_json::to_string(r).map_err(backend)?)),
+        ("version".into(), n(r.version)),
+        ("status".into(), s(r.status.as_str())),
+        (
+            "gsi1pk".into(),
+            s(format!("TENANT#{t}#STATUS#{}", r.status.as_str())),
+        ),
+        ("gsi1sk".into(), s(ms_key(due, id))),
+        ("gsi2pk".into(), s(format!("TENANT#{t}#CB"))),
+        ("gsi2sk".into(), s(ms_key(due, id))),
+        (
+            "gsi3pk".into(),
+            s(format!("TENANT#{t}#NUMBER#{}", r.callback_number)),
+        ),
+        ("gsi3sk".into(), s(ms_key(received, id))),
+        ("gsi4pk".into(), s(format!("TENANT#{t}#CB"))),
+        ("gsi4sk".into(), s(ms_key(received, id))),
+    ]);
+    if r.has_pending_copy() {
+        item.insert("copy_pk".into(), s("COPY"));
+        item.insert("copy_sk".into(), s(ms_key(received, &format!("{t}#{id}"))));
+    }
+    Ok(item)
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: String) -> Self {
+        DynamoStore { client, table }
+    }
+
+    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(out.item)
+    }
+
+    async fn get_callback_raw(
+        &self,
+        t: &str,
+        id: &str,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        self.get(callback_pk(t, id), "CB")
+            .await?
+            .map(|item| record_of(&item))
+            .transpose()
+    }
+
+    /// Points `call` at callback `id`, unless it points elsewhere already.
+    /// Returns the id the call belongs to.
+    async fn link_call(
+        &self,
+        t: &TenantId,
+        call: &CallSid,
+        id: &str,
+    ) -> Result<String, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(call_pk(t, call)))
+            .item("sk", s("CALL"))
+            .item("callback_id", s(id))
+            .condition_expression("attribute_not_exists(pk) OR callback_id = :id")
+            .expression_attribute_values(":id", s(id))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(id.to_owned()),
+            Err(e) if condition_failed(&e) => self
+                .linked(t, call)
+                .await?
+                .ok_or_else(|| StoreError::Backend(format!("call link {call} vanished"))),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn linked(&self, t: &TenantId, call: &CallSid) -> Result<Option<String>, StoreError> {
+        Ok(self.get(call_pk(t, call), "CALL").await?.and_then(|item| {
+            match item.get("callback_id") {
+                Some(AttributeValue::S(id)) => Some(id.clone()),
+                _ => None,
+            }
+        }))
+    }
+
+    /// Queries one index partition in order, up to `limit` items.
+    async fn query(
+        &self,
+        index: &str,
+        pk_attr: &str,
+        pk: String,
+        forward: bool,
+        limit: Option<i32>,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(forward)
+            .set_limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// Index items carry the whole record, so no second read is needed.
+    async fn query_records(
+        &self,
+        index: &str,
+        pk_attr: &str,
+        pk: String,
+        forward: bool,
+        limit: usize,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        let mut records = Vec::new();
+        let mut start = None;
+        loop {
+            let want = i32::try_from(limit - records.len()).unwrap_or(i32::MAX);
+            let (items, last) = self
+                .query(index, pk_attr, pk.clone(), forward, Some(want), start)
+                .await?;
+            for item in &items {
+                records.push(record_of(item)?);
+            }
+            match last {
+                Some(key) if records.len() < limit => start = Some(key),
+                _ => return Ok(records),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(tenant_pk(&tenant.id)))
+            .item("sk", s("TENANT"))
+            .item("doc", s(serde_json::to_string(tenant).map_err(backend)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => {
+                Err(StoreError::AlreadyExists(format!("tenant {}", tenant.id)))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(tenant_pk(&tenant.id)))
+            .item("sk", s("TENANT"))
+            .item("doc", s(serde_json::to_string(tenant).map_err(backend)?))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => {
+                Err(StoreError::NotFound(format!("tenant {}", tenant.id)))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.get(tenant_pk(id), "TENANT")
+            .await?
+            .map(|item| parse(&item, &format!("tenant {id}")))
+            .transpose()
+    }
+
+    async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
+        let owner = self
+            .link_call(&record.tenant_id, &record.call_sid, record.id.as_str())
+            .await?;
+        if owner != record.id.as_str() {
+            // A retried webhook: the call belongs to a record already. If a
+            // crash left the link without its record, the record is made now.
+            if let Some(existing) = self
+                .get_callback_raw(record.tenant_id.as_str(), &owner)
+                .await?
+            {
+                return Ok(Inserted::Existing(existing));
+            }
+            let mut adopted = record.clone();
+            adopted.id = CallbackId::parse(&owner).ok_or_else(|| StoreError::Malformed {
+                key: format!("call link {}", record.call_sid),
+                reason: "bad callback id".into(),
+            })?;
+            return self.put_new(&adopted).await;
+        }
+        self.put_new(record).await
+    }
+
+    async fn get_callback(
+        &self,
+        tenant: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        self.get_callback_raw(tenant.as_str(), id.as_str()).await
+    }
+
+    async fn find_callback_by_call_sid(
+        &self,
+        tenant: &TenantId,
+        call_sid: &CallSid,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        match self.linked(tenant, call_sid).await? {
+            Some(id) => self.get_callback_raw(tenant.as_str(), &id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn find_open_callback_by_number(
+        &self,
+        tenant: &TenantId,
+        number: &E164,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let pk = format!("TENANT#{tenant}#NUMBER#{number}");
+        let mut start = None;
+        loop {
+            let (items, last) = self
+                .query("by_number", "gsi3pk", pk.clone(), true, None, start)
+                .await?;
+            for item in &items {
+                let record = record_of(item)?;
+                if record.is_open() {
+                    // The index may lag a write; the record itself decides.
+                    return self
+                        .get_callback(tenant, &record.id)
+                        .await
+                        .map(|r| r.filter(|r| r.is_open()));
+                }
+            }
+            match last {
+                Some(key) => start = Some(key),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
+        for call in &record.repeat_calls {
+            let owner = self
+                .link_call(&record.tenant_id, call, record.id.as_str())
+                .await?;
+            if owner != record.id.as_str() {
+                return Err(StoreError::Conflict);
+            }
+        }
+        let mut next = record.clone();
+        next.version += 1;
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .condition_expression("attribute_exists(pk) AND version = :expected")
+            .expression_attribute_values(":expected", n(record.version));
+        for (k, v) in callback_item(&next)? {
+            put = put.item(k, v);
+        }
+        match put.send().await {
+            Ok(_) => Ok(next),
+            Err(e) if condition_failed(&e) => {
+                match self
+                    .get_callback_raw(record.tenant_id.as_str(), record.id.as_str())
+                    .await?
+                {
+                    Some(_) => Err(StoreError::Conflict),
+                    None => Err(StoreError::NotFound(format!("callback {}", record.id))),
+                }
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn recent_callbacks(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        self.query_records(
+            "by_received",
+            "gsi4pk",
+            format!("TENANT#{tenant}#CB"),
+            false,
+            limit,
+        )
+        .await
+    }
+
+    async fn list_callbacks(
+        &self,
+        tenant: &TenantId,
+        query: &ListQuery,
+    ) -> Result<Page, StoreError> {
+        let t = tenant.as_str();
+        let (index, pk_attr, sk_attr, pk) = match query.status {
+            Some(status) => (
+                "by_status_due",
+                "gsi1pk",
+                "gsi1sk",
+                format!("TENANT#{t}#STATUS#{}", status_str(status)),
+            ),
+            None => ("by_due", "gsi2pk", "gsi2sk", format!("TENANT#{t}#CB")),
+        };
+        // The cursor's position is a full index key: keyset pagination.
+        let start = query.after.as_ref().map(|p| {
+            HashMap::from([
+                ("pk".to_owned(), s(callback_pk(t, &p.id))),
+                ("sk".to_owned(), s("CB")),
+                (pk_attr.to_owned(), s(pk.clone())),
+                (sk_attr.to_owned(), s(ms_key(p.due_at_ms, &p.id))),
+            ])
+        });
+        let mut items = Vec::new();
+        let mut start = start;
+        // One more than asked tells whether another page follows.
+        let want = query.limit + 1;
+        loop {
+            let room = i32::try_from(want - items.len()).unwrap_or(i32::MAX);
+            let (batch, last) = self
+                .query(index, pk_attr, pk.clone(), true, Some(room), start)
+                .await?;
+            for item in &batch {
+                items.push(record_of(item)?);
+            }
+            match last {
+                Some(key) if items.len() < want => start = Some(key),
+                _ => break,
+            }
+        }
+        let more = items.len() > query.limit;
+        items.truncate(query.limit);
+        let next = if more {
+            items.last().map(ListPosition::of)
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn callbacks_with_pending_copies(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        self.query_records("pending_copy", "copy_pk", "COPY".to_owned(), true, limit)
+            .await
+    }
+
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(format!("APIKEY#{}", key.hash)))
+            .item("sk", s("APIKEY"))
+            .item("doc", s(serde_json::to_string(key).map_err(backend)?))
+            .item("gsi4pk", s(format!("TENANT#{}#APIKEYS", key.tenant_id)))
+            .item(
+                "gsi4sk",
+                s(ms_key(key.created_at.as_millisecond(), &key.id)),
+            )
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => {
+                Err(StoreError::AlreadyExists(format!("api key {}", key.id)))
+            }
+            Err(e) => Err(backend(e)),
+        }
+    }
+
+    async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        self.get(format!("APIKEY#{hash}"), "APIKEY")
+            .await?
+            .map(|item| parse(&item, "api key"))
+            .transpose()
+    }
+
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        let pk = format!("TENANT#{tenant}#APIKEYS");
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let (items, last) = self
+                .query("by_received", "gsi4pk", pk.clone(), true, None, start)
+                .await?;
+            for item in &items {
+                keys.push(parse::<ApiKey>(item, "api key")?);
+            }
+            match last {
+                Some(key) => start = Some(key),
+                None => return Ok(keys),
+            }
+        }
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+        at: jiff::Timestamp,
+    ) -> Result<ApiKey, StoreError> {
+        let mut key = self
+            .list_api_keys(tenant)
+            .await?
+            .into_iter()
+            .find(|k| k.id == key_id)
+            .ok_or_else(|| StoreError::NotFound(format!("api key {key_id}")))?;
+        if key.revoked_at.is_none() {
+            key.revoked_at = Some(at);
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("APIKEY#{}", key.hash)))
+                .key("sk", s("APIKEY"))
+                .update_expression("SET doc = :doc")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(
+                    ":doc",
+                    s(serde_json::to_string(&key).map_err(backend)?),
+                )
+                .send()
+                .await
+                .map_err(backend)?;
+        }
+        Ok(key)
+    }
+}
+
+fn status_str(status: Status) -> &'static str {
+    status.as_str()
+}
+
+impl DynamoStore {
+    async fn put_new(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .condition_expression("attribute_not_exists(pk)");
+        for (k, v) in callback_item(record)? {
+            put = put.item(k, v);
+        }
+        match put.send().await {
+            Ok(_) => Ok(Inserted::Created(record.clone())),
+            Err(e) if condition_failed(&e) => self
+                .get_callback_raw(record.tenant_id.as_str(), record.id.as_str())
+                .await?
+                .map(Inserted::Existing)
+                .ok_or_else(|| StoreError::Backend("callback exists but cannot be read".into())),
+            Err(e) => Err(backend(e)),
+        }
+    }
+}
+
+/// Creates the table with its indexes and TTL if it does not exist; says
+/// which it did. On-demand billing: no capacity to plan.
+pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, StoreError> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(backend)
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(backend)
+    };
+    let mut request = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?);
+    for (index, pk, sk) in INDEXES {
+        request = request
+            .attribute_definitions(attr(pk)?)
+            .attribute_definitions(attr(sk)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(index)
+                    .key_schema(key(pk, KeyType::Hash)?)
+                    .key_schema(key(sk, KeyType::Range)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(backend)?,
+            );
+    }
+    match request.send().await {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_resource_in_use_exception()) =>
+        {
+            return Ok("exists");
+        }
+        Err(e) => return Err(backend(e)),
+    }
+    wait_until_active(client, table).await?;
+    // Retention: items with `expires_at` (epoch seconds) are removed by
+    // DynamoDB. Some local stand-ins have no TTL; the table works without.
+    let ttl = client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .map_err(backend)?,
+        )
+        .send()
+        .await;
+    match ttl {
+        Ok(_) => Ok("created"),
+        Err(e) => {
+            tracing::warn!(error = ?e, "TTL could not be enabled");
+            Ok("created (without TTL)")
+        }
+    }
+}
+
+/// A new table takes writes only once ACTIVE.
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::types::TableStatus;
+    for _ in 0..120 {
+        let described = client
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .map_err(backend)?;
+        if described.table.and_then(|t| t.table_status) == Some(TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    Err(StoreError::Backend(format!(
+        "table {table} did not become active within 30 s"
+    )))
+}

@@ -1,0 +1,151 @@
+//! The whole call on the AWS backends: the recording lands in S3, the API
+//! redirects to a presigned URL with the same bytes, and an S3 outage loses
+//! nothing.
+
+use crate::backends::{Kind, make, make_with};
+use crate::helpers::*;
+use afureko::domain::callback::RecordingState;
+use afureko::domain::tenant::TenantSettings;
+use afureko::recordings::SweepReport;
+use afureko::twilio::sim::tone_wav;
+
+async fn recording_is_presigned_from_s3(kind: Kind) {
+    let app = spawn_app_on(make(kind).await, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let (record, audio) = app.play_call(CALLER).await;
+    assert_eq!(record.recordings[0].state, RecordingState::Stored);
+    let s3_key = record.recordings[0].storage_key.clone().unwrap();
+    assert_eq!(
+        app.backend.audio.get(&s3_key).await.unwrap(),
+        Some(audio.clone())
+    );
+
+    let reply = app
+        .api(
+            "GET",
+            &format!("/api/v1/callbacks/{}/recording", record.id),
+            &key,
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, 302);
+    let location = reply.headers["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("http://127.0.0.1:"), "{location}");
+    assert!(
+        location.contains("X-Amz-Signature="),
+        "presigned: {location}"
+    );
+    let fetched = reqwest::get(&location).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), audio);
+}
+
+#[tokio::test]
+async fn a_call_on_moto_stores_its_recording_in_s3() {
+    recording_is_presigned_from_s3(Kind::Moto).await;
+}
+
+#[tokio::test]
+async fn a_call_on_dynalite_and_s3s_fs_stores_its_recording_in_s3() {
+    recording_is_presigned_from_s3(Kind::DynaliteAndS3sFs).await;
+}
+
+#[tokio::test]
+async fn an_s3_outage_keeps_the_twilio_url_and_the_sweeper_finishes() {
+    let app = spawn_app_on(
+        make_with(Kind::Moto, false).await,
+        TenantSettings::default(),
+    )
+    .await;
+    let sid = app.call_sid();
+    let call = app.call(&sid, CALLER);
+    let doc = call
+        .incoming(&app.voice_url())
+        .await
+        .unwrap()
+        .doc()
+        .unwrap();
+    let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
+    let rec_sid = app.recording_sid();
+    let audio = tone_wav(1.0);
+    let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
+    let reply = call
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 204, "Twilio still gets a 2xx");
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings[0].state, RecordingState::PendingCopy);
+    assert_eq!(
+        record.recordings[0].twilio_url.as_deref(),
+        Some(rec_url.as_str())
+    );
+    assert!(
+        record.recordings[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("S3 upload failed")
+    );
+    assert!(
+        app.twilio.deleted().is_empty(),
+        "Twilio's copy is the only one"
+    );
+
+    let (s3, bucket) = app.s3.clone().unwrap();
+    afureko::store::s3::create_bucket(&s3, &bucket)
+        .await
+        .unwrap();
+    let report = app.state.copier.sweep(100).await.unwrap();
+    assert_eq!(
+        report,
+        SweepReport {
+            stored: 1,
+            ..SweepReport::default()
+        }
+    );
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings[0].state, RecordingState::Stored);
+    let key = record.recordings[0].storage_key.clone().unwrap();
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
+    assert_eq!(app.twilio.deleted(), [rec_sid]);
+}
+
+#[tokio::test]
+async fn the_agent_workflow_runs_the_same_on_dynamodb() {
+    let app = spawn_app_on(make(Kind::Moto).await, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let (record, _) = app.play_call(CALLER).await;
+    let id = record.id.to_string();
+    let claim = app
+        .api(
+            "POST",
+            &format!("/api/v1/callbacks/{id}/claim"),
+            &key,
+            Some(serde_json::json!({"agent": "ann"})),
+        )
+        .await;
+    assert_eq!(claim.status, 200);
+    let other = app
+        .api(
+            "POST",
+            &format!("/api/v1/callbacks/{id}/claim"),
+            &key,
+            Some(serde_json::json!({"agent": "bob"})),
+        )
+        .await;
+    assert_eq!(other.status, 409);
+    let done = app
+        .api(
+            "POST",
+            &format!("/api/v1/callbacks/{id}/attempts"),
+            &key,
+            Some(serde_json::json!({"agent": "ann", "outcome": "reached"})),
+        )
+        .await;
+    assert_eq!(done.json()["status"], "completed");
+    let list = app
+        .api("GET", "/api/v1/callbacks?status=completed", &key, None)
+        .await;
+    assert_eq!(list.json()["items"][0]["id"], id);
+}

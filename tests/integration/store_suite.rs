@@ -1,0 +1,473 @@
+//! One behaviour suite for the store traits, run on every backend.
+
+use crate::backends::{Kind, make};
+use afureko::domain::api_key::ApiKey;
+use afureko::domain::callback::{
+    CallbackId, CallbackRecord, Confirmation, NewCallback, Outcome, Reason, RecordingState, Status,
+};
+use afureko::domain::ids::{CallSid, RecordingSid};
+use afureko::domain::phone::{E164, Region};
+use afureko::domain::tenant::{TenantId, TenantSettings};
+use afureko::startup::Backend;
+use afureko::store::{Inserted, ListQuery, StoreError, modify_callback};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static NEXT: AtomicU32 = AtomicU32::new(1);
+
+fn call_sid() -> CallSid {
+    CallSid::parse(&format!("CA{:032x}", NEXT.fetch_add(1, Ordering::Relaxed))).unwrap()
+}
+
+fn record(tenant: &str, minutes: i64, number: &str) -> CallbackRecord {
+    let number = E164::parse(number, Region::JP).unwrap();
+    let received: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let received = received + jiff::SignedDuration::from_mins(minutes);
+    CallbackRecord::new(
+        TenantId::parse(tenant).unwrap(),
+        NewCallback {
+            call_sid: call_sid(),
+            caller_number: Some(number.clone()),
+            callback_number: number,
+            confirmation: Confirmation::CallerId,
+            reason: Reason::Overflow,
+            received_at: received,
+            due_from: None,
+        },
+        60,
+        received,
+    )
+}
+
+async fn suite(kind: Kind) {
+    let tb = make(kind).await;
+    let b = &tb.backend;
+    idempotent_create_under_concurrent_duplicates(b).await;
+    one_winner_per_version(b).await;
+    attempts_to_the_maximum_fail_the_record(b).await;
+    pages_have_no_gaps_or_duplicates(b).await;
+    tenants_are_isolated(b).await;
+    repeat_callers_are_found(b).await;
+    recording_states_persist(b).await;
+    api_keys(b).await;
+    audio_round_trip(b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_the_embedded_store() {
+    suite(Kind::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_dynamodb_and_s3_in_moto() {
+    suite(Kind::Moto).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn on_dynalite_and_s3s_fs() {
+    suite(Kind::DynaliteAndS3sFs).await;
+}
+
+async fn idempotent_create_under_concurrent_duplicates(b: &Backend) {
+    let first = record("acme", 0, "+81312345678");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let store = b.store.clone();
+        let mut retry = first.clone();
+        retry.id = CallbackId::generate();
+        tasks.spawn(async move { store.insert_callback(&retry).await });
+    }
+    let results = tasks.join_all().await;
+    let created = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Inserted::Created(_))))
+        .count();
+    assert_eq!(created, 1, "one record per CallSid");
+    let ids: HashSet<CallbackId> = results
+        .into_iter()
+        .map(|r| r.unwrap().into_record().id)
+        .collect();
+    assert_eq!(ids.len(), 1, "every duplicate sees the one record");
+    let found = b
+        .store
+        .find_callback_by_call_sid(&first.tenant_id, &first.call_sid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ids.contains(&found.id));
+}
+
+async fn one_winner_per_version(b: &Backend) {
+    let r = b
+        .store
+        .insert_callback(&record("acme", 1, "+81312340001"))
+        .await
+        .unwrap()
+        .into_record();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..10 {
+        let store = b.store.clone();
+        let mut mine = r.clone();
+        mine.status = Status::Claimed;
+        mine.claimed_by = Some(format!("agent{n}"));
+        tasks.spawn(async move { store.update_callback(&mine).await });
+    }
+    let results = tasks.join_all().await;
+    let winners = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(winners, 1, "a claim is a conditional write");
+    assert!(
+        results
+            .iter()
+            .filter(|r| r.is_err())
+            .all(|r| matches!(r, Err(StoreError::Conflict)))
+    );
+    let stored = b
+        .store
+        .get_callback(&r.tenant_id, &r.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.version, r.version + 1);
+    let mut ghost = r.clone();
+    ghost.id = CallbackId::generate();
+    assert!(matches!(
+        b.store.update_callback(&ghost).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn attempts_to_the_maximum_fail_the_record(b: &Backend) {
+    let r = b
+        .store
+        .insert_callback(&record("acme", 2, "+81312340002"))
+        .await
+        .unwrap()
+        .into_record();
+    let rules = TenantSettings {
+        max_callback_attempts: 2,
+        ..TenantSettings::default()
+    }
+    .work_rules();
+    for (n, outcome) in [Outcome::NoAnswer, Outcome::Busy].into_iter().enumerate() {
+        let at: jiff::Timestamp = format!("2026-11-25T0{}:00:00Z", n + 2).parse().unwrap();
+        let updated = modify_callback(b.store.as_ref(), &r.tenant_id, &r.id, |rec| {
+            rec.claim("ann", at, &rules).unwrap();
+            rec.log_attempt(
+                afureko::domain::callback::Attempt {
+                    at,
+                    agent: "ann".into(),
+                    outcome,
+                    note: None,
+                },
+                &rules,
+            )
+            .is_ok()
+        })
+        .await
+        .unwrap();
+        let expected = if n == 0 {
+            Status::Pending
+        } else {
+            Status::Failed
+        };
+        assert_eq!(updated.status, expected);
+    }
+    let stored = b
+        .store
+        .get_callback(&r.tenant_id, &r.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, Status::Failed);
+    assert_eq!(stored.attempts.len(), 2);
+    let failed = b
+        .store
+        .list_callbacks(
+            &r.tenant_id,
+            &ListQuery {
+                status: Some(Status::Failed),
+                limit: 10,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(failed.items.iter().any(|x| x.id == r.id));
+}
+
+async fn pages_have_no_gaps_or_duplicates(b: &Backend) {
+    let tenant = TenantId::parse("pager").unwrap();
+    let mut all = HashSet::new();
+    for n in 0..230 {
+        // Several records share each due time: ties are ordered by id.
+        let r = record("pager", n % 41, "+81312349999");
+        all.insert(b.store.insert_callback(&r).await.unwrap().into_record().id);
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let page = b
+            .store
+            .list_callbacks(
+                &tenant,
+                &ListQuery {
+                    status: None,
+                    limit: 37,
+                    after,
+                },
+            )
+            .await
+            .unwrap();
+        pages += 1;
+        // Claims in between move records to another status, not out of the list.
+        if let Some(first) = page.items.first() {
+            let mut claimed = first.clone();
+            claimed.status = Status::Claimed;
+            b.store.update_callback(&claimed).await.unwrap();
+        }
+        seen.extend(page.items.iter().map(|r| (r.due_at, r.id.clone())));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 7);
+    assert_eq!(seen.len(), 230, "no gaps");
+    let ids: HashSet<CallbackId> = seen.iter().map(|(_, id)| id.clone()).collect();
+    assert_eq!(ids, all, "no duplicates, nothing missing");
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "oldest due first, ties by id");
+    let pending = b
+        .store
+        .list_callbacks(
+            &tenant,
+            &ListQuery {
+                status: Some(Status::Pending),
+                limit: 500,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.items.len(), 230 - 7);
+    assert!(pending.items.iter().all(|r| r.status == Status::Pending));
+}
+
+async fn tenants_are_isolated(b: &Backend) {
+    let mine = b
+        .store
+        .insert_callback(&record("alpha", 0, "+81312345678"))
+        .await
+        .unwrap()
+        .into_record();
+    let beta = TenantId::parse("beta").unwrap();
+    assert_eq!(b.store.get_callback(&beta, &mine.id).await.unwrap(), None);
+    assert_eq!(
+        b.store
+            .find_callback_by_call_sid(&beta, &mine.call_sid)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        b.store
+            .recent_callbacks(&beta, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        b.store
+            .find_open_callback_by_number(&beta, &mine.callback_number)
+            .await
+            .unwrap(),
+        None
+    );
+    let listed = b
+        .store
+        .list_callbacks(
+            &beta,
+            &ListQuery {
+                status: None,
+                limit: 10,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(listed.items.is_empty());
+    // The same CallSid under another tenant is another call.
+    let mut other = mine.clone();
+    other.tenant_id = beta.clone();
+    other.id = CallbackId::generate();
+    assert!(matches!(
+        b.store.insert_callback(&other).await.unwrap(),
+        Inserted::Created(_)
+    ));
+}
+
+async fn repeat_callers_are_found(b: &Backend) {
+    let tenant = TenantId::parse("repeat").unwrap();
+    let first = b
+        .store
+        .insert_callback(&record("repeat", 0, "+81312347777"))
+        .await
+        .unwrap()
+        .into_record();
+    let open = b
+        .store
+        .find_open_callback_by_number(&tenant, &first.callback_number)
+        .await
+        .unwrap();
+    assert_eq!(open.map(|r| r.id), Some(first.id.clone()));
+    let later = call_sid();
+    let joined = modify_callback(b.store.as_ref(), &tenant, &first.id, |r| {
+        r.attach_call(later.clone(), r.updated_at)
+    })
+    .await
+    .unwrap();
+    assert_eq!(joined.repeat_calls.len(), 1);
+    assert_eq!(joined.repeat_calls[0], later);
+    let found = b
+        .store
+        .find_callback_by_call_sid(&tenant, &later)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|r| r.id), Some(first.id.clone()));
+    let recent = b.store.recent_callbacks(&tenant, 10).await.unwrap();
+    assert_eq!(recent.len(), 1);
+    modify_callback(b.store.as_ref(), &tenant, &first.id, |r| {
+        r.status = Status::Completed;
+        true
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        b.store
+            .find_open_callback_by_number(&tenant, &first.callback_number)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn recording_states_persist(b: &Backend) {
+    let r = b
+        .store
+        .insert_callback(&record("rec", 0, "+81312346666"))
+        .await
+        .unwrap()
+        .into_record();
+    let sid =
+        RecordingSid::parse(&format!("RE{:032x}", NEXT.fetch_add(1, Ordering::Relaxed))).unwrap();
+    let call = r.call_sid.clone();
+    modify_callback(b.store.as_ref(), &r.tenant_id, &r.id, |x| {
+        x.recording_completed(
+            call.clone(),
+            sid.clone(),
+            "https://api.twilio.com/r".into(),
+            Some(4),
+        )
+    })
+    .await
+    .unwrap();
+    let pending = b.store.callbacks_with_pending_copies(1000).await.unwrap();
+    assert!(
+        pending.iter().any(|x| x.id == r.id),
+        "pending copies are found across tenants"
+    );
+    modify_callback(b.store.as_ref(), &r.tenant_id, &r.id, |x| {
+        x.recording_stored(&sid, "recordings/k.wav".into())
+    })
+    .await
+    .unwrap();
+    let stored = b
+        .store
+        .get_callback(&r.tenant_id, &r.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.recordings[0].state, RecordingState::Stored);
+    assert_eq!(
+        stored.recordings[0].storage_key.as_deref(),
+        Some("recordings/k.wav")
+    );
+    let pending = b.store.callbacks_with_pending_copies(1000).await.unwrap();
+    assert!(!pending.iter().any(|x| x.id == r.id));
+}
+
+async fn api_keys(b: &Backend) {
+    let tenant = TenantId::parse("keys").unwrap();
+    let now: jiff::Timestamp = "2026-11-25T00:00:00Z".parse().unwrap();
+    let made = ApiKey::generate(tenant.clone(), Some("desk".into()), now);
+    b.store.create_api_key(&made.key).await.unwrap();
+    assert_eq!(
+        b.store.find_api_key(&made.key.hash).await.unwrap(),
+        Some(made.key.clone())
+    );
+    assert_eq!(
+        b.store.list_api_keys(&tenant).await.unwrap(),
+        vec![made.key.clone()]
+    );
+    let other = TenantId::parse("other-keys").unwrap();
+    assert!(matches!(
+        b.store.revoke_api_key(&other, &made.key.id, now).await,
+        Err(StoreError::NotFound(_))
+    ));
+    b.store
+        .revoke_api_key(&tenant, &made.key.id, now)
+        .await
+        .unwrap();
+    assert!(
+        !b.store
+            .find_api_key(&made.key.hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+}
+
+async fn audio_round_trip(b: &Backend) {
+    let key = "recordings/acme/CA0/RE0.wav";
+    assert_eq!(b.audio.get(key).await.unwrap(), None);
+    b.audio
+        .put(key, vec![1, 2, 3, 4], "audio/wav")
+        .await
+        .unwrap();
+    assert_eq!(b.audio.get(key).await.unwrap(), Some(vec![1, 2, 3, 4]));
+}
+
+/// `afureko aws init` twice: the second run finds everything in place.
+async fn init_twice(kind: Kind) {
+    let tb = make(kind).await;
+    let (s3, name) = tb.s3.clone().expect("an AWS backend");
+    let sdk_dynamo = match kind {
+        Kind::Moto => std::env::var("AFUREKO_TEST_MOTO_URL"),
+        _ => std::env::var("AFUREKO_TEST_DYNALITE_URL"),
+    }
+    .expect("local server");
+    let dynamo = crate::backends::dynamo_client(&sdk_dynamo);
+    assert_eq!(
+        afureko::store::dynamo::create_table(&dynamo, &name)
+            .await
+            .unwrap(),
+        "exists"
+    );
+    assert_eq!(
+        afureko::store::s3::create_bucket(&s3, &name).await.unwrap(),
+        "exists"
+    );
+}
+
+#[tokio::test]
+async fn aws_init_is_idempotent_on_moto() {
+    init_twice(Kind::Moto).await;
+}
+
+#[tokio::test]
+async fn aws_init_is_idempotent_on_dynalite_and_s3s_fs() {
+    init_twice(Kind::DynaliteAndS3sFs).await;
+}
