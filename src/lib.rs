@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod lambda;
 pub mod recordings;
 pub mod startup;
 pub mod store;

@@ -2,5 +2,10 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    afureko::cli::main().await
+    // One binary: the Lambda function inside Lambda, the CLI everywhere else.
+    if afureko::lambda::in_lambda() {
+        afureko::lambda::main().await
+    } else {
+        afureko::cli::main().await
+    }
 }

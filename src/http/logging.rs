@@ -9,10 +9,16 @@ use std::time::Instant;
 use tracing::Instrument;
 
 pub async fn log_request(route: MatchedPath, request: Request, next: Next) -> Response {
+    // On Lambda every line carries the invocation's request id.
+    let lambda_request_id = request
+        .extensions()
+        .get::<lambda_http::Context>()
+        .map(|c| c.request_id.clone());
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
         route = route.as_str(),
+        lambda_request_id = lambda_request_id.as_deref(),
         tenant = tracing::field::Empty,
         call_sid = tracing::field::Empty,
     );

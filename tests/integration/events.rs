@@ -1,0 +1,233 @@
+//! Every API Gateway event in events/ goes through lambda_http's parser
+//! into the real Router; every route has an event.
+
+use crate::helpers::ApiReply;
+use afureko::clock::FixedClock;
+use afureko::config::BaseUrl;
+use afureko::domain::api_key::{ApiKey, hash_key};
+use afureko::domain::callback::{
+    CallbackId, CallbackRecord, Confirmation, NewCallback, Reason, Recording, RecordingState,
+};
+use afureko::domain::ids::{AccountSid, CallSid, RecordingSid};
+use afureko::domain::phone::{E164, Region};
+use afureko::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
+use afureko::startup;
+use axum::body::Body;
+use std::sync::Arc;
+
+const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/events");
+const CALLBACK: &str = "01938f2e-0000-7000-8000-000000000001";
+
+/// The documented test tenant the events are signed for (scripts/make-events).
+pub async fn app() -> (axum::Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = startup::embedded(dir.path()).unwrap();
+    let arrived: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let state = startup::state(
+        &backend,
+        BaseUrl::parse("AFUREKO_PUBLIC_URL", "https://calls.example.com").unwrap(),
+        // Nothing in the events is fetched; nothing may leave the machine.
+        &BaseUrl::parse("AFUREKO_TWILIO_API_BASE", "http://127.0.0.1:9").unwrap(),
+        Arc::new(FixedClock::new(arrived)),
+    )
+    .unwrap();
+    let tenant_id = TenantId::parse("demo").unwrap();
+    backend
+        .store
+        .create_tenant(&Tenant {
+            id: tenant_id.clone(),
+            twilio: TwilioCredentials {
+                account_sid: AccountSid::parse("AC00000000000000000000000000000000").unwrap(),
+                auth_token: AuthToken::new("events-test-token").unwrap(),
+                webhook_shared_key: None,
+            },
+            settings: TenantSettings::default(),
+            created_at: arrived,
+        })
+        .await
+        .unwrap();
+    let mut key = ApiKey::generate(tenant_id.clone(), None, arrived).key;
+    key.hash = hash_key("afk_events_test_key");
+    backend.store.create_api_key(&key).await.unwrap();
+    let number = E164::parse("+819012345678", Region::JP).unwrap();
+    let mut record = CallbackRecord::new(
+        tenant_id,
+        NewCallback {
+            call_sid: CallSid::parse("CA0000000000000000000000000000e0ff").unwrap(),
+            caller_number: Some(number.clone()),
+            callback_number: number,
+            confirmation: Confirmation::CallerId,
+            reason: Reason::Overflow,
+            received_at: arrived,
+            due_from: None,
+        },
+        60,
+        arrived,
+    );
+    record.id = CallbackId::parse(CALLBACK).unwrap();
+    record.recordings.push(Recording {
+        sid: RecordingSid::parse("RE0000000000000000000000000000e0ff").unwrap(),
+        call_sid: Some(record.call_sid.clone()),
+        state: RecordingState::Stored,
+        twilio_url: None,
+        duration_seconds: Some(1),
+        storage_key: Some("recordings/demo/x.wav".into()),
+        copy_attempts: 1,
+        last_error: None,
+    });
+    backend.store.insert_callback(&record).await.unwrap();
+    backend
+        .audio
+        .put("recordings/demo/x.wav", b"RIFF-audio".to_vec(), "audio/wav")
+        .await
+        .unwrap();
+    (afureko::http::app(state), dir)
+}
+
+fn load(name: &str) -> lambda_http::Request {
+    let text = std::fs::read_to_string(format!("{EVENTS}/{name}")).unwrap();
+    lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+async fn send(router: &axum::Router, name: &str) -> (ApiReply, String) {
+    let request = load(name);
+    let (parts, body) = request.into_parts();
+    let body = match body {
+        lambda_http::Body::Empty => Body::empty(),
+        lambda_http::Body::Text(text) => Body::from(text),
+        lambda_http::Body::Binary(bytes) => Body::from(bytes),
+        _ => panic!("{name}: unexpected body kind"),
+    };
+    let reply =
+        crate::helpers::send_to(router.clone(), axum::http::Request::from_parts(parts, body)).await;
+    let text = String::from_utf8_lossy(&reply.bytes).into_owned();
+    (reply, text)
+}
+
+#[tokio::test]
+async fn every_event_runs_through_the_router() {
+    let (router, _dir) = app().await;
+    // (file, status, a part of the answer that matters), in call order.
+    let expectations: [(&str, u16, &str); 21] = [
+        (
+            "twilio-voice.json",
+            200,
+            "/twilio/demo/ivr/offer/overflow/1795568400/1</Redirect>",
+        ),
+        (
+            "twilio-voice-base64.json",
+            200,
+            "/twilio/demo/ivr/offer/overflow/1795568400/1</Redirect>",
+        ),
+        // lambda_http puts a REST API's stage in the path unless
+        // AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH is set (see lambda.rs, which
+        // runs this event with it): the route is not found.
+        ("twilio-voice-rest-v1.json", 404, "no such route"),
+        (
+            "twilio-ivr-offer.json",
+            200,
+            "/twilio/demo/ivr/enter/overflow/1795568400/1",
+        ),
+        (
+            "twilio-ivr-enter.json",
+            200,
+            "入力された番号は 0 3 1 2 3 4 5 6 7 8 です。",
+        ),
+        (
+            "twilio-ivr-confirm.json",
+            200,
+            "recordingStatusCallback=\"https://calls.example.com/twilio/demo/recording\"",
+        ),
+        ("twilio-ivr-recorded.json", 200, "<Hangup/>"),
+        ("twilio-recording-absent.json", 204, ""),
+        ("twilio-dial-result.json", 200, "<Gather"),
+        (
+            "twilio-queue-wait.json",
+            200,
+            "/twilio/demo/queue/offer/1795568400",
+        ),
+        (
+            "twilio-queue-offer.json",
+            200,
+            "<Redirect method=\"POST\">https://calls.example.com/twilio/demo/queue/wait/1795568400</Redirect>",
+        ),
+        (
+            "twilio-queue-result.json",
+            200,
+            "<Response><Hangup/></Response>",
+        ),
+        ("api-callbacks-list.json", 200, CALLBACK),
+        (
+            "api-callbacks-get.json",
+            200,
+            "\"callback_number\":\"+819012345678\"",
+        ),
+        ("api-callbacks-claim.json", 200, "\"claimed_by\":\"ann\""),
+        ("api-callbacks-release.json", 200, "\"status\":\"pending\""),
+        (
+            "api-callbacks-attempts.json",
+            200,
+            "\"outcome\":\"no_answer\"",
+        ),
+        (
+            "api-callbacks-complete.json",
+            200,
+            "\"completion_note\":\"answered by e-mail\"",
+        ),
+        ("api-callbacks-recording.json", 200, "RIFF-audio"),
+        ("api-openapi.json", 200, "\"openapi\":\"3.1.0\""),
+        ("healthz.json", 200, "ok"),
+    ];
+    let files = std::fs::read_dir(EVENTS).unwrap().count();
+    assert_eq!(
+        files,
+        expectations.len(),
+        "every event file has an expectation"
+    );
+    for (name, status, part) in expectations {
+        let (reply, text) = send(&router, name).await;
+        assert_eq!(reply.status, status, "{name}: {text}");
+        assert!(text.contains(part), "{name}: {part:?} not in {text}");
+    }
+}
+
+#[tokio::test]
+async fn every_route_has_an_event() {
+    let (_, openapi) = afureko::http::routes();
+    let mut events = Vec::new();
+    for entry in std::fs::read_dir(EVENTS).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let request = load(&name);
+        events.push((
+            request.method().to_string(),
+            request.uri().path().to_owned(),
+        ));
+    }
+    let mut missing = Vec::new();
+    for (template, item) in openapi.paths.paths.iter() {
+        let methods = [("GET", item.get.is_some()), ("POST", item.post.is_some())];
+        for (method, present) in methods {
+            if present
+                && !events
+                    .iter()
+                    .any(|(m, p)| m == method && matches(template, p))
+            {
+                missing.push(format!("{method} {template}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes with no event in events/: {missing:?}"
+    );
+}
+
+/// Whether a concrete path fits an OpenAPI path template.
+fn matches(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.split('/').collect();
+    let p: Vec<&str> = path.split('/').collect();
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && !p.is_empty()) || t == p)
+}
