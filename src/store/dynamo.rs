@@ -260,43 +260,17 @@ impl DynamoStore {
 #[async_trait]
 impl Store for DynamoStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(tenant_pk(&tenant.id)))
-            .item("sk", s("TENANT"))
-            .item("doc", s(serde_json::to_string(tenant).map_err(backend)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => {
-                Err(StoreError::AlreadyExists(format!("tenant {}", tenant.id)))
-            }
-            Err(e) => Err(backend(e)),
-        }
+        self.put_tenant(
+            tenant,
+            "attribute_not_exists(pk)",
+            StoreError::AlreadyExists,
+        )
+        .await
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(tenant_pk(&tenant.id)))
-            .item("sk", s("TENANT"))
-            .item("doc", s(serde_json::to_string(tenant).map_err(backend)?))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => {
-                Err(StoreError::NotFound(format!("tenant {}", tenant.id)))
-            }
-            Err(e) => Err(backend(e)),
-        }
+        self.put_tenant(tenant, "attribute_exists(pk)", StoreError::NotFound)
+            .await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
@@ -573,6 +547,30 @@ fn status_str(status: Status) -> &'static str {
 }
 
 impl DynamoStore {
+    /// Writes the tenant if `condition` holds; `refused` names the failure.
+    async fn put_tenant(
+        &self,
+        tenant: &Tenant,
+        condition: &str,
+        refused: fn(String) -> StoreError,
+    ) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(tenant_pk(&tenant.id)))
+            .item("sk", s("TENANT"))
+            .item("doc", s(serde_json::to_string(tenant).map_err(backend)?))
+            .condition_expression(condition)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(refused(format!("tenant {}", tenant.id))),
+            Err(e) => Err(backend(e)),
+        }
+    }
+
     async fn put_new(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
         let mut put = self
             .client

@@ -92,6 +92,24 @@ impl SqliteStore {
         })
     }
 
+    /// Runs a tenant write (`?1` id, `?2` doc); no row written is `refused`.
+    async fn write_tenant(
+        &self,
+        tenant: &Tenant,
+        sql: &'static str,
+        refused: fn(String) -> StoreError,
+    ) -> Result<(), StoreError> {
+        let id = tenant.id.to_string();
+        let doc = to_json(tenant)?;
+        self.with(
+            move |conn| match conn.execute(sql, params![id, doc]).map_err(backend)? {
+                0 => Err(refused(format!("tenant {id}"))),
+                _ => Ok(()),
+            },
+        )
+        .await
+    }
+
     /// Runs `f` on the connection off the async runtime.
     async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
     where
@@ -218,38 +236,20 @@ fn one_record(
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let id = tenant.id.to_string();
-        let doc = to_json(tenant)?;
-        self.with(move |conn| {
-            let inserted = conn
-                .execute(
-                    "INSERT INTO tenants (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
-                    params![id, doc],
-                )
-                .map_err(backend)?;
-            if inserted == 0 {
-                return Err(StoreError::AlreadyExists(format!("tenant {id}")));
-            }
-            Ok(())
-        })
+        self.write_tenant(
+            tenant,
+            "INSERT INTO tenants (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+            StoreError::AlreadyExists,
+        )
         .await
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let id = tenant.id.to_string();
-        let doc = to_json(tenant)?;
-        self.with(move |conn| {
-            let updated = conn
-                .execute(
-                    "UPDATE tenants SET doc = ?2 WHERE id = ?1",
-                    params![id, doc],
-                )
-                .map_err(backend)?;
-            if updated == 0 {
-                return Err(StoreError::NotFound(format!("tenant {id}")));
-            }
-            Ok(())
-        })
+        self.write_tenant(
+            tenant,
+            "UPDATE tenants SET doc = ?2 WHERE id = ?1",
+            StoreError::NotFound,
+        )
         .await
     }
 
