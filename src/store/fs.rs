@@ -58,7 +58,11 @@ impl RecordingStore for FsRecordingStore {
             let mut file = tokio::fs::File::create(&tmp).await?;
             tokio::io::AsyncWriteExt::write_all(&mut file, &audio).await?;
             file.sync_all().await?;
-            tokio::fs::rename(&tmp, &path).await
+            tokio::fs::rename(&tmp, &path).await?;
+            // The rename is durable only once the folder itself is synced.
+            #[cfg(unix)]
+            tokio::fs::File::open(&dir).await?.sync_all().await?;
+            Ok::<(), std::io::Error>(())
         };
         if let Err(e) = write.await {
             let _ = tokio::fs::remove_file(&tmp).await;

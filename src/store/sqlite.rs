@@ -8,7 +8,7 @@ use crate::domain::ids::CallSid;
 use crate::domain::phone::E164;
 use crate::domain::tenant::{Tenant, TenantId};
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -81,9 +81,10 @@ impl SqliteStore {
         // WAL and a busy timeout: the CLI may write while the server runs.
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(backend)?;
+        use_wal(&conn)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(backend)?;
         let mut conn = conn;
         migrate(&mut conn, path)?;
@@ -127,30 +128,52 @@ impl SqliteStore {
 }
 
 /// Applies the migrations this file has not seen, each in a transaction.
-fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
-    let version: usize = conn
-        .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
-        .map_err(backend)?
-        .try_into()
-        .map_err(backend)?;
-    if version > MIGRATIONS.len() {
-        return Err(backend(format!(
-            "{} was written by a newer afureko (schema {version})",
-            path.display()
-        )));
+/// Switching a file to WAL needs it to itself for a moment, and SQLite does
+/// not wait for that: another process opening it at once makes it busy.
+fn use_wal(conn: &Connection) -> Result<(), StoreError> {
+    for _ in 0..50 {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            other => return other.map_err(backend),
+        }
     }
-    for (done, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction().map_err(backend)?;
+    Err(backend("the database stayed locked for 5 s"))
+}
+
+/// The version is read inside an immediate (write-locked) transaction, so a
+/// server and a CLI opening the file at once do not both run a step.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let version: usize = tx
+            .pragma_query_value(None, "user_version", |row| row.get::<_, i64>(0))
+            .map_err(backend)?
+            .try_into()
+            .map_err(backend)?;
+        let Some(migration) = MIGRATIONS.get(version) else {
+            if version > MIGRATIONS.len() {
+                return Err(backend(format!(
+                    "{} was written by a newer afureko (schema {version})",
+                    path.display()
+                )));
+            }
+            return Ok(());
+        };
         tx.execute_batch(migration).map_err(backend)?;
         tx.pragma_update(
             None,
             "user_version",
-            i64::try_from(done + 1).map_err(backend)?,
+            i64::try_from(version + 1).map_err(backend)?,
         )
         .map_err(backend)?;
         tx.commit().map_err(backend)?;
     }
-    Ok(())
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
@@ -541,7 +564,11 @@ impl Store for SqliteStore {
     ) -> Result<ApiKey, StoreError> {
         let (tenant, key_id) = (tenant.to_string(), key_id.to_owned());
         self.with(move |conn| {
-            let tx = conn.transaction().map_err(backend)?;
+            // Read then write: take the write lock first, or a write from
+            // another process in between fails the upgrade at once (WAL).
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
             let doc: Option<String> = tx
                 .query_row(
                     "SELECT doc FROM api_keys WHERE id = ?1 AND tenant_id = ?2",
@@ -961,6 +988,78 @@ mod tests {
                 .await
                 .unwrap()
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn opening_a_file_at_once_from_two_connections_migrates_it_once() {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("afureko.db");
+            let barrier = Arc::new(std::sync::Barrier::new(2));
+            let opens: Vec<_> = (0..2)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        SqliteStore::open(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for open in opens {
+                open.join().unwrap().unwrap();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn pending_copies_follow_the_recording_state() {
+        let (_dir, store) = open();
+        let mut r = record("acme", 1, "2026-11-25T01:00:00Z");
+        let sid = RecordingSid::parse(&format!("RE{:032x}", 1)).unwrap();
+        r.recording_completed(
+            r.call_sid.clone(),
+            sid.clone(),
+            "https://api.twilio.com/x".into(),
+            None,
+        );
+        let r = store.insert_callback(&r).await.unwrap().into_record();
+        assert_eq!(
+            store.callbacks_with_pending_copies(10).await.unwrap().len(),
+            1
+        );
+        let mut stored = r.clone();
+        assert!(stored.recording_stored(&sid, "recordings/acme/x.wav".into()));
+        store.update_callback(&stored).await.unwrap();
+        assert!(
+            store
+                .callbacks_with_pending_copies(10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_tenant_is_an_error_naming_it() {
+        let (_dir, store) = open();
+        store
+            .with(|conn| {
+                conn.execute(
+                    "INSERT INTO tenants (id, doc) VALUES ('acme', 'not json')",
+                    [],
+                )
+                .map_err(backend)
+            })
+            .await
+            .unwrap();
+        let err = store
+            .get_tenant(&TenantId::parse("acme").unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Malformed { key, .. } if key == "tenant acme"),
+            "{err}"
         );
     }
 
