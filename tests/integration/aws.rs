@@ -57,15 +57,8 @@ async fn an_s3_outage_keeps_the_twilio_url_and_the_sweeper_finishes() {
         TenantSettings::default(),
     )
     .await;
-    let sid = app.call_sid();
+    let (sid, doc) = app.call_to_recording().await;
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
-    let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
     let rec_sid = app.recording_sid();
     let audio = tone_wav(1.0);
     let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());

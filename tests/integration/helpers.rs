@@ -220,6 +220,21 @@ pub fn api_request(
 }
 
 impl TestApp {
+    /// Plays a call up to the Record verb; returns its CallSid and that TwiML.
+    pub async fn call_to_recording(&self) -> (String, afureko::twilio::sim::Doc) {
+        let sid = self.call_sid();
+        let call = self.call(&sid, CALLER);
+        let doc = call
+            .incoming(&self.voice_url())
+            .await
+            .unwrap()
+            .doc()
+            .unwrap();
+        let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
+        assert!(doc.record().is_some());
+        (sid, doc)
+    }
+
     /// A fresh API key for `tenant`.
     pub async fn api_key_for(&self, tenant: &str) -> String {
         let made = ApiKey::generate(TenantId::parse(tenant).unwrap(), None, NOW.parse().unwrap());

@@ -5,26 +5,11 @@ use crate::helpers::*;
 use afureko::domain::callback::{MAX_COPY_ATTEMPTS, RecordingState};
 use afureko::domain::tenant::TenantSettings;
 use afureko::recordings::SweepReport;
-use afureko::twilio::sim::{Doc, tone_wav};
-
-/// Plays a call up to the Record verb; returns its CallSid and that TwiML.
-async fn call_to_recording(app: &TestApp) -> (String, Doc) {
-    let sid = app.call_sid();
-    let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
-    let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
-    assert!(doc.record().is_some());
-    (sid, doc)
-}
+use afureko::twilio::sim::tone_wav;
 
 async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
-    let (sid, doc) = call_to_recording(&app).await;
+    let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let audio = tone_wav(1.5);
     let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
@@ -73,7 +58,7 @@ async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it(kind: K
 
 async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
-    let (sid, doc) = call_to_recording(&app).await;
+    let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
     app.twilio.set_available(false);
@@ -114,7 +99,7 @@ async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
 
 async fn recording_urls_outside_the_twilio_api_base_are_refused(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
-    let (sid, doc) = call_to_recording(&app).await;
+    let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     for url in [
         "http://169.254.169.254/latest/meta-data/iam".to_owned(),
@@ -138,7 +123,7 @@ async fn recording_urls_outside_the_twilio_api_base_are_refused(kind: Kind) {
 
 async fn absent_recordings_are_marked_and_nothing_is_fetched(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
-    let (sid, doc) = call_to_recording(&app).await;
+    let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let reply = app
         .call(&sid, CALLER)
@@ -161,7 +146,7 @@ async fn twilios_copy_is_kept_when_the_tenant_says_so(kind: Kind) {
         },
     )
     .await;
-    let (sid, doc) = call_to_recording(&app).await;
+    let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
     app.call(&sid, CALLER)
@@ -179,7 +164,7 @@ async fn the_media_fetch_uses_the_tenants_credentials(kind: Kind) {
     // A tenant whose stored token differs from what the media server takes:
     // the fetch is refused (401) and the recording stays retryable.
     let app = spawn_on(kind, TenantSettings::default()).await;
-    let (sid, doc) = call_to_recording(&app).await;
+    let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
     let mut tenant = app.tenant.clone();
