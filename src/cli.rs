@@ -3,11 +3,12 @@
 use crate::config::Config;
 use crate::domain::api_key::ApiKey;
 use crate::domain::ids::AccountSid;
+use crate::domain::ids::TenantId;
 use crate::domain::phone::{E164, Region, mask};
 use crate::domain::prompts::{Language, PromptKey};
 use crate::domain::routing::{Destination, RoutingMode};
 use crate::domain::schedule::Holiday;
-use crate::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
+use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use crate::startup;
 use crate::store::Store;
 use clap::{Args, Parser, Subcommand};

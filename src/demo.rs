@@ -5,8 +5,9 @@
 use crate::clock::SystemClock;
 use crate::config::BaseUrl;
 use crate::domain::ids::AccountSid;
+use crate::domain::ids::TenantId;
 use crate::domain::prompts::Language;
-use crate::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
+use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use crate::startup;
 use crate::twilio::sim::{Doc, FakeTwilioApi, Reply, Sim, tone_wav};
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! API keys: a tenant's agents and tools authenticate with them. Only a
 //! hash is stored; the key itself is shown once, when created.
 
-use crate::domain::tenant::TenantId;
+use crate::domain::ids::TenantId;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

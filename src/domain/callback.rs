@@ -1,90 +1,13 @@
 //! The callback record: one per call, what agents work through.
 
-use crate::domain::ids::{CallSid, RecordingSid};
+use crate::domain::ids::{CallSid, CallbackId, RecordingSid, TenantId};
 use crate::domain::phone::E164;
-use crate::domain::tenant::TenantId;
+use crate::domain::reason::Reason;
+use crate::domain::tenant::WorkRules;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct CallbackId(String);
-
-impl CallbackId {
-    /// Time-ordered (UUIDv7), so ids sort roughly by creation.
-    pub fn generate() -> Self {
-        CallbackId(uuid::Uuid::now_v7().to_string())
-    }
-
-    pub fn parse(input: &str) -> Option<Self> {
-        uuid::Uuid::try_parse(input)
-            .ok()
-            .map(|u| CallbackId(u.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for CallbackId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Why the caller reached the callback IVR.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Reason {
-    Busy,
-    NoAnswer,
-    QueueTimeout,
-    QueueOptOut,
-    QueueFull,
-    AfterHours,
-    Overflow,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Busy => "busy",
-            Reason::NoAnswer => "no-answer",
-            Reason::QueueTimeout => "queue-timeout",
-            Reason::QueueOptOut => "queue-opt-out",
-            Reason::QueueFull => "queue-full",
-            Reason::AfterHours => "after-hours",
-            Reason::Overflow => "overflow",
-        }
-    }
-}
-
-impl FromStr for Reason {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        [
-            Reason::Busy,
-            Reason::NoAnswer,
-            Reason::QueueTimeout,
-            Reason::QueueOptOut,
-            Reason::QueueFull,
-            Reason::AfterHours,
-            Reason::Overflow,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-        .ok_or_else(|| format!("unknown reason {s:?}"))
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// How the callback number was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,6 +48,21 @@ impl Status {
             Status::Completed => "completed",
             Status::Failed => "failed",
         }
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Status::Pending,
+            Status::Claimed,
+            Status::Completed,
+            Status::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| format!("status must be pending, claimed, completed or failed, got {s:?}"))
     }
 }
 
@@ -403,14 +341,6 @@ pub fn agent_name(input: &str) -> Option<String> {
     let name = input.trim();
     (!name.is_empty() && name.chars().count() <= 100 && !name.chars().any(char::is_control))
         .then(|| name.to_owned())
-}
-
-/// The timing rules of the tenant that agents' changes follow.
-#[derive(Debug, Clone, Copy)]
-pub struct WorkRules {
-    pub max_attempts: u32,
-    pub claim_timeout: SignedDuration,
-    pub retry_delay: SignedDuration,
 }
 
 impl CallbackRecord {
@@ -743,26 +673,22 @@ mod tests {
     }
 
     #[test]
+    fn statuses_round_trip() {
+        for s in ["pending", "claimed", "completed", "failed"] {
+            assert_eq!(s.parse::<Status>().unwrap().as_str(), s);
+        }
+        assert_eq!(
+            "done".parse::<Status>().unwrap_err(),
+            "status must be pending, claimed, completed or failed, got \"done\""
+        );
+    }
+
+    #[test]
     fn agent_names() {
         assert_eq!(agent_name("  ann "), Some("ann".into()));
         assert_eq!(agent_name(""), None);
         assert_eq!(agent_name("a\nb"), None);
         assert_eq!(agent_name("bad\u{7}"), None);
         assert_eq!(agent_name(&"x".repeat(101)), None);
-    }
-
-    #[test]
-    fn reasons_round_trip() {
-        for r in [
-            "busy",
-            "no-answer",
-            "queue-timeout",
-            "queue-opt-out",
-            "after-hours",
-            "overflow",
-        ] {
-            assert_eq!(r.parse::<Reason>().unwrap().as_str(), r);
-        }
-        assert!("nope".parse::<Reason>().is_err());
     }
 }

@@ -1,4 +1,5 @@
-//! Twilio identifiers, parsed once so they are safe in keys and paths.
+//! Identifiers (tenants, callbacks, Twilio SIDs), parsed once so they are
+//! safe in keys, paths and file names.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -67,9 +68,96 @@ sid_type!(CallSid, "CallSid", "CA");
 sid_type!(RecordingSid, "RecordingSid", "RE");
 sid_type!(AccountSid, "account SID", "AC");
 
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CallbackId(String);
+
+impl CallbackId {
+    /// Time-ordered (UUIDv7), so ids sort roughly by creation.
+    pub fn generate() -> Self {
+        CallbackId(uuid::Uuid::now_v7().to_string())
+    }
+
+    pub fn parse(input: &str) -> Option<Self> {
+        uuid::Uuid::try_parse(input)
+            .ok()
+            .map(|u| CallbackId(u.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CallbackId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "tenant id must be 1-63 lower-case letters, digits or dashes, starting with a letter or digit, got {0:?}"
+)]
+pub struct TenantIdError(String);
+
+/// Lower-case letters, digits and dashes, 1–63 characters: safe in URLs,
+/// storage keys and file names.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TenantId(String);
+
+impl TenantId {
+    pub fn parse(input: &str) -> Result<Self, TenantIdError> {
+        let bytes = input.as_bytes();
+        let ok = !bytes.is_empty()
+            && bytes.len() <= 63
+            && bytes[0] != b'-'
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
+        if ok {
+            Ok(TenantId(input.to_owned()))
+        } else {
+            Err(TenantIdError(input.chars().take(80).collect()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TenantId {
+    type Error = TenantIdError;
+    fn try_from(value: String) -> Result<Self, TenantIdError> {
+        Self::parse(&value)
+    }
+}
+
+impl From<TenantId> for String {
+    fn from(value: TenantId) -> String {
+        value.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tenant_ids() {
+        assert!(TenantId::parse("acme-01").is_ok());
+        for bad in ["", "-acme", "Acme", "acme/..", "a b", &"a".repeat(64)] {
+            assert!(TenantId::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sids_are_prefix_plus_32_hex() {

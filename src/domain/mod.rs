@@ -1,11 +1,13 @@
 //! Pure domain logic: no HTTP, no storage, no AWS.
 
 pub mod api_key;
+pub mod call_routing;
 pub mod callback;
-pub mod flow;
 pub mod ids;
+pub mod ivr;
 pub mod phone;
 pub mod prompts;
+pub mod reason;
 pub mod routing;
 pub mod schedule;
 pub mod tenant;

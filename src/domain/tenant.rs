@@ -1,24 +1,17 @@
 //! Tenants: a company, its Twilio credentials and its call-flow settings.
 
-use crate::domain::ids::AccountSid;
+use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey, PromptOverrides};
+use crate::domain::reason::Reason;
+use crate::domain::routing::Routing;
+use crate::domain::schedule::Schedule;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Lower-case letters, digits and dashes, 1–63 characters: safe in URLs,
-/// storage keys and file names.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TenantId(String);
-
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TenantError {
-    #[error(
-        "tenant id must be 1-63 lower-case letters, digits or dashes, starting with a letter or digit, got {0:?}"
-    )]
-    Id(String),
     #[error("the Twilio auth token must not be empty")]
     EmptyAuthToken,
     #[error("voice {voice:?} cannot speak {language}; pick a {language} voice such as {default}")]
@@ -42,46 +35,6 @@ pub enum TenantError {
     EmptyPrompt(&'static str),
     #[error("{0}")]
     Routing(String),
-}
-
-impl TenantId {
-    pub fn parse(input: &str) -> Result<Self, TenantError> {
-        let bytes = input.as_bytes();
-        let ok = !bytes.is_empty()
-            && bytes.len() <= 63
-            && bytes[0] != b'-'
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-');
-        if ok {
-            Ok(TenantId(input.to_owned()))
-        } else {
-            Err(TenantError::Id(input.chars().take(80).collect()))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for TenantId {
-    type Error = TenantError;
-    fn try_from(value: String) -> Result<Self, TenantError> {
-        Self::parse(&value)
-    }
-}
-
-impl From<TenantId> for String {
-    fn from(value: TenantId) -> String {
-        value.0
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 /// A secret that never shows in `Debug` output or logs.
@@ -145,9 +98,9 @@ pub struct TenantSettings {
     pub default_region: Region,
     /// Delete Twilio's copy of a recording once ours is stored.
     pub delete_twilio_recording: bool,
-    pub routing: crate::domain::routing::Routing,
+    pub routing: Routing,
     /// Business hours; always open unless set.
-    pub schedule: crate::domain::schedule::Schedule,
+    pub schedule: Schedule,
 }
 
 impl Default for TenantSettings {
@@ -251,18 +204,14 @@ impl TenantSettings {
 
     /// When the SLA starts for a call of `reason` that arrived at `arrived`:
     /// after hours, at the next opening.
-    pub fn due_from(
-        &self,
-        reason: crate::domain::callback::Reason,
-        arrived: Timestamp,
-    ) -> Option<Timestamp> {
-        (reason == crate::domain::callback::Reason::AfterHours)
+    pub fn due_from(&self, reason: Reason, arrived: Timestamp) -> Option<Timestamp> {
+        (reason == Reason::AfterHours)
             .then(|| self.schedule.next_opening(arrived, &self.time_zone()))
             .flatten()
     }
 
-    pub fn work_rules(&self) -> crate::domain::callback::WorkRules {
-        crate::domain::callback::WorkRules {
+    pub fn work_rules(&self) -> WorkRules {
+        WorkRules {
             max_attempts: self.max_callback_attempts,
             claim_timeout: jiff::SignedDuration::from_mins(i64::from(self.claim_timeout_minutes)),
             retry_delay: jiff::SignedDuration::from_mins(i64::from(self.retry_delay_minutes)),
@@ -272,6 +221,14 @@ impl TenantSettings {
     pub fn prompt(&self, key: PromptKey) -> &str {
         crate::domain::prompts::prompt_text(&self.prompts, self.language, key)
     }
+}
+
+/// The timing rules of the tenant that agents' changes follow.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkRules {
+    pub max_attempts: u32,
+    pub claim_timeout: jiff::SignedDuration,
+    pub retry_delay: jiff::SignedDuration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -285,14 +242,6 @@ pub struct Tenant {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tenant_ids() {
-        assert!(TenantId::parse("acme-01").is_ok());
-        for bad in ["", "-acme", "Acme", "acme/..", "a b", &"a".repeat(64)] {
-            assert!(TenantId::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn defaults_are_valid_and_japanese() {

@@ -3,8 +3,9 @@
 
 use crate::domain::api_key::hash_key;
 use crate::domain::callback::{
-    Attempt, CallbackId, CallbackRecord, ChangeError, Outcome, RecordingState, Status, agent_name,
+    Attempt, CallbackRecord, ChangeError, Outcome, RecordingState, Status, agent_name,
 };
+use crate::domain::ids::CallbackId;
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -222,19 +223,7 @@ pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
 fn parse_status(s: &str) -> Result<Status, ApiError> {
-    [
-        Status::Pending,
-        Status::Claimed,
-        Status::Completed,
-        Status::Failed,
-    ]
-    .into_iter()
-    .find(|st| st.as_str() == s)
-    .ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "status must be pending, claimed, completed or failed, got {s:?}"
-        ))
-    })
+    s.parse().map_err(ApiError::BadRequest)
 }
 
 /// The cursor is the last item's position plus the filter it was made for,

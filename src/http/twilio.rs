@@ -1,11 +1,15 @@
 //! Twilio webhooks: verify, parse, hand to the domain, carry out its effect.
 
-use crate::domain::callback::{CallbackRecord, Confirmation, NewCallback, Reason};
-use crate::domain::flow::{self, Effect, Ivr, IvrContext, Links, Step};
+use crate::domain::callback::{CallbackRecord, Confirmation, NewCallback};
+
+use crate::domain::call_routing;
+use crate::domain::call_routing::{Incoming, RoutingLinks, Wait, route_incoming};
+use crate::domain::ids::TenantId;
 use crate::domain::ids::{CallSid, RecordingSid};
+use crate::domain::ivr::{self, Effect, Ivr, IvrContext, Links, Step};
 use crate::domain::phone::{CallerId, E164};
-use crate::domain::routing::{self, Incoming, RoutingLinks, Wait, route_incoming};
-use crate::domain::tenant::{Tenant, TenantId};
+use crate::domain::reason::Reason;
+use crate::domain::tenant::Tenant;
 use crate::domain::twiml::Twiml;
 use crate::http::AppState;
 use crate::http::api::ErrorBody;
@@ -556,7 +560,7 @@ pub async fn dial_result(
     hook: TwilioWebhook,
 ) -> Result<Twiml, ApiError> {
     let arrived = arrival(path.arrived)?;
-    match routing::after_dial(hook.required("DialCallStatus")?) {
+    match call_routing::after_dial(hook.required("DialCallStatus")?) {
         None => {
             hook.call_sid()?;
             Ok(hang_up())
@@ -614,7 +618,7 @@ pub async fn queue_wait(
 ) -> Result<Twiml, ApiError> {
     let arrived = arrival(path.arrived)?;
     let links = TwilioLinks::new(&state, &hook.tenant.id);
-    let wait = routing::queue_wait(
+    let wait = call_routing::queue_wait(
         &hook.tenant.settings,
         number_param(&hook, "QueueTime"),
         number_param(&hook, "CurrentQueueSize"),
@@ -644,7 +648,7 @@ pub async fn queue_offer(
 ) -> Result<Twiml, ApiError> {
     let arrived = arrival(path.arrived)?;
     let links = TwilioLinks::new(&state, &hook.tenant.id);
-    let wait = routing::queue_offer(&hook.tenant.settings, hook.digits(), arrived, &links);
+    let wait = call_routing::queue_offer(&hook.tenant.settings, hook.digits(), arrived, &links);
     waited(&state, &hook, wait, arrived).await
 }
 
@@ -673,7 +677,7 @@ pub async fn queue_result(
         .find_callback_by_call_sid(&hook.tenant.id, &call_sid)
         .await?
         .map(|r| r.reason);
-    let outcome = routing::after_queue(
+    let outcome = call_routing::after_queue(
         hook.required("QueueResult")?,
         left_for,
         number_param(&hook, "QueueTime"),
@@ -700,7 +704,7 @@ pub async fn queue_result(
 )]
 pub async fn recorded(hook: TwilioWebhook) -> Result<Twiml, ApiError> {
     hook.call_sid()?;
-    Ok(flow::after_recording(&hook.tenant.settings))
+    Ok(ivr::after_recording(&hook.tenant.settings))
 }
 
 /// Twilio's recordingStatusCallback: keep the URL at once, then copy.

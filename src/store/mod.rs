@@ -7,10 +7,12 @@ pub mod s3;
 pub mod sqlite;
 
 use crate::domain::api_key::ApiKey;
-use crate::domain::callback::{CallbackId, CallbackRecord, Status};
+use crate::domain::callback::{CallbackRecord, Status};
 use crate::domain::ids::CallSid;
+use crate::domain::ids::CallbackId;
+use crate::domain::ids::TenantId;
 use crate::domain::phone::E164;
-use crate::domain::tenant::{Tenant, TenantId};
+use crate::domain::tenant::Tenant;
 use async_trait::async_trait;
 
 #[derive(Debug, thiserror::Error)]

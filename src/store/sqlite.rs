@@ -3,10 +3,12 @@
 
 use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
 use crate::domain::api_key::ApiKey;
-use crate::domain::callback::{CallbackId, CallbackRecord};
+use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::CallSid;
+use crate::domain::ids::CallbackId;
+use crate::domain::ids::TenantId;
 use crate::domain::phone::E164;
-use crate::domain::tenant::{Tenant, TenantId};
+use crate::domain::tenant::Tenant;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
@@ -620,9 +622,10 @@ fn api_key_from(id: &str, doc: &str) -> Result<ApiKey, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::callback::{Confirmation, NewCallback, Reason};
+    use crate::domain::callback::{Confirmation, NewCallback};
     use crate::domain::ids::{AccountSid, RecordingSid};
     use crate::domain::phone::{E164, Region};
+    use crate::domain::reason::Reason;
     use crate::domain::tenant::{AuthToken, TenantSettings, TwilioCredentials};
 
     fn tenant(id: &str) -> Tenant {

@@ -2,8 +2,9 @@
 
 use crate::backends::Kind;
 use crate::helpers::*;
-use afureko::domain::callback::{Confirmation, Reason, RecordingState, Status};
+use afureko::domain::callback::{Confirmation, RecordingState, Status};
 use afureko::domain::prompts::{Language, PromptKey};
+use afureko::domain::reason::Reason;
 use afureko::domain::tenant::TenantSettings;
 use afureko::twilio::sim::{Doc, tone_wav};
 

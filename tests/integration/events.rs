@@ -6,11 +6,14 @@ use afureko::clock::FixedClock;
 use afureko::config::BaseUrl;
 use afureko::domain::api_key::{ApiKey, hash_key};
 use afureko::domain::callback::{
-    CallbackId, CallbackRecord, Confirmation, NewCallback, Reason, Recording, RecordingState,
+    CallbackRecord, Confirmation, NewCallback, Recording, RecordingState,
 };
+use afureko::domain::ids::CallbackId;
+use afureko::domain::ids::TenantId;
 use afureko::domain::ids::{AccountSid, CallSid, RecordingSid};
 use afureko::domain::phone::{E164, Region};
-use afureko::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
+use afureko::domain::reason::Reason;
+use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::startup;
 use axum::body::Body;
 use std::sync::Arc;

@@ -4,10 +4,13 @@
 use afureko::clock::FixedClock;
 use afureko::config::BaseUrl;
 use afureko::domain::api_key::ApiKey;
-use afureko::domain::callback::{CallbackId, CallbackRecord, Confirmation, NewCallback, Reason};
+use afureko::domain::callback::{CallbackRecord, Confirmation, NewCallback};
+use afureko::domain::ids::CallbackId;
+use afureko::domain::ids::TenantId;
 use afureko::domain::ids::{AccountSid, CallSid};
 use afureko::domain::phone::{E164, Region};
-use afureko::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
+use afureko::domain::reason::Reason;
+use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::http::AppState;
 use afureko::startup::{self, Backend};
 use afureko::store::{Inserted, ListQuery, Page, Store, StoreError};

@@ -2,9 +2,10 @@
 //! with a fixed clock.
 
 use crate::helpers::*;
-use afureko::domain::callback::{Confirmation, Reason, RecordingState};
+use afureko::domain::callback::{Confirmation, RecordingState};
 use afureko::domain::phone::Region;
 use afureko::domain::prompts::{Language, PromptKey};
+use afureko::domain::reason::Reason;
 use afureko::domain::routing::{Destination, RoutingMode};
 use afureko::domain::schedule::Holiday;
 use afureko::domain::tenant::TenantSettings;

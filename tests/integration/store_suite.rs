@@ -3,11 +3,14 @@
 use crate::backends::{Kind, make};
 use afureko::domain::api_key::ApiKey;
 use afureko::domain::callback::{
-    CallbackId, CallbackRecord, Confirmation, NewCallback, Outcome, Reason, RecordingState, Status,
+    CallbackRecord, Confirmation, NewCallback, Outcome, RecordingState, Status,
 };
+use afureko::domain::ids::CallbackId;
+use afureko::domain::ids::TenantId;
 use afureko::domain::ids::{CallSid, RecordingSid};
 use afureko::domain::phone::{E164, Region};
-use afureko::domain::tenant::{TenantId, TenantSettings};
+use afureko::domain::reason::Reason;
+use afureko::domain::tenant::TenantSettings;
 use afureko::startup::Backend;
 use afureko::store::{Inserted, ListQuery, StoreError, modify_callback};
 use std::collections::HashSet;

@@ -2,7 +2,8 @@
 
 use crate::helpers::*;
 use afureko::domain::ids::AccountSid;
-use afureko::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
+use afureko::domain::ids::TenantId;
+use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::twilio::signature::{Algorithm, sign};
 use axum::body::Body;
 use axum::http::Request;

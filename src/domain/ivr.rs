@@ -1,9 +1,10 @@
 //! The callback IVR as pure decisions: given what the caller did, what to
 //! say next and what to remember. Handlers carry out the `Effect`.
 
-use crate::domain::callback::{Confirmation, Reason};
+use crate::domain::callback::Confirmation;
 use crate::domain::phone::{CallerId, E164};
 use crate::domain::prompts::PromptKey;
+use crate::domain::reason::Reason;
 use crate::domain::tenant::TenantSettings;
 use crate::domain::twiml::{Gather, Prompt, Record, Say, Twiml, Verb};
 use jiff::Timestamp;
