@@ -1,9 +1,12 @@
 //! afureko: the callback service for calls a call center cannot answer.
 //!
-//! Layout: `domain` is pure (call flow, TwiML, records); `store` holds the
-//! storage traits and their adapters; `twilio` speaks Twilio's protocol
-//! (signatures, media API); `http` is the one axum Router; `cli` is the binary.
+//! Layout: `domain` is pure (call flow, TwiML, records); `calls` holds the
+//! use cases (intake, agents' work, recording copies) over the stores;
+//! `store` holds the storage traits and their adapters; `twilio` speaks
+//! Twilio's protocol (signatures, media API); `http` is the one axum Router;
+//! `cli` is the binary.
 
+pub mod calls;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -11,7 +14,6 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod lambda;
-pub mod recordings;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -1,9 +1,9 @@
 //! Wiring: configuration → stores → AppState → Router → listener.
 
+use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, BaseUrl, Config};
 use crate::http::{AppState, app};
-use crate::recordings::RecordingCopier;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::s3::S3RecordingStore;

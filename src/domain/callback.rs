@@ -207,12 +207,13 @@ impl CallbackRecord {
     }
 
     /// Sets the confirmed callback number; false when nothing changed.
-    pub fn confirm_number(&mut self, number: E164, how: Confirmation) -> bool {
+    pub fn confirm_number(&mut self, number: E164, how: Confirmation, now: Timestamp) -> bool {
         if self.callback_number == number && self.confirmation == how {
             return false;
         }
         self.callback_number = number;
         self.confirmation = how;
+        self.updated_at = now;
         true
     }
 
@@ -252,10 +253,12 @@ impl CallbackRecord {
         sid: RecordingSid,
         twilio_url: String,
         duration_seconds: Option<u32>,
+        now: Timestamp,
     ) -> bool {
         if self.recording(&sid).is_some() {
             return false;
         }
+        self.updated_at = now;
         self.recordings.push(Recording {
             sid,
             call_sid: Some(call_sid),
@@ -270,10 +273,16 @@ impl CallbackRecord {
     }
 
     /// The call ended without a recording.
-    pub fn recording_absent(&mut self, call_sid: CallSid, sid: RecordingSid) -> bool {
+    pub fn recording_absent(
+        &mut self,
+        call_sid: CallSid,
+        sid: RecordingSid,
+        now: Timestamp,
+    ) -> bool {
         if self.recording(&sid).is_some() {
             return false;
         }
+        self.updated_at = now;
         self.recordings.push(Recording {
             sid,
             call_sid: Some(call_sid),
@@ -287,13 +296,19 @@ impl CallbackRecord {
         true
     }
 
-    pub fn recording_stored(&mut self, sid: &RecordingSid, storage_key: String) -> bool {
+    pub fn recording_stored(
+        &mut self,
+        sid: &RecordingSid,
+        storage_key: String,
+        now: Timestamp,
+    ) -> bool {
         match self.recording_mut(sid) {
             Some(r) if r.state == RecordingState::PendingCopy => {
                 r.state = RecordingState::Stored;
                 r.storage_key = Some(storage_key);
                 r.copy_attempts += 1;
                 r.last_error = None;
+                self.updated_at = now;
                 true
             }
             _ => false,
@@ -301,7 +316,12 @@ impl CallbackRecord {
     }
 
     /// A copy failed: stays retryable until `MAX_COPY_ATTEMPTS`.
-    pub fn recording_copy_failed(&mut self, sid: &RecordingSid, error: String) -> bool {
+    pub fn recording_copy_failed(
+        &mut self,
+        sid: &RecordingSid,
+        error: String,
+        now: Timestamp,
+    ) -> bool {
         match self.recording_mut(sid) {
             Some(r) if r.state == RecordingState::PendingCopy => {
                 r.copy_attempts += 1;
@@ -309,10 +329,20 @@ impl CallbackRecord {
                 if r.copy_attempts >= MAX_COPY_ATTEMPTS {
                     r.state = RecordingState::CopyFailed;
                 }
+                self.updated_at = now;
                 true
             }
             _ => false,
         }
+    }
+
+    /// Where the newest stored recording's audio is.
+    pub fn latest_stored_key(&self) -> Option<&str> {
+        self.recordings
+            .iter()
+            .rev()
+            .find(|rec| rec.state == RecordingState::Stored)
+            .and_then(|rec| rec.storage_key.as_deref())
     }
 
     pub fn has_pending_copy(&self) -> bool {
@@ -523,17 +553,22 @@ mod tests {
             r.call_sid.clone(),
             sid(),
             "https://api.twilio.com/x".into(),
-            Some(7)
+            Some(7),
+            at("2026-11-25T01:05:00Z")
         ));
         assert!(!r.recording_completed(
             r.call_sid.clone(),
             sid(),
             "https://api.twilio.com/x".into(),
-            Some(7)
+            Some(7),
+            at("2026-11-25T01:05:00Z")
         ));
         assert!(r.has_pending_copy());
-        assert!(r.recording_stored(&sid(), "recordings/acme/x/y.wav".into()));
-        assert!(!r.recording_stored(&sid(), "again".into()));
+        assert_eq!(r.updated_at, at("2026-11-25T01:05:00Z"));
+        let stored_at = at("2026-11-25T01:06:00Z");
+        assert!(r.recording_stored(&sid(), "recordings/acme/x/y.wav".into(), stored_at));
+        assert!(!r.recording_stored(&sid(), "again".into(), at("2026-11-25T01:07:00Z")));
+        assert_eq!(r.updated_at, stored_at);
         assert_eq!(r.recordings[0].state, RecordingState::Stored);
         assert!(!r.has_pending_copy());
     }
@@ -553,12 +588,13 @@ mod tests {
     #[test]
     fn copy_failures_end_in_a_terminal_state() {
         let mut r = record();
-        r.recording_completed(r.call_sid.clone(), sid(), "u".into(), None);
+        let now = at("2026-11-25T01:05:00Z");
+        r.recording_completed(r.call_sid.clone(), sid(), "u".into(), None, now);
         for _ in 0..MAX_COPY_ATTEMPTS {
-            assert!(r.recording_copy_failed(&sid(), "boom".into()));
+            assert!(r.recording_copy_failed(&sid(), "boom".into(), now));
         }
         assert_eq!(r.recordings[0].state, RecordingState::CopyFailed);
-        assert!(!r.recording_copy_failed(&sid(), "boom".into()));
+        assert!(!r.recording_copy_failed(&sid(), "boom".into(), now));
     }
 
     fn rules() -> WorkRules {

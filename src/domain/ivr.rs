@@ -30,9 +30,6 @@ pub trait Links: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     None,
-    /// Keep a record on the caller ID before asking anything, so a caller
-    /// who hangs up is still called back.
-    OpenOnCallerId(E164),
     /// The number to call back is settled.
     Confirm {
         number: E164,

@@ -1,11 +1,18 @@
 //! One error type for every route, mapped once to a status and a JSON body
-//! `{"error": {"code", "message"}}`.
+//! `{"error": {"code", "message"}}`. A 5xx keeps its cause on the response
+//! for the request log, which writes it once; the client sees no detail.
 
+use crate::calls::intake::IntakeError;
+use crate::calls::work::WorkError;
+use crate::domain::callback::ChangeError;
 use crate::store::StoreError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use std::error::Error as StdError;
+use std::sync::Arc;
+use utoipa::{IntoResponses, ToSchema};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -24,14 +31,18 @@ pub enum ApiError {
     /// A change the record's state does not allow (422).
     #[error("{0}")]
     InvalidState(String),
-    /// The value is the `Content-Range` to send, e.g. `bytes */1234`.
+    /// `total` is the resource's length, for `Content-Range: bytes */total`.
     #[error("the requested range is not satisfiable")]
-    RangeNotSatisfiable(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    RangeNotSatisfiable { total: u64 },
+    #[error("internal error")]
+    Internal(#[source] Box<dyn StdError + Send + Sync>),
 }
 
 impl ApiError {
+    pub fn internal(cause: impl StdError + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(cause))
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -41,7 +52,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::InvalidState(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_state"),
-            ApiError::RangeNotSatisfiable(_) => {
+            ApiError::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -54,36 +65,143 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
             StoreError::Conflict => ApiError::Conflict(e.to_string()),
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::internal(other),
         }
     }
+}
+
+impl From<ChangeError> for ApiError {
+    fn from(e: ChangeError) -> Self {
+        match e {
+            ChangeError::HeldByOther { .. } => ApiError::Conflict(e.to_string()),
+            ChangeError::InvalidState { .. } => ApiError::InvalidState(e.to_string()),
+        }
+    }
+}
+
+impl From<IntakeError> for ApiError {
+    fn from(e: IntakeError) -> Self {
+        match e {
+            IntakeError::UnknownCall(_) => ApiError::NotFound(e.to_string()),
+            IntakeError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<WorkError> for ApiError {
+    fn from(e: WorkError) -> Self {
+        match e {
+            WorkError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            WorkError::Refused(e) => e.into(),
+            WorkError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The cause of a 5xx, carried on the response to the request log.
+#[derive(Clone, Debug)]
+pub struct InternalCause(pub Arc<str>);
+
+/// `error: cause: cause's cause …`, the whole chain on one line.
+fn chain(error: &(dyn StdError + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
         let message = match &self {
-            ApiError::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                "something went wrong on our side; it has been logged".to_owned()
-            }
+            ApiError::Internal(_) => "something went wrong on our side; it has been logged".into(),
             other => other.to_string(),
         };
         let mut response = (
             status,
-            Json(json!({ "error": { "code": code, "message": message } })),
+            Json(ErrorBody {
+                error: ErrorDetail {
+                    code: code.into(),
+                    message,
+                },
+            }),
         )
             .into_response();
-        let extra = match &self {
-            ApiError::Unauthorized(_) => Some((header::WWW_AUTHENTICATE, "Bearer".to_owned())),
-            ApiError::RangeNotSatisfiable(range) => Some((header::CONTENT_RANGE, range.clone())),
-            _ => None,
-        };
-        if let Some((name, value)) = extra
-            && let Ok(value) = HeaderValue::from_str(&value)
-        {
-            response.headers_mut().insert(name, value);
+        let headers = response.headers_mut();
+        match &self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ApiError::RangeNotSatisfiable { total } => {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                    headers.insert(header::CONTENT_RANGE, value);
+                }
+            }
+            ApiError::Internal(cause) => {
+                let cause = InternalCause(chain(cause.as_ref()).into());
+                response.extensions_mut().insert(cause);
+            }
+            _ => {}
         }
         response
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// bad_request, unauthorized, forbidden, not_found, conflict,
+    /// payload_too_large, invalid_state, range_not_satisfiable, internal.
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The errors every Twilio webhook can answer (documentation only).
+#[derive(IntoResponses)]
+pub enum WebhookErrors {
+    #[response(status = 400, description = "Bad form or parameters")]
+    BadRequest(ErrorBody),
+    #[response(status = 403, description = "Missing or wrong X-Twilio-Signature")]
+    Forbidden(ErrorBody),
+    #[response(status = 404, description = "Unknown tenant")]
+    NotFound(ErrorBody),
+    #[response(status = 413, description = "Body over 64 KiB")]
+    PayloadTooLarge(ErrorBody),
+}
+
+/// The errors of reading one callback (documentation only).
+#[derive(IntoResponses)]
+pub enum ReadErrors {
+    #[response(status = 401, description = "No or bad API key")]
+    Unauthorized(ErrorBody),
+    #[response(status = 404, description = "No such callback for this tenant")]
+    NotFound(ErrorBody),
+}
+
+/// The errors of an agent's change to a callback (documentation only).
+#[derive(IntoResponses)]
+pub enum ChangeErrors {
+    #[response(status = 400, description = "Bad body or agent name")]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key")]
+    Unauthorized(ErrorBody),
+    #[response(status = 404, description = "No such callback for this tenant")]
+    NotFound(ErrorBody),
+    #[response(status = 409, description = "Another agent holds it")]
+    Conflict(ErrorBody),
+    #[response(status = 413, description = "Body over 64 KiB")]
+    PayloadTooLarge(ErrorBody),
+    #[response(
+        status = 422,
+        description = "Not allowed in the record's state (e.g. completed or failed)"
+    )]
+    InvalidState(ErrorBody),
 }

@@ -1,7 +1,7 @@
 //! One log line per request: route (the pattern, never the raw path, which
 //! can hold typed phone numbers), tenant, CallSid, status and latency.
 
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, InternalCause};
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -25,8 +25,12 @@ pub async fn log_request(route: MatchedPath, request: Request, next: Next) -> Re
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-    span.in_scope(|| {
-        tracing::info!(status = response.status().as_u16(), latency_ms, "request");
+    let status = response.status().as_u16();
+    span.in_scope(|| match response.extensions().get::<InternalCause>() {
+        Some(InternalCause(cause)) => {
+            tracing::error!(status, latency_ms, error = %cause, "request failed");
+        }
+        None => tracing::info!(status, latency_ms, "request"),
     });
     response
 }

@@ -1,13 +1,15 @@
-//! The one axum Router, served locally over TCP and (later) on Lambda.
+//! The one axum Router, served locally over TCP and on Lambda.
 
 pub mod api;
 pub mod error;
+pub mod extract;
 pub mod logging;
+pub mod range;
 pub mod twilio;
 
+use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
 use crate::config::BaseUrl;
-use crate::recordings::RecordingCopier;
 use crate::store::{RecordingStore, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -77,25 +79,33 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             .build(),
     );
     OpenApiRouter::with_openapi(doc)
-        .routes(routes!(twilio::voice))
-        .routes(routes!(twilio::dial_result))
-        .routes(routes!(twilio::queue_wait))
-        .routes(routes!(twilio::queue_offer))
-        .routes(routes!(twilio::queue_result))
-        .routes(routes!(twilio::offer))
-        .routes(routes!(twilio::enter))
-        .routes(routes!(twilio::confirm))
-        .routes(routes!(twilio::recorded))
-        .routes(routes!(twilio::recording_status))
-        .routes(routes!(api::list_callbacks))
-        .routes(routes!(api::get_callback))
-        .routes(routes!(api::claim))
-        .routes(routes!(api::release))
-        .routes(routes!(api::log_attempt))
-        .routes(routes!(api::complete))
-        .routes(routes!(api::recording))
-        .routes(routes!(api::healthz))
+        .routes(routes!(twilio::ivr::voice))
+        .routes(routes!(twilio::routing::dial_result))
+        .routes(routes!(twilio::routing::queue_wait))
+        .routes(routes!(twilio::routing::queue_offer))
+        .routes(routes!(twilio::routing::queue_result))
+        .routes(routes!(twilio::ivr::offer))
+        .routes(routes!(twilio::ivr::enter))
+        .routes(routes!(twilio::ivr::confirm))
+        .routes(routes!(twilio::ivr::recorded))
+        .routes(routes!(twilio::ivr::recording_status))
+        .routes(routes!(api::handlers::list_callbacks))
+        .routes(routes!(api::handlers::get_callback))
+        .routes(routes!(api::handlers::claim))
+        .routes(routes!(api::handlers::release))
+        .routes(routes!(api::handlers::log_attempt))
+        .routes(routes!(api::handlers::complete))
+        .routes(routes!(api::handlers::recording))
+        .routes(routes!(healthz))
         .split_for_parts()
+}
+
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up", body = String, example = "ok"))
+)]
+pub async fn healthz() -> &'static str {
+    "ok"
 }
 
 pub fn app(state: AppState) -> Router {

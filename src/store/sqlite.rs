@@ -797,6 +797,7 @@ mod tests {
             RecordingSid::parse(&format!("RE{:032x}", 9)).unwrap(),
             "https://api.twilio.com/x".into(),
             Some(3),
+            second.updated_at,
         );
         store.insert_callback(&second).await.unwrap();
         store
@@ -1025,6 +1026,7 @@ mod tests {
             sid.clone(),
             "https://api.twilio.com/x".into(),
             None,
+            r.updated_at,
         );
         let r = store.insert_callback(&r).await.unwrap().into_record();
         assert_eq!(
@@ -1032,7 +1034,7 @@ mod tests {
             1
         );
         let mut stored = r.clone();
-        assert!(stored.recording_stored(&sid, "recordings/acme/x.wav".into()));
+        assert!(stored.recording_stored(&sid, "recordings/acme/x.wav".into(), r.updated_at));
         store.update_callback(&stored).await.unwrap();
         assert!(
             store

@@ -4,9 +4,9 @@
 
 use crate::backends::{Kind, make, make_with};
 use crate::helpers::*;
+use afureko::calls::recordings::SweepReport;
 use afureko::domain::callback::RecordingState;
 use afureko::domain::tenant::TenantSettings;
-use afureko::recordings::SweepReport;
 use afureko::twilio::sim::tone_wav;
 
 async fn recording_is_presigned_from_s3(kind: Kind) {

@@ -2,9 +2,9 @@
 
 use crate::backends::Kind;
 use crate::helpers::*;
+use afureko::calls::recordings::SweepReport;
 use afureko::domain::callback::{MAX_COPY_ATTEMPTS, RecordingState};
 use afureko::domain::tenant::TenantSettings;
-use afureko::recordings::SweepReport;
 use afureko::twilio::sim::tone_wav;
 
 async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it(kind: Kind) {

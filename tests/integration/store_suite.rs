@@ -386,6 +386,7 @@ async fn recording_states_persist(b: &Backend) {
             sid.clone(),
             "https://api.twilio.com/r".into(),
             Some(4),
+            x.updated_at,
         )
     })
     .await
@@ -396,7 +397,7 @@ async fn recording_states_persist(b: &Backend) {
         "pending copies are found across tenants"
     );
     modify_callback(b.store.as_ref(), &r.tenant_id, &r.id, |x| {
-        x.recording_stored(&sid, "recordings/k.wav".into())
+        x.recording_stored(&sid, "recordings/k.wav".into(), x.updated_at)
     })
     .await
     .unwrap();

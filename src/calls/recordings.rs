@@ -91,11 +91,7 @@ impl RecordingCopier {
         match copied {
             Ok(()) => {
                 modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
-                    let changed = r.recording_stored(sid, key.clone());
-                    if changed {
-                        r.updated_at = now;
-                    }
-                    changed
+                    r.recording_stored(sid, key.clone(), now)
                 })
                 .await?;
                 tracing::info!(call_sid = %record.call_sid, recording_sid = %sid, key, "recording stored");
@@ -109,11 +105,7 @@ impl RecordingCopier {
             }
             Err(error) => {
                 let updated = modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
-                    let changed = r.recording_copy_failed(sid, error.clone());
-                    if changed {
-                        r.updated_at = now;
-                    }
-                    changed
+                    r.recording_copy_failed(sid, error.clone(), now)
                 })
                 .await?;
                 let gave_up = updated

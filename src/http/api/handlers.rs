@@ -1,0 +1,301 @@
+//! The agents' API handlers: parse, hand to `calls::work`, answer JSON.
+
+use crate::calls::work;
+use crate::domain::callback::{Attempt, Outcome, Status, agent_name};
+use crate::http::AppState;
+use crate::http::api::auth::Agent;
+use crate::http::api::cursor::{decode_cursor, encode_cursor};
+use crate::http::api::views::{CallbackPage, CallbackView};
+use crate::http::error::{ApiError, ChangeErrors, ErrorBody, ReadErrors};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::http::range::{RangeRequest, parse_range};
+use crate::store::{ListQuery, RecordingAccess};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// pending, claimed, completed or failed; all when absent.
+    pub status: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+
+#[utoipa::path(
+    get, path = "/api/v1/callbacks", tag = "callbacks",
+    params(ListParams),
+    responses(
+        (status = 200, description = "The callback list, oldest due first", body = CallbackPage),
+        (status = 400, description = "Bad filter, limit or cursor", body = ErrorBody),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn list_callbacks(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<CallbackPage>, ApiError> {
+    let status: Option<Status> = params
+        .status
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}, got {limit}"
+        )));
+    }
+    let after = params
+        .cursor
+        .as_deref()
+        .map(|c| decode_cursor(c, status))
+        .transpose()?;
+    let query = ListQuery {
+        status,
+        limit: limit as usize,
+        after,
+    };
+    let page = state.store.list_callbacks(&agent.tenant.id, &query).await?;
+    Ok(Json(CallbackPage {
+        items: page.items.iter().map(CallbackView::from).collect(),
+        next_cursor: page.next.map(|p| encode_cursor(status, &p)),
+    }))
+}
+
+/// A callback's id in the path.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct CallbackPath {
+    /// Callback id
+    pub id: String,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/callbacks/{id}", tag = "callbacks",
+    params(CallbackPath),
+    responses(
+        (status = 200, description = "The record with its attempts", body = CallbackView),
+        ReadErrors,
+    ),
+    security(("api_key" = []))
+)]
+pub async fn get_callback(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<CallbackPath>,
+) -> Result<Json<CallbackView>, ApiError> {
+    let record = work::load(state.store.as_ref(), &agent.tenant.id, &path.id).await?;
+    Ok(Json(CallbackView::from(&record)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentBody {
+    /// Who is acting (a name or login; 1–100 characters).
+    pub agent: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptBody {
+    pub agent: String,
+    /// reached, no_answer, busy, voicemail or wrong_number.
+    #[schema(value_type = String, example = "no_answer")]
+    pub outcome: Outcome,
+    pub note: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteBody {
+    pub agent: String,
+    pub note: Option<String>,
+}
+
+const MAX_NOTE_CHARS: usize = 2000;
+
+fn agent_of(name: &str) -> Result<String, ApiError> {
+    agent_name(name).ok_or_else(|| {
+        ApiError::BadRequest("agent must be 1-100 characters with no control characters".into())
+    })
+}
+
+fn note_of(note: Option<String>) -> Result<Option<String>, ApiError> {
+    match note {
+        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::BadRequest(format!(
+            "note must be at most {MAX_NOTE_CHARS} characters"
+        ))),
+        Some(n) if n.trim().is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/callbacks/{id}/claim", tag = "callbacks",
+    params(CallbackPath),
+    request_body = AgentBody,
+    responses((status = 200, description = "Claimed by this agent", body = CallbackView), ChangeErrors),
+    security(("api_key" = []))
+)]
+pub async fn claim(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<CallbackPath>,
+    ApiJson(body): ApiJson<AgentBody>,
+) -> Result<Json<CallbackView>, ApiError> {
+    let name = agent_of(&body.agent)?;
+    let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
+    let record = work::change(state.store.as_ref(), &agent.tenant.id, &path.id, |r| {
+        r.claim(&name, now, &rules)
+    })
+    .await?;
+    Ok(Json(CallbackView::from(&record)))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/callbacks/{id}/release", tag = "callbacks",
+    params(CallbackPath),
+    request_body = AgentBody,
+    responses((status = 200, description = "Back to pending", body = CallbackView), ChangeErrors),
+    security(("api_key" = []))
+)]
+pub async fn release(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<CallbackPath>,
+    ApiJson(body): ApiJson<AgentBody>,
+) -> Result<Json<CallbackView>, ApiError> {
+    let name = agent_of(&body.agent)?;
+    let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
+    let record = work::change(state.store.as_ref(), &agent.tenant.id, &path.id, |r| {
+        r.release(&name, now, &rules)
+    })
+    .await?;
+    Ok(Json(CallbackView::from(&record)))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/callbacks/{id}/attempts", tag = "callbacks",
+    params(CallbackPath),
+    request_body = AttemptBody,
+    responses((status = 200, description = "Attempt logged; the record's new state", body = CallbackView), ChangeErrors),
+    security(("api_key" = []))
+)]
+pub async fn log_attempt(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<CallbackPath>,
+    ApiJson(body): ApiJson<AttemptBody>,
+) -> Result<Json<CallbackView>, ApiError> {
+    let attempt = Attempt {
+        at: state.clock.now(),
+        agent: agent_of(&body.agent)?,
+        outcome: body.outcome,
+        note: note_of(body.note)?,
+    };
+    let rules = agent.tenant.settings.work_rules();
+    let record = work::change(state.store.as_ref(), &agent.tenant.id, &path.id, |r| {
+        r.log_attempt(attempt.clone(), &rules)
+    })
+    .await?;
+    Ok(Json(CallbackView::from(&record)))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/callbacks/{id}/complete", tag = "callbacks",
+    params(CallbackPath),
+    request_body = CompleteBody,
+    responses((status = 200, description = "Completed", body = CallbackView), ChangeErrors),
+    security(("api_key" = []))
+)]
+pub async fn complete(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<CallbackPath>,
+    ApiJson(body): ApiJson<CompleteBody>,
+) -> Result<Json<CallbackView>, ApiError> {
+    let name = agent_of(&body.agent)?;
+    let note = note_of(body.note)?;
+    let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
+    let record = work::change(state.store.as_ref(), &agent.tenant.id, &path.id, |r| {
+        r.complete(&name, note.clone(), now, &rules)
+    })
+    .await?;
+    Ok(Json(CallbackView::from(&record)))
+}
+
+/// A stored record names audio the recording store does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("recording {0} is missing from the store")]
+struct MissingAudio(String);
+
+#[utoipa::path(
+    get, path = "/api/v1/callbacks/{id}/recording", tag = "callbacks",
+    params(CallbackPath),
+    responses(
+        (status = 200, description = "The audio (audio/wav), from the embedded store", content_type = "audio/wav"),
+        (status = 206, description = "Part of the audio (Range request)", content_type = "audio/wav"),
+        (status = 302, description = "A presigned S3 link, valid for 5 minutes"),
+        ReadErrors,
+        (status = 416, description = "Range not satisfiable", body = ErrorBody),
+    ),
+    security(("api_key" = []))
+)]
+pub async fn recording(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<CallbackPath>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let record = work::load(state.store.as_ref(), &agent.tenant.id, &path.id).await?;
+    let key = record
+        .latest_stored_key()
+        .ok_or_else(|| ApiError::NotFound("this callback has no stored recording yet".into()))?;
+    let no_store = (header::CACHE_CONTROL, "private, no-store".to_owned());
+    let audio = match state.audio.access(key).await? {
+        Some(RecordingAccess::Bytes(audio)) => audio,
+        Some(RecordingAccess::Redirect(url)) => {
+            return Ok((StatusCode::FOUND, [(header::LOCATION, url), no_store]).into_response());
+        }
+        None => return Err(ApiError::internal(MissingAudio(key.to_owned()))),
+    };
+    let total = audio.len() as u64;
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, body, content_range) = match parse_range(range, total) {
+        RangeRequest::Whole => (StatusCode::OK, audio, None),
+        RangeRequest::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { total }),
+        RangeRequest::Part { start, end } => (
+            StatusCode::PARTIAL_CONTENT,
+            audio[start as usize..=end as usize].to_vec(),
+            Some(format!("bytes {start}-{end}/{total}")),
+        ),
+    };
+    let mut response = (
+        status,
+        [
+            (header::CONTENT_TYPE, "audio/wav".to_owned()),
+            (header::ACCEPT_RANGES, "bytes".to_owned()),
+            no_store,
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(value) = content_range.and_then(|v| v.parse().ok()) {
+        response.headers_mut().insert(header::CONTENT_RANGE, value);
+    }
+    Ok(response)
+}

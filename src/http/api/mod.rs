@@ -1,0 +1,7 @@
+//! The agents' JSON API under `/api/v1`: the callback list, claims,
+//! attempts, completion and recordings. The tenant comes from the API key.
+
+pub mod auth;
+pub mod cursor;
+pub mod handlers;
+pub mod views;

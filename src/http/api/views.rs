@@ -1,0 +1,102 @@
+//! What agents see of a record: the JSON the API answers.
+
+use crate::domain::callback::{CallbackRecord, Outcome, RecordingState};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptView {
+    /// RFC 3339, UTC.
+    pub at: String,
+    pub agent: String,
+    #[schema(value_type = String, example = "no_answer")]
+    pub outcome: Outcome,
+    pub note: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecordingView {
+    pub recording_sid: String,
+    /// pending_copy, stored, absent or copy_failed.
+    #[schema(value_type = String, example = "stored")]
+    pub state: RecordingState,
+    pub duration_seconds: Option<u32>,
+}
+
+/// A callback record as agents see it.
+#[derive(Serialize, ToSchema)]
+pub struct CallbackView {
+    pub id: String,
+    pub call_sid: String,
+    pub caller_number: Option<String>,
+    pub callback_number: String,
+    /// caller_id, entered or unconfirmed.
+    pub confirmation: String,
+    pub received_at: String,
+    /// busy, no-answer, queue-timeout, queue-opt-out, after-hours or overflow.
+    pub reason: String,
+    /// pending, claimed, completed or failed.
+    pub status: String,
+    pub claimed_by: Option<String>,
+    pub claimed_at: Option<String>,
+    pub due_at: String,
+    pub attempts: Vec<AttemptView>,
+    pub recordings: Vec<RecordingView>,
+    /// Path of the audio, once a recording is stored.
+    pub recording_url: Option<String>,
+    pub completed_by: Option<String>,
+    pub completion_note: Option<String>,
+    pub version: u64,
+    pub updated_at: String,
+}
+
+impl From<&CallbackRecord> for CallbackView {
+    fn from(r: &CallbackRecord) -> Self {
+        CallbackView {
+            id: r.id.to_string(),
+            call_sid: r.call_sid.to_string(),
+            caller_number: r.caller_number.as_ref().map(|n| n.to_string()),
+            callback_number: r.callback_number.to_string(),
+            confirmation: r.confirmation.as_str().to_owned(),
+            received_at: r.received_at.to_string(),
+            reason: r.reason.to_string(),
+            status: r.status.to_string(),
+            claimed_by: r.claimed_by.clone(),
+            claimed_at: r.claimed_at.map(|t| t.to_string()),
+            due_at: r.due_at.to_string(),
+            attempts: r
+                .attempts
+                .iter()
+                .map(|a| AttemptView {
+                    at: a.at.to_string(),
+                    agent: a.agent.clone(),
+                    outcome: a.outcome,
+                    note: a.note.clone(),
+                })
+                .collect(),
+            recordings: r
+                .recordings
+                .iter()
+                .map(|rec| RecordingView {
+                    recording_sid: rec.sid.to_string(),
+                    state: rec.state,
+                    duration_seconds: rec.duration_seconds,
+                })
+                .collect(),
+            recording_url: r
+                .latest_stored_key()
+                .map(|_| format!("/api/v1/callbacks/{}/recording", r.id)),
+            completed_by: r.completed_by.clone(),
+            completion_note: r.completion_note.clone(),
+            version: r.version,
+            updated_at: r.updated_at.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CallbackPage {
+    pub items: Vec<CallbackView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,263 @@
+//! The callback IVR's webhooks: the incoming call, each question, the end
+//! of the recording, and Twilio's recording status callback.
+
+use crate::calls::intake::{Intake, RecordingEvent};
+use crate::domain::call_routing::{Incoming, route_incoming};
+use crate::domain::ids::RecordingSid;
+use crate::domain::ivr::{self, Effect, Ivr, IvrContext, Step};
+use crate::domain::reason::Reason;
+use crate::domain::twiml::Twiml;
+use crate::http::AppState;
+use crate::http::error::{ApiError, WebhookErrors};
+use crate::http::extract::ApiPath;
+use crate::http::twilio::links::TwilioLinks;
+use crate::http::twilio::webhook::{TenantPath, TwilioWebhook};
+use axum::extract::State;
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// When the call first arrived, as Unix seconds in an action URL.
+pub fn arrival(seconds: i64) -> Result<Timestamp, ApiError> {
+    Timestamp::from_second(seconds)
+        .map_err(|_| ApiError::BadRequest("arrival time out of range".into()))
+}
+
+/// Starts the callback IVR. A known caller's record is kept first (or the
+/// call joins the caller's open record), so a hang-up loses nothing.
+pub async fn ivr_start(
+    state: &AppState,
+    hook: &TwilioWebhook,
+    ctx: IvrContext,
+) -> Result<Twiml, ApiError> {
+    let call_sid = hook.call_sid()?;
+    let links = TwilioLinks::new(state, &hook.tenant.id);
+    let ivr = Ivr::new(&hook.tenant.settings, &links, hook.caller()?, ctx);
+    let repeat = match ivr.opens_on_caller_id() {
+        Some(number) => {
+            Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
+                .open_for_caller(&call_sid, number, ctx)
+                .await?
+        }
+        None => false,
+    };
+    Ok(ivr.start(repeat))
+}
+
+/// Runs one IVR step: carries out its effect, then answers its TwiML.
+async fn ivr_step(
+    state: &AppState,
+    hook: &TwilioWebhook,
+    ctx: IvrContext,
+    decide: impl FnOnce(&Ivr<'_>) -> Step,
+) -> Result<Twiml, ApiError> {
+    let call_sid = hook.call_sid()?;
+    let caller = hook.caller()?;
+    let links = TwilioLinks::new(state, &hook.tenant.id);
+    let step = decide(&Ivr::new(
+        &hook.tenant.settings,
+        &links,
+        caller.clone(),
+        ctx,
+    ));
+    if let Effect::Confirm { number, how } = step.effect {
+        Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
+            .settle_number(&call_sid, caller.number(), number, how, ctx)
+            .await?;
+    }
+    Ok(step.twiml)
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/voice", tag = "twilio",
+    description = "Incoming call: by routing mode and hours, ring the agents, enqueue, or the callback IVR.",
+    params(TenantPath),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+)]
+pub async fn voice(State(state): State<AppState>, hook: TwilioWebhook) -> Result<Twiml, ApiError> {
+    let now = state.clock.now();
+    let links = TwilioLinks::new(&state, &hook.tenant.id);
+    match route_incoming(&hook.tenant.settings, now, &links) {
+        Incoming::Ivr(reason) => {
+            ivr_start(
+                &state,
+                &hook,
+                IvrContext {
+                    reason,
+                    arrived: now,
+                },
+            )
+            .await
+        }
+        Incoming::Connect(twiml) => {
+            hook.call_sid()?;
+            Ok(twiml)
+        }
+    }
+}
+
+/// An IVR question's action URL: why the caller is here, when the call
+/// arrived, and how many times the question was asked.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct StepPath {
+    /// Why the caller is here, e.g. overflow
+    #[param(value_type = String)]
+    pub reason: Reason,
+    /// Unix seconds when the call arrived
+    pub arrived: i64,
+    /// How many times this question was asked
+    pub attempt: u32,
+}
+
+impl StepPath {
+    fn context(&self) -> Result<IvrContext, ApiError> {
+        Ok(IvrContext {
+            reason: self.reason,
+            arrived: arrival(self.arrived)?,
+        })
+    }
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/offer/{reason}/{arrived}/{attempt}", tag = "twilio",
+    description = "Digits pressed at the caller-ID offer.",
+    params(TenantPath, StepPath),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+)]
+pub async fn offer(
+    State(state): State<AppState>,
+    ApiPath(step): ApiPath<StepPath>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let digits = hook.digits().to_owned();
+    ivr_step(&state, &hook, step.context()?, |ivr| {
+        ivr.on_offer(&digits, step.attempt)
+    })
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/enter/{reason}/{arrived}/{attempt}", tag = "twilio",
+    description = "Digits typed as the callback number.",
+    params(TenantPath, StepPath),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+)]
+pub async fn enter(
+    State(state): State<AppState>,
+    ApiPath(step): ApiPath<StepPath>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let digits = hook.digits().to_owned();
+    ivr_step(&state, &hook, step.context()?, |ivr| {
+        ivr.on_entry(&digits, step.attempt)
+    })
+    .await
+}
+
+/// The read-back question's action URL: a step plus the digits typed.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ConfirmPath {
+    /// Why the caller is here, e.g. overflow
+    #[param(value_type = String)]
+    pub reason: Reason,
+    /// Unix seconds when the call arrived
+    pub arrived: i64,
+    /// How many times this question was asked
+    pub attempt: u32,
+    /// The digits typed
+    pub typed: String,
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}", tag = "twilio",
+    description = "Digits pressed when the typed number was read back.",
+    params(TenantPath, ConfirmPath),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+)]
+pub async fn confirm(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<ConfirmPath>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let ctx = IvrContext {
+        reason: path.reason,
+        arrived: arrival(path.arrived)?,
+    };
+    let digits = hook.digits().to_owned();
+    ivr_step(&state, &hook, ctx, |ivr| {
+        ivr.on_confirm(&path.typed, &digits, path.attempt)
+    })
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/recorded", tag = "twilio",
+    description = "After the recording: thanks and hang up.",
+    params(TenantPath),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+)]
+pub async fn recorded(hook: TwilioWebhook) -> Result<Twiml, ApiError> {
+    hook.call_sid()?;
+    Ok(ivr::after_recording(&hook.tenant.settings))
+}
+
+/// What a recording status callback reports, or `None` for a state with
+/// nothing to keep yet (in-progress and anything newer).
+fn recording_event(
+    hook: &TwilioWebhook,
+    state: &AppState,
+) -> Result<Option<RecordingEvent>, ApiError> {
+    let sid = RecordingSid::parse(hook.required("RecordingSid")?)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(match hook.required("RecordingStatus")? {
+        "completed" => {
+            let url = hook.required("RecordingUrl")?.to_owned();
+            state
+                .copier
+                .api()
+                .check_url(&url)
+                .map_err(|e| ApiError::BadRequest(format!("RecordingUrl refused: {e}")))?;
+            let duration_seconds = hook.param("RecordingDuration").and_then(|d| d.parse().ok());
+            Some(RecordingEvent::Completed {
+                sid,
+                url,
+                duration_seconds,
+            })
+        }
+        "absent" => Some(RecordingEvent::Absent { sid }),
+        _ => None,
+    })
+}
+
+/// Twilio's recordingStatusCallback: keep the URL at once, then copy.
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/recording", tag = "twilio",
+    description = "recordingStatusCallback: keeps the recording URL, copies the audio.",
+    params(TenantPath),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    responses((status = 204, description = "Taken; a failed copy is retried by the sweeper"), WebhookErrors)
+)]
+pub async fn recording_status(
+    State(state): State<AppState>,
+    hook: TwilioWebhook,
+) -> Result<StatusCode, ApiError> {
+    let call_sid = hook.call_sid()?;
+    let Some(event) = recording_event(&hook, &state)? else {
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let sid = event.sid().clone();
+    let record = Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
+        .recording_event(&call_sid, event)
+        .await?;
+    // A failed copy stays on the record for the sweeper; Twilio still gets 2xx.
+    state.copier.copy(&hook.tenant, &record, &sid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
