@@ -1,8 +1,13 @@
 //! The command line's shape: every subcommand and flag.
 
+use crate::domain::ids::AccountSid;
+use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey};
 use crate::domain::routing::RoutingMode;
+use crate::domain::schedule::Holiday;
+use crate::domain::tenant::TenantId;
 use clap::{Args, Parser, Subcommand};
+use jiff::civil::Date;
 
 #[derive(Parser)]
 #[command(
@@ -56,21 +61,21 @@ pub enum AwsCommand {
 pub enum ApiKeyCommand {
     /// Make a new key; it is printed once and stored only as a hash.
     Create {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
         /// What the key is for, e.g. "front desk".
         #[arg(long)]
         name: Option<String>,
     },
     /// The tenant's keys (ids and names, never the keys).
     List {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
     },
     /// Revoke a key by its id: it stops working at once.
     Revoke {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
         key_id: String,
     },
 }
@@ -79,10 +84,11 @@ pub enum ApiKeyCommand {
 pub enum TenantCommand {
     /// Create a tenant.
     Create {
-        #[arg(long)]
-        id: String,
-        #[arg(long)]
-        twilio_account_sid: String,
+        #[arg(long, value_parser = TenantId::parse)]
+        id: TenantId,
+        #[arg(long, value_parser = AccountSid::parse)]
+        twilio_account_sid: AccountSid,
+        // Tokens stay text until used: clap echoes a value it rejects.
         /// Also read from AFUREKO_TWILIO_AUTH_TOKEN, which keeps it out of shell history.
         #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
         twilio_auth_token: String,
@@ -90,12 +96,16 @@ pub enum TenantCommand {
         settings: SettingsArgs,
     },
     /// Show a tenant (never its secrets).
-    Show { id: String },
+    Show {
+        #[arg(value_parser = TenantId::parse)]
+        id: TenantId,
+    },
     /// Change a tenant's settings or credentials.
     Update {
-        id: String,
-        #[arg(long)]
-        twilio_account_sid: Option<String>,
+        #[arg(value_parser = TenantId::parse)]
+        id: TenantId,
+        #[arg(long, value_parser = AccountSid::parse)]
+        twilio_account_sid: Option<AccountSid>,
         #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
         twilio_auth_token: Option<String>,
         #[command(flatten)]
@@ -112,8 +122,8 @@ pub struct SettingsArgs {
     #[arg(long)]
     pub voice: Option<String>,
     /// Replace one prompt: NAME=TEXT (repeatable; `{number}` is read back).
-    #[arg(long = "prompt", value_name = "NAME=TEXT")]
-    pub prompts: Vec<String>,
+    #[arg(long = "prompt", value_name = "NAME=TEXT", value_parser = prompt)]
+    pub prompts: Vec<(PromptKey, String)>,
     /// Put one prompt back to the language default (repeatable).
     #[arg(long = "reset-prompt", value_name = "NAME")]
     pub reset_prompts: Vec<PromptKey>,
@@ -138,8 +148,8 @@ pub struct SettingsArgs {
     #[arg(long)]
     pub time_zone: Option<String>,
     /// Region for numbers typed without a country code, e.g. JP.
-    #[arg(long)]
-    pub default_region: Option<String>,
+    #[arg(long, value_parser = Region::parse)]
+    pub default_region: Option<Region>,
     #[arg(long)]
     pub delete_twilio_recording: Option<bool>,
     #[command(flatten)]
@@ -179,10 +189,10 @@ pub struct RoutingArgs {
     pub always_open: bool,
     /// A holiday, YYYY-MM-DD or YYYY-MM-DD=name (repeatable).
     #[arg(long = "holiday", value_name = "DATE[=NAME]")]
-    pub holidays: Vec<String>,
+    pub holidays: Vec<Holiday>,
     /// Remove a holiday (repeatable).
-    #[arg(long = "remove-holiday", value_name = "DATE")]
-    pub remove_holidays: Vec<String>,
+    #[arg(long = "remove-holiday", value_name = "DATE", value_parser = date)]
+    pub remove_holidays: Vec<Date>,
     /// Closed now, whatever the hours say (true/false).
     #[arg(long)]
     pub closed_now: Option<bool>,
@@ -192,12 +202,28 @@ pub struct RoutingArgs {
 pub enum CallbacksCommand {
     /// The tenant's callback records, newest first.
     List {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
         #[arg(long, default_value_t = 50)]
         limit: usize,
         /// Print whole phone numbers instead of masked ones.
         #[arg(long)]
         full: bool,
     },
+}
+
+/// `--prompt NAME=TEXT`.
+fn prompt(entry: &str) -> Result<(PromptKey, String), String> {
+    let (name, text) = entry
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=TEXT, got {entry:?}"))?;
+    Ok((name.parse()?, text.to_owned()))
+}
+
+/// `--remove-holiday YYYY-MM-DD`.
+fn date(entry: &str) -> Result<Date, String> {
+    entry
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected YYYY-MM-DD, got {entry:?}"))
 }

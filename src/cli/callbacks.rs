@@ -1,33 +1,25 @@
 //! `afureko callbacks list`.
 
 use super::args::CallbacksCommand;
-use super::store;
+use super::load_tenant;
 use crate::config::Config;
 use crate::domain::phone::mask;
-use crate::domain::tenant::TenantId;
+use crate::startup;
+use anyhow::Context;
 
-pub async fn callbacks(config: &Config, command: CallbacksCommand) -> Result<(), String> {
+pub async fn callbacks(config: &Config, command: CallbacksCommand) -> anyhow::Result<()> {
     let CallbacksCommand::List {
         tenant,
         limit,
         full,
     } = command;
-    let backend = store(config).await?;
-    let tenant = TenantId::parse(&tenant).map_err(|e| e.to_string())?;
-    if backend
-        .store
-        .get_tenant(&tenant)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_none()
-    {
-        return Err(format!("no tenant {tenant}"));
-    }
+    let backend = startup::backend(config).await?;
+    let tenant = load_tenant(backend.store.as_ref(), tenant).await?.id;
     let records = backend
         .store
         .recent_callbacks(&tenant, limit)
         .await
-        .map_err(|e| e.to_string())?;
+        .with_context(|| format!("cannot list the callbacks of tenant {tenant}"))?;
     if records.is_empty() {
         println!("no callbacks for {tenant} yet");
         return Ok(());

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::domain::tenant::{Tenant, TenantId};
 use crate::startup;
 use crate::store::Store;
+use anyhow::Context;
 use args::{AwsCommand, Cli, Command};
 use clap::Parser;
 use std::process::ExitCode;
@@ -25,18 +26,19 @@ pub async fn main() -> ExitCode {
     crate::telemetry::init(false, level);
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            // `{:#}`: the error and its causes on one line.
+            eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(command: Command) -> Result<(), String> {
-    let config = || Config::from_env().map_err(|e| e.to_string());
+async fn run(command: Command) -> anyhow::Result<()> {
+    let config = Config::from_env;
     match command {
-        Command::Demo { language } => crate::demo::run(language).await.map_err(|e| e.to_string()),
-        Command::Serve => startup::serve(config()?).await.map_err(|e| e.to_string()),
+        Command::Demo { language } => Ok(crate::demo::run(language).await?),
+        Command::Serve => Ok(startup::serve(config()?).await?),
         Command::Sweep { limit } => ops::sweep(&config()?, limit).await,
         Command::Tenant(command) => tenant::tenant(&config()?, *command).await,
         Command::Callbacks(command) => callbacks::callbacks(&config()?, command).await,
@@ -45,15 +47,10 @@ async fn run(command: Command) -> Result<(), String> {
     }
 }
 
-async fn store(config: &Config) -> Result<startup::Backend, String> {
-    startup::backend(config).await.map_err(|e| e.to_string())
-}
-
-async fn load_tenant(store: &dyn Store, id: &str) -> Result<Tenant, String> {
-    let id = TenantId::parse(id).map_err(|e| e.to_string())?;
+async fn load_tenant(store: &dyn Store, id: TenantId) -> anyhow::Result<Tenant> {
     store
         .get_tenant(&id)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no tenant {id}"))
+        .with_context(|| format!("cannot read tenant {id}"))?
+        .with_context(|| format!("no tenant {id}"))
 }

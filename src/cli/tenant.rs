@@ -1,20 +1,20 @@
 //! `afureko tenant create/show/update`: flags applied to a tenant's settings.
 
 use super::args::{RoutingArgs, SettingsArgs, TenantCommand};
-use super::{load_tenant, store};
+use super::load_tenant;
 use crate::config::Config;
-use crate::domain::ids::AccountSid;
-use crate::domain::phone::{E164, Region};
+use crate::domain::phone::E164;
 use crate::domain::routing::Destination;
-use crate::domain::schedule::Holiday;
-use crate::domain::tenant::{AuthToken, Tenant, TenantId, TenantSettings, TwilioCredentials};
+use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
+use crate::startup;
+use anyhow::Context;
 
 impl SettingsArgs {
     fn apply(
         self,
         settings: &mut TenantSettings,
         twilio: &mut TwilioCredentials,
-    ) -> Result<(), String> {
+    ) -> anyhow::Result<()> {
         if let Some(language) = self.language {
             if self.voice.is_none() && !language.accepts_voice(&settings.voice) {
                 settings.voice = language.default_voice().to_owned();
@@ -24,17 +24,12 @@ impl SettingsArgs {
         if let Some(voice) = self.voice {
             settings.voice = voice;
         }
-        for entry in self.prompts {
-            let (name, text) = entry
-                .split_once('=')
-                .ok_or_else(|| format!("--prompt takes NAME=TEXT, got {entry:?}"))?;
-            settings.prompts.insert(name.parse()?, text.to_owned());
-        }
+        settings.prompts.extend(self.prompts);
         for key in self.reset_prompts {
             settings.prompts.remove(&key);
         }
         if let Some(key) = self.twilio_webhook_key {
-            twilio.webhook_shared_key = Some(AuthToken::new(&key).map_err(|e| e.to_string())?);
+            twilio.webhook_shared_key = Some(AuthToken::new(&key).context("--twilio-webhook-key")?);
         }
         let numbers = [
             (
@@ -63,18 +58,18 @@ impl SettingsArgs {
             settings.time_zone = tz;
         }
         if let Some(region) = self.default_region {
-            settings.default_region = Region::parse(&region).map_err(|e| e.to_string())?;
+            settings.default_region = region;
         }
         if let Some(delete) = self.delete_twilio_recording {
             settings.delete_twilio_recording = delete;
         }
         self.routing.apply(settings)?;
-        settings.validate().map_err(|e| e.to_string())
+        Ok(settings.validate()?)
     }
 }
 
 impl RoutingArgs {
-    fn apply(self, settings: &mut TenantSettings) -> Result<(), String> {
+    fn apply(self, settings: &mut TenantSettings) -> anyhow::Result<()> {
         let region = settings.default_region;
         let routing = &mut settings.routing;
         if let Some(mode) = self.mode {
@@ -85,7 +80,9 @@ impl RoutingArgs {
                 .dial_to
                 .iter()
                 .map(|d| Destination::parse(d, region))
-                .collect::<Result<_, _>>()?;
+                .collect::<Result<_, _>>()
+                .map_err(anyhow::Error::msg)
+                .context("--dial-to")?;
         }
         if let Some(seconds) = self.ring_timeout_seconds {
             routing.dial.ring_timeout_seconds = seconds;
@@ -93,9 +90,7 @@ impl RoutingArgs {
         if let Some(caller_id) = &self.dial_caller_id {
             routing.dial.caller_id = match caller_id.as_str() {
                 "none" => None,
-                number => Some(
-                    E164::parse(number, region).map_err(|e| format!("--dial-caller-id: {e}"))?,
-                ),
+                number => Some(E164::parse(number, region).context("--dial-caller-id")?),
             };
         }
         if let Some(name) = &self.queue_name {
@@ -122,25 +117,16 @@ impl RoutingArgs {
             schedule.weekly = None;
         }
         for spec in &self.hours {
-            schedule.set_hours(spec)?;
+            schedule
+                .set_hours(spec)
+                .map_err(anyhow::Error::msg)
+                .context("--hours")?;
         }
-        for entry in &self.holidays {
-            let (date, name) = match entry.split_once('=') {
-                Some((date, name)) => (date, Some(name.trim().to_owned())),
-                None => (entry.as_str(), None),
-            };
-            let date: jiff::civil::Date = date
-                .trim()
-                .parse()
-                .map_err(|_| format!("--holiday takes YYYY-MM-DD[=name], got {entry:?}"))?;
-            schedule.holidays.retain(|h| h.date != date);
-            schedule.holidays.push(Holiday { date, name });
+        for holiday in self.holidays {
+            schedule.holidays.retain(|h| h.date != holiday.date);
+            schedule.holidays.push(holiday);
         }
-        for entry in &self.remove_holidays {
-            let date: jiff::civil::Date = entry
-                .trim()
-                .parse()
-                .map_err(|_| format!("--remove-holiday takes YYYY-MM-DD, got {entry:?}"))?;
+        for date in self.remove_holidays {
             schedule.holidays.retain(|h| h.date != date);
         }
         schedule.holidays.sort_by_key(|h| h.date);
@@ -151,8 +137,8 @@ impl RoutingArgs {
     }
 }
 
-pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), String> {
-    let backend = store(config).await?;
+pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<()> {
+    let backend = startup::backend(config).await?;
     let store = backend.store.as_ref();
     match command {
         TenantCommand::Create {
@@ -161,10 +147,9 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), Strin
             twilio_auth_token,
             settings,
         } => {
-            let id = TenantId::parse(&id).map_err(|e| e.to_string())?;
             let mut twilio = TwilioCredentials {
-                account_sid: AccountSid::parse(&twilio_account_sid).map_err(|e| e.to_string())?,
-                auth_token: AuthToken::new(&twilio_auth_token).map_err(|e| e.to_string())?,
+                account_sid: twilio_account_sid,
+                auth_token: AuthToken::new(&twilio_auth_token)?,
                 webhook_shared_key: None,
             };
             let mut tenant_settings =
@@ -179,12 +164,12 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), Strin
             store
                 .create_tenant(&tenant)
                 .await
-                .map_err(|e| e.to_string())?;
+                .with_context(|| format!("cannot create tenant {}", tenant.id))?;
             println!("created tenant {}", tenant.id);
             print_tenant(config, &tenant);
         }
         TenantCommand::Show { id } => {
-            let tenant = load_tenant(store, &id).await?;
+            let tenant = load_tenant(store, id).await?;
             print_tenant(config, &tenant);
         }
         TenantCommand::Update {
@@ -193,18 +178,18 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> Result<(), Strin
             twilio_auth_token,
             settings,
         } => {
-            let mut tenant = load_tenant(store, &id).await?;
+            let mut tenant = load_tenant(store, id).await?;
             if let Some(sid) = twilio_account_sid {
-                tenant.twilio.account_sid = AccountSid::parse(&sid).map_err(|e| e.to_string())?;
+                tenant.twilio.account_sid = sid;
             }
             if let Some(token) = twilio_auth_token {
-                tenant.twilio.auth_token = AuthToken::new(&token).map_err(|e| e.to_string())?;
+                tenant.twilio.auth_token = AuthToken::new(&token)?;
             }
             settings.apply(&mut tenant.settings, &mut tenant.twilio)?;
             store
                 .update_tenant(&tenant)
                 .await
-                .map_err(|e| e.to_string())?;
+                .with_context(|| format!("cannot update tenant {}", tenant.id))?;
             println!("updated tenant {}", tenant.id);
             print_tenant(config, &tenant);
         }
