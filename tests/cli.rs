@@ -129,9 +129,30 @@ fn holidays_are_added_and_removed() {
 
 /// The holidays `tenant show acme` prints.
 fn holidays(cli: &Cli) -> serde_json::Value {
+    settings(cli)["schedule"]["holidays"].clone()
+}
+
+/// The settings `tenant show acme` prints.
+fn settings(cli: &Cli) -> serde_json::Value {
     let shown = cli.ok(&["tenant", "show", "acme"]);
     let tenant: serde_json::Value = serde_json::from_str(&shown.stdout).expect("JSON");
-    tenant["settings"]["schedule"]["holidays"].clone()
+    tenant["settings"].clone()
+}
+
+#[test]
+fn claim_timeout_and_retry_delay_are_set() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let args = [
+        "--claim-timeout-minutes",
+        "45",
+        "--retry-delay-minutes",
+        "90",
+    ];
+    cli.ok(&[&["tenant", "update", "acme"][..], &args].concat());
+    let settings = settings(&cli);
+    assert_eq!(settings["claim_timeout_minutes"], 45);
+    assert_eq!(settings["retry_delay_minutes"], 90);
 }
 
 #[test]

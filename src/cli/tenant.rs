@@ -48,6 +48,11 @@ impl SettingsArgs {
                 self.callback_sla_minutes,
                 &mut settings.callback_sla_minutes,
             ),
+            (
+                self.claim_timeout_minutes,
+                &mut settings.claim_timeout_minutes,
+            ),
+            (self.retry_delay_minutes, &mut settings.retry_delay_minutes),
         ];
         for (given, field) in numbers {
             if let Some(value) = given {
