@@ -5,6 +5,7 @@
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::startup;
+use anyhow::Context;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -22,23 +23,22 @@ pub async fn main() -> ExitCode {
     crate::telemetry::init(json, "info");
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            tracing::error!(error = %message, "afureko could not start");
+        Err(error) => {
+            tracing::error!(error = format!("{error:#}"), "afureko could not start");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run() -> Result<(), String> {
-    let config = Config::from_env().map_err(|e| e.to_string())?;
-    let backend = startup::backend(&config).await.map_err(|e| e.to_string())?;
+async fn run() -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    let backend = startup::backend(&config).await?;
     let state = startup::state(
         &backend,
         config.public_url.clone(),
         &config.twilio_api_base,
         Arc::new(SystemClock),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     crate::domain::phone::warm_up();
     if std::env::var("AFUREKO_LAMBDA_ROLE").as_deref() == Ok("sweeper") {
         let copier = state.copier.clone();
@@ -64,9 +64,11 @@ async fn run() -> Result<(), String> {
         );
         return lambda_http::lambda_runtime::run(handler)
             .await
-            .map_err(|e| e.to_string());
+            .map_err(|e| anyhow::anyhow!(e))
+            .context("the sweeper's Lambda runtime stopped");
     }
     lambda_http::run(crate::http::app(state))
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| anyhow::anyhow!(e))
+        .context("the Lambda runtime stopped")
 }

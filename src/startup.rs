@@ -13,21 +13,23 @@ use crate::twilio::api::{TwilioApi, TwilioApiError};
 use std::path::Path;
 use std::sync::Arc;
 
+/// The cause is the `source`, not part of the message, so a printed chain
+/// (`{:#}`) names it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("cannot open the store: {0}")]
+    #[error("cannot open the store")]
     Store(#[from] StoreError),
-    #[error("cannot build the Twilio client: {0}")]
+    #[error("cannot build the Twilio client")]
     Twilio(#[from] TwilioApiError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
-    #[error("server stopped: {0}")]
-    Serve(std::io::Error),
+    #[error("server stopped")]
+    Serve(#[source] std::io::Error),
 }
 
 /// The two stores a deployment runs on.

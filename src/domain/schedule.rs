@@ -73,6 +73,22 @@ pub struct Holiday {
     pub name: Option<String>,
 }
 
+impl FromStr for Holiday {
+    type Err = String;
+    /// `2026-12-31` or `2026-12-31=year end`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (date, name) = match s.split_once('=') {
+            Some((date, name)) => (date, Some(name.trim().to_owned())),
+            None => (s, None),
+        };
+        let date = date
+            .trim()
+            .parse()
+            .map_err(|_| format!("a holiday must look like YYYY-MM-DD[=name], got {s:?}"))?;
+        Ok(Holiday { date, name })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Day {
@@ -366,6 +382,18 @@ mod tests {
         );
         assert!(!s.is_open(at("2026-03-08T07:10:00Z"), &ny));
         assert!(s.is_open(at("2026-03-08T07:40:00Z"), &ny));
+    }
+
+    #[test]
+    fn holiday_parsing() {
+        let h: Holiday = "2026-12-31= year end ".parse().unwrap();
+        assert_eq!(h.date, "2026-12-31".parse::<Date>().unwrap());
+        assert_eq!(h.name.as_deref(), Some("year end"));
+        let h: Holiday = " 2026-12-31".parse().unwrap();
+        assert_eq!(h.name, None);
+        let e = "2026-13-01=nope".parse::<Holiday>().unwrap_err();
+        assert!(e.contains("YYYY-MM-DD[=name]") && e.contains("2026-13-01"));
+        assert!("".parse::<Holiday>().is_err());
     }
 
     #[test]

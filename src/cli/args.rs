@@ -1,0 +1,229 @@
+//! The command line's shape: every subcommand and flag.
+
+use crate::domain::ids::AccountSid;
+use crate::domain::ids::TenantId;
+use crate::domain::phone::Region;
+use crate::domain::prompts::{Language, PromptKey};
+use crate::domain::routing::RoutingMode;
+use crate::domain::schedule::Holiday;
+use clap::{Args, Parser, Subcommand};
+use jiff::civil::Date;
+
+#[derive(Parser)]
+#[command(
+    name = "afureko",
+    version,
+    about = "Callbacks for the calls a call center cannot answer"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the webhooks on AFUREKO_LISTEN (default 127.0.0.1:3000).
+    Serve,
+    /// Play one scripted call in-process and print it as the caller lives it.
+    Demo {
+        /// Prompt language of the demo tenant.
+        #[arg(long, default_value = "ja-JP")]
+        language: Language,
+    },
+    /// Retry recording copies that failed.
+    Sweep {
+        /// Records to look at in one run.
+        #[arg(long, default_value_t = 500)]
+        limit: usize,
+    },
+    /// Create, show or change tenants.
+    #[command(subcommand)]
+    Tenant(Box<TenantCommand>),
+    /// Look at callback records.
+    #[command(subcommand)]
+    Callbacks(CallbacksCommand),
+    /// AWS set-up.
+    #[command(subcommand)]
+    Aws(AwsCommand),
+    /// Create, list or revoke a tenant's API keys.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AwsCommand {
+    /// Create the DynamoDB table (with its indexes and TTL) and the S3
+    /// bucket named by AFUREKO_TABLE and AFUREKO_BUCKET, if missing.
+    Init,
+}
+
+#[derive(Subcommand)]
+pub enum ApiKeyCommand {
+    /// Make a new key; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        /// What the key is for, e.g. "front desk".
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// The tenant's keys (ids and names, never the keys).
+    List {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+    },
+    /// Revoke a key by its id: it stops working at once.
+    Revoke {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        key_id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        #[arg(long, value_parser = TenantId::parse)]
+        id: TenantId,
+        #[arg(long, value_parser = AccountSid::parse)]
+        twilio_account_sid: AccountSid,
+        // Tokens stay text until used: clap echoes a value it rejects.
+        /// Also read from AFUREKO_TWILIO_AUTH_TOKEN, which keeps it out of shell history.
+        #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+        twilio_auth_token: String,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+    /// Show a tenant (never its secrets).
+    Show {
+        #[arg(value_parser = TenantId::parse)]
+        id: TenantId,
+    },
+    /// Change a tenant's settings or credentials.
+    Update {
+        #[arg(value_parser = TenantId::parse)]
+        id: TenantId,
+        #[arg(long, value_parser = AccountSid::parse)]
+        twilio_account_sid: Option<AccountSid>,
+        #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+        twilio_auth_token: Option<String>,
+        #[command(flatten)]
+        settings: SettingsArgs,
+    },
+}
+
+#[derive(Args)]
+pub struct SettingsArgs {
+    /// Prompt language: ja-JP (default) or en-US.
+    #[arg(long)]
+    pub language: Option<Language>,
+    /// Twilio Say voice; defaults to the language's default voice.
+    #[arg(long)]
+    pub voice: Option<String>,
+    /// Replace one prompt: NAME=TEXT (repeatable; `{number}` is read back).
+    #[arg(long = "prompt", value_name = "NAME=TEXT", value_parser = prompt)]
+    pub prompts: Vec<(PromptKey, String)>,
+    /// Put one prompt back to the language default (repeatable).
+    #[arg(long = "reset-prompt", value_name = "NAME")]
+    pub reset_prompts: Vec<PromptKey>,
+    /// Secret of a Twilio webhook SharedKey, if the account signs with one.
+    #[arg(long, env = "AFUREKO_TWILIO_WEBHOOK_KEY", hide_env_values = true)]
+    pub twilio_webhook_key: Option<String>,
+    #[arg(long)]
+    pub max_recording_seconds: Option<u32>,
+    #[arg(long)]
+    pub number_entry_attempts: Option<u32>,
+    #[arg(long)]
+    pub max_callback_attempts: Option<u32>,
+    #[arg(long)]
+    pub callback_sla_minutes: Option<u32>,
+    /// Minutes after which an agent's claim lapses.
+    #[arg(long)]
+    pub claim_timeout_minutes: Option<u32>,
+    /// Minutes until an unreached callback is due again.
+    #[arg(long)]
+    pub retry_delay_minutes: Option<u32>,
+    /// IANA time zone, e.g. Asia/Tokyo.
+    #[arg(long)]
+    pub time_zone: Option<String>,
+    /// Region for numbers typed without a country code, e.g. JP.
+    #[arg(long, value_parser = Region::parse)]
+    pub default_region: Option<Region>,
+    #[arg(long)]
+    pub delete_twilio_recording: Option<bool>,
+    #[command(flatten)]
+    pub routing: RoutingArgs,
+}
+
+#[derive(Args)]
+pub struct RoutingArgs {
+    /// overflow (default), dial or queue.
+    #[arg(long)]
+    pub mode: Option<RoutingMode>,
+    /// An agent's number or sip: URI for dial mode (repeatable; replaces the list).
+    #[arg(long = "dial-to", value_name = "NUMBER|SIP")]
+    pub dial_to: Vec<String>,
+    /// Seconds the agents ring before the callback IVR (5-60).
+    #[arg(long)]
+    pub ring_timeout_seconds: Option<u32>,
+    /// Caller ID shown to agents in dial mode ("none" for Twilio's default).
+    #[arg(long)]
+    pub dial_caller_id: Option<String>,
+    #[arg(long)]
+    pub queue_name: Option<String>,
+    /// Audio played while waiting ("none" to say the queue_hold prompt).
+    #[arg(long)]
+    pub hold_audio_url: Option<String>,
+    #[arg(long)]
+    pub offer_interval_seconds: Option<u32>,
+    #[arg(long)]
+    pub max_wait_seconds: Option<u32>,
+    #[arg(long)]
+    pub max_queue_size: Option<u32>,
+    /// Opening hours, e.g. mon-fri=09:00-12:00,13:00-18:00 or sun=closed (repeatable).
+    #[arg(long = "hours", value_name = "DAYS=RANGES")]
+    pub hours: Vec<String>,
+    /// Forget the weekly hours: open around the clock.
+    #[arg(long)]
+    pub always_open: bool,
+    /// A holiday, YYYY-MM-DD or YYYY-MM-DD=name (repeatable).
+    #[arg(long = "holiday", value_name = "DATE[=NAME]")]
+    pub holidays: Vec<Holiday>,
+    /// Remove a holiday (repeatable).
+    #[arg(long = "remove-holiday", value_name = "DATE", value_parser = date)]
+    pub remove_holidays: Vec<Date>,
+    /// Closed now, whatever the hours say (true/false).
+    #[arg(long)]
+    pub closed_now: Option<bool>,
+}
+
+#[derive(Subcommand)]
+pub enum CallbacksCommand {
+    /// The tenant's callback records, newest first.
+    List {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Print whole phone numbers instead of masked ones.
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+/// `--prompt NAME=TEXT`.
+fn prompt(entry: &str) -> Result<(PromptKey, String), String> {
+    let (name, text) = entry
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=TEXT, got {entry:?}"))?;
+    Ok((name.parse()?, text.to_owned()))
+}
+
+/// `--remove-holiday YYYY-MM-DD`.
+fn date(entry: &str) -> Result<Date, String> {
+    entry
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected YYYY-MM-DD, got {entry:?}"))
+}

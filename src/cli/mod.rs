@@ -1,0 +1,57 @@
+//! The `afureko` command line: serve, demo, sweep, tenants, callbacks.
+
+mod api_key;
+mod args;
+mod callbacks;
+mod ops;
+mod tenant;
+
+use crate::config::Config;
+use crate::domain::ids::TenantId;
+use crate::domain::tenant::Tenant;
+use crate::startup;
+use crate::store::Store;
+use anyhow::Context;
+use args::{AwsCommand, Cli, Command};
+use clap::Parser;
+use std::process::ExitCode;
+
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo prints the conversation; request logs would drown it.
+    let level = if matches!(cli.command, Command::Demo { .. }) {
+        "warn"
+    } else {
+        "info"
+    };
+    crate::telemetry::init(false, level);
+    match run(cli.command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // `{:#}`: the error and its causes on one line.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let config = Config::from_env;
+    match command {
+        Command::Demo { language } => Ok(crate::demo::run(language).await?),
+        Command::Serve => Ok(startup::serve(config()?).await?),
+        Command::Sweep { limit } => ops::sweep(&config()?, limit).await,
+        Command::Tenant(command) => tenant::tenant(&config()?, *command).await,
+        Command::Callbacks(command) => callbacks::callbacks(&config()?, command).await,
+        Command::ApiKey(command) => api_key::api_key(&config()?, command).await,
+        Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
+    }
+}
+
+async fn load_tenant(store: &dyn Store, id: TenantId) -> anyhow::Result<Tenant> {
+    store
+        .get_tenant(&id)
+        .await
+        .with_context(|| format!("cannot read tenant {id}"))?
+        .with_context(|| format!("no tenant {id}"))
+}
