@@ -29,6 +29,7 @@ enum Command {
     /// Serve the webhooks on AFUREKO_LISTEN (default 127.0.0.1:3000).
     Serve,
     /// Play one scripted call in-process and print it as the caller lives it.
+    #[cfg(feature = "sim")]
     Demo {
         /// Prompt language of the demo tenant.
         #[arg(long, default_value = "ja-JP")]
@@ -213,13 +214,7 @@ enum CallbacksCommand {
 
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo prints the conversation; request logs would drown it.
-    let level = if matches!(cli.command, Command::Demo { .. }) {
-        "warn"
-    } else {
-        "info"
-    };
-    crate::telemetry::init(false, level);
+    crate::telemetry::init(false, log_level(&cli.command));
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -229,9 +224,19 @@ pub async fn main() -> ExitCode {
     }
 }
 
+fn log_level(command: &Command) -> &'static str {
+    match command {
+        // The demo prints the conversation; request logs would drown it.
+        #[cfg(feature = "sim")]
+        Command::Demo { .. } => "warn",
+        _ => "info",
+    }
+}
+
 async fn run(command: Command) -> Result<(), String> {
     let config = || Config::from_env().map_err(|e| e.to_string());
     match command {
+        #[cfg(feature = "sim")]
         Command::Demo { language } => crate::demo::run(language).await.map_err(|e| e.to_string()),
         Command::Serve => startup::serve(config()?).await.map_err(|e| e.to_string()),
         Command::Sweep { limit } => sweep(&config()?, limit).await,

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "sim")]
 pub mod demo;
 pub mod domain;
 pub mod http;
