@@ -10,6 +10,7 @@ pub mod calls;
 pub mod cli;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "sim")]
 pub mod demo;
 pub mod domain;
 pub mod http;

@@ -25,6 +25,7 @@ pub enum Command {
     /// Serve the webhooks on AFUREKO_LISTEN (default 127.0.0.1:3000).
     Serve,
     /// Play one scripted call in-process and print it as the caller lives it.
+    #[cfg(feature = "sim")]
     Demo {
         /// Prompt language of the demo tenant.
         #[arg(long, default_value = "ja-JP")]

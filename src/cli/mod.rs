@@ -18,13 +18,7 @@ use std::process::ExitCode;
 
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo prints the conversation; request logs would drown it.
-    let level = if matches!(cli.command, Command::Demo { .. }) {
-        "warn"
-    } else {
-        "info"
-    };
-    crate::telemetry::init(false, level);
+    crate::telemetry::init(false, log_level(&cli.command));
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -35,9 +29,19 @@ pub async fn main() -> ExitCode {
     }
 }
 
+fn log_level(command: &Command) -> &'static str {
+    match command {
+        // The demo prints the conversation; request logs would drown it.
+        #[cfg(feature = "sim")]
+        Command::Demo { .. } => "warn",
+        _ => "info",
+    }
+}
+
 async fn run(command: Command) -> anyhow::Result<()> {
     let config = Config::from_env;
     match command {
+        #[cfg(feature = "sim")]
         Command::Demo { language } => Ok(crate::demo::run(language).await?),
         Command::Serve => Ok(startup::serve(config()?).await?),
         Command::Sweep { limit } => ops::sweep(&config()?, limit).await,

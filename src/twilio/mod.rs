@@ -3,4 +3,6 @@
 
 pub mod api;
 pub mod signature;
+// Only for the demo and the tests: the Lambda build leaves it out.
+#[cfg(feature = "sim")]
 pub mod sim;
