@@ -109,7 +109,7 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
     let (dynamo_sdk, s3_sdk) = match kind {
         Kind::Embedded => {
             return TestBackend {
-                backend: startup::embedded(dir.path()).expect("embedded store"),
+                backend: startup::embedded(dir.path()).await.expect("embedded store"),
                 dir,
                 s3: None,
             };
