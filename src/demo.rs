@@ -67,7 +67,7 @@ pub async fn run(language: Language) -> Result<(), DemoError> {
     let twilio = FakeTwilioApi::start(ACCOUNT_SID, AUTH_TOKEN)
         .await
         .map_err(setup)?;
-    let backend = startup::embedded(&data_dir).map_err(setup)?;
+    let backend = startup::embedded(&data_dir).await.map_err(setup)?;
     let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
     let api_base = BaseUrl::parse("AFUREKO_TWILIO_API_BASE", &twilio.base_url()).map_err(setup)?;
     let state =

@@ -40,8 +40,8 @@ pub struct Backend {
 }
 
 /// The embedded default: `afureko.db` and `recordings/` under `data_dir`.
-pub fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
-    let store = SqliteStore::open(&data_dir.join("afureko.db"))?;
+pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
+    let store = SqliteStore::open(&data_dir.join("afureko.db")).await?;
     let audio = FsRecordingStore::new(data_dir.to_path_buf());
     Ok(Backend {
         store: Arc::new(store),
@@ -107,7 +107,7 @@ pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
             Ok(aws(&sdk_config().await, target))
         }
         None => {
-            let backend = embedded(&config.data_dir)?;
+            let backend = embedded(&config.data_dir).await?;
             tracing::warn!(
                 data_dir = %config.data_dir.display(),
                 "embedded store (local storage on this machine): afureko.db and recordings/ in the data dir"

@@ -9,7 +9,7 @@
 //! first; also API keys by tenant), `pending_copy` (sparse, all tenants).
 //! No transactions are needed: every write is one conditional put.
 
-use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
+use super::{BoxError, Inserted, ListPosition, ListQuery, Page, Store, StoreError};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::{CallbackRecord, Status};
 use crate::domain::ids::CallSid;
@@ -46,8 +46,16 @@ fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn backend<E: std::fmt::Debug>(e: E) -> StoreError {
-    StoreError::Backend(format!("{e:?}"))
+/// `e`: a request's error or a request builder's.
+fn backend(op: &'static str, e: impl Into<BoxError>) -> StoreError {
+    StoreError::Dynamo {
+        op,
+        source: e.into(),
+    }
+}
+
+fn encode(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
+    move |source| StoreError::Encode { what, source }
 }
 
 /// Whether an SDK error is DynamoDB's "the condition did not hold".
@@ -81,17 +89,17 @@ fn call_pk(t: &TenantId, call: &CallSid) -> String {
 fn doc_of(item: &Item, key: &str) -> Result<String, StoreError> {
     match item.get("doc") {
         Some(AttributeValue::S(doc)) => Ok(doc.clone()),
-        _ => Err(StoreError::Malformed {
+        _ => Err(StoreError::Incomplete {
             key: key.to_owned(),
-            reason: "no doc attribute".into(),
+            problem: "no doc attribute",
         }),
     }
 }
 
 fn parse<T: serde::de::DeserializeOwned>(item: &Item, key: &str) -> Result<T, StoreError> {
-    serde_json::from_str(&doc_of(item, key)?).map_err(|e| StoreError::Malformed {
+    serde_json::from_str(&doc_of(item, key)?).map_err(|source| StoreError::Malformed {
         key: key.to_owned(),
-        reason: e.to_string(),
+        source,
     })
 }
 
@@ -112,7 +120,10 @@ fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
     let mut item: Item = HashMap::from([
         ("pk".into(), s(callback_pk(t, id))),
         ("sk".into(), s("CB")),
-        ("doc".into(), s(serde_json::to_string(r).map_err(backend)?)),
+        (
+            "doc".into(),
+            s(serde_json::to_string(r).map_err(encode("a callback"))?),
+        ),
         ("version".into(), n(r.version)),
         ("status".into(), s(r.status.as_str())),
         (
@@ -152,7 +163,7 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| backend("get", e))?;
         Ok(out.item)
     }
 
@@ -191,8 +202,8 @@ impl DynamoStore {
             Err(e) if condition_failed(&e) => self
                 .linked(t, call)
                 .await?
-                .ok_or_else(|| StoreError::Backend(format!("call link {call} vanished"))),
-            Err(e) => Err(backend(e)),
+                .ok_or_else(|| StoreError::Unreadable(format!("call link {call}"))),
+            Err(e) => Err(backend("put call link", e)),
         }
     }
 
@@ -228,7 +239,7 @@ impl DynamoStore {
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| backend("query", e))?;
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
@@ -296,9 +307,9 @@ impl Store for DynamoStore {
                 return Ok(Inserted::Existing(existing));
             }
             let mut adopted = record.clone();
-            adopted.id = CallbackId::parse(&owner).ok_or_else(|| StoreError::Malformed {
+            adopted.id = CallbackId::parse(&owner).ok_or_else(|| StoreError::Incomplete {
                 key: format!("call link {}", record.call_sid),
-                reason: "bad callback id".into(),
+                problem: "bad callback id",
             })?;
             return self.put_new(&adopted).await;
         }
@@ -383,7 +394,7 @@ impl Store for DynamoStore {
                     None => Err(StoreError::NotFound(format!("callback {}", record.id))),
                 }
             }
-            Err(e) => Err(backend(e)),
+            Err(e) => Err(backend("put callback", e)),
         }
     }
 
@@ -468,7 +479,10 @@ impl Store for DynamoStore {
             .table_name(&self.table)
             .item("pk", s(format!("APIKEY#{}", key.hash)))
             .item("sk", s("APIKEY"))
-            .item("doc", s(serde_json::to_string(key).map_err(backend)?))
+            .item(
+                "doc",
+                s(serde_json::to_string(key).map_err(encode("an API key"))?),
+            )
             .item("gsi4pk", s(format!("TENANT#{}#APIKEYS", key.tenant_id)))
             .item(
                 "gsi4sk",
@@ -482,7 +496,7 @@ impl Store for DynamoStore {
             Err(e) if condition_failed(&e) => {
                 Err(StoreError::AlreadyExists(format!("api key {}", key.id)))
             }
-            Err(e) => Err(backend(e)),
+            Err(e) => Err(backend("put API key", e)),
         }
     }
 
@@ -534,11 +548,11 @@ impl Store for DynamoStore {
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(
                     ":doc",
-                    s(serde_json::to_string(&key).map_err(backend)?),
+                    s(serde_json::to_string(&key).map_err(encode("an API key"))?),
                 )
                 .send()
                 .await
-                .map_err(backend)?;
+                .map_err(|e| backend("update API key", e))?;
         }
         Ok(key)
     }
@@ -562,14 +576,17 @@ impl DynamoStore {
             .table_name(&self.table)
             .item("pk", s(tenant_pk(&tenant.id)))
             .item("sk", s("TENANT"))
-            .item("doc", s(serde_json::to_string(tenant).map_err(backend)?))
+            .item(
+                "doc",
+                s(serde_json::to_string(tenant).map_err(encode("a tenant"))?),
+            )
             .condition_expression(condition)
             .send()
             .await;
         match put {
             Ok(_) => Ok(()),
             Err(e) if condition_failed(&e) => Err(refused(format!("tenant {}", tenant.id))),
-            Err(e) => Err(backend(e)),
+            Err(e) => Err(backend("put tenant", e)),
         }
     }
 
@@ -588,8 +605,8 @@ impl DynamoStore {
                 .get_callback_raw(record.tenant_id.as_str(), record.id.as_str())
                 .await?
                 .map(Inserted::Existing)
-                .ok_or_else(|| StoreError::Backend("callback exists but cannot be read".into())),
-            Err(e) => Err(backend(e)),
+                .ok_or_else(|| StoreError::Unreadable(format!("callback {}", record.id))),
+            Err(e) => Err(backend("put callback", e)),
         }
     }
 }
@@ -606,14 +623,14 @@ pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, 
             .attribute_name(name)
             .key_type(kind)
             .build()
-            .map_err(backend)
+            .map_err(|e| backend("table definition", e))
     };
     let attr = |name: &str| {
         AttributeDefinition::builder()
             .attribute_name(name)
             .attribute_type(ScalarAttributeType::S)
             .build()
-            .map_err(backend)
+            .map_err(|e| backend("table definition", e))
     };
     let mut request = client
         .create_table()
@@ -638,7 +655,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, 
                             .build(),
                     )
                     .build()
-                    .map_err(backend)?,
+                    .map_err(|e| backend("table definition", e))?,
             );
     }
     match request.send().await {
@@ -649,7 +666,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, 
         {
             return Ok("exists");
         }
-        Err(e) => return Err(backend(e)),
+        Err(e) => return Err(backend("create table", e)),
     }
     wait_until_active(client, table).await?;
     // Retention: items with `expires_at` (epoch seconds) are removed by
@@ -662,7 +679,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, 
                 .attribute_name("expires_at")
                 .enabled(true)
                 .build()
-                .map_err(backend)?,
+                .map_err(|e| backend("TTL settings", e))?,
         )
         .send()
         .await;
@@ -684,13 +701,11 @@ async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreErro
             .table_name(table)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| backend("describe table", e))?;
         if described.table.and_then(|t| t.table_status) == Some(TableStatus::Active) {
             return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
-    Err(StoreError::Backend(format!(
-        "table {table} did not become active within 30 s"
-    )))
+    Err(StoreError::TableNotActive(table.to_owned()))
 }

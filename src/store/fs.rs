@@ -16,8 +16,7 @@ impl FsRecordingStore {
     /// Keys are built from validated ids; this refuses anything that could
     /// still leave the root (defence in depth).
     fn path(&self, key: &str) -> Result<PathBuf, StoreError> {
-        let bad =
-            || StoreError::Backend(format!("recording key {key:?} is not a safe relative path"));
+        let bad = || StoreError::UnsafeKey(key.to_owned());
         if key.is_empty()
             || key.contains('\\')
             || key
@@ -37,8 +36,12 @@ impl FsRecordingStore {
     }
 }
 
-fn io_error(what: &str, path: &Path, e: std::io::Error) -> StoreError {
-    StoreError::Backend(format!("{what} {}: {e}", path.display()))
+fn io_error(what: &'static str, path: &Path, source: std::io::Error) -> StoreError {
+    StoreError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[async_trait]
@@ -47,7 +50,7 @@ impl RecordingStore for FsRecordingStore {
         let path = self.path(key)?;
         let dir = path
             .parent()
-            .ok_or_else(|| StoreError::Backend(format!("recording key {key:?} has no folder")))?
+            .ok_or_else(|| StoreError::UnsafeKey(key.to_owned()))?
             .to_path_buf();
         tokio::fs::create_dir_all(&dir)
             .await

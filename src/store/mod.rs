@@ -1,5 +1,6 @@
 //! Storage behind two narrow traits: records and tenants (`Store`), audio
-//! (`RecordingStore`). Adapters: embedded (SQLite + a folder); AWS later.
+//! (`RecordingStore`). Adapters: embedded (SQLite + a folder), and AWS
+//! (DynamoDB + S3).
 
 pub mod dynamo;
 pub mod fs;
@@ -15,6 +16,11 @@ use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
 use async_trait::async_trait;
 
+/// A failure an adapter (SDK, SQLite, disk) reports, kept as the source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Display texts end up in logs and in a record's `last_error`, so each is
+/// complete on its own; the cause is also kept as the `source()`.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} already exists")]
@@ -24,10 +30,91 @@ pub enum StoreError {
     /// The record changed since it was read (optimistic concurrency).
     #[error("the record was changed by someone else")]
     Conflict,
-    #[error("stored item {key} is malformed: {reason}")]
-    Malformed { key: String, reason: String },
-    #[error("storage backend failed: {0}")]
-    Backend(String),
+    /// A stored item's JSON does not parse. serde's own message may quote
+    /// the stored value (a phone number), so only its kind and place are shown.
+    #[error("stored item {key} is malformed: {}", json_problem(source))]
+    Malformed {
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored item lacks a part that every such item has.
+    #[error("stored item {key} is malformed: {problem}")]
+    Incomplete { key: String, problem: &'static str },
+    #[error("cannot encode {what} as JSON: {source}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Seen to exist (a failed condition) yet not found on reading it.
+    #[error("{0} exists but cannot be read")]
+    Unreadable(String),
+    #[error("SQLite failed: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot open {path}: {source}", path = path.display())]
+    Open {
+        path: std::path::PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path} was written by a newer afureko (schema {version})", path = path.display())]
+    NewerSchema {
+        path: std::path::PathBuf,
+        version: usize,
+    },
+    #[error("the database stayed locked for 5 s: {0}")]
+    Locked(#[source] rusqlite::Error),
+    #[error("the store's worker thread failed: {0}")]
+    Worker(#[from] tokio::task::JoinError),
+    #[error("{what} {path}: {source}", path = path.display())]
+    Io {
+        what: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("recording key {0:?} is not a safe relative path")]
+    UnsafeKey(String),
+    #[error("DynamoDB {op} failed: {}", chain(source.as_ref()))]
+    Dynamo {
+        op: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    #[error("table {0} did not become active within 30 s")]
+    TableNotActive(String),
+    #[error("S3 {op} failed: {}", chain(source.as_ref()))]
+    S3 {
+        op: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// "data error at line 1 column 7": where the JSON broke, not what it held.
+fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match e.classify() {
+        Category::Io => "read error",
+        Category::Syntax => "syntax error",
+        Category::Data => "data error",
+        Category::Eof => "unexpected end",
+    };
+    format!("JSON {kind} at line {} column {}", e.line(), e.column())
+}
+
+/// An SDK error's own text is only its kind ("service error"); the
+/// service's code and message are further down the chain.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    text
 }
 
 /// What `insert_callback` found.

@@ -1,7 +1,7 @@
 //! Recordings in S3: `recordings/{tenant}/{call_sid}/{recording_sid}.wav`,
 //! server-side encrypted; agents get short-lived presigned links.
 
-use super::{RecordingAccess, RecordingStore, StoreError};
+use super::{BoxError, RecordingAccess, RecordingStore, StoreError};
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -17,8 +17,11 @@ pub struct S3RecordingStore {
     bucket: String,
 }
 
-fn backend<E: std::fmt::Debug>(what: &str, e: E) -> StoreError {
-    StoreError::Backend(format!("S3 {what} failed: {e:?}"))
+fn backend(op: &'static str, e: impl Into<BoxError>) -> StoreError {
+    StoreError::S3 {
+        op,
+        source: e.into(),
+    }
 }
 
 impl S3RecordingStore {
@@ -142,12 +145,12 @@ pub async fn create_bucket(client: &Client, bucket: &str) -> Result<&'static str
 /// Some local S3 servers lack bucket settings; AWS has them all. Objects
 /// still ask for encryption on every upload.
 fn unless_not_implemented<T, E, R>(
-    what: &str,
+    what: &'static str,
     result: Result<T, aws_sdk_s3::error::SdkError<E, R>>,
 ) -> Result<(), StoreError>
 where
-    E: aws_sdk_s3::error::ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(_) => Ok(()),

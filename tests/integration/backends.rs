@@ -1,20 +1,65 @@
 //! The backends the shared suites run on: embedded, DynamoDB + S3 on moto,
 //! DynamoDB on dynalite with S3 on s3s-fs (which checks SigV4). The local
-//! servers are started by scripts/test (scripts/local-aws); a missing one
-//! fails the test, it never skips.
+//! servers are started by scripts/test (scripts/local-aws). A plain `cargo
+//! test` without them skips the tests on them; scripts/test fails them.
 
 use afureko::startup::{self, Backend};
 use afureko::store::dynamo::{DynamoStore, create_table};
 use afureko::store::s3::{S3RecordingStore, create_bucket};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Once};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
     Embedded,
     Moto,
     DynaliteAndS3sFs,
+}
+
+/// Set by scripts/test: there a missing local server is a failure.
+const REQUIRE: &str = "AFUREKO_REQUIRE_AWS_TESTS";
+
+/// The variables (from `target/local-aws/env`) that `kind` needs.
+fn variables(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Embedded => &[],
+        Kind::Moto => &["AFUREKO_TEST_MOTO_URL"],
+        Kind::DynaliteAndS3sFs => &[
+            "AFUREKO_TEST_DYNALITE_URL",
+            "AFUREKO_TEST_S3S_URL",
+            "AFUREKO_TEST_S3S_ACCESS_KEY",
+            "AFUREKO_TEST_S3S_SECRET_KEY",
+        ],
+    }
+}
+
+/// Whether a test on `kind` can run. Without its local servers it is
+/// skipped (false), unless `AFUREKO_REQUIRE_AWS_TESTS` is set: then it fails.
+pub fn available(kind: Kind) -> bool {
+    let Some(missing) = variables(kind)
+        .iter()
+        .find(|name| std::env::var_os(name).is_none())
+    else {
+        return true;
+    };
+    if std::env::var_os(REQUIRE).is_some() {
+        panic!(
+            "{missing} is not set but {REQUIRE} is: start the local AWS servers \
+             (scripts/local-aws start && . target/local-aws/env)"
+        );
+    }
+    static TOLD: Once = Once::new();
+    TOLD.call_once(|| {
+        // Straight to stderr: the test harness hides what `eprintln!` says.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipping the tests on local AWS servers ({missing} is not set): run scripts/test, \
+             or scripts/local-aws start && . target/local-aws/env before cargo test"
+        );
+    });
+    false
 }
 
 fn env(name: &str) -> String {
@@ -64,7 +109,7 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
     let (dynamo_sdk, s3_sdk) = match kind {
         Kind::Embedded => {
             return TestBackend {
-                backend: startup::embedded(dir.path()).expect("embedded store"),
+                backend: startup::embedded(dir.path()).await.expect("embedded store"),
                 dir,
                 s3: None,
             };

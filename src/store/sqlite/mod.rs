@@ -1,0 +1,601 @@
+//! The embedded default store: one SQLite file (see `schema` and `rows`).
+
+mod rows;
+mod schema;
+
+use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
+use crate::domain::api_key::ApiKey;
+use crate::domain::callback::CallbackRecord;
+use crate::domain::ids::CallSid;
+use crate::domain::ids::CallbackId;
+use crate::domain::ids::TenantId;
+use crate::domain::phone::E164;
+use crate::domain::tenant::Tenant;
+use async_trait::async_trait;
+use rows::{
+    BY_CALL_SID, Row, SELECT_CALLBACK, api_key_from, from_json, one_record, query_records, to_json,
+};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (or creates) the database file and brings its schema up to
+    /// date, off the async runtime: it may wait seconds for another process.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || Self::open_blocking(&path)).await?
+    }
+
+    fn open_blocking(path: &Path) -> Result<Self, StoreError> {
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(schema::connect(path)?)),
+        })
+    }
+
+    /// Runs a tenant write (`?1` id, `?2` doc); no row written is `refused`.
+    async fn write_tenant(
+        &self,
+        tenant: &Tenant,
+        sql: &'static str,
+        refused: fn(String) -> StoreError,
+    ) -> Result<(), StoreError> {
+        let id = tenant.id.to_string();
+        let doc = to_json("a tenant", tenant)?;
+        self.with(move |conn| match conn.execute(sql, params![id, doc])? {
+            0 => Err(refused(format!("tenant {id}"))),
+            _ => Ok(()),
+        })
+        .await
+    }
+
+    /// Runs `f` on the connection off the async runtime.
+    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.write_tenant(
+            tenant,
+            "INSERT INTO tenants (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
+            StoreError::AlreadyExists,
+        )
+        .await
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.write_tenant(
+            tenant,
+            "UPDATE tenants SET doc = ?2 WHERE id = ?1",
+            StoreError::NotFound,
+        )
+        .await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let id = id.to_string();
+        self.with(move |conn| {
+            let doc: Option<String> = conn
+                .query_row(
+                    "SELECT doc FROM tenants WHERE id = ?1",
+                    params![id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            doc.map(|doc| from_json(format!("tenant {id}"), &doc))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
+        let row = Row::of(record)?;
+        let created = record.clone();
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            // The call's link decides: a CallSid belongs to one record only.
+            let linked = tx
+                .execute(
+                    "INSERT INTO callback_calls (tenant_id, call_sid, callback_id) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                    params![row.tenant_id, row.call_sid, row.id],
+                )
+                ?;
+            if linked == 1 {
+                tx.execute(
+                    "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        row.tenant_id,
+                        row.id,
+                        row.call_sid,
+                        row.status,
+                        row.callback_number,
+                        row.due_at_ms,
+                        row.received_at_ms,
+                        row.needs_copy,
+                        row.version,
+                        row.doc
+                    ],
+                )
+                ?;
+                tx.commit()?;
+                return Ok(Inserted::Created(created));
+            }
+            drop(tx);
+            let existing = one_record(conn, BY_CALL_SID, params![row.tenant_id, row.call_sid])?
+            .ok_or_else(|| StoreError::Unreadable(format!("callback for call {}", row.call_sid)))?;
+            Ok(Inserted::Existing(existing))
+        })
+        .await
+    }
+
+    async fn get_callback(
+        &self,
+        tenant: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.with(move |conn| {
+            one_record(
+                conn,
+                &format!("{SELECT_CALLBACK} WHERE tenant_id = ?1 AND id = ?2"),
+                params![tenant, id],
+            )
+        })
+        .await
+    }
+
+    async fn find_callback_by_call_sid(
+        &self,
+        tenant: &TenantId,
+        call_sid: &CallSid,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let (tenant, call_sid) = (tenant.to_string(), call_sid.to_string());
+        self.with(move |conn| one_record(conn, BY_CALL_SID, params![tenant, call_sid]))
+            .await
+    }
+
+    async fn find_open_callback_by_number(
+        &self,
+        tenant: &TenantId,
+        number: &E164,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let (tenant, number) = (tenant.to_string(), number.to_string());
+        self.with(move |conn| {
+            one_record(
+                conn,
+                &format!(
+                    "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND callback_number = ?2
+                     AND status IN ('pending', 'claimed') ORDER BY received_at_ms, id LIMIT 1"
+                ),
+                params![tenant, number],
+            )
+        })
+        .await
+    }
+
+    async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
+        let expected = record.version;
+        let mut next = record.clone();
+        next.version += 1;
+        let row = Row::of(&next)?;
+        let repeat_calls: Vec<String> = next.repeat_calls.iter().map(|c| c.to_string()).collect();
+        self.with(move |conn| {
+            let tx = conn.transaction()?;
+            let updated = tx
+                .execute(
+                    "UPDATE callbacks SET status = ?3, callback_number = ?4, due_at_ms = ?5, needs_copy = ?6, version = ?7, doc = ?8
+                     WHERE tenant_id = ?1 AND id = ?2 AND version = ?9",
+                    params![
+                        row.tenant_id,
+                        row.id,
+                        row.status,
+                        row.callback_number,
+                        row.due_at_ms,
+                        row.needs_copy,
+                        row.version,
+                        row.doc,
+                        expected
+                    ],
+                )
+                ?;
+            if updated == 1 {
+                for call_sid in &repeat_calls {
+                    let linked = tx
+                        .execute(
+                            "INSERT INTO callback_calls (tenant_id, call_sid, callback_id) VALUES (?1, ?2, ?3)
+                             ON CONFLICT DO NOTHING",
+                            params![row.tenant_id, call_sid, row.id],
+                        )
+                        ?;
+                    let owner: String = tx
+                        .query_row(
+                            "SELECT callback_id FROM callback_calls WHERE tenant_id = ?1 AND call_sid = ?2",
+                            params![row.tenant_id, call_sid],
+                            |r| r.get(0),
+                        )
+                        ?;
+                    // A call already linked elsewhere cannot join this record too.
+                    if linked == 0 && owner != row.id {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+                tx.commit()?;
+                return Ok(next);
+            }
+            drop(tx);
+            let exists: Option<i64> = conn
+                .query_row(
+                    "SELECT version FROM callbacks WHERE tenant_id = ?1 AND id = ?2",
+                    params![row.tenant_id, row.id],
+                    |r| r.get(0),
+                )
+                .optional()
+                ?;
+            match exists {
+                None => Err(StoreError::NotFound(format!("callback {}", row.id))),
+                Some(_) => Err(StoreError::Conflict),
+            }
+        })
+        .await
+    }
+
+    async fn recent_callbacks(
+        &self,
+        tenant: &TenantId,
+        limit: usize,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        let tenant = tenant.to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(move |conn| {
+            query_records(
+                conn,
+                &format!(
+                    "{SELECT_CALLBACK} WHERE tenant_id = ?1 ORDER BY received_at_ms DESC, id DESC LIMIT ?2"
+                ),
+                params![tenant, limit],
+            )
+        })
+        .await
+    }
+
+    async fn list_callbacks(
+        &self,
+        tenant: &TenantId,
+        query: &ListQuery,
+    ) -> Result<Page, StoreError> {
+        let tenant = tenant.to_string();
+        let status = query.status.map(|s| s.as_str());
+        let (after_due, after_id) = match &query.after {
+            Some(p) => (Some(p.due_at_ms), Some(p.id.clone())),
+            None => (None, None),
+        };
+        let limit = query.limit;
+        // One more than asked tells whether another page follows.
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        self.with(move |conn| {
+            let mut items = query_records(
+                conn,
+                &format!(
+                    "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)
+                     AND (?3 IS NULL OR (due_at_ms, id) > (?3, ?4))
+                     ORDER BY due_at_ms, id LIMIT ?5"
+                ),
+                params![tenant, status, after_due, after_id, fetch],
+            )?;
+            let more = items.len() > limit;
+            items.truncate(limit);
+            let next = if more {
+                items.last().map(ListPosition::of)
+            } else {
+                None
+            };
+            Ok(Page { items, next })
+        })
+        .await
+    }
+
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
+        let (id, tenant, hash) = (key.id.clone(), key.tenant_id.to_string(), key.hash.clone());
+        let doc = to_json("an API key", key)?;
+        self.with(move |conn| {
+            let inserted = conn
+                .execute(
+                    "INSERT INTO api_keys (id, tenant_id, hash, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    params![id, tenant, hash, doc],
+                )
+                ?;
+            if inserted == 0 {
+                return Err(StoreError::AlreadyExists(format!("api key {id}")));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let hash = hash.to_owned();
+        self.with(move |conn| {
+            let row: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT id, doc FROM api_keys WHERE hash = ?1",
+                    params![hash],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            row.map(|(id, doc)| api_key_from(&id, &doc)).transpose()
+        })
+        .await
+    }
+
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        let tenant = tenant.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, doc FROM api_keys WHERE tenant_id = ?1 ORDER BY id")?;
+            let rows = stmt
+                .query_map(params![tenant], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<(String, String)>, _>>()?;
+            let mut keys = rows
+                .iter()
+                .map(|(id, doc)| api_key_from(id, doc))
+                .collect::<Result<Vec<_>, _>>()?;
+            keys.sort_by_key(|k| k.created_at);
+            Ok(keys)
+        })
+        .await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant: &TenantId,
+        key_id: &str,
+        at: jiff::Timestamp,
+    ) -> Result<ApiKey, StoreError> {
+        let (tenant, key_id) = (tenant.to_string(), key_id.to_owned());
+        self.with(move |conn| {
+            // Read then write: take the write lock first, or a write from
+            // another process in between fails the upgrade at once (WAL).
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let doc: Option<String> = tx
+                .query_row(
+                    "SELECT doc FROM api_keys WHERE id = ?1 AND tenant_id = ?2",
+                    params![key_id, tenant],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let mut key = match doc {
+                Some(doc) => api_key_from(&key_id, &doc)?,
+                None => return Err(StoreError::NotFound(format!("api key {key_id}"))),
+            };
+            if key.revoked_at.is_none() {
+                key.revoked_at = Some(at);
+                tx.execute(
+                    "UPDATE api_keys SET doc = ?2 WHERE id = ?1",
+                    params![key_id, to_json("an API key", &key)?],
+                )?;
+            }
+            tx.commit()?;
+            Ok(key)
+        })
+        .await
+    }
+
+    async fn callbacks_with_pending_copies(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<CallbackRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.with(move |conn| {
+            query_records(
+                conn,
+                &format!(
+                    "{SELECT_CALLBACK} WHERE needs_copy = 1 ORDER BY received_at_ms, id LIMIT ?1"
+                ),
+                params![limit],
+            )
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! What only SQLite has: the file, its migrations, raw rows. The rules
+    //! every backend keeps are in tests/integration/store_suite.rs.
+    use super::*;
+    use crate::domain::callback::{Confirmation, NewCallback};
+    use crate::domain::phone::Region;
+    use crate::domain::reason::Reason;
+
+    fn record(tenant: &str, n: u32, received: &str) -> CallbackRecord {
+        let number = E164::parse("+81312345678", Region::JP).unwrap();
+        CallbackRecord::new(
+            TenantId::parse(tenant).unwrap(),
+            NewCallback {
+                call_sid: CallSid::parse(&format!("CA{n:032x}")).unwrap(),
+                caller_number: Some(number.clone()),
+                callback_number: number,
+                confirmation: Confirmation::CallerId,
+                reason: Reason::Overflow,
+                received_at: received.parse().unwrap(),
+                due_from: None,
+            },
+            60,
+            received.parse().unwrap(),
+        )
+    }
+
+    async fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("db/afureko.db"))
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn records_survive_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("afureko.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        for n in 1..=2 {
+            let received = format!("2026-11-25T0{n}:00:00Z");
+            store
+                .insert_callback(&record("acme", n, &received))
+                .await
+                .unwrap();
+        }
+        drop(store);
+        let reopened = SqliteStore::open(&path).await.unwrap();
+        let acme = TenantId::parse("acme").unwrap();
+        assert_eq!(reopened.recent_callbacks(&acme, 10).await.unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_version_1_file_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("afureko.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::SCHEMA_V1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let r = record("acme", 7, "2026-11-25T01:00:00Z");
+            conn.execute(
+                "INSERT INTO callbacks (tenant_id, id, call_sid, status, due_at_ms, received_at_ms, needs_copy, version, doc)
+                 VALUES ('acme', ?1, ?2, 'pending', 0, 0, 0, 0, ?3)",
+                params![r.id.to_string(), r.call_sid.to_string(), to_json("a callback", &r).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let tenant = TenantId::parse("acme").unwrap();
+        let sid = CallSid::parse(&format!("CA{:032x}", 7)).unwrap();
+        assert!(
+            store
+                .find_callback_by_call_sid(&tenant, &sid)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        let number = E164::parse("+81312345678", Region::JP).unwrap();
+        assert!(
+            store
+                .find_open_callback_by_number(&tenant, &number)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn opening_a_file_at_once_from_two_connections_migrates_it_once() {
+        for _ in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("afureko.db");
+            let barrier = Arc::new(std::sync::Barrier::new(2));
+            let opens: Vec<_> = (0..2)
+                .map(|_| {
+                    let (path, barrier) = (path.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        SqliteStore::open_blocking(&path).map(|_| ())
+                    })
+                })
+                .collect();
+            for open in opens {
+                open.join().unwrap().unwrap();
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_malformed_tenant_is_an_error_naming_it() {
+        let (_dir, store) = open().await;
+        store
+            .with(|conn| {
+                conn.execute(
+                    "INSERT INTO tenants (id, doc) VALUES ('acme', 'not json')",
+                    [],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let err = store
+            .get_tenant(&TenantId::parse("acme").unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Malformed { key, .. } if key == "tenant acme"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn malformed_rows_are_errors_naming_the_key() {
+        let (_dir, store) = open().await;
+        let r = store
+            .insert_callback(&record("acme", 1, "2026-11-25T01:00:00Z"))
+            .await
+            .unwrap()
+            .into_record();
+        store
+            .with(|conn| {
+                conn.execute("UPDATE callbacks SET doc = '{\"id\": 7}'", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let err = store.get_callback(&r.tenant_id, &r.id).await.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with(&format!("stored item callback acme/{} is malformed", r.id)),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_malformed_row_does_not_quote_its_content() {
+        let (_dir, store) = open().await;
+        let r = store
+            .insert_callback(&record("acme", 1, "2026-11-25T01:00:00Z"))
+            .await
+            .unwrap()
+            .into_record();
+        // A number where a string belongs: serde's message quotes it.
+        let doc = to_json("a callback", &r)
+            .unwrap()
+            .replace("\"+81312345678\"", "81312345678");
+        store
+            .with(move |conn| {
+                conn.execute("UPDATE callbacks SET doc = ?1", params![doc])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let err = store.get_callback(&r.tenant_id, &r.id).await.unwrap_err();
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(source.contains("81312345678"), "{source}");
+        let text = err.to_string();
+        assert!(!text.contains("81312345678"), "{text}");
+        assert!(text.contains("JSON data error at line 1 column"), "{text}");
+    }
+}

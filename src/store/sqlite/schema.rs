@@ -1,0 +1,154 @@
+//! Opening the file: pragmas, WAL and the schema migrations.
+
+use crate::store::StoreError;
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+/// Schema migrations, in order; `user_version` counts those applied.
+const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+
+pub(super) const SCHEMA_V1: &str = "
+CREATE TABLE IF NOT EXISTS tenants (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS callbacks (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    call_sid TEXT NOT NULL,
+    status TEXT NOT NULL,
+    due_at_ms INTEGER NOT NULL,
+    received_at_ms INTEGER NOT NULL,
+    needs_copy INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, call_sid)
+);
+CREATE INDEX IF NOT EXISTS callbacks_by_due ON callbacks (tenant_id, status, due_at_ms, id);
+CREATE INDEX IF NOT EXISTS callbacks_by_tenant_due ON callbacks (tenant_id, due_at_ms, id);
+CREATE INDEX IF NOT EXISTS callbacks_by_received ON callbacks (tenant_id, received_at_ms);
+CREATE INDEX IF NOT EXISTS callbacks_needing_copy ON callbacks (needs_copy) WHERE needs_copy = 1;
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_tenant ON api_keys (tenant_id);
+";
+
+/// Repeat callers: open records by callback number, and every call of a
+/// record (its first and its repeat calls) by CallSid.
+const SCHEMA_V2: &str = "
+ALTER TABLE callbacks ADD COLUMN callback_number TEXT NOT NULL DEFAULT '';
+UPDATE callbacks SET callback_number = json_extract(doc, '$.callback_number');
+CREATE INDEX callbacks_by_number ON callbacks (tenant_id, callback_number, status);
+CREATE TABLE callback_calls (
+    tenant_id TEXT NOT NULL,
+    call_sid TEXT NOT NULL,
+    callback_id TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, call_sid)
+);
+INSERT INTO callback_calls (tenant_id, call_sid, callback_id) SELECT tenant_id, call_sid, id FROM callbacks;
+";
+
+/// Opens (or creates) the database file and brings its schema up to date.
+/// Blocking: it may wait up to 5 s for another process.
+pub(super) fn connect(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            what: "cannot create",
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // WAL and a busy timeout: the CLI may write while the server runs.
+    conn.busy_timeout(Duration::from_secs(5))?;
+    use_wal(&conn)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrate(&mut conn, path)?;
+    Ok(conn)
+}
+
+/// Switching a file to WAL needs it to itself for a moment, and SQLite does
+/// not wait for that: another process opening it at once makes it busy.
+fn use_wal(conn: &Connection) -> Result<(), StoreError> {
+    let mut tries = 0;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                std::thread::sleep(Duration::from_millis(100));
+                tries += 1;
+                if tries == 50 {
+                    return Err(StoreError::Locked(e));
+                }
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Applies the migrations this file has not seen, each in a transaction.
+/// The version is read inside an immediate (write-locked) transaction, so a
+/// server and a CLI opening the file at once do not both run a step.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    loop {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let version: usize = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        let Some(migration) = MIGRATIONS.get(version) else {
+            if version > MIGRATIONS.len() {
+                return Err(StoreError::NewerSchema {
+                    path: path.to_path_buf(),
+                    version,
+                });
+            }
+            return Ok(());
+        };
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", version + 1)?;
+        tx.commit()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_from_a_newer_afureko_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("afureko.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", MIGRATIONS.len() + 1)
+            .unwrap();
+        drop(conn);
+        let err = connect(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::NewerSchema { version: 3, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn reopening_applies_nothing_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("afureko.db");
+        drop(connect(&path).unwrap());
+        let conn = connect(&path).unwrap();
+        let version: usize = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
