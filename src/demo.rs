@@ -28,8 +28,8 @@ const CALLER: &str = "+81312345678";
 const COMPANY: &str = "+81120000000";
 const TYPED: &str = "09012345678";
 
-fn setup<E: std::fmt::Display>(e: E) -> DemoError {
-    DemoError::Setup(e.to_string())
+fn setup(e: impl std::error::Error + 'static) -> DemoError {
+    DemoError::Setup(crate::telemetry::error_chain(&e))
 }
 
 fn expect_doc(

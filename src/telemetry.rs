@@ -19,3 +19,17 @@ pub fn init(json: bool, default_level: &str) {
         builder.compact().try_init()
     };
 }
+
+/// An error and its causes on one line (`error: cause: cause's cause`),
+/// for logs and for texts kept on a record. Error texts here follow the
+/// convention that a message does not repeat its source.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

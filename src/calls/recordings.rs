@@ -6,6 +6,7 @@ use crate::domain::callback::{CallbackRecord, RecordingState, recording_key};
 use crate::domain::ids::RecordingSid;
 use crate::domain::tenant::Tenant;
 use crate::store::{RecordingStore, Store, StoreError, modify_callback};
+use crate::telemetry::error_chain;
 use crate::twilio::api::TwilioApi;
 use std::sync::Arc;
 
@@ -84,8 +85,8 @@ impl RecordingCopier {
                 .audio
                 .put(&key, audio, "audio/wav")
                 .await
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
+                .map_err(|e| error_chain(&e)),
+            Err(e) => Err(error_chain(&e)),
         };
         let now = self.clock.now();
         match copied {
@@ -98,7 +99,7 @@ impl RecordingCopier {
                 if tenant.settings.delete_twilio_recording {
                     // Ours is safe; a failed delete only leaves Twilio's copy.
                     if let Err(e) = self.api.delete_recording(&tenant.twilio, sid).await {
-                        tracing::warn!(recording_sid = %sid, error = %e, "could not delete Twilio's copy");
+                        tracing::warn!(recording_sid = %sid, error = error_chain(&e), "could not delete Twilio's copy");
                     }
                 }
                 Ok(CopyOutcome::Stored { key })

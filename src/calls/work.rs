@@ -1,8 +1,10 @@
 //! Agents' work on the callback list: changes decided by the domain on the
 //! record's latest version and written only if nobody wrote since.
 
-use crate::domain::callback::{CallbackRecord, ChangeError};
+use crate::domain::callback::CallbackRecord;
+
 use crate::domain::ids::{CallbackId, TenantId};
+use crate::domain::work::ChangeError;
 use crate::store::{Store, StoreError, modify_callback};
 
 #[derive(Debug, thiserror::Error)]

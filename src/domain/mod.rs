@@ -12,3 +12,4 @@ pub mod routing;
 pub mod schedule;
 pub mod tenant;
 pub mod twiml;
+pub mod work;

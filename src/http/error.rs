@@ -4,8 +4,9 @@
 
 use crate::calls::intake::IntakeError;
 use crate::calls::work::WorkError;
-use crate::domain::callback::ChangeError;
+use crate::domain::work::ChangeError;
 use crate::store::StoreError;
+use crate::telemetry::error_chain;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -102,18 +103,6 @@ impl From<WorkError> for ApiError {
 #[derive(Clone, Debug)]
 pub struct InternalCause(pub Arc<str>);
 
-/// `error: cause: cause's cause …`, the whole chain on one line.
-fn chain(error: &(dyn StdError + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
@@ -142,7 +131,7 @@ impl IntoResponse for ApiError {
                 }
             }
             ApiError::Internal(cause) => {
-                let cause = InternalCause(chain(cause.as_ref()).into());
+                let cause = InternalCause(error_chain(cause.as_ref()).into());
                 response.extensions_mut().insert(cause);
             }
             _ => {}

@@ -19,8 +19,8 @@ use async_trait::async_trait;
 /// A failure an adapter (SDK, SQLite, disk) reports, kept as the source.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Display texts end up in logs and in a record's `last_error`, so each is
-/// complete on its own; the cause is also kept as the `source()`.
+/// A message names what failed; its cause is the `source()` (print the
+/// whole chain with `telemetry::error_chain`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("{0} already exists")]
@@ -30,18 +30,17 @@ pub enum StoreError {
     /// The record changed since it was read (optimistic concurrency).
     #[error("the record was changed by someone else")]
     Conflict,
-    /// A stored item's JSON does not parse. serde's own message may quote
-    /// the stored value (a phone number), so only its kind and place are shown.
-    #[error("stored item {key} is malformed: {}", json_problem(source))]
+    /// A stored item's JSON does not parse.
+    #[error("stored item {key} is malformed")]
     Malformed {
         key: String,
         #[source]
-        source: serde_json::Error,
+        source: JsonProblem,
     },
     /// A stored item lacks a part that every such item has.
     #[error("stored item {key} is malformed: {problem}")]
     Incomplete { key: String, problem: &'static str },
-    #[error("cannot encode {what} as JSON: {source}")]
+    #[error("cannot encode {what} as JSON")]
     Encode {
         what: &'static str,
         #[source]
@@ -50,9 +49,9 @@ pub enum StoreError {
     /// Seen to exist (a failed condition) yet not found on reading it.
     #[error("{0} exists but cannot be read")]
     Unreadable(String),
-    #[error("SQLite failed: {0}")]
+    #[error("SQLite failed")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("cannot open {path}: {source}", path = path.display())]
+    #[error("cannot open {path}", path = path.display())]
     Open {
         path: std::path::PathBuf,
         #[source]
@@ -63,11 +62,11 @@ pub enum StoreError {
         path: std::path::PathBuf,
         version: usize,
     },
-    #[error("the database stayed locked for 5 s: {0}")]
+    #[error("the database stayed locked for 5 s")]
     Locked(#[source] rusqlite::Error),
-    #[error("the store's worker thread failed: {0}")]
+    #[error("the store's worker thread failed")]
     Worker(#[from] tokio::task::JoinError),
-    #[error("{what} {path}: {source}", path = path.display())]
+    #[error("{what} {path}", path = path.display())]
     Io {
         what: &'static str,
         path: std::path::PathBuf,
@@ -76,7 +75,7 @@ pub enum StoreError {
     },
     #[error("recording key {0:?} is not a safe relative path")]
     UnsafeKey(String),
-    #[error("DynamoDB {op} failed: {}", chain(source.as_ref()))]
+    #[error("DynamoDB {op} failed")]
     Dynamo {
         op: &'static str,
         #[source]
@@ -84,7 +83,7 @@ pub enum StoreError {
     },
     #[error("table {0} did not become active within 30 s")]
     TableNotActive(String),
-    #[error("S3 {op} failed: {}", chain(source.as_ref()))]
+    #[error("S3 {op} failed")]
     S3 {
         op: &'static str,
         #[source]
@@ -92,29 +91,32 @@ pub enum StoreError {
     },
 }
 
-/// "data error at line 1 column 7": where the JSON broke, not what it held.
-fn json_problem(e: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let kind = match e.classify() {
-        Category::Io => "read error",
-        Category::Syntax => "syntax error",
-        Category::Data => "data error",
-        Category::Eof => "unexpected end",
-    };
-    format!("JSON {kind} at line {} column {}", e.line(), e.column())
+/// Where a stored item's JSON broke, not what it held: serde's own
+/// message may quote the stored value (a phone number), and error chains
+/// are logged.
+#[derive(Debug, thiserror::Error)]
+#[error("JSON {kind} at line {line} column {column}")]
+pub struct JsonProblem {
+    kind: &'static str,
+    line: usize,
+    column: usize,
 }
 
-/// An SDK error's own text is only its kind ("service error"); the
-/// service's code and message are further down the chain.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut next = e.source();
-    while let Some(cause) = next {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        next = cause.source();
+impl From<serde_json::Error> for JsonProblem {
+    fn from(e: serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        let kind = match e.classify() {
+            Category::Io => "read error",
+            Category::Syntax => "syntax error",
+            Category::Data => "data error",
+            Category::Eof => "unexpected end",
+        };
+        JsonProblem {
+            kind,
+            line: e.line(),
+            column: e.column(),
+        }
     }
-    text
 }
 
 /// What `insert_callback` found.

@@ -9,8 +9,11 @@ use std::time::Duration;
 pub enum TwilioApiError {
     #[error("recording URL is not under the Twilio API base {base}")]
     NotUnderBase { base: String },
-    #[error("request to Twilio failed: {0}")]
-    Transport(String),
+    #[error("cannot build the HTTP client")]
+    Client(#[source] reqwest::Error),
+    /// The URL is left out: a recording URL holds the account SID.
+    #[error("request to Twilio failed")]
+    Transport(#[source] reqwest::Error),
     #[error("Twilio answered {status} for {what}")]
     Status { status: u16, what: &'static str },
 }
@@ -29,15 +32,11 @@ impl TwilioApi {
             .connect_timeout(Duration::from_secs(3))
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| TwilioApiError::Transport(e.to_string()))?;
+            .map_err(TwilioApiError::Client)?;
         Ok(TwilioApi {
             http,
             base: base.trim_end_matches('/').to_owned(),
         })
-    }
-
-    pub fn base(&self) -> &str {
-        &self.base
     }
 
     /// Only URLs under the configured base are ever fetched (no SSRF): the
@@ -68,7 +67,7 @@ impl TwilioApi {
             .basic_auth(creds.account_sid.as_str(), Some(creds.auth_token.expose()))
             .send()
             .await
-            .map_err(|e| TwilioApiError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| TwilioApiError::Transport(e.without_url()))?;
         let status = response.status();
         if !status.is_success() {
             return Err(TwilioApiError::Status {
@@ -79,7 +78,7 @@ impl TwilioApi {
         let body = response
             .bytes()
             .await
-            .map_err(|e| TwilioApiError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| TwilioApiError::Transport(e.without_url()))?;
         Ok(body.to_vec())
     }
 
@@ -99,7 +98,7 @@ impl TwilioApi {
             .basic_auth(creds.account_sid.as_str(), Some(creds.auth_token.expose()))
             .send()
             .await
-            .map_err(|e| TwilioApiError::Transport(e.without_url().to_string()))?;
+            .map_err(|e| TwilioApiError::Transport(e.without_url()))?;
         let status = response.status();
         if status.is_success() || status == reqwest::StatusCode::NOT_FOUND {
             Ok(())

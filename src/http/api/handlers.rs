@@ -1,7 +1,8 @@
 //! The agents' API handlers: parse, hand to `calls::work`, answer JSON.
 
 use crate::calls::work;
-use crate::domain::callback::{Attempt, Outcome, Status, agent_name};
+use crate::domain::callback::{Attempt, CallbackRecord, Outcome, Status};
+use crate::domain::work::{ChangeError, agent_name};
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::cursor::{decode_cursor, encode_cursor};
@@ -144,6 +145,17 @@ fn note_of(note: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
+/// Applies an agent's change and answers the record's new state.
+async fn respond(
+    state: &AppState,
+    agent: &Agent,
+    id: &str,
+    apply: impl FnMut(&mut CallbackRecord) -> Result<(), ChangeError> + Send,
+) -> Result<Json<CallbackView>, ApiError> {
+    let record = work::change(state.store.as_ref(), &agent.tenant.id, id, apply).await?;
+    Ok(Json(CallbackView::from(&record)))
+}
+
 #[utoipa::path(
     post, path = "/api/v1/callbacks/{id}/claim", tag = "callbacks",
     params(CallbackPath),
@@ -159,11 +171,7 @@ pub async fn claim(
 ) -> Result<Json<CallbackView>, ApiError> {
     let name = agent_of(&body.agent)?;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
-    let record = work::change(state.store.as_ref(), &agent.tenant.id, &path.id, |r| {
-        r.claim(&name, now, &rules)
-    })
-    .await?;
-    Ok(Json(CallbackView::from(&record)))
+    respond(&state, &agent, &path.id, |r| r.claim(&name, now, &rules)).await
 }
 
 #[utoipa::path(
@@ -181,11 +189,7 @@ pub async fn release(
 ) -> Result<Json<CallbackView>, ApiError> {
     let name = agent_of(&body.agent)?;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
-    let record = work::change(state.store.as_ref(), &agent.tenant.id, &path.id, |r| {
-        r.release(&name, now, &rules)
-    })
-    .await?;
-    Ok(Json(CallbackView::from(&record)))
+    respond(&state, &agent, &path.id, |r| r.release(&name, now, &rules)).await
 }
 
 #[utoipa::path(
@@ -208,11 +212,10 @@ pub async fn log_attempt(
         note: note_of(body.note)?,
     };
     let rules = agent.tenant.settings.work_rules();
-    let record = work::change(state.store.as_ref(), &agent.tenant.id, &path.id, |r| {
+    respond(&state, &agent, &path.id, |r| {
         r.log_attempt(attempt.clone(), &rules)
     })
-    .await?;
-    Ok(Json(CallbackView::from(&record)))
+    .await
 }
 
 #[utoipa::path(
@@ -231,11 +234,10 @@ pub async fn complete(
     let name = agent_of(&body.agent)?;
     let note = note_of(body.note)?;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
-    let record = work::change(state.store.as_ref(), &agent.tenant.id, &path.id, |r| {
+    respond(&state, &agent, &path.id, |r| {
         r.complete(&name, note.clone(), now, &rules)
     })
-    .await?;
-    Ok(Json(CallbackView::from(&record)))
+    .await
 }
 
 /// A stored record names audio the recording store does not have.

@@ -24,7 +24,10 @@ pub(super) fn from_json<T: serde::de::DeserializeOwned>(
     key: String,
     doc: &str,
 ) -> Result<T, StoreError> {
-    serde_json::from_str(doc).map_err(|source| StoreError::Malformed { key, source })
+    serde_json::from_str(doc).map_err(|source| StoreError::Malformed {
+        key,
+        source: source.into(),
+    })
 }
 
 pub(super) fn api_key_from(id: &str, doc: &str) -> Result<ApiKey, StoreError> {

@@ -9,9 +9,19 @@
 //! first; also API keys by tenant), `pending_copy` (sparse, all tenants).
 //! No transactions are needed: every write is one conditional put.
 
-use super::{BoxError, Inserted, ListPosition, ListQuery, Page, Store, StoreError};
+mod items;
+mod table;
+
+pub use table::{INDEXES, create_table};
+
+use items::{
+    Item, backend, call_pk, callback_item, callback_pk, condition_failed, encode, ms_key, n, parse,
+    record_of, s, tenant_pk,
+};
+
+use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
 use crate::domain::api_key::ApiKey;
-use crate::domain::callback::{CallbackRecord, Status};
+use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::CallSid;
 use crate::domain::ids::CallbackId;
 use crate::domain::ids::TenantId;
@@ -19,133 +29,12 @@ use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
-
-pub const INDEXES: [(&str, &str, &str); 5] = [
-    ("by_status_due", "gsi1pk", "gsi1sk"),
-    ("by_due", "gsi2pk", "gsi2sk"),
-    ("by_number", "gsi3pk", "gsi3sk"),
-    ("by_received", "gsi4pk", "gsi4sk"),
-    ("pending_copy", "copy_pk", "copy_sk"),
-];
-
-type Item = HashMap<String, AttributeValue>;
 
 pub struct DynamoStore {
     client: Client,
     table: String,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-
-/// `e`: a request's error or a request builder's.
-fn backend(op: &'static str, e: impl Into<BoxError>) -> StoreError {
-    StoreError::Dynamo {
-        op,
-        source: e.into(),
-    }
-}
-
-fn encode(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
-    move |source| StoreError::Encode { what, source }
-}
-
-/// Whether an SDK error is DynamoDB's "the condition did not hold".
-fn condition_failed<E, R>(e: &SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    e.as_service_error()
-        .and_then(|se| se.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
-/// Sort keys that order as numbers: 15 digits cover every millisecond
-/// timestamp until the year 33658.
-fn ms_key(ms: i64, id: &str) -> String {
-    format!("{:015}#{id}", ms.max(0))
-}
-
-fn tenant_pk(t: &TenantId) -> String {
-    format!("TENANT#{t}")
-}
-
-fn callback_pk(t: &str, id: &str) -> String {
-    format!("TENANT#{t}#CB#{id}")
-}
-
-fn call_pk(t: &TenantId, call: &CallSid) -> String {
-    format!("TENANT#{t}#CALL#{call}")
-}
-
-fn doc_of(item: &Item, key: &str) -> Result<String, StoreError> {
-    match item.get("doc") {
-        Some(AttributeValue::S(doc)) => Ok(doc.clone()),
-        _ => Err(StoreError::Incomplete {
-            key: key.to_owned(),
-            problem: "no doc attribute",
-        }),
-    }
-}
-
-fn parse<T: serde::de::DeserializeOwned>(item: &Item, key: &str) -> Result<T, StoreError> {
-    serde_json::from_str(&doc_of(item, key)?).map_err(|source| StoreError::Malformed {
-        key: key.to_owned(),
-        source,
-    })
-}
-
-fn record_of(item: &Item) -> Result<CallbackRecord, StoreError> {
-    let key = match item.get("pk") {
-        Some(AttributeValue::S(pk)) => pk.clone(),
-        _ => "callback without pk".to_owned(),
-    };
-    parse(item, &key)
-}
-
-/// The whole item of a record: its JSON plus the keys that index it.
-fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
-    let t = r.tenant_id.as_str();
-    let id = r.id.as_str();
-    let due = r.due_at.as_millisecond();
-    let received = r.received_at.as_millisecond();
-    let mut item: Item = HashMap::from([
-        ("pk".into(), s(callback_pk(t, id))),
-        ("sk".into(), s("CB")),
-        (
-            "doc".into(),
-            s(serde_json::to_string(r).map_err(encode("a callback"))?),
-        ),
-        ("version".into(), n(r.version)),
-        ("status".into(), s(r.status.as_str())),
-        (
-            "gsi1pk".into(),
-            s(format!("TENANT#{t}#STATUS#{}", r.status.as_str())),
-        ),
-        ("gsi1sk".into(), s(ms_key(due, id))),
-        ("gsi2pk".into(), s(format!("TENANT#{t}#CB"))),
-        ("gsi2sk".into(), s(ms_key(due, id))),
-        (
-            "gsi3pk".into(),
-            s(format!("TENANT#{t}#NUMBER#{}", r.callback_number)),
-        ),
-        ("gsi3sk".into(), s(ms_key(received, id))),
-        ("gsi4pk".into(), s(format!("TENANT#{t}#CB"))),
-        ("gsi4sk".into(), s(ms_key(received, id))),
-    ]);
-    if r.has_pending_copy() {
-        item.insert("copy_pk".into(), s("COPY"));
-        item.insert("copy_sk".into(), s(ms_key(received, &format!("{t}#{id}"))));
-    }
-    Ok(item)
 }
 
 impl DynamoStore {
@@ -424,7 +313,7 @@ impl Store for DynamoStore {
                 "by_status_due",
                 "gsi1pk",
                 "gsi1sk",
-                format!("TENANT#{t}#STATUS#{}", status_str(status)),
+                format!("TENANT#{t}#STATUS#{}", status.as_str()),
             ),
             None => ("by_due", "gsi2pk", "gsi2sk", format!("TENANT#{t}#CB")),
         };
@@ -558,10 +447,6 @@ impl Store for DynamoStore {
     }
 }
 
-fn status_str(status: Status) -> &'static str {
-    status.as_str()
-}
-
 impl DynamoStore {
     /// Writes the tenant if `condition` holds; `refused` names the failure.
     async fn put_tenant(
@@ -609,103 +494,4 @@ impl DynamoStore {
             Err(e) => Err(backend("put callback", e)),
         }
     }
-}
-
-/// Creates the table with its indexes and TTL if it does not exist; says
-/// which it did. On-demand billing: no capacity to plan.
-pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, StoreError> {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|e| backend("table definition", e))
-    };
-    let attr = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| backend("table definition", e))
-    };
-    let mut request = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key("pk", KeyType::Hash)?)
-        .key_schema(key("sk", KeyType::Range)?)
-        .attribute_definitions(attr("pk")?)
-        .attribute_definitions(attr("sk")?);
-    for (index, pk, sk) in INDEXES {
-        request = request
-            .attribute_definitions(attr(pk)?)
-            .attribute_definitions(attr(sk)?)
-            .global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(index)
-                    .key_schema(key(pk, KeyType::Hash)?)
-                    .key_schema(key(sk, KeyType::Range)?)
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .map_err(|e| backend("table definition", e))?,
-            );
-    }
-    match request.send().await {
-        Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|se| se.is_resource_in_use_exception()) =>
-        {
-            return Ok("exists");
-        }
-        Err(e) => return Err(backend("create table", e)),
-    }
-    wait_until_active(client, table).await?;
-    // Retention: items with `expires_at` (epoch seconds) are removed by
-    // DynamoDB. Some local stand-ins have no TTL; the table works without.
-    let ttl = client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name("expires_at")
-                .enabled(true)
-                .build()
-                .map_err(|e| backend("TTL settings", e))?,
-        )
-        .send()
-        .await;
-    match ttl {
-        Ok(_) => Ok("created"),
-        Err(e) => {
-            tracing::warn!(error = ?e, "TTL could not be enabled");
-            Ok("created (without TTL)")
-        }
-    }
-}
-
-/// A new table takes writes only once ACTIVE.
-async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreError> {
-    use aws_sdk_dynamodb::types::TableStatus;
-    for _ in 0..120 {
-        let described = client
-            .describe_table()
-            .table_name(table)
-            .send()
-            .await
-            .map_err(|e| backend("describe table", e))?;
-        if described.table.and_then(|t| t.table_status) == Some(TableStatus::Active) {
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-    Err(StoreError::TableNotActive(table.to_owned()))
 }

@@ -1,0 +1,280 @@
+//! Agents' changes to a callback record: claims, attempts, completion.
+//! The domain decides on the record's latest version; the store writes it
+//! only if nobody wrote since.
+
+use crate::domain::callback::{Attempt, CallbackRecord, Outcome, Status};
+use crate::domain::tenant::WorkRules;
+use jiff::Timestamp;
+
+/// Why an agent's change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChangeError {
+    /// Another agent holds the claim (a conflict: try another record).
+    #[error("claimed by {holder}")]
+    HeldByOther { holder: String },
+    /// The change makes no sense in the record's state.
+    #[error("cannot {action} a callback that is {status}")]
+    InvalidState {
+        action: &'static str,
+        status: Status,
+    },
+}
+
+/// An agent's name as given by the client: trimmed, 1–100 characters.
+pub fn agent_name(input: &str) -> Option<String> {
+    let name = input.trim();
+    (!name.is_empty() && name.chars().count() <= 100 && !name.chars().any(char::is_control))
+        .then(|| name.to_owned())
+}
+
+impl CallbackRecord {
+    fn claim_expired(&self, now: Timestamp, rules: &WorkRules) -> bool {
+        self.claimed_at
+            .and_then(|at| at.checked_add(rules.claim_timeout).ok())
+            .is_none_or(|expires| expires <= now)
+    }
+
+    /// The agent holding a live claim, if it is someone other than `agent`.
+    fn other_holder(&self, agent: &str, now: Timestamp, rules: &WorkRules) -> Option<String> {
+        match (&self.status, &self.claimed_by) {
+            (Status::Claimed, Some(holder))
+                if holder != agent && !self.claim_expired(now, rules) =>
+            {
+                Some(holder.clone())
+            }
+            _ => None,
+        }
+    }
+
+    fn open_for(
+        &self,
+        action: &'static str,
+        agent: &str,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<(), ChangeError> {
+        if matches!(self.status, Status::Completed | Status::Failed) {
+            return Err(ChangeError::InvalidState {
+                action,
+                status: self.status,
+            });
+        }
+        match self.other_holder(agent, now, rules) {
+            Some(holder) => Err(ChangeError::HeldByOther { holder }),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the record for `agent`: only a pending record, an expired
+    /// claim, or the agent's own claim (which is renewed).
+    pub fn claim(
+        &mut self,
+        agent: &str,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<(), ChangeError> {
+        self.open_for("claim", agent, now, rules)?;
+        self.status = Status::Claimed;
+        self.claimed_by = Some(agent.to_owned());
+        self.claimed_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Hands the record back; only its holder can.
+    pub fn release(
+        &mut self,
+        agent: &str,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<(), ChangeError> {
+        if self.status != Status::Claimed {
+            return Err(ChangeError::InvalidState {
+                action: "release",
+                status: self.status,
+            });
+        }
+        if let Some(holder) = self.other_holder(agent, now, rules) {
+            return Err(ChangeError::HeldByOther { holder });
+        }
+        self.unclaim(now);
+        Ok(())
+    }
+
+    fn unclaim(&mut self, now: Timestamp) {
+        self.status = Status::Pending;
+        self.claimed_by = None;
+        self.claimed_at = None;
+        self.updated_at = now;
+    }
+
+    /// Logs a callback attempt. Reached completes the record; otherwise it
+    /// fails after the last allowed attempt or is due again after the delay.
+    pub fn log_attempt(&mut self, attempt: Attempt, rules: &WorkRules) -> Result<(), ChangeError> {
+        let now = attempt.at;
+        self.open_for("log an attempt on", &attempt.agent, now, rules)?;
+        let outcome = attempt.outcome;
+        self.attempts.push(attempt);
+        let unreached = self
+            .attempts
+            .iter()
+            .filter(|a| a.outcome != Outcome::Reached)
+            .count();
+        if outcome == Outcome::Reached {
+            self.status = Status::Completed;
+            self.claimed_by = None;
+            self.claimed_at = None;
+            self.updated_at = now;
+        } else if u32::try_from(unreached).unwrap_or(u32::MAX) >= rules.max_attempts {
+            self.status = Status::Failed;
+            self.claimed_by = None;
+            self.claimed_at = None;
+            self.updated_at = now;
+        } else {
+            self.unclaim(now);
+            self.due_at = now.checked_add(rules.retry_delay).unwrap_or(now);
+        }
+        Ok(())
+    }
+
+    /// Done without a logged call (e.g. answered by e-mail).
+    pub fn complete(
+        &mut self,
+        agent: &str,
+        note: Option<String>,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<(), ChangeError> {
+        self.open_for("complete", agent, now, rules)?;
+        self.status = Status::Completed;
+        self.claimed_by = None;
+        self.claimed_at = None;
+        self.completion_note = note;
+        self.completed_by = Some(agent.to_owned());
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::callback::tests::{at, record};
+    use jiff::SignedDuration;
+
+    fn rules() -> WorkRules {
+        WorkRules {
+            max_attempts: 2,
+            claim_timeout: SignedDuration::from_mins(30),
+            retry_delay: SignedDuration::from_mins(60),
+        }
+    }
+
+    fn attempt(agent: &str, outcome: Outcome, when: &str) -> Attempt {
+        Attempt {
+            at: at(when),
+            agent: agent.into(),
+            outcome,
+            note: None,
+        }
+    }
+
+    #[test]
+    fn only_one_agent_holds_a_claim_until_it_expires() {
+        let mut r = record();
+        let t0 = at("2026-11-25T02:00:00Z");
+        r.claim("ann", t0, &rules()).unwrap();
+        assert_eq!(r.status, Status::Claimed);
+        assert_eq!(
+            r.claim("bob", at("2026-11-25T02:29:59Z"), &rules()),
+            Err(ChangeError::HeldByOther {
+                holder: "ann".into()
+            })
+        );
+        r.claim("ann", at("2026-11-25T02:10:00Z"), &rules())
+            .unwrap();
+        r.claim("bob", at("2026-11-25T02:40:00Z"), &rules())
+            .unwrap();
+        assert_eq!(r.claimed_by.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn release_is_for_the_holder() {
+        let mut r = record();
+        let t0 = at("2026-11-25T02:00:00Z");
+        assert!(matches!(
+            r.release("ann", t0, &rules()),
+            Err(ChangeError::InvalidState { .. })
+        ));
+        r.claim("ann", t0, &rules()).unwrap();
+        assert_eq!(
+            r.release("bob", t0, &rules()),
+            Err(ChangeError::HeldByOther {
+                holder: "ann".into()
+            })
+        );
+        r.release("ann", t0, &rules()).unwrap();
+        assert_eq!((r.status, r.claimed_by.clone()), (Status::Pending, None));
+    }
+
+    #[test]
+    fn unreached_attempts_retry_then_fail() {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("ann", Outcome::NoAnswer, "2026-11-25T02:05:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.status, Status::Pending);
+        assert_eq!(r.due_at, at("2026-11-25T03:05:00Z"));
+        r.claim("bob", at("2026-11-25T03:06:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("bob", Outcome::Busy, "2026-11-25T03:07:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.status, Status::Failed);
+        assert_eq!(r.attempts.len(), 2);
+        assert!(matches!(
+            r.complete("bob", None, at("2026-11-25T03:08:00Z"), &rules()),
+            Err(ChangeError::InvalidState {
+                status: Status::Failed,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn reached_completes_and_other_holders_are_refused() {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        assert_eq!(
+            r.log_attempt(
+                attempt("bob", Outcome::Reached, "2026-11-25T02:01:00Z"),
+                &rules()
+            ),
+            Err(ChangeError::HeldByOther {
+                holder: "ann".into()
+            })
+        );
+        r.log_attempt(
+            attempt("ann", Outcome::Reached, "2026-11-25T02:02:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!((r.status, r.claimed_by.clone()), (Status::Completed, None));
+    }
+
+    #[test]
+    fn agent_names() {
+        assert_eq!(agent_name("  ann "), Some("ann".into()));
+        assert_eq!(agent_name(""), None);
+        assert_eq!(agent_name("a\nb"), None);
+        assert_eq!(agent_name("bad\u{7}"), None);
+        assert_eq!(agent_name(&"x".repeat(101)), None);
+    }
+}

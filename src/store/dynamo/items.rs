@@ -1,0 +1,123 @@
+//! DynamoDB items: attribute values, keys, and records to and from items.
+
+use crate::domain::callback::CallbackRecord;
+use crate::domain::ids::{CallSid, TenantId};
+use crate::store::{BoxError, StoreError};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use std::collections::HashMap;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub(super) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(super) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+/// `e`: a request's error or a request builder's.
+pub(super) fn backend(op: &'static str, e: impl Into<BoxError>) -> StoreError {
+    StoreError::Dynamo {
+        op,
+        source: e.into(),
+    }
+}
+
+pub(super) fn encode(what: &'static str) -> impl FnOnce(serde_json::Error) -> StoreError {
+    move |source| StoreError::Encode { what, source }
+}
+
+/// Whether an SDK error is DynamoDB's "the condition did not hold".
+pub(super) fn condition_failed<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|se| se.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+/// Sort keys that order as numbers: 15 digits cover every millisecond
+/// timestamp until the year 33658.
+pub(super) fn ms_key(ms: i64, id: &str) -> String {
+    format!("{:015}#{id}", ms.max(0))
+}
+
+pub(super) fn tenant_pk(t: &TenantId) -> String {
+    format!("TENANT#{t}")
+}
+
+pub(super) fn callback_pk(t: &str, id: &str) -> String {
+    format!("TENANT#{t}#CB#{id}")
+}
+
+pub(super) fn call_pk(t: &TenantId, call: &CallSid) -> String {
+    format!("TENANT#{t}#CALL#{call}")
+}
+
+fn doc_of(item: &Item, key: &str) -> Result<String, StoreError> {
+    match item.get("doc") {
+        Some(AttributeValue::S(doc)) => Ok(doc.clone()),
+        _ => Err(StoreError::Incomplete {
+            key: key.to_owned(),
+            problem: "no doc attribute",
+        }),
+    }
+}
+
+pub(super) fn parse<T: serde::de::DeserializeOwned>(
+    item: &Item,
+    key: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(&doc_of(item, key)?).map_err(|source| StoreError::Malformed {
+        key: key.to_owned(),
+        source: source.into(),
+    })
+}
+
+pub(super) fn record_of(item: &Item) -> Result<CallbackRecord, StoreError> {
+    let key = match item.get("pk") {
+        Some(AttributeValue::S(pk)) => pk.clone(),
+        _ => "callback without pk".to_owned(),
+    };
+    parse(item, &key)
+}
+
+/// The whole item of a record: its JSON plus the keys that index it.
+pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
+    let t = r.tenant_id.as_str();
+    let id = r.id.as_str();
+    let due = r.due_at.as_millisecond();
+    let received = r.received_at.as_millisecond();
+    let mut item: Item = HashMap::from([
+        ("pk".into(), s(callback_pk(t, id))),
+        ("sk".into(), s("CB")),
+        (
+            "doc".into(),
+            s(serde_json::to_string(r).map_err(encode("a callback"))?),
+        ),
+        ("version".into(), n(r.version)),
+        ("status".into(), s(r.status.as_str())),
+        (
+            "gsi1pk".into(),
+            s(format!("TENANT#{t}#STATUS#{}", r.status.as_str())),
+        ),
+        ("gsi1sk".into(), s(ms_key(due, id))),
+        ("gsi2pk".into(), s(format!("TENANT#{t}#CB"))),
+        ("gsi2sk".into(), s(ms_key(due, id))),
+        (
+            "gsi3pk".into(),
+            s(format!("TENANT#{t}#NUMBER#{}", r.callback_number)),
+        ),
+        ("gsi3sk".into(), s(ms_key(received, id))),
+        ("gsi4pk".into(), s(format!("TENANT#{t}#CB"))),
+        ("gsi4sk".into(), s(ms_key(received, id))),
+    ]);
+    if r.has_pending_copy() {
+        item.insert("copy_pk".into(), s("COPY"));
+        item.insert("copy_sk".into(), s(ms_key(received, &format!("{t}#{id}"))));
+    }
+    Ok(item)
+}
