@@ -4,8 +4,7 @@
 
 use crate::clock::SystemClock;
 use crate::config::BaseUrl;
-use crate::domain::ids::AccountSid;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::prompts::Language;
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use crate::startup;

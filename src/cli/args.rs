@@ -1,7 +1,6 @@
 //! The command line's shape: every subcommand and flag.
 
-use crate::domain::ids::AccountSid;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey};
 use crate::domain::routing::RoutingMode;

@@ -25,6 +25,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("this route does not take {0}")]
+    MethodNotAllowed(axum::http::Method),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -50,6 +52,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::InvalidState(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_state"),
@@ -142,8 +145,9 @@ impl IntoResponse for ApiError {
 
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// bad_request, unauthorized, forbidden, not_found, conflict,
-    /// payload_too_large, invalid_state, range_not_satisfiable, internal.
+    /// bad_request, unauthorized, forbidden, not_found, method_not_allowed,
+    /// conflict, payload_too_large, invalid_state, range_not_satisfiable,
+    /// internal.
     pub code: String,
     pub message: String,
 }

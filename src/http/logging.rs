@@ -39,3 +39,8 @@ pub async fn not_found(request: Request) -> Response {
     tracing::info!(method = %request.method(), status = 404, "request to no route");
     ApiError::NotFound("no such route".into()).into_response()
 }
+
+/// A route that exists, asked with another method; axum adds `Allow`.
+pub async fn method_not_allowed(method: axum::http::Method) -> Response {
+    ApiError::MethodNotAllowed(method).into_response()
+}

@@ -121,6 +121,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route_layer(axum::middleware::from_fn(logging::log_request))
         .fallback(logging::not_found)
+        .method_not_allowed_fallback(logging::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

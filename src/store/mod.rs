@@ -9,9 +9,7 @@ pub mod sqlite;
 
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::{CallbackRecord, Status};
-use crate::domain::ids::CallSid;
-use crate::domain::ids::CallbackId;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{CallSid, CallbackId, TenantId};
 use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
 use async_trait::async_trait;

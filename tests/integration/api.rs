@@ -12,6 +12,49 @@ fn path(id: &str, action: &str) -> String {
     format!("/api/v1/callbacks/{id}{action}")
 }
 
+async fn recording_with_range(app: &TestApp, key: &str, id: &str, range: &str) -> ApiReply {
+    let request = Request::get(path(id, "/recording"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("range", range)
+        .body(Body::empty())
+        .unwrap();
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn range_requests_follow_rfc_9110() {
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    let (record, audio) = app.play_call(CALLER).await;
+    let id = record.id.to_string();
+    let total = audio.len();
+
+    let tail = recording_with_range(&app, &key, &id, "bytes=-10").await;
+    assert_eq!(tail.status, 206);
+    assert_eq!(
+        tail.headers["content-range"],
+        format!("bytes {}-{}/{total}", total - 10, total - 1).as_str()
+    );
+    assert_eq!(tail.bytes, audio[total - 10..]);
+
+    // Outside the audio: 416 with the length, in the JSON error shape.
+    let outside = recording_with_range(&app, &key, &id, &format!("bytes={total}-")).await;
+    assert_eq!(outside.status, 416);
+    assert_eq!(
+        outside.headers["content-range"],
+        format!("bytes */{total}").as_str()
+    );
+    assert_eq!(outside.json()["error"]["code"], "range_not_satisfiable");
+
+    // A header we cannot serve is ignored: the whole audio.
+    for ignored in ["bytes=0-1,5-9", "bytes=9-2", "bytes=x-", "pages=1-2"] {
+        let whole = recording_with_range(&app, &key, &id, ignored).await;
+        assert_eq!(whole.status, 200, "{ignored}");
+        assert_eq!(whole.bytes, audio, "{ignored}");
+        assert!(!whole.headers.contains_key("content-range"), "{ignored}");
+    }
+}
+
 #[tokio::test]
 async fn the_whole_life_of_a_callback() {
     let app = spawn_app().await;
@@ -62,14 +105,7 @@ async fn the_whole_life_of_a_callback() {
     );
     assert_eq!(ranged.bytes, audio[..44]);
 
-    let claimed = app
-        .api(
-            "POST",
-            &path(&id, "/claim"),
-            &key,
-            Some(json!({"agent": "ann"})),
-        )
-        .await;
+    let claimed = app.claim(&key, &id, "ann").await;
     assert_eq!(claimed.status, 200);
     assert_eq!(claimed.json()["status"], "claimed");
     assert_eq!(claimed.json()["claimed_by"], "ann");
@@ -79,11 +115,10 @@ async fn the_whole_life_of_a_callback() {
     assert_eq!(claimed_list.json()["items"][0]["id"], id);
 
     let tried = app
-        .api(
-            "POST",
-            &path(&id, "/attempts"),
+        .attempt(
             &key,
-            Some(json!({"agent": "ann", "outcome": "no_answer", "note": "rang 10 times"})),
+            &id,
+            json!({"agent": "ann", "outcome": "no_answer", "note": "rang 10 times"}),
         )
         .await;
     assert_eq!(tried.status, 200);
@@ -95,33 +130,15 @@ async fn the_whole_life_of_a_callback() {
     assert_eq!(body["attempts"][0]["outcome"], "no_answer");
     assert_eq!(body["attempts"][0]["note"], "rang 10 times");
 
-    app.api(
-        "POST",
-        &path(&id, "/claim"),
-        &key,
-        Some(json!({"agent": "bob"})),
-    )
-    .await;
+    app.claim(&key, &id, "bob").await;
     let reached = app
-        .api(
-            "POST",
-            &path(&id, "/attempts"),
-            &key,
-            Some(json!({"agent": "bob", "outcome": "reached"})),
-        )
+        .attempt(&key, &id, json!({"agent": "bob", "outcome": "reached"}))
         .await;
     assert_eq!(reached.status, 200);
     assert_eq!(reached.json()["status"], "completed");
     assert_eq!(reached.json()["attempts"].as_array().unwrap().len(), 2);
 
-    let again = app
-        .api(
-            "POST",
-            &path(&id, "/complete"),
-            &key,
-            Some(json!({"agent": "bob"})),
-        )
-        .await;
+    let again = app.complete(&key, &id, json!({"agent": "bob"})).await;
     assert_eq!(again.status, 422);
     assert_eq!(again.error_code(), "invalid_state");
 
@@ -175,33 +192,15 @@ async fn unreached_up_to_the_maximum_fails_the_record() {
     let key = app.api_key().await;
     let id = app.seed(TENANT, 0).await.id.to_string();
     for (n, outcome) in ["busy", "voicemail"].into_iter().enumerate() {
-        app.api(
-            "POST",
-            &path(&id, "/claim"),
-            &key,
-            Some(json!({"agent": "ann"})),
-        )
-        .await;
+        app.claim(&key, &id, "ann").await;
         let reply = app
-            .api(
-                "POST",
-                &path(&id, "/attempts"),
-                &key,
-                Some(json!({"agent": "ann", "outcome": outcome})),
-            )
+            .attempt(&key, &id, json!({"agent": "ann", "outcome": outcome}))
             .await;
         assert_eq!(reply.status, 200);
         let expected = if n == 0 { "pending" } else { "failed" };
         assert_eq!(reply.json()["status"], expected);
     }
-    let claim = app
-        .api(
-            "POST",
-            &path(&id, "/claim"),
-            &key,
-            Some(json!({"agent": "ann"})),
-        )
-        .await;
+    let claim = app.claim(&key, &id, "ann").await;
     assert_eq!(claim.status, 422);
     assert_eq!(
         claim.json()["error"]["message"],
@@ -240,13 +239,7 @@ async fn pages_have_no_duplicates_or_gaps_while_records_are_claimed() {
         }
         // Between pages, agents claim records both behind and ahead of us.
         for id in [&all[claimed * 7 % 300], &all[(claimed * 13 + 150) % 300]] {
-            app.api(
-                "POST",
-                &path(id, "/claim"),
-                &key,
-                Some(json!({"agent": "ann"})),
-            )
-            .await;
+            app.claim(&key, id, "ann").await;
         }
         claimed += 1;
         match body["next_cursor"].as_str() {
@@ -469,12 +462,7 @@ async fn bad_input_gets_the_right_error() {
         assert!(reply.json()["error"]["code"].is_string());
     }
     let unknown_field = app
-        .api(
-            "POST",
-            &path(&id, "/claim"),
-            &key,
-            Some(json!({"agent": "ann", "extra": 1})),
-        )
+        .claim_with(&key, &id, json!({"agent": "ann", "extra": 1}))
         .await;
     assert!(
         unknown_field.json()["error"]["message"]
@@ -510,70 +498,38 @@ async fn bad_input_gets_the_right_error() {
         "send the body as Content-Type: application/json"
     );
     let huge = app
-        .api(
-            "POST",
-            &path(&id, "/complete"),
+        .complete(
             &key,
-            Some(json!({"agent": "ann", "note": "x".repeat(70_000)})),
+            &id,
+            json!({"agent": "ann", "note": "x".repeat(70_000)}),
         )
         .await;
     assert_eq!(huge.status, 413);
     assert_eq!(huge.error_code(), "payload_too_large");
     let long_note = app
-        .api(
-            "POST",
-            &path(&id, "/complete"),
-            &key,
-            Some(json!({"agent": "ann", "note": "x".repeat(2001)})),
-        )
+        .complete(&key, &id, json!({"agent": "ann", "note": "x".repeat(2001)}))
         .await;
     assert_eq!(long_note.status, 400);
 
     // Holding and releasing.
-    app.api(
-        "POST",
-        &path(&id, "/claim"),
-        &key,
-        Some(json!({"agent": "ann"})),
-    )
-    .await;
-    let not_holder = app
-        .api(
-            "POST",
-            &path(&id, "/release"),
-            &key,
-            Some(json!({"agent": "bob"})),
-        )
-        .await;
+    app.claim(&key, &id, "ann").await;
+    let not_holder = app.release(&key, &id, "bob").await;
     assert_eq!(not_holder.status, 409);
-    let holder = app
-        .api(
-            "POST",
-            &path(&id, "/release"),
-            &key,
-            Some(json!({"agent": "ann"})),
-        )
-        .await;
+    let holder = app.release(&key, &id, "ann").await;
     assert_eq!(holder.status, 200);
     assert_eq!(holder.json()["status"], "pending");
     let done = app
-        .api(
-            "POST",
-            &path(&id, "/complete"),
+        .complete(
             &key,
-            Some(json!({"agent": "bob", "note": "answered by e-mail"})),
+            &id,
+            json!({"agent": "bob", "note": "answered by e-mail"}),
         )
         .await;
     assert_eq!(done.status, 200);
     assert_eq!(done.json()["completion_note"], "answered by e-mail");
     assert_eq!(done.json()["completed_by"], "bob");
     let unsatisfiable = app
-        .api(
-            "POST",
-            &path(&id, "/attempts"),
-            &key,
-            Some(json!({"agent": "bob", "outcome": "reached"})),
-        )
+        .attempt(&key, &id, json!({"agent": "bob", "outcome": "reached"}))
         .await;
     assert_eq!(unsatisfiable.status, 422);
 }
@@ -583,32 +539,12 @@ async fn an_expired_claim_can_be_taken_over() {
     let app = spawn_app().await;
     let key = app.api_key().await;
     let id = app.seed(TENANT, 0).await.id.to_string();
-    app.api(
-        "POST",
-        &path(&id, "/claim"),
-        &key,
-        Some(json!({"agent": "ann"})),
-    )
-    .await;
-    let early = app
-        .api(
-            "POST",
-            &path(&id, "/claim"),
-            &key,
-            Some(json!({"agent": "bob"})),
-        )
-        .await;
+    app.claim(&key, &id, "ann").await;
+    let early = app.claim(&key, &id, "bob").await;
     assert_eq!(early.status, 409);
     // The default claim timeout is 30 minutes.
     app.clock.set("2026-11-25T01:30:00Z".parse().unwrap());
-    let late = app
-        .api(
-            "POST",
-            &path(&id, "/claim"),
-            &key,
-            Some(json!({"agent": "bob"})),
-        )
-        .await;
+    let late = app.claim(&key, &id, "bob").await;
     assert_eq!(late.status, 200);
     assert_eq!(late.json()["claimed_by"], "bob");
 }

@@ -8,9 +8,7 @@ use afureko::domain::api_key::{ApiKey, hash_key};
 use afureko::domain::callback::{
     CallbackRecord, Confirmation, NewCallback, Recording, RecordingState,
 };
-use afureko::domain::ids::CallbackId;
-use afureko::domain::ids::TenantId;
-use afureko::domain::ids::{AccountSid, CallSid, RecordingSid};
+use afureko::domain::ids::{AccountSid, CallSid, CallbackId, RecordingSid, TenantId};
 use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};

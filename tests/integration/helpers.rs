@@ -5,9 +5,7 @@ use afureko::clock::FixedClock;
 use afureko::config::BaseUrl;
 use afureko::domain::api_key::ApiKey;
 use afureko::domain::callback::{CallbackRecord, Confirmation, NewCallback};
-use afureko::domain::ids::CallbackId;
-use afureko::domain::ids::TenantId;
-use afureko::domain::ids::{AccountSid, CallSid};
+use afureko::domain::ids::{AccountSid, CallSid, CallbackId, TenantId};
 use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
@@ -271,6 +269,36 @@ impl TestApp {
         send_to(self.router(), api_request(method, path, key, body)).await
     }
 
+    /// `POST /api/v1/callbacks/{id}/{action}` with a JSON body.
+    async fn act(&self, key: &str, id: &str, action: &str, body: serde_json::Value) -> ApiReply {
+        let path = format!("/api/v1/callbacks/{id}/{action}");
+        self.api("POST", &path, key, Some(body)).await
+    }
+
+    pub async fn claim(&self, key: &str, id: &str, agent: &str) -> ApiReply {
+        self.act(key, id, "claim", serde_json::json!({ "agent": agent }))
+            .await
+    }
+
+    /// A claim with any body (e.g. one the API must refuse).
+    pub async fn claim_with(&self, key: &str, id: &str, body: serde_json::Value) -> ApiReply {
+        self.act(key, id, "claim", body).await
+    }
+
+    pub async fn release(&self, key: &str, id: &str, agent: &str) -> ApiReply {
+        self.act(key, id, "release", serde_json::json!({ "agent": agent }))
+            .await
+    }
+
+    /// Logs an attempt: `body` holds agent, outcome and maybe a note.
+    pub async fn attempt(&self, key: &str, id: &str, body: serde_json::Value) -> ApiReply {
+        self.act(key, id, "attempts", body).await
+    }
+
+    pub async fn complete(&self, key: &str, id: &str, body: serde_json::Value) -> ApiReply {
+        self.act(key, id, "complete", body).await
+    }
+
     /// Plays a whole call that accepts the caller ID and leaves a recording;
     /// returns the record and the audio.
     pub async fn play_call(&self, from: &str) -> (CallbackRecord, Vec<u8>) {
@@ -335,12 +363,13 @@ impl TestApp {
 
 /// A store that holds the first `n` callback reads at a barrier, so that
 /// `n` concurrent requests all read the same version before any writes:
-/// a race that really happens, every time.
+/// a race that really happens, every time. It also counts tenant reads.
 pub struct RacingStore {
     inner: Arc<dyn Store>,
     barrier: tokio::sync::Barrier,
     held: std::sync::atomic::AtomicUsize,
     n: usize,
+    pub tenant_reads: std::sync::atomic::AtomicUsize,
 }
 
 impl RacingStore {
@@ -350,6 +379,7 @@ impl RacingStore {
             barrier: tokio::sync::Barrier::new(n),
             held: std::sync::atomic::AtomicUsize::new(0),
             n,
+            tenant_reads: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 }
@@ -374,6 +404,7 @@ impl Store for RacingStore {
         self.inner.update_tenant(t).await
     }
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.tenant_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get_tenant(id).await
     }
     async fn insert_callback(&self, r: &CallbackRecord) -> Result<Inserted, StoreError> {

@@ -1,12 +1,12 @@
 //! Bad input gets a clear error and nothing is stored.
 
 use crate::helpers::*;
-use afureko::domain::ids::AccountSid;
-use afureko::domain::ids::TenantId;
+use afureko::domain::ids::{AccountSid, TenantId};
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::twilio::signature::{Algorithm, sign};
 use axum::body::Body;
 use axum::http::Request;
+use std::sync::atomic::Ordering;
 use tower::ServiceExt;
 
 fn params(sid: &str) -> Vec<(String, String)> {
@@ -277,4 +277,66 @@ async fn signature_is_checked_against_the_public_url_not_the_host_header() {
     )
     .await;
     assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405_in_the_json_error_shape() {
+    let app = spawn_app().await;
+    let reply = app
+        .send(
+            Request::get("/twilio/acme/voice")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.headers["allow"], "POST");
+    assert_eq!(reply.json()["error"]["code"], "method_not_allowed");
+    assert_eq!(
+        reply.json()["error"]["message"],
+        "this route does not take GET"
+    );
+}
+
+#[tokio::test]
+async fn cheap_refusals_cost_no_store_read() {
+    let app = spawn_app().await;
+    let counting = std::sync::Arc::new(RacingStore::new(app.state.store.clone(), 0));
+    let mut state = app.state.clone();
+    state.store = counting.clone();
+    let router = afureko::http::app(state);
+    let sid = app.call_sid();
+    let p = params(&sid);
+    let signature = sign(AUTH_TOKEN, &app.voice_url(), &p, Algorithm::Sha1);
+    let post = |headers: &[(&str, &str)]| {
+        let mut request = Request::post("/twilio/acme/voice");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(Body::from(form(&p))).unwrap()
+    };
+    let form_type = ("content-type", "application/x-www-form-urlencoded");
+    let refused = [
+        (post(&[form_type]), 403),
+        (post(&[("x-twilio-signature", &signature)]), 400),
+        (
+            Request::post("/twilio/NOT%20VALID/voice")
+                .header(form_type.0, form_type.1)
+                .header("x-twilio-signature", &signature)
+                .body(Body::from(form(&p)))
+                .unwrap(),
+            404,
+        ),
+    ];
+    for (request, status) in refused {
+        assert_eq!(send_to(router.clone(), request).await.status, status);
+    }
+    assert_eq!(counting.tenant_reads.load(Ordering::SeqCst), 0);
+    let signed = send_to(
+        router,
+        post(&[form_type, ("x-twilio-signature", &signature)]),
+    )
+    .await;
+    assert_eq!(signed.status, 200);
+    assert_eq!(counting.tenant_reads.load(Ordering::SeqCst), 1);
 }

@@ -22,9 +22,7 @@ use items::{
 use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
-use crate::domain::ids::CallSid;
-use crate::domain::ids::CallbackId;
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{CallSid, CallbackId, TenantId};
 use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
 use async_trait::async_trait;
