@@ -1,5 +1,6 @@
 //! Configuration from the environment; every error names its variable.
 
+use crate::twilio::api::{MediaHosts, TwilioApi, TwilioApiError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -66,6 +67,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub twilio_api_base: BaseUrl,
+    /// Where a recording download may be redirected.
+    pub twilio_media_hosts: MediaHosts,
 }
 
 impl Config {
@@ -118,7 +121,21 @@ impl Config {
             listen,
             data_dir,
             twilio_api_base,
+            twilio_media_hosts: MediaHosts::parse(
+                &lookup("AFUREKO_TWILIO_MEDIA_HOSTS")
+                    .unwrap_or_else(|| MediaHosts::DEFAULT.to_owned()),
+            ),
         })
+    }
+}
+
+impl Config {
+    /// The client for Twilio's media API.
+    pub fn twilio_api(&self) -> Result<TwilioApi, TwilioApiError> {
+        TwilioApi::new(
+            self.twilio_api_base.as_str(),
+            self.twilio_media_hosts.clone(),
+        )
     }
 }
 

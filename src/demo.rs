@@ -8,6 +8,7 @@ use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::prompts::Language;
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use crate::startup;
+use crate::twilio::api::{MediaHosts, TwilioApi};
 use crate::twilio::sim::{Doc, FakeTwilioApi, Reply, Sim, tone_wav};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -68,9 +69,8 @@ pub async fn run(language: Language) -> Result<(), DemoError> {
         .map_err(setup)?;
     let backend = startup::embedded(&data_dir).await.map_err(setup)?;
     let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
-    let api_base = BaseUrl::parse("AFUREKO_TWILIO_API_BASE", &twilio.base_url()).map_err(setup)?;
-    let state =
-        startup::state(&backend, public_url, &api_base, Arc::new(SystemClock)).map_err(setup)?;
+    let api = TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).map_err(setup)?;
+    let state = startup::state(&backend, public_url, api, Arc::new(SystemClock));
 
     let tenant = Tenant {
         id: TenantId::parse("demo").map_err(setup)?,

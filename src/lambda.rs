@@ -36,9 +36,9 @@ async fn run() -> anyhow::Result<()> {
     let state = startup::state(
         &backend,
         config.public_url.clone(),
-        &config.twilio_api_base,
+        config.twilio_api()?,
         Arc::new(SystemClock),
-    )?;
+    );
     crate::domain::phone::warm_up();
     if std::env::var("AFUREKO_LAMBDA_ROLE").as_deref() == Ok("sweeper") {
         let copier = state.copier.clone();

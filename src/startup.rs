@@ -52,23 +52,22 @@ pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
 pub fn state(
     backend: &Backend,
     public_url: BaseUrl,
-    twilio_api_base: &BaseUrl,
+    api: TwilioApi,
     clock: Arc<dyn Clock>,
-) -> Result<AppState, StartupError> {
-    let api = TwilioApi::new(twilio_api_base.as_str())?;
+) -> AppState {
     let copier = RecordingCopier::new(
         backend.store.clone(),
         backend.audio.clone(),
         api,
         clock.clone(),
     );
-    Ok(AppState {
+    AppState {
         store: backend.store.clone(),
         audio: backend.audio.clone(),
         copier: Arc::new(copier),
         public_url,
         clock,
-    })
+    }
 }
 
 /// The SDK's configuration, built once: region, credentials chain and
@@ -128,9 +127,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let state = state(
         &backend,
         config.public_url.clone(),
-        &config.twilio_api_base,
+        config.twilio_api()?,
         Arc::new(SystemClock),
-    )?;
+    );
     // Off the start-up path, so serving starts at once.
     tokio::task::spawn_blocking(crate::domain::phone::warm_up);
     let listener = tokio::net::TcpListener::bind(config.listen)

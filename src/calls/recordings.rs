@@ -74,13 +74,18 @@ impl RecordingCopier {
         let Some(recording) = record.recording(sid) else {
             return Ok(CopyOutcome::Skipped);
         };
-        let (RecordingState::PendingCopy, Some(url)) = (recording.state, &recording.twilio_url)
-        else {
+        // The audio is fetched from the recording's own media URL under the
+        // API base, never from a URL a request named.
+        if recording.state != RecordingState::PendingCopy {
             return Ok(CopyOutcome::Skipped);
-        };
+        }
         let call_sid = recording.call_sid.as_ref().unwrap_or(&record.call_sid);
         let key = recording_key(&tenant.id, call_sid, sid, "wav");
-        let copied = match self.api.fetch_wav(&tenant.twilio, url).await {
+        let copied = match self
+            .api
+            .fetch_wav(&tenant.twilio, sid, tenant.settings.max_recording_bytes())
+            .await
+        {
             Ok(audio) => self
                 .audio
                 .put(&key, audio, "audio/wav")

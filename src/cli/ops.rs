@@ -9,9 +9,9 @@ pub async fn sweep(config: &Config, limit: usize) -> anyhow::Result<()> {
     let state = startup::state(
         &backend,
         config.public_url.clone(),
-        &config.twilio_api_base,
+        config.twilio_api()?,
         std::sync::Arc::new(crate::clock::SystemClock),
-    )?;
+    );
     let report = state
         .copier
         .sweep(limit)

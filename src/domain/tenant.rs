@@ -218,6 +218,13 @@ impl TenantSettings {
         }
     }
 
+    /// The largest recording download accepted: Twilio's WAV is 8 kHz mono
+    /// 16-bit (16,000 bytes a second); a quarter more, and 64 KiB, spare.
+    pub fn max_recording_bytes(&self) -> u64 {
+        let audio = u64::from(self.max_recording_seconds) * 16_000;
+        audio + audio / 4 + 64 * 1024
+    }
+
     pub fn prompt(&self, key: PromptKey) -> &str {
         crate::domain::prompts::prompt_text(&self.prompts, self.language, key)
     }

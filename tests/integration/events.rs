@@ -13,6 +13,7 @@ use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::startup;
+use afureko::twilio::api::{MediaHosts, TwilioApi};
 use axum::body::Body;
 use std::sync::Arc;
 
@@ -28,10 +29,9 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", "https://calls.example.com").unwrap(),
         // Nothing in the events is fetched; nothing may leave the machine.
-        &BaseUrl::parse("AFUREKO_TWILIO_API_BASE", "http://127.0.0.1:9").unwrap(),
+        TwilioApi::new("http://127.0.0.1:9", MediaHosts::parse("")).unwrap(),
         Arc::new(FixedClock::new(arrived)),
-    )
-    .unwrap();
+    );
     let tenant_id = TenantId::parse("demo").unwrap();
     backend
         .store

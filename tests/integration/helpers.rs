@@ -12,6 +12,7 @@ use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentia
 use afureko::http::AppState;
 use afureko::startup::{self, Backend};
 use afureko::store::{Inserted, ListQuery, Page, Store, StoreError};
+use afureko::twilio::api::{MediaHosts, TwilioApi};
 use afureko::twilio::sim::tone_wav;
 use afureko::twilio::sim::{Call, FakeTwilioApi, Sim};
 use axum::body::Body;
@@ -93,10 +94,9 @@ pub async fn spawn_app_on(
     let state = startup::state(
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap(),
-        &BaseUrl::parse("AFUREKO_TWILIO_API_BASE", &twilio.base_url()).unwrap(),
+        TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).expect("Twilio client"),
         clock.clone(),
-    )
-    .expect("state");
+    );
     let tenant = Tenant {
         id: TenantId::parse(TENANT).unwrap(),
         twilio: TwilioCredentials {

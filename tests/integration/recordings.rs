@@ -101,9 +101,13 @@ async fn recording_urls_outside_the_twilio_api_base_are_refused(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
+    let own = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
     for url in [
         "http://169.254.169.254/latest/meta-data/iam".to_owned(),
         format!("{}.evil.test/x", app.twilio.base_url()),
+        // Another account's recording, and dot segments leaving the path.
+        own.replace(ACCOUNT_SID, "ACffffffffffffffffffffffffffffffff"),
+        own.replace("/2010-04-01/", "/2010-04-01/%2e%2e/%2e%2e/outside/"),
     ] {
         let reply = app
             .call(&sid, CALLER)
@@ -168,8 +172,10 @@ async fn the_media_fetch_uses_the_tenants_credentials(kind: Kind) {
     let rec_sid = app.recording_sid();
     let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
     let mut tenant = app.tenant.clone();
-    tenant.twilio.account_sid =
-        afureko::domain::ids::AccountSid::parse("ACffffffffffffffffffffffffffffffff").unwrap();
+    let other = "ACffffffffffffffffffffffffffffffff";
+    tenant.twilio.account_sid = afureko::domain::ids::AccountSid::parse(other).unwrap();
+    // Twilio names the tenant's own account in the URL.
+    let rec_url = rec_url.replace(ACCOUNT_SID, other);
     app.backend.store.update_tenant(&tenant).await.unwrap();
     app.call(&sid, CALLER)
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
@@ -183,7 +189,34 @@ async fn the_media_fetch_uses_the_tenants_credentials(kind: Kind) {
     );
 }
 
+async fn recordings_longer_than_the_tenant_allows_are_refused(kind: Kind) {
+    let settings = TenantSettings {
+        max_recording_seconds: 5,
+        ..TenantSettings::default()
+    };
+    assert_eq!(settings.max_recording_bytes(), 165_536);
+    let app = spawn_on(kind, settings).await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    // 20 s of 8 kHz 16-bit audio: 320 kB, past the 5 s limit.
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(20.0));
+    let reply = app
+        .call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 20)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 204);
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings[0].state, RecordingState::PendingCopy);
+    assert_eq!(
+        record.recordings[0].last_error.as_deref(),
+        Some("the recording is larger than 165536 bytes")
+    );
+    assert!(app.twilio.deleted().is_empty());
+}
+
 crate::on_every_backend!(
+    recordings_longer_than_the_tenant_allows_are_refused,
     a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it,
     copies_that_keep_failing_end_in_copy_failed,
     recording_urls_outside_the_twilio_api_base_are_refused,

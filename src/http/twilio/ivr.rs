@@ -223,7 +223,7 @@ fn recording_event(
             state
                 .copier
                 .api()
-                .check_url(&url)
+                .check_url(&url, &hook.tenant.twilio.account_sid, &sid)
                 .map_err(|e| ApiError::BadRequest(format!("RecordingUrl refused: {e}")))?;
             let duration_seconds = hook.param("RecordingDuration").and_then(|d| d.parse().ok());
             Some(RecordingEvent::Completed {
