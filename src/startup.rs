@@ -12,6 +12,7 @@ use crate::store::{RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The cause is the `source`, not part of the message, so a printed chain
 /// (`{:#}`) names it once.
@@ -74,7 +75,31 @@ pub fn state(
 /// `AWS_ENDPOINT_URL` come from the environment. Nothing goes on the
 /// network until a request is made.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(dynamo_timeouts())
+        .load()
+        .await
+}
+
+/// The SDK sets no read timeout by itself: a server that accepts and never
+/// answers would hold a webhook forever. DynamoDB answers in milliseconds,
+/// so a few seconds bound a call, retries included, well inside Twilio's
+/// 15 s.
+pub fn dynamo_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build()
+}
+
+/// S3 moves whole recordings: more time per attempt, still bounded.
+pub fn s3_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .operation_timeout(Duration::from_secs(12))
+        .build()
 }
 
 /// Local S3 servers (an endpoint override) need path-style addressing;
@@ -82,6 +107,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     let config = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(sdk.endpoint_url().is_some())
+        .timeout_config(s3_timeouts())
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }

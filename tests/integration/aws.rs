@@ -152,3 +152,50 @@ async fn the_agent_workflow_runs_the_same_on_dynamodb() {
         .await;
     assert_eq!(list.json()["items"][0]["id"], id);
 }
+
+/// A server that accepts connections and never answers, as a DynamoDB or
+/// S3 endpoint behind a broken network path would.
+async fn stalling_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
+    let endpoint = stalling_endpoint().await;
+    let sdk = crate::backends::sdk(&endpoint, "test", "test");
+    let target = afureko::config::AwsTarget {
+        table: "stalled".into(),
+        bucket: "stalled".into(),
+    };
+    let backend = afureko::startup::aws(&sdk, &target);
+    let tenant = afureko::domain::ids::TenantId::parse("acme").unwrap();
+    // Only a guard against a hang: the SDK's own timeouts answer long before.
+    let guard = std::time::Duration::from_secs(120);
+    let (read, upload) = tokio::join!(
+        tokio::time::timeout(guard, backend.store.get_tenant(&tenant)),
+        tokio::time::timeout(
+            guard,
+            backend
+                .audio
+                .put("recordings/acme/x.wav", vec![0; 16], "audio/wav")
+        ),
+    );
+    let read = read.expect("a stalled DynamoDB hung the call");
+    assert!(
+        matches!(read, Err(afureko::store::StoreError::Dynamo { .. })),
+        "{read:?}"
+    );
+    let upload = upload.expect("a stalled S3 hung the upload");
+    assert!(
+        matches!(upload, Err(afureko::store::StoreError::S3 { .. })),
+        "{upload:?}"
+    );
+}

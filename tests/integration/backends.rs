@@ -71,7 +71,7 @@ fn env(name: &str) -> String {
 }
 
 /// An SDK configuration that can only reach `endpoint` on 127.0.0.1.
-fn sdk(endpoint: &str, key: &str, secret: &str) -> SdkConfig {
+pub fn sdk(endpoint: &str, key: &str, secret: &str) -> SdkConfig {
     assert!(
         endpoint.starts_with("http://127.0.0.1:"),
         "tests stay on loopback"
@@ -83,6 +83,7 @@ fn sdk(endpoint: &str, key: &str, secret: &str) -> SdkConfig {
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
             Credentials::new(key, secret, None, None, "afureko-tests"),
         ))
+        .timeout_config(startup::dynamo_timeouts())
         .build()
 }
 
