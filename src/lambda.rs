@@ -21,16 +21,25 @@ pub async fn main() -> ExitCode {
     let json =
         std::env::var("AWS_LAMBDA_LOG_FORMAT").map_or(true, |f| f.eq_ignore_ascii_case("json"));
     crate::telemetry::init(json, "info");
-    match run().await {
+    let state = match init().await {
+        Ok(state) => state,
+        Err(error) => {
+            let message = format!("{error:#}");
+            tracing::error!(error = message, "afureko could not start");
+            report_init_error(&message).await;
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(state).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!(error = format!("{error:#}"), "afureko could not start");
+            tracing::error!(error = format!("{error:#}"), "the Lambda runtime stopped");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run() -> anyhow::Result<()> {
+async fn init() -> anyhow::Result<crate::http::AppState> {
     let config = Config::from_env()?;
     let backend = startup::backend(&config).await?;
     let state = startup::state(
@@ -40,6 +49,37 @@ async fn run() -> anyhow::Result<()> {
         Arc::new(SystemClock),
     );
     crate::domain::phone::warm_up();
+    Ok(state)
+}
+
+/// Tells the Runtime API why init failed, so Lambda shows the message and
+/// not only `Runtime.ExitError`. Best effort: the process exits either way.
+async fn report_init_error(message: &str) {
+    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
+        return;
+    };
+    let url = format!("http://{api}/2018-06-01/runtime/init/error");
+    let body = serde_json::json!({ "errorMessage": message, "errorType": "Runtime.InitError" });
+    let sent = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+        .map(|client| {
+            client
+                .post(url)
+                .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
+                .body(body.to_string())
+                .send()
+        });
+    let outcome = match sent {
+        Ok(request) => request.await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = outcome {
+        tracing::error!(error = %e.without_url(), "could not report the init error to the Runtime API");
+    }
+}
+
+async fn run(state: crate::http::AppState) -> anyhow::Result<()> {
     if std::env::var("AFUREKO_LAMBDA_ROLE").as_deref() == Ok("sweeper") {
         let copier = state.copier.clone();
         let handler = lambda_http::lambda_runtime::service_fn(

@@ -101,3 +101,48 @@ fn the_binary_answers_api_gateway_events_under_the_lambda_runtime() {
     let health = invoke(port, "healthz.json");
     assert_eq!(health["body"], "ok");
 }
+
+/// A Runtime API that only records init errors.
+async fn runtime_api_recording_init_errors() -> (String, tokio::sync::mpsc::Receiver<String>) {
+    use axum::routing::post;
+    let (sent, received) = tokio::sync::mpsc::channel(4);
+    let app = axum::Router::new().route(
+        "/2018-06-01/runtime/init/error",
+        post(move |body: String| {
+            let sent = sent.clone();
+            async move {
+                let _ = sent.send(body).await;
+                axum::http::StatusCode::ACCEPTED
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr.to_string(), received)
+}
+
+#[tokio::test]
+async fn a_start_up_error_is_reported_to_the_runtime_api() {
+    let (api, mut received) = runtime_api_recording_init_errors().await;
+    let status = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_afureko"))
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AFUREKO_TABLE", "afureko")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!status.success());
+    let body: serde_json::Value = serde_json::from_str(&received.recv().await.unwrap()).unwrap();
+    assert_eq!(body["errorType"], "Runtime.InitError");
+    assert_eq!(
+        body["errorMessage"],
+        "AFUREKO_BUCKET: must be set with AFUREKO_TABLE (the AWS backend needs both)"
+    );
+}
