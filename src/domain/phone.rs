@@ -277,4 +277,23 @@ mod tests {
         assert!(Region::parse("ZZ").is_err());
         assert_eq!(Region::parse("jp").unwrap().to_string(), "JP");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_input_parses_or_is_refused_and_numbers_round_trip(
+            input in "[+0-9 ()-]{0,20}|.{0,20}",
+        ) {
+            for region in [Region::JP, Region::parse("US").unwrap()] {
+                let _ = E164::from_keypad(&input, region);
+                if let Ok(number) = E164::parse(&input, region) {
+                    let again = E164::try_from(number.to_string());
+                    proptest::prop_assert_eq!(again.as_ref(), Ok(&number));
+                    let spoken = number.spoken_digits(region);
+                    proptest::prop_assert!(spoken.chars().all(|c| c.is_ascii_digit() || c == '+' || c == ' '));
+                    proptest::prop_assert!(number.masked().ends_with(&number.as_str()[number.as_str().len() - 4..]));
+                }
+                let _ = CallerId::from_twilio(&input, region);
+            }
+        }
+    }
 }

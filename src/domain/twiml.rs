@@ -196,20 +196,29 @@ fn render_verb(out: &mut String, verb: &Verb) {
     }
 }
 
-/// XML escaping for text and attribute values alike.
+/// XML escaping for text and attribute values alike. Characters XML 1.0
+/// cannot carry at all (most control characters, U+FFFE, U+FFFF) are left
+/// out: Twilio would refuse the whole document.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in text.chars().filter(|&c| xml_char(c)) {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // A parser turns a raw CR into LF; a reference keeps it.
+            '\r' => out.push_str("&#xD;"),
             c => out.push(c),
         }
     }
     out
+}
+
+/// XML 1.0's `Char` production.
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
 #[cfg(test)]
@@ -319,5 +328,63 @@ mod tests {
                 .render()
                 .contains(r##"<Gather input="dtmf" action="a" method="POST" timeout="8" finishOnKey="#"></Gather>"##)
         );
+    }
+
+    /// The text of every element named `name`, as an XML parser reads it;
+    /// fails on a document that is not well-formed.
+    fn texts_of(xml: &str, name: &str) -> Result<Vec<String>, String> {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(xml);
+        let (mut texts, mut inside, mut depth) = (Vec::new(), false, 0i32);
+        let add = |inside: bool, texts: &mut Vec<String>, text: &str| {
+            if let (true, Some(last)) = (inside, texts.last_mut()) {
+                last.push_str(text);
+            }
+        };
+        loop {
+            match reader.read_event().map_err(|e| e.to_string())? {
+                Event::Start(e) => {
+                    depth += 1;
+                    if e.name().as_ref() == name {
+                        inside = true;
+                        texts.push(String::new());
+                    }
+                }
+                Event::End(e) => {
+                    depth -= 1;
+                    inside &= e.name().as_ref() != name;
+                }
+                Event::Text(t) => add(inside, &mut texts, &t.xml10_content()),
+                Event::GeneralRef(r) => {
+                    let resolved = match r.resolve_char_ref().map_err(|e| e.to_string())? {
+                        Some(c) => c.to_string(),
+                        None => quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
+                            .ok_or("unknown entity")?
+                            .to_owned(),
+                    };
+                    add(inside, &mut texts, &resolved);
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        if depth != 0 {
+            return Err("unclosed element".into());
+        }
+        Ok(texts)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_renders_as_well_formed_xml_that_keeps_it(text in ".*", digits in "[0-9#*]{0,20}") {
+            let twiml = Twiml::new()
+                .push(Verb::Say(say(&text)))
+                .push(Verb::Say(say(&digits)));
+            let xml = twiml.render();
+            proptest::prop_assert!(xml.chars().all(xml_char), "{xml:?}");
+            let texts = texts_of(&xml, "Say").map_err(proptest::test_runner::TestCaseError::fail)?;
+            let kept: String = text.chars().filter(|&c| xml_char(c)).collect();
+            proptest::prop_assert_eq!(texts, vec![kept, digits]);
+        }
     }
 }

@@ -279,4 +279,49 @@ mod tests {
         assert_eq!(Algorithm::from_settings_header("algorithm=MD5"), None);
         assert_eq!(Algorithm::from_settings_header(""), None);
     }
+
+    fn params_strategy() -> impl proptest::strategy::Strategy<Value = Vec<(String, String)>> {
+        proptest::collection::vec(("[A-Za-z]{1,12}", ".{0,20}"), 0..8)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_parameters_sign_and_verify_and_any_change_fails(
+            params in params_strategy(),
+            path in "/[a-z/]{0,20}",
+            secret in "[ -~]{1,40}",
+            which in 0usize..8,
+            extra in "[a-z0-9]{1,4}",
+        ) {
+            let url = format!("https://calls.example.com{path}");
+            for alg in [Algorithm::Sha1, Algorithm::Sha256] {
+                let signature = sign(&secret, &url, &params, alg);
+                proptest::prop_assert!(verify(&secret, &url, &params, &signature, alg));
+                let other_url = format!("{url}{extra}");
+                proptest::prop_assert!(!verify(&secret, &other_url, &params, &signature, alg));
+                if !params.is_empty() {
+                    let i = which % params.len();
+                    let mut renamed = params.clone();
+                    renamed[i].0.push_str(&extra);
+                    let mut revalued = params.clone();
+                    revalued[i].1.push_str(&extra);
+                    for changed in [renamed, revalued] {
+                        proptest::prop_assert!(!verify(&secret, &url, &changed, &signature, alg));
+                    }
+                }
+                let wrong_secret = format!("{secret}{extra}");
+                proptest::prop_assert!(!verify(&wrong_secret, &url, &params, &signature, alg));
+            }
+        }
+
+        #[test]
+        fn form_bodies_parse_back_to_their_parameters(params in params_strategy()) {
+            let body = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&params)
+                .finish();
+            let parsed: Vec<(String, String)> =
+                form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+            proptest::prop_assert_eq!(parsed, params);
+        }
+    }
 }

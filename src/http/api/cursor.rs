@@ -59,4 +59,23 @@ mod tests {
         assert!(decode_cursor(&cursor, None).is_err());
         assert!(decode_cursor("garbage!", None).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn cursors_round_trip_and_garbage_is_a_bad_request(
+            due_at_ms in proptest::num::i64::ANY,
+            id in ".{0,40}",
+            garbage in ".{0,60}",
+        ) {
+            let position = ListPosition { due_at_ms, id };
+            for status in [None, Some(Status::Pending), Some(Status::Failed)] {
+                let cursor = encode_cursor(status, &position);
+                proptest::prop_assert_eq!(decode_cursor(&cursor, status).unwrap(), position.clone());
+            }
+            match decode_cursor(&garbage, None) {
+                Ok(_) => {}
+                Err(e) => proptest::prop_assert!(matches!(e, ApiError::BadRequest(_))),
+            }
+        }
+    }
 }
