@@ -78,6 +78,7 @@ pub async fn run(language: Language) -> Result<(), DemoError> {
             account_sid: AccountSid::parse(ACCOUNT_SID).map_err(setup)?,
             auth_token: AuthToken::new(AUTH_TOKEN).map_err(setup)?,
             webhook_shared_key: None,
+            previous_auth_token: None,
         },
         settings: TenantSettings::for_language(language),
         created_at: jiff::Timestamp::now(),

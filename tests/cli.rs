@@ -219,3 +219,66 @@ fn a_table_without_a_bucket_is_refused_naming_the_bucket_variable() {
         run.stderr
     );
 }
+
+#[test]
+fn a_token_rotation_can_keep_the_old_token_for_a_while() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let shown = cli.ok(&["tenant", "show", "acme"]);
+    assert!(
+        shown
+            .stdout
+            .contains("\"previous_auth_token_accepted_until\": null"),
+        "{}",
+        shown.stdout
+    );
+    let rotated = cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--twilio-auth-token",
+        "the-new-token",
+        "--keep-previous-token-minutes",
+        "60",
+    ]);
+    assert!(
+        rotated
+            .stdout
+            .contains("\"previous_auth_token_accepted_until\": \"20"),
+        "{}",
+        rotated.stdout
+    );
+    assert!(!rotated.stdout.contains(AUTH_TOKEN));
+    assert!(!rotated.stdout.contains("the-new-token"));
+
+    let too_long = cli.run(&[
+        "tenant",
+        "update",
+        "acme",
+        "--twilio-auth-token",
+        "another",
+        "--keep-previous-token-minutes",
+        "10081",
+    ]);
+    assert!(!too_long.ok);
+    assert!(
+        too_long.stderr.contains(
+            "--keep-previous-token-minutes: keep_previous_token_minutes must be between 0 and 10080, got 10081"
+        ),
+        "{}",
+        too_long.stderr
+    );
+    let without_token = cli.run(&[
+        "tenant",
+        "update",
+        "acme",
+        "--keep-previous-token-minutes",
+        "5",
+    ]);
+    assert!(!without_token.ok);
+    assert!(
+        without_token.stderr.contains("--twilio-auth-token"),
+        "{}",
+        without_token.stderr
+    );
+}

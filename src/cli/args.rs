@@ -108,6 +108,10 @@ pub enum TenantCommand {
         twilio_account_sid: Option<AccountSid>,
         #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
         twilio_auth_token: Option<String>,
+        /// With --twilio-auth-token: keep accepting the old token for this
+        /// many minutes (0-10080), for calls already under way.
+        #[arg(long, default_value_t = 0, requires = "twilio_auth_token")]
+        keep_previous_token_minutes: u32,
         #[command(flatten)]
         settings: SettingsArgs,
     },

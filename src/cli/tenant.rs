@@ -152,11 +152,8 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<(
             twilio_auth_token,
             settings,
         } => {
-            let mut twilio = TwilioCredentials {
-                account_sid: twilio_account_sid,
-                auth_token: AuthToken::new(&twilio_auth_token)?,
-                webhook_shared_key: None,
-            };
+            let mut twilio =
+                TwilioCredentials::new(twilio_account_sid, AuthToken::new(&twilio_auth_token)?);
             let mut tenant_settings =
                 TenantSettings::for_language(settings.language.unwrap_or_default());
             settings.apply(&mut tenant_settings, &mut twilio)?;
@@ -181,6 +178,7 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<(
             id,
             twilio_account_sid,
             twilio_auth_token,
+            keep_previous_token_minutes,
             settings,
         } => {
             let mut tenant = load_tenant(store, id).await?;
@@ -188,7 +186,14 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<(
                 tenant.twilio.account_sid = sid;
             }
             if let Some(token) = twilio_auth_token {
-                tenant.twilio.auth_token = AuthToken::new(&token)?;
+                tenant
+                    .twilio
+                    .rotate_auth_token(
+                        AuthToken::new(&token)?,
+                        keep_previous_token_minutes,
+                        jiff::Timestamp::now(),
+                    )
+                    .context("--keep-previous-token-minutes")?;
             }
             settings.apply(&mut tenant.settings, &mut tenant.twilio)?;
             store
@@ -210,6 +215,7 @@ fn print_tenant(config: &Config, tenant: &Tenant) {
             "account_sid": tenant.twilio.account_sid,
             "auth_token": "(set, not shown)",
             "webhook_shared_key": if tenant.twilio.webhook_shared_key.is_some() { "(set, not shown)" } else { "(not set)" },
+            "previous_auth_token_accepted_until": tenant.twilio.previous_auth_token.as_ref().map(|t| t.until),
         },
         "settings": tenant.settings,
         "created_at": tenant.created_at,

@@ -70,6 +70,66 @@ pub struct TwilioCredentials {
     /// `X-Twilio-Webhooks-Signature-Settings`; such requests fail without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_shared_key: Option<AuthToken>,
+    /// The token a rotation replaced, still accepted for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_auth_token: Option<RetiredToken>,
+}
+
+/// A replaced auth token and when it stops being accepted: Twilio may
+/// still sign with it for calls already under way when it was rotated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredToken {
+    pub token: AuthToken,
+    pub until: Timestamp,
+}
+
+/// The longest a replaced token may stay valid: a week.
+pub const MAX_TOKEN_OVERLAP_MINUTES: u32 = 7 * 24 * 60;
+
+impl TwilioCredentials {
+    pub fn new(account_sid: AccountSid, auth_token: AuthToken) -> Self {
+        TwilioCredentials {
+            account_sid,
+            auth_token,
+            webhook_shared_key: None,
+            previous_auth_token: None,
+        }
+    }
+
+    /// Replaces the auth token; the old one is still accepted for
+    /// `overlap_minutes` (0: not at all).
+    pub fn rotate_auth_token(
+        &mut self,
+        token: AuthToken,
+        overlap_minutes: u32,
+        now: Timestamp,
+    ) -> Result<(), TenantError> {
+        check_range(
+            "keep_previous_token_minutes",
+            overlap_minutes,
+            0,
+            MAX_TOKEN_OVERLAP_MINUTES,
+        )?;
+        let old = std::mem::replace(&mut self.auth_token, token);
+        self.previous_auth_token =
+            (overlap_minutes > 0 && old != self.auth_token).then(|| RetiredToken {
+                token: old,
+                until: now
+                    .checked_add(jiff::SignedDuration::from_mins(i64::from(overlap_minutes)))
+                    .unwrap_or(now),
+            });
+        Ok(())
+    }
+
+    /// The tokens a webhook signature may be made with at `now`.
+    pub fn auth_tokens(&self, now: Timestamp) -> impl Iterator<Item = &AuthToken> {
+        let previous = self
+            .previous_auth_token
+            .as_ref()
+            .filter(|retired| now < retired.until)
+            .map(|retired| &retired.token);
+        std::iter::once(&self.auth_token).chain(previous)
+    }
 }
 
 /// How the tenant's calls are handled. Every field has a default so records
@@ -290,5 +350,35 @@ mod tests {
         let token = AuthToken::new("s3cret").unwrap();
         assert_eq!(format!("{token:?}"), "AuthToken(***)");
         assert_eq!(AuthToken::new("  "), Err(TenantError::EmptyAuthToken));
+    }
+
+    #[test]
+    fn a_rotated_token_overlaps_for_the_window_only() {
+        let sid = AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap();
+        let mut creds = TwilioCredentials::new(sid, AuthToken::new("old").unwrap());
+        let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let now = at("2026-11-25T01:00:00Z");
+        creds
+            .rotate_auth_token(AuthToken::new("new").unwrap(), 60, now)
+            .unwrap();
+        let tokens = |creds: &TwilioCredentials, t: &str| -> Vec<String> {
+            creds
+                .auth_tokens(at(t))
+                .map(|k| k.expose().to_owned())
+                .collect()
+        };
+        assert_eq!(tokens(&creds, "2026-11-25T01:59:59Z"), ["new", "old"]);
+        assert_eq!(tokens(&creds, "2026-11-25T02:00:00Z"), ["new"]);
+        creds
+            .rotate_auth_token(AuthToken::new("newer").unwrap(), 0, now)
+            .unwrap();
+        assert_eq!(tokens(&creds, "2026-11-25T01:00:01Z"), ["newer"]);
+        assert_eq!(
+            creds
+                .rotate_auth_token(AuthToken::new("x").unwrap(), 10_081, now)
+                .unwrap_err()
+                .to_string(),
+            "keep_previous_token_minutes must be between 0 and 10080, got 10081"
+        );
     }
 }

@@ -329,6 +329,7 @@ mod tests {
             account_sid: account(),
             auth_token: AuthToken::new("token").unwrap(),
             webhook_shared_key: None,
+            previous_auth_token: None,
         }
     }
 

@@ -41,6 +41,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
                 account_sid: AccountSid::parse("AC00000000000000000000000000000000").unwrap(),
                 auth_token: AuthToken::new("events-test-token").unwrap(),
                 webhook_shared_key: None,
+                previous_auth_token: None,
             },
             settings: TenantSettings::default(),
             created_at: arrived,

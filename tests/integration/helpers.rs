@@ -103,6 +103,7 @@ pub async fn spawn_app_on(
             account_sid: AccountSid::parse(ACCOUNT_SID).unwrap(),
             auth_token: AuthToken::new(AUTH_TOKEN).unwrap(),
             webhook_shared_key: None,
+            previous_auth_token: None,
         },
         settings,
         created_at: NOW.parse().unwrap(),

@@ -92,6 +92,7 @@ fn tenant(id: &str) -> Tenant {
             account_sid: AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap(),
             auth_token: AuthToken::new("token").unwrap(),
             webhook_shared_key: None,
+            previous_auth_token: None,
         },
         settings: TenantSettings::default(),
         created_at: "2026-11-25T00:00:00Z".parse().unwrap(),

@@ -225,6 +225,7 @@ async fn shared_key_signatures_need_the_tenants_shared_key() {
             account_sid: AccountSid::parse(ACCOUNT_SID).unwrap(),
             auth_token: AuthToken::new(AUTH_TOKEN).unwrap(),
             webhook_shared_key: Some(AuthToken::new("shared-secret").unwrap()),
+            previous_auth_token: None,
         },
         settings: TenantSettings::default(),
         created_at: NOW.parse().unwrap(),
@@ -339,4 +340,54 @@ async fn cheap_refusals_cost_no_store_read() {
     .await;
     assert_eq!(signed.status, 200);
     assert_eq!(counting.tenant_reads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_rotated_token_is_accepted_with_the_old_one_for_the_overlap_only() {
+    let app = spawn_app().await;
+    let mut tenant = app.tenant.clone();
+    let now: jiff::Timestamp = NOW.parse().unwrap();
+    tenant
+        .twilio
+        .rotate_auth_token(AuthToken::new("the-new-token").unwrap(), 60, now)
+        .unwrap();
+    app.backend.store.update_tenant(&tenant).await.unwrap();
+    let signed_with = |token: &str| {
+        let p = params(&app.call_sid());
+        let signature = sign(token, &app.voice_url(), &p, Algorithm::Sha1);
+        (p, signature)
+    };
+    let status_with = |token: &'static str| {
+        let (p, signature) = signed_with(token);
+        let app = &app;
+        async move {
+            send(
+                app,
+                "/twilio/acme/voice",
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("x-twilio-signature", &signature),
+                ],
+                form(&p),
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(status_with("the-new-token").await, 200);
+    assert_eq!(
+        status_with(AUTH_TOKEN).await,
+        200,
+        "old token in the overlap"
+    );
+    app.clock.set(
+        now.checked_add(jiff::SignedDuration::from_mins(60))
+            .unwrap(),
+    );
+    assert_eq!(status_with("the-new-token").await, 200);
+    assert_eq!(
+        status_with(AUTH_TOKEN).await,
+        403,
+        "old token after the overlap"
+    );
 }

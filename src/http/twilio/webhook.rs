@@ -4,7 +4,7 @@
 
 use crate::domain::ids::{CallSid, TenantId};
 use crate::domain::phone::CallerId;
-use crate::domain::tenant::Tenant;
+use crate::domain::tenant::{AuthToken, Tenant};
 use crate::domain::twiml::Twiml;
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -97,18 +97,22 @@ impl FromRequest<AppState> for TwilioWebhook {
             .await?
             .ok_or_else(unknown)?;
         let url = state.public_url.join(&path_and_query);
-        let (secret, algorithm) = match headers.get(signature::SETTINGS_HEADER) {
-            None => (Some(&tenant.twilio.auth_token), Algorithm::Sha1),
+        let now = state.clock.now();
+        let (secrets, algorithm): (Vec<&AuthToken>, _) = match headers
+            .get(signature::SETTINGS_HEADER)
+        {
+            // During a rotation's overlap the previous token counts too.
+            None => (tenant.twilio.auth_tokens(now).collect(), Algorithm::Sha1),
             Some(settings) => {
                 let algorithm = settings
                     .to_str()
                     .ok()
                     .and_then(Algorithm::from_settings_header)
                     .ok_or_else(|| ApiError::Forbidden("unsupported signature algorithm".into()))?;
-                (tenant.twilio.webhook_shared_key.as_ref(), algorithm)
+                (tenant.twilio.webhook_shared_key.iter().collect(), algorithm)
             }
         };
-        let valid = secret.is_some_and(|secret| {
+        let valid = secrets.iter().any(|secret| {
             signature::verify(secret.expose(), &url, &params, signature_value, algorithm)
         });
         if !valid {
