@@ -15,6 +15,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod lambda;
+pub mod server;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

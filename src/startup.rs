@@ -165,10 +165,14 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             source,
         })?;
     tracing::info!(listen = %config.listen, public_url = config.public_url.as_str(), "afureko is serving");
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(StartupError::Serve)
+    crate::server::serve(
+        listener,
+        app(state),
+        crate::server::Limits::default(),
+        shutdown_signal(),
+    )
+    .await
+    .map_err(StartupError::Serve)
 }
 
 async fn shutdown_signal() {

@@ -27,6 +27,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("this route does not take {0}")]
     MethodNotAllowed(axum::http::Method),
+    #[error("URLs are limited to {0} bytes")]
+    UriTooLong(usize),
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
@@ -53,6 +55,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "uri_too_long"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::InvalidState(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_state"),
@@ -146,8 +149,8 @@ impl IntoResponse for ApiError {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// bad_request, unauthorized, forbidden, not_found, method_not_allowed,
-    /// conflict, payload_too_large, invalid_state, range_not_satisfiable,
-    /// internal.
+    /// conflict, payload_too_large, uri_too_long, invalid_state,
+    /// range_not_satisfiable, internal.
     pub code: String,
     pub message: String,
 }

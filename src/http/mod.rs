@@ -23,6 +23,10 @@ use utoipa_axum::routes;
 /// Webhook bodies are small forms; anything bigger is refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// The longest path and query any route needs (an IVR step with typed
+/// digits is under 200 bytes); longer is refused with 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
 /// Everything a handler needs; no state between requests lives here.
 #[derive(Clone)]
 pub struct AppState {
@@ -123,5 +127,6 @@ pub fn app(state: AppState) -> Router {
         .fallback(logging::not_found)
         .method_not_allowed_fallback(logging::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(logging::limit_uri))
         .with_state(state)
 }

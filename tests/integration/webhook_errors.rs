@@ -391,3 +391,18 @@ async fn a_rotated_token_is_accepted_with_the_old_one_for_the_overlap_only() {
         "old token after the overlap"
     );
 }
+
+#[tokio::test]
+async fn an_overlong_url_is_414_in_the_json_error_shape() {
+    let app = spawn_app().await;
+    let long = format!("/twilio/acme/ivr/confirm/overflow/1/1/{}", "1".repeat(9000));
+    let reply = app
+        .send(Request::post(long).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(reply.status, 414);
+    assert_eq!(reply.json()["error"]["code"], "uri_too_long");
+    assert_eq!(
+        reply.json()["error"]["message"],
+        "URLs are limited to 8192 bytes"
+    );
+}
