@@ -323,9 +323,11 @@ impl TestApp {
         (self.record(&sid).await.unwrap(), audio)
     }
 
-    /// Stores a record directly, received `minutes` after NOW.
+    /// Stores a record directly, received `minutes` after NOW, on a fresh
+    /// number (a number has one open record at a time).
     pub async fn seed(&self, tenant: &str, minutes: i64) -> CallbackRecord {
-        let number = E164::parse(CALLER, Region::JP).unwrap();
+        let n = self.next_sid.fetch_add(1, Ordering::Relaxed);
+        let number = E164::parse(&format!("+813{:08}", 10_000_000 + n), Region::JP).unwrap();
         let received = NOW
             .parse::<jiff::Timestamp>()
             .unwrap()
