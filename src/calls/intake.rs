@@ -75,8 +75,15 @@ impl<'a> Intake<'a> {
             Confirmation::Unconfirmed,
             ctx,
         );
-        let record = self.insert(new).await?.into_record();
-        Ok(&record.call_sid != call_sid)
+        match self.insert(new).await? {
+            Inserted::Created(_) => Ok(false),
+            Inserted::Existing(record) => Ok(&record.call_sid != call_sid),
+            // A call from the same number came first a moment ago.
+            Inserted::NumberOpen(open) => {
+                self.join(call_sid, &open).await?;
+                Ok(true)
+            }
+        }
     }
 
     /// The caller confirmed the number to call back: this call's own record
@@ -100,16 +107,28 @@ impl<'a> Intake<'a> {
                 match self.insert(new).await? {
                     Inserted::Created(_) => return Ok(()),
                     Inserted::Existing(record) => record,
+                    Inserted::NumberOpen(open) => return self.join(call_sid, &open).await,
                 }
             }
         };
         // A record this call only joined keeps its own number.
         if &own.call_sid == call_sid {
             let now = self.now;
-            modify_callback(self.store, &self.tenant.id, &own.id, |r| {
+            let confirmed = modify_callback(self.store, &self.tenant.id, &own.id, |r| {
                 r.confirm_number(number.clone(), how, now)
             })
-            .await?;
+            .await;
+            match confirmed {
+                Ok(_) => {}
+                // One open record per number: this call's record stays on
+                // the caller ID rather than make a second record of it.
+                Err(StoreError::OpenNumberTaken) => tracing::warn!(
+                    callback_id = %own.id,
+                    callback_number = %number.masked(),
+                    "typed number has another open record; kept the caller ID"
+                ),
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -170,6 +189,12 @@ impl<'a> Intake<'a> {
         else {
             return Ok(false);
         };
+        self.join(call_sid, &open).await?;
+        Ok(true)
+    }
+
+    /// Adds the call to `open` as a repeat call.
+    async fn join(&self, call_sid: &CallSid, open: &CallbackRecord) -> Result<(), StoreError> {
         let now = self.now;
         let record = modify_callback(self.store, &self.tenant.id, &open.id, |r| {
             r.attach_call(call_sid.clone(), now)
@@ -180,7 +205,7 @@ impl<'a> Intake<'a> {
             repeat_calls = record.repeat_calls.len(),
             "repeat caller joined an open callback"
         );
-        Ok(true)
+        Ok(())
     }
 
     fn new_callback(

@@ -31,7 +31,8 @@ pub enum CopyOutcome {
     GaveUp {
         error: String,
     },
-    /// Nothing to do (already stored, absent, or unknown).
+    /// Nothing to do (already stored, absent, unknown, or another copier
+    /// holds it).
     Skipped,
 }
 
@@ -81,6 +82,9 @@ impl RecordingCopier {
         }
         let call_sid = recording.call_sid.as_ref().unwrap_or(&record.call_sid);
         let key = recording_key(&tenant.id, call_sid, sid, "wav");
+        if !self.claim(tenant, record, sid).await? {
+            return Ok(CopyOutcome::Skipped);
+        }
         let copied = match self
             .api
             .fetch_wav(&tenant.twilio, sid, tenant.settings.max_recording_bytes())
@@ -125,6 +129,25 @@ impl RecordingCopier {
                 })
             }
         }
+    }
+
+    /// Takes the recording for this copier: a conditional write on the
+    /// record, so of several copiers at once (Twilio retrying a slow
+    /// callback, the sweeper) one wins and the others skip it.
+    async fn claim(
+        &self,
+        tenant: &Tenant,
+        record: &CallbackRecord,
+        sid: &RecordingSid,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let mut won = false;
+        modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
+            won = r.begin_copy(sid, now);
+            won
+        })
+        .await?;
+        Ok(won)
     }
 
     /// Retries every recording still pending a copy, up to `limit` records.

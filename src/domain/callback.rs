@@ -107,6 +107,10 @@ pub struct Recording {
     pub storage_key: Option<String>,
     pub copy_attempts: u32,
     pub last_error: Option<String>,
+    /// While set and in the future, one copier is downloading it; the
+    /// others leave it alone. A crashed copier's claim lapses at this time.
+    #[serde(default)]
+    pub copying_until: Option<Timestamp>,
 }
 
 impl Recording {
@@ -121,6 +125,7 @@ impl Recording {
             storage_key: None,
             copy_attempts: 0,
             last_error: None,
+            copying_until: None,
         }
     }
 }
@@ -191,6 +196,10 @@ pub struct NewCallback {
 
 /// Recordings are retried this many times before they are given up.
 pub const MAX_COPY_ATTEMPTS: u32 = 5;
+
+/// How long a copier may hold a recording: far longer than a download
+/// (10 s timeout) plus an upload, so only a crashed copier's claim lapses.
+pub const COPY_LEASE: SignedDuration = SignedDuration::from_mins(5);
 
 impl CallbackRecord {
     pub fn new(tenant_id: TenantId, new: NewCallback, sla_minutes: u32, now: Timestamp) -> Self {
@@ -301,6 +310,22 @@ impl CallbackRecord {
         true
     }
 
+    /// Claims a pending recording for one copier until `now + COPY_LEASE`;
+    /// false when it is not pending or another copier's claim still runs.
+    pub fn begin_copy(&mut self, sid: &RecordingSid, now: Timestamp) -> bool {
+        match self.recording_mut(sid) {
+            Some(r)
+                if r.state == RecordingState::PendingCopy
+                    && r.copying_until.is_none_or(|until| until <= now) =>
+            {
+                r.copying_until = Some(now.checked_add(COPY_LEASE).unwrap_or(now));
+                self.updated_at = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn recording_stored(
         &mut self,
         sid: &RecordingSid,
@@ -313,6 +338,7 @@ impl CallbackRecord {
                 r.storage_key = Some(storage_key);
                 r.copy_attempts += 1;
                 r.last_error = None;
+                r.copying_until = None;
                 self.updated_at = now;
                 true
             }
@@ -331,6 +357,7 @@ impl CallbackRecord {
             Some(r) if r.state == RecordingState::PendingCopy => {
                 r.copy_attempts += 1;
                 r.last_error = Some(error);
+                r.copying_until = None;
                 if r.copy_attempts >= MAX_COPY_ATTEMPTS {
                     r.state = RecordingState::CopyFailed;
                 }
@@ -450,6 +477,20 @@ pub(crate) mod tests {
         }
         assert_eq!(r.recordings[0].state, RecordingState::CopyFailed);
         assert!(!r.recording_copy_failed(&sid(), "boom".into(), now));
+    }
+
+    #[test]
+    fn one_copier_holds_a_recording_until_its_claim_lapses() {
+        let mut r = record();
+        let now = at("2026-11-25T01:05:00Z");
+        r.recording_completed(r.call_sid.clone(), sid(), "u".into(), None, now);
+        assert!(r.begin_copy(&sid(), now));
+        assert!(!r.begin_copy(&sid(), at("2026-11-25T01:09:59Z")), "held");
+        assert!(r.begin_copy(&sid(), at("2026-11-25T01:10:00Z")), "lapsed");
+        assert!(r.recording_copy_failed(&sid(), "boom".into(), now));
+        assert!(r.begin_copy(&sid(), now), "a failure frees it at once");
+        assert!(r.recording_stored(&sid(), "k".into(), now));
+        assert!(!r.begin_copy(&sid(), at("2026-11-25T02:00:00Z")), "stored");
     }
 
     pub(crate) fn at(s: &str) -> Timestamp {

@@ -28,6 +28,9 @@ pub enum StoreError {
     /// The record changed since it was read (optimistic concurrency).
     #[error("the record was changed by someone else")]
     Conflict,
+    /// An open record may not take a number another open record has.
+    #[error("another open record has this callback number")]
+    OpenNumberTaken,
     /// A stored item's JSON does not parse.
     #[error("stored item {key} is malformed")]
     Malformed {
@@ -123,12 +126,15 @@ pub enum Inserted {
     Created(CallbackRecord),
     /// A record for this CallSid existed already (a retried webhook).
     Existing(CallbackRecord),
+    /// Another call's open record has this callback number: nothing was
+    /// written, and the call may join that record.
+    NumberOpen(CallbackRecord),
 }
 
 impl Inserted {
     pub fn into_record(self) -> CallbackRecord {
         match self {
-            Inserted::Created(r) | Inserted::Existing(r) => r,
+            Inserted::Created(r) | Inserted::Existing(r) | Inserted::NumberOpen(r) => r,
         }
     }
 }
@@ -173,8 +179,9 @@ pub trait Store: Send + Sync {
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
 
-    /// Creates the record unless one exists for its (tenant, CallSid); the
-    /// check and the write are one atomic step, so racing retries make one.
+    /// Creates the record unless one exists for its (tenant, CallSid), or
+    /// another open record has its callback number; each check and its
+    /// write are one atomic step, so racing calls make one open record.
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError>;
     async fn get_callback(
         &self,
@@ -195,7 +202,9 @@ pub trait Store: Send + Sync {
         number: &E164,
     ) -> Result<Option<CallbackRecord>, StoreError>;
     /// Writes `record` if the stored version still equals `record.version`,
-    /// and returns it with the new version; `Conflict` otherwise.
+    /// and returns it with the new version; `Conflict` otherwise, and
+    /// `OpenNumberTaken` if an open record would take another open
+    /// record's number.
     async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError>;
     /// The tenant's records, newest call first.
     async fn recent_callbacks(

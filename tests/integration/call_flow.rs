@@ -374,7 +374,69 @@ async fn forged_or_missing_signatures_get_403_and_store_nothing(kind: Kind) {
     assert!(app.records().await.is_empty());
 }
 
+async fn a_typed_number_open_on_another_record_leaves_the_callers_own_record_on_the_caller_id(
+    kind: Kind,
+) {
+    let app = spawn_on(kind, TenantSettings::for_language(Language::EnUs)).await;
+    let (other, _) = app.play_call("+819012345678").await;
+    let sid = app.call_sid();
+    let call = app.call(&sid, CALLER);
+    let doc = call
+        .incoming(&app.voice_url())
+        .await
+        .unwrap()
+        .doc()
+        .unwrap();
+    let doc = call.press(&doc, "2").await.unwrap().doc().unwrap();
+    let doc = call
+        .press(&doc, "09012345678")
+        .await
+        .unwrap()
+        .doc()
+        .unwrap();
+    let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
+    assert_eq!(doc.verb_names(), ["Say", "Record"], "the call goes on");
+    // One open record per number: this call's record keeps the caller ID.
+    let own = app.record(&sid).await.unwrap();
+    assert_ne!(own.id, other.id);
+    assert_eq!(own.callback_number.as_str(), CALLER);
+    assert_eq!(own.confirmation, Confirmation::Unconfirmed);
+    let reread = app.record(other.call_sid.as_str()).await.unwrap();
+    assert_eq!(reread.callback_number.as_str(), "+819012345678");
+    assert!(reread.repeat_calls.is_empty());
+    assert_eq!(app.records().await.len(), 2);
+}
+
+async fn a_repeat_caller_joins_a_claimed_record_and_the_claim_stays(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::for_language(Language::EnUs)).await;
+    let (first, _) = app.play_call(CALLER).await;
+    let key = app.api_key().await;
+    let claimed = app.claim(&key, first.id.as_str(), "ann").await;
+    assert_eq!(claimed.status, 200);
+    let sid = app.call_sid();
+    let call = app.call(&sid, CALLER);
+    let doc = call
+        .incoming(&app.voice_url())
+        .await
+        .unwrap()
+        .doc()
+        .unwrap();
+    assert_eq!(
+        doc.said()[1],
+        PromptKey::RepeatCaller
+            .default_text(Language::EnUs)
+            .replace("{number}", "0 3 1 2 3 4 5 6 7 8")
+    );
+    let records = app.records().await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].repeat_calls[0].as_str(), sid);
+    assert_eq!(records[0].status, Status::Claimed);
+    assert_eq!(records[0].claimed_by.as_deref(), Some("ann"));
+}
+
 crate::on_every_backend!(
+    a_repeat_caller_joins_a_claimed_record_and_the_claim_stays,
+    a_typed_number_open_on_another_record_leaves_the_callers_own_record_on_the_caller_id,
     caller_accepts_their_caller_id_and_leaves_a_request,
     caller_types_another_number_and_confirms_it,
     invalid_entry_is_asked_again_then_a_valid_one_is_taken,

@@ -76,6 +76,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
         storage_key: Some("recordings/demo/x.wav".into()),
         copy_attempts: 1,
         last_error: None,
+        copying_until: None,
     });
     backend.store.insert_callback(&record).await.unwrap();
     backend

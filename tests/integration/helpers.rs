@@ -324,9 +324,11 @@ impl TestApp {
         (self.record(&sid).await.unwrap(), audio)
     }
 
-    /// Stores a record directly, received `minutes` after NOW.
+    /// Stores a record directly, received `minutes` after NOW, on a fresh
+    /// number (a number has one open record at a time).
     pub async fn seed(&self, tenant: &str, minutes: i64) -> CallbackRecord {
-        let number = E164::parse(CALLER, Region::JP).unwrap();
+        let n = self.next_sid.fetch_add(1, Ordering::Relaxed);
+        let number = E164::parse(&format!("+813{:08}", 10_000_000 + n), Region::JP).unwrap();
         let received = NOW
             .parse::<jiff::Timestamp>()
             .unwrap()
@@ -362,11 +364,22 @@ impl TestApp {
     }
 }
 
-/// A store that holds the first `n` callback reads at a barrier, so that
-/// `n` concurrent requests all read the same version before any writes:
-/// a race that really happens, every time. It also counts tenant reads.
+/// Which store call `RacingStore` holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Race {
+    /// Reads of one record (every read-modify-write starts with one).
+    CallbackReads,
+    /// Lookups of a number's open record (the start of a first call).
+    OpenNumberLookups,
+}
+
+/// A store that holds the first `n` calls of one kind (`Race`) at a
+/// barrier, so that `n` concurrent requests all read the same state before
+/// any writes: a race that really happens, every time. It also counts
+/// tenant reads.
 pub struct RacingStore {
     inner: Arc<dyn Store>,
+    race: Race,
     barrier: tokio::sync::Barrier,
     held: std::sync::atomic::AtomicUsize,
     n: usize,
@@ -375,13 +388,33 @@ pub struct RacingStore {
 
 impl RacingStore {
     pub fn new(inner: Arc<dyn Store>, n: usize) -> Self {
+        Self::holding(inner, Race::CallbackReads, n)
+    }
+
+    pub fn holding(inner: Arc<dyn Store>, race: Race, n: usize) -> Self {
         RacingStore {
             inner,
+            race,
             barrier: tokio::sync::Barrier::new(n),
             held: std::sync::atomic::AtomicUsize::new(0),
             n,
             tenant_reads: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Waits at the barrier if this is one of the first `n` calls of the
+    /// held kind. A regression that makes fewer calls fails, not hangs.
+    async fn hold(&self, race: Race) {
+        if race != self.race || self.held.fetch_add(1, Ordering::SeqCst) >= self.n {
+            return;
+        }
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_secs(20), self.barrier.wait()).await;
+        assert!(
+            waited.is_ok(),
+            "fewer than {} requests reached the barrier within 20 s",
+            self.n
+        );
     }
 }
 
@@ -393,9 +426,7 @@ impl Store for RacingStore {
         id: &CallbackId,
     ) -> Result<Option<CallbackRecord>, StoreError> {
         let read = self.inner.get_callback(t, id).await;
-        if self.held.fetch_add(1, Ordering::SeqCst) < self.n {
-            self.barrier.wait().await;
-        }
+        self.hold(Race::CallbackReads).await;
         read
     }
     async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
@@ -423,7 +454,9 @@ impl Store for RacingStore {
         t: &TenantId,
         n: &E164,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.inner.find_open_callback_by_number(t, n).await
+        let found = self.inner.find_open_callback_by_number(t, n).await;
+        self.hold(Race::OpenNumberLookups).await;
+        found
     }
     async fn update_callback(&self, r: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
         self.inner.update_callback(r).await

@@ -8,6 +8,7 @@ mod call_flow;
 mod events;
 mod helpers;
 mod lambda;
+mod races;
 mod recordings;
 mod routing;
 mod store_suite;

@@ -3,8 +3,10 @@
 use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::calls::recordings::SweepReport;
-use afureko::domain::callback::{MAX_COPY_ATTEMPTS, RecordingState};
+use afureko::domain::callback::RecordingState;
+use afureko::domain::ids::RecordingSid;
 use afureko::domain::tenant::TenantSettings;
+use afureko::store::modify_callback;
 use afureko::twilio::sim::tone_wav;
 
 async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it(kind: Kind) {
@@ -66,7 +68,8 @@ async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    for _ in 1..MAX_COPY_ATTEMPTS - 1 {
+    // README: "up to 5 tries": the webhook's, then four sweeps.
+    for _ in 2..5 {
         let report = app.state.copier.sweep(100).await.unwrap();
         assert_eq!(
             report,
@@ -86,7 +89,7 @@ async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
     );
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::CopyFailed);
-    assert_eq!(record.recordings[0].copy_attempts, MAX_COPY_ATTEMPTS);
+    assert_eq!(record.recordings[0].copy_attempts, 5);
     assert_eq!(
         record.recordings[0].twilio_url.as_deref(),
         Some(rec_url.as_str())
@@ -215,8 +218,57 @@ async fn recordings_longer_than_the_tenant_allows_are_refused(kind: Kind) {
     assert!(app.twilio.deleted().is_empty());
 }
 
+async fn a_crashed_copiers_claim_lapses_and_the_sweeper_retries(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
+    app.twilio.set_available(false);
+    app.call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    app.twilio.set_available(true);
+    // A copier takes the recording, then dies before it writes anything.
+    let record = app.record(&sid).await.unwrap();
+    let taken_at: jiff::Timestamp = NOW.parse().unwrap();
+    let recording = RecordingSid::parse(&rec_sid).unwrap();
+    modify_callback(
+        app.backend.store.as_ref(),
+        &app.tenant.id,
+        &record.id,
+        |r| r.begin_copy(&recording, taken_at),
+    )
+    .await
+    .unwrap();
+    let held = app.state.copier.sweep(100).await.unwrap();
+    assert_eq!(
+        held,
+        SweepReport {
+            skipped: 1,
+            ..SweepReport::default()
+        }
+    );
+    assert_eq!(app.twilio.downloads(), 0);
+    app.clock.set(taken_at + jiff::SignedDuration::from_mins(5));
+    let lapsed = app.state.copier.sweep(100).await.unwrap();
+    assert_eq!(
+        lapsed,
+        SweepReport {
+            stored: 1,
+            ..SweepReport::default()
+        }
+    );
+    assert_eq!(app.twilio.downloads(), 1);
+    assert_eq!(
+        app.record(&sid).await.unwrap().recordings[0].state,
+        RecordingState::Stored
+    );
+}
+
 crate::on_every_backend!(
     recordings_longer_than_the_tenant_allows_are_refused,
+    a_crashed_copiers_claim_lapses_and_the_sweeper_retries,
     a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it,
     copies_that_keep_failing_end_in_copy_failed,
     recording_urls_outside_the_twilio_api_base_are_refused,

@@ -55,6 +55,7 @@ macro_rules! store_suite {
             store_suite!(@rules crate::backends::Kind::$kind;
                 idempotent_create_under_duplicates(concurrent),
                 one_winner_per_version(concurrent),
+                one_open_record_per_number(concurrent),
                 attempts_to_the_maximum_fail_the_record(),
                 pages_have_no_gaps_or_duplicates(),
                 tenants_are_isolated(),
@@ -184,6 +185,113 @@ async fn one_winner_per_version(b: &Backend, concurrent: bool) {
     ));
 }
 
+async fn one_open_record_per_number(b: &Backend, concurrent: bool) {
+    let number = "+81312348888";
+    let tenant = TenantId::parse("acme").unwrap();
+    let mut results = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let calls: Vec<CallbackRecord> = (0..8).map(|_| record("acme", 0, number)).collect();
+    for r in calls.clone() {
+        let store = b.store.clone();
+        if concurrent {
+            tasks.spawn(async move { (r.call_sid.clone(), store.insert_callback(&r).await) });
+        } else {
+            results.push((r.call_sid.clone(), store.insert_callback(&r).await));
+        }
+    }
+    results.extend(tasks.join_all().await);
+    let created: Vec<&CallbackRecord> = results
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Ok(Inserted::Created(r)) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created.len(), 1, "one open record per number");
+    let open = created[0].clone();
+    for (call, result) in &results {
+        if call == &open.call_sid {
+            continue;
+        }
+        assert!(
+            matches!(result, Ok(Inserted::NumberOpen(r)) if r.id == open.id),
+            "{result:?}"
+        );
+        // Nothing of the losing call is left: it may join the open record.
+        assert_eq!(
+            b.store
+                .find_callback_by_call_sid(&tenant, call)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    assert_eq!(
+        b.store.recent_callbacks(&tenant, 20).await.unwrap().len(),
+        1
+    );
+
+    // An open record cannot take the number either.
+    let other = b
+        .store
+        .insert_callback(&record("acme", 1, "+81312348889"))
+        .await
+        .unwrap()
+        .into_record();
+    let taken = modify_callback(b.store.as_ref(), &tenant, &other.id, |r| {
+        r.confirm_number(
+            open.callback_number.clone(),
+            Confirmation::Entered,
+            r.updated_at,
+        )
+    })
+    .await;
+    assert!(
+        matches!(taken, Err(StoreError::OpenNumberTaken)),
+        "{taken:?}"
+    );
+    let stored = b
+        .store
+        .get_callback(&tenant, &other.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.callback_number.as_str(), "+81312348889");
+
+    // Once the record is closed, the number is free again.
+    modify_callback(b.store.as_ref(), &tenant, &open.id, |r| {
+        r.status = Status::Completed;
+        true
+    })
+    .await
+    .unwrap();
+    let moved = modify_callback(b.store.as_ref(), &tenant, &other.id, |r| {
+        r.confirm_number(
+            open.callback_number.clone(),
+            Confirmation::Entered,
+            r.updated_at,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(moved.callback_number, open.callback_number);
+    let reread = b
+        .store
+        .get_callback(&tenant, &other.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reread.callback_number, open.callback_number);
+    // ... and its old number is free for a new record.
+    assert!(matches!(
+        b.store
+            .insert_callback(&record("acme", 2, "+81312348889"))
+            .await
+            .unwrap(),
+        Inserted::Created(_)
+    ));
+}
+
 async fn attempts_to_the_maximum_fail_the_record(b: &Backend) {
     let r = b
         .store
@@ -248,7 +356,8 @@ async fn pages_have_no_gaps_or_duplicates(b: &Backend) {
     let mut all = HashSet::new();
     for n in 0..230 {
         // Several records share each due time: ties are ordered by id.
-        let r = record("pager", n % 41, "+81312349999");
+        // One open record per number: each record has its own.
+        let r = record("pager", n % 41, &format!("+8131234{n:04}"));
         all.insert(b.store.insert_callback(&r).await.unwrap().into_record().id);
     }
     let mut seen = Vec::new();
@@ -389,8 +498,8 @@ async fn tenants_round_trip(b: &Backend) {
 
 async fn recent_callbacks_are_newest_first(b: &Backend) {
     let mut calls = Vec::new();
-    for minutes in [0, 60] {
-        let r = record("acme", minutes, "+81312345678");
+    for (minutes, number) in [(0, "+81312345678"), (60, "+81312345679")] {
+        let r = record("acme", minutes, number);
         calls.push(
             b.store
                 .insert_callback(&r)

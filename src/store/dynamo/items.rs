@@ -2,6 +2,7 @@
 
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, TenantId};
+use crate::domain::phone::E164;
 use crate::store::{BoxError, StoreError};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -55,6 +56,11 @@ pub(super) fn callback_pk(t: &str, id: &str) -> String {
 
 pub(super) fn call_pk(t: &TenantId, call: &CallSid) -> String {
     format!("TENANT#{t}#CALL#{call}")
+}
+
+/// The guard item naming a number's one open record.
+pub(super) fn open_pk(t: &TenantId, number: &E164) -> String {
+    format!("TENANT#{t}#OPEN#{number}")
 }
 
 fn doc_of(item: &Item, key: &str) -> Result<String, StoreError> {

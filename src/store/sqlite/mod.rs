@@ -66,6 +66,18 @@ impl SqliteStore {
     }
 }
 
+/// The oldest open record of a number (`?1` tenant, `?2` number).
+const OPEN_BY_NUMBER: &str = "SELECT tenant_id, id, doc FROM callbacks
+     WHERE tenant_id = ?1 AND callback_number = ?2 AND status IN ('pending', 'claimed')
+     ORDER BY received_at_ms, id LIMIT 1";
+
+/// Whether a write broke the one-open-record-per-number index (schema v3).
+fn open_number_taken(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, Some(message))
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            && message.contains("callbacks.open_slot"))
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
@@ -116,7 +128,7 @@ impl Store for SqliteStore {
                 )
                 ?;
             if linked == 1 {
-                tx.execute(
+                let inserted = tx.execute(
                     "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     params![
@@ -131,10 +143,21 @@ impl Store for SqliteStore {
                         row.version,
                         row.doc
                     ],
-                )
-                ?;
-                tx.commit()?;
-                return Ok(Inserted::Created(created));
+                );
+                match inserted {
+                    Ok(_) => {
+                        tx.commit()?;
+                        return Ok(Inserted::Created(created));
+                    }
+                    // The rollback unlinks the call too, so it may join.
+                    Err(e) if open_number_taken(&e) => {
+                        drop(tx);
+                        let open = one_record(conn, OPEN_BY_NUMBER, params![row.tenant_id, row.callback_number])?
+                            .ok_or_else(|| StoreError::Unreadable(format!("open callback of {}", created.callback_number.masked())))?;
+                        return Ok(Inserted::NumberOpen(open));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
             drop(tx);
             let existing = one_record(conn, BY_CALL_SID, params![row.tenant_id, row.call_sid])?
@@ -176,17 +199,8 @@ impl Store for SqliteStore {
         number: &E164,
     ) -> Result<Option<CallbackRecord>, StoreError> {
         let (tenant, number) = (tenant.to_string(), number.to_string());
-        self.with(move |conn| {
-            one_record(
-                conn,
-                &format!(
-                    "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND callback_number = ?2
-                     AND status IN ('pending', 'claimed') ORDER BY received_at_ms, id LIMIT 1"
-                ),
-                params![tenant, number],
-            )
-        })
-        .await
+        self.with(move |conn| one_record(conn, OPEN_BY_NUMBER, params![tenant, number]))
+            .await
     }
 
     async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
@@ -213,7 +227,7 @@ impl Store for SqliteStore {
                         expected
                     ],
                 )
-                ?;
+                .map_err(|e| if open_number_taken(&e) { StoreError::OpenNumberTaken } else { e.into() })?;
             if updated == 1 {
                 for call_sid in &repeat_calls {
                     let linked = tx
@@ -424,7 +438,7 @@ mod tests {
     use crate::domain::reason::Reason;
 
     fn record(tenant: &str, n: u32, received: &str) -> CallbackRecord {
-        let number = E164::parse("+81312345678", Region::JP).unwrap();
+        let number = E164::parse(&format!("+8131234{n:04}"), Region::JP).unwrap();
         CallbackRecord::new(
             TenantId::parse(tenant).unwrap(),
             NewCallback {
@@ -493,7 +507,7 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
-        let number = E164::parse("+81312345678", Region::JP).unwrap();
+        let number = E164::parse("+81312340007", Region::JP).unwrap();
         assert!(
             store
                 .find_open_callback_by_number(&tenant, &number)
@@ -501,6 +515,47 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+    }
+
+    #[tokio::test]
+    async fn records_left_open_twice_before_the_guard_still_migrate_and_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("afureko.db");
+        let number = E164::parse("+81312340001", Region::JP).unwrap();
+        let twins: Vec<CallbackRecord> = (1..=2)
+            .map(|n| {
+                let mut r = record("acme", n, &format!("2026-11-25T0{n}:00:00Z"));
+                r.callback_number = number.clone();
+                r
+            })
+            .collect();
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(schema::SCHEMA_V1).unwrap();
+            conn.execute_batch(schema::SCHEMA_V2).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            for r in &twins {
+                let row = Row::of(r).unwrap();
+                conn.execute(
+                    "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc)
+                     VALUES ('acme', ?1, ?2, 'pending', ?3, ?4, ?5, 0, 0, ?6)",
+                    params![row.id, row.call_sid, row.callback_number, row.due_at_ms, row.received_at_ms, row.doc],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        for r in &twins {
+            let mut claimed = r.clone();
+            claimed.status = crate::domain::callback::Status::Claimed;
+            store.update_callback(&claimed).await.unwrap();
+        }
+        let mut third = record("acme", 3, "2026-11-25T03:00:00Z");
+        third.callback_number = number;
+        assert!(matches!(
+            store.insert_callback(&third).await.unwrap(),
+            Inserted::NumberOpen(r) if r.id == twins[0].id
+        ));
     }
 
     #[test]
@@ -581,7 +636,7 @@ mod tests {
         // A number where a string belongs: serde's message quotes it.
         let doc = to_json("a callback", &r)
             .unwrap()
-            .replace("\"+81312345678\"", "81312345678");
+            .replace("\"+81312340001\"", "81312340001");
         store
             .with(move |conn| {
                 conn.execute("UPDATE callbacks SET doc = ?1", params![doc])?;
@@ -591,7 +646,7 @@ mod tests {
             .unwrap();
         let err = store.get_callback(&r.tenant_id, &r.id).await.unwrap_err();
         let text = crate::telemetry::error_chain(&err);
-        assert!(!text.contains("81312345678"), "{text}");
+        assert!(!text.contains("81312340001"), "{text}");
         assert!(
             text.contains("is malformed: JSON data error at line 1 column"),
             "{text}"

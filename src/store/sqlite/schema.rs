@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -41,7 +41,7 @@ CREATE INDEX IF NOT EXISTS api_keys_by_tenant ON api_keys (tenant_id);
 
 /// Repeat callers: open records by callback number, and every call of a
 /// record (its first and its repeat calls) by CallSid.
-const SCHEMA_V2: &str = "
+pub(super) const SCHEMA_V2: &str = "
 ALTER TABLE callbacks ADD COLUMN callback_number TEXT NOT NULL DEFAULT '';
 UPDATE callbacks SET callback_number = json_extract(doc, '$.callback_number');
 CREATE INDEX callbacks_by_number ON callbacks (tenant_id, callback_number, status);
@@ -52,6 +52,23 @@ CREATE TABLE callback_calls (
     PRIMARY KEY (tenant_id, call_sid)
 );
 INSERT INTO callback_calls (tenant_id, call_sid, callback_id) SELECT tenant_id, call_sid, id FROM callbacks;
+";
+
+/// One open (pending or claimed) record per callback number: racing first
+/// calls from one number cannot both insert. Every record takes the shared
+/// slot ''; records left open twice before this guard keep their own slot
+/// (their id), so the index can be built and they still work.
+const SCHEMA_V3: &str = "
+ALTER TABLE callbacks ADD COLUMN open_slot TEXT NOT NULL DEFAULT '';
+UPDATE callbacks SET open_slot = id
+WHERE status IN ('pending', 'claimed') AND EXISTS (
+    SELECT 1 FROM callbacks o
+    WHERE o.tenant_id = callbacks.tenant_id AND o.callback_number = callbacks.callback_number
+      AND o.status IN ('pending', 'claimed')
+      AND (o.received_at_ms, o.id) < (callbacks.received_at_ms, callbacks.id)
+);
+CREATE UNIQUE INDEX callbacks_one_open_per_number ON callbacks (tenant_id, callback_number, open_slot)
+WHERE status IN ('pending', 'claimed');
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
@@ -131,7 +148,7 @@ mod tests {
         drop(conn);
         let err = connect(&path).unwrap_err();
         assert!(
-            matches!(err, StoreError::NewerSchema { version: 3, .. }),
+            matches!(err, StoreError::NewerSchema { version: 4, .. }),
             "{err}"
         );
     }

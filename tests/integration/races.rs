@@ -1,0 +1,121 @@
+//! Duplicate webhooks delivered at the same moment, released together
+//! behind a barrier (`RacingStore`) and sent through the real Router.
+//!
+//! They run on the embedded store and on dynalite + s3s-fs only: moto
+//! checks a condition and writes in separate steps, so two concurrent
+//! conditional writes can both pass there (docs/dynamodb.md), which is a
+//! flaw of the stand-in, not of the code under test.
+
+use crate::backends::Kind;
+use crate::helpers::*;
+use afureko::domain::callback::{RecordingState, Status};
+use afureko::domain::prompts::{Language, PromptKey};
+use afureko::domain::tenant::TenantSettings;
+use afureko::twilio::sim::{Sim, tone_wav};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Runs each named `async fn(Kind)` on the backends whose conditional
+/// writes are atomic under concurrency.
+macro_rules! on_atomic_backends {
+    ($($name:ident),* $(,)?) => {
+        $crate::on_every_backend!(@on on_embedded, Embedded; $($name),*);
+        $crate::on_every_backend!(@on on_dynalite_and_s3s_fs, DynaliteAndS3sFs; $($name),*);
+    };
+}
+
+/// A Twilio stand-in whose requests go through a store holding `race`.
+fn racing_sim(app: &TestApp, race: Race, n: usize) -> Arc<Sim> {
+    let mut state = app.state.clone();
+    state.store = Arc::new(RacingStore::holding(app.state.store.clone(), race, n));
+    Arc::new(Sim::new(
+        afureko::http::app(state),
+        PUBLIC_URL,
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+    ))
+}
+
+async fn one_completed_recording_delivered_at_once_is_copied_once(kind: Kind) {
+    const DELIVERIES: usize = 4;
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    let audio = tone_wav(1.0);
+    let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
+    let sim = racing_sim(&app, Race::CallbackReads, DELIVERIES);
+    let mut deliveries = tokio::task::JoinSet::new();
+    for _ in 0..DELIVERIES {
+        let (sim, sid, doc, rec_sid, rec_url) = (
+            sim.clone(),
+            sid.clone(),
+            doc.clone(),
+            rec_sid.clone(),
+            rec_url.clone(),
+        );
+        deliveries.spawn(async move {
+            sim.call(&sid, CALLER, COMPANY)
+                .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+                .await
+                .unwrap()
+                .status
+        });
+    }
+    assert_eq!(deliveries.join_all().await, [204; DELIVERIES]);
+    assert_eq!(app.twilio.downloads(), 1, "one download");
+    assert_eq!(app.twilio.deleted(), [rec_sid], "one delete");
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings.len(), 1);
+    assert_eq!(record.recordings[0].state, RecordingState::Stored);
+    assert_eq!(record.recordings[0].copying_until, None);
+    let key = record.recordings[0].storage_key.clone().unwrap();
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
+}
+
+async fn first_calls_from_one_number_at_once_leave_one_open_record(kind: Kind) {
+    const CALLS: usize = 4;
+    let app = spawn_on(kind, TenantSettings::for_language(Language::EnUs)).await;
+    let sim = racing_sim(&app, Race::OpenNumberLookups, CALLS);
+    let sids: Vec<String> = (0..CALLS).map(|_| app.call_sid()).collect();
+    let mut calls = tokio::task::JoinSet::new();
+    for sid in &sids {
+        let (sim, sid, url) = (sim.clone(), sid.clone(), app.voice_url());
+        calls.spawn(async move {
+            let reply = sim
+                .call(&sid, CALLER, COMPANY)
+                .incoming(&url)
+                .await
+                .unwrap();
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            reply.doc().unwrap()
+        });
+    }
+    let docs = calls.join_all().await;
+    let records = app.records().await;
+    assert_eq!(records.len(), 1, "one record for all the calls");
+    let record = &records[0];
+    assert_eq!(record.status, Status::Pending);
+    assert_eq!(record.callback_number.as_str(), CALLER);
+    let all: HashSet<&str> = std::iter::once(record.call_sid.as_str())
+        .chain(record.repeat_calls.iter().map(|c| c.as_str()))
+        .collect();
+    assert_eq!(all, sids.iter().map(String::as_str).collect());
+    // The first call is offered its caller ID; the others hear that the
+    // earlier request is kept, and may record an addition.
+    let repeat = PromptKey::RepeatCaller
+        .default_text(Language::EnUs)
+        .replace("{number}", "0 3 1 2 3 4 5 6 7 8");
+    let repeats = docs
+        .iter()
+        .filter(|doc| doc.said().contains(&repeat))
+        .count();
+    assert_eq!(repeats, CALLS - 1);
+    for doc in docs.iter().filter(|doc| doc.said().contains(&repeat)) {
+        assert!(doc.record().is_some(), "{:?}", doc.verb_names());
+    }
+}
+
+on_atomic_backends!(
+    one_completed_recording_delivered_at_once_is_copied_once,
+    first_calls_from_one_number_at_once_leave_one_open_record,
+);
