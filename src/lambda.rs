@@ -91,6 +91,8 @@ async fn run(state: crate::http::AppState) -> anyhow::Result<()> {
                         stored = report.stored,
                         failed = report.failed,
                         gave_up = report.gave_up,
+                        deleted = report.deleted,
+                        delete_failed = report.delete_failed,
                         "sweep"
                     );
                     Ok::<_, lambda_http::Error>(serde_json::json!({
@@ -98,6 +100,8 @@ async fn run(state: crate::http::AppState) -> anyhow::Result<()> {
                         "failed": report.failed,
                         "gave_up": report.gave_up,
                         "skipped": report.skipped,
+                        "deleted": report.deleted,
+                        "delete_failed": report.delete_failed,
                     }))
                 }
             },

@@ -42,6 +42,9 @@ pub struct SweepReport {
     pub failed: usize,
     pub gave_up: usize,
     pub skipped: usize,
+    /// Twilio's copies deleted on a retry, and deletes that failed again.
+    pub deleted: usize,
+    pub delete_failed: usize,
 }
 
 impl RecordingCopier {
@@ -100,17 +103,14 @@ impl RecordingCopier {
         let now = self.clock.now();
         match copied {
             Ok(()) => {
-                modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
-                    r.recording_stored(sid, key.clone(), now)
+                let delete = tenant.settings.delete_twilio_recording;
+                let stored = modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
+                    r.recording_stored(sid, key.clone(), delete, now)
                 })
                 .await?;
                 tracing::info!(call_sid = %record.call_sid, recording_sid = %sid, key, "recording stored");
-                if tenant.settings.delete_twilio_recording {
-                    // Ours is safe; a failed delete only leaves Twilio's copy.
-                    if let Err(e) = self.api.delete_recording(&tenant.twilio, sid).await {
-                        tracing::warn!(recording_sid = %sid, error = error_chain(&e), "could not delete Twilio's copy");
-                    }
-                }
+                // Ours is safe; a failed delete is retried by the sweeper.
+                self.delete_twilio_copy(tenant, &stored, sid).await?;
                 Ok(CopyOutcome::Stored { key })
             }
             Err(error) => {
@@ -150,7 +150,42 @@ impl RecordingCopier {
         Ok(won)
     }
 
-    /// Retries every recording still pending a copy, up to `limit` records.
+    /// Deletes Twilio's copy when the record says it is due, and notes the
+    /// outcome; returns whether it is gone.
+    async fn delete_twilio_copy(
+        &self,
+        tenant: &Tenant,
+        record: &CallbackRecord,
+        sid: &RecordingSid,
+    ) -> Result<bool, StoreError> {
+        if !record.twilio_delete_pending(sid) {
+            return Ok(false);
+        }
+        let deleted = self.api.delete_recording(&tenant.twilio, sid).await;
+        let now = self.clock.now();
+        let store = self.store.as_ref();
+        match deleted {
+            Ok(()) => {
+                modify_callback(store, &tenant.id, &record.id, |r| {
+                    r.twilio_deleted(sid, now)
+                })
+                .await?;
+                Ok(true)
+            }
+            Err(e) => {
+                let error = error_chain(&e);
+                tracing::warn!(recording_sid = %sid, error, "could not delete Twilio's copy");
+                modify_callback(store, &tenant.id, &record.id, |r| {
+                    r.twilio_delete_failed(sid, error.clone(), now)
+                })
+                .await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Retries every recording still pending a copy, and every delete of
+    /// Twilio's copy still to do, up to `limit` records.
     pub async fn sweep(&self, limit: usize) -> Result<SweepReport, StoreError> {
         let mut report = SweepReport::default();
         for record in self.store.callbacks_with_pending_copies(limit).await? {
@@ -171,6 +206,21 @@ impl RecordingCopier {
                     CopyOutcome::Failed { .. } => report.failed += 1,
                     CopyOutcome::GaveUp { .. } => report.gave_up += 1,
                     CopyOutcome::Skipped => report.skipped += 1,
+                }
+            }
+            let undeleted: Vec<RecordingSid> = record
+                .recordings
+                .iter()
+                .filter(|r| {
+                    r.state == RecordingState::Stored && record.twilio_delete_pending(&r.sid)
+                })
+                .map(|r| r.sid.clone())
+                .collect();
+            for sid in undeleted {
+                if self.delete_twilio_copy(&tenant, &record, &sid).await? {
+                    report.deleted += 1;
+                } else {
+                    report.delete_failed += 1;
                 }
             }
         }

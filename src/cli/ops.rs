@@ -18,8 +18,13 @@ pub async fn sweep(config: &Config, limit: usize) -> anyhow::Result<()> {
         .await
         .context("the recording sweep failed")?;
     println!(
-        "sweep: {} stored, {} failed (will retry), {} given up, {} skipped",
-        report.stored, report.failed, report.gave_up, report.skipped
+        "sweep: {} stored, {} failed (will retry), {} given up, {} skipped; Twilio's copies: {} deleted, {} deletes failed",
+        report.stored,
+        report.failed,
+        report.gave_up,
+        report.skipped,
+        report.deleted,
+        report.delete_failed
     );
     Ok(())
 }

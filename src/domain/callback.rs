@@ -111,6 +111,26 @@ pub struct Recording {
     /// others leave it alone. A crashed copier's claim lapses at this time.
     #[serde(default)]
     pub copying_until: Option<Timestamp>,
+    /// Twilio's copy, once ours is stored (`None` on records from before
+    /// this was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twilio_copy: Option<TwilioCopy>,
+}
+
+/// What became of Twilio's copy of a recording after ours was stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum TwilioCopy {
+    /// The tenant keeps recordings at Twilio.
+    Kept,
+    /// To be deleted; the sweeper retries a failed delete.
+    DeletePending {
+        attempts: u32,
+    },
+    Deleted,
+    /// Deleting failed `MAX_DELETE_ATTEMPTS` times; the last error is on
+    /// the recording.
+    DeleteFailed,
 }
 
 impl Recording {
@@ -126,6 +146,7 @@ impl Recording {
             copy_attempts: 0,
             last_error: None,
             copying_until: None,
+            twilio_copy: None,
         }
     }
 }
@@ -196,6 +217,9 @@ pub struct NewCallback {
 
 /// Recordings are retried this many times before they are given up.
 pub const MAX_COPY_ATTEMPTS: u32 = 5;
+
+/// Deleting Twilio's copy is retried this many times.
+pub const MAX_DELETE_ATTEMPTS: u32 = 5;
 
 /// How long a copier may hold a recording: far longer than a download
 /// (10 s timeout) plus an upload, so only a crashed copier's claim lapses.
@@ -326,10 +350,13 @@ impl CallbackRecord {
         }
     }
 
+    /// Our copy is stored; Twilio's is to be deleted when `delete_twilio`,
+    /// else kept.
     pub fn recording_stored(
         &mut self,
         sid: &RecordingSid,
         storage_key: String,
+        delete_twilio: bool,
         now: Timestamp,
     ) -> bool {
         match self.recording_mut(sid) {
@@ -339,10 +366,61 @@ impl CallbackRecord {
                 r.copy_attempts += 1;
                 r.last_error = None;
                 r.copying_until = None;
+                r.twilio_copy = Some(if delete_twilio {
+                    TwilioCopy::DeletePending { attempts: 0 }
+                } else {
+                    TwilioCopy::Kept
+                });
                 self.updated_at = now;
                 true
             }
             _ => false,
+        }
+    }
+
+    /// Whether Twilio's copy of `sid` is still to be deleted.
+    pub fn twilio_delete_pending(&self, sid: &RecordingSid) -> bool {
+        self.recording(sid)
+            .is_some_and(|r| matches!(r.twilio_copy, Some(TwilioCopy::DeletePending { .. })))
+    }
+
+    /// Twilio's copy is gone.
+    pub fn twilio_deleted(&mut self, sid: &RecordingSid, now: Timestamp) -> bool {
+        match self.recording_mut(sid) {
+            Some(r) if matches!(r.twilio_copy, Some(TwilioCopy::DeletePending { .. })) => {
+                r.twilio_copy = Some(TwilioCopy::Deleted);
+                r.last_error = None;
+                self.updated_at = now;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Deleting Twilio's copy failed: retried by the sweeper until
+    /// `MAX_DELETE_ATTEMPTS`.
+    pub fn twilio_delete_failed(
+        &mut self,
+        sid: &RecordingSid,
+        error: String,
+        now: Timestamp,
+    ) -> bool {
+        match self.recording_mut(sid) {
+            Some(r) => match r.twilio_copy {
+                Some(TwilioCopy::DeletePending { attempts }) => {
+                    let attempts = attempts + 1;
+                    r.twilio_copy = Some(if attempts >= MAX_DELETE_ATTEMPTS {
+                        TwilioCopy::DeleteFailed
+                    } else {
+                        TwilioCopy::DeletePending { attempts }
+                    });
+                    r.last_error = Some(error);
+                    self.updated_at = now;
+                    true
+                }
+                _ => false,
+            },
+            None => false,
         }
     }
 
@@ -377,10 +455,13 @@ impl CallbackRecord {
             .and_then(|rec| rec.storage_key.as_deref())
     }
 
+    /// Whether the sweeper has work here: a copy to make, or Twilio's copy
+    /// to delete.
     pub fn has_pending_copy(&self) -> bool {
-        self.recordings
-            .iter()
-            .any(|r| r.state == RecordingState::PendingCopy)
+        self.recordings.iter().any(|r| {
+            r.state == RecordingState::PendingCopy
+                || matches!(r.twilio_copy, Some(TwilioCopy::DeletePending { .. }))
+        })
     }
 }
 
@@ -448,10 +529,11 @@ pub(crate) mod tests {
         assert!(r.has_pending_copy());
         assert_eq!(r.updated_at, at("2026-11-25T01:05:00Z"));
         let stored_at = at("2026-11-25T01:06:00Z");
-        assert!(r.recording_stored(&sid(), "recordings/acme/x/y.wav".into(), stored_at));
-        assert!(!r.recording_stored(&sid(), "again".into(), at("2026-11-25T01:07:00Z")));
+        assert!(r.recording_stored(&sid(), "recordings/acme/x/y.wav".into(), false, stored_at));
+        assert!(!r.recording_stored(&sid(), "again".into(), true, at("2026-11-25T01:07:00Z")));
         assert_eq!(r.updated_at, stored_at);
         assert_eq!(r.recordings[0].state, RecordingState::Stored);
+        assert_eq!(r.recordings[0].twilio_copy, Some(TwilioCopy::Kept));
         assert!(!r.has_pending_copy());
     }
 
@@ -489,7 +571,7 @@ pub(crate) mod tests {
         assert!(r.begin_copy(&sid(), at("2026-11-25T01:10:00Z")), "lapsed");
         assert!(r.recording_copy_failed(&sid(), "boom".into(), now));
         assert!(r.begin_copy(&sid(), now), "a failure frees it at once");
-        assert!(r.recording_stored(&sid(), "k".into(), now));
+        assert!(r.recording_stored(&sid(), "k".into(), true, now));
         assert!(!r.begin_copy(&sid(), at("2026-11-25T02:00:00Z")), "stored");
     }
 
@@ -506,5 +588,40 @@ pub(crate) mod tests {
             "done".parse::<Status>().unwrap_err(),
             "status must be pending, claimed, completed or failed, got \"done\""
         );
+    }
+
+    #[test]
+    fn twilios_copy_is_deleted_or_given_up_after_five_failures() {
+        let now = at("2026-11-25T01:05:00Z");
+        let mut r = record();
+        r.recording_completed(r.call_sid.clone(), sid(), "u".into(), None, now);
+        assert!(!r.twilio_delete_pending(&sid()));
+        r.recording_stored(&sid(), "k".into(), true, now);
+        assert!(r.twilio_delete_pending(&sid()));
+        assert!(
+            r.has_pending_copy(),
+            "the sweeper still has the delete to do"
+        );
+        let mut failing = r.clone();
+        for attempt in 1..MAX_DELETE_ATTEMPTS {
+            assert!(failing.twilio_delete_failed(&sid(), "503".into(), now));
+            assert_eq!(
+                failing.recordings[0].twilio_copy,
+                Some(TwilioCopy::DeletePending { attempts: attempt })
+            );
+        }
+        assert!(failing.twilio_delete_failed(&sid(), "503".into(), now));
+        assert_eq!(
+            failing.recordings[0].twilio_copy,
+            Some(TwilioCopy::DeleteFailed)
+        );
+        assert_eq!(failing.recordings[0].last_error.as_deref(), Some("503"));
+        assert!(!failing.has_pending_copy());
+        assert!(!failing.twilio_delete_failed(&sid(), "503".into(), now));
+
+        assert!(r.twilio_deleted(&sid(), now));
+        assert_eq!(r.recordings[0].twilio_copy, Some(TwilioCopy::Deleted));
+        assert!(!r.has_pending_copy());
+        assert!(!r.twilio_deleted(&sid(), now));
     }
 }

@@ -77,6 +77,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
         copy_attempts: 1,
         last_error: None,
         copying_until: None,
+        twilio_copy: None,
     });
     backend.store.insert_callback(&record).await.unwrap();
     backend

@@ -3,7 +3,7 @@
 use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::calls::recordings::SweepReport;
-use afureko::domain::callback::RecordingState;
+use afureko::domain::callback::{RecordingState, TwilioCopy};
 use afureko::domain::ids::RecordingSid;
 use afureko::domain::tenant::TenantSettings;
 use afureko::store::modify_callback;
@@ -266,7 +266,51 @@ async fn a_crashed_copiers_claim_lapses_and_the_sweeper_retries(kind: Kind) {
     );
 }
 
+async fn a_failed_delete_of_twilios_copy_is_retried_by_the_sweeper(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
+    app.twilio.refuse_deletes(true);
+    app.call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    let recording = &app.record(&sid).await.unwrap().recordings[0];
+    assert_eq!(recording.state, RecordingState::Stored);
+    assert_eq!(
+        recording.twilio_copy,
+        Some(TwilioCopy::DeletePending { attempts: 1 })
+    );
+    assert_eq!(
+        recording.last_error.as_deref(),
+        Some("Twilio answered 500 for the recording delete")
+    );
+    assert!(app.twilio.deleted().is_empty());
+
+    app.twilio.refuse_deletes(false);
+    let swept = app.state.copier.sweep(100).await.unwrap();
+    assert_eq!(
+        swept,
+        SweepReport {
+            deleted: 1,
+            ..SweepReport::default()
+        }
+    );
+    assert_eq!(app.twilio.deleted(), [rec_sid]);
+    assert_eq!(app.twilio.downloads(), 1, "ours was not fetched again");
+    let recording = &app.record(&sid).await.unwrap().recordings[0];
+    assert_eq!(recording.twilio_copy, Some(TwilioCopy::Deleted));
+    assert_eq!(recording.last_error, None);
+    assert_eq!(
+        app.state.copier.sweep(100).await.unwrap(),
+        SweepReport::default(),
+        "nothing is left for the sweeper"
+    );
+}
+
 crate::on_every_backend!(
+    a_failed_delete_of_twilios_copy_is_retried_by_the_sweeper,
     recordings_longer_than_the_tenant_allows_are_refused,
     a_crashed_copiers_claim_lapses_and_the_sweeper_retries,
     a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it,

@@ -606,7 +606,7 @@ async fn recording_states_persist(b: &Backend) {
     );
     assert_eq!(pending.len(), 1, "only records with a copy to make");
     modify_callback(b.store.as_ref(), &r.tenant_id, &r.id, |x| {
-        x.recording_stored(&sid, "recordings/k.wav".into(), x.updated_at)
+        x.recording_stored(&sid, "recordings/k.wav".into(), false, x.updated_at)
     })
     .await
     .unwrap();

@@ -257,7 +257,17 @@ pub async fn recording_status(
     let record = Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
         .recording_event(&call_sid, event)
         .await?;
-    // A failed copy stays on the record for the sweeper; Twilio still gets 2xx.
-    state.copier.copy(&hook.tenant, &record, &sid).await?;
+    // A failed copy stays on the record for the sweeper; Twilio still gets
+    // 2xx. Twilio waits 15 s and Lambda ends the function at 12 s: a copy
+    // past its budget is dropped, and its lease lapses for the sweeper.
+    match tokio::time::timeout(COPY_BUDGET, state.copier.copy(&hook.tenant, &record, &sid)).await {
+        Ok(copied) => {
+            copied?;
+        }
+        Err(_) => tracing::warn!(recording_sid = %sid, "copy past its budget; left to the sweeper"),
+    }
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// How long the recording callback may spend copying before it answers.
+const COPY_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);

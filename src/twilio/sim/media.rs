@@ -17,6 +17,7 @@ struct MediaState {
     deleted: Vec<String>,
     downloads: usize,
     unavailable: bool,
+    deletes_refused: bool,
 }
 
 #[derive(Clone)]
@@ -104,7 +105,9 @@ async fn delete_media(
         Err(status) => status.into_response(),
         Ok((sid, ext)) if ext == "json" => {
             let mut state = media.lock();
-            if state.recordings.remove(&sid).is_some() {
+            if state.deletes_refused {
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            } else if state.recordings.remove(&sid).is_some() {
                 state.deleted.push(sid);
                 StatusCode::NO_CONTENT.into_response()
             } else {
@@ -176,6 +179,11 @@ impl FakeTwilioApi {
     /// When false, every request gets 503, as in a Twilio outage.
     pub fn set_available(&self, available: bool) {
         self.media.lock().unavailable = !available;
+    }
+
+    /// When true, deletes get 500 while downloads still work.
+    pub fn refuse_deletes(&self, refused: bool) {
+        self.media.lock().deletes_refused = refused;
     }
 
     /// How many recordings were downloaded successfully.
@@ -254,6 +262,15 @@ mod tests {
         assert_eq!(get(format!("{down}.wav"), Some("tok")).await.status(), 503);
         assert_eq!(delete("tok").await, 503);
         api.set_available(true);
+        api.refuse_deletes(true);
+        let delete_down = |token: &'static str| {
+            let request = http
+                .delete(format!("{down}.json"))
+                .basic_auth("AC1", Some(token));
+            async move { request.send().await.unwrap().status() }
+        };
+        assert_eq!(delete_down("tok").await, 500);
+        api.refuse_deletes(false);
         assert_eq!(get(format!("{down}.wav"), Some("tok")).await.status(), 200);
         assert_eq!(api.downloads(), 2);
     }
