@@ -88,18 +88,7 @@ impl RecordingCopier {
         if !self.claim(tenant, record, sid).await? {
             return Ok(CopyOutcome::Skipped);
         }
-        let copied = match self
-            .api
-            .fetch_wav(&tenant.twilio, sid, tenant.settings.max_recording_bytes())
-            .await
-        {
-            Ok(audio) => self
-                .audio
-                .put(&key, audio, "audio/wav")
-                .await
-                .map_err(|e| error_chain(&e)),
-            Err(e) => Err(error_chain(&e)),
-        };
+        let copied = self.transfer(tenant, sid, &key).await;
         let now = self.clock.now();
         match copied {
             Ok(()) => {
@@ -148,6 +137,25 @@ impl RecordingCopier {
         })
         .await?;
         Ok(won)
+    }
+
+    /// Downloads the audio into a temporary file and stores it from there:
+    /// a long recording is never held in memory.
+    async fn transfer(&self, tenant: &Tenant, sid: &RecordingSid, key: &str) -> Result<(), String> {
+        let spool = Spool::new();
+        let mut file = tokio::fs::File::create(&spool.0)
+            .await
+            .map_err(|e| format!("cannot create {}: {e}", spool.0.display()))?;
+        let max = tenant.settings.max_recording_bytes();
+        self.api
+            .download_wav(&tenant.twilio, sid, max, &mut file)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        drop(file);
+        self.audio
+            .put_file(key, &spool.0, "audio/wav")
+            .await
+            .map_err(|e| error_chain(&e))
     }
 
     /// Deletes Twilio's copy when the record says it is due, and notes the
@@ -225,5 +233,22 @@ impl RecordingCopier {
             }
         }
         Ok(report)
+    }
+}
+
+/// A download's temporary file, removed when dropped (also on a failure or
+/// when the copy's budget runs out).
+struct Spool(std::path::PathBuf);
+
+impl Spool {
+    fn new() -> Self {
+        let name = format!("afureko-{}.wav.part", uuid::Uuid::new_v4().simple());
+        Spool(std::env::temp_dir().join(name))
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }

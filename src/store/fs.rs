@@ -1,6 +1,6 @@
 //! Recordings in a folder: the embedded default's recording store.
 
-use super::{RecordingStore, StoreError};
+use super::{RecordingAccess, RecordingStore, StoreError};
 use async_trait::async_trait;
 use std::path::{Component, Path, PathBuf};
 
@@ -46,7 +46,12 @@ fn io_error(what: &'static str, path: &Path, source: std::io::Error) -> StoreErr
 
 #[async_trait]
 impl RecordingStore for FsRecordingStore {
-    async fn put(&self, key: &str, audio: Vec<u8>, _content_type: &str) -> Result<(), StoreError> {
+    async fn put_file(
+        &self,
+        key: &str,
+        file: &Path,
+        _content_type: &str,
+    ) -> Result<(), StoreError> {
         let path = self.path(key)?;
         let dir = path
             .parent()
@@ -58,9 +63,9 @@ impl RecordingStore for FsRecordingStore {
         // Write beside the target, sync, then rename: a reader never sees half a file.
         let tmp = dir.join(format!(".{}.part", uuid::Uuid::new_v4().simple()));
         let write = async {
-            let mut file = tokio::fs::File::create(&tmp).await?;
-            tokio::io::AsyncWriteExt::write_all(&mut file, &audio).await?;
-            file.sync_all().await?;
+            // A copy, not a rename: the file may be on another filesystem.
+            tokio::fs::copy(file, &tmp).await?;
+            tokio::fs::File::open(&tmp).await?.sync_all().await?;
             tokio::fs::rename(&tmp, &path).await?;
             // The rename is durable only once the folder itself is synced.
             #[cfg(unix)]
@@ -82,11 +87,29 @@ impl RecordingStore for FsRecordingStore {
             Err(e) => Err(io_error("cannot read", &path, e)),
         }
     }
+
+    async fn access(&self, key: &str) -> Result<Option<RecordingAccess>, StoreError> {
+        let path = self.path(key)?;
+        match tokio::fs::metadata(&path).await {
+            Ok(meta) => Ok(Some(RecordingAccess::File {
+                path,
+                length: meta.len(),
+            })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_error("cannot read", &path, e)),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn put(store: &FsRecordingStore, key: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), bytes).unwrap();
+        store.put_file(key, file.path(), "audio/wav").await
+    }
 
     #[tokio::test]
     async fn round_trip_overwrite_and_missing() {
@@ -94,9 +117,9 @@ mod tests {
         let store = FsRecordingStore::new(dir.path().to_path_buf());
         let key = "recordings/acme/CA1/RE1.wav";
         assert_eq!(store.get(key).await.unwrap(), None);
-        store.put(key, b"one".to_vec(), "audio/wav").await.unwrap();
+        put(&store, key, b"one").await.unwrap();
         assert_eq!(store.get(key).await.unwrap(), Some(b"one".to_vec()));
-        store.put(key, b"two".to_vec(), "audio/wav").await.unwrap();
+        put(&store, key, b"two").await.unwrap();
         assert_eq!(store.get(key).await.unwrap(), Some(b"two".to_vec()));
         assert_eq!(std::fs::read(dir.path().join(key)).unwrap(), b"two");
         let leftovers = std::fs::read_dir(dir.path().join("recordings/acme/CA1"))
@@ -118,10 +141,7 @@ mod tests {
             "a/./b",
             "a\\b",
         ] {
-            assert!(
-                store.put(key, vec![1], "audio/wav").await.is_err(),
-                "{key:?}"
-            );
+            assert!(put(&store, key, &[1]).await.is_err(), "{key:?}");
             assert!(store.get(key).await.is_err(), "{key:?}");
         }
     }

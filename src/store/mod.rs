@@ -241,22 +241,33 @@ pub trait Store: Send + Sync {
 /// How an agent gets a recording.
 #[derive(Debug)]
 pub enum RecordingAccess {
-    /// The audio itself (the embedded store).
-    Bytes(Vec<u8>),
+    /// The file itself, to stream (the embedded store).
+    File {
+        path: std::path::PathBuf,
+        length: u64,
+    },
     /// A short-lived link to it (S3).
     Redirect(String),
 }
 
+/// Audio moves through files, never whole in memory: a download is
+/// streamed to a file, and the file is streamed into the store.
 #[async_trait]
 pub trait RecordingStore: Send + Sync {
-    /// Stores the audio under `key`, replacing any earlier copy; returns
-    /// only once the audio is durably stored.
-    async fn put(&self, key: &str, audio: Vec<u8>, content_type: &str) -> Result<(), StoreError>;
+    /// Stores the file at `file` under `key`, replacing any earlier copy;
+    /// returns only once the audio is durably stored. The file is left as
+    /// it was.
+    async fn put_file(
+        &self,
+        key: &str,
+        file: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), StoreError>;
+    /// The whole object, read into memory: for checks and tools, never on
+    /// a request's path.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-    /// What to hand an agent for `key`; by default the audio itself.
-    async fn access(&self, key: &str) -> Result<Option<RecordingAccess>, StoreError> {
-        Ok(self.get(key).await?.map(RecordingAccess::Bytes))
-    }
+    /// What to hand an agent for `key`.
+    async fn access(&self, key: &str) -> Result<Option<RecordingAccess>, StoreError>;
 }
 
 /// Optimistic read-modify-write: applies `change` to the latest record and

@@ -32,14 +32,23 @@ impl S3RecordingStore {
 
 #[async_trait]
 impl RecordingStore for S3RecordingStore {
-    async fn put(&self, key: &str, audio: Vec<u8>, content_type: &str) -> Result<(), StoreError> {
+    async fn put_file(
+        &self,
+        key: &str,
+        file: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), StoreError> {
+        // Streamed from the file with its length known, as PutObject needs.
+        let body = ByteStream::from_path(file)
+            .await
+            .map_err(|e| backend("upload", e))?;
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
             .server_side_encryption(ServerSideEncryption::Aes256)
-            .body(ByteStream::from(audio))
+            .body(body)
             .send()
             .await
             .map_err(|e| backend("upload", e))?;

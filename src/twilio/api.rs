@@ -21,6 +21,8 @@ pub enum TwilioApiError {
     Status { status: u16, what: &'static str },
     #[error("the recording is larger than {limit} bytes")]
     TooLarge { limit: u64 },
+    #[error("cannot write the download")]
+    Write(#[source] std::io::Error),
 }
 
 /// Why a redirect of a media download was not followed.
@@ -136,14 +138,16 @@ impl TwilioApi {
         }
     }
 
-    /// Downloads recording `sid` as WAV with the account's credentials,
-    /// refusing more than `max_bytes`.
-    pub async fn fetch_wav(
+    /// Downloads recording `sid` as WAV with the account's credentials into
+    /// `into` (streamed, never whole in memory), refusing more than
+    /// `max_bytes`; returns the length.
+    pub async fn download_wav(
         &self,
         creds: &TwilioCredentials,
         sid: &RecordingSid,
         max_bytes: u64,
-    ) -> Result<Vec<u8>, TwilioApiError> {
+        into: &mut (impl tokio::io::AsyncWrite + Unpin),
+    ) -> Result<u64, TwilioApiError> {
         let url = format!("{}.wav", self.recording_url(&creds.account_sid, sid));
         let mut response = self
             .http
@@ -163,18 +167,24 @@ impl TwilioApi {
         if response.content_length().is_some_and(|n| n > max_bytes) {
             return Err(too_large);
         }
-        let mut audio = Vec::new();
+        let mut length = 0u64;
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(|e| TwilioApiError::Transport(e.without_url()))?
         {
-            if (audio.len() + chunk.len()) as u64 > max_bytes {
+            length += chunk.len() as u64;
+            if length > max_bytes {
                 return Err(too_large);
             }
-            audio.extend_from_slice(&chunk);
+            tokio::io::AsyncWriteExt::write_all(into, &chunk)
+                .await
+                .map_err(TwilioApiError::Write)?;
         }
-        Ok(audio)
+        tokio::io::AsyncWriteExt::flush(into)
+            .await
+            .map_err(TwilioApiError::Write)?;
+        Ok(length)
     }
 
     /// Deletes Twilio's copy; one already gone counts as deleted.
@@ -336,13 +346,21 @@ mod tests {
     #[tokio::test]
     async fn redirects_leave_only_for_media_hosts_and_without_credentials() {
         let (api, seen, _) = redirecting_media("localhost").await;
-        let audio = api.fetch_wav(&creds(), &sid(), 1_000).await.unwrap();
+        let mut audio = Vec::new();
+        let length = api
+            .download_wav(&creds(), &sid(), 1_000, &mut audio)
+            .await
+            .unwrap();
         assert_eq!(audio, b"RIFF-from-the-target");
+        assert_eq!(length, 20);
         assert_eq!(*seen.lock().unwrap(), [None], "credentials crossed hosts");
 
         // 127.0.0.2 is loopback too, but not on the list: never reached.
         let (api, seen, _) = redirecting_media("127.0.0.2").await;
-        let err = api.fetch_wav(&creds(), &sid(), 1_000).await.unwrap_err();
+        let err = api
+            .download_wav(&creds(), &sid(), 1_000, &mut Vec::new())
+            .await
+            .unwrap_err();
         let chain = crate::telemetry::error_chain(&err);
         assert!(chain.contains("not a Twilio media host"), "{chain}");
         assert!(seen.lock().unwrap().is_empty());
@@ -351,7 +369,10 @@ mod tests {
     #[tokio::test]
     async fn downloads_over_the_limit_are_refused() {
         let (api, _, _) = redirecting_media("localhost").await;
-        let err = api.fetch_wav(&creds(), &sid(), 5).await.unwrap_err();
+        let err = api
+            .download_wav(&creds(), &sid(), 5, &mut Vec::new())
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, TwilioApiError::TooLarge { limit: 5 }),
             "{err}"

@@ -183,9 +183,7 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         tokio::time::timeout(guard, backend.store.get_tenant(&tenant)),
         tokio::time::timeout(
             guard,
-            backend
-                .audio
-                .put("recordings/acme/x.wav", vec![0; 16], "audio/wav")
+            crate::helpers::put_bytes(backend.audio.as_ref(), "recordings/acme/x.wav", &[0; 16])
         ),
     );
     let read = read.expect("a stalled DynamoDB hung the call");

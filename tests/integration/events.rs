@@ -80,11 +80,13 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
         twilio_copy: None,
     });
     backend.store.insert_callback(&record).await.unwrap();
-    backend
-        .audio
-        .put("recordings/demo/x.wav", b"RIFF-audio".to_vec(), "audio/wav")
-        .await
-        .unwrap();
+    crate::helpers::put_bytes(
+        backend.audio.as_ref(),
+        "recordings/demo/x.wav",
+        b"RIFF-audio",
+    )
+    .await
+    .unwrap();
     (afureko::http::app(state), dir)
 }
 

@@ -495,3 +495,14 @@ impl Store for RacingStore {
         self.inner.revoke_api_key(t, id, at).await
     }
 }
+
+/// Stores `bytes` under `key`, through a file as the copier does.
+pub async fn put_bytes(
+    audio: &dyn afureko::store::RecordingStore,
+    key: &str,
+    bytes: &[u8],
+) -> Result<(), StoreError> {
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), bytes).expect("the temporary file is written");
+    audio.put_file(key, file.path(), "audio/wav").await
+}

@@ -665,10 +665,19 @@ async fn api_keys(b: &Backend) {
 async fn audio_round_trip(b: &Backend) {
     let key = "recordings/acme/CA0/RE0.wav";
     assert_eq!(b.audio.get(key).await.unwrap(), None);
-    b.audio
-        .put(key, vec![1, 2, 3, 4], "audio/wav")
+    crate::helpers::put_bytes(b.audio.as_ref(), key, &[1, 2, 3, 4])
         .await
         .unwrap();
+    match b.audio.access(key).await.unwrap() {
+        Some(afureko::store::RecordingAccess::File { path, length }) => {
+            assert_eq!(length, 4);
+            assert_eq!(std::fs::read(path).unwrap(), [1, 2, 3, 4]);
+        }
+        Some(afureko::store::RecordingAccess::Redirect(url)) => {
+            assert!(url.contains("X-Amz-Signature="), "{url}");
+        }
+        None => panic!("the audio is stored"),
+    }
     assert_eq!(b.audio.get(key).await.unwrap(), Some(vec![1, 2, 3, 4]));
 }
 

@@ -12,6 +12,7 @@ use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::range::{RangeRequest, parse_range};
 use crate::store::{ListQuery, RecordingAccess};
 use axum::Json;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -268,29 +269,33 @@ pub async fn recording(
         .latest_stored_key()
         .ok_or_else(|| ApiError::NotFound("this callback has no stored recording yet".into()))?;
     let no_store = (header::CACHE_CONTROL, "private, no-store".to_owned());
-    let audio = match state.audio.access(key).await? {
-        Some(RecordingAccess::Bytes(audio)) => audio,
+    let (path, total) = match state.audio.access(key).await? {
+        Some(RecordingAccess::File { path, length }) => (path, length),
         Some(RecordingAccess::Redirect(url)) => {
             return Ok((StatusCode::FOUND, [(header::LOCATION, url), no_store]).into_response());
         }
         None => return Err(ApiError::internal(MissingAudio(key.to_owned()))),
     };
-    let total = audio.len() as u64;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let (status, body, content_range) = match parse_range(range, total) {
-        RangeRequest::Whole => (StatusCode::OK, audio, None),
+    let (status, start, length, content_range) = match parse_range(range, total) {
+        RangeRequest::Whole => (StatusCode::OK, 0, total, None),
         RangeRequest::Unsatisfiable => return Err(ApiError::RangeNotSatisfiable { total }),
         RangeRequest::Part { start, end } => (
             StatusCode::PARTIAL_CONTENT,
-            audio[start as usize..=end as usize].to_vec(),
+            start,
+            end - start + 1,
             Some(format!("bytes {start}-{end}/{total}")),
         ),
     };
+    let body = file_body(&path, start, length)
+        .await
+        .map_err(|e| ApiError::internal(AudioUnreadable(key.to_owned(), e)))?;
     let mut response = (
         status,
         [
             (header::CONTENT_TYPE, "audio/wav".to_owned()),
             (header::ACCEPT_RANGES, "bytes".to_owned()),
+            (header::CONTENT_LENGTH, length.to_string()),
             no_store,
         ],
         body,
@@ -301,3 +306,16 @@ pub async fn recording(
     }
     Ok(response)
 }
+
+/// `length` bytes of the file from `start`, streamed as it is read.
+async fn file_body(path: &std::path::Path, start: u64, length: u64) -> std::io::Result<Body> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut file = tokio::fs::File::open(path).await?;
+    file.seek(std::io::SeekFrom::Start(start)).await?;
+    let stream = tokio_util::io::ReaderStream::new(file.take(length));
+    Ok(Body::from_stream(stream))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("recording {0} cannot be read")]
+struct AudioUnreadable(String, #[source] std::io::Error);
