@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -52,6 +52,23 @@ CREATE TABLE callback_calls (
     PRIMARY KEY (tenant_id, call_sid)
 );
 INSERT INTO callback_calls (tenant_id, call_sid, callback_id) SELECT tenant_id, call_sid, id FROM callbacks;
+";
+
+/// Idempotency keys of the agents' API, per tenant; `status` is NULL while
+/// the first request runs.
+const SCHEMA_V3: &str = "
+CREATE TABLE idempotency_keys (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    reserved_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    status INTEGER,
+    content_type TEXT,
+    body BLOB,
+    PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
@@ -131,7 +148,7 @@ mod tests {
         drop(conn);
         let err = connect(&path).unwrap_err();
         assert!(
-            matches!(err, StoreError::NewerSchema { version: 3, .. }),
+            matches!(err, StoreError::NewerSchema { version: 4, .. }),
             "{err}"
         );
     }
