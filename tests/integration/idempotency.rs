@@ -4,6 +4,7 @@
 use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::domain::tenant::TenantSettings;
+use afureko::store::idempotency::{KeyUse, LEASE, Reservation, StoredAnswer};
 use axum::body::Body;
 use axum::http::Request;
 use serde_json::{Value, json};
@@ -199,7 +200,59 @@ async fn a_bad_key_is_refused(kind: Kind) {
     assert_eq!(reply.status, 200);
 }
 
+/// A reservation whose request died is free again after the lease, and the
+/// late request cannot then overwrite the new one's answer.
+async fn an_abandoned_reservation_is_taken_over(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let store = &app.backend.idempotency;
+    let t0: jiff::Timestamp = NOW.parse().unwrap();
+    let at = |secs: i64| {
+        t0.checked_add(jiff::SignedDuration::from_secs(secs))
+            .unwrap()
+    };
+    let use_at = |secs| KeyUse {
+        tenant: &app.tenant.id,
+        key: "k",
+        fingerprint: "f",
+        at: at(secs),
+    };
+    let reserve = |secs| store.reserve_idempotency_key(use_at(secs));
+    assert_eq!(reserve(0).await.unwrap(), Reservation::Reserved);
+    let running = Reservation::Taken {
+        fingerprint: "f".into(),
+        answer: None,
+    };
+    assert_eq!(reserve(LEASE.as_secs() - 1).await.unwrap(), running);
+    assert_eq!(
+        reserve(LEASE.as_secs()).await.unwrap(),
+        Reservation::Reserved
+    );
+    let answer = |status| StoredAnswer {
+        status,
+        content_type: None,
+        body: b"{}".to_vec(),
+    };
+    // The first, abandoned request finishes late: its answer is not kept.
+    store
+        .finish_idempotency_key(use_at(0), Some(&answer(409)))
+        .await
+        .unwrap();
+    store
+        .finish_idempotency_key(use_at(LEASE.as_secs()), Some(&answer(200)))
+        .await
+        .unwrap();
+    let found = reserve(LEASE.as_secs() + 1).await.unwrap();
+    assert_eq!(
+        found,
+        Reservation::Taken {
+            fingerprint: "f".into(),
+            answer: Some(answer(200)),
+        }
+    );
+}
+
 crate::on_every_backend!(
+    an_abandoned_reservation_is_taken_over,
     a_retried_attempt_is_logged_once,
     a_refusal_is_replayed_too,
     keys_expire_after_24_hours,
