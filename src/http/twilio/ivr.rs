@@ -275,3 +275,20 @@ pub async fn recording_status(
     state.copier.copy(&hook.tenant, &record, &sid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document's bounds for `arrived` are the ones `arrival` takes.
+    #[test]
+    fn the_documented_arrival_range_is_the_accepted_one() {
+        let schema = serde_json::to_value(arrival_schema()).unwrap();
+        let (min, max) = (
+            schema["minimum"].as_i64().unwrap(),
+            schema["maximum"].as_i64().unwrap(),
+        );
+        assert!(arrival(min).is_ok() && arrival(max).is_ok());
+        assert!(arrival(min - 1).is_err() && arrival(max + 1).is_err());
+    }
+}

@@ -32,8 +32,16 @@ fn taken(item: &Item, key: &KeyUse<'_>) -> Result<Option<Reservation>, StoreErro
             problem: "no fingerprint",
         });
     };
-    let answer = number(item, "answer_status").map(|status| StoredAnswer {
-        status: u16::try_from(status).unwrap_or(500),
+    let status = number(item, "answer_status")
+        .map(|status| {
+            u16::try_from(status).map_err(|_| StoreError::Incomplete {
+                key: key_pk(key),
+                problem: "answer_status is not an HTTP status",
+            })
+        })
+        .transpose()?;
+    let answer = status.map(|status| StoredAnswer {
+        status,
         content_type: match item.get("content_type") {
             Some(AttributeValue::S(c)) => Some(c.clone()),
             _ => None,
