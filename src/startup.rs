@@ -6,6 +6,7 @@ use crate::config::{AwsTarget, BaseUrl, Config};
 use crate::http::{AppState, app};
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
+use crate::store::idempotency::IdempotencyStore;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{RecordingStore, Store, StoreError};
@@ -33,20 +34,23 @@ pub enum StartupError {
     Serve(#[source] std::io::Error),
 }
 
-/// The two stores a deployment runs on.
+/// The stores a deployment runs on.
 #[derive(Clone)]
 pub struct Backend {
     pub store: Arc<dyn Store>,
     pub audio: Arc<dyn RecordingStore>,
+    /// The API's Idempotency-Keys: in the same database as `store`.
+    pub idempotency: Arc<dyn IdempotencyStore>,
 }
 
 /// The embedded default: `afureko.db` and `recordings/` under `data_dir`.
 pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
-    let store = SqliteStore::open(&data_dir.join("afureko.db")).await?;
+    let store = Arc::new(SqliteStore::open(&data_dir.join("afureko.db")).await?);
     let audio = FsRecordingStore::new(data_dir.to_path_buf());
     Ok(Backend {
-        store: Arc::new(store),
+        store: store.clone(),
         audio: Arc::new(audio),
+        idempotency: store,
     })
 }
 
@@ -65,6 +69,7 @@ pub fn state(
     AppState {
         store: backend.store.clone(),
         audio: backend.audio.clone(),
+        idempotency: backend.idempotency.clone(),
         copier: Arc::new(copier),
         public_url,
         clock,
@@ -114,12 +119,14 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 
 /// DynamoDB + S3, both clients derived from one `SdkConfig`.
 pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget) -> Backend {
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        target.table.clone(),
+    ));
     Backend {
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            target.table.clone(),
-        )),
+        store: store.clone(),
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
+        idempotency: store,
     }
 }
 

@@ -20,11 +20,18 @@ pub enum ChangeError {
     },
 }
 
-/// An agent's name as given by the client: trimmed, 1–100 characters.
+/// The longest agent name, in characters (Unicode scalar values).
+pub const MAX_AGENT_CHARS: usize = 100;
+
+/// An agent's name as given by the client: at most `MAX_AGENT_CHARS`
+/// characters as sent (so the limit is the one the API document states),
+/// no control characters, not only whitespace; kept trimmed.
 pub fn agent_name(input: &str) -> Option<String> {
     let name = input.trim();
-    (!name.is_empty() && name.chars().count() <= 100 && !name.chars().any(char::is_control))
-        .then(|| name.to_owned())
+    (!name.is_empty()
+        && input.chars().count() <= MAX_AGENT_CHARS
+        && !input.chars().any(char::is_control))
+    .then(|| name.to_owned())
 }
 
 impl CallbackRecord {
@@ -276,5 +283,9 @@ mod tests {
         assert_eq!(agent_name("a\nb"), None);
         assert_eq!(agent_name("bad\u{7}"), None);
         assert_eq!(agent_name(&"x".repeat(101)), None);
+        assert_eq!(agent_name("   "), None);
+        // The limit counts the name as sent, before trimming.
+        assert_eq!(agent_name(&format!(" {}", "x".repeat(100))), None);
+        assert!(agent_name(&"x".repeat(100)).is_some());
     }
 }

@@ -36,6 +36,9 @@ pub enum ApiError {
     /// A change the record's state does not allow (422).
     #[error("{0}")]
     InvalidState(String),
+    /// An Idempotency-Key sent again with another request (422).
+    #[error("this Idempotency-Key was used with another request")]
+    KeyReused,
     /// `total` is the resource's length, for `Content-Range: bytes */total`.
     #[error("the requested range is not satisfiable")]
     RangeNotSatisfiable { total: u64 },
@@ -59,6 +62,7 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::InvalidState(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_state"),
+            ApiError::KeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
             ApiError::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
             }
@@ -150,7 +154,7 @@ impl IntoResponse for ApiError {
 pub struct ErrorDetail {
     /// bad_request, unauthorized, forbidden, not_found, method_not_allowed,
     /// conflict, payload_too_large, uri_too_long, invalid_state,
-    /// range_not_satisfiable, internal.
+    /// idempotency_key_reused, range_not_satisfiable, internal.
     pub code: String,
     pub message: String,
 }
@@ -160,44 +164,96 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-/// The errors every Twilio webhook can answer (documentation only).
+/// An example error body for the document.
+fn example(code: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({ "error": { "code": code, "message": message } })
+}
+
+// The families below are documentation only: each lists the errors a kind
+// of operation can answer, with the error body and an example.
+
+/// The errors every Twilio webhook can answer.
 #[derive(IntoResponses)]
 pub enum WebhookErrors {
-    #[response(status = 400, description = "Bad form or parameters")]
+    #[response(status = 400, description = "Bad form or parameters",
+        example = json!(example("bad_request", "missing CallSid")))]
     BadRequest(ErrorBody),
-    #[response(status = 403, description = "Missing or wrong X-Twilio-Signature")]
+    #[response(status = 403, description = "Missing or wrong X-Twilio-Signature",
+        example = json!(example("forbidden", "X-Twilio-Signature does not match this request")))]
     Forbidden(ErrorBody),
-    #[response(status = 404, description = "Unknown tenant")]
+    #[response(status = 404, description = "Unknown tenant",
+        example = json!(example("not_found", "no tenant \"acme\"")))]
     NotFound(ErrorBody),
-    #[response(status = 413, description = "Body over 64 KiB")]
+    #[response(status = 413, description = "Body over 64 KiB",
+        example = json!(example("payload_too_large", "webhook bodies are limited to 65536 bytes")))]
     PayloadTooLarge(ErrorBody),
 }
 
-/// The errors of reading one callback (documentation only).
+/// The errors of listing callbacks.
+#[derive(IntoResponses)]
+pub enum ListErrors {
+    #[response(status = 400, description = "Bad filter, limit or cursor",
+        example = json!(example("bad_request", "limit must be between 1 and 200, got 0")))]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key",
+        example = json!(example("unauthorized", "the API key is not valid")))]
+    Unauthorized(ErrorBody),
+}
+
+/// The errors of reading one callback.
 #[derive(IntoResponses)]
 pub enum ReadErrors {
-    #[response(status = 401, description = "No or bad API key")]
+    #[response(status = 400, description = "Bad path parameter",
+        example = json!(example("bad_request", "Invalid URL")))]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key",
+        example = json!(example("unauthorized", "the API key is not valid")))]
     Unauthorized(ErrorBody),
-    #[response(status = 404, description = "No such callback for this tenant")]
+    #[response(status = 404, description = "No such callback for this tenant",
+        example = json!(example("not_found", "callback 0193c0de-0000-7000-8000-000000000000 does not exist")))]
     NotFound(ErrorBody),
 }
 
-/// The errors of an agent's change to a callback (documentation only).
+/// The errors of fetching a recording: those of reading, and a bad Range.
+#[derive(IntoResponses)]
+pub enum RecordingErrors {
+    #[response(status = 400, description = "Bad path parameter",
+        example = json!(example("bad_request", "Invalid URL")))]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key",
+        example = json!(example("unauthorized", "the API key is not valid")))]
+    Unauthorized(ErrorBody),
+    #[response(status = 404, description = "No such callback, or no stored recording yet",
+        example = json!(example("not_found", "this callback has no stored recording yet")))]
+    NotFound(ErrorBody),
+    #[response(status = 416, description = "Range not satisfiable (`Content-Range: bytes */length`)",
+        example = json!(example("range_not_satisfiable", "the requested range is not satisfiable")))]
+    RangeNotSatisfiable(ErrorBody),
+}
+
+/// The errors of an agent's change to a callback.
 #[derive(IntoResponses)]
 pub enum ChangeErrors {
-    #[response(status = 400, description = "Bad body or agent name")]
+    #[response(status = 400, description = "Bad body, agent name or Idempotency-Key",
+        example = json!(example("bad_request", "agent must be 1-100 characters, not only spaces, with no control characters")))]
     BadRequest(ErrorBody),
-    #[response(status = 401, description = "No or bad API key")]
+    #[response(status = 401, description = "No or bad API key",
+        example = json!(example("unauthorized", "the API key is not valid")))]
     Unauthorized(ErrorBody),
-    #[response(status = 404, description = "No such callback for this tenant")]
+    #[response(status = 404, description = "No such callback for this tenant",
+        example = json!(example("not_found", "callback 0193c0de-0000-7000-8000-000000000000 does not exist")))]
     NotFound(ErrorBody),
-    #[response(status = 409, description = "Another agent holds it")]
+    #[response(status = 409, description = "Another agent holds it, or a request with this Idempotency-Key is still running",
+        example = json!(example("conflict", "claimed by bob")))]
     Conflict(ErrorBody),
-    #[response(status = 413, description = "Body over 64 KiB")]
+    #[response(status = 413, description = "Body over 64 KiB",
+        example = json!(example("payload_too_large", "request bodies are limited to 65536 bytes")))]
     PayloadTooLarge(ErrorBody),
     #[response(
         status = 422,
-        description = "Not allowed in the record's state (e.g. completed or failed)"
+        description = "Not allowed in the record's state (e.g. completed or failed), \
+or the Idempotency-Key was used with another request",
+        example = json!(example("invalid_state", "cannot claim a callback that is completed"))
     )]
-    InvalidState(ErrorBody),
+    Unprocessable(ErrorBody),
 }

@@ -4,12 +4,14 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod logging;
+pub mod openapi;
 pub mod range;
 pub mod twilio;
 
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
 use crate::config::BaseUrl;
+use crate::store::idempotency::IdempotencyStore;
 use crate::store::{RecordingStore, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -32,6 +34,7 @@ pub const MAX_URI_BYTES: usize = 8 * 1024;
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub audio: Arc<dyn RecordingStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
     pub copier: Arc<RecordingCopier>,
     pub public_url: BaseUrl,
     pub clock: Arc<dyn Clock>,
@@ -46,6 +49,8 @@ Authenticate with `Authorization: Bearer <api key>`; the key decides the tenant.
 Errors are `{\"error\": {\"code\", \"message\"}}`."
     ),
     modifiers(&BearerAuth),
+    // The error families refer to these by name.
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "callbacks", description = "Work the callback list"),
         (name = "twilio", description = "Webhooks Twilio calls: signed forms in, TwiML out"),
@@ -82,7 +87,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             .response("200", utoipa::openapi::Response::new("OpenAPI 3.1 JSON"))
             .build(),
     );
-    OpenApiRouter::with_openapi(doc)
+    let (router, mut doc) = OpenApiRouter::with_openapi(doc)
         .routes(routes!(twilio::ivr::voice))
         .routes(routes!(twilio::routing::dial_result))
         .routes(routes!(twilio::routing::queue_wait))
@@ -101,7 +106,9 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::handlers::complete))
         .routes(routes!(api::handlers::recording))
         .routes(routes!(healthz))
-        .split_for_parts()
+        .split_for_parts();
+    openapi::complete(&mut doc);
+    (router, doc)
 }
 
 #[utoipa::path(
@@ -114,7 +121,7 @@ pub async fn healthz() -> &'static str {
 
 pub fn app(state: AppState) -> Router {
     let (router, openapi) = routes();
-    let openapi = Arc::new(openapi);
+    let openapi = Arc::new(openapi::document(&openapi));
     router
         .route(
             OPENAPI_PATH,
@@ -123,6 +130,10 @@ pub fn app(state: AppState) -> Router {
                 async move { axum::Json(openapi.as_ref().clone()) }
             }),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            api::idempotency::idempotent,
+        ))
         .route_layer(axum::middleware::from_fn(logging::log_request))
         .fallback(logging::not_found)
         .method_not_allowed_fallback(logging::method_not_allowed)

@@ -4,6 +4,7 @@
 
 pub mod dynamo;
 pub mod fs;
+pub mod idempotency;
 pub mod s3;
 pub mod sqlite;
 

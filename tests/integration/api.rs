@@ -410,7 +410,7 @@ async fn bad_input_gets_the_right_error() {
             path(&id, "/claim"),
             Some(json!({"agent": "  "})),
             400,
-            "agent must be 1-100 characters with no control characters",
+            "agent must be 1-100 characters, not only spaces, with no control characters",
         ),
         (
             "POST",

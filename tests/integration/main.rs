@@ -7,6 +7,7 @@ mod backends;
 mod call_flow;
 mod events;
 mod helpers;
+mod idempotency;
 mod lambda;
 mod races;
 mod recordings;

@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 /// The tenant whose API key came with the request.
+#[derive(Clone)]
 pub struct Agent {
     pub tenant: Tenant,
 }
@@ -17,6 +18,10 @@ impl FromRequestParts<AppState> for Agent {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Found already by the Idempotency-Key layer: no second key lookup.
+        if let Some(agent) = parts.extensions.remove::<Agent>() {
+            return Ok(agent);
+        }
         let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
             ApiError::Unauthorized("missing Authorization: Bearer <api key>".into())
         })?;

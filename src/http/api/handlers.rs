@@ -2,12 +2,13 @@
 
 use crate::calls::work;
 use crate::domain::callback::{Attempt, CallbackRecord, Outcome, Status};
-use crate::domain::work::{ChangeError, agent_name};
+use crate::domain::work::ChangeError;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::cursor::{decode_cursor, encode_cursor};
+use crate::http::api::rules::{self, agent_of, limit_of, note_of};
 use crate::http::api::views::{CallbackPage, CallbackView};
-use crate::http::error::{ApiError, ChangeErrors, ErrorBody, ReadErrors};
+use crate::http::error::{ApiError, ChangeErrors, ListErrors, ReadErrors, RecordingErrors};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::range::{RangeRequest, parse_range};
 use crate::store::{ListQuery, RecordingAccess};
@@ -23,24 +24,22 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
-    /// pending, claimed, completed or failed; all when absent.
+    /// Only records in this status; all when absent.
+    // Text, parsed by `Status::from_str` for its clearer message.
+    #[param(inline, value_type = Option<Status>)]
     pub status: Option<String>,
-    /// 1–200, default 50.
+    #[param(schema_with = rules::limit_schema)]
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
-
-pub const DEFAULT_LIMIT: u32 = 50;
-pub const MAX_LIMIT: u32 = 200;
 
 #[utoipa::path(
     get, path = "/api/v1/callbacks", tag = "callbacks",
     params(ListParams),
     responses(
         (status = 200, description = "The callback list, oldest due first", body = CallbackPage),
-        (status = 400, description = "Bad filter, limit or cursor", body = ErrorBody),
-        (status = 401, description = "No or bad API key", body = ErrorBody),
+        ListErrors,
     ),
     security(("api_key" = []))
 )]
@@ -55,12 +54,7 @@ pub async fn list_callbacks(
         .map(str::parse)
         .transpose()
         .map_err(ApiError::BadRequest)?;
-    let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between 1 and {MAX_LIMIT}, got {limit}"
-        )));
-    }
+    let limit = limit_of(params.limit)?;
     let after = params
         .cursor
         .as_deref()
@@ -107,43 +101,27 @@ pub async fn get_callback(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentBody {
-    /// Who is acting (a name or login; 1–100 characters).
+    #[schema(schema_with = rules::agent_schema)]
     pub agent: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttemptBody {
+    #[schema(schema_with = rules::agent_schema)]
     pub agent: String,
-    /// reached, no_answer, busy, voicemail or wrong_number.
-    #[schema(value_type = String, example = "no_answer")]
     pub outcome: Outcome,
+    #[schema(schema_with = rules::note_schema)]
     pub note: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteBody {
+    #[schema(schema_with = rules::agent_schema)]
     pub agent: String,
+    #[schema(schema_with = rules::note_schema)]
     pub note: Option<String>,
-}
-
-const MAX_NOTE_CHARS: usize = 2000;
-
-fn agent_of(name: &str) -> Result<String, ApiError> {
-    agent_name(name).ok_or_else(|| {
-        ApiError::BadRequest("agent must be 1-100 characters with no control characters".into())
-    })
-}
-
-fn note_of(note: Option<String>) -> Result<Option<String>, ApiError> {
-    match note {
-        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::BadRequest(format!(
-            "note must be at most {MAX_NOTE_CHARS} characters"
-        ))),
-        Some(n) if n.trim().is_empty() => Ok(None),
-        other => Ok(other),
-    }
 }
 
 /// Applies an agent's change and answers the record's new state.
@@ -253,8 +231,7 @@ struct MissingAudio(String);
         (status = 200, description = "The audio (audio/wav), from the embedded store", content_type = "audio/wav"),
         (status = 206, description = "Part of the audio (Range request)", content_type = "audio/wav"),
         (status = 302, description = "A presigned S3 link, valid for 5 minutes"),
-        ReadErrors,
-        (status = 416, description = "Range not satisfiable", body = ErrorBody),
+        RecordingErrors,
     ),
     security(("api_key" = []))
 )]

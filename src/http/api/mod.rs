@@ -4,4 +4,6 @@
 pub mod auth;
 pub mod cursor;
 pub mod handlers;
+pub mod idempotency;
+pub mod rules;
 pub mod views;

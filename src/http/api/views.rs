@@ -1,6 +1,7 @@
 //! What agents see of a record: the JSON the API answers.
 
-use crate::domain::callback::{CallbackRecord, Outcome, RecordingState};
+use crate::domain::callback::{CallbackRecord, Confirmation, Outcome, RecordingState, Status};
+use crate::domain::reason::Reason;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -9,7 +10,6 @@ pub struct AttemptView {
     /// RFC 3339, UTC.
     pub at: String,
     pub agent: String,
-    #[schema(value_type = String, example = "no_answer")]
     pub outcome: Outcome,
     pub note: Option<String>,
 }
@@ -17,8 +17,6 @@ pub struct AttemptView {
 #[derive(Serialize, ToSchema)]
 pub struct RecordingView {
     pub recording_sid: String,
-    /// pending_copy, stored, absent or copy_failed.
-    #[schema(value_type = String, example = "stored")]
     pub state: RecordingState,
     pub duration_seconds: Option<u32>,
 }
@@ -30,13 +28,10 @@ pub struct CallbackView {
     pub call_sid: String,
     pub caller_number: Option<String>,
     pub callback_number: String,
-    /// caller_id, entered or unconfirmed.
-    pub confirmation: String,
+    pub confirmation: Confirmation,
     pub received_at: String,
-    /// busy, no-answer, queue-timeout, queue-opt-out, after-hours or overflow.
-    pub reason: String,
-    /// pending, claimed, completed or failed.
-    pub status: String,
+    pub reason: Reason,
+    pub status: Status,
     pub claimed_by: Option<String>,
     pub claimed_at: Option<String>,
     pub due_at: String,
@@ -57,10 +52,10 @@ impl From<&CallbackRecord> for CallbackView {
             call_sid: r.call_sid.to_string(),
             caller_number: r.caller_number.as_ref().map(|n| n.to_string()),
             callback_number: r.callback_number.to_string(),
-            confirmation: r.confirmation.as_str().to_owned(),
+            confirmation: r.confirmation,
             received_at: r.received_at.to_string(),
-            reason: r.reason.to_string(),
-            status: r.status.to_string(),
+            reason: r.reason,
+            status: r.status,
             claimed_by: r.claimed_by.clone(),
             claimed_at: r.claimed_at.map(|t| t.to_string()),
             due_at: r.due_at.to_string(),

@@ -10,6 +10,7 @@ use crate::domain::twiml::Twiml;
 use crate::http::AppState;
 use crate::http::error::{ApiError, WebhookErrors};
 use crate::http::extract::ApiPath;
+use crate::http::twilio::forms::{CallForm, GatherForm, RecordingForm};
 use crate::http::twilio::links::TwilioLinks;
 use crate::http::twilio::webhook::{TenantPath, TwilioWebhook};
 use axum::extract::State;
@@ -22,6 +23,19 @@ use utoipa::IntoParams;
 pub fn arrival(seconds: i64) -> Result<Timestamp, ApiError> {
     Timestamp::from_second(seconds)
         .map_err(|_| ApiError::BadRequest("arrival time out of range".into()))
+}
+
+/// `arrival`'s range, for the document.
+pub fn arrival_schema() -> utoipa::openapi::schema::Schema {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(Timestamp::MIN.as_second()))
+        .maximum(Some(Timestamp::MAX.as_second()))
+        .description(Some("Unix seconds when the call arrived"))
+        .into()
 }
 
 /// Starts the callback IVR. A known caller's record is kept first (or the
@@ -73,8 +87,8 @@ async fn ivr_step(
     post, path = "/twilio/{tenant}/voice", tag = "twilio",
     description = "Incoming call: by routing mode and hours, ring the agents, enqueue, or the callback IVR.",
     params(TenantPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
-    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+    request_body(content = CallForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
 pub async fn voice(State(state): State<AppState>, hook: TwilioWebhook) -> Result<Twiml, ApiError> {
     let now = state.clock.now();
@@ -104,9 +118,9 @@ pub async fn voice(State(state): State<AppState>, hook: TwilioWebhook) -> Result
 #[into_params(parameter_in = Path)]
 pub struct StepPath {
     /// Why the caller is here, e.g. overflow
-    #[param(value_type = String)]
+    #[param(inline)]
     pub reason: Reason,
-    /// Unix seconds when the call arrived
+    #[param(schema_with = arrival_schema)]
     pub arrived: i64,
     /// How many times this question was asked
     pub attempt: u32,
@@ -125,8 +139,8 @@ impl StepPath {
     post, path = "/twilio/{tenant}/ivr/offer/{reason}/{arrived}/{attempt}", tag = "twilio",
     description = "Digits pressed at the caller-ID offer.",
     params(TenantPath, StepPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
-    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+    request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
 pub async fn offer(
     State(state): State<AppState>,
@@ -144,8 +158,8 @@ pub async fn offer(
     post, path = "/twilio/{tenant}/ivr/enter/{reason}/{arrived}/{attempt}", tag = "twilio",
     description = "Digits typed as the callback number.",
     params(TenantPath, StepPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
-    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+    request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
 pub async fn enter(
     State(state): State<AppState>,
@@ -164,9 +178,9 @@ pub async fn enter(
 #[into_params(parameter_in = Path)]
 pub struct ConfirmPath {
     /// Why the caller is here, e.g. overflow
-    #[param(value_type = String)]
+    #[param(inline)]
     pub reason: Reason,
-    /// Unix seconds when the call arrived
+    #[param(schema_with = arrival_schema)]
     pub arrived: i64,
     /// How many times this question was asked
     pub attempt: u32,
@@ -178,8 +192,8 @@ pub struct ConfirmPath {
     post, path = "/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}", tag = "twilio",
     description = "Digits pressed when the typed number was read back.",
     params(TenantPath, ConfirmPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
-    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+    request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
 pub async fn confirm(
     State(state): State<AppState>,
@@ -201,8 +215,8 @@ pub async fn confirm(
     post, path = "/twilio/{tenant}/ivr/recorded", tag = "twilio",
     description = "After the recording: thanks and hang up.",
     params(TenantPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
-    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+    request_body(content = CallForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
 pub async fn recorded(hook: TwilioWebhook) -> Result<Twiml, ApiError> {
     hook.call_sid()?;
@@ -242,7 +256,7 @@ fn recording_event(
     post, path = "/twilio/{tenant}/recording", tag = "twilio",
     description = "recordingStatusCallback: keeps the recording URL, copies the audio.",
     params(TenantPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
+    request_body(content = RecordingForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 204, description = "Taken; a failed copy is retried by the sweeper"), WebhookErrors)
 )]
 pub async fn recording_status(
@@ -271,3 +285,20 @@ pub async fn recording_status(
 
 /// How long the recording callback may spend copying before it answers.
 const COPY_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document's bounds for `arrived` are the ones `arrival` takes.
+    #[test]
+    fn the_documented_arrival_range_is_the_accepted_one() {
+        let schema = serde_json::to_value(arrival_schema()).unwrap();
+        let (min, max) = (
+            schema["minimum"].as_i64().unwrap(),
+            schema["maximum"].as_i64().unwrap(),
+        );
+        assert!(arrival(min).is_ok() && arrival(max).is_ok());
+        assert!(arrival(min - 1).is_err() && arrival(max + 1).is_err());
+    }
+}

@@ -8,7 +8,8 @@ use crate::domain::twiml::{Twiml, Verb};
 use crate::http::AppState;
 use crate::http::error::{ApiError, WebhookErrors};
 use crate::http::extract::ApiPath;
-use crate::http::twilio::ivr::{arrival, ivr_start};
+use crate::http::twilio::forms::{DialForm, GatherForm, QueueResultForm, QueueWaitForm};
+use crate::http::twilio::ivr::{arrival, arrival_schema, ivr_start};
 use crate::http::twilio::links::TwilioLinks;
 use crate::http::twilio::webhook::{TenantPath, TwilioWebhook};
 use axum::extract::State;
@@ -20,7 +21,7 @@ use utoipa::IntoParams;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
 pub struct ArrivedPath {
-    /// Unix seconds when the call arrived
+    #[param(schema_with = arrival_schema)]
     pub arrived: i64,
 }
 
@@ -32,8 +33,8 @@ fn hang_up() -> Twiml {
     post, path = "/twilio/{tenant}/dial-result/{arrived}", tag = "twilio",
     description = "The Dial action: hang up when an agent answered, else the callback IVR.",
     params(TenantPath, ArrivedPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
-    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+    request_body(content = DialForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
 pub async fn dial_result(
     State(state): State<AppState>,
@@ -75,8 +76,8 @@ async fn waited(
     post, path = "/twilio/{tenant}/queue/wait/{arrived}", tag = "twilio",
     description = "The Enqueue wait URL: hold audio and the callback offer, or Leave past the limits.",
     params(TenantPath, ArrivedPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
-    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+    request_body(content = QueueWaitForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
 pub async fn queue_wait(
     State(state): State<AppState>,
@@ -99,8 +100,8 @@ pub async fn queue_wait(
     post, path = "/twilio/{tenant}/queue/offer/{arrived}", tag = "twilio",
     description = "Digits pressed at the callback offer while waiting: 1 leaves the queue.",
     params(TenantPath, ArrivedPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
-    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+    request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
 pub async fn queue_offer(
     State(state): State<AppState>,
@@ -117,8 +118,8 @@ pub async fn queue_offer(
     post, path = "/twilio/{tenant}/queue/result/{arrived}", tag = "twilio",
     description = "The Enqueue action: the callback IVR after leaving or a full queue; hang up after an agent.",
     params(TenantPath, ArrivedPath),
-    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters"),
-    responses((status = 200, description = "TwiML", content_type = "text/xml"), WebhookErrors)
+    request_body(content = QueueResultForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
 pub async fn queue_result(
     State(state): State<AppState>,

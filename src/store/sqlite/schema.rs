@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -69,6 +69,23 @@ WHERE status IN ('pending', 'claimed') AND EXISTS (
 );
 CREATE UNIQUE INDEX callbacks_one_open_per_number ON callbacks (tenant_id, callback_number, open_slot)
 WHERE status IN ('pending', 'claimed');
+";
+
+/// Idempotency keys of the agents' API, per tenant; `status` is NULL while
+/// the first request runs.
+const SCHEMA_V4: &str = "
+CREATE TABLE idempotency_keys (
+    tenant_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    reserved_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    status INTEGER,
+    content_type TEXT,
+    body BLOB,
+    PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
@@ -148,7 +165,7 @@ mod tests {
         drop(conn);
         let err = connect(&path).unwrap_err();
         assert!(
-            matches!(err, StoreError::NewerSchema { version: 4, .. }),
+            matches!(err, StoreError::NewerSchema { version, .. } if version == MIGRATIONS.len() + 1),
             "{err}"
         );
     }

@@ -1,0 +1,175 @@
+//! `Idempotency-Key` on every state-changing API operation: a retry with
+//! the same key and body gets the first answer again (status and body), the
+//! same key with another request is refused (422). Keys are per tenant and
+//! kept for 24 h (`store::idempotency`).
+
+use crate::http::error::ApiError;
+use crate::http::extract::too_large;
+use crate::http::{AppState, MAX_BODY_BYTES};
+use crate::store::idempotency::{KeyUse, Reservation, StoredAnswer};
+use axum::body::{Body, to_bytes};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+
+use super::auth::Agent;
+
+pub const HEADER: &str = "Idempotency-Key";
+/// Set on an answer that is a replay of the first one.
+pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+pub const MAX_KEY_CHARS: usize = 255;
+/// Visible ASCII, no spaces: what `key_of` accepts, as the document says it.
+pub const KEY_PATTERN: &str = "^[!-~]+$";
+
+/// The operations that take a key: every API operation that changes state.
+pub fn changes_state(method: &Method, path: &str) -> bool {
+    method == Method::POST && path.starts_with("/api/")
+}
+
+fn key_of(value: &HeaderValue) -> Result<String, ApiError> {
+    let bytes = value.as_bytes();
+    if bytes.is_empty()
+        || bytes.len() > MAX_KEY_CHARS
+        || !bytes.iter().all(|b| (b'!'..=b'~').contains(b))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "{HEADER} must be 1-{MAX_KEY_CHARS} visible ASCII characters"
+        )));
+    }
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// What the key is bound to: the operation and the body. A JSON body counts
+/// by its value, so a retry that re-serializes it the same way matches.
+fn fingerprint(method: &Method, path: &str, body: &[u8]) -> String {
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| serde_json::to_vec(&v).ok());
+    let mut hash = Sha256::new();
+    hash.update(method.as_str());
+    hash.update(b"\n");
+    hash.update(path);
+    hash.update(b"\n");
+    hash.update(canonical.as_deref().unwrap_or(body));
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn idempotent(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match run(state, request, next).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn run(state: AppState, request: Request, next: Next) -> Result<Response, ApiError> {
+    let key = match request.headers().get(HEADER) {
+        Some(value) if changes_state(request.method(), request.uri().path()) => key_of(value)?,
+        _ => return Ok(next.run(request).await),
+    };
+    let (mut parts, body) = request.into_parts();
+    // The key belongs to the tenant: without a valid API key nothing is kept.
+    let agent = Agent::from_request_parts(&mut parts, &state).await?;
+    let body = to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large("request bodies"))?;
+    let fingerprint = fingerprint(&parts.method, parts.uri.path(), &body);
+    let tenant = agent.tenant.id.clone();
+    let key = KeyUse {
+        tenant: &tenant,
+        key: &key,
+        fingerprint: &fingerprint,
+        at: state.clock.now(),
+    };
+    match state.idempotency.reserve_idempotency_key(key).await? {
+        Reservation::Reserved => {}
+        Reservation::Taken { fingerprint: f, .. } if f != fingerprint => {
+            return Err(ApiError::KeyReused);
+        }
+        Reservation::Taken { answer: None, .. } => {
+            return Err(ApiError::Conflict(format!(
+                "a request with this {HEADER} is still running; retry later"
+            )));
+        }
+        Reservation::Taken {
+            answer: Some(answer),
+            ..
+        } => return Ok(replay(answer)),
+    }
+    parts.extensions.insert(agent);
+    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let (parts, body) = response.into_parts();
+    let body = match to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(e) => {
+            finish(&state, key, None).await;
+            return Err(ApiError::internal(e));
+        }
+    };
+    // A 5xx is not an answer to keep: a retry should run again.
+    let answer = (!parts.status.is_server_error()).then(|| StoredAnswer {
+        status: parts.status.as_u16(),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: body.to_vec(),
+    });
+    finish(&state, key, answer.as_ref()).await;
+    Ok(Response::from_parts(parts, Body::from(body)))
+}
+
+/// The change is done whatever happens here, so its answer goes out; a key
+/// left reserved is taken over by a retry after `LEASE`.
+async fn finish(state: &AppState, key: KeyUse<'_>, answer: Option<&StoredAnswer>) {
+    if let Err(e) = state.idempotency.finish_idempotency_key(key, answer).await {
+        tracing::error!(
+            error = %crate::telemetry::error_chain(&e),
+            "cannot keep the answer of an idempotent request"
+        );
+    }
+}
+
+fn replay(answer: StoredAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, answer.body).into_response();
+    let headers = response.headers_mut();
+    if let Some(value) = answer.content_type.and_then(|c| c.parse().ok()) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_visible_ascii_up_to_the_limit() {
+        let ok = |k: &str| key_of(&HeaderValue::from_str(k).unwrap()).is_ok();
+        assert!(ok("a"));
+        assert!(ok(&"k".repeat(MAX_KEY_CHARS)));
+        assert!(!ok(&"k".repeat(MAX_KEY_CHARS + 1)));
+        assert!(!ok(""));
+        assert!(!ok("a b"));
+    }
+
+    #[test]
+    fn a_json_body_counts_by_its_value() {
+        let post = Method::POST;
+        let a = fingerprint(&post, "/p", br#"{"agent":"ann","note":null}"#);
+        let b = fingerprint(&post, "/p", br#"{ "note": null, "agent": "ann" }"#);
+        assert_eq!(a, b);
+        assert_ne!(
+            a,
+            fingerprint(&post, "/q", br#"{"agent":"ann","note":null}"#)
+        );
+        assert_ne!(
+            a,
+            fingerprint(&post, "/p", br#"{"agent":"bob","note":null}"#)
+        );
+    }
+}

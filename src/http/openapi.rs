@@ -1,0 +1,195 @@
+//! What the handlers' annotations cannot say on their own, added to the
+//! document from the same predicates and constants the code runs on: the
+//! Idempotency-Key header, Twilio's signature header, and the links that
+//! lead from a listed record to everything that can be done with it.
+
+use crate::http::api::idempotency::{self, KEY_PATTERN, MAX_KEY_CHARS, changes_state};
+use crate::twilio::signature::SIGNATURE_HEADER;
+use axum::http::Method;
+use utoipa::openapi::header::Header;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{OpenApi, RefOr, Required};
+
+/// The operations on one record, by operation id: where a record's `id`
+/// leads.
+const RECORD_OPERATIONS: [&str; 6] = [
+    "get_callback",
+    "claim",
+    "release",
+    "log_attempt",
+    "complete",
+    "recording",
+];
+
+pub fn complete(doc: &mut OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [
+            (Method::GET, item.get.as_mut()),
+            (Method::POST, item.post.as_mut()),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            // OpenAPI requires path parameters to be required; utoipa marks
+            // one with its own schema (`schema_with`) optional.
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if parameter.parameter_in == ParameterIn::Path {
+                    parameter.required = Required::True;
+                }
+            }
+            if changes_state(&method, path) {
+                add_idempotency_key(operation);
+            }
+            if path.starts_with("/twilio/") {
+                add_signature(operation);
+            }
+        }
+    }
+}
+
+fn add_idempotency_key(operation: &mut Operation) {
+    let parameter = ParameterBuilder::new()
+        .name(idempotency::HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes a retry safe: the same key with the same body within 24 h gets the first \
+             answer again (with `Idempotent-Replayed: true`); with another body, 422. \
+             Keys are per tenant.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(MAX_KEY_CHARS))
+                .pattern(Some(KEY_PATTERN)),
+        ))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(parameter);
+    if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
+        ok.headers.insert(
+            idempotency::REPLAYED_HEADER.into(),
+            Header::new(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["true"])),
+            ),
+        );
+    }
+}
+
+fn add_signature(operation: &mut Operation) {
+    let parameter = ParameterBuilder::new()
+        .name(SIGNATURE_HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::True)
+        .description(Some(
+            "Twilio's signature of the public URL and the form, with the tenant's auth token",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build();
+    operation
+        .parameters
+        .get_or_insert_with(Vec::new)
+        .push(parameter);
+}
+
+/// The document as served: `doc` with the links. They are added to the
+/// JSON because utoipa 5.5 writes a link's `operationId` as `operation_id`.
+pub fn document(doc: &OpenApi) -> serde_json::Value {
+    let mut json = serde_json::to_value(doc).unwrap_or_default();
+    if let Some(paths) = json["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            for method in ["get", "post"] {
+                if let Some(operation) = item.get_mut(method) {
+                    link_record(operation);
+                }
+            }
+        }
+    }
+    json
+}
+
+/// The list links its first item's id, a record's answer its own `id`.
+fn link_record(operation: &mut serde_json::Value) {
+    let id = match operation["operationId"].as_str() {
+        Some("list_callbacks") => "$response.body#/items/0/id",
+        Some(op) if RECORD_OPERATIONS.contains(&op) && op != "recording" => "$response.body#/id",
+        _ => return,
+    };
+    let links: serde_json::Map<String, serde_json::Value> = RECORD_OPERATIONS
+        .iter()
+        .map(|target| {
+            let link = serde_json::json!({
+                "operationId": target,
+                "parameters": { "id": id },
+            });
+            ((*target).to_owned(), link)
+        })
+        .collect();
+    operation["responses"]["200"]["links"] = links.into();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::routes;
+
+    fn operations(doc: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
+        let mut found = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                found.push((method.clone(), path.clone(), operation.clone()));
+            }
+        }
+        found
+    }
+
+    fn has_header(operation: &serde_json::Value, name: &str) -> Option<bool> {
+        operation["parameters"]
+            .as_array()?
+            .iter()
+            .find(|p| p["in"] == "header" && p["name"] == name)
+            .map(|p| p["required"] == true)
+    }
+
+    #[test]
+    fn keys_and_signatures_are_where_the_code_wants_them() {
+        let doc = document(&routes().1);
+        for (method, path, operation) in operations(&doc) {
+            let changes = changes_state(&method.to_uppercase().parse().unwrap(), &path);
+            let key = has_header(&operation, idempotency::HEADER);
+            assert_eq!(key, changes.then_some(false), "{method} {path}");
+            let signed = has_header(&operation, SIGNATURE_HEADER);
+            assert_eq!(
+                signed,
+                path.starts_with("/twilio/").then_some(true),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn links_lead_to_operations_that_exist() {
+        let doc = document(&routes().1);
+        let ids: Vec<String> = operations(&doc)
+            .iter()
+            .filter_map(|(_, _, op)| op["operationId"].as_str().map(str::to_owned))
+            .collect();
+        let list = &doc["paths"]["/api/v1/callbacks"]["get"]["responses"]["200"]["links"];
+        assert_eq!(list.as_object().unwrap().len(), RECORD_OPERATIONS.len());
+        for (_, _, operation) in operations(&doc) {
+            for link in operation["responses"]["200"]["links"]
+                .as_object()
+                .into_iter()
+                .flat_map(|links| links.values())
+            {
+                let target = link["operationId"].as_str().unwrap();
+                assert!(ids.iter().any(|id| id == target), "{target}");
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Idempotency-Key on the agents' API: a retry gets the first answer, on
+//! every backend.
+
+use crate::backends::Kind;
+use crate::helpers::*;
+use afureko::domain::tenant::TenantSettings;
+use afureko::store::idempotency::{KeyUse, LEASE, Reservation, StoredAnswer};
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::{Value, json};
+
+/// `POST path` with `body`, `key` as the bearer token and an Idempotency-Key.
+fn keyed(path: &str, key: &str, idempotency_key: &str, body: Value) -> Request<Body> {
+    let mut request = api_request("POST", path, key, Some(body));
+    request
+        .headers_mut()
+        .insert("idempotency-key", idempotency_key.parse().unwrap());
+    request
+}
+
+async fn attempts_logged(app: &TestApp, key: &str, id: &str) -> usize {
+    let reply = app
+        .api("GET", &format!("/api/v1/callbacks/{id}"), key, None)
+        .await;
+    reply.json()["attempts"].as_array().unwrap().len()
+}
+
+async fn a_retried_attempt_is_logged_once(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    let path = format!("/api/v1/callbacks/{id}/attempts");
+    let body = json!({"agent": "ann", "outcome": "no_answer"});
+    let first = app.send(keyed(&path, &key, "retry-1", body.clone())).await;
+    assert_eq!(first.status, 200, "{:?}", first.json());
+    // The same body, re-serialized with another key order, is the same request.
+    let again = app
+        .send(keyed(
+            &path,
+            &key,
+            "retry-1",
+            json!({"outcome": "no_answer", "agent": "ann"}),
+        ))
+        .await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.bytes, first.bytes);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    assert_eq!(attempts_logged(&app, &key, &id).await, 1);
+
+    let other = app
+        .send(keyed(
+            &path,
+            &key,
+            "retry-1",
+            json!({"agent": "ann", "outcome": "busy"}),
+        ))
+        .await;
+    assert_eq!(other.status, 422);
+    assert_eq!(other.error_code(), "idempotency_key_reused");
+    // The same key on another record is another request too.
+    let elsewhere = app.seed(TENANT, 1).await.id.to_string();
+    let other_path = format!("/api/v1/callbacks/{elsewhere}/attempts");
+    let reply = app
+        .send(keyed(&other_path, &key, "retry-1", body.clone()))
+        .await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(attempts_logged(&app, &key, &id).await, 1);
+    assert_eq!(attempts_logged(&app, &key, &elsewhere).await, 0);
+
+    // Without a key, a retry is a second attempt, as before.
+    app.attempt(&key, &id, body.clone()).await;
+    assert_eq!(attempts_logged(&app, &key, &id).await, 2);
+}
+
+async fn a_refusal_is_replayed_too(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    app.claim(&key, &id, "bob").await;
+    let path = format!("/api/v1/callbacks/{id}/claim");
+    let first = app
+        .send(keyed(&path, &key, "k", json!({"agent": "ann"})))
+        .await;
+    assert_eq!(first.status, 409);
+    app.release(&key, &id, "bob").await;
+    // The first answer stands for this key, though a claim would work now.
+    let again = app
+        .send(keyed(&path, &key, "k", json!({"agent": "ann"})))
+        .await;
+    assert_eq!((again.status, again.bytes), (409, first.bytes));
+}
+
+async fn keys_expire_after_24_hours(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    let path = format!("/api/v1/callbacks/{id}/attempts");
+    let body = json!({"agent": "ann", "outcome": "no_answer"});
+    let now: jiff::Timestamp = NOW.parse().unwrap();
+    app.send(keyed(&path, &key, "daily", body.clone())).await;
+    app.clock.set(
+        now.checked_add(jiff::SignedDuration::from_hours(24) - jiff::SignedDuration::from_secs(1))
+            .unwrap(),
+    );
+    let replayed = app.send(keyed(&path, &key, "daily", body.clone())).await;
+    assert_eq!(replayed.headers["idempotent-replayed"], "true");
+    assert_eq!(attempts_logged(&app, &key, &id).await, 1);
+    app.clock.set(
+        now.checked_add(jiff::SignedDuration::from_hours(24))
+            .unwrap(),
+    );
+    // Expired: the key is free, for this body or another.
+    let fresh = app
+        .send(keyed(
+            &path,
+            &key,
+            "daily",
+            json!({"agent": "ann", "outcome": "busy"}),
+        ))
+        .await;
+    assert_eq!(fresh.status, 200, "{:?}", fresh.json());
+    assert!(fresh.headers.get("idempotent-replayed").is_none());
+    assert_eq!(attempts_logged(&app, &key, &id).await, 2);
+}
+
+async fn keys_belong_to_their_tenant(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    app.add_tenant("globex").await;
+    let (key_a, key_b) = (app.api_key().await, app.api_key_for("globex").await);
+    let a = app.seed(TENANT, 0).await.id.to_string();
+    let b = app.seed("globex", 0).await.id.to_string();
+    let body = json!({"agent": "ann", "outcome": "no_answer"});
+    let path = |id: &str| format!("/api/v1/callbacks/{id}/attempts");
+    let reply = app
+        .send(keyed(&path(&a), &key_a, "shared", body.clone()))
+        .await;
+    assert_eq!(reply.status, 200);
+    // Tenant B's use of the same key is its own request, not A's replay.
+    let reply = app
+        .send(keyed(&path(&b), &key_b, "shared", body.clone()))
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.json());
+    assert!(reply.headers.get("idempotent-replayed").is_none());
+    assert_eq!(attempts_logged(&app, &key_b, &b).await, 1);
+    assert_eq!(attempts_logged(&app, &key_a, &a).await, 1);
+}
+
+async fn concurrent_retries_run_once(kind: Kind) {
+    const RETRIES: usize = 6;
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    let path = format!("/api/v1/callbacks/{id}/attempts");
+    let body = json!({"agent": "ann", "outcome": "no_answer"});
+    let replies = futures_join(
+        (0..RETRIES)
+            .map(|_| send_to(app.router(), keyed(&path, &key, "burst", body.clone())))
+            .collect(),
+    )
+    .await;
+    // One ran; each other one got its answer or was told it is still running.
+    for reply in &replies {
+        assert!(matches!(reply.status, 200 | 409), "{}", reply.status);
+    }
+    assert!(replies.iter().any(|r| r.status == 200));
+    assert_eq!(attempts_logged(&app, &key, &id).await, 1);
+}
+
+/// Runs the requests at once, each on its own task.
+async fn futures_join<F>(futures: Vec<F>) -> Vec<ApiReply>
+where
+    F: std::future::Future<Output = ApiReply> + Send + 'static,
+{
+    let handles: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut replies = Vec::new();
+    for handle in handles {
+        replies.push(handle.await.unwrap());
+    }
+    replies
+}
+
+async fn a_bad_key_is_refused(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    let path = format!("/api/v1/callbacks/{id}/claim");
+    let long = "k".repeat(256);
+    let reply = app
+        .send(keyed(&path, &key, &long, json!({"agent": "ann"})))
+        .await;
+    assert_eq!(reply.status, 400);
+    // Nothing is kept for a request without a valid API key.
+    let reply = app
+        .send(keyed(&path, "wrong", "k", json!({"agent": "ann"})))
+        .await;
+    assert_eq!(reply.status, 401);
+    let reply = app
+        .send(keyed(&path, &key, "k", json!({"agent": "ann"})))
+        .await;
+    assert_eq!(reply.status, 200);
+}
+
+/// A reservation whose request died is free again after the lease, and the
+/// late request cannot then overwrite the new one's answer.
+async fn an_abandoned_reservation_is_taken_over(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let store = &app.backend.idempotency;
+    let t0: jiff::Timestamp = NOW.parse().unwrap();
+    let at = |secs: i64| {
+        t0.checked_add(jiff::SignedDuration::from_secs(secs))
+            .unwrap()
+    };
+    let use_at = |secs| KeyUse {
+        tenant: &app.tenant.id,
+        key: "k",
+        fingerprint: "f",
+        at: at(secs),
+    };
+    let reserve = |secs| store.reserve_idempotency_key(use_at(secs));
+    assert_eq!(reserve(0).await.unwrap(), Reservation::Reserved);
+    let running = Reservation::Taken {
+        fingerprint: "f".into(),
+        answer: None,
+    };
+    assert_eq!(reserve(LEASE.as_secs() - 1).await.unwrap(), running);
+    assert_eq!(
+        reserve(LEASE.as_secs()).await.unwrap(),
+        Reservation::Reserved
+    );
+    let answer = |status| StoredAnswer {
+        status,
+        content_type: None,
+        body: b"{}".to_vec(),
+    };
+    // The first, abandoned request finishes late: its answer is not kept.
+    store
+        .finish_idempotency_key(use_at(0), Some(&answer(409)))
+        .await
+        .unwrap();
+    store
+        .finish_idempotency_key(use_at(LEASE.as_secs()), Some(&answer(200)))
+        .await
+        .unwrap();
+    let found = reserve(LEASE.as_secs() + 1).await.unwrap();
+    assert_eq!(
+        found,
+        Reservation::Taken {
+            fingerprint: "f".into(),
+            answer: Some(answer(200)),
+        }
+    );
+}
+
+crate::on_every_backend!(
+    an_abandoned_reservation_is_taken_over,
+    a_retried_attempt_is_logged_once,
+    a_refusal_is_replayed_too,
+    keys_expire_after_24_hours,
+    keys_belong_to_their_tenant,
+    concurrent_retries_run_once,
+    a_bad_key_is_refused,
+);
