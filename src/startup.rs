@@ -4,6 +4,7 @@ use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, BaseUrl, Config};
 use crate::http::{AppState, app};
+use crate::store::agents::AgentStore;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::s3::S3RecordingStore;
@@ -37,15 +38,17 @@ pub enum StartupError {
 pub struct Backend {
     pub store: Arc<dyn Store>,
     pub audio: Arc<dyn RecordingStore>,
+    pub agents: Arc<dyn AgentStore>,
 }
 
 /// The embedded default: `afureko.db` and `recordings/` under `data_dir`.
 pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
-    let store = SqliteStore::open(&data_dir.join("afureko.db")).await?;
+    let store = Arc::new(SqliteStore::open(&data_dir.join("afureko.db")).await?);
     let audio = FsRecordingStore::new(data_dir.to_path_buf());
     Ok(Backend {
-        store: Arc::new(store),
+        store: store.clone(),
         audio: Arc::new(audio),
+        agents: store,
     })
 }
 
@@ -65,6 +68,7 @@ pub fn state(
     Ok(AppState {
         store: backend.store.clone(),
         audio: backend.audio.clone(),
+        agents: backend.agents.clone(),
         copier: Arc::new(copier),
         public_url,
         clock,
@@ -89,12 +93,14 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 
 /// DynamoDB + S3, both clients derived from one `SdkConfig`.
 pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget) -> Backend {
+    let dynamo = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        target.table.clone(),
+    ));
     Backend {
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            target.table.clone(),
-        )),
+        store: dynamo.clone(),
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
+        agents: dynamo,
     }
 }
 

@@ -1,5 +1,7 @@
-//! The `afureko` command line: serve, demo, sweep, tenants, callbacks.
+//! The `afureko` command line: serve, demo, sweep, tenants, callbacks,
+//! API keys, agents.
 
+mod agent;
 mod api_key;
 mod args;
 mod callbacks;
@@ -48,6 +50,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Tenant(command) => tenant::tenant(&config()?, *command).await,
         Command::Callbacks(command) => callbacks::callbacks(&config()?, command).await,
         Command::ApiKey(command) => api_key::api_key(&config()?, command).await,
+        Command::Agent(command) => agent::agent(&config()?, command).await,
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
     }
 }

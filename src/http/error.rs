@@ -31,6 +31,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A change the record's state does not allow (422).
     #[error("{0}")]
     InvalidState(String),
@@ -55,6 +57,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::InvalidState(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_state"),
             ApiError::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
@@ -78,6 +81,7 @@ impl From<ChangeError> for ApiError {
     fn from(e: ChangeError) -> Self {
         match e {
             ChangeError::HeldByOther { .. } => ApiError::Conflict(e.to_string()),
+            ChangeError::NotHolder => ApiError::Forbidden(e.to_string()),
             ChangeError::InvalidState { .. } => ApiError::InvalidState(e.to_string()),
         }
     }
@@ -146,8 +150,8 @@ impl IntoResponse for ApiError {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// bad_request, unauthorized, forbidden, not_found, method_not_allowed,
-    /// conflict, payload_too_large, invalid_state, range_not_satisfiable,
-    /// internal.
+    /// conflict, payload_too_large, too_many_requests, invalid_state,
+    /// range_not_satisfiable, internal.
     pub code: String,
     pub message: String,
 }
@@ -173,8 +177,10 @@ pub enum WebhookErrors {
 /// The errors of reading one callback (documentation only).
 #[derive(IntoResponses)]
 pub enum ReadErrors {
-    #[response(status = 401, description = "No or bad API key")]
+    #[response(status = 401, description = "No or bad API key or session")]
     Unauthorized(ErrorBody),
+    #[response(status = 403, description = "A password still to change")]
+    Forbidden(ErrorBody),
     #[response(status = 404, description = "No such callback for this tenant")]
     NotFound(ErrorBody),
 }
@@ -184,8 +190,13 @@ pub enum ReadErrors {
 pub enum ChangeErrors {
     #[response(status = 400, description = "Bad body or agent name")]
     BadRequest(ErrorBody),
-    #[response(status = 401, description = "No or bad API key")]
+    #[response(status = 401, description = "No or bad API key or session")]
     Unauthorized(ErrorBody),
+    #[response(
+        status = 403,
+        description = "Missing or wrong X-CSRF-Token, acting as another agent, a role too low, or a password still to change"
+    )]
+    Forbidden(ErrorBody),
     #[response(status = 404, description = "No such callback for this tenant")]
     NotFound(ErrorBody),
     #[response(status = 409, description = "Another agent holds it")]

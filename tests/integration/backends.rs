@@ -133,10 +133,12 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
     if with_bucket {
         create_bucket(&s3, &name).await.expect("create bucket");
     }
+    let store = Arc::new(DynamoStore::new(dynamo, name.clone()));
     TestBackend {
         backend: Backend {
-            store: Arc::new(DynamoStore::new(dynamo, name.clone())),
+            store: store.clone(),
             audio: Arc::new(S3RecordingStore::new(s3.clone(), name.clone())),
+            agents: store,
         },
         dir,
         s3: Some((s3, name)),

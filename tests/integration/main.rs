@@ -1,6 +1,7 @@
 //! One integration-test binary: whole calls played through the real Router
 //! the way Twilio plays them (signed requests, TwiML followed step by step).
 
+mod agent_store;
 mod api;
 mod aws;
 mod backends;
@@ -8,7 +9,9 @@ mod call_flow;
 mod events;
 mod helpers;
 mod lambda;
+mod page;
 mod recordings;
 mod routing;
+mod sessions;
 mod store_suite;
 mod webhook_errors;

@@ -1,8 +1,8 @@
 //! The agents' API handlers: parse, hand to `calls::work`, answer JSON.
 
 use crate::calls::work;
-use crate::domain::callback::{Attempt, CallbackRecord, Outcome, Status};
-use crate::domain::work::{ChangeError, agent_name};
+use crate::domain::callback::{Attempt, CallbackRecord, Outcome, RecordingState, Status};
+use crate::domain::work::ChangeError;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::cursor::{decode_cursor, encode_cursor};
@@ -41,7 +41,7 @@ pub const MAX_LIMIT: u32 = 200;
         (status = 400, description = "Bad filter, limit or cursor", body = ErrorBody),
         (status = 401, description = "No or bad API key", body = ErrorBody),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn list_callbacks(
     State(state): State<AppState>,
@@ -72,7 +72,11 @@ pub async fn list_callbacks(
     };
     let page = state.store.list_callbacks(&agent.tenant.id, &query).await?;
     Ok(Json(CallbackPage {
-        items: page.items.iter().map(CallbackView::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|r| CallbackView::for_caller(r, agent.login()))
+            .collect(),
         next_cursor: page.next.map(|p| encode_cursor(status, &p)),
     }))
 }
@@ -92,7 +96,7 @@ pub struct CallbackPath {
         (status = 200, description = "The record with its attempts", body = CallbackView),
         ReadErrors,
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn get_callback(
     State(state): State<AppState>,
@@ -100,20 +104,21 @@ pub async fn get_callback(
     ApiPath(path): ApiPath<CallbackPath>,
 ) -> Result<Json<CallbackView>, ApiError> {
     let record = work::load(state.store.as_ref(), &agent.tenant.id, &path.id).await?;
-    Ok(Json(CallbackView::from(&record)))
+    Ok(Json(CallbackView::for_caller(&record, agent.login())))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentBody {
-    /// Who is acting (a name or login; 1–100 characters).
-    pub agent: String,
+    /// Who is acting (1–100 characters): required with an API key; with a
+    /// session it is the signed-in agent, and naming another is 403.
+    pub agent: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttemptBody {
-    pub agent: String,
+    pub agent: Option<String>,
     /// reached, no_answer, busy, voicemail or wrong_number.
     #[schema(value_type = String, example = "no_answer")]
     pub outcome: Outcome,
@@ -123,19 +128,13 @@ pub struct AttemptBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompleteBody {
-    pub agent: String,
+    pub agent: Option<String>,
     pub note: Option<String>,
 }
 
 const MAX_NOTE_CHARS: usize = 2000;
 
-fn agent_of(name: &str) -> Result<String, ApiError> {
-    agent_name(name).ok_or_else(|| {
-        ApiError::BadRequest("agent must be 1-100 characters with no control characters".into())
-    })
-}
-
-fn note_of(note: Option<String>) -> Result<Option<String>, ApiError> {
+pub(super) fn note_of(note: Option<String>) -> Result<Option<String>, ApiError> {
     match note {
         Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::BadRequest(format!(
             "note must be at most {MAX_NOTE_CHARS} characters"
@@ -146,14 +145,14 @@ fn note_of(note: Option<String>) -> Result<Option<String>, ApiError> {
 }
 
 /// Applies an agent's change and answers the record's new state.
-async fn respond(
+pub(super) async fn respond(
     state: &AppState,
     agent: &Agent,
     id: &str,
     apply: impl FnMut(&mut CallbackRecord) -> Result<(), ChangeError> + Send,
 ) -> Result<Json<CallbackView>, ApiError> {
     let record = work::change(state.store.as_ref(), &agent.tenant.id, id, apply).await?;
-    Ok(Json(CallbackView::from(&record)))
+    Ok(Json(CallbackView::for_caller(&record, agent.login())))
 }
 
 #[utoipa::path(
@@ -161,7 +160,7 @@ async fn respond(
     params(CallbackPath),
     request_body = AgentBody,
     responses((status = 200, description = "Claimed by this agent", body = CallbackView), ChangeErrors),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn claim(
     State(state): State<AppState>,
@@ -169,7 +168,7 @@ pub async fn claim(
     ApiPath(path): ApiPath<CallbackPath>,
     ApiJson(body): ApiJson<AgentBody>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let name = agent_of(&body.agent)?;
+    let name = agent.acting(body.agent.as_deref())?;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
     respond(&state, &agent, &path.id, |r| r.claim(&name, now, &rules)).await
 }
@@ -179,7 +178,7 @@ pub async fn claim(
     params(CallbackPath),
     request_body = AgentBody,
     responses((status = 200, description = "Back to pending", body = CallbackView), ChangeErrors),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn release(
     State(state): State<AppState>,
@@ -187,7 +186,7 @@ pub async fn release(
     ApiPath(path): ApiPath<CallbackPath>,
     ApiJson(body): ApiJson<AgentBody>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let name = agent_of(&body.agent)?;
+    let name = agent.acting(body.agent.as_deref())?;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
     respond(&state, &agent, &path.id, |r| r.release(&name, now, &rules)).await
 }
@@ -197,7 +196,7 @@ pub async fn release(
     params(CallbackPath),
     request_body = AttemptBody,
     responses((status = 200, description = "Attempt logged; the record's new state", body = CallbackView), ChangeErrors),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn log_attempt(
     State(state): State<AppState>,
@@ -207,7 +206,7 @@ pub async fn log_attempt(
 ) -> Result<Json<CallbackView>, ApiError> {
     let attempt = Attempt {
         at: state.clock.now(),
-        agent: agent_of(&body.agent)?,
+        agent: agent.acting(body.agent.as_deref())?,
         outcome: body.outcome,
         note: note_of(body.note)?,
     };
@@ -223,7 +222,7 @@ pub async fn log_attempt(
     params(CallbackPath),
     request_body = CompleteBody,
     responses((status = 200, description = "Completed", body = CallbackView), ChangeErrors),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn complete(
     State(state): State<AppState>,
@@ -231,7 +230,7 @@ pub async fn complete(
     ApiPath(path): ApiPath<CallbackPath>,
     ApiJson(body): ApiJson<CompleteBody>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let name = agent_of(&body.agent)?;
+    let name = agent.acting(body.agent.as_deref())?;
     let note = note_of(body.note)?;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
     respond(&state, &agent, &path.id, |r| {
@@ -245,9 +244,17 @@ pub async fn complete(
 #[error("recording {0} is missing from the store")]
 struct MissingAudio(String);
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingParams {
+    /// Which recording (a RecordingSid of the record); the newest stored one when absent.
+    pub sid: Option<String>,
+}
+
 #[utoipa::path(
     get, path = "/api/v1/callbacks/{id}/recording", tag = "callbacks",
-    params(CallbackPath),
+    params(CallbackPath, RecordingParams),
     responses(
         (status = 200, description = "The audio (audio/wav), from the embedded store", content_type = "audio/wav"),
         (status = 206, description = "Part of the audio (Range request)", content_type = "audio/wav"),
@@ -255,18 +262,29 @@ struct MissingAudio(String);
         ReadErrors,
         (status = 416, description = "Range not satisfiable", body = ErrorBody),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn recording(
     State(state): State<AppState>,
     agent: Agent,
     ApiPath(path): ApiPath<CallbackPath>,
+    ApiQuery(params): ApiQuery<RecordingParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let record = work::load(state.store.as_ref(), &agent.tenant.id, &path.id).await?;
-    let key = record
-        .latest_stored_key()
-        .ok_or_else(|| ApiError::NotFound("this callback has no stored recording yet".into()))?;
+    let key = match &params.sid {
+        Some(sid) => record
+            .recordings
+            .iter()
+            .find(|r| r.sid.as_str() == sid && r.state == RecordingState::Stored)
+            .and_then(|r| r.storage_key.as_deref())
+            .ok_or_else(|| {
+                ApiError::NotFound("this callback has no stored recording of that sid".into())
+            })?,
+        None => record.latest_stored_key().ok_or_else(|| {
+            ApiError::NotFound("this callback has no stored recording yet".into())
+        })?,
+    };
     let no_store = (header::CACHE_CONTROL, "private, no-store".to_owned());
     let audio = match state.audio.access(key).await? {
         Some(RecordingAccess::Bytes(audio)) => audio,

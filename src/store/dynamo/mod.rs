@@ -3,12 +3,14 @@
 //! - callback `TENANT#{t}#CB#{id}` / `CB` (its own partition: writes spread)
 //! - call link `TENANT#{t}#CALL#{CallSid}` / `CALL` → callback id (idempotency)
 //! - API key `APIKEY#{hash}` / `APIKEY`
+//! - agents and sessions: see `agents`
 //!
 //! GSIs: `by_status_due` (a status's list, due order), `by_due` (all
 //! statuses), `by_number` (open records of a number), `by_received` (newest
 //! first; also API keys by tenant), `pending_copy` (sparse, all tenants).
 //! No transactions are needed: every write is one conditional put.
 
+mod agents;
 mod items;
 mod table;
 

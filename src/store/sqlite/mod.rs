@@ -1,5 +1,6 @@
 //! The embedded default store: one SQLite file (see `schema` and `rows`).
 
+mod agents;
 mod rows;
 mod schema;
 

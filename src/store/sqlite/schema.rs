@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 2] = [SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: [&str; 3] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -52,6 +52,24 @@ CREATE TABLE callback_calls (
     PRIMARY KEY (tenant_id, call_sid)
 );
 INSERT INTO callback_calls (tenant_id, call_sid, callback_id) SELECT tenant_id, call_sid, id FROM callbacks;
+";
+
+/// Agents (by tenant and login) and their sessions (by token hash).
+const SCHEMA_V3: &str = "
+CREATE TABLE agents (
+    tenant_id TEXT NOT NULL,
+    login TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, login)
+);
+CREATE TABLE sessions (
+    hash TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    login TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
@@ -131,7 +149,7 @@ mod tests {
         drop(conn);
         let err = connect(&path).unwrap_err();
         assert!(
-            matches!(err, StoreError::NewerSchema { version: 3, .. }),
+            matches!(err, StoreError::NewerSchema { version, .. } if version == MIGRATIONS.len() + 1),
             "{err}"
         );
     }
