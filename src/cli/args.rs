@@ -30,6 +30,11 @@ pub enum Command {
         /// Prompt language of the demo tenant.
         #[arg(long, default_value = "ja-JP")]
         language: Language,
+        /// Play the call into the configured store (AFUREKO_DATA_DIR, or
+        /// AFUREKO_TABLE and AFUREKO_BUCKET) and keep it there, as tenant
+        /// `demo`, to work it on the agents' page.
+        #[arg(long)]
+        keep: bool,
     },
     /// Retry recording copies that failed.
     Sweep {

@@ -44,7 +44,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
     let config = Config::from_env;
     match command {
         #[cfg(feature = "sim")]
-        Command::Demo { language } => Ok(crate::demo::run(language).await?),
+        Command::Demo { language, keep } => {
+            let config = if keep { Some(config()?) } else { None };
+            Ok(crate::demo::run(language, config.as_ref()).await?)
+        }
         Command::Serve => Ok(startup::serve(config()?).await?),
         Command::Sweep { limit } => ops::sweep(&config()?, limit).await,
         Command::Tenant(command) => tenant::tenant(&config()?, *command).await,

@@ -146,7 +146,7 @@ function recordingLength(item) {
 function main() { return document.getElementById('main'); }
 
 function setView(...nodes) {
-  main().replaceChildren(...nodes);
+  main().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
 }
 
 function stopPolling() { clearInterval(state.timer); state.timer = null; }
@@ -366,7 +366,7 @@ function renderRecord(r) {
   const kind = sla(r);
   const number = mine ? h('a', { href: `tel:${r.callback_number}`, id: 'tel' }, `${t('call_number')} ${r.callback_number}`) : r.callback_number;
   const facts = h('dl', { class: 'facts' },
-    h('dt', {}, t('status')), h('dd', { id: 'status' }, t(`s_${r.status}`), r.claimed_by ? ` — ${t('held_by', r.claimed_by)}` : ''),
+    h('dt', {}, t('status')), h('dd', { id: 'status' }, t(`s_${r.status}`), r.claimed_by ? ` — ${t('held_by', r.claimed_by + (mine ? t('you') : ''))}` : ''),
     h('dt', {}, t('due')), h('dd', {}, fmtTime(r.due_at), kind ? h('span', { class: `sla sla-${kind}` }, ` ${slaLabel(kind)}`) : ''),
     h('dt', {}, t('received')), h('dd', {}, `${fmtTime(r.received_at)} (${fmtRelative(r.received_at)})`),
     h('dt', {}, t('reason')), h('dd', {}, t(`r_${r.reason}`)),
@@ -454,6 +454,7 @@ async function showRecord(id) {
 // ---- start-up
 
 document.getElementById('lang').addEventListener('click', () => {
+  document.getElementById('toast').textContent = '';
   localStorage.setItem('afureko.lang', lang() === 'ja' ? 'en' : 'ja');
   renderHeader();
   if (state.me && !state.me.must_change_password) route();
