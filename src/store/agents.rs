@@ -24,7 +24,8 @@ pub trait AgentStore: Send + Sync {
     /// The session, if stored; whether it is still valid is the caller's
     /// question (`Session::is_valid_for`).
     async fn find_session(&self, hash: &str) -> Result<Option<Session>, StoreError>;
-    /// Records use of the session (its idle expiry counts from here).
+    /// Records use of the session (its idle expiry counts from here); a
+    /// session deleted meanwhile stays deleted.
     async fn touch_session(&self, session: &Session) -> Result<(), StoreError>;
     /// Deleting a session that is gone already is not an error.
     async fn delete_session(&self, hash: &str) -> Result<(), StoreError>;

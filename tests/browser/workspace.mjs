@@ -168,6 +168,25 @@ try {
     await ann.keyboard.press('Enter');
     await ann.waitForSelector(`tr[data-id="${id}"]`);
   });
+  await step('an admin adds an agent and a password reset signs ann out', async () => {
+    const ada = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    watch(ada);
+    await signIn(ada, 'ada');
+    await ada.click('#admin');
+    await ada.waitForSelector('tr[data-login="ann"]');
+    await ada.fill('#f-new-login', 'cat');
+    await ada.fill('#f-new-name', '猫田 <b>タマ</b>');
+    await ada.click('#add-agent button[type=submit]');
+    await ada.waitForSelector('tr[data-login="cat"]');
+    assert.match(await ada.textContent('#one-time'), /^cat の初回パスワード（一度だけ表示）: \w{20}$/);
+    assert.equal(await ada.textContent('tr[data-login="cat"] td:nth-child(2)'), '猫田 <b>タマ</b>');
+    await ada.screenshot({ path: `${SHOTS}/agents-ja.png`, fullPage: true });
+    await ada.click('#reset-ann');
+    await ada.waitForSelector('#one-time:has-text("ann")');
+    await ann.reload();
+    await ann.waitForSelector('#signin');
+    await ada.context().close();
+  });
   await step('no script error or CSP violation', async () => {
     assert.deepEqual(errors, []);
   });

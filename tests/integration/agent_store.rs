@@ -81,6 +81,11 @@ async fn sessions_are_found_by_hash_touched_and_deleted(kind: Kind) {
     store.delete_session(&later.hash).await.unwrap();
     assert!(store.find_session(&later.hash).await.unwrap().is_none());
     store.delete_session(&later.hash).await.unwrap();
+    store.touch_session(&later).await.unwrap();
+    assert!(
+        store.find_session(&later.hash).await.unwrap().is_none(),
+        "a touch does not bring a signed-out session back"
+    );
 }
 
 crate::on_every_backend!(

@@ -26,6 +26,9 @@ const T = {
     'r_queue-full': '待ち行列が満杯', 'r_after-hours': '営業時間外', r_overflow: '受付上限', seconds: '{0}秒',
     s_pending: '未対応', s_claimed: '対応中', s_completed: '完了', s_failed: '不成立', list: '折り返し一覧',
     record: '折り返し', loading: '読み込み中…', you: '（あなた）', confirmation: '番号の確認',
+    agents: '担当者の管理', name: '名前', role: '役割', active: '有効', disable: '無効にする', reset: 'パスワード再発行',
+    add_agent: '担当者を追加', add: '追加', one_time: '{0} の初回パスワード（一度だけ表示）: {1}', disabled: '無効',
+    role_agent: '担当者', role_supervisor: 'スーパーバイザー', role_admin: '管理者', change_role: '役割を変更',
   },
   en: {
     skip: 'Skip to content', signout: 'Sign out', signin: 'Sign in', tenant: 'Tenant', login: 'Login',
@@ -47,10 +50,14 @@ const T = {
     'r_after-hours': 'After hours', r_overflow: 'Overflow', seconds: '{0} s', s_pending: 'Pending',
     s_claimed: 'Claimed', s_completed: 'Completed', s_failed: 'Failed', list: 'Callbacks', record: 'Callback',
     loading: 'Loading…', you: ' (you)', confirmation: 'Number confirmed',
+    agents: 'Agents', name: 'Name', role: 'Role', active: 'Active', disable: 'Disable', reset: 'Reset password',
+    add_agent: 'Add an agent', add: 'Add', one_time: 'One-time password for {0} (shown once): {1}', disabled: 'Disabled',
+    role_agent: 'Agent', role_supervisor: 'Supervisor', role_admin: 'Admin', change_role: 'Change role',
   },
 };
 const OUTCOMES = ['reached', 'no_answer', 'busy', 'voicemail', 'wrong_number'];
 const TABS = ['pending', 'mine', 'claimed', 'completed', 'failed'];
+const ROLES = ['agent', 'supervisor', 'admin'];
 
 const state = { me: null, tab: 'pending', items: [], cursor: null, timer: null, agents: [] };
 
@@ -167,6 +174,9 @@ function renderHeader() {
   button.textContent = switchTo === 'en' ? 'English' : '日本語';
   button.lang = switchTo;
   document.getElementById('signout').hidden = !state.me;
+  const admin = document.getElementById('admin');
+  admin.hidden = !(state.me && state.me.role === 'admin' && !state.me.must_change_password);
+  admin.textContent = t('agents');
   document.getElementById('who').textContent = state.me ? `${state.me.name} (${state.me.login})` : '';
 }
 
@@ -233,6 +243,7 @@ function route() {
   if (!state.me) return;
   const match = /^#\/cb\/([\w-]+)$/.exec(location.hash);
   if (match) return showRecord(match[1]);
+  if (location.hash === '#/agents' && state.me.role === 'admin') return showAgents();
   const tab = /^#\/list\/(\w+)$/.exec(location.hash);
   state.tab = tab && TABS.includes(tab[1]) ? tab[1] : 'pending';
   showList();
@@ -449,6 +460,70 @@ async function showRecord(id) {
       if (err.status !== 401) toast(err.message);
     }
   }, POLL_MS);
+}
+
+// ---- the tenant's agents (admins)
+
+function roleSelect(id, current) {
+  return h('select', { id }, ROLES.map((r) => h('option', { value: r, selected: r === current }, t(`role_${r}`))));
+}
+
+async function adminAct(method, path, body, done) {
+  try {
+    const reply = await api(method, path, body);
+    await showAgents();
+    if (done) done(reply);
+    else toast(t('saved'));
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+function showPassword(reply) {
+  document.getElementById('one-time').textContent = t('one_time', reply.agent.login, reply.initial_password);
+}
+
+async function showAgents() {
+  document.title = `${t('agents')} — afureko`;
+  let agents;
+  try {
+    agents = await api('GET', '/api/v1/agents');
+  } catch (err) {
+    return setView(h('p', { class: 'error' }, err.message));
+  }
+  const rows = agents.map((a) => {
+    const self = a.login === state.me.login;
+    const select = roleSelect(`role-${a.login}`, a.role);
+    return h('tr', { 'data-login': a.login },
+      h('td', { 'data-label': t('login') }, a.login),
+      h('td', { 'data-label': t('name') }, a.name),
+      h('td', { 'data-label': t('role') }, h('label', { for: `role-${a.login}`, class: 'muted' }, t('change_role')), select,
+        h('button', { type: 'button', disabled: self, onclick: () => adminAct('PATCH', `/api/v1/agents/${a.login}`, { role: select.value }) }, t('save'))),
+      h('td', { 'data-label': t('active') }, a.active ? t('active') : t('disabled')),
+      h('td', {},
+        h('button', { type: 'button', disabled: self || !a.active, id: `disable-${a.login}`, onclick: () => adminAct('PATCH', `/api/v1/agents/${a.login}`, { active: false }) }, t('disable')),
+        ' ',
+        h('button', { type: 'button', disabled: !a.active, id: `reset-${a.login}`, onclick: () => adminAct('POST', `/api/v1/agents/${a.login}/password`, undefined, showPassword) }, t('reset'))));
+  });
+  const form = h('form', { class: 'card', id: 'add-agent' },
+    h('h3', {}, t('add_agent')),
+    field('new-login', 'login', 'text', { name: 'login', autocomplete: 'off' }),
+    field('new-name', 'name', 'text', { name: 'name', autocomplete: 'off' }),
+    h('label', { for: 'f-new-role' }, t('role')), roleSelect('f-new-role', 'agent'),
+    h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('add'))));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const body = { login: form.elements.login.value, name: form.elements.name.value, role: document.getElementById('f-new-role').value };
+    adminAct('POST', '/api/v1/agents', body, showPassword);
+  });
+  setView(
+    h('p', {}, h('a', { href: '#/', id: 'back' }, `← ${t('back')}`)),
+    h('h2', {}, t('agents')),
+    h('p', { id: 'one-time', role: 'status', class: 'card' }),
+    h('table', {},
+      h('thead', {}, h('tr', {}, ['login', 'name', 'role', 'active', 'status'].map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, rows)),
+    form);
 }
 
 // ---- start-up

@@ -44,8 +44,15 @@ impl DynamoStore {
         }
     }
 
-    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.client
+    /// `condition`: for a touch, that the session still exists, so a touch
+    /// racing a sign-out does not bring the session back.
+    async fn put_session(
+        &self,
+        session: &Session,
+        condition: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let put = self
+            .client
             .put_item()
             .table_name(&self.table)
             .item("pk", s(session_pk(&session.hash)))
@@ -55,10 +62,14 @@ impl DynamoStore {
                 s(serde_json::to_string(session).map_err(encode("a session"))?),
             )
             .item("expires_at", n(session.expires_at().as_second()))
+            .set_condition_expression(condition.map(str::to_owned))
             .send()
-            .await
-            .map_err(|e| backend("put session", e))?;
-        Ok(())
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(backend("put session", e)),
+        }
     }
 }
 
@@ -108,7 +119,7 @@ impl AgentStore for DynamoStore {
     }
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.put_session(session).await
+        self.put_session(session, None).await
     }
 
     async fn find_session(&self, hash: &str) -> Result<Option<Session>, StoreError> {
@@ -117,7 +128,8 @@ impl AgentStore for DynamoStore {
     }
 
     async fn touch_session(&self, session: &Session) -> Result<(), StoreError> {
-        self.put_session(session).await
+        self.put_session(session, Some("attribute_exists(pk)"))
+            .await
     }
 
     async fn delete_session(&self, hash: &str) -> Result<(), StoreError> {
