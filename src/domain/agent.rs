@@ -82,6 +82,10 @@ pub struct AgentAccount {
     /// generation are over.
     #[serde(default)]
     pub session_generation: u32,
+    /// Bumped by the store on every write; updates are conditional on it,
+    /// so concurrent failed sign-ins all count.
+    #[serde(default)]
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -208,6 +212,7 @@ impl AgentAccount {
             failed_sign_ins: 0,
             locked_until: None,
             session_generation: 0,
+            version: 0,
         })
     }
 

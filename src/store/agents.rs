@@ -16,8 +16,10 @@ pub trait AgentStore: Send + Sync {
     ) -> Result<Option<AgentAccount>, StoreError>;
     /// The tenant's agents by login.
     async fn list_agents(&self, tenant: &TenantId) -> Result<Vec<AgentAccount>, StoreError>;
-    /// Replaces the agent; `NotFound` when there is none.
-    async fn update_agent(&self, agent: &AgentAccount) -> Result<(), StoreError>;
+    /// Writes the agent if the stored version still equals `agent.version`
+    /// and returns it with the new version; `Conflict` otherwise, `NotFound`
+    /// when there is none.
+    async fn update_agent(&self, agent: &AgentAccount) -> Result<AgentAccount, StoreError>;
 
     /// Sessions are kept by the hash of their token, never the token.
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;

@@ -41,7 +41,12 @@ async fn agents_round_trip_per_tenant(kind: Kind) {
     let mut ann = store.get_agent(&acme, "ann").await.unwrap().unwrap();
     assert_eq!(ann, created);
     ann.role = Role::Admin;
-    store.update_agent(&ann).await.unwrap();
+    let stored = store.update_agent(&ann).await.unwrap();
+    assert_eq!(stored.version, ann.version + 1);
+    assert!(
+        matches!(store.update_agent(&ann).await, Err(StoreError::Conflict)),
+        "a write from a stale read is refused"
+    );
     assert_eq!(
         store.get_agent(&acme, "ann").await.unwrap().unwrap().role,
         Role::Admin

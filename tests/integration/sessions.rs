@@ -176,6 +176,31 @@ async fn wrong_logins_and_passwords_get_one_message_and_lock_the_login() {
     assert_eq!(app.sign_in_as(TENANT, "ann", PASSWORD).await.status, 201);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_wrong_passwords_all_count() {
+    let app = spawn_app().await;
+    app.add_agent(TENANT, "ann", Role::Agent).await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..5 {
+        let router = app.router();
+        let body =
+            json!({"tenant": TENANT, "login": "ann", "password": format!("guess number {n}")});
+        let request = Request::post("/api/v1/sessions")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        guesses.spawn(crate::helpers::send_to(router, request));
+    }
+    for reply in guesses.join_all().await {
+        assert_eq!(reply.status, 401);
+    }
+    let locked = app.sign_in_as(TENANT, "ann", PASSWORD).await;
+    assert_eq!(
+        locked.status, 429,
+        "five guesses at once lock the login too"
+    );
+}
+
 #[tokio::test]
 async fn sessions_expire_when_idle_and_after_seven_days() {
     let app = spawn_app().await;

@@ -198,7 +198,7 @@ pub async fn change_agent(
     if body.active == Some(false) {
         target.disable(state.clock.now());
     }
-    state.agents.update_agent(&target).await?;
+    let target = state.agents.update_agent(&target).await?;
     Ok(Json(AgentView::from(&target)))
 }
 

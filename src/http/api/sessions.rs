@@ -7,6 +7,7 @@ use crate::http::AppState;
 use crate::http::api::auth::{Agent, SESSION_COOKIE, SignedIn};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiJson;
+use crate::store::StoreError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -127,40 +128,55 @@ pub async fn sign_in(
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
     let wrong = || ApiError::Unauthorized(WRONG_SIGN_IN.into());
-    let found = match (TenantId::parse(&body.tenant), agent::login(&body.login)) {
-        (Ok(tenant_id), Ok(login)) => match state.store.get_tenant(&tenant_id).await? {
-            Some(tenant) => state
-                .agents
-                .get_agent(&tenant.id, &login)
-                .await?
-                .map(|account| (tenant, account)),
-            None => None,
-        },
-        _ => None,
-    };
-    let Some((tenant, mut account)) = found else {
-        // As slow as a real check, so timing tells no login apart.
-        verify_nobody(&body.password);
-        return Err(wrong());
-    };
-    let before = account.clone();
-    let outcome = account.sign_in(&body.password, state.clock.now());
-    if account != before {
-        state.agents.update_agent(&account).await?;
-    }
-    match outcome {
-        SignIn::Ok => {
-            tracing::info!(login = %account.login, "signed in");
-            start_session(&state, &tenant, &account, StatusCode::CREATED).await
+    // Every failure must count: a count lost to a concurrent sign-in is
+    // read again and counted again.
+    for _ in 0..SIGN_IN_TRIES {
+        let Some((tenant, mut account)) = find_agent(&state, &body).await? else {
+            // As slow as a real check, so timing tells no login apart.
+            verify_nobody(&body.password);
+            return Err(wrong());
+        };
+        let before = account.clone();
+        let outcome = account.sign_in(&body.password, state.clock.now());
+        if account != before {
+            match state.agents.update_agent(&account).await {
+                Err(StoreError::Conflict) => continue,
+                other => account = other?,
+            }
         }
-        SignIn::WrongPassword | SignIn::Disabled => {
-            tracing::info!(login = %account.login, "sign-in refused");
-            Err(wrong())
-        }
-        SignIn::Locked { until } => Err(ApiError::TooManyRequests(format!(
-            "too many failed sign-ins for this login: try again after {until}"
-        ))),
+        return match outcome {
+            SignIn::Ok => {
+                tracing::info!(login = %account.login, "signed in");
+                start_session(&state, &tenant, &account, StatusCode::CREATED).await
+            }
+            SignIn::WrongPassword | SignIn::Disabled => {
+                tracing::info!(login = %account.login, "sign-in refused");
+                Err(wrong())
+            }
+            SignIn::Locked { until } => Err(ApiError::TooManyRequests(format!(
+                "too many failed sign-ins for this login: try again after {until}"
+            ))),
+        };
     }
+    Err(StoreError::Conflict.into())
+}
+
+const SIGN_IN_TRIES: usize = 8;
+
+/// The tenant and agent a sign-in names, if both exist.
+async fn find_agent(
+    state: &AppState,
+    body: &SignInBody,
+) -> Result<Option<(Tenant, AgentAccount)>, ApiError> {
+    let (Ok(tenant_id), Ok(login)) = (TenantId::parse(&body.tenant), agent::login(&body.login))
+    else {
+        return Ok(None);
+    };
+    let Some(tenant) = state.store.get_tenant(&tenant_id).await? else {
+        return Ok(None);
+    };
+    let account = state.agents.get_agent(&tenant.id, &login).await?;
+    Ok(account.map(|account| (tenant, account)))
 }
 
 fn signed_in(agent: &Agent) -> Result<&SignedIn, ApiError> {
@@ -245,7 +261,7 @@ pub async fn change_password(
     account
         .change_password(&body.new_password)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    state.agents.update_agent(&account).await?;
+    let account = state.agents.update_agent(&account).await?;
     state.agents.delete_session(&me.session.hash).await?;
     tracing::info!(login = %account.login, "password changed");
     start_session(&state, &agent.tenant, &account, StatusCode::OK).await

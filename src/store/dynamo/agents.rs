@@ -21,8 +21,15 @@ fn session_pk(hash: &str) -> String {
 }
 
 impl DynamoStore {
-    async fn put_agent(&self, agent: &AgentAccount, condition: &str) -> Result<bool, StoreError> {
-        let put = self
+    /// Puts `agent` as it is if `condition` holds (`:expected` stands for
+    /// `expected`); false when it did not.
+    async fn put_agent(
+        &self,
+        agent: &AgentAccount,
+        condition: &str,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
@@ -32,11 +39,14 @@ impl DynamoStore {
                 "doc",
                 s(serde_json::to_string(agent).map_err(encode("an agent"))?),
             )
+            .item("version", n(agent.version))
             .item("gsi4pk", s(format!("TENANT#{}#AGENTS", agent.tenant_id)))
             .item("gsi4sk", s(agent.login.clone()))
-            .condition_expression(condition)
-            .send()
-            .await;
+            .condition_expression(condition);
+        if let Some(expected) = expected {
+            put = put.expression_attribute_values(":expected", n(expected));
+        }
+        let put = put.send().await;
         match put {
             Ok(_) => Ok(true),
             Err(e) if condition_failed(&e) => Ok(false),
@@ -76,7 +86,10 @@ impl DynamoStore {
 #[async_trait]
 impl AgentStore for DynamoStore {
     async fn create_agent(&self, agent: &AgentAccount) -> Result<(), StoreError> {
-        match self.put_agent(agent, "attribute_not_exists(pk)").await? {
+        match self
+            .put_agent(agent, "attribute_not_exists(pk)", None)
+            .await?
+        {
             true => Ok(()),
             false => Err(StoreError::AlreadyExists(format!("agent {}", agent.login))),
         }
@@ -111,10 +124,19 @@ impl AgentStore for DynamoStore {
         }
     }
 
-    async fn update_agent(&self, agent: &AgentAccount) -> Result<(), StoreError> {
-        match self.put_agent(agent, "attribute_exists(pk)").await? {
-            true => Ok(()),
-            false => Err(StoreError::NotFound(format!("agent {}", agent.login))),
+    async fn update_agent(&self, agent: &AgentAccount) -> Result<AgentAccount, StoreError> {
+        let mut next = agent.clone();
+        next.version += 1;
+        let condition = "attribute_exists(pk) AND version = :expected";
+        if self
+            .put_agent(&next, condition, Some(agent.version))
+            .await?
+        {
+            return Ok(next);
+        }
+        match self.get_agent(&agent.tenant_id, &agent.login).await? {
+            Some(_) => Err(StoreError::Conflict),
+            None => Err(StoreError::NotFound(format!("agent {}", agent.login))),
         }
     }
 

@@ -66,16 +66,31 @@ impl AgentStore for SqliteStore {
         .await
     }
 
-    async fn update_agent(&self, agent: &AgentAccount) -> Result<(), StoreError> {
+    async fn update_agent(&self, agent: &AgentAccount) -> Result<AgentAccount, StoreError> {
         let (tenant, login) = (agent.tenant_id.to_string(), agent.login.clone());
-        let doc = to_json("an agent", agent)?;
+        let expected = i64::try_from(agent.version).unwrap_or(i64::MAX);
+        let mut next = agent.clone();
+        next.version += 1;
+        let doc = to_json("an agent", &next)?;
         self.with(move |conn| {
-            match conn.execute(
-                "UPDATE agents SET doc = ?3 WHERE tenant_id = ?1 AND login = ?2",
-                params![tenant, login, doc],
-            )? {
-                0 => Err(StoreError::NotFound(format!("agent {login}"))),
-                _ => Ok(()),
+            let updated = conn.execute(
+                "UPDATE agents SET doc = ?3 WHERE tenant_id = ?1 AND login = ?2
+                 AND coalesce(json_extract(doc, '$.version'), 0) = ?4",
+                params![tenant, login, doc, expected],
+            )?;
+            if updated == 1 {
+                return Ok(next);
+            }
+            let exists: Option<i64> = conn
+                .query_row(
+                    "SELECT 1 FROM agents WHERE tenant_id = ?1 AND login = ?2",
+                    params![tenant, login],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match exists {
+                Some(_) => Err(StoreError::Conflict),
+                None => Err(StoreError::NotFound(format!("agent {login}"))),
             }
         })
         .await
