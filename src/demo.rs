@@ -3,11 +3,12 @@
 //! lives it. A newcomer's first look, and a smoke test.
 
 use crate::clock::SystemClock;
-use crate::config::BaseUrl;
+use crate::config::{BaseUrl, Config};
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::prompts::Language;
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use crate::startup;
+use crate::store::StoreError;
 use crate::twilio::api::{MediaHosts, TwilioApi};
 use crate::twilio::sim::{Doc, FakeTwilioApi, Reply, Sim, tone_wav};
 use std::path::PathBuf;
@@ -61,13 +62,22 @@ fn hear(doc: &Doc) {
     }
 }
 
-pub async fn run(language: Language) -> Result<(), DemoError> {
-    let data_dir: PathBuf =
-        std::env::temp_dir().join(format!("afureko-demo-{}", uuid::Uuid::new_v4().simple()));
+/// `keep`: the configuration whose store the call is played into and kept
+/// in; a fresh temporary data dir otherwise.
+pub async fn run(language: Language, keep: Option<&Config>) -> Result<(), DemoError> {
+    let data_dir: PathBuf = match keep {
+        Some(config) => config.data_dir.clone(),
+        None => {
+            std::env::temp_dir().join(format!("afureko-demo-{}", uuid::Uuid::new_v4().simple()))
+        }
+    };
     let twilio = FakeTwilioApi::start(ACCOUNT_SID, AUTH_TOKEN)
         .await
         .map_err(setup)?;
-    let backend = startup::embedded(&data_dir).await.map_err(setup)?;
+    let backend = match keep {
+        Some(config) => startup::backend(config).await.map_err(setup)?,
+        None => startup::embedded(&data_dir).await.map_err(setup)?,
+    };
     let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
     let api = TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).map_err(setup)?;
     let state = startup::state(&backend, public_url, api, Arc::new(SystemClock));
@@ -83,7 +93,11 @@ pub async fn run(language: Language) -> Result<(), DemoError> {
         settings: TenantSettings::for_language(language),
         created_at: jiff::Timestamp::now(),
     };
-    backend.store.create_tenant(&tenant).await.map_err(setup)?;
+    match backend.store.create_tenant(&tenant).await {
+        // An earlier `demo --keep` made it, with the same credentials.
+        Err(StoreError::AlreadyExists(_)) if keep.is_some() => {}
+        other => other.map_err(setup)?,
+    }
 
     let sim = Sim::new(crate::http::app(state), PUBLIC_URL, ACCOUNT_SID, AUTH_TOKEN);
     let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
@@ -141,10 +155,12 @@ pub async fn run(language: Language) -> Result<(), DemoError> {
         })?;
     println!("\nThe callback record the call left:");
     println!("{}", serde_json::to_string_pretty(&record).map_err(setup)?);
+    let on_disk = keep.is_none_or(|config| config.aws.is_none());
     if let Some(key) = record
         .recordings
         .first()
         .and_then(|r| r.storage_key.as_ref())
+        .filter(|_| on_disk)
     {
         let path = data_dir.join(key);
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -158,6 +174,9 @@ pub async fn run(language: Language) -> Result<(), DemoError> {
             "no"
         }
     );
-    println!("Demo data dir (safe to delete): {}", data_dir.display());
+    match keep {
+        Some(_) => println!("Kept in the configured store as tenant demo."),
+        None => println!("Demo data dir (safe to delete): {}", data_dir.display()),
+    }
     Ok(())
 }

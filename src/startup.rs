@@ -4,6 +4,7 @@ use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, BaseUrl, Config};
 use crate::http::{AppState, app};
+use crate::store::agents::AgentStore;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
@@ -41,6 +42,7 @@ pub struct Backend {
     pub audio: Arc<dyn RecordingStore>,
     /// The API's Idempotency-Keys: in the same database as `store`.
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub agents: Arc<dyn AgentStore>,
 }
 
 /// The embedded default: `afureko.db` and `recordings/` under `data_dir`.
@@ -50,7 +52,8 @@ pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
     Ok(Backend {
         store: store.clone(),
         audio: Arc::new(audio),
-        idempotency: store,
+        idempotency: store.clone(),
+        agents: store,
     })
 }
 
@@ -70,6 +73,7 @@ pub fn state(
         store: backend.store.clone(),
         audio: backend.audio.clone(),
         idempotency: backend.idempotency.clone(),
+        agents: backend.agents.clone(),
         copier: Arc::new(copier),
         public_url,
         clock,
@@ -119,14 +123,15 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 
 /// DynamoDB + S3, both clients derived from one `SdkConfig`.
 pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget) -> Backend {
-    let store = Arc::new(DynamoStore::new(
+    let dynamo = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         target.table.clone(),
     ));
     Backend {
-        store: store.clone(),
+        store: dynamo.clone(),
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
-        idempotency: store,
+        idempotency: dynamo.clone(),
+        agents: dynamo,
     }
 }
 

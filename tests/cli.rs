@@ -282,3 +282,69 @@ fn a_token_rotation_can_keep_the_old_token_for_a_while() {
         without_token.stderr
     );
 }
+
+#[test]
+fn agents_are_added_listed_reset_and_disabled() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let added = cli.ok(&[
+        "agent",
+        "add",
+        "--tenant",
+        "acme",
+        "--login",
+        "Ann",
+        "--name",
+        "Ann Sato",
+        "--role",
+        "supervisor",
+    ]);
+    let mut lines = added.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("added supervisor ann (Ann Sato) to tenant acme")
+    );
+    let initial = lines.next().expect("the initial password");
+    assert_eq!(initial.len(), 20);
+
+    let mut given = cli.command(&[
+        "agent", "add", "--tenant", "acme", "--login", "bob", "--name", "Bob",
+    ]);
+    given.env("AFUREKO_AGENT_PASSWORD", "bob's own passphrase");
+    let bob = Run::from(given.output().unwrap());
+    assert!(bob.ok, "{}", bob.stderr);
+    assert!(!bob.stdout.contains("passphrase"), "{}", bob.stdout);
+
+    let twice = cli.run(&[
+        "agent", "add", "--tenant", "acme", "--login", "ann", "--name", "Ann",
+    ]);
+    assert!(!twice.ok);
+    assert!(
+        twice.stderr.contains("agent ann already exists"),
+        "{}",
+        twice.stderr
+    );
+
+    let reset = cli.ok(&[
+        "agent",
+        "reset-password",
+        "--tenant",
+        "acme",
+        "--login",
+        "ann",
+    ]);
+    let new_password = reset.stdout.lines().nth(1).expect("a new password");
+    assert_ne!(new_password, initial);
+    cli.ok(&["agent", "disable", "--tenant", "acme", "--login", "bob"]);
+
+    let list = cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
+    let rows: Vec<&str> = list.lines().collect();
+    assert_eq!(rows.len(), 2, "{list}");
+    assert!(rows[0].starts_with("ann ") && rows[0].contains("supervisor"));
+    assert!(rows[0].ends_with("active (must change password)"), "{list}");
+    assert!(
+        rows[1].starts_with("bob ") && rows[1].contains("disabled"),
+        "{list}"
+    );
+    assert!(!list.contains(initial) && !list.contains("argon2"));
+}

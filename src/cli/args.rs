@@ -1,5 +1,6 @@
 //! The command line's shape: every subcommand and flag.
 
+use crate::domain::agent::Role;
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey};
@@ -29,6 +30,11 @@ pub enum Command {
         /// Prompt language of the demo tenant.
         #[arg(long, default_value = "ja-JP")]
         language: Language,
+        /// Play the call into the configured store (AFUREKO_DATA_DIR, or
+        /// AFUREKO_TABLE and AFUREKO_BUCKET) and keep it there, as tenant
+        /// `demo`, to work it on the agents' page.
+        #[arg(long)]
+        keep: bool,
     },
     /// Retry recording copies that failed.
     Sweep {
@@ -48,6 +54,63 @@ pub enum Command {
     /// Create, list or revoke a tenant's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
+    /// Add, list, disable agents or reset their passwords.
+    #[command(subcommand)]
+    Agent(AgentCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AgentCommand {
+    /// Add an agent; prints a one-time initial password unless
+    /// AFUREKO_AGENT_PASSWORD gives it.
+    Add {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        /// agent, supervisor or admin.
+        #[arg(long, default_value = "agent")]
+        role: Role,
+        /// The agent's own phone (E.164, or national in the tenant's region).
+        #[arg(long)]
+        phone: Option<String>,
+        #[arg(
+            long,
+            env = "AFUREKO_AGENT_PASSWORD",
+            hide_env_values = true,
+            hide = true
+        )]
+        password: Option<String>,
+    },
+    /// The tenant's agents (never their passwords).
+    List {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+    },
+    /// Disable an agent: every session ends at once.
+    Disable {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        #[arg(long)]
+        login: String,
+    },
+    /// Set a new one-time password (printed once, or AFUREKO_AGENT_PASSWORD);
+    /// every session ends and the agent chooses a new one at sign-in.
+    ResetPassword {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        #[arg(long)]
+        login: String,
+        #[arg(
+            long,
+            env = "AFUREKO_AGENT_PASSWORD",
+            hide_env_values = true,
+            hide = true
+        )]
+        password: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]

@@ -1,5 +1,7 @@
-//! The `afureko` command line: serve, demo, sweep, tenants, callbacks.
+//! The `afureko` command line: serve, demo, sweep, tenants, callbacks,
+//! API keys, agents.
 
+mod agent;
 mod api_key;
 mod args;
 mod callbacks;
@@ -42,12 +44,16 @@ async fn run(command: Command) -> anyhow::Result<()> {
     let config = Config::from_env;
     match command {
         #[cfg(feature = "sim")]
-        Command::Demo { language } => Ok(crate::demo::run(language).await?),
+        Command::Demo { language, keep } => {
+            let config = if keep { Some(config()?) } else { None };
+            Ok(crate::demo::run(language, config.as_ref()).await?)
+        }
         Command::Serve => Ok(startup::serve(config()?).await?),
         Command::Sweep { limit } => ops::sweep(&config()?, limit).await,
         Command::Tenant(command) => tenant::tenant(&config()?, *command).await,
         Command::Callbacks(command) => callbacks::callbacks(&config()?, command).await,
         Command::ApiKey(command) => api_key::api_key(&config()?, command).await,
+        Command::Agent(command) => agent::agent(&config()?, command).await,
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
     }
 }

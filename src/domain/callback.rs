@@ -170,6 +170,17 @@ pub struct Attempt {
     pub note: Option<String>,
 }
 
+/// An internal note agents leave for each other on a record; a hand-over
+/// is a note naming who the record went to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub at: Timestamp,
+    pub agent: String,
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handed_to: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallbackRecord {
     pub id: CallbackId,
@@ -198,6 +209,9 @@ pub struct CallbackRecord {
     pub completed_by: Option<String>,
     #[serde(default)]
     pub completion_note: Option<String>,
+    /// Notes and hand-overs, oldest first.
+    #[serde(default)]
+    pub notes: Vec<Note>,
     /// Bumped by the store on every write; updates are conditional on it.
     pub version: u64,
     pub updated_at: Timestamp,
@@ -246,6 +260,7 @@ impl CallbackRecord {
             claimed_at: None,
             completed_by: None,
             completion_note: None,
+            notes: Vec::new(),
             due_at: {
                 let from = new.due_from.unwrap_or(new.received_at);
                 from.checked_add(sla).unwrap_or(from)

@@ -1,5 +1,6 @@
 //! Pure domain logic: no HTTP, no storage, no AWS.
 
+pub mod agent;
 pub mod api_key;
 pub mod call_routing;
 pub mod callback;

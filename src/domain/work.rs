@@ -2,7 +2,7 @@
 //! The domain decides on the record's latest version; the store writes it
 //! only if nobody wrote since.
 
-use crate::domain::callback::{Attempt, CallbackRecord, Outcome, Status};
+use crate::domain::callback::{Attempt, CallbackRecord, Note, Outcome, Status};
 use crate::domain::tenant::WorkRules;
 use jiff::Timestamp;
 
@@ -12,6 +12,9 @@ pub enum ChangeError {
     /// Another agent holds the claim (a conflict: try another record).
     #[error("claimed by {holder}")]
     HeldByOther { holder: String },
+    /// Only the holder (or a supervisor) may hand the record over.
+    #[error("only the agent holding it or a supervisor can hand it over")]
+    NotHolder,
     /// The change makes no sense in the record's state.
     #[error("cannot {action} a callback that is {status}")]
     InvalidState {
@@ -141,6 +144,53 @@ impl CallbackRecord {
             self.unclaim(now);
             self.due_at = now.checked_add(rules.retry_delay).unwrap_or(now);
         }
+        Ok(())
+    }
+
+    /// A note for colleagues; any record takes one, open or not.
+    pub fn add_note(&mut self, agent: &str, text: String, now: Timestamp) {
+        self.notes.push(Note {
+            at: now,
+            agent: agent.to_owned(),
+            text: Some(text),
+            handed_to: None,
+        });
+        self.updated_at = now;
+    }
+
+    /// Hands an open record to `to`, who holds it from now. Its holder may;
+    /// a supervisor may whoever holds it.
+    pub fn assign(
+        &mut self,
+        by: &str,
+        to: &str,
+        supervisor: bool,
+        note: Option<String>,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<(), ChangeError> {
+        if !self.is_open() {
+            return Err(ChangeError::InvalidState {
+                action: "hand over",
+                status: self.status,
+            });
+        }
+        let holds = self.status == Status::Claimed
+            && self.claimed_by.as_deref() == Some(by)
+            && !self.claim_expired(now, rules);
+        if !holds && !supervisor {
+            return Err(ChangeError::NotHolder);
+        }
+        self.status = Status::Claimed;
+        self.claimed_by = Some(to.to_owned());
+        self.claimed_at = Some(now);
+        self.notes.push(Note {
+            at: now,
+            agent: by.to_owned(),
+            text: note,
+            handed_to: Some(to.to_owned()),
+        });
+        self.updated_at = now;
         Ok(())
     }
 
@@ -274,6 +324,37 @@ mod tests {
         )
         .unwrap();
         assert_eq!((r.status, r.claimed_by.clone()), (Status::Completed, None));
+    }
+
+    #[test]
+    fn the_holder_or_a_supervisor_hands_over() {
+        let mut r = record();
+        let t0 = at("2026-11-25T02:00:00Z");
+        assert_eq!(
+            r.assign("ann", "bob", false, None, t0, &rules()),
+            Err(ChangeError::NotHolder)
+        );
+        r.claim("ann", t0, &rules()).unwrap();
+        assert_eq!(
+            r.assign("bob", "bob", false, None, t0, &rules()),
+            Err(ChangeError::NotHolder)
+        );
+        r.assign(
+            "ann",
+            "bob",
+            false,
+            Some("knows the case".into()),
+            t0,
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.claimed_by.as_deref(), Some("bob"));
+        r.assign("sue", "cat", true, None, t0, &rules()).unwrap();
+        assert_eq!(r.claimed_by.as_deref(), Some("cat"));
+        assert_eq!(r.notes.len(), 2);
+        assert_eq!(r.notes[0].handed_to.as_deref(), Some("bob"));
+        r.add_note("bob", "called the shop".into(), t0);
+        assert_eq!(r.notes[2].text.as_deref(), Some("called the shop"));
     }
 
     #[test]

@@ -33,6 +33,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A change the record's state does not allow (422).
     #[error("{0}")]
     InvalidState(String),
@@ -61,6 +63,7 @@ impl ApiError {
             ApiError::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "uri_too_long"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             ApiError::InvalidState(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_state"),
             ApiError::KeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
             ApiError::RangeNotSatisfiable { .. } => {
@@ -85,6 +88,7 @@ impl From<ChangeError> for ApiError {
     fn from(e: ChangeError) -> Self {
         match e {
             ChangeError::HeldByOther { .. } => ApiError::Conflict(e.to_string()),
+            ChangeError::NotHolder => ApiError::Forbidden(e.to_string()),
             ChangeError::InvalidState { .. } => ApiError::InvalidState(e.to_string()),
         }
     }
@@ -153,8 +157,8 @@ impl IntoResponse for ApiError {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// bad_request, unauthorized, forbidden, not_found, method_not_allowed,
-    /// conflict, payload_too_large, uri_too_long, invalid_state,
-    /// idempotency_key_reused, range_not_satisfiable, internal.
+    /// conflict, payload_too_large, uri_too_long, too_many_requests,
+    /// invalid_state, idempotency_key_reused, range_not_satisfiable, internal.
     pub code: String,
     pub message: String,
 }
@@ -206,9 +210,12 @@ pub enum ReadErrors {
     #[response(status = 400, description = "Bad path parameter",
         example = json!(example("bad_request", "Invalid URL")))]
     BadRequest(ErrorBody),
-    #[response(status = 401, description = "No or bad API key",
+    #[response(status = 401, description = "No or bad API key or session",
         example = json!(example("unauthorized", "the API key is not valid")))]
     Unauthorized(ErrorBody),
+    #[response(status = 403, description = "A password still to change",
+        example = json!(example("forbidden", "choose a new password first: POST /api/v1/me/password")))]
+    Forbidden(ErrorBody),
     #[response(status = 404, description = "No such callback for this tenant",
         example = json!(example("not_found", "callback 0193c0de-0000-7000-8000-000000000000 does not exist")))]
     NotFound(ErrorBody),
@@ -237,9 +244,15 @@ pub enum ChangeErrors {
     #[response(status = 400, description = "Bad body, agent name or Idempotency-Key",
         example = json!(example("bad_request", "agent must be 1-100 characters, not only spaces, with no control characters")))]
     BadRequest(ErrorBody),
-    #[response(status = 401, description = "No or bad API key",
+    #[response(status = 401, description = "No or bad API key or session",
         example = json!(example("unauthorized", "the API key is not valid")))]
     Unauthorized(ErrorBody),
+    #[response(
+        status = 403,
+        description = "Missing or wrong X-CSRF-Token, acting as another agent, a role too low, or a password still to change",
+        example = json!(example("forbidden", "missing or wrong X-CSRF-Token header (GET /api/v1/me gives it)"))
+    )]
+    Forbidden(ErrorBody),
     #[response(status = 404, description = "No such callback for this tenant",
         example = json!(example("not_found", "callback 0193c0de-0000-7000-8000-000000000000 does not exist")))]
     NotFound(ErrorBody),

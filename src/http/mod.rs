@@ -5,12 +5,14 @@ pub mod error;
 pub mod extract;
 pub mod logging;
 pub mod openapi;
+pub mod page;
 pub mod range;
 pub mod twilio;
 
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
 use crate::config::BaseUrl;
+use crate::store::agents::AgentStore;
 use crate::store::idempotency::IdempotencyStore;
 use crate::store::{RecordingStore, Store};
 use axum::Router;
@@ -18,7 +20,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use std::sync::Arc;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -35,6 +37,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub audio: Arc<dyn RecordingStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    pub agents: Arc<dyn AgentStore>,
     pub copier: Arc<RecordingCopier>,
     pub public_url: BaseUrl,
     pub clock: Arc<dyn Clock>,
@@ -45,7 +48,9 @@ pub struct AppState {
     info(
         title = "afureko agents' API",
         description = "The callback list: claim a callback, call the customer back, log what happened. \
-Authenticate with `Authorization: Bearer <api key>`; the key decides the tenant. \
+Authenticate with `Authorization: Bearer <api key>` (the key decides the tenant), \
+or sign in (`POST /api/v1/sessions`) for the `afureko_session` cookie; with the cookie, \
+every POST, PATCH, PUT and DELETE carries the session's `X-CSRF-Token` header. \
 Errors are `{\"error\": {\"code\", \"message\"}}`."
     ),
     modifiers(&BearerAuth),
@@ -53,6 +58,9 @@ Errors are `{\"error\": {\"code\", \"message\"}}`."
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     tags(
         (name = "callbacks", description = "Work the callback list"),
+        (name = "sessions", description = "Sign in and out; the signed-in agent"),
+        (name = "agents", description = "The tenant's agents"),
+        (name = "page", description = "The agents' page"),
         (name = "twilio", description = "Webhooks Twilio calls: signed forms in, TwiML out"),
         (name = "operations", description = "Health and this document")
     )
@@ -67,6 +75,10 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(api::auth::SESSION_COOKIE))),
         );
     }
 }
@@ -105,6 +117,19 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::handlers::log_attempt))
         .routes(routes!(api::handlers::complete))
         .routes(routes!(api::handlers::recording))
+        .routes(routes!(api::notes::add_note))
+        .routes(routes!(api::notes::assign))
+        .routes(routes!(api::sessions::sign_in))
+        .routes(routes!(api::sessions::sign_out))
+        .routes(routes!(api::sessions::get_me))
+        .routes(routes!(api::sessions::change_password))
+        .routes(routes!(api::agents::list_agents, api::agents::add_agent))
+        .routes(routes!(api::agents::change_agent))
+        .routes(routes!(api::agents::reset_password))
+        .routes(routes!(page::root))
+        .routes(routes!(page::index))
+        .routes(routes!(page::script))
+        .routes(routes!(page::style))
         .routes(routes!(healthz))
         .split_for_parts();
     openapi::complete(&mut doc);

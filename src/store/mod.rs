@@ -1,7 +1,8 @@
-//! Storage behind two narrow traits: records and tenants (`Store`), audio
-//! (`RecordingStore`). Adapters: embedded (SQLite + a folder), and AWS
+//! Storage behind narrow traits: records and tenants (`Store`), audio
+//! (`RecordingStore`), agents and sessions (`agents::AgentStore`). Adapters: embedded (SQLite + a folder), and AWS
 //! (DynamoDB + S3).
 
+pub mod agents;
 pub mod dynamo;
 pub mod fs;
 pub mod idempotency;

@@ -139,7 +139,8 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
         backend: Backend {
             store: store.clone(),
             audio: Arc::new(S3RecordingStore::new(s3.clone(), name.clone())),
-            idempotency: store,
+            idempotency: store.clone(),
+            agents: store,
         },
         dir,
         s3: Some((s3, name)),

@@ -114,7 +114,7 @@ async fn send(router: &axum::Router, name: &str) -> (ApiReply, String) {
 async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters), in call order.
-    let expectations: [(&str, u16, &str); 21] = [
+    let expectations: [(&str, u16, &str); 33] = [
         (
             "twilio-voice.json",
             200,
@@ -181,6 +181,26 @@ async fn every_event_runs_through_the_router() {
             "\"completion_note\":\"answered by e-mail\"",
         ),
         ("api-callbacks-recording.json", 200, "RIFF-audio"),
+        (
+            "api-callbacks-notes.json",
+            200,
+            "\"text\":\"asked the shop\"",
+        ),
+        ("api-callbacks-assign.json", 400, "no active agent"),
+        ("api-agents-list.json", 200, "[]"),
+        ("api-agents-add.json", 403, "needs an admin signed in"),
+        ("api-agents-password.json", 403, "needs an admin signed in"),
+        (
+            "api-sessions-sign-in.json",
+            401,
+            "wrong tenant, login or password",
+        ),
+        ("api-me.json", 400, "needs a signed-in agent"),
+        ("api-me-password.json", 400, "needs a signed-in agent"),
+        ("page-root.json", 303, ""),
+        ("page-app.json", 200, "/app/app.js"),
+        ("page-app-js.json", 200, "use strict"),
+        ("page-app-css.json", 200, "focus-visible"),
         ("api-openapi.json", 200, "\"openapi\":\"3.1.0\""),
         ("healthz.json", 200, "ok"),
     ];

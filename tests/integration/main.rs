@@ -1,6 +1,7 @@
 //! One integration-test binary: whole calls played through the real Router
 //! the way Twilio plays them (signed requests, TwiML followed step by step).
 
+mod agent_store;
 mod api;
 mod aws;
 mod backends;
@@ -9,8 +10,10 @@ mod events;
 mod helpers;
 mod idempotency;
 mod lambda;
+mod page;
 mod races;
 mod recordings;
 mod routing;
+mod sessions;
 mod store_suite;
 mod webhook_errors;

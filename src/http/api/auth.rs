@@ -1,54 +1,233 @@
-//! Who is calling the API: the tenant of the Bearer API key.
+//! Who is calling the API: an agent signed in with the session cookie, or
+//! an integration with the tenant's Bearer API key.
 
+use crate::domain::agent::{self, AgentAccount, Role, Session, csrf_token, hash_token};
 use crate::domain::api_key::hash_key;
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
 
-/// The tenant whose API key came with the request.
+pub const SESSION_COOKIE: &str = "afureko_session";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Routes a session with a password still to change may call.
+const BEFORE_PASSWORD_CHANGE: [&str; 3] = [
+    "/api/v1/me",
+    "/api/v1/me/password",
+    "/api/v1/sessions/current",
+];
+
+/// The caller: always a tenant, and the agent when signed in.
 #[derive(Clone)]
 pub struct Agent {
     pub tenant: Tenant,
+    /// `None` for a tenant API key.
+    pub signed_in: Option<SignedIn>,
+}
+
+#[derive(Clone)]
+pub struct SignedIn {
+    pub account: AgentAccount,
+    pub session: Session,
+    /// The cookie's token (its CSRF token derives from it).
+    pub token: String,
+}
+
+impl Agent {
+    /// The agent a change is made as. Signed in, it is the agent itself: a
+    /// body naming someone else is refused. With an API key the body names
+    /// the agent, as integrations have no agent of their own.
+    pub fn acting(&self, named: Option<&str>) -> Result<String, ApiError> {
+        match (&self.signed_in, named) {
+            (Some(me), None) => Ok(me.account.login.clone()),
+            (Some(me), Some(name)) => match agent::login(name) {
+                Ok(login) if login == me.account.login => Ok(login),
+                _ => Err(ApiError::Forbidden(format!(
+                    "you are signed in as {}: you cannot act as someone else",
+                    me.account.login
+                ))),
+            },
+            (None, Some(name)) => crate::http::api::rules::agent_of(name),
+            (None, None) => Err(ApiError::BadRequest(
+                "agent is required with an API key: who is acting?".into(),
+            )),
+        }
+    }
+
+    /// API keys belong to the tenant's integrations: they may hand records
+    /// over like a supervisor, but never manage agents.
+    pub fn role(&self) -> Role {
+        match &self.signed_in {
+            Some(me) => me.account.role,
+            None => Role::Supervisor,
+        }
+    }
+
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role() >= role {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("this needs the {role} role")))
+        }
+    }
+
+    /// Agent management: a signed-in admin only.
+    pub fn require_admin_session(&self) -> Result<&SignedIn, ApiError> {
+        match &self.signed_in {
+            Some(me) if me.account.role == Role::Admin => Ok(me),
+            _ => Err(ApiError::Forbidden(
+                "managing agents needs an admin signed in".into(),
+            )),
+        }
+    }
+
+    /// The login when signed in.
+    pub fn login(&self) -> Option<&str> {
+        self.signed_in.as_ref().map(|me| me.account.login.as_str())
+    }
+}
+
+/// A cookie's value from the `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// Compares secrets without stopping at the first difference.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn changes_state(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 impl FromRequestParts<AppState> for Agent {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // Found already by the Idempotency-Key layer: no second key lookup.
+        // Found already by the Idempotency-Key layer: no second lookup.
         if let Some(agent) = parts.extensions.remove::<Agent>() {
             return Ok(agent);
         }
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthorized("missing Authorization: Bearer <api key>".into())
+        if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
+            return by_api_key(header, state).await;
+        }
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| {
+            ApiError::Unauthorized("sign in, or send Authorization: Bearer <api key>".into())
         })?;
-        let key = header
-            .to_str()
-            .ok()
-            // The scheme is case-insensitive (RFC 9110).
-            .and_then(|v| v.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, key)| key.trim())
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("Authorization must be Bearer <api key>".into())
-            })?;
-        let invalid = || ApiError::Unauthorized("the API key is not valid".into());
-        let api_key = state
-            .store
-            .find_api_key(&hash_key(key))
-            .await?
-            .filter(|k| k.is_active())
-            .ok_or_else(invalid)?;
+        let signed_in = by_session(token, state).await?;
+        if changes_state(&parts.method) {
+            let sent = parts
+                .headers
+                .get(CSRF_HEADER)
+                .map(|v| v.as_bytes())
+                .unwrap_or_default();
+            if !same_secret(sent, csrf_token(token).as_bytes()) {
+                return Err(ApiError::Forbidden(
+                    "missing or wrong X-CSRF-Token header (GET /api/v1/me gives it)".into(),
+                ));
+            }
+        }
+        if signed_in.account.must_change_password
+            && !BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path())
+        {
+            return Err(ApiError::Forbidden(
+                "choose a new password first: POST /api/v1/me/password".into(),
+            ));
+        }
         let tenant = state
             .store
-            .get_tenant(&api_key.tenant_id)
+            .get_tenant(&signed_in.session.tenant_id)
             .await?
-            .ok_or_else(invalid)?;
+            .ok_or_else(session_ended)?;
         tracing::Span::current().record("tenant", tenant.id.as_str());
-        Ok(Agent { tenant })
+        Ok(Agent {
+            tenant,
+            signed_in: Some(signed_in),
+        })
+    }
+}
+
+fn session_ended() -> ApiError {
+    ApiError::Unauthorized("your session has ended: sign in again".into())
+}
+
+/// The valid session of `token`, its last use recorded now and then.
+async fn by_session(token: &str, state: &AppState) -> Result<SignedIn, ApiError> {
+    let now = state.clock.now();
+    let mut session = state
+        .agents
+        .find_session(&hash_token(token))
+        .await?
+        .ok_or_else(session_ended)?;
+    let account = state
+        .agents
+        .get_agent(&session.tenant_id, &session.login)
+        .await?
+        .filter(|account| session.is_valid_for(account, now))
+        .ok_or_else(session_ended)?;
+    if session.needs_touch(now) {
+        session.last_seen_at = now;
+        state.agents.touch_session(&session).await?;
+    }
+    Ok(SignedIn {
+        account,
+        session,
+        token: token.to_owned(),
+    })
+}
+
+async fn by_api_key(header: &axum::http::HeaderValue, state: &AppState) -> Result<Agent, ApiError> {
+    let key = header
+        .to_str()
+        .ok()
+        // The scheme is case-insensitive (RFC 9110).
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim())
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| ApiError::Unauthorized("Authorization must be Bearer <api key>".into()))?;
+    let invalid = || ApiError::Unauthorized("the API key is not valid".into());
+    let api_key = state
+        .store
+        .find_api_key(&hash_key(key))
+        .await?
+        .filter(|k| k.is_active())
+        .ok_or_else(invalid)?;
+    let tenant = state
+        .store
+        .get_tenant(&api_key.tenant_id)
+        .await?
+        .ok_or_else(invalid)?;
+    tracing::Span::current().record("tenant", tenant.id.as_str());
+    Ok(Agent {
+        tenant,
+        signed_in: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_by_name() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::COOKIE, "a=1; afureko_session=tok".parse().unwrap());
+        assert_eq!(cookie(&headers, SESSION_COOKIE), Some("tok"));
+        assert_eq!(cookie(&headers, "b"), None);
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd") && !same_secret(b"ab", b"abc"));
     }
 }

@@ -1,12 +1,12 @@
 //! The agents' API handlers: parse, hand to `calls::work`, answer JSON.
 
 use crate::calls::work;
-use crate::domain::callback::{Attempt, CallbackRecord, Outcome, Status};
+use crate::domain::callback::{Attempt, CallbackRecord, Outcome, RecordingState, Status};
 use crate::domain::work::ChangeError;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::cursor::{decode_cursor, encode_cursor};
-use crate::http::api::rules::{self, agent_of, limit_of, note_of};
+use crate::http::api::rules::{self, limit_of, note_of};
 use crate::http::api::views::{CallbackPage, CallbackView};
 use crate::http::error::{ApiError, ChangeErrors, ListErrors, ReadErrors, RecordingErrors};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
@@ -41,7 +41,7 @@ pub struct ListParams {
         (status = 200, description = "The callback list, oldest due first", body = CallbackPage),
         ListErrors,
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn list_callbacks(
     State(state): State<AppState>,
@@ -67,7 +67,11 @@ pub async fn list_callbacks(
     };
     let page = state.store.list_callbacks(&agent.tenant.id, &query).await?;
     Ok(Json(CallbackPage {
-        items: page.items.iter().map(CallbackView::from).collect(),
+        items: page
+            .items
+            .iter()
+            .map(|r| CallbackView::for_caller(r, agent.login()))
+            .collect(),
         next_cursor: page.next.map(|p| encode_cursor(status, &p)),
     }))
 }
@@ -87,7 +91,7 @@ pub struct CallbackPath {
         (status = 200, description = "The record with its attempts", body = CallbackView),
         ReadErrors,
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn get_callback(
     State(state): State<AppState>,
@@ -95,21 +99,23 @@ pub async fn get_callback(
     ApiPath(path): ApiPath<CallbackPath>,
 ) -> Result<Json<CallbackView>, ApiError> {
     let record = work::load(state.store.as_ref(), &agent.tenant.id, &path.id).await?;
-    Ok(Json(CallbackView::from(&record)))
+    Ok(Json(CallbackView::for_caller(&record, agent.login())))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentBody {
+    /// Who is acting (1–100 characters): required with an API key; with a
+    /// session it is the signed-in agent, and naming another is 403.
     #[schema(schema_with = rules::agent_schema)]
-    pub agent: String,
+    pub agent: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttemptBody {
     #[schema(schema_with = rules::agent_schema)]
-    pub agent: String,
+    pub agent: Option<String>,
     pub outcome: Outcome,
     #[schema(schema_with = rules::note_schema)]
     pub note: Option<String>,
@@ -119,20 +125,20 @@ pub struct AttemptBody {
 #[serde(deny_unknown_fields)]
 pub struct CompleteBody {
     #[schema(schema_with = rules::agent_schema)]
-    pub agent: String,
+    pub agent: Option<String>,
     #[schema(schema_with = rules::note_schema)]
     pub note: Option<String>,
 }
 
 /// Applies an agent's change and answers the record's new state.
-async fn respond(
+pub(super) async fn respond(
     state: &AppState,
     agent: &Agent,
     id: &str,
     apply: impl FnMut(&mut CallbackRecord) -> Result<(), ChangeError> + Send,
 ) -> Result<Json<CallbackView>, ApiError> {
     let record = work::change(state.store.as_ref(), &agent.tenant.id, id, apply).await?;
-    Ok(Json(CallbackView::from(&record)))
+    Ok(Json(CallbackView::for_caller(&record, agent.login())))
 }
 
 #[utoipa::path(
@@ -140,7 +146,7 @@ async fn respond(
     params(CallbackPath),
     request_body = AgentBody,
     responses((status = 200, description = "Claimed by this agent", body = CallbackView), ChangeErrors),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn claim(
     State(state): State<AppState>,
@@ -148,7 +154,7 @@ pub async fn claim(
     ApiPath(path): ApiPath<CallbackPath>,
     ApiJson(body): ApiJson<AgentBody>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let name = agent_of(&body.agent)?;
+    let name = agent.acting(body.agent.as_deref())?;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
     respond(&state, &agent, &path.id, |r| r.claim(&name, now, &rules)).await
 }
@@ -158,7 +164,7 @@ pub async fn claim(
     params(CallbackPath),
     request_body = AgentBody,
     responses((status = 200, description = "Back to pending", body = CallbackView), ChangeErrors),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn release(
     State(state): State<AppState>,
@@ -166,7 +172,7 @@ pub async fn release(
     ApiPath(path): ApiPath<CallbackPath>,
     ApiJson(body): ApiJson<AgentBody>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let name = agent_of(&body.agent)?;
+    let name = agent.acting(body.agent.as_deref())?;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
     respond(&state, &agent, &path.id, |r| r.release(&name, now, &rules)).await
 }
@@ -176,7 +182,7 @@ pub async fn release(
     params(CallbackPath),
     request_body = AttemptBody,
     responses((status = 200, description = "Attempt logged; the record's new state", body = CallbackView), ChangeErrors),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn log_attempt(
     State(state): State<AppState>,
@@ -186,7 +192,7 @@ pub async fn log_attempt(
 ) -> Result<Json<CallbackView>, ApiError> {
     let attempt = Attempt {
         at: state.clock.now(),
-        agent: agent_of(&body.agent)?,
+        agent: agent.acting(body.agent.as_deref())?,
         outcome: body.outcome,
         note: note_of(body.note)?,
     };
@@ -202,7 +208,7 @@ pub async fn log_attempt(
     params(CallbackPath),
     request_body = CompleteBody,
     responses((status = 200, description = "Completed", body = CallbackView), ChangeErrors),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn complete(
     State(state): State<AppState>,
@@ -210,7 +216,7 @@ pub async fn complete(
     ApiPath(path): ApiPath<CallbackPath>,
     ApiJson(body): ApiJson<CompleteBody>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let name = agent_of(&body.agent)?;
+    let name = agent.acting(body.agent.as_deref())?;
     let note = note_of(body.note)?;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
     respond(&state, &agent, &path.id, |r| {
@@ -224,27 +230,46 @@ pub async fn complete(
 #[error("recording {0} is missing from the store")]
 struct MissingAudio(String);
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RecordingParams {
+    /// Which recording (a RecordingSid of the record); the newest stored one when absent.
+    pub sid: Option<String>,
+}
+
 #[utoipa::path(
     get, path = "/api/v1/callbacks/{id}/recording", tag = "callbacks",
-    params(CallbackPath),
+    params(CallbackPath, RecordingParams),
     responses(
         (status = 200, description = "The audio (audio/wav), from the embedded store", content_type = "audio/wav"),
         (status = 206, description = "Part of the audio (Range request)", content_type = "audio/wav"),
         (status = 302, description = "A presigned S3 link, valid for 5 minutes"),
         RecordingErrors,
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []))
 )]
 pub async fn recording(
     State(state): State<AppState>,
     agent: Agent,
     ApiPath(path): ApiPath<CallbackPath>,
+    ApiQuery(params): ApiQuery<RecordingParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let record = work::load(state.store.as_ref(), &agent.tenant.id, &path.id).await?;
-    let key = record
-        .latest_stored_key()
-        .ok_or_else(|| ApiError::NotFound("this callback has no stored recording yet".into()))?;
+    let key = match &params.sid {
+        Some(sid) => record
+            .recordings
+            .iter()
+            .find(|r| r.sid.as_str() == sid && r.state == RecordingState::Stored)
+            .and_then(|r| r.storage_key.as_deref())
+            .ok_or_else(|| {
+                ApiError::NotFound("this callback has no stored recording of that sid".into())
+            })?,
+        None => record.latest_stored_key().ok_or_else(|| {
+            ApiError::NotFound("this callback has no stored recording yet".into())
+        })?,
+    };
     let no_store = (header::CACHE_CONTROL, "private, no-store".to_owned());
     let (path, total) = match state.audio.access(key).await? {
         Some(RecordingAccess::File { path, length }) => (path, length),

@@ -1,9 +1,13 @@
 //! The agents' JSON API under `/api/v1`: the callback list, claims,
-//! attempts, completion and recordings. The tenant comes from the API key.
+//! attempts, completion, recordings, notes and hand-overs; sign-in and the
+//! tenant's agents. The tenant comes from the API key or the session.
 
+pub mod agents;
 pub mod auth;
 pub mod cursor;
 pub mod handlers;
 pub mod idempotency;
+pub mod notes;
 pub mod rules;
+pub mod sessions;
 pub mod views;

@@ -19,6 +19,17 @@ pub struct RecordingView {
     pub recording_sid: String,
     pub state: RecordingState,
     pub duration_seconds: Option<u32>,
+    /// Path of this recording's audio, once stored.
+    pub url: Option<String>,
+}
+
+/// A note, or a hand-over when `handed_to` is set.
+#[derive(Serialize, ToSchema)]
+pub struct NoteView {
+    pub at: String,
+    pub agent: String,
+    pub text: Option<String>,
+    pub handed_to: Option<String>,
 }
 
 /// A callback record as agents see it.
@@ -41,6 +52,10 @@ pub struct CallbackView {
     pub recording_url: Option<String>,
     pub completed_by: Option<String>,
     pub completion_note: Option<String>,
+    /// Internal notes and hand-overs, oldest first.
+    pub notes: Vec<NoteView>,
+    /// Later calls from the same number that joined this record.
+    pub repeat_calls: usize,
     pub version: u64,
     pub updated_at: String,
 }
@@ -76,6 +91,8 @@ impl From<&CallbackRecord> for CallbackView {
                     recording_sid: rec.sid.to_string(),
                     state: rec.state,
                     duration_seconds: rec.duration_seconds,
+                    url: (rec.state == RecordingState::Stored)
+                        .then(|| format!("/api/v1/callbacks/{}/recording?sid={}", r.id, rec.sid)),
                 })
                 .collect(),
             recording_url: r
@@ -83,9 +100,35 @@ impl From<&CallbackRecord> for CallbackView {
                 .map(|_| format!("/api/v1/callbacks/{}/recording", r.id)),
             completed_by: r.completed_by.clone(),
             completion_note: r.completion_note.clone(),
+            notes: r
+                .notes
+                .iter()
+                .map(|n| NoteView {
+                    at: n.at.to_string(),
+                    agent: n.agent.clone(),
+                    text: n.text.clone(),
+                    handed_to: n.handed_to.clone(),
+                })
+                .collect(),
+            repeat_calls: r.repeat_calls.len(),
             version: r.version,
             updated_at: r.updated_at.to_string(),
         }
+    }
+}
+
+impl CallbackView {
+    /// The view for a signed-in agent (`login`) shows the callback number
+    /// whole only while that agent holds the record; API keys see it whole.
+    pub fn for_caller(r: &CallbackRecord, login: Option<&str>) -> Self {
+        let mut view = CallbackView::from(r);
+        if let Some(login) = login
+            && r.claimed_by.as_deref() != Some(login)
+        {
+            view.callback_number = r.callback_number.masked();
+            view.caller_number = r.caller_number.as_ref().map(|n| n.masked());
+        }
+        view
     }
 }
 

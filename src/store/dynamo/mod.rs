@@ -5,12 +5,14 @@
 //! - open number `TENANT#{t}#OPEN#{E.164}` / `OPEN` → its one open record
 //! - API key `APIKEY#{hash}` / `APIKEY`
 //! - idempotency key `TENANT#{t}#IDEM#{key}` / `IDEM` (see `idempotency`)
+//! - agents and sessions: see `agents`
 //!
 //! GSIs: `by_status_due` (a status's list, due order), `by_due` (all
 //! statuses), `by_number` (open records of a number), `by_received` (newest
 //! first; also API keys by tenant), `pending_copy` (sparse, all tenants).
 //! No transactions are needed: every write is one conditional put.
 
+mod agents;
 mod idempotency;
 mod items;
 mod table;

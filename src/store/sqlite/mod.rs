@@ -1,5 +1,6 @@
 //! The embedded default store: one SQLite file (see `schema` and `rows`).
 
+mod agents;
 mod idempotency;
 mod rows;
 mod schema;

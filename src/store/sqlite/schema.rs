@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 4] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -86,6 +86,24 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (tenant_id, key)
 );
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);
+";
+
+/// Agents (by tenant and login) and their sessions (by token hash).
+const SCHEMA_V5: &str = "
+CREATE TABLE agents (
+    tenant_id TEXT NOT NULL,
+    login TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, login)
+);
+CREATE TABLE sessions (
+    hash TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    login TEXT NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    doc TEXT NOT NULL
+);
+CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.

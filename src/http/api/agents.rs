@@ -1,0 +1,228 @@
+//! The tenant's agents: everyone may list them (to hand a record over);
+//! a signed-in admin adds, changes, disables and resets them.
+
+use crate::domain::agent::{self, AgentAccount, Role, initial_password};
+use crate::http::AppState;
+use crate::http::api::auth::Agent;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiPath};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Serialize, ToSchema)]
+pub struct AgentView {
+    pub login: String,
+    pub name: String,
+    /// agent, supervisor or admin.
+    pub role: String,
+    pub active: bool,
+    pub must_change_password: bool,
+}
+
+impl From<&AgentAccount> for AgentView {
+    fn from(a: &AgentAccount) -> Self {
+        AgentView {
+            login: a.login.clone(),
+            name: a.name.clone(),
+            role: a.role.to_string(),
+            active: a.is_active(),
+            must_change_password: a.must_change_password,
+        }
+    }
+}
+
+/// An agent with a one-time password, shown only in this answer.
+#[derive(Serialize, ToSchema)]
+pub struct AgentWithPassword {
+    pub agent: AgentView,
+    pub initial_password: String,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/agents", tag = "agents",
+    responses(
+        (status = 200, description = "The tenant's agents by login", body = [AgentView]),
+        (status = 401, description = "No or bad API key or session", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = []))
+)]
+pub async fn list_agents(
+    State(state): State<AppState>,
+    agent: Agent,
+) -> Result<Json<Vec<AgentView>>, ApiError> {
+    let list = state.agents.list_agents(&agent.tenant.id).await?;
+    Ok(Json(list.iter().map(AgentView::from).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgentBody {
+    pub login: String,
+    pub name: String,
+    /// agent (default), supervisor or admin.
+    pub role: Option<String>,
+}
+
+fn role_of(text: &str) -> Result<Role, ApiError> {
+    text.parse().map_err(ApiError::BadRequest)
+}
+
+fn bad(e: agent::AgentError) -> ApiError {
+    ApiError::BadRequest(e.to_string())
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/agents", tag = "agents",
+    request_body = NewAgentBody,
+    responses(
+        (status = 201, description = "Added, with a one-time password to hand over", body = AgentWithPassword),
+        (status = 400, description = "Bad login, name or role", body = ErrorBody),
+        (status = 403, description = "Not a signed-in admin, or no X-CSRF-Token", body = ErrorBody),
+        (status = 409, description = "The login is taken", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+pub async fn add_agent(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiJson(body): ApiJson<NewAgentBody>,
+) -> Result<(StatusCode, Json<AgentWithPassword>), ApiError> {
+    agent.require_admin_session()?;
+    let login = agent::login(&body.login).map_err(bad)?;
+    let name = agent::display_name(&body.name).map_err(bad)?;
+    let role = body
+        .role
+        .as_deref()
+        .map(role_of)
+        .transpose()?
+        .unwrap_or(Role::Agent);
+    let password = initial_password();
+    let account = AgentAccount::new(
+        agent.tenant.id.clone(),
+        login,
+        name,
+        role,
+        &password,
+        state.clock.now(),
+    )
+    .map_err(bad)?;
+    state
+        .agents
+        .create_agent(&account)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::AlreadyExists(what) => {
+                ApiError::Conflict(format!("{what} already exists"))
+            }
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(AgentWithPassword {
+            agent: AgentView::from(&account),
+            initial_password: password,
+        }),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AgentPath {
+    pub login: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeAgentBody {
+    pub name: Option<String>,
+    /// agent, supervisor or admin.
+    pub role: Option<String>,
+    /// `false` disables the agent (its sessions end at once); a disabled
+    /// agent stays disabled.
+    pub active: Option<bool>,
+}
+
+/// The tenant's agent `login`, for an admin to change.
+async fn admin_target(
+    state: &AppState,
+    agent: &Agent,
+    login: &str,
+) -> Result<AgentAccount, ApiError> {
+    agent.require_admin_session()?;
+    let missing = || ApiError::NotFound(format!("no agent {login:?}"));
+    let login = agent::login(login).map_err(|_| missing())?;
+    state
+        .agents
+        .get_agent(&agent.tenant.id, &login)
+        .await?
+        .ok_or_else(missing)
+}
+
+#[utoipa::path(
+    patch, path = "/api/v1/agents/{login}", tag = "agents",
+    params(AgentPath),
+    request_body = ChangeAgentBody,
+    responses(
+        (status = 200, description = "Changed", body = AgentView),
+        (status = 400, description = "Bad name or role, or an admin disabling or demoting themself", body = ErrorBody),
+        (status = 403, description = "Not a signed-in admin, or no X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "No such agent", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+pub async fn change_agent(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<AgentPath>,
+    ApiJson(body): ApiJson<ChangeAgentBody>,
+) -> Result<Json<AgentView>, ApiError> {
+    let mut target = admin_target(&state, &agent, &path.login).await?;
+    let role = body.role.as_deref().map(role_of).transpose()?;
+    // An admin locking themself out would leave the tenant with no admin.
+    if agent.login() == Some(target.login.as_str())
+        && (body.active == Some(false) || role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(ApiError::BadRequest(
+            "you cannot disable yourself or drop your own admin role".into(),
+        ));
+    }
+    if let Some(name) = body.name {
+        target.name = agent::display_name(&name).map_err(bad)?;
+    }
+    if let Some(role) = role {
+        target.role = role;
+    }
+    if body.active == Some(false) {
+        target.disable(state.clock.now());
+    }
+    let target = state.agents.update_agent(&target).await?;
+    Ok(Json(AgentView::from(&target)))
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/agents/{login}/password", tag = "agents",
+    params(AgentPath),
+    responses(
+        (status = 200, description = "A new one-time password; the agent's sessions end", body = AgentWithPassword),
+        (status = 403, description = "Not a signed-in admin, or no X-CSRF-Token", body = ErrorBody),
+        (status = 404, description = "No such agent", body = ErrorBody),
+    ),
+    security(("session" = []))
+)]
+pub async fn reset_password(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<AgentPath>,
+) -> Result<Json<AgentWithPassword>, ApiError> {
+    let mut target = admin_target(&state, &agent, &path.login).await?;
+    let password = initial_password();
+    target.reset_password(&password).map_err(bad)?;
+    state.agents.update_agent(&target).await?;
+    Ok(Json(AgentWithPassword {
+        agent: AgentView::from(&target),
+        initial_password: password,
+    }))
+}

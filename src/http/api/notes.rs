@@ -1,0 +1,89 @@
+//! Preparing the answer together: notes on a record and hand-overs.
+
+use crate::domain::agent::{self, Role};
+use crate::http::AppState;
+use crate::http::api::auth::Agent;
+use crate::http::api::handlers::{CallbackPath, respond};
+use crate::http::api::rules::note_of;
+use crate::http::api::views::CallbackView;
+use crate::http::error::{ApiError, ChangeErrors};
+use crate::http::extract::{ApiJson, ApiPath};
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    /// Required with an API key; the signed-in agent otherwise.
+    pub agent: Option<String>,
+    /// 1–2000 characters.
+    pub text: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/callbacks/{id}/notes", tag = "callbacks",
+    params(CallbackPath),
+    request_body = NoteBody,
+    responses((status = 200, description = "Note added; the record with its notes", body = CallbackView), ChangeErrors),
+    security(("api_key" = []), ("session" = []))
+)]
+pub async fn add_note(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<CallbackPath>,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> Result<Json<CallbackView>, ApiError> {
+    let name = agent.acting(body.agent.as_deref())?;
+    let text = note_of(Some(body.text))?
+        .ok_or_else(|| ApiError::BadRequest("text must not be empty".into()))?;
+    let now = state.clock.now();
+    respond(&state, &agent, &path.id, |r| {
+        r.add_note(&name, text.clone(), now);
+        Ok(())
+    })
+    .await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// Required with an API key; the signed-in agent otherwise.
+    pub agent: Option<String>,
+    /// The login of the active agent who holds the record from now.
+    pub to: String,
+    /// What the colleague should know.
+    pub note: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/callbacks/{id}/assign", tag = "callbacks",
+    params(CallbackPath),
+    request_body = AssignBody,
+    responses((status = 200, description = "Handed over: claimed by `to`", body = CallbackView), ChangeErrors),
+    security(("api_key" = []), ("session" = []))
+)]
+pub async fn assign(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(path): ApiPath<CallbackPath>,
+    ApiJson(body): ApiJson<AssignBody>,
+) -> Result<Json<CallbackView>, ApiError> {
+    let by = agent.acting(body.agent.as_deref())?;
+    let note = note_of(body.note)?;
+    let unknown = || ApiError::BadRequest(format!("no active agent {:?}", body.to));
+    let to = agent::login(&body.to).map_err(|_| unknown())?;
+    state
+        .agents
+        .get_agent(&agent.tenant.id, &to)
+        .await?
+        .filter(|a| a.is_active())
+        .ok_or_else(unknown)?;
+    let supervisor = agent.role() >= Role::Supervisor;
+    let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
+    respond(&state, &agent, &path.id, |r| {
+        r.assign(&by, &to, supervisor, note.clone(), now, &rules)
+    })
+    .await
+}

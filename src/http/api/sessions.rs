@@ -1,0 +1,268 @@
+//! Signing in and out, the signed-in agent, and its password.
+
+use crate::domain::agent::{self, AgentAccount, Session, SignIn, csrf_token, verify_nobody};
+use crate::domain::ids::TenantId;
+use crate::domain::tenant::Tenant;
+use crate::http::AppState;
+use crate::http::api::auth::{Agent, SESSION_COOKIE, SignedIn};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiJson;
+use crate::store::StoreError;
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The one answer to every failed sign-in, so it tells nothing about
+/// which part was wrong.
+const WRONG_SIGN_IN: &str = "wrong tenant, login or password";
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInBody {
+    pub tenant: String,
+    pub login: String,
+    pub password: String,
+}
+
+/// The signed-in agent, as the page needs it.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub tenant: String,
+    pub login: String,
+    pub name: String,
+    /// agent, supervisor or admin.
+    pub role: String,
+    /// Until true turns false, only `POST /api/v1/me/password` works.
+    pub must_change_password: bool,
+    /// Send it back as `X-CSRF-Token` on every POST, PATCH, PUT and DELETE.
+    pub csrf_token: String,
+    /// The tenant's IANA time zone, for showing times.
+    pub time_zone: String,
+    /// The tenant's language (ja-JP or en-US): the page's default.
+    pub language: String,
+    /// Attempts before a record fails.
+    pub max_attempts: u32,
+}
+
+fn me(tenant: &Tenant, account: &AgentAccount, token: &str) -> Me {
+    Me {
+        tenant: tenant.id.to_string(),
+        login: account.login.clone(),
+        name: account.name.clone(),
+        role: account.role.to_string(),
+        must_change_password: account.must_change_password,
+        csrf_token: csrf_token(token),
+        time_zone: tenant.settings.time_zone.clone(),
+        language: tenant.settings.language.to_string(),
+        max_attempts: tenant.settings.max_callback_attempts,
+    }
+}
+
+/// `Secure` is left out only where a browser could not send it back: a
+/// plain-http public URL on this machine.
+pub fn cookie_is_secure(state: &AppState) -> bool {
+    let Some(rest) = state.public_url.as_str().strip_prefix("http://") else {
+        return true;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    !loopback
+}
+
+fn set_cookie(state: &AppState, value: &str, max_age_seconds: i64) -> (header::HeaderName, String) {
+    let secure = if cookie_is_secure(state) {
+        "; Secure"
+    } else {
+        ""
+    };
+    (
+        header::SET_COOKIE,
+        format!(
+            "{SESSION_COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age_seconds}{secure}"
+        ),
+    )
+}
+
+/// Starts a session for `account` and answers it with its cookie.
+async fn start_session(
+    state: &AppState,
+    tenant: &Tenant,
+    account: &AgentAccount,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let made = Session::start(account, state.clock.now());
+    state.agents.create_session(&made.session).await?;
+    let max_age = agent::SESSION_MAX.as_secs();
+    let mut response = (status, Json(me(tenant, account, &made.token))).into_response();
+    let (name, value) = set_cookie(state, &made.token, max_age);
+    let value = HeaderValue::from_str(&value).map_err(ApiError::internal)?;
+    response.headers_mut().insert(name, value);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/sessions", tag = "sessions",
+    request_body = SignInBody,
+    responses(
+        (status = 201, description = "Signed in: the agent, and the session cookie `afureko_session`", body = Me),
+        (status = 400, description = "Bad body", body = ErrorBody),
+        (status = 401, description = "Wrong tenant, login or password (one message for all)", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins for this login: locked for 15 minutes", body = ErrorBody),
+    )
+)]
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignInBody>,
+) -> Result<Response, ApiError> {
+    let wrong = || ApiError::Unauthorized(WRONG_SIGN_IN.into());
+    // Every failure must count: a count lost to a concurrent sign-in is
+    // read again and counted again.
+    for _ in 0..SIGN_IN_TRIES {
+        let Some((tenant, mut account)) = find_agent(&state, &body).await? else {
+            // As slow as a real check, so timing tells no login apart.
+            verify_nobody(&body.password);
+            return Err(wrong());
+        };
+        let before = account.clone();
+        let outcome = account.sign_in(&body.password, state.clock.now());
+        if account != before {
+            match state.agents.update_agent(&account).await {
+                Err(StoreError::Conflict) => continue,
+                other => account = other?,
+            }
+        }
+        return match outcome {
+            SignIn::Ok => {
+                tracing::info!(login = %account.login, "signed in");
+                start_session(&state, &tenant, &account, StatusCode::CREATED).await
+            }
+            SignIn::WrongPassword | SignIn::Disabled => {
+                tracing::info!(login = %account.login, "sign-in refused");
+                Err(wrong())
+            }
+            SignIn::Locked { until } => Err(ApiError::TooManyRequests(format!(
+                "too many failed sign-ins for this login: try again after {until}"
+            ))),
+        };
+    }
+    Err(StoreError::Conflict.into())
+}
+
+const SIGN_IN_TRIES: usize = 8;
+
+/// The tenant and agent a sign-in names, if both exist.
+async fn find_agent(
+    state: &AppState,
+    body: &SignInBody,
+) -> Result<Option<(Tenant, AgentAccount)>, ApiError> {
+    let (Ok(tenant_id), Ok(login)) = (TenantId::parse(&body.tenant), agent::login(&body.login))
+    else {
+        return Ok(None);
+    };
+    let Some(tenant) = state.store.get_tenant(&tenant_id).await? else {
+        return Ok(None);
+    };
+    let account = state.agents.get_agent(&tenant.id, &login).await?;
+    Ok(account.map(|account| (tenant, account)))
+}
+
+fn signed_in(agent: &Agent) -> Result<&SignedIn, ApiError> {
+    agent
+        .signed_in
+        .as_ref()
+        .ok_or_else(|| ApiError::BadRequest("this needs a signed-in agent, not an API key".into()))
+}
+
+#[utoipa::path(
+    delete, path = "/api/v1/sessions/current", tag = "sessions",
+    responses(
+        (status = 204, description = "Signed out: the session is deleted and the cookie cleared"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody),
+    )
+)]
+pub async fn sign_out(State(state): State<AppState>, agent: Agent) -> Result<Response, ApiError> {
+    let me = signed_in(&agent)?;
+    state.agents.delete_session(&me.session.hash).await?;
+    Ok((StatusCode::NO_CONTENT, [set_cookie(&state, "", 0)]).into_response())
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/me", tag = "sessions",
+    responses(
+        (status = 200, description = "The signed-in agent, with the session's CSRF token", body = Me),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+    )
+)]
+pub async fn get_me(agent: Agent) -> Result<Response, ApiError> {
+    let me_ = signed_in(&agent)?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        Json(me(&agent.tenant, &me_.account, &me_.token)),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    pub current_password: String,
+    /// 12–256 characters.
+    pub new_password: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/me/password", tag = "sessions",
+    request_body = PasswordBody,
+    responses(
+        (status = 200, description = "Changed: every session of the agent ends, and this answer starts a new one (new cookie, new CSRF token)", body = Me),
+        (status = 400, description = "The new password breaks a rule", body = ErrorBody),
+        (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
+        (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords: locked for 15 minutes", body = ErrorBody),
+    )
+)]
+pub async fn change_password(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiJson(body): ApiJson<PasswordBody>,
+) -> Result<Response, ApiError> {
+    let me = signed_in(&agent)?;
+    let mut account = me.account.clone();
+    let outcome = account.sign_in(&body.current_password, state.clock.now());
+    match outcome {
+        SignIn::Ok => {}
+        SignIn::Locked { until } => {
+            state.agents.update_agent(&account).await?;
+            return Err(ApiError::TooManyRequests(format!(
+                "too many wrong passwords: try again after {until}"
+            )));
+        }
+        SignIn::WrongPassword | SignIn::Disabled => {
+            state.agents.update_agent(&account).await?;
+            return Err(ApiError::Unauthorized(
+                "the current password is wrong".into(),
+            ));
+        }
+    }
+    account
+        .change_password(&body.new_password)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let account = state.agents.update_agent(&account).await?;
+    state.agents.delete_session(&me.session.hash).await?;
+    tracing::info!(login = %account.login, "password changed");
+    start_session(&state, &agent.tenant, &account, StatusCode::OK).await
+}

@@ -1,0 +1,552 @@
+// The agents' page: talks only to the JSON API. Everything typed by a
+// caller or an agent goes into the page as text nodes, never as HTML.
+'use strict';
+
+// The list and an open record reload this often (one request each).
+const POLL_MS = 20000;
+const PAGE_SIZE = 50;
+
+const T = {
+  ja: {
+    skip: '本文へ移動', signout: 'ログアウト', signin: 'ログイン', tenant: 'テナント', login: 'ログイン名',
+    password: 'パスワード', newpw_title: '新しいパスワードを決めてください', current_password: '現在のパスワード',
+    new_password: '新しいパスワード（12文字以上）', save: '保存', pending: '未対応', mine: '自分の担当',
+    claimed: '対応中', completed: '完了', failed: '不成立', due: '期限', received: '受付', reason: '理由',
+    number: '折り返し番号', length: '録音', attempts: '発信', repeats: '再入電', holder: '担当', open: '開く',
+    more: 'さらに表示', empty: '該当なし', back: '一覧へ戻る', claim: '担当する', release: '担当を外す',
+    log_attempt: '発信結果を記録', outcome_reached: 'つながった', outcome_no_answer: '応答なし',
+    outcome_busy: '話し中', outcome_voicemail: '留守電', outcome_wrong_number: '番号違い', note: 'メモ',
+    complete: '完了にする', completion_note: '完了メモ', add_note: '社内メモを追加', notes_label: '社内メモ',
+    history: '履歴', recordings: '録音', assign: '引き継ぐ', assign_to: '引き継ぎ先', status: '状態',
+    overdue: '期限切れ', soon: '30分以内', fine: '余裕あり', held_by: '{0} さんが対応中です',
+    arrived: '着信', attempt_by: '{0}: {1}', note_by: '{0} のメモ', handed: '{0} → {1} に引き継ぎ',
+    completed_by: '{0} が完了', call_number: '発信する', none: 'なし', saved: '保存しました',
+    signed_out: 'ログアウトしました', session_over: 'セッションが切れました。ログインしてください',
+    r_busy: '話し中', 'r_no-answer': '応答なし', 'r_queue-timeout': '待ち時間超過', 'r_queue-opt-out': '待ちを中止',
+    'r_queue-full': '待ち行列が満杯', 'r_after-hours': '営業時間外', r_overflow: '受付上限', seconds: '{0}秒',
+    s_pending: '未対応', s_claimed: '対応中', s_completed: '完了', s_failed: '不成立', list: '折り返し一覧',
+    record: '折り返し', loading: '読み込み中…', you: '（あなた）', confirmation: '番号の確認',
+    agents: '担当者の管理', name: '名前', role: '役割', active: '有効', disable: '無効にする', reset: 'パスワード再発行',
+    add_agent: '担当者を追加', add: '追加', one_time: '{0} の初回パスワード（一度だけ表示）: {1}', disabled: '無効',
+    role_agent: '担当者', role_supervisor: 'スーパーバイザー', role_admin: '管理者', change_role: '役割を変更',
+  },
+  en: {
+    skip: 'Skip to content', signout: 'Sign out', signin: 'Sign in', tenant: 'Tenant', login: 'Login',
+    password: 'Password', newpw_title: 'Choose a new password', current_password: 'Current password',
+    new_password: 'New password (12 characters or more)', save: 'Save', pending: 'Pending', mine: 'Mine',
+    claimed: 'Claimed', completed: 'Completed', failed: 'Failed', due: 'Due', received: 'Received',
+    reason: 'Reason', number: 'Callback number', length: 'Recording', attempts: 'Attempts', repeats: 'Repeat calls',
+    holder: 'Held by', open: 'Open', more: 'Show more', empty: 'Nothing here', back: 'Back to the list',
+    claim: 'Claim', release: 'Release', log_attempt: 'Log an attempt', outcome_reached: 'Reached',
+    outcome_no_answer: 'No answer', outcome_busy: 'Busy', outcome_voicemail: 'Voicemail',
+    outcome_wrong_number: 'Wrong number', note: 'Note', complete: 'Complete', completion_note: 'Completion note',
+    add_note: 'Add an internal note', notes_label: 'Internal note', history: 'History', recordings: 'Recordings',
+    assign: 'Hand over', assign_to: 'Hand over to', status: 'Status', overdue: 'Overdue', soon: 'Due within 30 min',
+    fine: 'On time', held_by: '{0} is working on it', arrived: 'Call received', attempt_by: '{0}: {1}',
+    note_by: 'Note by {0}', handed: '{0} handed it to {1}', completed_by: 'Completed by {0}',
+    call_number: 'Call', none: 'none', saved: 'Saved', signed_out: 'Signed out',
+    session_over: 'Your session has ended: sign in again', r_busy: 'Busy', 'r_no-answer': 'No answer',
+    'r_queue-timeout': 'Waited too long', 'r_queue-opt-out': 'Left the queue', 'r_queue-full': 'Queue full',
+    'r_after-hours': 'After hours', r_overflow: 'Overflow', seconds: '{0} s', s_pending: 'Pending',
+    s_claimed: 'Claimed', s_completed: 'Completed', s_failed: 'Failed', list: 'Callbacks', record: 'Callback',
+    loading: 'Loading…', you: ' (you)', confirmation: 'Number confirmed',
+    agents: 'Agents', name: 'Name', role: 'Role', active: 'Active', disable: 'Disable', reset: 'Reset password',
+    add_agent: 'Add an agent', add: 'Add', one_time: 'One-time password for {0} (shown once): {1}', disabled: 'Disabled',
+    role_agent: 'Agent', role_supervisor: 'Supervisor', role_admin: 'Admin', change_role: 'Change role',
+  },
+};
+const OUTCOMES = ['reached', 'no_answer', 'busy', 'voicemail', 'wrong_number'];
+const TABS = ['pending', 'mine', 'claimed', 'completed', 'failed'];
+const ROLES = ['agent', 'supervisor', 'admin'];
+
+const state = { me: null, tab: 'pending', items: [], cursor: null, timer: null, agents: [] };
+
+function lang() {
+  const saved = localStorage.getItem('afureko.lang');
+  if (saved === 'ja' || saved === 'en') return saved;
+  return state.me && state.me.language.startsWith('en') ? 'en' : 'ja';
+}
+
+function t(key, ...args) {
+  const text = T[lang()][key] ?? T.en[key] ?? key;
+  return text.replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)] ?? ''));
+}
+
+// Builds an element; strings become text nodes, so nothing is parsed as HTML.
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'text') el.textContent = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+class ApiFailure extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && state.me) headers['X-CSRF-Token'] = state.me.csrf_token;
+  const reply = await fetch(path, {
+    method, headers, credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = reply.status === 204 ? null : await reply.json().catch(() => null);
+  if (!reply.ok) {
+    if (reply.status === 401 && state.me) { signedOut(t('session_over')); }
+    throw new ApiFailure(reply.status, data && data.error ? data.error.message : reply.statusText);
+  }
+  return data;
+}
+
+function toast(text) {
+  const el = document.getElementById('toast');
+  el.textContent = text;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.textContent = ''; }, 6000);
+}
+
+// A 409's "claimed by ann" becomes "ann is working on it".
+function explain(err) {
+  const held = err.status === 409 && /^claimed by (.+)$/.exec(err.message);
+  return held ? t('held_by', held[1]) : err.message;
+}
+
+function fmtTime(iso) {
+  const opts = { timeZone: state.me.time_zone, dateStyle: 'short', timeStyle: 'short' };
+  return new Intl.DateTimeFormat(lang(), opts).format(new Date(iso));
+}
+
+function fmtRelative(iso) {
+  const minutes = Math.round((new Date(iso) - Date.now()) / 60000);
+  const rtf = new Intl.RelativeTimeFormat(lang(), { numeric: 'auto' });
+  if (Math.abs(minutes) < 60) return rtf.format(minutes, 'minute');
+  if (Math.abs(minutes) < 48 * 60) return rtf.format(Math.round(minutes / 60), 'hour');
+  return rtf.format(Math.round(minutes / 1440), 'day');
+}
+
+function sla(item) {
+  if (item.status === 'completed' || item.status === 'failed') return null;
+  const left = new Date(item.due_at) - Date.now();
+  if (left < 0) return 'over';
+  return left <= 30 * 60000 ? 'soon' : 'fine';
+}
+
+function slaLabel(kind) {
+  return { over: t('overdue'), soon: t('soon'), fine: t('fine') }[kind];
+}
+
+function recordingLength(item) {
+  const rec = item.recordings.filter((r) => r.duration_seconds !== null).pop();
+  return rec ? t('seconds', rec.duration_seconds) : '—';
+}
+
+function main() { return document.getElementById('main'); }
+
+function setView(...nodes) {
+  main().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
+}
+
+function stopPolling() { clearInterval(state.timer); state.timer = null; }
+
+function signedOut(message) {
+  stopPolling();
+  state.me = null;
+  renderHeader();
+  location.hash = '#/';
+  showSignIn(message);
+}
+
+function renderHeader() {
+  document.documentElement.lang = lang();
+  for (const el of document.querySelectorAll('[data-t]')) el.textContent = t(el.dataset.t);
+  const switchTo = lang() === 'ja' ? 'en' : 'ja';
+  const button = document.getElementById('lang');
+  button.textContent = switchTo === 'en' ? 'English' : '日本語';
+  button.lang = switchTo;
+  document.getElementById('signout').hidden = !state.me;
+  const admin = document.getElementById('admin');
+  admin.hidden = !(state.me && state.me.role === 'admin' && !state.me.must_change_password);
+  admin.textContent = t('agents');
+  document.getElementById('who').textContent = state.me ? `${state.me.name} (${state.me.login})` : '';
+}
+
+function field(name, labelKey, type, attrs) {
+  const id = `f-${name}`;
+  return [h('label', { for: id }, t(labelKey)), h('input', { id, name, type, required: true, ...attrs })];
+}
+
+function showSignIn(message) {
+  document.title = `${t('signin')} — afureko`;
+  const error = h('p', { class: 'error', role: 'alert' }, message || '');
+  const form = h('form', { class: 'card', id: 'signin' },
+    h('h2', {}, t('signin')),
+    field('tenant', 'tenant', 'text', { autocomplete: 'organization', value: localStorage.getItem('afureko.tenant') || '' }),
+    field('login', 'login', 'text', { autocomplete: 'username' }),
+    field('password', 'password', 'password', { autocomplete: 'current-password' }),
+    h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('signin'))),
+    error);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    try {
+      state.me = await api('POST', '/api/v1/sessions', data);
+      localStorage.setItem('afureko.tenant', data.tenant);
+      start();
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  });
+  setView(form);
+  form.querySelector('input:not([value]), input[value=""]')?.focus();
+}
+
+function showPasswordChange() {
+  const error = h('p', { class: 'error', role: 'alert' });
+  const form = h('form', { class: 'card', id: 'newpw' },
+    h('h2', {}, t('newpw_title')),
+    field('current_password', 'current_password', 'password', { autocomplete: 'current-password' }),
+    field('new_password', 'new_password', 'password', { autocomplete: 'new-password', minlength: 12 }),
+    h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('save'))),
+    error);
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      state.me = await api('POST', '/api/v1/me/password', Object.fromEntries(new FormData(form)));
+      toast(t('saved'));
+      start();
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  });
+  setView(form);
+  form.querySelector('input').focus();
+}
+
+function start() {
+  renderHeader();
+  if (state.me.must_change_password) return showPasswordChange();
+  route();
+}
+
+function route() {
+  stopPolling();
+  if (!state.me) return;
+  const match = /^#\/cb\/([\w-]+)$/.exec(location.hash);
+  if (match) return showRecord(match[1]);
+  if (location.hash === '#/agents' && state.me.role === 'admin') return showAgents();
+  const tab = /^#\/list\/(\w+)$/.exec(location.hash);
+  state.tab = tab && TABS.includes(tab[1]) ? tab[1] : 'pending';
+  showList();
+}
+
+// ---- the list
+
+async function loadList(limit) {
+  const status = state.tab === 'mine' ? 'claimed' : state.tab;
+  const page = await api('GET', `/api/v1/callbacks?status=${status}&limit=${limit}`);
+  return page;
+}
+
+function visible(items) {
+  return state.tab === 'mine' ? items.filter((i) => i.claimed_by === state.me.login) : items;
+}
+
+function listRow(item) {
+  const kind = sla(item);
+  const holder = item.claimed_by ? item.claimed_by + (item.claimed_by === state.me.login ? t('you') : '') : '—';
+  return h('tr', { class: kind ? `sla-${kind}` : null, 'data-id': item.id },
+    h('td', { 'data-label': t('due') },
+      h('a', { href: `#/cb/${item.id}`, 'aria-label': `${t('open')} ${fmtTime(item.due_at)}` }, fmtTime(item.due_at)),
+      kind ? h('div', { class: `sla sla-${kind}` }, slaLabel(kind)) : null),
+    h('td', { 'data-label': t('received') }, fmtRelative(item.received_at), h('div', { class: 'muted' }, fmtTime(item.received_at))),
+    h('td', { 'data-label': t('reason') }, t(`r_${item.reason}`)),
+    h('td', { 'data-label': t('number') }, item.callback_number),
+    h('td', { 'data-label': t('length') }, recordingLength(item)),
+    h('td', { 'data-label': t('attempts') }, `${item.attempts.length} / ${state.me.max_attempts}`),
+    h('td', { 'data-label': t('repeats') }, String(item.repeat_calls)),
+    h('td', { 'data-label': t('holder') }, holder));
+}
+
+function renderList() {
+  const tabs = h('div', { role: 'tablist', 'aria-label': t('list') },
+    TABS.map((tab) => h('button', {
+      type: 'button', role: 'tab', id: `tab-${tab}`, 'aria-selected': String(tab === state.tab),
+      onclick: () => { location.hash = `#/list/${tab}`; },
+    }, t(tab))));
+  const items = visible(state.items);
+  const body = items.length
+    ? h('table', {},
+      h('thead', {}, h('tr', {}, ['due', 'received', 'reason', 'number', 'length', 'attempts', 'repeats', 'holder'].map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, items.map(listRow)))
+    : h('p', { class: 'muted' }, t('empty'));
+  const more = state.cursor
+    ? h('button', { type: 'button', id: 'more', onclick: loadMore }, t('more'))
+    : null;
+  setView(h('h2', {}, t('list')), tabs, h('div', { role: 'tabpanel', 'aria-labelledby': `tab-${state.tab}` }, body), more);
+}
+
+async function refreshList() {
+  try {
+    // The rows loaded so far, again: keeps the page as long as it was.
+    const limit = Math.min(200, Math.max(PAGE_SIZE, state.items.length));
+    const page = await loadList(limit);
+    state.items = page.items;
+    state.cursor = page.next_cursor;
+    const y = window.scrollY;
+    const focused = document.activeElement && document.activeElement.id;
+    renderList();
+    window.scrollTo(0, y);
+    if (focused) document.getElementById(focused)?.focus();
+  } catch (err) {
+    if (err.status !== 401) toast(err.message);
+  }
+}
+
+async function loadMore() {
+  const status = state.tab === 'mine' ? 'claimed' : state.tab;
+  try {
+    const page = await api('GET', `/api/v1/callbacks?status=${status}&limit=${PAGE_SIZE}&cursor=${encodeURIComponent(state.cursor)}`);
+    state.items = state.items.concat(page.items);
+    state.cursor = page.next_cursor;
+    const y = window.scrollY;
+    renderList();
+    window.scrollTo(0, y);
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+async function showList() {
+  document.title = `${t('list')} — afureko`;
+  state.items = [];
+  setView(h('p', {}, t('loading')));
+  await refreshList();
+  document.getElementById(`tab-${state.tab}`)?.focus();
+  state.timer = setInterval(refreshList, POLL_MS);
+}
+
+// ---- one record
+
+function historyOf(r) {
+  const events = [{ at: r.received_at, text: t('arrived') }];
+  for (const a of r.attempts) {
+    events.push({ at: a.at, text: t('attempt_by', a.agent, t(`outcome_${a.outcome}`)), note: a.note });
+  }
+  for (const n of r.notes) {
+    events.push({
+      at: n.at,
+      text: n.handed_to ? t('handed', n.agent, n.handed_to) : t('note_by', n.agent),
+      note: n.text,
+    });
+  }
+  if (r.completed_by) events.push({ at: r.updated_at, text: t('completed_by', r.completed_by), note: r.completion_note });
+  events.sort((x, y) => new Date(x.at) - new Date(y.at));
+  return h('ol', { class: 'history', id: 'history' }, events.map((e) =>
+    h('li', {}, h('time', { datetime: e.at }, fmtTime(e.at)), ' — ', e.text, e.note ? h('div', { class: 'note' }, e.note) : null)));
+}
+
+function textArea(id, labelKey) {
+  return [h('label', { for: id }, t(labelKey)), h('textarea', { id, maxlength: 2000 })];
+}
+
+async function act(id, action, body) {
+  try {
+    const record = await api('POST', `/api/v1/callbacks/${id}/${action}`, body);
+    toast(t('saved'));
+    renderRecord(record);
+  } catch (err) {
+    toast(explain(err));
+    const box = document.getElementById('action-error');
+    if (box) box.textContent = explain(err);
+  }
+}
+
+function renderRecord(r) {
+  const mine = r.claimed_by === state.me.login;
+  const open = r.status === 'pending' || r.status === 'claimed';
+  const kind = sla(r);
+  const number = mine ? h('a', { href: `tel:${r.callback_number}`, id: 'tel' }, `${t('call_number')} ${r.callback_number}`) : r.callback_number;
+  const facts = h('dl', { class: 'facts' },
+    h('dt', {}, t('status')), h('dd', { id: 'status' }, t(`s_${r.status}`), r.claimed_by ? ` — ${t('held_by', r.claimed_by + (mine ? t('you') : ''))}` : ''),
+    h('dt', {}, t('due')), h('dd', {}, fmtTime(r.due_at), kind ? h('span', { class: `sla sla-${kind}` }, ` ${slaLabel(kind)}`) : ''),
+    h('dt', {}, t('received')), h('dd', {}, `${fmtTime(r.received_at)} (${fmtRelative(r.received_at)})`),
+    h('dt', {}, t('reason')), h('dd', {}, t(`r_${r.reason}`)),
+    h('dt', {}, t('number')), h('dd', {}, number),
+    h('dt', {}, t('attempts')), h('dd', {}, `${r.attempts.length} / ${state.me.max_attempts}`),
+    h('dt', {}, t('repeats')), h('dd', {}, String(r.repeat_calls)));
+  const recordings = r.recordings.filter((rec) => rec.url);
+  const audio = h('section', { class: 'card' }, h('h3', {}, t('recordings')),
+    recordings.length
+      ? recordings.map((rec, i) => h('div', {},
+        h('span', { class: 'muted', id: `rec-${i}` }, rec.duration_seconds !== null ? t('seconds', rec.duration_seconds) : ''),
+        h('audio', { controls: true, preload: 'metadata', src: rec.url, 'aria-labelledby': `rec-${i}` })))
+      : h('p', { class: 'muted' }, t('none')));
+
+  const actions = h('section', { class: 'card', id: 'actions' }, h('p', { class: 'error', id: 'action-error', role: 'alert' }));
+  if (open && !mine) {
+    actions.append(h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', id: 'claim', onclick: () => act(r.id, 'claim', {}) }, t('claim'))));
+  }
+  if (open && mine) {
+    const outcomes = h('div', { class: 'actions', role: 'group', 'aria-label': t('log_attempt') },
+      OUTCOMES.map((o) => h('button', {
+        type: 'button', id: `outcome-${o}`,
+        onclick: () => act(r.id, 'attempts', { outcome: o, note: document.getElementById('attempt-note').value || null }),
+      }, t(`outcome_${o}`))));
+    actions.append(
+      h('h3', {}, t('log_attempt')), ...textArea('attempt-note', 'note'), outcomes,
+      h('h3', {}, t('complete')), ...textArea('complete-note', 'completion_note'),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'primary', id: 'complete', onclick: () => act(r.id, 'complete', { note: document.getElementById('complete-note').value || null }) }, t('complete')),
+        h('button', { type: 'button', id: 'release', onclick: () => act(r.id, 'release', {}) }, t('release'))));
+  }
+  const supervisor = state.me.role === 'supervisor' || state.me.role === 'admin';
+  if (open && (mine || supervisor)) {
+    const select = h('select', { id: 'assign-to' },
+      state.agents.filter((a) => a.active && a.login !== r.claimed_by).map((a) => h('option', { value: a.login }, `${a.name} (${a.login})`)));
+    actions.append(h('h3', {}, t('assign')), h('label', { for: 'assign-to' }, t('assign_to')), select,
+      h('div', { class: 'actions' }, h('button', { type: 'button', id: 'assign', onclick: () => act(r.id, 'assign', { to: select.value }) }, t('assign'))));
+  }
+  actions.append(h('h3', {}, t('add_note')), ...textArea('note-text', 'notes_label'),
+    h('div', { class: 'actions' }, h('button', {
+      type: 'button', id: 'add-note',
+      onclick: () => {
+        const text = document.getElementById('note-text').value;
+        if (text.trim()) act(r.id, 'notes', { text });
+      },
+    }, t('add_note'))));
+
+  state.version = r.version;
+  setView(
+    h('p', {}, h('a', { href: `#/list/${state.tab}`, id: 'back' }, `← ${t('back')}`)),
+    h('h2', {}, t('record')), facts, audio,
+    h('section', { class: 'card' }, h('h3', {}, t('history')), historyOf(r)),
+    actions);
+}
+
+// Typing in a box is never thrown away by a refresh.
+function busyTyping() {
+  return [...document.querySelectorAll('textarea')].some((el) => el.value) ||
+    document.activeElement?.tagName === 'SELECT';
+}
+
+async function showRecord(id) {
+  document.title = `${t('record')} — afureko`;
+  setView(h('p', {}, t('loading')));
+  try {
+    const [record, agents] = await Promise.all([api('GET', `/api/v1/callbacks/${id}`), api('GET', '/api/v1/agents')]);
+    state.agents = agents;
+    renderRecord(record);
+    document.getElementById('back')?.focus();
+  } catch (err) {
+    setView(h('p', { class: 'error' }, err.message), h('a', { href: '#/' }, t('back')));
+    return;
+  }
+  state.timer = setInterval(async () => {
+    try {
+      const record = await api('GET', `/api/v1/callbacks/${id}`);
+      const playing = [...document.querySelectorAll('audio')].some((a) => !a.paused);
+      if (record.version !== state.version && !busyTyping() && !playing) renderRecord(record);
+    } catch (err) {
+      if (err.status !== 401) toast(err.message);
+    }
+  }, POLL_MS);
+}
+
+// ---- the tenant's agents (admins)
+
+function roleSelect(id, current) {
+  return h('select', { id }, ROLES.map((r) => h('option', { value: r, selected: r === current }, t(`role_${r}`))));
+}
+
+async function adminAct(method, path, body, done) {
+  try {
+    const reply = await api(method, path, body);
+    await showAgents();
+    if (done) done(reply);
+    else toast(t('saved'));
+  } catch (err) {
+    toast(err.message);
+  }
+}
+
+function showPassword(reply) {
+  document.getElementById('one-time').textContent = t('one_time', reply.agent.login, reply.initial_password);
+}
+
+async function showAgents() {
+  document.title = `${t('agents')} — afureko`;
+  let agents;
+  try {
+    agents = await api('GET', '/api/v1/agents');
+  } catch (err) {
+    return setView(h('p', { class: 'error' }, err.message));
+  }
+  const rows = agents.map((a) => {
+    const self = a.login === state.me.login;
+    const select = roleSelect(`role-${a.login}`, a.role);
+    return h('tr', { 'data-login': a.login },
+      h('td', { 'data-label': t('login') }, a.login),
+      h('td', { 'data-label': t('name') }, a.name),
+      h('td', { 'data-label': t('role') }, h('label', { for: `role-${a.login}`, class: 'muted' }, t('change_role')), select,
+        h('button', { type: 'button', disabled: self, onclick: () => adminAct('PATCH', `/api/v1/agents/${a.login}`, { role: select.value }) }, t('save'))),
+      h('td', { 'data-label': t('active') }, a.active ? t('active') : t('disabled')),
+      h('td', {},
+        h('button', { type: 'button', disabled: self || !a.active, id: `disable-${a.login}`, onclick: () => adminAct('PATCH', `/api/v1/agents/${a.login}`, { active: false }) }, t('disable')),
+        ' ',
+        h('button', { type: 'button', disabled: !a.active, id: `reset-${a.login}`, onclick: () => adminAct('POST', `/api/v1/agents/${a.login}/password`, undefined, showPassword) }, t('reset'))));
+  });
+  const form = h('form', { class: 'card', id: 'add-agent' },
+    h('h3', {}, t('add_agent')),
+    field('new-login', 'login', 'text', { name: 'login', autocomplete: 'off' }),
+    field('new-name', 'name', 'text', { name: 'name', autocomplete: 'off' }),
+    h('label', { for: 'f-new-role' }, t('role')), roleSelect('f-new-role', 'agent'),
+    h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('add'))));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const body = { login: form.elements.login.value, name: form.elements.name.value, role: document.getElementById('f-new-role').value };
+    adminAct('POST', '/api/v1/agents', body, showPassword);
+  });
+  setView(
+    h('p', {}, h('a', { href: '#/', id: 'back' }, `← ${t('back')}`)),
+    h('h2', {}, t('agents')),
+    h('p', { id: 'one-time', role: 'status', class: 'card' }),
+    h('table', {},
+      h('thead', {}, h('tr', {}, ['login', 'name', 'role', 'active', 'status'].map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('tbody', {}, rows)),
+    form);
+}
+
+// ---- start-up
+
+document.getElementById('lang').addEventListener('click', () => {
+  document.getElementById('toast').textContent = '';
+  localStorage.setItem('afureko.lang', lang() === 'ja' ? 'en' : 'ja');
+  renderHeader();
+  if (state.me && !state.me.must_change_password) route();
+  else if (!state.me) showSignIn();
+});
+document.getElementById('signout').addEventListener('click', async () => {
+  try { await api('DELETE', '/api/v1/sessions/current'); } catch (err) { /* signed out either way */ }
+  signedOut(t('signed_out'));
+});
+window.addEventListener('hashchange', route);
+
+(async () => {
+  try {
+    state.me = await api('GET', '/api/v1/me');
+    start();
+  } catch (err) {
+    renderHeader();
+    showSignIn();
+  }
+})();

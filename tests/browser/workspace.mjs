@@ -1,0 +1,199 @@
+// Two agents work a callback on the agents' page in Debian's Chromium,
+// driven by playwright-core (which downloads no browser). Run by
+// scripts/browser-test against `afureko serve` on a seeded store.
+import { chromium } from 'playwright-core';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+
+const BASE = process.env.AFUREKO_URL;
+const SHOTS = process.env.SCREENSHOTS;
+const INITIAL = process.env.INITIAL_PASSWORD;
+assert.ok(BASE && SHOTS && INITIAL, 'AFUREKO_URL, SCREENSHOTS and INITIAL_PASSWORD are set');
+mkdirSync(SHOTS, { recursive: true });
+
+// Nothing may leave the machine: no background, update or sync traffic.
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  // playwright-core gives every launch a fresh temporary user-data-dir.
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = 0;
+let passed = 0;
+async function step(name, run) {
+  try {
+    await run();
+    passed += 1;
+    console.log(`ok - ${name}`);
+  } catch (err) {
+    failed += 1;
+    console.log(`not ok - ${name}\n${err.stack}`);
+    throw err;
+  }
+}
+
+/** Signs in with the initial password and chooses a new one. */
+async function signIn(page, login) {
+  await page.goto(`${BASE}/`);
+  await page.waitForURL(`${BASE}/app`);
+  await page.fill('#f-tenant', 'demo');
+  await page.fill('#f-login', login);
+  await page.fill('#f-password', INITIAL);
+  await page.click('#signin button[type=submit]');
+  await page.waitForSelector('#newpw');
+  await page.fill('#f-current_password', INITIAL);
+  await page.fill('#f-new_password', `${login}'s own new passphrase`);
+  await page.click('#newpw button[type=submit]');
+  await page.waitForSelector('[role=tab][aria-selected=true]');
+}
+
+/** Waits until every <audio> on the page has loaded its metadata. */
+async function durations(page) {
+  return page.$$eval('audio', (els) => Promise.all(els.map((a) => new Promise((resolve, reject) => {
+    if (a.readyState >= 1) resolve(a.duration);
+    a.addEventListener('loadedmetadata', () => resolve(a.duration));
+    a.addEventListener('error', () => reject(new Error(`audio ${a.src}: error ${a.error && a.error.code}`)));
+  }))));
+}
+
+async function record(page, id) {
+  return page.evaluate(async (path) => (await fetch(path)).json(), `/api/v1/callbacks/${id}`);
+}
+
+const errors = [];
+function watch(page) {
+  // A CSP violation, a script error or an unexpected HTTP error fails the
+  // run; the 401 before sign-in, the expected 409 and the browser's own
+  // favicon probe are not errors.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('response', (r) => {
+    const path = new URL(r.url()).pathname;
+    const expected = (r.status() === 401 && path === '/api/v1/me') ||
+      (r.status() === 409 && path.endsWith('/claim')) || path === '/favicon.ico';
+    if (r.status() >= 400 && !expected) errors.push(`${r.status()} ${path}`);
+  });
+}
+
+try {
+  const ann = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  watch(ann);
+  let id;
+  await step('ann signs in and chooses her password', async () => {
+    await signIn(ann, 'ann');
+    assert.equal(await ann.getAttribute('html', 'lang'), 'ja');
+  });
+  await step('the list shows the waiting callback, number masked', async () => {
+    const row = ann.locator('tr[data-id]').first();
+    await row.waitFor();
+    id = await row.getAttribute('data-id');
+    assert.match(await row.innerText(), /\*{3,}/);
+    assert.match(await row.innerText(), /0 \/ \d/);
+    await ann.screenshot({ path: `${SHOTS}/list-ja.png`, fullPage: true });
+  });
+  await step('the English switch is kept per browser', async () => {
+    await ann.click('#lang');
+    await ann.waitForSelector('th:text("Due")');
+    await ann.screenshot({ path: `${SHOTS}/list-en.png`, fullPage: true });
+    await ann.reload();
+    await ann.waitForSelector('th:text("Due")');
+    assert.equal(await ann.getAttribute('html', 'lang'), 'en');
+    await ann.click('#lang');
+    await ann.waitForSelector('th:text("期限")');
+  });
+  await step('the record plays every recording', async () => {
+    await ann.click(`tr[data-id="${id}"] a`);
+    await ann.waitForSelector('#claim');
+    const lengths = await durations(ann);
+    assert.ok(lengths.length >= 1, 'at least one recording');
+    for (const d of lengths) assert.ok(Number.isFinite(d) && d > 0, `duration ${d}`);
+  });
+  await step('ann claims it and sees the whole number', async () => {
+    await ann.click('#claim');
+    await ann.waitForSelector('#tel');
+    assert.match(await ann.getAttribute('#tel', 'href'), /^tel:\+\d+$/);
+    await ann.screenshot({ path: `${SHOTS}/record-ja.png`, fullPage: true });
+    await ann.click('#lang');
+    await ann.waitForSelector('#outcome-no_answer:text("No answer")');
+    await ann.screenshot({ path: `${SHOTS}/record-en.png`, fullPage: true });
+    await ann.click('#lang');
+    await ann.waitForSelector('#outcome-no_answer:text("応答なし")');
+  });
+  await step('bob sees it taken and his claim gets the 409 message', async () => {
+    const bob = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    watch(bob);
+    await signIn(bob, 'bob');
+    await bob.screenshot({ path: `${SHOTS}/list-phone-ja.png`, fullPage: true });
+    await bob.goto(`${BASE}/app#/cb/${id}`);
+    await bob.waitForSelector('#status:has-text("ann さんが対応中です")');
+    await bob.click('#claim');
+    await bob.waitForSelector('#action-error:text("ann さんが対応中です")');
+    await bob.context().close();
+  });
+  await step('ann logs no_answer and it comes back due later', async () => {
+    await ann.fill('#attempt-note', '留守番電話にもつながらず');
+    await ann.click('#outcome-no_answer');
+    await ann.waitForSelector('#history li:has-text("ann: 応答なし")');
+    const after = await record(ann, id);
+    assert.equal(after.status, 'pending');
+    const tried = after.attempts[after.attempts.length - 1];
+    assert.equal(tried.outcome, 'no_answer');
+    assert.ok(new Date(after.due_at) > new Date(tried.at), `due ${after.due_at}, tried ${tried.at}`);
+    assert.equal(await ann.textContent('#history li:has-text("ann: 応答なし") .note'), '留守番電話にもつながらず');
+  });
+  await step('a note with markup stays text', async () => {
+    const probe = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
+    await ann.fill('#note-text', probe);
+    await ann.click('#add-note');
+    await ann.waitForSelector('#history li:has-text("ann のメモ")');
+    assert.equal(await ann.textContent('#history li:has-text("ann のメモ") .note'), probe);
+    assert.equal(await ann.locator('#history img, #history script').count(), 0);
+    assert.equal(await ann.evaluate(() => window.__xss), undefined);
+  });
+  await step('ann claims again and completes it', async () => {
+    await ann.click('#claim');
+    await ann.fill('#complete-note', 'メールで回答済み');
+    await ann.click('#complete');
+    await ann.waitForSelector('#status:text("完了")');
+    assert.equal((await record(ann, id)).completion_note, 'メールで回答済み');
+  });
+  await step('the page can be worked with the keyboard', async () => {
+    await ann.focus('#back');
+    await ann.keyboard.press('Enter');
+    await ann.waitForSelector('[role=tab]');
+    await ann.focus('#tab-completed');
+    await ann.keyboard.press('Enter');
+    await ann.waitForSelector(`tr[data-id="${id}"]`);
+  });
+  await step('an admin adds an agent and a password reset signs ann out', async () => {
+    const ada = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    watch(ada);
+    await signIn(ada, 'ada');
+    await ada.click('#admin');
+    await ada.waitForSelector('tr[data-login="ann"]');
+    await ada.fill('#f-new-login', 'cat');
+    await ada.fill('#f-new-name', '猫田 <b>タマ</b>');
+    await ada.click('#add-agent button[type=submit]');
+    await ada.waitForSelector('tr[data-login="cat"]');
+    assert.match(await ada.textContent('#one-time'), /^cat の初回パスワード（一度だけ表示）: \w{20}$/);
+    assert.equal(await ada.textContent('tr[data-login="cat"] td:nth-child(2)'), '猫田 <b>タマ</b>');
+    await ada.screenshot({ path: `${SHOTS}/agents-ja.png`, fullPage: true });
+    await ada.click('#reset-ann');
+    await ada.waitForSelector('#one-time:has-text("ann")');
+    await ann.reload();
+    await ann.waitForSelector('#signin');
+    await ada.context().close();
+  });
+  await step('no script error or CSP violation', async () => {
+    assert.deepEqual(errors, []);
+  });
+} catch {
+  // Reported by its step.
+} finally {
+  await browser.close();
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
