@@ -8,6 +8,7 @@ use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sqlite::SqliteStore;
+use crate::store::tenant_cache::{self, TenantCache};
 use crate::store::{RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
 use std::path::Path;
@@ -44,9 +45,19 @@ pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
     let store = SqliteStore::open(&data_dir.join("afureko.db")).await?;
     let audio = FsRecordingStore::new(data_dir.to_path_buf());
     Ok(Backend {
-        store: Arc::new(store),
+        store: cached_tenants(Arc::new(store)),
         audio: Arc::new(audio),
     })
+}
+
+/// Every webhook reads its tenant: read it from a cache that sees another
+/// process's change within `tenant_cache::TTL`.
+fn cached_tenants(store: Arc<dyn Store>) -> Arc<dyn Store> {
+    Arc::new(TenantCache::new(
+        store,
+        Arc::new(SystemClock),
+        tenant_cache::TTL,
+    ))
 }
 
 pub fn state(
@@ -90,10 +101,10 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 /// DynamoDB + S3, both clients derived from one `SdkConfig`.
 pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget) -> Backend {
     Backend {
-        store: Arc::new(DynamoStore::new(
+        store: cached_tenants(Arc::new(DynamoStore::new(
             aws_sdk_dynamodb::Client::new(sdk),
             target.table.clone(),
-        )),
+        ))),
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
     }
 }
