@@ -5,6 +5,7 @@ mod api;
 mod aws;
 mod backends;
 mod call_flow;
+mod crash;
 mod events;
 mod helpers;
 mod lambda;
