@@ -5,6 +5,7 @@ pub mod call_routing;
 pub mod callback;
 pub mod ids;
 pub mod ivr;
+mod jp_numbers;
 pub mod phone;
 pub mod prompts;
 pub mod reason;
