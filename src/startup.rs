@@ -10,6 +10,7 @@ use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sqlite::SqliteStore;
+use crate::store::tenant_cache::{self, TenantCache};
 use crate::store::{RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
 use std::path::Path;
@@ -50,11 +51,21 @@ pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
     let store = Arc::new(SqliteStore::open(&data_dir.join("afureko.db")).await?);
     let audio = FsRecordingStore::new(data_dir.to_path_buf());
     Ok(Backend {
-        store: store.clone(),
+        store: cached_tenants(store.clone()),
         audio: Arc::new(audio),
         idempotency: store.clone(),
         agents: store,
     })
+}
+
+/// Every webhook reads its tenant: read it from a cache that sees another
+/// process's change within `tenant_cache::TTL`.
+fn cached_tenants(store: Arc<dyn Store>) -> Arc<dyn Store> {
+    Arc::new(TenantCache::new(
+        store,
+        Arc::new(SystemClock),
+        tenant_cache::TTL,
+    ))
 }
 
 pub fn state(
@@ -128,7 +139,7 @@ pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget) -> Backend {
         target.table.clone(),
     ));
     Backend {
-        store: dynamo.clone(),
+        store: cached_tenants(dynamo.clone()),
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
         idempotency: dynamo.clone(),
         agents: dynamo,

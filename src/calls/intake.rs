@@ -7,7 +7,7 @@ use crate::domain::ivr::IvrContext;
 use crate::domain::phone::E164;
 use crate::domain::reason::Reason;
 use crate::domain::tenant::Tenant;
-use crate::store::{Inserted, Store, StoreError, modify_callback};
+use crate::store::{Opened, Store, StoreError, modify_callback};
 use jiff::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,13 +61,6 @@ impl<'a> Intake<'a> {
         number: &E164,
         ctx: IvrContext,
     ) -> Result<bool, StoreError> {
-        if let Some(existing) = self.find_call(call_sid).await? {
-            // A retried webhook, or a later step of this call.
-            return Ok(&existing.call_sid != call_sid);
-        }
-        if self.join_open_record(call_sid, number).await? {
-            return Ok(true);
-        }
         let new = self.new_callback(
             call_sid,
             Some(number),
@@ -75,15 +68,12 @@ impl<'a> Intake<'a> {
             Confirmation::Unconfirmed,
             ctx,
         );
-        match self.insert(new).await? {
-            Inserted::Created(_) => Ok(false),
-            Inserted::Existing(record) => Ok(&record.call_sid != call_sid),
-            // A call from the same number came first a moment ago.
-            Inserted::NumberOpen(open) => {
-                self.join(call_sid, &open).await?;
-                Ok(true)
-            }
-        }
+        Ok(match self.open(new).await? {
+            // A retried webhook, or a later step of this call.
+            Opened::Existing(existing) => &existing.call_sid != call_sid,
+            Opened::Joined(_) => true,
+            Opened::Created(_) => false,
+        })
     }
 
     /// The caller confirmed the number to call back: this call's own record
@@ -97,19 +87,10 @@ impl<'a> Intake<'a> {
         how: Confirmation,
         ctx: IvrContext,
     ) -> Result<(), StoreError> {
-        let own = match self.find_call(call_sid).await? {
-            Some(record) => record,
-            None => {
-                if self.join_open_record(call_sid, &number).await? {
-                    return Ok(());
-                }
-                let new = self.new_callback(call_sid, caller_number, &number, how, ctx);
-                match self.insert(new).await? {
-                    Inserted::Created(_) => return Ok(()),
-                    Inserted::Existing(record) => record,
-                    Inserted::NumberOpen(open) => return self.join(call_sid, &open).await,
-                }
-            }
+        let new = self.new_callback(call_sid, caller_number, &number, how, ctx);
+        let own = match self.open(new).await? {
+            Opened::Existing(record) => record,
+            Opened::Joined(_) | Opened::Created(_) => return Ok(()),
         };
         // A record this call only joined keeps its own number.
         if &own.call_sid == call_sid {
@@ -176,38 +157,6 @@ impl<'a> Intake<'a> {
             .await
     }
 
-    /// Adds the call to the tenant's open record of `number`, if any.
-    async fn join_open_record(
-        &self,
-        call_sid: &CallSid,
-        number: &E164,
-    ) -> Result<bool, StoreError> {
-        let Some(open) = self
-            .store
-            .find_open_callback_by_number(&self.tenant.id, number)
-            .await?
-        else {
-            return Ok(false);
-        };
-        self.join(call_sid, &open).await?;
-        Ok(true)
-    }
-
-    /// Adds the call to `open` as a repeat call.
-    async fn join(&self, call_sid: &CallSid, open: &CallbackRecord) -> Result<(), StoreError> {
-        let now = self.now;
-        let record = modify_callback(self.store, &self.tenant.id, &open.id, |r| {
-            r.attach_call(call_sid.clone(), now)
-        })
-        .await?;
-        tracing::info!(
-            callback_id = %record.id,
-            repeat_calls = record.repeat_calls.len(),
-            "repeat caller joined an open callback"
-        );
-        Ok(())
-    }
-
     fn new_callback(
         &self,
         call_sid: &CallSid,
@@ -227,22 +176,30 @@ impl<'a> Intake<'a> {
         }
     }
 
-    async fn insert(&self, new: NewCallback) -> Result<Inserted, StoreError> {
-        let record = CallbackRecord::new(
+    /// The call's record: its own, the open one of its number (joined),
+    /// or `new`, kept now; one store step.
+    async fn open(&self, new: NewCallback) -> Result<Opened, StoreError> {
+        let fresh = CallbackRecord::new(
             self.tenant.id.clone(),
             new,
             self.tenant.settings.callback_sla_minutes,
             self.now,
         );
-        let inserted = self.store.insert_callback(&record).await?;
-        if let Inserted::Created(r) = &inserted {
-            tracing::info!(
+        let opened = self.store.open_callback_for_call(&fresh, self.now).await?;
+        match &opened {
+            Opened::Joined(r) => tracing::info!(
+                callback_id = %r.id,
+                repeat_calls = r.repeat_calls.len(),
+                "repeat caller joined an open callback"
+            ),
+            Opened::Created(r) => tracing::info!(
                 callback_id = %r.id,
                 callback_number = %r.callback_number.masked(),
                 reason = %r.reason,
                 "callback record created"
-            );
+            ),
+            Opened::Existing(_) => {}
         }
-        Ok(inserted)
+        Ok(opened)
     }
 }

@@ -6,6 +6,7 @@ pub mod call_routing;
 pub mod callback;
 pub mod ids;
 pub mod ivr;
+mod jp_numbers;
 pub mod phone;
 pub mod prompts;
 pub mod reason;

@@ -1,5 +1,6 @@
 //! Phone numbers: E.164 normalisation, withheld caller IDs, read-back, masking.
 
+use super::jp_numbers;
 use phonenumber::{Mode, country};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -57,8 +58,16 @@ impl E164 {
     /// Parses a number as a caller or agent would write it; numbers without a
     /// country code are read in `region`.
     pub fn parse(input: &str, region: Region) -> Result<Self, PhoneError> {
-        let number =
-            phonenumber::parse(Some(region.0), input.trim()).map_err(|_| PhoneError::Invalid)?;
+        let input = input.trim();
+        // Twilio's `From` for a Japanese caller: no need for the library.
+        if jp_numbers::national_number(input).is_some() {
+            return Ok(E164(input.to_owned()));
+        }
+        Self::parse_with_library(input, region)
+    }
+
+    fn parse_with_library(input: &str, region: Region) -> Result<Self, PhoneError> {
+        let number = phonenumber::parse(Some(region.0), input).map_err(|_| PhoneError::Invalid)?;
         if !phonenumber::is_valid(&number) {
             return Err(PhoneError::Invalid);
         }
@@ -81,10 +90,12 @@ impl E164 {
     /// number of that region (`+81312345678` → `0 3 1 2 3 4 5 6 7 8` in JP),
     /// the international form with its `+` otherwise.
     pub fn spoken_digits(&self, region: Region) -> String {
-        let national = phonenumber::parse(None, &self.0).ok().and_then(|n| {
-            (n.country().id() == Some(region.0))
-                .then(|| n.format().mode(Mode::National).to_string())
-        });
+        let national = match jp_numbers::national_number(&self.0) {
+            // Japan's national form is always the trunk prefix 0 and the
+            // national number (a test holds this against the library).
+            Some(number) if region == Region::JP => Some(format!("0{number}")),
+            _ => self.national_with_library(region),
+        };
         let text = national.unwrap_or_else(|| self.0.clone());
         let symbols: Vec<String> = text
             .chars()
@@ -92,6 +103,14 @@ impl E164 {
             .map(String::from)
             .collect();
         symbols.join(" ")
+    }
+
+    /// The national form, when the number is of `region`.
+    fn national_with_library(&self, region: Region) -> Option<String> {
+        phonenumber::parse(None, &self.0).ok().and_then(|n| {
+            (n.country().id() == Some(region.0))
+                .then(|| n.format().mode(Mode::National).to_string())
+        })
     }
 
     /// For logs: country code and the last four digits only.
@@ -104,6 +123,9 @@ impl TryFrom<String> for E164 {
     type Error = PhoneError;
     fn try_from(value: String) -> Result<Self, PhoneError> {
         // Stored values are already E.164; parse again so a bad item is caught.
+        if jp_numbers::national_number(&value).is_some() {
+            return Ok(E164(value));
+        }
         let parsed = phonenumber::parse(None, &value).map_err(|_| PhoneError::Invalid)?;
         let formatted = parsed.format().mode(Mode::E164).to_string();
         if formatted == value {
@@ -129,7 +151,8 @@ impl fmt::Display for E164 {
 /// Loads the numbering metadata, which the crate reads lazily: without this
 /// the first call pays for it (hundreds of milliseconds).
 pub fn warm_up() {
-    let _ = E164::parse("+81312345678", Region::JP);
+    jp_numbers::warm_up();
+    let _ = E164::parse_with_library("+81312345678", Region::JP);
 }
 
 /// Masks anything number-like for logs: keeps the first three and the last
@@ -261,6 +284,60 @@ mod tests {
         assert_eq!(
             CallerId::from_twilio("+81312345678", jp),
             CallerId::Known(E164::parse("+81312345678", jp).unwrap())
+        );
+    }
+
+    /// Every example number of the metadata, and numbers of every
+    /// two-digit prefix and length: valid or not, the fast path and the
+    /// library agree, and so do their read-backs.
+    #[test]
+    fn the_japanese_fast_path_agrees_with_the_library() {
+        let d = phonenumber::metadata::DATABASE
+            .by_id("JP")
+            .unwrap()
+            .descriptors();
+        let kinds = [
+            d.fixed_line(),
+            d.mobile(),
+            d.toll_free(),
+            d.premium_rate(),
+            d.shared_cost(),
+            d.voip(),
+            d.personal_number(),
+            d.pager(),
+            d.uan(),
+            d.voicemail(),
+        ];
+        let mut numbers: Vec<String> = kinds
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.example())
+            .map(|e| format!("+81{e}"))
+            .collect();
+        for prefix in 10..100 {
+            for len in 4..=13 {
+                for digits in ["98765432101234", "12345678901234", "20000000000000"] {
+                    let tail: String = digits.chars().take(len - 2).collect();
+                    numbers.push(format!("+81{prefix}{tail}"));
+                }
+            }
+        }
+        let mut valid = 0;
+        for number in &numbers {
+            let library = E164::parse_with_library(number, Region::JP).ok();
+            let fast = jp_numbers::national_number(number);
+            assert_eq!(fast.is_some(), library.is_some(), "{number}");
+            if let Some(library) = library {
+                valid += 1;
+                assert_eq!(library.as_str(), number);
+                let national = library.national_with_library(Region::JP).unwrap();
+                let digits: String = national.chars().filter(char::is_ascii_digit).collect();
+                assert_eq!(format!("0{}", fast.unwrap()), digits, "{number}");
+            }
+        }
+        assert!(
+            valid > 200,
+            "only {valid} valid numbers: the sample is too thin"
         );
     }
 

@@ -8,6 +8,7 @@ pub mod fs;
 pub mod idempotency;
 pub mod s3;
 pub mod sqlite;
+pub mod tenant_cache;
 
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::{CallbackRecord, Status};
@@ -15,6 +16,7 @@ use crate::domain::ids::{CallSid, CallbackId, TenantId};
 use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
 use async_trait::async_trait;
+use jiff::Timestamp;
 
 /// A failure an adapter (SDK, SQLite, disk) reports, kept as the source.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -69,6 +71,15 @@ pub enum StoreError {
     Locked(#[source] rusqlite::Error),
     #[error("the store's worker thread failed")]
     Worker(#[from] tokio::task::JoinError),
+    #[error("cannot start the SQLite writer thread")]
+    WriterThread(#[source] std::io::Error),
+    #[error("the SQLite writer thread stopped")]
+    WriterStopped,
+    #[error("a SQLite write panicked")]
+    WritePanicked,
+    /// The transaction this write shared with others did not commit.
+    #[error("SQLite could not commit the write")]
+    Commit(#[source] std::sync::Arc<rusqlite::Error>),
     #[error("{what} {path}", path = path.display())]
     Io {
         what: &'static str,
@@ -141,6 +152,16 @@ impl Inserted {
     }
 }
 
+/// What `open_callback_for_call` found or did.
+#[derive(Debug)]
+pub enum Opened {
+    /// The call had a record already (a retried webhook, a later step).
+    Existing(CallbackRecord),
+    /// The call joined the open record of its number (a repeat caller).
+    Joined(CallbackRecord),
+    Created(CallbackRecord),
+}
+
 /// Where a page of the due-ordered list ended: the last item's due time
 /// and id. Keyset pagination, so pages stay right while records change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,6 +224,35 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         number: &E164,
     ) -> Result<Option<CallbackRecord>, StoreError>;
+    /// The record of `fresh.call_sid`: the one the call belongs to, else
+    /// the tenant's open record of `fresh.callback_number` (the call joins
+    /// it), else `fresh`, inserted. A webhook's whole store step: backends
+    /// that can run it as one transaction override this composition.
+    async fn open_callback_for_call(
+        &self,
+        fresh: &CallbackRecord,
+        now: Timestamp,
+    ) -> Result<Opened, StoreError> {
+        let (tenant, call_sid) = (&fresh.tenant_id, &fresh.call_sid);
+        if let Some(existing) = self.find_callback_by_call_sid(tenant, call_sid).await? {
+            return Ok(Opened::Existing(existing));
+        }
+        let number = &fresh.callback_number;
+        let open = match self.find_open_callback_by_number(tenant, number).await? {
+            Some(open) => open,
+            None => match self.insert_callback(fresh).await? {
+                Inserted::Created(r) => return Ok(Opened::Created(r)),
+                Inserted::Existing(r) => return Ok(Opened::Existing(r)),
+                // A call from the same number came first a moment ago.
+                Inserted::NumberOpen(open) => open,
+            },
+        };
+        let joined = modify_callback(self, tenant, &open.id, |r| {
+            r.attach_call(call_sid.clone(), now)
+        })
+        .await?;
+        Ok(Opened::Joined(joined))
+    }
     /// Writes `record` if the stored version still equals `record.version`,
     /// and returns it with the new version; `Conflict` otherwise, and
     /// `OpenNumberTaken` if an open record would take another open
@@ -275,8 +325,8 @@ pub trait RecordingStore: Send + Sync {
 /// Optimistic read-modify-write: applies `change` to the latest record and
 /// writes it conditionally, re-reading on a conflict. `change` returns false
 /// when there is nothing to write (e.g. a retried webhook).
-pub async fn modify_callback(
-    store: &dyn Store,
+pub async fn modify_callback<S: Store + ?Sized>(
+    store: &S,
     tenant: &TenantId,
     id: &CallbackId,
     mut change: impl FnMut(&mut CallbackRecord) -> bool + Send,

@@ -18,7 +18,9 @@ fn agent(tenant: &str, login: &str) -> AgentAccount {
 }
 
 async fn agents_round_trip_per_tenant(kind: Kind) {
-    let b = make(kind).await.backend;
+    // The data dir lives as long as the test: readers open it lazily.
+    let made = make(kind).await;
+    let b = &made.backend;
     let store = b.agents.as_ref();
     let acme = TenantId::parse("acme").unwrap();
     let created = agent("acme", "ann");
@@ -65,7 +67,9 @@ async fn agents_round_trip_per_tenant(kind: Kind) {
 }
 
 async fn sessions_are_found_by_hash_touched_and_deleted(kind: Kind) {
-    let b = make(kind).await.backend;
+    // The data dir lives as long as the test: readers open it lazily.
+    let made = make(kind).await;
+    let b = &made.backend;
     let store = b.agents.as_ref();
     let ann = agent("acme", "ann");
     let now = "2026-11-25T01:00:00Z".parse().unwrap();

@@ -6,6 +6,7 @@ mod api;
 mod aws;
 mod backends;
 mod call_flow;
+mod crash;
 mod events;
 mod helpers;
 mod idempotency;

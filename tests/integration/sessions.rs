@@ -1,7 +1,7 @@
 //! Agents signed in with the session cookie: sign-in, expiry, revocation,
 //! lockout, CSRF, impersonation, roles, notes and hand-overs.
 
-use crate::helpers::{ApiReply, CALLER, NOW, TENANT, TestApp, spawn_app};
+use crate::helpers::{ApiReply, NOW, TENANT, TestApp, spawn_app};
 use afureko::domain::agent::{AgentAccount, Role};
 use axum::body::Body;
 use axum::http::Request;

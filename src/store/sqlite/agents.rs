@@ -18,7 +18,7 @@ impl AgentStore for SqliteStore {
     async fn create_agent(&self, agent: &AgentAccount) -> Result<(), StoreError> {
         let (tenant, login) = (agent.tenant_id.to_string(), agent.login.clone());
         let doc = to_json("an agent", agent)?;
-        self.with(move |conn| {
+        self.writer.write(move |conn| {
             let inserted = conn.execute(
                 "INSERT INTO agents (tenant_id, login, doc) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
                 params![tenant, login, doc],
@@ -37,33 +37,35 @@ impl AgentStore for SqliteStore {
         login: &str,
     ) -> Result<Option<AgentAccount>, StoreError> {
         let (tenant, login) = (tenant.to_string(), login.to_owned());
-        self.with(move |conn| {
-            let doc: Option<String> = conn
-                .query_row(
-                    "SELECT doc FROM agents WHERE tenant_id = ?1 AND login = ?2",
-                    params![tenant, login],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            doc.map(|doc| agent_from(&tenant, &login, &doc)).transpose()
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                let doc: Option<String> = conn
+                    .query_row(
+                        "SELECT doc FROM agents WHERE tenant_id = ?1 AND login = ?2",
+                        params![tenant, login],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                doc.map(|doc| agent_from(&tenant, &login, &doc)).transpose()
+            })
+            .await
     }
 
     async fn list_agents(&self, tenant: &TenantId) -> Result<Vec<AgentAccount>, StoreError> {
         let tenant = tenant.to_string();
-        self.with(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT login, doc FROM agents WHERE tenant_id = ?1 ORDER BY login",
-            )?;
-            let rows = stmt
-                .query_map(params![tenant], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<(String, String)>, _>>()?;
-            rows.iter()
-                .map(|(login, doc)| agent_from(&tenant, login, doc))
-                .collect()
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT login, doc FROM agents WHERE tenant_id = ?1 ORDER BY login",
+                )?;
+                let rows = stmt
+                    .query_map(params![tenant], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<Vec<(String, String)>, _>>()?;
+                rows.iter()
+                    .map(|(login, doc)| agent_from(&tenant, login, doc))
+                    .collect()
+            })
+            .await
     }
 
     async fn update_agent(&self, agent: &AgentAccount) -> Result<AgentAccount, StoreError> {
@@ -72,28 +74,29 @@ impl AgentStore for SqliteStore {
         let mut next = agent.clone();
         next.version += 1;
         let doc = to_json("an agent", &next)?;
-        self.with(move |conn| {
-            let updated = conn.execute(
-                "UPDATE agents SET doc = ?3 WHERE tenant_id = ?1 AND login = ?2
+        self.writer
+            .write(move |conn| {
+                let updated = conn.execute(
+                    "UPDATE agents SET doc = ?3 WHERE tenant_id = ?1 AND login = ?2
                  AND coalesce(json_extract(doc, '$.version'), 0) = ?4",
-                params![tenant, login, doc, expected],
-            )?;
-            if updated == 1 {
-                return Ok(next);
-            }
-            let exists: Option<i64> = conn
-                .query_row(
-                    "SELECT 1 FROM agents WHERE tenant_id = ?1 AND login = ?2",
-                    params![tenant, login],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            match exists {
-                Some(_) => Err(StoreError::Conflict),
-                None => Err(StoreError::NotFound(format!("agent {login}"))),
-            }
-        })
-        .await
+                    params![tenant, login, doc, expected],
+                )?;
+                if updated == 1 {
+                    return Ok(next);
+                }
+                let exists: Option<i64> = conn
+                    .query_row(
+                        "SELECT 1 FROM agents WHERE tenant_id = ?1 AND login = ?2",
+                        params![tenant, login],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                match exists {
+                    Some(_) => Err(StoreError::Conflict),
+                    None => Err(StoreError::NotFound(format!("agent {login}"))),
+                }
+            })
+            .await
     }
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {
@@ -105,8 +108,8 @@ impl AgentStore for SqliteStore {
         let expires = session.expires_at().as_millisecond();
         let now = session.created_at.as_millisecond();
         let doc = to_json("a session", session)?;
-        self.with(move |conn| {
-            let tx = conn.transaction()?;
+        self.writer.write(move |conn| {
+            let tx = conn;
             // Sign-ins sweep the sessions that ended, so the table stays small.
             tx.execute(
                 "DELETE FROM sessions WHERE expires_at_ms <= ?1",
@@ -116,7 +119,6 @@ impl AgentStore for SqliteStore {
                 "INSERT INTO sessions (hash, tenant_id, login, expires_at_ms, doc) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![hash, tenant, login, expires, doc],
             )?;
-            tx.commit()?;
             Ok(())
         })
         .await
@@ -124,41 +126,44 @@ impl AgentStore for SqliteStore {
 
     async fn find_session(&self, hash: &str) -> Result<Option<Session>, StoreError> {
         let hash = hash.to_owned();
-        self.with(move |conn| {
-            let doc: Option<String> = conn
-                .query_row(
-                    "SELECT doc FROM sessions WHERE hash = ?1",
-                    params![hash],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            // The key names the session by a prefix of its hash only.
-            doc.map(|doc| from_json(format!("session {}", &hash[..hash.len().min(8)]), &doc))
-                .transpose()
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                let doc: Option<String> = conn
+                    .query_row(
+                        "SELECT doc FROM sessions WHERE hash = ?1",
+                        params![hash],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                // The key names the session by a prefix of its hash only.
+                doc.map(|doc| from_json(format!("session {}", &hash[..hash.len().min(8)]), &doc))
+                    .transpose()
+            })
+            .await
     }
 
     async fn touch_session(&self, session: &Session) -> Result<(), StoreError> {
         let hash = session.hash.clone();
         let expires = session.expires_at().as_millisecond();
         let doc = to_json("a session", session)?;
-        self.with(move |conn| {
-            conn.execute(
-                "UPDATE sessions SET expires_at_ms = ?2, doc = ?3 WHERE hash = ?1",
-                params![hash, expires, doc],
-            )?;
-            Ok(())
-        })
-        .await
+        self.writer
+            .write(move |conn| {
+                conn.execute(
+                    "UPDATE sessions SET expires_at_ms = ?2, doc = ?3 WHERE hash = ?1",
+                    params![hash, expires, doc],
+                )?;
+                Ok(())
+            })
+            .await
     }
 
     async fn delete_session(&self, hash: &str) -> Result<(), StoreError> {
         let hash = hash.to_owned();
-        self.with(move |conn| {
-            conn.execute("DELETE FROM sessions WHERE hash = ?1", params![hash])?;
-            Ok(())
-        })
-        .await
+        self.writer
+            .write(move |conn| {
+                conn.execute("DELETE FROM sessions WHERE hash = ?1", params![hash])?;
+                Ok(())
+            })
+            .await
     }
 }

@@ -19,8 +19,8 @@ impl IdempotencyStore for SqliteStore {
             key.expires_at().as_millisecond(),
             key.stale_before().as_millisecond(),
         );
-        self.with(move |conn| {
-            let tx = conn.transaction()?;
+        self.writer.write(move |conn| {
+            let tx = conn;
             // Expired keys go on the way: the index on expiry keeps it cheap.
             tx.execute(
                 "DELETE FROM idempotency_keys WHERE expires_at_ms <= ?1",
@@ -60,7 +60,6 @@ impl IdempotencyStore for SqliteStore {
                 .optional()?
                 .ok_or_else(|| StoreError::Unreadable(format!("idempotency key {name}")))?
             };
-            tx.commit()?;
             Ok(found)
         })
         .await
@@ -77,22 +76,23 @@ impl IdempotencyStore for SqliteStore {
             key.at.as_millisecond(),
         );
         let answer = answer.cloned();
-        self.with(move |conn| {
-            // The reservation is ours while it still carries our start time.
-            match answer {
-                Some(a) => conn.execute(
-                    "UPDATE idempotency_keys SET status = ?4, content_type = ?5, body = ?6
+        self.writer
+            .write(move |conn| {
+                // The reservation is ours while it still carries our start time.
+                match answer {
+                    Some(a) => conn.execute(
+                        "UPDATE idempotency_keys SET status = ?4, content_type = ?5, body = ?6
                      WHERE tenant_id = ?1 AND key = ?2 AND reserved_at_ms = ?3 AND status IS NULL",
-                    params![tenant, name, at, a.status, a.content_type, a.body],
-                )?,
-                None => conn.execute(
-                    "DELETE FROM idempotency_keys
+                        params![tenant, name, at, a.status, a.content_type, a.body],
+                    )?,
+                    None => conn.execute(
+                        "DELETE FROM idempotency_keys
                      WHERE tenant_id = ?1 AND key = ?2 AND reserved_at_ms = ?3 AND status IS NULL",
-                    params![tenant, name, at],
-                )?,
-            };
-            Ok(())
-        })
-        .await
+                        params![tenant, name, at],
+                    )?,
+                };
+                Ok(())
+            })
+            .await
     }
 }

@@ -1,26 +1,38 @@
-//! The embedded default store: one SQLite file (see `schema` and `rows`).
+//! The embedded default store: one SQLite file (see `schema` and `rows`),
+//! written by one writer thread (`writer`) and read on connections of
+//! their own (`readers`).
 
 mod agents;
 mod idempotency;
+mod readers;
 mod rows;
 mod schema;
+mod writer;
+mod writes;
 
-use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
+use super::{Inserted, ListPosition, ListQuery, Opened, Page, Store, StoreError};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
 use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
 use async_trait::async_trait;
+use jiff::Timestamp;
+use readers::Readers;
 use rows::{
-    BY_CALL_SID, Row, SELECT_CALLBACK, api_key_from, from_json, one_record, query_records, to_json,
+    BY_CALL_SID, SELECT_CALLBACK, api_key_from, from_json, one_record, query_records, to_json,
 };
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, params};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use writer::Writer;
+
+/// Prepared statements kept per connection: more than the store has.
+const STATEMENT_CACHE: usize = 64;
 
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: Writer,
+    readers: Arc<Readers>,
 }
 
 impl SqliteStore {
@@ -32,8 +44,11 @@ impl SqliteStore {
     }
 
     fn open_blocking(path: &Path) -> Result<Self, StoreError> {
+        let conn = schema::connect(path)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(schema::connect(path)?)),
+            writer: Writer::spawn(conn)?,
+            readers: Readers::new(path.to_path_buf()),
         })
     }
 
@@ -46,40 +61,18 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let id = tenant.id.to_string();
         let doc = to_json("a tenant", tenant)?;
-        self.with(move |conn| match conn.execute(sql, params![id, doc])? {
-            0 => Err(refused(format!("tenant {id}"))),
-            _ => Ok(()),
-        })
-        .await
-    }
-
-    /// Runs `f` on the connection off the async runtime.
-    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await?
+        self.writer
+            .write(
+                move |conn| match conn.prepare_cached(sql)?.execute(params![id, doc])? {
+                    0 => Err(refused(format!("tenant {id}"))),
+                    _ => Ok(()),
+                },
+            )
+            .await
     }
 }
 
 /// The oldest open record of a number (`?1` tenant, `?2` number).
-const OPEN_BY_NUMBER: &str = "SELECT tenant_id, id, doc FROM callbacks
-     WHERE tenant_id = ?1 AND callback_number = ?2 AND status IN ('pending', 'claimed')
-     ORDER BY received_at_ms, id LIMIT 1";
-
-/// Whether a write broke the one-open-record-per-number index (schema v3).
-fn open_number_taken(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, Some(message))
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            && message.contains("callbacks.open_slot"))
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
@@ -102,71 +95,34 @@ impl Store for SqliteStore {
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let id = id.to_string();
-        self.with(move |conn| {
-            let doc: Option<String> = conn
-                .query_row(
-                    "SELECT doc FROM tenants WHERE id = ?1",
-                    params![id],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            doc.map(|doc| from_json(format!("tenant {id}"), &doc))
-                .transpose()
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                let doc: Option<String> = conn
+                    .prepare_cached("SELECT doc FROM tenants WHERE id = ?1")?
+                    .query_row(params![id], |row| row.get(0))
+                    .optional()?;
+                doc.map(|doc| from_json(format!("tenant {id}"), &doc))
+                    .transpose()
+            })
+            .await
     }
 
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
-        let row = Row::of(record)?;
-        let created = record.clone();
-        self.with(move |conn| {
-            let tx = conn.transaction()?;
-            // The call's link decides: a CallSid belongs to one record only.
-            let linked = tx
-                .execute(
-                    "INSERT INTO callback_calls (tenant_id, call_sid, callback_id) VALUES (?1, ?2, ?3)
-                     ON CONFLICT DO NOTHING",
-                    params![row.tenant_id, row.call_sid, row.id],
-                )
-                ?;
-            if linked == 1 {
-                let inserted = tx.execute(
-                    "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![
-                        row.tenant_id,
-                        row.id,
-                        row.call_sid,
-                        row.status,
-                        row.callback_number,
-                        row.due_at_ms,
-                        row.received_at_ms,
-                        row.needs_copy,
-                        row.version,
-                        row.doc
-                    ],
-                );
-                match inserted {
-                    Ok(_) => {
-                        tx.commit()?;
-                        return Ok(Inserted::Created(created));
-                    }
-                    // The rollback unlinks the call too, so it may join.
-                    Err(e) if open_number_taken(&e) => {
-                        drop(tx);
-                        let open = one_record(conn, OPEN_BY_NUMBER, params![row.tenant_id, row.callback_number])?
-                            .ok_or_else(|| StoreError::Unreadable(format!("open callback of {}", created.callback_number.masked())))?;
-                        return Ok(Inserted::NumberOpen(open));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            drop(tx);
-            let existing = one_record(conn, BY_CALL_SID, params![row.tenant_id, row.call_sid])?
-            .ok_or_else(|| StoreError::Unreadable(format!("callback for call {}", row.call_sid)))?;
-            Ok(Inserted::Existing(existing))
-        })
-        .await
+        let record = record.clone();
+        self.writer
+            .write(move |conn| writes::insert(conn, &record))
+            .await
+    }
+
+    async fn open_callback_for_call(
+        &self,
+        fresh: &CallbackRecord,
+        now: Timestamp,
+    ) -> Result<Opened, StoreError> {
+        let fresh = fresh.clone();
+        self.writer
+            .write(move |conn| writes::open_for_call(conn, &fresh, now))
+            .await
     }
 
     async fn get_callback(
@@ -175,14 +131,15 @@ impl Store for SqliteStore {
         id: &CallbackId,
     ) -> Result<Option<CallbackRecord>, StoreError> {
         let (tenant, id) = (tenant.to_string(), id.to_string());
-        self.with(move |conn| {
-            one_record(
-                conn,
-                &format!("{SELECT_CALLBACK} WHERE tenant_id = ?1 AND id = ?2"),
-                params![tenant, id],
-            )
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                one_record(
+                    conn,
+                    &format!("{SELECT_CALLBACK} WHERE tenant_id = ?1 AND id = ?2"),
+                    params![tenant, id],
+                )
+            })
+            .await
     }
 
     async fn find_callback_by_call_sid(
@@ -191,7 +148,8 @@ impl Store for SqliteStore {
         call_sid: &CallSid,
     ) -> Result<Option<CallbackRecord>, StoreError> {
         let (tenant, call_sid) = (tenant.to_string(), call_sid.to_string());
-        self.with(move |conn| one_record(conn, BY_CALL_SID, params![tenant, call_sid]))
+        self.readers
+            .read(move |conn| one_record(conn, BY_CALL_SID, params![tenant, call_sid]))
             .await
     }
 
@@ -201,74 +159,16 @@ impl Store for SqliteStore {
         number: &E164,
     ) -> Result<Option<CallbackRecord>, StoreError> {
         let (tenant, number) = (tenant.to_string(), number.to_string());
-        self.with(move |conn| one_record(conn, OPEN_BY_NUMBER, params![tenant, number]))
+        self.readers
+            .read(move |conn| one_record(conn, writes::OPEN_BY_NUMBER, params![tenant, number]))
             .await
     }
 
     async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
-        let expected = record.version;
-        let mut next = record.clone();
-        next.version += 1;
-        let row = Row::of(&next)?;
-        let repeat_calls: Vec<String> = next.repeat_calls.iter().map(|c| c.to_string()).collect();
-        self.with(move |conn| {
-            let tx = conn.transaction()?;
-            let updated = tx
-                .execute(
-                    "UPDATE callbacks SET status = ?3, callback_number = ?4, due_at_ms = ?5, needs_copy = ?6, version = ?7, doc = ?8
-                     WHERE tenant_id = ?1 AND id = ?2 AND version = ?9",
-                    params![
-                        row.tenant_id,
-                        row.id,
-                        row.status,
-                        row.callback_number,
-                        row.due_at_ms,
-                        row.needs_copy,
-                        row.version,
-                        row.doc,
-                        expected
-                    ],
-                )
-                .map_err(|e| if open_number_taken(&e) { StoreError::OpenNumberTaken } else { e.into() })?;
-            if updated == 1 {
-                for call_sid in &repeat_calls {
-                    let linked = tx
-                        .execute(
-                            "INSERT INTO callback_calls (tenant_id, call_sid, callback_id) VALUES (?1, ?2, ?3)
-                             ON CONFLICT DO NOTHING",
-                            params![row.tenant_id, call_sid, row.id],
-                        )
-                        ?;
-                    let owner: String = tx
-                        .query_row(
-                            "SELECT callback_id FROM callback_calls WHERE tenant_id = ?1 AND call_sid = ?2",
-                            params![row.tenant_id, call_sid],
-                            |r| r.get(0),
-                        )
-                        ?;
-                    // A call already linked elsewhere cannot join this record too.
-                    if linked == 0 && owner != row.id {
-                        return Err(StoreError::Conflict);
-                    }
-                }
-                tx.commit()?;
-                return Ok(next);
-            }
-            drop(tx);
-            let exists: Option<i64> = conn
-                .query_row(
-                    "SELECT version FROM callbacks WHERE tenant_id = ?1 AND id = ?2",
-                    params![row.tenant_id, row.id],
-                    |r| r.get(0),
-                )
-                .optional()
-                ?;
-            match exists {
-                None => Err(StoreError::NotFound(format!("callback {}", row.id))),
-                Some(_) => Err(StoreError::Conflict),
-            }
-        })
-        .await
+        let record = record.clone();
+        self.writer
+            .write(move |conn| writes::update(conn, &record))
+            .await
     }
 
     async fn recent_callbacks(
@@ -278,16 +178,17 @@ impl Store for SqliteStore {
     ) -> Result<Vec<CallbackRecord>, StoreError> {
         let tenant = tenant.to_string();
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.with(move |conn| {
-            query_records(
-                conn,
-                &format!(
-                    "{SELECT_CALLBACK} WHERE tenant_id = ?1 ORDER BY received_at_ms DESC, id DESC LIMIT ?2"
-                ),
-                params![tenant, limit],
-            )
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                query_records(
+                    conn,
+                    &format!(
+                        "{SELECT_CALLBACK} WHERE tenant_id = ?1 ORDER BY received_at_ms DESC, id DESC LIMIT ?2"
+                    ),
+                    params![tenant, limit],
+                )
+            })
+            .await
     }
 
     async fn list_callbacks(
@@ -304,77 +205,78 @@ impl Store for SqliteStore {
         let limit = query.limit;
         // One more than asked tells whether another page follows.
         let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-        self.with(move |conn| {
-            let mut items = query_records(
-                conn,
-                &format!(
-                    "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)
-                     AND (?3 IS NULL OR (due_at_ms, id) > (?3, ?4))
-                     ORDER BY due_at_ms, id LIMIT ?5"
-                ),
-                params![tenant, status, after_due, after_id, fetch],
-            )?;
-            let more = items.len() > limit;
-            items.truncate(limit);
-            let next = if more {
-                items.last().map(ListPosition::of)
-            } else {
-                None
-            };
-            Ok(Page { items, next })
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                let mut items = query_records(
+                    conn,
+                    &format!(
+                        "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)
+                         AND (?3 IS NULL OR (due_at_ms, id) > (?3, ?4))
+                         ORDER BY due_at_ms, id LIMIT ?5"
+                    ),
+                    params![tenant, status, after_due, after_id, fetch],
+                )?;
+                let more = items.len() > limit;
+                items.truncate(limit);
+                let next = if more {
+                    items.last().map(ListPosition::of)
+                } else {
+                    None
+                };
+                Ok(Page { items, next })
+            })
+            .await
     }
 
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let (id, tenant, hash) = (key.id.clone(), key.tenant_id.to_string(), key.hash.clone());
         let doc = to_json("an API key", key)?;
-        self.with(move |conn| {
-            let inserted = conn
-                .execute(
-                    "INSERT INTO api_keys (id, tenant_id, hash, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                    params![id, tenant, hash, doc],
-                )
-                ?;
-            if inserted == 0 {
-                return Err(StoreError::AlreadyExists(format!("api key {id}")));
-            }
-            Ok(())
-        })
-        .await
+        self.writer
+            .write(move |conn| {
+                let inserted = conn
+                    .prepare_cached(
+                        "INSERT INTO api_keys (id, tenant_id, hash, doc) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute(params![id, tenant, hash, doc])?;
+                if inserted == 0 {
+                    return Err(StoreError::AlreadyExists(format!("api key {id}")));
+                }
+                Ok(())
+            })
+            .await
     }
 
     async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
         let hash = hash.to_owned();
-        self.with(move |conn| {
-            let row: Option<(String, String)> = conn
-                .query_row(
-                    "SELECT id, doc FROM api_keys WHERE hash = ?1",
-                    params![hash],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            row.map(|(id, doc)| api_key_from(&id, &doc)).transpose()
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                let row: Option<(String, String)> = conn
+                    .prepare_cached("SELECT id, doc FROM api_keys WHERE hash = ?1")?
+                    .query_row(params![hash], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                row.map(|(id, doc)| api_key_from(&id, &doc)).transpose()
+            })
+            .await
     }
 
     async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
         let tenant = tenant.to_string();
-        self.with(move |conn| {
-            let mut stmt = conn
-                .prepare_cached("SELECT id, doc FROM api_keys WHERE tenant_id = ?1 ORDER BY id")?;
-            let rows = stmt
-                .query_map(params![tenant], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<Vec<(String, String)>, _>>()?;
-            let mut keys = rows
-                .iter()
-                .map(|(id, doc)| api_key_from(id, doc))
-                .collect::<Result<Vec<_>, _>>()?;
-            keys.sort_by_key(|k| k.created_at);
-            Ok(keys)
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT id, doc FROM api_keys WHERE tenant_id = ?1 ORDER BY id",
+                )?;
+                let rows = stmt
+                    .query_map(params![tenant], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<Result<Vec<(String, String)>, _>>()?;
+                let mut keys = rows
+                    .iter()
+                    .map(|(id, doc)| api_key_from(id, doc))
+                    .collect::<Result<Vec<_>, _>>()?;
+                keys.sort_by_key(|k| k.created_at);
+                Ok(keys)
+            })
+            .await
     }
 
     async fn revoke_api_key(
@@ -384,32 +286,26 @@ impl Store for SqliteStore {
         at: jiff::Timestamp,
     ) -> Result<ApiKey, StoreError> {
         let (tenant, key_id) = (tenant.to_string(), key_id.to_owned());
-        self.with(move |conn| {
-            // Read then write: take the write lock first, or a write from
-            // another process in between fails the upgrade at once (WAL).
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let doc: Option<String> = tx
-                .query_row(
-                    "SELECT doc FROM api_keys WHERE id = ?1 AND tenant_id = ?2",
-                    params![key_id, tenant],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            let mut key = match doc {
-                Some(doc) => api_key_from(&key_id, &doc)?,
-                None => return Err(StoreError::NotFound(format!("api key {key_id}"))),
-            };
-            if key.revoked_at.is_none() {
-                key.revoked_at = Some(at);
-                tx.execute(
-                    "UPDATE api_keys SET doc = ?2 WHERE id = ?1",
-                    params![key_id, to_json("an API key", &key)?],
-                )?;
-            }
-            tx.commit()?;
-            Ok(key)
-        })
-        .await
+        // The writer's transaction holds the write lock: nothing changes
+        // the key between the read and the write.
+        self.writer
+            .write(move |conn| {
+                let doc: Option<String> = conn
+                    .prepare_cached("SELECT doc FROM api_keys WHERE id = ?1 AND tenant_id = ?2")?
+                    .query_row(params![key_id, tenant], |r| r.get(0))
+                    .optional()?;
+                let mut key = match doc {
+                    Some(doc) => api_key_from(&key_id, &doc)?,
+                    None => return Err(StoreError::NotFound(format!("api key {key_id}"))),
+                };
+                if key.revoked_at.is_none() {
+                    key.revoked_at = Some(at);
+                    conn.prepare_cached("UPDATE api_keys SET doc = ?2 WHERE id = ?1")?
+                        .execute(params![key_id, to_json("an API key", &key)?])?;
+                }
+                Ok(key)
+            })
+            .await
     }
 
     async fn callbacks_with_pending_copies(
@@ -417,16 +313,17 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.with(move |conn| {
-            query_records(
-                conn,
-                &format!(
-                    "{SELECT_CALLBACK} WHERE needs_copy = 1 ORDER BY received_at_ms, id LIMIT ?1"
-                ),
-                params![limit],
-            )
-        })
-        .await
+        self.readers
+            .read(move |conn| {
+                query_records(
+                    conn,
+                    &format!(
+                        "{SELECT_CALLBACK} WHERE needs_copy = 1 ORDER BY received_at_ms, id LIMIT ?1"
+                    ),
+                    params![limit],
+                )
+            })
+            .await
     }
 }
 
@@ -438,6 +335,8 @@ mod tests {
     use crate::domain::callback::{Confirmation, NewCallback};
     use crate::domain::phone::Region;
     use crate::domain::reason::Reason;
+    use rows::Row;
+    use rusqlite::Connection;
 
     fn record(tenant: &str, n: u32, received: &str) -> CallbackRecord {
         let number = E164::parse(&format!("+8131234{n:04}"), Region::JP).unwrap();
@@ -585,7 +484,8 @@ mod tests {
     async fn a_malformed_tenant_is_an_error_naming_it() {
         let (_dir, store) = open().await;
         store
-            .with(|conn| {
+            .writer
+            .write(|conn| {
                 conn.execute(
                     "INSERT INTO tenants (id, doc) VALUES ('acme', 'not json')",
                     [],
@@ -613,7 +513,8 @@ mod tests {
             .unwrap()
             .into_record();
         store
-            .with(|conn| {
+            .writer
+            .write(|conn| {
                 conn.execute("UPDATE callbacks SET doc = '{\"id\": 7}'", [])?;
                 Ok(())
             })
@@ -640,7 +541,8 @@ mod tests {
             .unwrap()
             .replace("\"+81312340001\"", "81312340001");
         store
-            .with(move |conn| {
+            .writer
+            .write(move |conn| {
                 conn.execute("UPDATE callbacks SET doc = ?1", params![doc])?;
                 Ok(())
             })
