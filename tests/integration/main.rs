@@ -11,5 +11,6 @@ mod lambda;
 mod races;
 mod recordings;
 mod routing;
+mod settings;
 mod store_suite;
 mod webhook_errors;
