@@ -35,6 +35,12 @@ async fn recording_is_presigned_from_s3(kind: Kind) {
         location.contains("X-Amz-Signature="),
         "presigned: {location}"
     );
+    // Valid for 5 minutes (README).
+    let query = location.split_once('?').unwrap().1;
+    assert!(
+        query.split('&').any(|pair| pair == "X-Amz-Expires=300"),
+        "{location}"
+    );
     let fetched = reqwest::get(&location).await.unwrap();
     assert_eq!(fetched.status(), 200);
     assert_eq!(fetched.bytes().await.unwrap().to_vec(), audio);
