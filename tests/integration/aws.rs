@@ -205,3 +205,53 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         "{upload:?}"
     );
 }
+
+/// Every upload asks for SSE (AES256) itself, not only through the bucket's
+/// default: on a bucket without one (moto keeps what a PUT asked for), the
+/// stored object is encrypted, while a plain PUT (the control) is not.
+#[tokio::test]
+async fn every_upload_asks_for_server_side_encryption() {
+    use afureko::store::RecordingStore;
+    use aws_sdk_s3::types::ServerSideEncryption;
+    if !available(Kind::Moto) {
+        return;
+    }
+    let moto = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
+    let client = afureko::startup::s3_client(&crate::backends::sdk(&moto, "test", "test"));
+    let bucket = format!("afureko-plain-{}", uuid::Uuid::new_v4().simple());
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let head = |key: &'static str| {
+        let (client, bucket) = (client.clone(), bucket.clone());
+        async move {
+            client
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap()
+                .server_side_encryption()
+                .cloned()
+        }
+    };
+
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("control.wav")
+        .body(vec![1u8; 16].into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head("control.wav").await, None, "the bucket adds nothing");
+
+    let store = afureko::store::s3::S3RecordingStore::new(client.clone(), bucket.clone());
+    store
+        .put("recordings/acme/x.wav", tone_wav(0.1), "audio/wav")
+        .await
+        .unwrap();
+    assert_eq!(
+        head("recordings/acme/x.wav").await,
+        Some(ServerSideEncryption::Aes256)
+    );
+}
