@@ -255,3 +255,64 @@ async fn every_upload_asks_for_server_side_encryption() {
         Some(ServerSideEncryption::Aes256)
     );
 }
+
+/// A crash between the call link and the record (docs/dynamodb.md): the
+/// link names a record that was never written. Twilio's retry of the first
+/// webhook makes the record under the link's id, once.
+async fn a_call_link_left_without_its_record_is_healed_by_the_retry(kind: Kind) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let endpoint = match kind {
+        Kind::Moto => "AFUREKO_TEST_MOTO_URL",
+        _ => "AFUREKO_TEST_DYNALITE_URL",
+    };
+    let dynamo = crate::backends::dynamo_client(&std::env::var(endpoint).unwrap());
+    let table = app.s3.as_ref().unwrap().1.clone();
+    let sid = app.call_sid();
+    let orphan = afureko::domain::ids::CallbackId::generate();
+    dynamo
+        .put_item()
+        .table_name(&table)
+        .item(
+            "pk",
+            AttributeValue::S(format!("TENANT#{TENANT}#CALL#{sid}")),
+        )
+        .item("sk", AttributeValue::S("CALL".into()))
+        .item("callback_id", AttributeValue::S(orphan.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.record(&sid).await, None, "the link alone is no record");
+
+    let call = app.call(&sid, CALLER);
+    for _ in 0..2 {
+        let reply = call.incoming(&app.voice_url()).await.unwrap();
+        assert_eq!(reply.status, 200);
+        assert!(reply.doc().unwrap().gather().is_some());
+    }
+    let healed = app.record(&sid).await.expect("the record is made");
+    assert_eq!(healed.id, orphan);
+    assert_eq!(healed.callback_number.as_str(), CALLER);
+    let records = app.records().await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].id, orphan);
+}
+
+mod on_aws {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_call_link_left_without_its_record_is_healed_on_moto() {
+        if available(Kind::Moto) {
+            a_call_link_left_without_its_record_is_healed_by_the_retry(Kind::Moto).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_link_left_without_its_record_is_healed_on_dynalite() {
+        if available(Kind::DynaliteAndS3sFs) {
+            a_call_link_left_without_its_record_is_healed_by_the_retry(Kind::DynaliteAndS3sFs)
+                .await;
+        }
+    }
+}
