@@ -423,6 +423,24 @@ impl Server {
     }
 }
 
+/// The text of a log line without its terminal colours (`ESC [ ... m`).
+fn without_ansi_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
 /// The path of the first `action="..."` in TwiML.
 fn action_path(twiml: &str) -> String {
     let start = twiml.find("action=\"").expect("an action") + "action=\"".len();
@@ -508,7 +526,7 @@ async fn serve_logs_masked_callbacks_list_and_a_revoked_key() {
 
     let log_path = server.log.clone();
     drop(server);
-    let log = std::fs::read_to_string(log_path).unwrap();
+    let log = without_ansi_colours(&std::fs::read_to_string(log_path).unwrap());
     for pattern in [
         "/twilio/{tenant}/voice",
         "/twilio/{tenant}/ivr/enter/{reason}/{arrived}/{attempt}",
@@ -519,6 +537,30 @@ async fn serve_logs_masked_callbacks_list_and_a_revoked_key() {
     ] {
         assert!(log.contains(pattern), "{pattern} not in the log:\n{log}");
     }
+    // One line per request: route pattern, tenant, CallSid, status, latency.
+    let confirm_line = log
+        .lines()
+        .find(|line| {
+            line.contains(" request status=")
+                && line.contains(
+                    r#"route="/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}""#,
+                )
+        })
+        .expect("a request line for the confirm step");
+    for field in [
+        "status=200",
+        "latency_ms=",
+        "method=POST",
+        r#"tenant="acme""#,
+        r#"call_sid="CA00000000000000000000000000000002""#,
+    ] {
+        assert!(confirm_line.contains(field), "{field}: {confirm_line}");
+    }
+    assert!(
+        log.lines().any(|line| line.contains(" request status=401")
+            && line.contains(r#"route="/api/v1/callbacks""#)),
+        "{log}"
+    );
     for secret in [
         "09012345678",
         "+819012345678",
