@@ -348,3 +348,292 @@ fn agents_are_added_listed_reset_and_disabled() {
     );
     assert!(!list.contains(initial) && !list.contains("argon2"));
 }
+
+#[test]
+fn a_prompt_is_replaced_then_reset_to_the_default() {
+    let cli = Cli::new();
+    cli.create_acme();
+    cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--prompt",
+        "greeting=Welcome to Acme.",
+        "--prompt",
+        "goodbye_caller_id=Bye.",
+    ]);
+    assert_eq!(
+        settings(&cli)["prompts"],
+        serde_json::json!({"greeting": "Welcome to Acme.", "goodbye_caller_id": "Bye."})
+    );
+    cli.ok(&["tenant", "update", "acme", "--reset-prompt", "greeting"]);
+    assert_eq!(
+        settings(&cli)["prompts"],
+        serde_json::json!({"goodbye_caller_id": "Bye."})
+    );
+}
+
+#[test]
+fn always_open_forgets_the_hours_and_closed_now_switches_both_ways() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let open_around_the_clock = settings(&cli)["schedule"].clone();
+    assert_eq!(open_around_the_clock["weekly"], serde_json::Value::Null);
+    cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--hours",
+        "mon-fri=09:00-18:00",
+        "--closed-now",
+        "true",
+    ]);
+    let office = settings(&cli)["schedule"].clone();
+    assert_ne!(office["weekly"], open_around_the_clock["weekly"]);
+    assert_eq!(office["closed_now"], true);
+
+    cli.ok(&["tenant", "update", "acme", "--closed-now", "false"]);
+    let reopened = settings(&cli)["schedule"].clone();
+    assert_eq!(reopened["closed_now"], false);
+    assert_eq!(reopened["weekly"], office["weekly"], "the hours stay");
+
+    cli.ok(&["tenant", "update", "acme", "--always-open"]);
+    assert_eq!(settings(&cli)["schedule"], open_around_the_clock);
+}
+
+/// `afureko serve` on a free port of 127.0.0.1, killed when dropped; its
+/// log goes to a file.
+struct Server {
+    child: std::process::Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Cli {
+    async fn serve(&self) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = self.data.path().join("serve.log");
+        let child = self
+            .command(&["serve"])
+            .env("AFUREKO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("AFUREKO_LOG", "afureko=debug")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("afureko serve starts");
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        // Ready when /healthz answers (at most 30 s, then the test fails).
+        for _ in 0..600 {
+            if let Ok(reply) = reqwest::get(format!("{}/healthz", server.base)).await {
+                assert_eq!(reply.status(), 200);
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("afureko serve did not answer /healthz");
+    }
+}
+
+impl Server {
+    /// A Twilio webhook signed for the public URL; returns status and body.
+    async fn webhook(&self, path: &str, params: &[(&str, &str)]) -> (u16, String) {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let url = format!("https://calls.example.com{path}");
+        let signature = afureko::twilio::signature::sign(
+            AUTH_TOKEN,
+            &url,
+            &params,
+            afureko::twilio::signature::Algorithm::Sha1,
+        );
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish();
+        let reply = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-twilio-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.text().await.unwrap())
+    }
+
+    async fn api_status(&self, key: &str) -> u16 {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/callbacks", self.base))
+            .header("authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+}
+
+/// The path of the first `action="..."` in TwiML.
+fn action_path(twiml: &str) -> String {
+    let start = twiml.find("action=\"").expect("an action") + "action=\"".len();
+    let url = &twiml[start..start + twiml[start..].find('"').unwrap()];
+    url.replace("&amp;", "&")
+        .strip_prefix("https://calls.example.com")
+        .expect("an action under the public URL")
+        .to_owned()
+}
+
+fn create_key(cli: &Cli) -> (String, String) {
+    let created = cli.ok(&["api-key", "create", "--tenant", "acme"]);
+    let mut lines = created.stdout.lines();
+    let id = lines
+        .next()
+        .unwrap()
+        .trim_start_matches("created API key ")
+        .trim_end_matches(" for tenant acme")
+        .to_owned();
+    (id, lines.next().unwrap().to_owned())
+}
+
+/// Calls through `afureko serve`, then: the log names route patterns, masks
+/// numbers and holds no secret; `callbacks list` masks unless `--full`; a
+/// revoked key gets 401 from the running server.
+#[tokio::test]
+async fn serve_logs_masked_callbacks_list_and_a_revoked_key() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let (key_id, key) = create_key(&cli);
+    let server = cli.serve().await;
+
+    // A known caller: a record on the caller ID at the first webhook.
+    let (status, _) = server
+        .webhook(
+            "/twilio/acme/voice",
+            &[
+                ("CallSid", "CA00000000000000000000000000000001"),
+                ("From", "+81312340001"),
+                ("To", "+81120123456"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    // A withheld caller types a number; it is in the confirm step's path.
+    let call = "CA00000000000000000000000000000002";
+    let (status, twiml) = server
+        .webhook(
+            "/twilio/acme/voice",
+            &[
+                ("CallSid", call),
+                ("From", "anonymous"),
+                ("To", "+81120123456"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, twiml) = server
+        .webhook(
+            &action_path(&twiml),
+            &[
+                ("CallSid", call),
+                ("From", "anonymous"),
+                ("Digits", "09012345678"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let confirm = action_path(&twiml);
+    assert!(confirm.ends_with("/09012345678"), "{confirm}");
+    let (status, twiml) = server
+        .webhook(
+            &confirm,
+            &[("CallSid", call), ("From", "anonymous"), ("Digits", "1")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(twiml.contains("<Record"), "{twiml}");
+
+    assert_eq!(server.api_status(&key).await, 200);
+    cli.ok(&["api-key", "revoke", "--tenant", "acme", &key_id]);
+    assert_eq!(server.api_status(&key).await, 401);
+
+    let log_path = server.log.clone();
+    drop(server);
+    let log = std::fs::read_to_string(log_path).unwrap();
+    assert!(!log.contains('\u{1b}'), "no terminal colours in a log file");
+    for pattern in [
+        "/twilio/{tenant}/voice",
+        "/twilio/{tenant}/ivr/enter/{reason}/{arrived}/{attempt}",
+        "/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}",
+        "/api/v1/callbacks",
+        "+81*****0001",
+        "+81******5678",
+    ] {
+        assert!(log.contains(pattern), "{pattern} not in the log:\n{log}");
+    }
+    // One line per request: route pattern, tenant, CallSid, status, latency.
+    let confirm_line = log
+        .lines()
+        .find(|line| {
+            line.contains(" request status=")
+                && line.contains(
+                    r#"route="/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}""#,
+                )
+        })
+        .expect("a request line for the confirm step");
+    for field in [
+        "status=200",
+        "latency_ms=",
+        "method=POST",
+        r#"tenant="acme""#,
+        r#"call_sid="CA00000000000000000000000000000002""#,
+    ] {
+        assert!(confirm_line.contains(field), "{field}: {confirm_line}");
+    }
+    assert!(
+        log.lines().any(|line| line.contains(" request status=401")
+            && line.contains(r#"route="/api/v1/callbacks""#)),
+        "{log}"
+    );
+    for secret in [
+        "09012345678",
+        "+819012345678",
+        "312340001",
+        AUTH_TOKEN,
+        key.as_str(),
+        &key[4..],
+    ] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+
+    let masked = cli.ok(&["callbacks", "list", "--tenant", "acme"]);
+    let full = cli.ok(&["callbacks", "list", "--tenant", "acme", "--full"]);
+    for (number, masked_number) in [
+        ("+81312340001", "+81*****0001"),
+        ("+819012345678", "+81******5678"),
+    ] {
+        assert!(masked.stdout.contains(masked_number), "{}", masked.stdout);
+        assert!(!masked.stdout.contains(number), "{}", masked.stdout);
+        assert!(full.stdout.contains(number), "{}", full.stdout);
+    }
+    assert_eq!(
+        masked.stdout.lines().count(),
+        3,
+        "a heading and two records"
+    );
+}

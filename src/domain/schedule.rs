@@ -385,6 +385,34 @@ mod tests {
     }
 
     #[test]
+    fn a_time_in_the_autumn_repeated_hour_takes_its_first_occurrence() {
+        let ny = TimeZone::get("America/New_York").unwrap();
+        // Sun 2026-11-01: 01:00-02:00 happens twice, 05:00Z-06:00Z in EDT,
+        // then 06:00Z-07:00Z in EST.
+        let mut opens = Schedule::default();
+        opens.set_hours("sun=01:30-03:00").unwrap();
+        // Opens at the first 01:30 (EDT, 05:30Z), stays open through the
+        // second (06:30Z) and closes at 03:00 EST = 08:00Z.
+        assert_eq!(
+            opens.next_opening(at("2026-11-01T04:00:00Z"), &ny),
+            Some(at("2026-11-01T05:30:00Z"))
+        );
+        assert!(!opens.is_open(at("2026-11-01T05:29:59Z"), &ny));
+        assert!(opens.is_open(at("2026-11-01T05:30:00Z"), &ny));
+        assert!(opens.is_open(at("2026-11-01T06:30:00Z"), &ny));
+        assert!(opens.is_open(at("2026-11-01T07:59:59Z"), &ny));
+        assert!(!opens.is_open(at("2026-11-01T08:00:00Z"), &ny));
+
+        // A range that ends in the repeated hour closes at its first
+        // occurrence: 01:30 EDT = 05:30Z, not 06:30Z.
+        let mut closes = Schedule::default();
+        closes.set_hours("sun=00:00-01:30").unwrap();
+        assert!(closes.is_open(at("2026-11-01T05:29:59Z"), &ny));
+        assert!(!closes.is_open(at("2026-11-01T05:30:00Z"), &ny));
+        assert!(!closes.is_open(at("2026-11-01T06:15:00Z"), &ny));
+    }
+
+    #[test]
     fn holiday_parsing() {
         let h: Holiday = "2026-12-31= year end ".parse().unwrap();
         assert_eq!(h.date, "2026-12-31".parse::<Date>().unwrap());

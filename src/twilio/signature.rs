@@ -266,6 +266,26 @@ mod tests {
         ));
     }
 
+    /// Computed independently of this code, with openssl over the same
+    /// string as Twilio's published SHA-1 vector (which it reproduces):
+    /// `printf '%s' "$URL"CallSidCA1234567890ABCDECaller+14158675309Digits1234From+14158675309To+18005551212
+    /// | openssl dgst -sha256 -hmac shared -binary | base64`.
+    #[test]
+    fn sha256_matches_an_openssl_vector() {
+        const OPENSSL: &str = "KsDM1TaUaD3zgC1znRg16Ev1YKZza+BBNZfOn7e5P/E=";
+        assert_eq!(
+            sign("shared", URL, &published_params(), Algorithm::Sha256),
+            OPENSSL
+        );
+        assert!(verify(
+            "shared",
+            URL,
+            &published_params(),
+            OPENSSL,
+            Algorithm::Sha256
+        ));
+    }
+
     #[test]
     fn settings_header() {
         assert_eq!(

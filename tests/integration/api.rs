@@ -1,6 +1,7 @@
 //! The agents' JSON API: the whole life of a callback, races, pages,
 //! tenants, keys and every error code.
 
+use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::domain::tenant::TenantSettings;
 use axum::body::Body;
@@ -55,9 +56,8 @@ async fn range_requests_follow_rfc_9110() {
     }
 }
 
-#[tokio::test]
-async fn the_whole_life_of_a_callback() {
-    let app = spawn_app().await;
+async fn the_whole_life_of_a_callback(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let key = app.api_key().await;
     let (record, audio) = app.play_call(CALLER).await;
     let id = record.id.to_string();
@@ -80,8 +80,8 @@ async fn the_whole_life_of_a_callback() {
     );
     assert_eq!(list.json()["next_cursor"], Value::Null);
 
-    // Listen to the request first: whole, then a range.
-    let recording = app.api("GET", &path(&id, "/recording"), &key, None).await;
+    // Listen to the request first: whole, then a range (from S3 on AWS).
+    let recording = app.fetch_recording(&key, &id, None).await;
     assert_eq!(recording.status, 200);
     assert_eq!(recording.headers["content-type"], "audio/wav");
     assert_eq!(
@@ -89,15 +89,7 @@ async fn the_whole_life_of_a_callback() {
         audio.len().to_string().as_str()
     );
     assert_eq!(recording.bytes, audio);
-    let ranged = app
-        .send(
-            Request::get(path(&id, "/recording"))
-                .header("authorization", format!("Bearer {key}"))
-                .header("range", "bytes=0-43")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
+    let ranged = app.fetch_recording(&key, &id, Some("bytes=0-43")).await;
     assert_eq!(ranged.status, 206);
     assert_eq!(
         ranged.headers["content-range"],
@@ -130,7 +122,9 @@ async fn the_whole_life_of_a_callback() {
     assert_eq!(body["attempts"][0]["outcome"], "no_answer");
     assert_eq!(body["attempts"][0]["note"], "rang 10 times");
 
-    app.claim(&key, &id, "bob").await;
+    let bobs = app.claim(&key, &id, "bob").await;
+    assert_eq!(bobs.status, 200);
+    assert_eq!(bobs.json()["claimed_by"], "bob");
     let reached = app
         .attempt(&key, &id, json!({"agent": "bob", "outcome": "reached"}))
         .await;
@@ -147,52 +141,19 @@ async fn the_whole_life_of_a_callback() {
     assert_eq!(got.json()["version"], reached.json()["version"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claims_have_exactly_one_winner() {
-    let app = spawn_app().await;
-    let key = app.api_key().await;
-    let id = app.seed(TENANT, 0).await.id.to_string();
-    const AGENTS: usize = 24;
-    let mut racing = app.state.clone();
-    racing.store = std::sync::Arc::new(RacingStore::new(app.state.store.clone(), AGENTS));
-    let router = afureko::http::app(racing);
-    let mut claims = tokio::task::JoinSet::new();
-    for n in 0..AGENTS {
-        let request = api_request(
-            "POST",
-            &path(&id, "/claim"),
-            &key,
-            Some(json!({"agent": format!("agent{n}")})),
-        );
-        claims.spawn(send_to(router.clone(), request));
-    }
-    let replies = claims.join_all().await;
-    let winners: Vec<&ApiReply> = replies.iter().filter(|r| r.status == 200).collect();
-    assert_eq!(winners.len(), 1);
-    let holder = winners[0].json()["claimed_by"].as_str().unwrap().to_owned();
-    for loser in replies.iter().filter(|r| r.status != 200) {
-        assert_eq!(loser.status, 409);
-        assert_eq!(loser.error_code(), "conflict");
-        assert_eq!(
-            loser.json()["error"]["message"],
-            format!("claimed by {holder}")
-        );
-    }
-    let stored = app.api("GET", &path(&id, ""), &key, None).await;
-    assert_eq!(stored.json()["claimed_by"], holder);
-}
-
-#[tokio::test]
-async fn unreached_up_to_the_maximum_fails_the_record() {
-    let app = spawn_app_with(TenantSettings {
-        max_callback_attempts: 2,
-        ..TenantSettings::default()
-    })
+async fn unreached_up_to_the_maximum_fails_the_record(kind: Kind) {
+    let app = spawn_on(
+        kind,
+        TenantSettings {
+            max_callback_attempts: 2,
+            ..TenantSettings::default()
+        },
+    )
     .await;
     let key = app.api_key().await;
     let id = app.seed(TENANT, 0).await.id.to_string();
     for (n, outcome) in ["busy", "voicemail"].into_iter().enumerate() {
-        app.claim(&key, &id, "ann").await;
+        assert_eq!(app.claim(&key, &id, "ann").await.status, 200);
         let reply = app
             .attempt(&key, &id, json!({"agent": "ann", "outcome": outcome}))
             .await;
@@ -212,23 +173,24 @@ async fn unreached_up_to_the_maximum_fails_the_record() {
     assert_eq!(failed.json()["items"][0]["id"], id);
 }
 
-#[tokio::test]
-async fn pages_have_no_duplicates_or_gaps_while_records_are_claimed() {
-    let app = spawn_app().await;
+async fn pages_have_no_duplicates_or_gaps_while_records_are_claimed(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let key = app.api_key().await;
     let mut all = Vec::new();
-    for n in 0..300 {
+    const RECORDS: usize = 120;
+    for n in 0..RECORDS {
         // Several records share each due time: ties are ordered by id.
-        all.push(app.seed(TENANT, (n % 97) as i64).await.id.to_string());
+        all.push(app.seed(TENANT, (n % 37) as i64).await.id.to_string());
     }
     let mut seen: Vec<String> = Vec::new();
     let mut dues: Vec<String> = Vec::new();
     let mut cursor: Option<String> = None;
-    let mut claimed = 0;
+    let mut pages = 0;
+    let mut claimed: HashSet<String> = HashSet::new();
     loop {
         let url = match &cursor {
-            Some(c) => format!("/api/v1/callbacks?limit=40&cursor={c}"),
-            None => "/api/v1/callbacks?limit=40".to_owned(),
+            Some(c) => format!("/api/v1/callbacks?limit=16&cursor={c}"),
+            None => "/api/v1/callbacks?limit=16".to_owned(),
         };
         let page = app.api("GET", &url, &key, None).await;
         assert_eq!(page.status, 200);
@@ -238,19 +200,22 @@ async fn pages_have_no_duplicates_or_gaps_while_records_are_claimed() {
             dues.push(item["due_at"].as_str().unwrap().to_owned());
         }
         // Between pages, agents claim records both behind and ahead of us.
-        for id in [&all[claimed * 7 % 300], &all[(claimed * 13 + 150) % 300]] {
-            app.claim(&key, id, "ann").await;
+        for id in [&all[pages * 7 % RECORDS], &all[(pages * 13 + 60) % RECORDS]] {
+            let claim = app.claim(&key, id, "ann").await;
+            assert_eq!(claim.status, 200, "{:?}", claim.json());
+            claimed.insert(id.clone());
         }
-        claimed += 1;
+        pages += 1;
         match body["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => break,
         }
     }
-    assert_eq!(seen.len(), 300, "no gaps");
+    assert_eq!(pages, 8);
+    assert_eq!(seen.len(), RECORDS, "no gaps");
     assert_eq!(
         seen.iter().collect::<HashSet<_>>().len(),
-        300,
+        RECORDS,
         "no duplicates"
     );
     let mut sorted = dues.clone();
@@ -261,39 +226,64 @@ async fn pages_have_no_duplicates_or_gaps_while_records_are_claimed() {
         all.iter().collect::<HashSet<_>>()
     );
 
-    // A pending-only list, while claims go on, never repeats an item.
-    let mut pending_seen = HashSet::new();
+    // A pending-only list while claims go on: after each page an agent
+    // claims one record on it (behind the cursor) and one further down the
+    // list (ahead of it). No item repeats, a record claimed ahead never
+    // shows up, and every other pending record does.
+    let pending_before: HashSet<String> = all
+        .iter()
+        .filter(|id| !claimed.contains(*id))
+        .cloned()
+        .collect();
+    let mut pending_seen: Vec<String> = Vec::new();
+    let mut claimed_ahead: HashSet<String> = HashSet::new();
     let mut cursor: Option<String> = None;
     loop {
         let url = match &cursor {
-            Some(c) => format!("/api/v1/callbacks?status=pending&limit=25&cursor={c}"),
-            None => "/api/v1/callbacks?status=pending&limit=25".to_owned(),
+            Some(c) => format!("/api/v1/callbacks?status=pending&limit=10&cursor={c}"),
+            None => "/api/v1/callbacks?status=pending&limit=10".to_owned(),
         };
         let body = app.api("GET", &url, &key, None).await.json();
-        for item in body["items"].as_array().unwrap() {
+        let items = body["items"].as_array().unwrap();
+        for item in items {
             assert_eq!(item["status"], "pending");
-            assert!(pending_seen.insert(item["id"].as_str().unwrap().to_owned()));
+            pending_seen.push(item["id"].as_str().unwrap().to_owned());
+        }
+        if let (Some(first), Some(last)) = (items.first(), items.last()) {
+            let behind = first["id"].as_str().unwrap();
+            assert_eq!(app.claim(&key, behind, "bob").await.status, 200);
+            // The third record still pending after this page, in list order.
+            let at = seen
+                .iter()
+                .position(|id| id == last["id"].as_str().unwrap())
+                .unwrap();
+            let ahead = seen[at + 1..]
+                .iter()
+                .filter(|id| pending_before.contains(*id) && !claimed_ahead.contains(*id))
+                .nth(2);
+            if let Some(ahead) = ahead {
+                assert_eq!(app.claim(&key, ahead, "bob").await.status, 200);
+                claimed_ahead.insert(ahead.clone());
+            }
         }
         match body["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => break,
         }
     }
-    let claimed_now = app
-        .api(
-            "GET",
-            "/api/v1/callbacks?status=claimed&limit=200",
-            &key,
-            None,
-        )
-        .await;
-    let claimed_count = claimed_now.json()["items"].as_array().unwrap().len();
-    assert_eq!(pending_seen.len() + claimed_count, 300);
+    let unique: HashSet<String> = pending_seen.iter().cloned().collect();
+    assert_eq!(unique.len(), pending_seen.len(), "no item repeats");
+    assert!(
+        claimed_ahead.len() >= 5,
+        "{} claimed ahead",
+        claimed_ahead.len()
+    );
+    let expected: HashSet<String> = pending_before.difference(&claimed_ahead).cloned().collect();
+    assert_eq!(unique, expected);
 }
 
-#[tokio::test]
-async fn another_tenants_records_do_not_exist() {
-    let app = spawn_app().await;
+async fn another_tenants_records_do_not_exist(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     app.add_tenant("beta").await;
     let beta_key = app.api_key_for("beta").await;
     let (record, _) = app.play_call(CALLER).await;
@@ -320,9 +310,8 @@ async fn another_tenants_records_do_not_exist() {
     assert_eq!(still.json()["status"], "pending");
 }
 
-#[tokio::test]
-async fn missing_wrong_and_revoked_keys_are_401() {
-    let app = spawn_app().await;
+async fn missing_wrong_and_revoked_keys_are_401(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let key = app.api_key().await;
     let no_key = app
         .send(
@@ -363,9 +352,8 @@ async fn missing_wrong_and_revoked_keys_are_401() {
     );
 }
 
-#[tokio::test]
-async fn bad_input_gets_the_right_error() {
-    let app = spawn_app().await;
+async fn bad_input_gets_the_right_error(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let key = app.api_key().await;
     let id = app.seed(TENANT, 0).await.id.to_string();
     let cases: Vec<(&str, String, Option<Value>, u16, &str)> = vec![
@@ -512,7 +500,7 @@ async fn bad_input_gets_the_right_error() {
     assert_eq!(long_note.status, 400);
 
     // Holding and releasing.
-    app.claim(&key, &id, "ann").await;
+    assert_eq!(app.claim(&key, &id, "ann").await.status, 200);
     let not_holder = app.release(&key, &id, "bob").await;
     assert_eq!(not_holder.status, 409);
     let holder = app.release(&key, &id, "ann").await;
@@ -534,12 +522,12 @@ async fn bad_input_gets_the_right_error() {
     assert_eq!(unsatisfiable.status, 422);
 }
 
-#[tokio::test]
-async fn an_expired_claim_can_be_taken_over() {
-    let app = spawn_app().await;
+async fn an_expired_claim_can_be_taken_over(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let key = app.api_key().await;
     let id = app.seed(TENANT, 0).await.id.to_string();
-    app.claim(&key, &id, "ann").await;
+    assert_eq!(app.claim(&key, &id, "ann").await.status, 200);
+    app.clock.set("2026-11-25T01:29:59Z".parse().unwrap());
     let early = app.claim(&key, &id, "bob").await;
     assert_eq!(early.status, 409);
     // The default claim timeout is 30 minutes.
@@ -547,6 +535,42 @@ async fn an_expired_claim_can_be_taken_over() {
     let late = app.claim(&key, &id, "bob").await;
     assert_eq!(late.status, 200);
     assert_eq!(late.json()["claimed_by"], "bob");
+}
+
+/// An attempt (or a completion) needs no claim: an agent who rang without
+/// claiming can still log it. Only another agent's live claim refuses it.
+async fn an_attempt_needs_no_claim_but_another_agents_claim_refuses_it(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+
+    let unclaimed = app
+        .attempt(&key, &id, json!({"agent": "ann", "outcome": "busy"}))
+        .await;
+    assert_eq!(unclaimed.status, 200);
+    assert_eq!(unclaimed.json()["status"], "pending");
+    assert_eq!(unclaimed.json()["due_at"], "2026-11-25T02:00:00Z");
+    assert_eq!(unclaimed.json()["attempts"][0]["agent"], "ann");
+
+    assert_eq!(app.claim(&key, &id, "bob").await.status, 200);
+    for refused in [
+        app.attempt(&key, &id, json!({"agent": "ann", "outcome": "reached"}))
+            .await,
+        app.complete(&key, &id, json!({"agent": "ann"})).await,
+    ] {
+        assert_eq!(refused.status, 409);
+        assert_eq!(refused.json()["error"]["message"], "claimed by bob");
+    }
+    let stored = app.api("GET", &path(&id, ""), &key, None).await.json();
+    assert_eq!(stored["status"], "claimed");
+    assert_eq!(stored["attempts"].as_array().unwrap().len(), 1);
+
+    let holder = app
+        .attempt(&key, &id, json!({"agent": "bob", "outcome": "reached"}))
+        .await;
+    assert_eq!(holder.status, 200);
+    assert_eq!(holder.json()["status"], "completed");
+    assert_eq!(holder.json()["attempts"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -660,3 +684,14 @@ async fn healthz_needs_no_key() {
     assert_eq!(reply.status, 200);
     assert_eq!(reply.bytes, b"ok");
 }
+
+crate::on_every_backend!(
+    the_whole_life_of_a_callback,
+    unreached_up_to_the_maximum_fails_the_record,
+    pages_have_no_duplicates_or_gaps_while_records_are_claimed,
+    another_tenants_records_do_not_exist,
+    missing_wrong_and_revoked_keys_are_401,
+    bad_input_gets_the_right_error,
+    an_expired_claim_can_be_taken_over,
+    an_attempt_needs_no_claim_but_another_agents_claim_refuses_it,
+);

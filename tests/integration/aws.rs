@@ -35,6 +35,12 @@ async fn recording_is_presigned_from_s3(kind: Kind) {
         location.contains("X-Amz-Signature="),
         "presigned: {location}"
     );
+    // Valid for 5 minutes (README).
+    let query = location.split_once('?').unwrap().1;
+    assert!(
+        query.split('&').any(|pair| pair == "X-Amz-Expires=300"),
+        "{location}"
+    );
     let fetched = reqwest::get(&location).await.unwrap();
     assert_eq!(fetched.status(), 200);
     assert_eq!(fetched.bytes().await.unwrap().to_vec(), audio);
@@ -196,4 +202,113 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         matches!(upload, Err(afureko::store::StoreError::S3 { .. })),
         "{upload:?}"
     );
+}
+
+/// Every upload asks for SSE (AES256) itself, not only through the bucket's
+/// default: on a bucket without one (moto keeps what a PUT asked for), the
+/// stored object is encrypted, while a plain PUT (the control) is not.
+#[tokio::test]
+async fn every_upload_asks_for_server_side_encryption() {
+    use aws_sdk_s3::types::ServerSideEncryption;
+    if !available(Kind::Moto) {
+        return;
+    }
+    let moto = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
+    let client = afureko::startup::s3_client(&crate::backends::sdk(&moto, "test", "test"));
+    let bucket = format!("afureko-plain-{}", uuid::Uuid::new_v4().simple());
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let head = |key: &'static str| {
+        let (client, bucket) = (client.clone(), bucket.clone());
+        async move {
+            client
+                .head_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .unwrap()
+                .server_side_encryption()
+                .cloned()
+        }
+    };
+
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key("control.wav")
+        .body(vec![1u8; 16].into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head("control.wav").await, None, "the bucket adds nothing");
+
+    let store = afureko::store::s3::S3RecordingStore::new(client.clone(), bucket.clone());
+    crate::helpers::put_bytes(&store, "recordings/acme/x.wav", &tone_wav(0.1))
+        .await
+        .unwrap();
+    assert_eq!(
+        head("recordings/acme/x.wav").await,
+        Some(ServerSideEncryption::Aes256)
+    );
+}
+
+/// A crash between the call link and the record (docs/dynamodb.md): the
+/// link names a record that was never written. Twilio's retry of the first
+/// webhook makes the record under the link's id, once.
+async fn a_call_link_left_without_its_record_is_healed_by_the_retry(kind: Kind) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let endpoint = match kind {
+        Kind::Moto => "AFUREKO_TEST_MOTO_URL",
+        _ => "AFUREKO_TEST_DYNALITE_URL",
+    };
+    let dynamo = crate::backends::dynamo_client(&std::env::var(endpoint).unwrap());
+    let table = app.s3.as_ref().unwrap().1.clone();
+    let sid = app.call_sid();
+    let orphan = afureko::domain::ids::CallbackId::generate();
+    dynamo
+        .put_item()
+        .table_name(&table)
+        .item(
+            "pk",
+            AttributeValue::S(format!("TENANT#{TENANT}#CALL#{sid}")),
+        )
+        .item("sk", AttributeValue::S("CALL".into()))
+        .item("callback_id", AttributeValue::S(orphan.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(app.record(&sid).await, None, "the link alone is no record");
+
+    let call = app.call(&sid, CALLER);
+    for _ in 0..2 {
+        let reply = call.incoming(&app.voice_url()).await.unwrap();
+        assert_eq!(reply.status, 200);
+        assert!(reply.doc().unwrap().gather().is_some());
+    }
+    let healed = app.record(&sid).await.expect("the record is made");
+    assert_eq!(healed.id, orphan);
+    assert_eq!(healed.callback_number.as_str(), CALLER);
+    let records = app.records().await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].id, orphan);
+}
+
+mod on_aws {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_call_link_left_without_its_record_is_healed_on_moto() {
+        if available(Kind::Moto) {
+            a_call_link_left_without_its_record_is_healed_by_the_retry(Kind::Moto).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_call_link_left_without_its_record_is_healed_on_dynalite() {
+        if available(Kind::DynaliteAndS3sFs) {
+            a_call_link_left_without_its_record_is_healed_by_the_retry(Kind::DynaliteAndS3sFs)
+                .await;
+        }
+    }
 }

@@ -146,3 +146,141 @@ async fn a_start_up_error_is_reported_to_the_runtime_api() {
         "AFUREKO_BUCKET: must be set with AFUREKO_TABLE (the AWS backend needs both)"
     );
 }
+
+/// A Runtime API that hands out one scheduled event and sends back what the
+/// function answered to it (then holds every later `next`).
+async fn runtime_api_with_one_event() -> (String, tokio::sync::mpsc::Receiver<String>) {
+    use axum::extract::Path as UrlPath;
+    use axum::routing::{get, post};
+    let (sent, received) = tokio::sync::mpsc::channel(4);
+    let handed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let event = serde_json::json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-25T01:00:00Z",
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/every-ten-minutes"],
+        "detail": {}
+    });
+    let answered = move |kind: &'static str| {
+        let sent = sent.clone();
+        move |UrlPath(id): UrlPath<String>, body: String| {
+            let sent = sent.clone();
+            async move {
+                let _ = sent.send(format!("{kind} {id} {body}")).await;
+                axum::http::StatusCode::ACCEPTED
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/2018-06-01/runtime/invocation/next",
+            get(move || {
+                let handed_out = handed_out.clone();
+                let event = event.clone();
+                async move {
+                    if handed_out.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                        std::future::pending::<()>().await;
+                    }
+                    let deadline = jiff::Timestamp::now().as_millisecond() + 300_000;
+                    (
+                        [
+                            ("lambda-runtime-aws-request-id", "req-1".to_owned()),
+                            ("lambda-runtime-deadline-ms", deadline.to_string()),
+                            (
+                                "lambda-runtime-invoked-function-arn",
+                                "arn:aws:lambda:us-east-1:123456789012:function:sweeper".to_owned(),
+                            ),
+                            ("content-type", "application/json".to_owned()),
+                        ],
+                        event.to_string(),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(answered("response")),
+        )
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/error",
+            post(answered("error")),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr.to_string(), received)
+}
+
+/// Kills the function when the test ends.
+struct Function(std::process::Child);
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `AFUREKO_LAMBDA_ROLE=sweeper`: the binary under a Runtime API takes the
+/// scheduled event, finishes a copy that failed, and answers its report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweeper_role_finishes_a_failed_copy_on_a_scheduled_event() {
+    use crate::helpers::*;
+    use afureko::domain::callback::RecordingState;
+    let app = spawn_app().await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    let audio = afureko::twilio::sim::tone_wav(1.0);
+    let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
+    app.twilio.set_available(false);
+    app.call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    let pending = app.record(&sid).await.unwrap();
+    assert_eq!(pending.recordings[0].state, RecordingState::PendingCopy);
+    app.twilio.set_available(true);
+
+    let (api, mut received) = runtime_api_with_one_event().await;
+    let _function = Function(
+        Command::new(env!("CARGO_BIN_EXE_afureko"))
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "sweeper")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AFUREKO_LAMBDA_ROLE", "sweeper")
+            .env("AFUREKO_DATA_DIR", app.dir.path())
+            .env("AFUREKO_PUBLIC_URL", PUBLIC_URL)
+            .env("AFUREKO_TWILIO_API_BASE", app.twilio.base_url())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts"),
+    );
+    // Only a guard against a hang.
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(120), received.recv())
+        .await
+        .expect("the sweeper answered the event")
+        .unwrap();
+    let (kind, rest) = answer.split_once(' ').unwrap();
+    let (id, body) = rest.split_once(' ').unwrap();
+    assert_eq!((kind, id), ("response", "req-1"), "{body}");
+    let report: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        report,
+        serde_json::json!({
+            "stored": 1, "failed": 0, "gave_up": 0, "skipped": 0, "deleted": 0, "delete_failed": 0
+        })
+    );
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings[0].state, RecordingState::Stored);
+    let key = record.recordings[0].storage_key.clone().unwrap();
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
+    assert_eq!(app.twilio.deleted(), [rec_sid]);
+}

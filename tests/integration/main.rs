@@ -16,5 +16,6 @@ mod races;
 mod recordings;
 mod routing;
 mod sessions;
+mod settings;
 mod store_suite;
 mod webhook_errors;

@@ -15,15 +15,6 @@ use afureko::twilio::sim::{Sim, tone_wav};
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// Runs each named `async fn(Kind)` on the backends whose conditional
-/// writes are atomic under concurrency.
-macro_rules! on_atomic_backends {
-    ($($name:ident),* $(,)?) => {
-        $crate::on_every_backend!(@on on_embedded, Embedded; $($name),*);
-        $crate::on_every_backend!(@on on_dynalite_and_s3s_fs, DynaliteAndS3sFs; $($name),*);
-    };
-}
-
 /// A Twilio stand-in whose requests go through a store holding `race`.
 fn racing_sim(app: &TestApp, race: Race, n: usize) -> Arc<Sim> {
     let mut state = app.state.clone();
@@ -115,7 +106,45 @@ async fn first_calls_from_one_number_at_once_leave_one_open_record(kind: Kind) {
     }
 }
 
-on_atomic_backends!(
+/// Agents claiming one record at once, through the agents' API.
+async fn concurrent_claims_have_exactly_one_winner(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    const AGENTS: usize = 24;
+    let mut racing = app.state.clone();
+    racing.store = Arc::new(RacingStore::new(app.state.store.clone(), AGENTS));
+    let router = afureko::http::app(racing);
+    let mut claims = tokio::task::JoinSet::new();
+    for n in 0..AGENTS {
+        let request = api_request(
+            "POST",
+            &format!("/api/v1/callbacks/{id}/claim"),
+            &key,
+            Some(serde_json::json!({"agent": format!("agent{n}")})),
+        );
+        claims.spawn(send_to(router.clone(), request));
+    }
+    let replies = claims.join_all().await;
+    let winners: Vec<&ApiReply> = replies.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(winners.len(), 1);
+    let holder = winners[0].json()["claimed_by"].as_str().unwrap().to_owned();
+    for loser in replies.iter().filter(|r| r.status != 200) {
+        assert_eq!(loser.status, 409);
+        assert_eq!(loser.error_code(), "conflict");
+        assert_eq!(
+            loser.json()["error"]["message"],
+            format!("claimed by {holder}")
+        );
+    }
+    let stored = app
+        .api("GET", &format!("/api/v1/callbacks/{id}"), &key, None)
+        .await;
+    assert_eq!(stored.json()["claimed_by"], holder);
+}
+
+crate::on_atomic_backends!(
+    concurrent_claims_have_exactly_one_winner,
     one_completed_recording_delivered_at_once_is_copied_once,
     first_calls_from_one_number_at_once_leave_one_open_record,
 );

@@ -1,6 +1,7 @@
 //! Routing modes, business hours and repeat callers, played as whole calls
 //! with a fixed clock.
 
+use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::domain::callback::{Confirmation, RecordingState};
 use afureko::domain::phone::Region;
@@ -52,9 +53,8 @@ fn arrived() -> i64 {
     NOW.parse::<jiff::Timestamp>().unwrap().as_second()
 }
 
-#[tokio::test]
-async fn dial_answered_by_an_agent_ends_with_no_record() {
-    let app = spawn_app_with(dial_settings()).await;
+async fn dial_answered_by_an_agent_ends_with_no_record(kind: Kind) {
+    let app = spawn_on(kind, dial_settings()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
     let doc = call
@@ -89,13 +89,13 @@ async fn dial_answered_by_an_agent_ends_with_no_record() {
     assert!(app.records().await.is_empty());
 }
 
-#[tokio::test]
-async fn dial_not_answered_goes_to_the_ivr_with_the_reason_and_arrival_time() {
-    let app = spawn_app_with(dial_settings()).await;
+async fn dial_not_answered_goes_to_the_ivr_with_the_reason_and_arrival_time(kind: Kind) {
+    let app = spawn_on(kind, dial_settings()).await;
     for (status, reason) in [
         ("no-answer", Reason::NoAnswer),
         ("busy", Reason::Busy),
         ("failed", Reason::NoAnswer),
+        ("canceled", Reason::NoAnswer),
     ] {
         app.clock.set(NOW.parse().unwrap());
         let sid = app.call_sid();
@@ -134,9 +134,8 @@ async fn dial_not_answered_goes_to_the_ivr_with_the_reason_and_arrival_time() {
     }
 }
 
-#[tokio::test]
-async fn queue_opt_out_keeps_the_arrival_time_and_reason() {
-    let app = spawn_app_with(queue_settings()).await;
+async fn queue_opt_out_keeps_the_arrival_time_and_reason(kind: Kind) {
+    let app = spawn_on(kind, queue_settings()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
     let doc = call
@@ -209,9 +208,8 @@ async fn queue_opt_out_keeps_the_arrival_time_and_reason() {
     assert_eq!(records[0].received_at.to_string(), NOW);
 }
 
-#[tokio::test]
-async fn the_queue_limits_make_the_caller_leave() {
-    let app = spawn_app_with(queue_settings()).await;
+async fn the_queue_limits_make_the_caller_leave(kind: Kind) {
+    let app = spawn_on(kind, queue_settings()).await;
     for (time, size, reason) in [
         ("300", "2", Reason::QueueTimeout),
         ("30", "21", Reason::QueueFull),
@@ -255,9 +253,8 @@ async fn the_queue_limits_make_the_caller_leave() {
     }
 }
 
-#[tokio::test]
-async fn a_full_queue_at_enqueue_goes_to_the_ivr_and_bridged_calls_end() {
-    let app = spawn_app_with(queue_settings()).await;
+async fn a_full_queue_at_enqueue_goes_to_the_ivr_and_bridged_calls_end(kind: Kind) {
+    let app = spawn_on(kind, queue_settings()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
     let doc = call
@@ -293,9 +290,46 @@ async fn a_full_queue_at_enqueue_goes_to_the_ivr_and_bridged_calls_end() {
     assert!(app.record(&other).await.is_none());
 }
 
-#[tokio::test]
-async fn a_withheld_caller_who_leaves_the_queue_gets_the_reason_from_the_wait() {
-    let app = spawn_app_with(queue_settings()).await;
+async fn a_queue_error_sends_the_caller_to_the_ivr_as_overflow(kind: Kind) {
+    let app = spawn_on(kind, queue_settings()).await;
+    for (n, result) in ["error", "system-error"].into_iter().enumerate() {
+        let sid = app.call_sid();
+        let call = app.call(&sid, &caller(100 + n));
+        let doc = call
+            .incoming(&app.voice_url())
+            .await
+            .unwrap()
+            .doc()
+            .unwrap();
+        let action = verb(&doc, "Enqueue").attr("action").unwrap().to_owned();
+        app.clock.set("2026-11-25T01:00:30Z".parse().unwrap());
+        let ivr = call
+            .post(&action, &[("QueueResult", result), ("QueueTime", "30")])
+            .await
+            .unwrap()
+            .doc()
+            .unwrap();
+        assert_eq!(ivr.said()[0], en(PromptKey::Greeting), "{result}");
+        assert_eq!(
+            ivr.gather().unwrap().attr("action"),
+            Some(
+                format!(
+                    "{PUBLIC_URL}/twilio/acme/ivr/offer/overflow/{}/1",
+                    arrived()
+                )
+                .as_str()
+            ),
+            "{result}"
+        );
+        let record = app.record(&sid).await.expect("a record on the caller ID");
+        assert_eq!(record.reason, Reason::Overflow, "{result}");
+        assert_eq!(record.received_at.to_string(), NOW, "{result}");
+        app.clock.set(NOW.parse().unwrap());
+    }
+}
+
+async fn a_withheld_caller_who_leaves_the_queue_gets_the_reason_from_the_wait(kind: Kind) {
+    let app = spawn_on(kind, queue_settings()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, "anonymous");
     let doc = call
@@ -342,15 +376,14 @@ async fn call_at(app: &TestApp, at: &str) -> (Doc, afureko::domain::callback::Ca
     (doc, app.record(&sid).await.expect("a record"))
 }
 
-#[tokio::test]
-async fn after_hours_on_a_weekday_evening_a_weekend_and_a_holiday() {
+async fn after_hours_on_a_weekday_evening_a_weekend_and_a_holiday(kind: Kind) {
     let mut settings = office("Asia/Tokyo");
     settings.routing = dial_settings().routing;
     settings.schedule.holidays.push(Holiday {
         date: "2026-12-01".parse().unwrap(),
         name: Some("anniversary".into()),
     });
-    let app = spawn_app_with(settings).await;
+    let app = spawn_on(kind, settings).await;
 
     // Wed 2026-11-25 10:00 JST: open, so dial mode rings the agents.
     app.clock.set("2026-11-25T01:00:00Z".parse().unwrap());
@@ -383,11 +416,10 @@ async fn after_hours_on_a_weekday_evening_a_weekend_and_a_holiday() {
     }
 }
 
-#[tokio::test]
-async fn business_hours_follow_dst_in_new_york() {
+async fn business_hours_follow_dst_in_new_york(kind: Kind) {
     let mut settings = office("America/New_York");
     settings.schedule.set_hours("sat-sun=09:00-17:00").unwrap();
-    let app = spawn_app_with(settings).await;
+    let app = spawn_on(kind, settings).await;
     // Sun 2026-03-08, the spring change: 08:30 EDT = 12:30Z is closed,
     // 09:30 EDT = 13:30Z is open (it would be 08:30 in EST).
     let (closed, record) = call_at(&app, "2026-03-08T12:30:00Z").await;
@@ -405,19 +437,17 @@ async fn business_hours_follow_dst_in_new_york() {
     assert_eq!(autumn.said()[0], en(PromptKey::AfterHoursGreeting));
 }
 
-#[tokio::test]
-async fn the_closed_now_switch_overrides_the_hours() {
+async fn the_closed_now_switch_overrides_the_hours(kind: Kind) {
     let mut settings = english();
     settings.schedule.closed_now = true;
-    let app = spawn_app_with(settings).await;
+    let app = spawn_on(kind, settings).await;
     let (doc, record) = call_at(&app, NOW).await;
     assert_eq!(doc.said()[0], en(PromptKey::AfterHoursGreeting));
     assert_eq!(record.reason, Reason::AfterHours);
 }
 
-#[tokio::test]
-async fn a_repeat_caller_joins_the_open_record() {
-    let app = spawn_app_with(english()).await;
+async fn a_repeat_caller_joins_the_open_record(kind: Kind) {
+    let app = spawn_on(kind, english()).await;
     let (first, _) = app.play_call(CALLER).await;
 
     let sid = app.call_sid();
@@ -455,6 +485,8 @@ async fn a_repeat_caller_joins_the_open_record() {
     assert_eq!(record.id, first.id);
     assert_eq!(record.repeat_calls.len(), 1);
     assert_eq!(record.repeat_calls[0].as_str(), sid);
+    // The repeat call is linked to the record it joined.
+    assert_eq!(app.record(&sid).await.unwrap().id, first.id);
     assert_eq!(record.recordings.len(), 2);
     let second = &record.recordings[1];
     assert_eq!(second.state, RecordingState::Stored);
@@ -463,9 +495,8 @@ async fn a_repeat_caller_joins_the_open_record() {
     assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
 }
 
-#[tokio::test]
-async fn a_typed_number_with_an_open_record_joins_it() {
-    let app = spawn_app_with(english()).await;
+async fn a_typed_number_with_an_open_record_joins_it(kind: Kind) {
+    let app = spawn_on(kind, english()).await;
     let (first, _) = app.play_call("+819012345678").await;
     let sid = app.call_sid();
     let call = app.call(&sid, "anonymous");
@@ -481,9 +512,52 @@ async fn a_typed_number_with_an_open_record_joins_it() {
         .unwrap()
         .doc()
         .unwrap();
-    call.press(&doc, "1").await.unwrap();
+    // The caller confirmed the number and is asked for the request as usual.
+    let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
+    assert_eq!(doc.verb_names(), ["Say", "Record"]);
+    assert_eq!(doc.said(), [en(PromptKey::RecordRequest)]);
     let records = app.records().await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].id, first.id);
+    assert_eq!(records[0].repeat_calls.len(), 1);
     assert_eq!(records[0].repeat_calls[0].as_str(), sid);
+    assert_eq!(app.record(&sid).await.unwrap().id, first.id, "linked");
+
+    // The recording of this call lands on the first record, under this call.
+    let rec_sid = app.recording_sid();
+    let audio = tone_wav(0.5);
+    let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
+    let status = call
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    assert_eq!(status.status, 204);
+    let records = app.records().await;
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.id, first.id);
+    assert_eq!(record.callback_number.as_str(), "+819012345678");
+    assert_eq!(record.recordings.len(), 2);
+    let key = format!("recordings/acme/{sid}/{rec_sid}.wav");
+    assert_eq!(record.recordings[1].state, RecordingState::Stored);
+    assert_eq!(
+        record.recordings[1].storage_key.as_deref(),
+        Some(key.as_str())
+    );
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
 }
+
+crate::on_every_backend!(
+    dial_answered_by_an_agent_ends_with_no_record,
+    dial_not_answered_goes_to_the_ivr_with_the_reason_and_arrival_time,
+    queue_opt_out_keeps_the_arrival_time_and_reason,
+    the_queue_limits_make_the_caller_leave,
+    a_full_queue_at_enqueue_goes_to_the_ivr_and_bridged_calls_end,
+    a_withheld_caller_who_leaves_the_queue_gets_the_reason_from_the_wait,
+    a_queue_error_sends_the_caller_to_the_ivr_as_overflow,
+    after_hours_on_a_weekday_evening_a_weekend_and_a_holiday,
+    business_hours_follow_dst_in_new_york,
+    the_closed_now_switch_overrides_the_hours,
+    a_repeat_caller_joins_the_open_record,
+    a_typed_number_with_an_open_record_joins_it,
+);

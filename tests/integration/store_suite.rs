@@ -327,6 +327,15 @@ async fn attempts_to_the_maximum_fail_the_record(b: &Backend) {
             Status::Failed
         };
         assert_eq!(updated.status, expected);
+        let reread = b
+            .store
+            .get_callback(&r.tenant_id, &r.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(reread.status, expected, "stored, not only returned");
+        assert_eq!(reread.attempts.len(), n + 1);
+        assert_eq!(reread.claimed_by, None);
     }
     let stored = b
         .store

@@ -1,5 +1,6 @@
 //! Bad input gets a clear error and nothing is stored.
 
+use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::domain::ids::{AccountSid, TenantId};
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
@@ -50,9 +51,8 @@ fn error_code(body: &serde_json::Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("<no error code>")
 }
 
-#[tokio::test]
-async fn unknown_tenant_is_404() {
-    let app = spawn_app().await;
+async fn unknown_tenant_is_404(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let sid = app.call_sid();
     let url = app.url("/twilio/nobody/voice");
     let reply = app.call(&sid, CALLER).incoming(&url).await.unwrap();
@@ -162,9 +162,8 @@ async fn json_or_garbage_bodies_are_400() {
     assert!(app.records().await.is_empty());
 }
 
-#[tokio::test]
-async fn url_signed_with_the_default_port_is_accepted() {
-    let app = spawn_app().await;
+async fn url_signed_with_the_default_port_is_accepted(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let sid = app.call_sid();
     let p = params(&sid);
     let with_port = "https://calls.example.com:443/twilio/acme/voice";
@@ -181,9 +180,8 @@ async fn url_signed_with_the_default_port_is_accepted() {
     assert!(reply.body.contains("<Gather"));
 }
 
-#[tokio::test]
-async fn unknown_parameters_are_signed_over_and_accepted() {
-    let app = spawn_app().await;
+async fn unknown_parameters_are_signed_over_and_accepted(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let sid = app.call_sid();
     let mut p = params(&sid);
     p.push(("StirVerstat".into(), "TN-Validation-Passed-A".into()));
@@ -201,9 +199,8 @@ async fn unknown_parameters_are_signed_over_and_accepted() {
     assert_eq!(app.records().await.len(), 1);
 }
 
-#[tokio::test]
-async fn shared_key_signatures_need_the_tenants_shared_key() {
-    let app = spawn_app().await;
+async fn shared_key_signatures_need_the_tenants_shared_key(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let sid = app.call_sid();
     let p = params(&sid);
     let signature = sign("shared-secret", &app.voice_url(), &p, Algorithm::Sha256);
@@ -342,9 +339,8 @@ async fn cheap_refusals_cost_no_store_read() {
     assert_eq!(counting.tenant_reads.load(Ordering::SeqCst), 1);
 }
 
-#[tokio::test]
-async fn a_rotated_token_is_accepted_with_the_old_one_for_the_overlap_only() {
-    let app = spawn_app().await;
+async fn a_rotated_token_is_accepted_with_the_old_one_for_the_overlap_only(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let mut tenant = app.tenant.clone();
     let now: jiff::Timestamp = NOW.parse().unwrap();
     tenant
@@ -406,3 +402,11 @@ async fn an_overlong_url_is_414_in_the_json_error_shape() {
         "URLs are limited to 8192 bytes"
     );
 }
+
+crate::on_every_backend!(
+    unknown_tenant_is_404,
+    url_signed_with_the_default_port_is_accepted,
+    unknown_parameters_are_signed_over_and_accepted,
+    shared_key_signatures_need_the_tenants_shared_key,
+    a_rotated_token_is_accepted_with_the_old_one_for_the_overlap_only,
+);
