@@ -170,6 +170,11 @@ impl<'a> Intake<'a> {
         else {
             return Ok(false);
         };
+        // A concurrent delivery of this very call made it: it is this call's
+        // own record, and the caller is not a repeat caller.
+        if &open.call_sid == call_sid {
+            return Ok(false);
+        }
         let now = self.now;
         let record = modify_callback(self.store, &self.tenant.id, &open.id, |r| {
             r.attach_call(call_sid.clone(), now)
