@@ -260,10 +260,15 @@ impl Twilio {
             }
         };
         match (first, second) {
-            (Ok(a), Ok(b)) if a.status != b.status => Err(broken(&format!(
-                "{step}: the same request answered {} and {}",
-                a.status, b.status
-            ))),
+            (Ok(a), Ok(b)) if a.status != b.status || shape(&a.body) != shape(&b.body) => {
+                Err(broken(&format!(
+                    "{step}: the same request answered {} {:?} and {} {:?}",
+                    a.status,
+                    shape(&a.body),
+                    b.status,
+                    shape(&b.body)
+                )))
+            }
             (Ok(reply), _) | (_, Ok(reply)) => Ok(reply),
             (Err(e), Err(_)) => Err(Failure::NotAnswered(format!("{step}: {e}"))),
         }
@@ -301,6 +306,14 @@ impl Twilio {
         }
         Err(format!("no answer in {TRIES} tries: {last}"))
     }
+}
+
+/// The verbs of a TwiML answer: what a repeated request must get again
+/// (the action URLs may differ, they carry the time of the request).
+fn shape(body: &str) -> Option<Vec<String>> {
+    Doc::parse(body)
+        .ok()
+        .map(|doc| doc.verb_names().into_iter().map(str::to_owned).collect())
 }
 
 fn broken(message: &str) -> Failure {
