@@ -34,14 +34,14 @@ pub async fn check(
         .recent_callbacks(&tenant, calls.len() * 2 + 10)
         .await?;
     counts.records = records.len();
-    let by_index: HashMap<&str, &(Plan, Outcome)> =
+    let by_call: HashMap<&str, &(Plan, Outcome)> =
         calls.iter().map(|c| (c.0.call_sid.as_str(), c)).collect();
     let mut records_of: HashMap<&str, usize> = HashMap::new();
     let mut stored_keys: Vec<(String, usize, String)> = Vec::new();
     for record in &records {
         for sid in std::iter::once(&record.call_sid).chain(&record.repeat_calls) {
             *records_of.entry(sid.as_str()).or_default() += 1;
-            if !by_index.contains_key(sid.as_str()) {
+            if !by_call.contains_key(sid.as_str()) {
                 counts.violations.push(format!(
                     "record {} has a call the soak never made: {sid}",
                     record.id
@@ -75,7 +75,7 @@ pub async fn check(
                             .violations
                             .push(format!("{who}: stored, but Twilio's copy was not deleted"));
                     }
-                    let index = by_index.get(record.call_sid.as_str()).map(|c| c.0.index);
+                    let index = by_call.get(record.call_sid.as_str()).map(|c| c.0.index);
                     match (recording.storage_key.clone(), index) {
                         (Some(key), Some(index)) => stored_keys.push((key, index, who)),
                         _ => counts
