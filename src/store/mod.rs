@@ -247,6 +247,11 @@ pub trait Store: Send + Sync {
                 Inserted::NumberOpen(open) => open,
             },
         };
+        // A concurrent delivery of this very call made it: the call's own
+        // record, not a repeat caller's.
+        if open.has_call(call_sid) {
+            return Ok(Opened::Existing(open));
+        }
         let joined = modify_callback(self, tenant, &open.id, |r| {
             r.attach_call(call_sid.clone(), now)
         })

@@ -6,7 +6,7 @@ use afureko::domain::callback::{Confirmation, RecordingState, Status};
 use afureko::domain::prompts::{Language, PromptKey};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::TenantSettings;
-use afureko::twilio::sim::{Doc, tone_wav};
+use afureko::twilio::sim::{Doc, Sim, tone_wav};
 
 fn arrived() -> i64 {
     NOW.parse::<jiff::Timestamp>().unwrap().as_second()
@@ -345,6 +345,41 @@ async fn the_same_webhooks_delivered_twice_make_one_record_and_one_copy(kind: Ki
     assert_eq!(app.twilio.downloads(), 1);
 }
 
+/// Twilio's retry of the incoming webhook, running alongside the first
+/// delivery: its CallSid lookup comes before the first's record is written,
+/// its lookup by number after. It is the same call, not a repeat caller
+/// (the soak found it answered the repeat caller's TwiML).
+async fn a_retry_racing_the_first_delivery_is_the_same_call(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let sid = app.call_sid();
+    let first = app
+        .call(&sid, CALLER)
+        .incoming(&app.voice_url())
+        .await
+        .unwrap();
+    let late = RacingStore::new(app.state.store.clone(), 0);
+    late.call_sid_misses
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    let mut state = app.state.clone();
+    state.store = std::sync::Arc::new(late);
+    let twin = Sim::new(
+        afureko::http::app(state),
+        PUBLIC_URL,
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+    );
+    let again = twin
+        .call(&sid, CALLER, COMPANY)
+        .incoming(&app.voice_url())
+        .await
+        .unwrap();
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body, first.body);
+    let records = app.records().await;
+    assert_eq!(records.len(), 1);
+    assert!(records[0].repeat_calls.is_empty());
+}
+
 async fn forged_or_missing_signatures_get_403_and_store_nothing(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
     let sid = app.call_sid();
@@ -445,5 +480,6 @@ crate::on_every_backend!(
     withheld_caller_ids_go_straight_to_number_entry,
     hang_up_before_recording_keeps_the_record_on_the_caller_id,
     the_same_webhooks_delivered_twice_make_one_record_and_one_copy,
+    a_retry_racing_the_first_delivery_is_the_same_call,
     forged_or_missing_signatures_get_403_and_store_nothing,
 );

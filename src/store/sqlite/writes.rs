@@ -164,6 +164,9 @@ fn join(
     fresh: &CallbackRecord,
     now: Timestamp,
 ) -> Result<Opened, StoreError> {
+    if open.has_call(&fresh.call_sid) {
+        return Ok(Opened::Existing(open));
+    }
     if open.attach_call(fresh.call_sid.clone(), now) {
         open = update(conn, &open)?;
     }

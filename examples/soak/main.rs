@@ -1,0 +1,359 @@
+//! The soak (issue 10, "Faults, at scale"): plays thousands of whole calls,
+//! many at once, against a running `afureko serve` over real HTTP as Twilio
+//! would, while the media host, the AWS stand-in and Twilio misbehave and the
+//! server is killed with SIGKILL and started again. Then `afureko sweep`
+//! runs until nothing is pending, and the store is read to check that
+//! nothing was lost. Exits non-zero with the calls that broke an invariant.
+//! `scripts/soak` runs it; everything listens on 127.0.0.1.
+//!
+//! soak --bin target/debug/afureko --backend embedded|aws --work-dir DIR
+//!      [--calls 300] [--concurrency 32] [--restarts 1] [--port 23100]
+//!      [--seed 1] [--max-minutes 20]
+//!
+//! The AWS backend proxies `AWS_ENDPOINT_URL` (moto); the driver itself
+//! reads the store there directly, without the proxy's faults.
+
+mod aws_proxy;
+mod calls;
+mod check;
+mod faults;
+mod media;
+mod rng;
+mod server;
+
+use anyhow::{Context, bail};
+use calls::{Outcome, Plan, TENANT, Twilio};
+use faults::Faults;
+use server::{Afureko, Server};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const ACCOUNT_SID: &str = "AC50a4000000000000000000000000beef";
+const AUTH_TOKEN: &str = "soak-auth-token";
+const PUBLIC_URL: &str = "https://soak.afureko.test";
+/// How long the server stays down after a kill, before it is started again.
+const DOWNTIME: Duration = Duration::from_secs(1);
+const SWEEP_ROUNDS: usize = 10;
+
+struct Options {
+    bin: PathBuf,
+    aws: bool,
+    work_dir: PathBuf,
+    calls: usize,
+    concurrency: usize,
+    restarts: usize,
+    port: u16,
+    seed: u64,
+    max_minutes: u64,
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options {
+        bin: PathBuf::new(),
+        aws: false,
+        work_dir: PathBuf::new(),
+        calls: 300,
+        concurrency: 32,
+        restarts: 1,
+        port: 23100,
+        seed: 1,
+        max_minutes: 20,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .with_context(|| format!("{flag} needs a value"))?;
+        let bad = || format!("{flag} {value:?}");
+        match flag.as_str() {
+            "--bin" => o.bin = value.into(),
+            "--backend" => match value.as_str() {
+                "embedded" => o.aws = false,
+                "aws" => o.aws = true,
+                _ => bail!("--backend is embedded or aws, not {value:?}"),
+            },
+            "--work-dir" => o.work_dir = value.into(),
+            "--calls" => o.calls = value.parse().with_context(bad)?,
+            "--concurrency" => o.concurrency = value.parse().with_context(bad)?,
+            "--restarts" => o.restarts = value.parse().with_context(bad)?,
+            "--port" => o.port = value.parse().with_context(bad)?,
+            "--seed" => o.seed = value.parse().with_context(bad)?,
+            "--max-minutes" => o.max_minutes = value.parse().with_context(bad)?,
+            _ => bail!("unknown flag {flag}"),
+        }
+    }
+    if o.bin.as_os_str().is_empty() || o.work_dir.as_os_str().is_empty() {
+        bail!("--bin and --work-dir are required");
+    }
+    // Listeners stay below the ephemeral range (32768 and up).
+    if o.port == 0 || o.port > 32765 {
+        bail!("--port must be 1-32765 (three ports from it are used)");
+    }
+    if o.calls == 0 || o.calls > 10_000_000 || o.concurrency == 0 {
+        bail!("--calls must be 1-10000000 and --concurrency at least 1");
+    }
+    Ok(o)
+}
+
+/// A listener on 127.0.0.1 only.
+pub async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("soak: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// True when every invariant held.
+async fn run() -> anyhow::Result<bool> {
+    let o = options()?;
+    std::fs::create_dir_all(&o.work_dir)?;
+    let backend_name = if o.aws { "aws (moto)" } else { "embedded" };
+    // Distinct SIDs and table per run: an AWS stand-in outlives runs.
+    let run_id = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let faults = Arc::new(Faults::default());
+    let media =
+        media::Media::start(o.port + 1, ACCOUNT_SID, AUTH_TOKEN, o.seed, faults.clone()).await?;
+
+    let local_url = format!("http://127.0.0.1:{}", o.port);
+    let mut env = vec![
+        ("AFUREKO_LISTEN".to_owned(), format!("127.0.0.1:{}", o.port)),
+        ("AFUREKO_PUBLIC_URL".to_owned(), PUBLIC_URL.to_owned()),
+        (
+            "AFUREKO_TWILIO_API_BASE".to_owned(),
+            media.base_url().to_owned(),
+        ),
+        ("AFUREKO_LOG".to_owned(), "info".to_owned()),
+    ];
+    // The driver's own view of the store: the same configuration, but on
+    // AWS straight to moto, not through the proxy.
+    let mut own_env = env.clone();
+    if o.aws {
+        let moto = std::env::var("AWS_ENDPOINT_URL")
+            .context("AWS_ENDPOINT_URL must name the AWS stand-in (moto) for --backend aws")?;
+        let target = [
+            ("AFUREKO_TABLE".to_owned(), format!("afureko-soak-{run_id}")),
+            (
+                "AFUREKO_BUCKET".to_owned(),
+                format!("afureko-soak-{run_id}"),
+            ),
+        ];
+        own_env.extend(target.clone());
+        Afureko {
+            bin: o.bin.clone(),
+            env: own_env.clone(),
+            log: o.work_dir.join("init.log"),
+            local_url: local_url.clone(),
+        }
+        .run(&["aws", "init"])
+        .await?;
+        let proxy = aws_proxy::start(o.port + 2, &moto, o.seed, faults.clone()).await?;
+        env.extend(target);
+        env.push(("AWS_ENDPOINT_URL".to_owned(), proxy));
+    } else {
+        let data = o.work_dir.join("data");
+        std::fs::create_dir_all(&data)?;
+        let data = ("AFUREKO_DATA_DIR".to_owned(), data.display().to_string());
+        env.push(data.clone());
+        own_env.push(data);
+    }
+    let server = Arc::new(Server::new(Afureko {
+        bin: o.bin.clone(),
+        env: env.clone(),
+        log: o.work_dir.join("serve.log"),
+        local_url: local_url.clone(),
+    }));
+    server
+        .afureko()
+        .run(&[
+            "tenant",
+            "create",
+            "--id",
+            TENANT,
+            "--twilio-account-sid",
+            ACCOUNT_SID,
+            "--twilio-auth-token",
+            AUTH_TOKEN,
+            "--language",
+            "en-US",
+        ])
+        .await?;
+    server.start().await?;
+
+    println!(
+        "soak on {backend_name}: {} calls, {} at once, {} restart(s) with kill -9; server log in {}",
+        o.calls,
+        o.concurrency,
+        o.restarts,
+        o.work_dir.join("serve.log").display()
+    );
+    let twilio = Arc::new(Twilio {
+        http: reqwest::Client::new(),
+        public_url: PUBLIC_URL.to_owned(),
+        local_url,
+        account_sid: ACCOUNT_SID.to_owned(),
+        auth_token: AUTH_TOKEN.to_owned(),
+        media: media.clone(),
+        faults: faults.clone(),
+    });
+    faults.on.store(true, Ordering::SeqCst);
+    let started = Instant::now();
+    let (played, stopped_early) = play(&o, run_id, &twilio, &server).await?;
+    faults.on.store(false, Ordering::SeqCst);
+    let elapsed = started.elapsed();
+
+    let sweeps = sweep(server.afureko()).await?;
+    server.kill().await?;
+    let own = afureko::config::Config::from_lookup(|name| {
+        own_env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })?;
+    let backend = afureko::startup::backend(&own).await?;
+    let counts = check::check(&backend, &media, &played).await?;
+
+    let answered = |f: fn(&Outcome) -> bool| played.iter().filter(|c| f(&c.1)).count();
+    let n = |c: &std::sync::atomic::AtomicUsize| Faults::get(c);
+    println!(
+        "  calls played: {} in {:.0} s{}",
+        played.len(),
+        elapsed.as_secs_f64(),
+        if stopped_early {
+            " (time bound reached; fewer calls than asked)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "  answered 2xx: incoming {}, press 1 {}, record {}, recording status {}; given up unanswered (server down): {}",
+        answered(|o| o.incoming),
+        answered(|o| o.pressed),
+        answered(|o| o.recorded),
+        answered(|o| o.status_callback),
+        answered(|o| o.not_answered.is_some()),
+    );
+    println!(
+        "  faults: media 500 {}, media stall {}, S3 PUT 503 {}, DynamoDB throttle {}, webhook sent twice {} (at once {}), Twilio retries {}, kill -9 {}",
+        n(&faults.media_500),
+        n(&faults.media_stall),
+        n(&faults.s3_put_503),
+        n(&faults.dynamo_throttle),
+        n(&faults.webhook_repeated) + n(&faults.webhook_repeated_concurrently),
+        n(&faults.webhook_repeated_concurrently),
+        n(&faults.webhook_retried),
+        n(&faults.kills),
+    );
+    println!("  sweep: {sweeps}");
+    println!(
+        "  records {}, recordings stored {}, Twilio copies deleted {} (of {} deletes), pending_copy {}, copy_failed {}, losses {}",
+        counts.records,
+        counts.stored,
+        counts.twilio_deleted,
+        media.deletes(),
+        counts.pending_copy,
+        counts.copy_failed,
+        counts.losses,
+    );
+    if counts.violations.is_empty() {
+        println!("  invariants: all held");
+        return Ok(true);
+    }
+    println!("  invariants: {} broken", counts.violations.len());
+    for v in counts.violations.iter().take(50) {
+        println!("    {v}");
+    }
+    Ok(false)
+}
+
+/// Plays the calls, `concurrency` at a time; the server is killed and
+/// restarted at evenly spaced points while calls are in flight. Stops
+/// starting calls once `max_minutes` have passed.
+async fn play(
+    o: &Options,
+    run_id: u64,
+    twilio: &Arc<Twilio>,
+    server: &Arc<Server>,
+) -> anyhow::Result<(Vec<(Plan, Outcome)>, bool)> {
+    let bound = Instant::now() + Duration::from_secs(o.max_minutes * 60);
+    let kills_at: Vec<usize> = (1..=o.restarts)
+        .map(|k| o.calls * k / (o.restarts + 1))
+        .collect();
+    let slots = Arc::new(tokio::sync::Semaphore::new(o.concurrency));
+    let mut calls = tokio::task::JoinSet::new();
+    let mut restarts = tokio::task::JoinSet::new();
+    let mut stopped_early = false;
+    for index in 0..o.calls {
+        if Instant::now() > bound {
+            stopped_early = true;
+            break;
+        }
+        let slot = slots.clone().acquire_owned().await?;
+        if kills_at.contains(&index) {
+            let server = server.clone();
+            let faults = twilio.faults.clone();
+            restarts.spawn(async move {
+                server.kill().await?;
+                Faults::count(&faults.kills);
+                tokio::time::sleep(DOWNTIME).await;
+                server.start().await
+            });
+        }
+        let twilio = twilio.clone();
+        let plan = Plan::new(run_id, index, o.seed);
+        calls.spawn(async move {
+            let outcome = twilio.play(&plan).await;
+            drop(slot);
+            (plan, outcome)
+        });
+    }
+    let mut played = Vec::with_capacity(o.calls);
+    while let Some(call) = calls.join_next().await {
+        played.push(call?);
+    }
+    while let Some(restart) = restarts.join_next().await {
+        restart??;
+    }
+    played.sort_by_key(|c| c.0.index);
+    Ok((played, stopped_early))
+}
+
+/// `afureko sweep` until a run finds nothing pending; returns what it did.
+async fn sweep(afureko: &Afureko) -> anyhow::Result<String> {
+    let mut done = Vec::new();
+    for _ in 0..SWEEP_ROUNDS {
+        let out = afureko.run(&["sweep"]).await?;
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("sweep:"))
+            .with_context(|| format!("afureko sweep printed no report: {out}"))?
+            .to_owned();
+        // "sweep: 3 stored, 0 failed (will retry), 0 given up, 0 skipped"
+        let nothing = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .all(|s| s == "0");
+        done.push(line.trim_start_matches("sweep: ").to_owned());
+        if nothing {
+            return Ok(format!("{} run(s): {}", done.len(), done.join("; ")));
+        }
+    }
+    Ok(format!(
+        "still pending after {SWEEP_ROUNDS} runs: {}",
+        done.join("; ")
+    ))
+}
