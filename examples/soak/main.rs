@@ -351,6 +351,14 @@ async fn sweep(afureko: &Afureko) -> anyhow::Result<String> {
         if nothing {
             return Ok(format!("{} run(s): {}", done.len(), done.join("; ")));
         }
+        // Only skips: copies whose copier was killed hold their lease; the
+        // next sweep after it lapses takes them.
+        if line.contains(" 0 stored, 0 failed") && line.contains("0 deleted, 0 deletes failed") {
+            let lease = afureko::domain::callback::COPY_LEASE
+                .as_secs()
+                .unsigned_abs();
+            tokio::time::sleep(std::time::Duration::from_secs(lease + 1)).await;
+        }
     }
     Ok(format!(
         "still pending after {SWEEP_ROUNDS} runs: {}",

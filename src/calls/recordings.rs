@@ -158,6 +158,23 @@ impl RecordingCopier {
             .map_err(|e| error_chain(&e))
     }
 
+    /// A copy dropped before it finished (its time ran out): noted as a
+    /// failed try, which also ends its lease, so the sweeper takes it next.
+    pub async fn abandon(
+        &self,
+        tenant: &Tenant,
+        record: &CallbackRecord,
+        sid: &RecordingSid,
+        error: String,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
+            r.recording_copy_failed(sid, error.clone(), now)
+        })
+        .await?;
+        Ok(())
+    }
+
     /// Deletes Twilio's copy when the record says it is due, and notes the
     /// outcome; returns whether it is gone.
     async fn delete_twilio_copy(

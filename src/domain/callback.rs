@@ -236,9 +236,10 @@ pub const MAX_COPY_ATTEMPTS: u32 = 5;
 /// Deleting Twilio's copy is retried this many times.
 pub const MAX_DELETE_ATTEMPTS: u32 = 5;
 
-/// How long a copier may hold a recording: far longer than a download
-/// (10 s timeout) plus an upload, so only a crashed copier's claim lapses.
-pub const COPY_LEASE: SignedDuration = SignedDuration::from_mins(5);
+/// How long a copier may hold a recording: longer than the slowest copy
+/// (10 s download, 12 s upload, 10 s delete, all bounded), so only a crashed
+/// copier's claim lapses; short, so the sweeper retries it soon.
+pub const COPY_LEASE: SignedDuration = SignedDuration::from_mins(1);
 
 impl CallbackRecord {
     pub fn new(tenant_id: TenantId, new: NewCallback, sla_minutes: u32, now: Timestamp) -> Self {
@@ -583,8 +584,13 @@ pub(crate) mod tests {
         let now = at("2026-11-25T01:05:00Z");
         r.recording_completed(r.call_sid.clone(), sid(), "u".into(), None, now);
         assert!(r.begin_copy(&sid(), now));
-        assert!(!r.begin_copy(&sid(), at("2026-11-25T01:09:59Z")), "held");
-        assert!(r.begin_copy(&sid(), at("2026-11-25T01:10:00Z")), "lapsed");
+        let lapse = now + COPY_LEASE;
+        assert_eq!(lapse, at("2026-11-25T01:06:00Z"));
+        assert!(
+            !r.begin_copy(&sid(), lapse - SignedDuration::from_secs(1)),
+            "held"
+        );
+        assert!(r.begin_copy(&sid(), lapse), "lapsed");
         assert!(r.recording_copy_failed(&sid(), "boom".into(), now));
         assert!(r.begin_copy(&sid(), now), "a failure frees it at once");
         assert!(r.recording_stored(&sid(), "k".into(), true, now));

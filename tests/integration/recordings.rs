@@ -250,7 +250,8 @@ async fn a_crashed_copiers_claim_lapses_and_the_sweeper_retries(kind: Kind) {
         }
     );
     assert_eq!(app.twilio.downloads(), 0);
-    app.clock.set(taken_at + jiff::SignedDuration::from_mins(5));
+    app.clock
+        .set(taken_at + afureko::domain::callback::COPY_LEASE);
     let lapsed = app.state.copier.sweep(100).await.unwrap();
     assert_eq!(
         lapsed,

@@ -25,7 +25,7 @@ pub const KEY_PATTERN: &str = "^[!-~]+$";
 
 /// The operations that take a key: every API operation that changes state.
 pub fn changes_state(method: &Method, path: &str) -> bool {
-    method == Method::POST && path.starts_with("/api/")
+    method == Method::POST && path.starts_with("/api/v1/callbacks/")
 }
 
 fn key_of(value: &HeaderValue) -> Result<String, ApiError> {

@@ -180,10 +180,9 @@ async fn find_agent(
 }
 
 fn signed_in(agent: &Agent) -> Result<&SignedIn, ApiError> {
-    agent
-        .signed_in
-        .as_ref()
-        .ok_or_else(|| ApiError::BadRequest("this needs a signed-in agent, not an API key".into()))
+    agent.signed_in.as_ref().ok_or_else(|| {
+        ApiError::Unauthorized("this needs a signed-in agent, not an API key".into())
+    })
 }
 
 #[utoipa::path(

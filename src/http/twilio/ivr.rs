@@ -273,12 +273,20 @@ pub async fn recording_status(
         .await?;
     // A failed copy stays on the record for the sweeper; Twilio still gets
     // 2xx. Twilio waits 15 s and Lambda ends the function at 12 s: a copy
-    // past its budget is dropped, and its lease lapses for the sweeper.
+    // past its budget is dropped and noted as a failed try, which hands it
+    // to the sweeper at once.
     match tokio::time::timeout(COPY_BUDGET, state.copier.copy(&hook.tenant, &record, &sid)).await {
         Ok(copied) => {
             copied?;
         }
-        Err(_) => tracing::warn!(recording_sid = %sid, "copy past its budget; left to the sweeper"),
+        Err(_) => {
+            let error = format!("the copy took more than {} s", COPY_BUDGET.as_secs());
+            tracing::warn!(recording_sid = %sid, error, "left to the sweeper");
+            state
+                .copier
+                .abandon(&hook.tenant, &record, &sid, error)
+                .await?;
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }
