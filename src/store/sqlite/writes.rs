@@ -36,7 +36,8 @@ pub(super) fn insert(conn: &Connection, record: &CallbackRecord) -> Result<Inser
     {
         return Ok(Inserted::NumberOpen(open));
     }
-    // The call's link decides: a CallSid belongs to one record only.
+    // The link is the guard itself: another process may have linked the
+    // call since the lookup above.
     let linked =
         conn.prepare_cached(LINK_CALL)?
             .execute(params![row.tenant_id, row.call_sid, row.id])?;
