@@ -181,6 +181,16 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     );
     // Off the start-up path, so serving starts at once.
     tokio::task::spawn_blocking(crate::domain::phone::warm_up);
+    tokio::task::spawn_blocking(|| {
+        // An hour is far past any copy's budget: what is older was left by a killed process.
+        let removed = crate::calls::recordings::remove_stale_spools(
+            &std::env::temp_dir(),
+            std::time::Duration::from_secs(3600),
+        );
+        if removed > 0 {
+            tracing::info!(removed, "removed download spools left by a stopped process");
+        }
+    });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartupError::Listen {
