@@ -48,7 +48,9 @@ async fn init() -> anyhow::Result<crate::http::AppState> {
         config.twilio_api()?,
         Arc::new(SystemClock),
     );
-    crate::domain::phone::warm_up();
+    // Not the whole numbering database (most of the init time before): the
+    // first call from outside Japan's E.164 numbers loads it.
+    crate::domain::phone::warm_up_japanese();
     Ok(state)
 }
 
