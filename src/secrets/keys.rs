@@ -149,10 +149,7 @@ impl RecordKind {
 
 /// The sealer for the store behind `records`: checks the configured key
 /// against the store's key record, or makes the record at first start.
-pub async fn unlock(
-    source: &KeySource,
-    records: &dyn KeyRecordStore,
-) -> Result<Sealer, KeyError> {
+pub async fn unlock(source: &KeySource, records: &dyn KeyRecordStore) -> Result<Sealer, KeyError> {
     // Twice at most: a process that started at the same moment may make
     // the record between our read and our write.
     for _ in 0..2 {
@@ -178,7 +175,10 @@ pub async fn unlock(
         };
         let json = serde_json::to_string(&record).map_err(KeyError::MalformedRecord)?;
         if records.create_key_record(&json).await? {
-            tracing::info!(key = source.describe(), "made the store's key record: tenants' secrets are sealed with this key");
+            tracing::info!(
+                key = source.describe(),
+                "made the store's key record: tenants' secrets are sealed with this key"
+            );
             return Ok(sealer);
         }
     }

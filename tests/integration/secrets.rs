@@ -102,17 +102,16 @@ async fn secrets_are_sealed_at_rest_and_webhooks_still_verify(kind: Kind) {
     tenant.twilio.webhook_shared_key = Some(AuthToken::new(SHARED_KEY).unwrap());
     tenant
         .twilio
-        .rotate_auth_token(
-            AuthToken::new(NEW_TOKEN).unwrap(),
-            60,
-            NOW.parse().unwrap(),
-        )
+        .rotate_auth_token(AuthToken::new(NEW_TOKEN).unwrap(), 60, NOW.parse().unwrap())
         .unwrap();
     app.backend.store.update_tenant(&tenant).await.unwrap();
 
     let doc = raw_doc(&app, kind, TENANT).await;
     for secret in [AUTH_TOKEN, NEW_TOKEN, SHARED_KEY] {
-        assert!(!doc.contains(secret), "{secret} is stored in plaintext: {doc}");
+        assert!(
+            !doc.contains(secret),
+            "{secret} is stored in plaintext: {doc}"
+        );
     }
     let stored: serde_json::Value = serde_json::from_str(&doc).unwrap();
     let twilio = &stored["twilio"];
@@ -276,7 +275,11 @@ async fn kms_seals_with_a_data_key_and_refuses_another_kms_key() {
     if !available(Kind::Moto) {
         return;
     }
-    let sdk = sdk(&std::env::var("AFUREKO_TEST_MOTO_URL").unwrap(), "test", "test");
+    let sdk = sdk(
+        &std::env::var("AFUREKO_TEST_MOTO_URL").unwrap(),
+        "test",
+        "test",
+    );
     let table = format!("afureko-kms-{}", uuid::Uuid::new_v4().simple());
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     create_table(&dynamo, &table).await.unwrap();
@@ -309,8 +312,7 @@ async fn kms_seals_with_a_data_key_and_refuses_another_kms_key() {
         .unwrap()
         .item
         .unwrap();
-    let record: serde_json::Value =
-        serde_json::from_str(record["doc"].as_s().unwrap()).unwrap();
+    let record: serde_json::Value = serde_json::from_str(record["doc"].as_s().unwrap()).unwrap();
     let arn = record["kms_key_arn"].as_str().unwrap();
     assert!(arn.ends_with(&format!(":key/{key_a}")), "{arn}");
     assert_eq!(record["kind"], "kms");
@@ -343,7 +345,11 @@ async fn a_missing_kms_key_fails_start_up_naming_the_variable() {
     if !available(Kind::Moto) {
         return;
     }
-    let sdk = sdk(&std::env::var("AFUREKO_TEST_MOTO_URL").unwrap(), "test", "test");
+    let sdk = sdk(
+        &std::env::var("AFUREKO_TEST_MOTO_URL").unwrap(),
+        "test",
+        "test",
+    );
     let table = format!("afureko-kms-{}", uuid::Uuid::new_v4().simple());
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     create_table(&dynamo, &table).await.unwrap();

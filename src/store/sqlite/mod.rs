@@ -10,9 +10,7 @@ mod schema;
 mod writer;
 mod writes;
 
-use super::{
-    Inserted, KeyRecordStore, ListPosition, ListQuery, Opened, Page, Store, StoreError,
-};
+use super::{Inserted, KeyRecordStore, ListPosition, ListQuery, Opened, Page, Store, StoreError};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
