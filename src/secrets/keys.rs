@@ -110,6 +110,8 @@ pub enum KeyError {
     },
     #[error("the store's key record is malformed")]
     MalformedRecord(#[source] serde_json::Error),
+    #[error("the store's key record is damaged: {0}")]
+    DamagedRecord(&'static str),
     #[error("cannot read or write the store's key record")]
     Store(#[from] StoreError),
 }
@@ -173,7 +175,10 @@ pub async fn unlock(source: &KeySource, records: &dyn KeyRecordStore) -> Result<
             key_id,
             kind,
         };
-        let json = serde_json::to_string(&record).map_err(KeyError::MalformedRecord)?;
+        let json = serde_json::to_string(&record).map_err(|source| StoreError::Encode {
+            what: "the key record",
+            source,
+        })?;
         if records.create_key_record(&json).await? {
             tracing::info!(
                 key = source.describe(),
@@ -217,10 +222,7 @@ async fn stored_key(source: &KeySource, kind: &RecordKind) -> Result<SecretKey, 
             }
             let blob = STANDARD
                 .decode(encrypted_data_key)
-                .map_err(|_| KeyError::KmsAnswer {
-                    op: "GenerateDataKey",
-                    what: "a readable encrypted data key (the key record is damaged)",
-                })?;
+                .map_err(|_| KeyError::DamagedRecord("its encrypted data key is not base64"))?;
             kms_decrypt(client, key_id, blob).await
         }
         _ => Err(other()),
