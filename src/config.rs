@@ -1,5 +1,6 @@
 //! Configuration from the environment; every error names its variable.
 
+use crate::secrets::keys::SecretKey;
 use crate::twilio::api::{MediaHosts, TwilioApi, TwilioApiError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -56,6 +57,16 @@ pub struct AwsTarget {
     pub bucket: String,
 }
 
+/// How tenants' secrets are sealed (see `secrets`): a KMS key, else a
+/// key given in the environment, else (embedded only) a key file.
+#[derive(Debug, Clone, Default)]
+pub struct SecretKeys {
+    /// `AFUREKO_KMS_KEY_ID`: a key id, ARN or alias.
+    pub kms_key_id: Option<String>,
+    /// `AFUREKO_SECRET_KEY`.
+    pub secret_key: Option<SecretKey>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// DynamoDB + S3 when set; the embedded store otherwise.
@@ -69,6 +80,7 @@ pub struct Config {
     pub twilio_api_base: BaseUrl,
     /// Where a recording download may be redirected.
     pub twilio_media_hosts: MediaHosts,
+    pub secrets: SecretKeys,
 }
 
 impl Config {
@@ -114,6 +126,21 @@ impl Config {
                 });
             }
         };
+        let secret_key = lookup("AFUREKO_SECRET_KEY")
+            .map(|text| {
+                SecretKey::parse(&text).ok_or_else(|| ConfigError {
+                    var: "AFUREKO_SECRET_KEY",
+                    reason: "must be the base64 of 32 random bytes (make one with `openssl rand -base64 32`)".into(),
+                })
+            })
+            .transpose()?;
+        let kms_key_id = lookup("AFUREKO_KMS_KEY_ID");
+        if kms_key_id.is_some() && secret_key.is_some() {
+            return Err(ConfigError {
+                var: "AFUREKO_SECRET_KEY",
+                reason: "must not be set with AFUREKO_KMS_KEY_ID: set the one key tenants' secrets are sealed with".into(),
+            });
+        }
         Ok(Config {
             aws,
             public_url,
@@ -125,6 +152,10 @@ impl Config {
                 &lookup("AFUREKO_TWILIO_MEDIA_HOSTS")
                     .unwrap_or_else(|| MediaHosts::DEFAULT.to_owned()),
             ),
+            secrets: SecretKeys {
+                kms_key_id,
+                secret_key,
+            },
         })
     }
 }
@@ -195,6 +226,21 @@ mod tests {
             "AFUREKO_TABLE"
         );
         assert_eq!(config(&[]).unwrap().aws, None);
+    }
+
+    #[test]
+    fn the_secret_key_is_checked_and_never_shown() {
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let c = config(&[("AFUREKO_SECRET_KEY", key)]).unwrap();
+        assert!(c.secrets.secret_key.is_some());
+        assert!(!format!("{c:?}").contains(key));
+        let e = config(&[("AFUREKO_SECRET_KEY", "c2hvcnQ=")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "AFUREKO_SECRET_KEY: must be the base64 of 32 random bytes (make one with `openssl rand -base64 32`)"
+        );
+        let e = config(&[("AFUREKO_SECRET_KEY", key), ("AFUREKO_KMS_KEY_ID", "k")]).unwrap_err();
+        assert_eq!(e.var, "AFUREKO_SECRET_KEY");
     }
 
     #[test]

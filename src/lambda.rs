@@ -1,6 +1,8 @@
 //! Inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API` is set): the same Router on
 //! `lambda_http`, or, with `AFUREKO_LAMBDA_ROLE=sweeper`, the scheduled
-//! recording sweeper. Everything is built once at init, with no network.
+//! recording sweeper. Everything is built once at init; the only network
+//! step is reading the key record of tenants' secrets (and, with KMS, one
+//! Decrypt of its data key), so a wrong key fails init, not every request.
 
 use crate::clock::SystemClock;
 use crate::config::Config;

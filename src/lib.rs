@@ -3,7 +3,8 @@
 //! Layout: `domain` is pure (call flow, TwiML, records); `calls` holds the
 //! use cases (intake, agents' work, recording copies) over the stores;
 //! `store` holds the storage traits and their adapters; `twilio` speaks
-//! Twilio's protocol (signatures, media API); `http` is the one axum Router;
+//! Twilio's protocol (signatures, media API); `secrets` seals tenants'
+//! secrets at rest; `http` is the one axum Router;
 //! `cli` is the binary.
 
 pub mod calls;
@@ -15,6 +16,7 @@ pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod lambda;
+pub mod secrets;
 pub mod server;
 pub mod startup;
 pub mod store;

@@ -2,16 +2,18 @@
 
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AwsTarget, BaseUrl, Config};
+use crate::config::{AwsTarget, BaseUrl, Config, SecretKeys};
 use crate::http::{AppState, app};
+use crate::secrets::keys::{self, KEY_FILE, KeyError, KeySource};
 use crate::store::agents::AgentStore;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
 use crate::store::s3::S3RecordingStore;
+use crate::store::sealed::SealedTenants;
 use crate::store::sqlite::SqliteStore;
 use crate::store::tenant_cache::{self, TenantCache};
-use crate::store::{RecordingStore, Store, StoreError};
+use crate::store::{KeyRecordStore, RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
 use std::path::Path;
 use std::sync::Arc;
@@ -25,6 +27,12 @@ pub enum StartupError {
     Config(#[from] crate::config::ConfigError),
     #[error("cannot open the store")]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(
+        "the AWS backend needs a key for tenants' secrets: set AFUREKO_KMS_KEY_ID (a KMS key; template.yaml makes one) or AFUREKO_SECRET_KEY (see README, Secrets at rest)"
+    )]
+    NoSecretKey,
     #[error("cannot build the Twilio client")]
     Twilio(#[from] TwilioApiError),
     #[error("cannot listen on {addr}")]
@@ -46,26 +54,70 @@ pub struct Backend {
     pub agents: Arc<dyn AgentStore>,
 }
 
-/// The embedded default: `afureko.db` and `recordings/` under `data_dir`.
-pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
+/// The embedded default: `afureko.db`, `recordings/` and (unless a key is
+/// configured) the key file under `data_dir`.
+pub async fn embedded(data_dir: &Path, secrets: &SecretKeys) -> Result<Backend, StartupError> {
     let store = Arc::new(SqliteStore::open(&data_dir.join("afureko.db")).await?);
     let audio = FsRecordingStore::new(data_dir.to_path_buf());
+    let source = key_source(secrets, Some(data_dir.join(KEY_FILE)), None).await?;
     Ok(Backend {
-        store: cached_tenants(store.clone()),
+        store: sealed_tenants(store.clone(), &source).await?,
         audio: Arc::new(audio),
         idempotency: store.clone(),
         agents: store,
     })
 }
 
-/// Every webhook reads its tenant: read it from a cache that sees another
-/// process's change within `tenant_cache::TTL`.
-fn cached_tenants(store: Arc<dyn Store>) -> Arc<dyn Store> {
-    Arc::new(TenantCache::new(
-        store,
+/// Where the key of tenants' secrets comes from; `key_file` where a store
+/// without a configured key keeps its own (none on AWS: a Lambda's disk
+/// does not last).
+async fn key_source(
+    secrets: &SecretKeys,
+    key_file: Option<std::path::PathBuf>,
+    sdk: Option<&aws_config::SdkConfig>,
+) -> Result<KeySource, StartupError> {
+    if let Some(key_id) = &secrets.kms_key_id {
+        let client = match sdk {
+            Some(sdk) => kms_client(sdk),
+            None => kms_client(&sdk_config().await),
+        };
+        return Ok(KeySource::Kms {
+            client,
+            key_id: key_id.clone(),
+        });
+    }
+    match (&secrets.secret_key, key_file) {
+        (Some(key), _) => Ok(KeySource::Env(key.clone())),
+        (None, Some(path)) => Ok(KeySource::File(path)),
+        (None, None) => Err(StartupError::NoSecretKey),
+    }
+}
+
+/// Tenants' secrets sealed with the key from `source`, which must open the
+/// store's key record (made at first start), and tenants read through the
+/// cache (every webhook reads its tenant; another process's change is seen
+/// within `tenant_cache::TTL`).
+pub async fn sealed_tenants<S>(
+    store: Arc<S>,
+    source: &KeySource,
+) -> Result<Arc<dyn Store>, StartupError>
+where
+    S: Store + KeyRecordStore + 'static,
+{
+    let sealer = keys::unlock(source, store.as_ref()).await?;
+    Ok(Arc::new(TenantCache::new(
+        Arc::new(SealedTenants::new(store, Arc::new(sealer))),
         Arc::new(SystemClock),
         tenant_cache::TTL,
-    ))
+    )))
+}
+
+/// KMS answers in milliseconds, like DynamoDB, and is called at start-up only.
+pub fn kms_client(sdk: &aws_config::SdkConfig) -> aws_sdk_kms::Client {
+    let config = aws_sdk_kms::config::Builder::from(sdk)
+        .timeout_config(dynamo_timeouts())
+        .build();
+    aws_sdk_kms::Client::from_conf(config)
 }
 
 pub fn state(
@@ -132,18 +184,24 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// DynamoDB + S3, both clients derived from one `SdkConfig`.
-pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget) -> Backend {
+/// DynamoDB + S3 (+ KMS), all clients derived from one `SdkConfig`. Reads
+/// the key record: the one network step of start-up.
+pub async fn aws(
+    sdk: &aws_config::SdkConfig,
+    target: &AwsTarget,
+    secrets: &SecretKeys,
+) -> Result<Backend, StartupError> {
     let dynamo = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         target.table.clone(),
     ));
-    Backend {
-        store: cached_tenants(dynamo.clone()),
+    let source = key_source(secrets, None, Some(sdk)).await?;
+    Ok(Backend {
+        store: sealed_tenants(dynamo.clone(), &source).await?,
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
         idempotency: dynamo.clone(),
         agents: dynamo,
-    }
+    })
 }
 
 /// The backend the configuration names: AWS when `AFUREKO_TABLE` and
@@ -152,10 +210,10 @@ pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
     match &config.aws {
         Some(target) => {
             tracing::info!(table = %target.table, bucket = %target.bucket, "AWS backend: DynamoDB and S3");
-            Ok(aws(&sdk_config().await, target))
+            aws(&sdk_config().await, target, &config.secrets).await
         }
         None => {
-            let backend = embedded(&config.data_dir).await?;
+            let backend = embedded(&config.data_dir, &config.secrets).await?;
             tracing::warn!(
                 data_dir = %config.data_dir.display(),
                 "embedded store (local storage on this machine): afureko.db and recordings/ in the data dir"

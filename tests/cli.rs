@@ -637,3 +637,50 @@ async fn serve_logs_masked_callbacks_list_and_a_revoked_key() {
         "a heading and two records"
     );
 }
+
+/// The tenant's stored document, read past afureko.
+fn stored_doc(cli: &Cli) -> String {
+    let conn = rusqlite::Connection::open(cli.data.path().join("afureko.db")).unwrap();
+    conn.query_row("SELECT doc FROM tenants WHERE id = 'acme'", [], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+#[test]
+fn tenant_reseal_seals_a_plaintext_tenant_and_a_wrong_key_stops_the_cli() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let sealed = stored_doc(&cli);
+    assert!(!sealed.contains(AUTH_TOKEN), "{sealed}");
+    // As an older afureko stored it: the token in plaintext.
+    let mut doc: serde_json::Value = serde_json::from_str(&sealed).unwrap();
+    doc["twilio"]["auth_token"] = AUTH_TOKEN.into();
+    let conn = rusqlite::Connection::open(cli.data.path().join("afureko.db")).unwrap();
+    conn.execute(
+        "UPDATE tenants SET doc = ?1 WHERE id = 'acme'",
+        [doc.to_string()],
+    )
+    .unwrap();
+    cli.ok(&["tenant", "show", "acme"]);
+
+    let resealed = cli.ok(&["tenant", "reseal"]);
+    assert_eq!(resealed.stdout, "sealed the secrets of 1 tenants\n");
+    let doc: serde_json::Value = serde_json::from_str(&stored_doc(&cli)).unwrap();
+    let token = doc["twilio"]["auth_token"].as_str().unwrap();
+    assert!(token.starts_with("afk1:"), "{token}");
+    cli.ok(&["tenant", "show", "acme"]);
+
+    let other_key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let refused = Run::from(
+        cli.command(&["tenant", "show", "acme"])
+            .env("AFUREKO_SECRET_KEY", other_key)
+            .output()
+            .unwrap(),
+    );
+    assert!(!refused.ok);
+    assert_eq!(
+        refused.stderr.lines().last().unwrap(),
+        "error: AFUREKO_SECRET_KEY does not open this store's secrets: it is not the key they were sealed with (restore that key)"
+    );
+}

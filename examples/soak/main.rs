@@ -145,11 +145,20 @@ async fn run() -> anyhow::Result<bool> {
     if o.aws {
         let moto = std::env::var("AWS_ENDPOINT_URL")
             .context("AWS_ENDPOINT_URL must name the AWS stand-in (moto) for --backend aws")?;
+        // Tenants' secrets sealed with a key of this run's own.
+        let key: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
+            .iter()
+            .flat_map(|u| u.into_bytes())
+            .collect();
         let target = [
             ("AFUREKO_TABLE".to_owned(), format!("afureko-soak-{run_id}")),
             (
                 "AFUREKO_BUCKET".to_owned(),
                 format!("afureko-soak-{run_id}"),
+            ),
+            (
+                "AFUREKO_SECRET_KEY".to_owned(),
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key),
             ),
         ];
         own_env.extend(target.clone());

@@ -178,6 +178,10 @@ pub enum TenantCommand {
         #[command(flatten)]
         settings: SettingsArgs,
     },
+    /// Seal every tenant's secrets now with the configured key: secrets
+    /// stored in plaintext by an older afureko are otherwise sealed on the
+    /// tenant's next change.
+    Reseal,
 }
 
 #[derive(Args)]

@@ -1,4 +1,5 @@
-//! `afureko tenant create/show/update`: flags applied to a tenant's settings.
+//! `afureko tenant create/show/update/reseal`: flags applied to a tenant's
+//! settings; every write seals the tenant's secrets (`store::sealed`).
 
 use super::args::{RoutingArgs, SettingsArgs, TenantCommand};
 use super::load_tenant;
@@ -202,6 +203,18 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<(
                 .with_context(|| format!("cannot update tenant {}", tenant.id))?;
             println!("updated tenant {}", tenant.id);
             print_tenant(config, &tenant);
+        }
+        TenantCommand::Reseal => {
+            let ids = store.tenant_ids().await.context("cannot list tenants")?;
+            for id in &ids {
+                // Read opened, written sealed: a legacy plaintext secret is sealed.
+                let tenant = load_tenant(store, id.clone()).await?;
+                store
+                    .update_tenant(&tenant)
+                    .await
+                    .with_context(|| format!("cannot reseal tenant {id}"))?;
+            }
+            println!("sealed the secrets of {} tenants", ids.len());
         }
     }
     Ok(())

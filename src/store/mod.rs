@@ -7,6 +7,7 @@ pub mod dynamo;
 pub mod fs;
 pub mod idempotency;
 pub mod s3;
+pub mod sealed;
 pub mod sqlite;
 pub mod tenant_cache;
 
@@ -102,6 +103,13 @@ pub enum StoreError {
         op: &'static str,
         #[source]
         source: BoxError,
+    },
+    /// A tenant's sealed secret does not open with the key in use.
+    #[error("the secrets of tenant {tenant} do not open")]
+    Secret {
+        tenant: String,
+        #[source]
+        source: crate::secrets::OpenError,
     },
 }
 
@@ -201,6 +209,8 @@ pub trait Store: Send + Sync {
     /// Fails with `NotFound` when there is no such tenant.
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// Every tenant's id, in no particular order: for operators' tools.
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError>;
 
     /// Creates the record unless one exists for its (tenant, CallSid), or
     /// another open record has its callback number; each check and its
@@ -293,6 +303,15 @@ pub trait Store: Send + Sync {
         key_id: &str,
         at: jiff::Timestamp,
     ) -> Result<ApiKey, StoreError>;
+}
+
+/// The store's one key record (see `secrets::keys`): what proves at
+/// start-up that the configured key is the one its secrets were sealed with.
+#[async_trait]
+pub trait KeyRecordStore: Send + Sync {
+    async fn key_record(&self) -> Result<Option<String>, StoreError>;
+    /// Writes `record` unless there is one already; false when there was.
+    async fn create_key_record(&self, record: &str) -> Result<bool, StoreError>;
 }
 
 /// How an agent gets a recording.

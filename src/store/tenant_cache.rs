@@ -93,6 +93,10 @@ impl Store for TenantCache {
         Ok(read)
     }
 
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.inner.tenant_ids().await
+    }
+
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
         self.inner.insert_callback(record).await
     }

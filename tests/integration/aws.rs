@@ -181,15 +181,39 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         table: "stalled".into(),
         bucket: "stalled".into(),
     };
-    let backend = afureko::startup::aws(&sdk, &target);
-    let tenant = afureko::domain::ids::TenantId::parse("acme").unwrap();
+    use afureko::store::Store;
+    let secrets = afureko::config::SecretKeys {
+        secret_key: Some(crate::backends::random_key()),
+        ..Default::default()
+    };
     // Only a guard against a hang: the SDK's own timeouts answer long before.
     let guard = std::time::Duration::from_secs(120);
+    // Start-up reads the key record: it fails, it does not hang.
+    let started = tokio::time::timeout(guard, afureko::startup::aws(&sdk, &target, &secrets))
+        .await
+        .expect("a stalled DynamoDB hung start-up");
+    assert!(
+        matches!(
+            started,
+            Err(afureko::startup::StartupError::Keys(
+                afureko::secrets::keys::KeyError::Store(afureko::store::StoreError::Dynamo { .. })
+            ))
+        ),
+        "{:?}",
+        started.err()
+    );
+    let store = afureko::store::dynamo::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        target.table.clone(),
+    );
+    let audio =
+        afureko::store::s3::S3RecordingStore::new(afureko::startup::s3_client(&sdk), target.bucket);
+    let tenant = afureko::domain::ids::TenantId::parse("acme").unwrap();
     let (read, upload) = tokio::join!(
-        tokio::time::timeout(guard, backend.store.get_tenant(&tenant)),
+        tokio::time::timeout(guard, store.get_tenant(&tenant)),
         tokio::time::timeout(
             guard,
-            crate::helpers::put_bytes(backend.audio.as_ref(), "recordings/acme/x.wav", &[0; 16])
+            crate::helpers::put_bytes(&audio, "recordings/acme/x.wav", &[0; 16])
         ),
     );
     let read = read.expect("a stalled DynamoDB hung the call");

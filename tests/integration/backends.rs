@@ -3,6 +3,7 @@
 //! servers are started by scripts/test (scripts/local-aws). A plain `cargo
 //! test` without them skips the tests on them; scripts/test fails them.
 
+use afureko::secrets::keys::{KeySource, SecretKey};
 use afureko::startup::{self, Backend};
 use afureko::store::dynamo::{DynamoStore, create_table};
 use afureko::store::s3::{S3RecordingStore, create_bucket};
@@ -110,7 +111,9 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
     let (dynamo_sdk, s3_sdk) = match kind {
         Kind::Embedded => {
             return TestBackend {
-                backend: startup::embedded(dir.path()).await.expect("embedded store"),
+                backend: startup::embedded(dir.path(), &Default::default())
+                    .await
+                    .expect("embedded store"),
                 dir,
                 s3: None,
             };
@@ -135,9 +138,19 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
         create_bucket(&s3, &name).await.expect("create bucket");
     }
     let store = Arc::new(DynamoStore::new(dynamo, name.clone()));
+    // Secrets sealed as deployed: moto serves KMS; dynalite gets a local key.
+    let source = match kind {
+        Kind::Moto => KeySource::Kms {
+            client: startup::kms_client(&dynamo_sdk),
+            key_id: new_kms_key(&dynamo_sdk).await,
+        },
+        _ => KeySource::Env(random_key()),
+    };
     TestBackend {
         backend: Backend {
-            store: store.clone(),
+            store: startup::sealed_tenants(store.clone(), &source)
+                .await
+                .expect("the key record"),
             audio: Arc::new(S3RecordingStore::new(s3.clone(), name.clone())),
             idempotency: store.clone(),
             agents: store,
@@ -145,4 +158,30 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
         dir,
         s3: Some((s3, name)),
     }
+}
+
+/// A new symmetric key in moto's KMS; its id.
+pub async fn new_kms_key(sdk: &SdkConfig) -> String {
+    startup::kms_client(sdk)
+        .create_key()
+        .send()
+        .await
+        .expect("create a KMS key")
+        .key_metadata
+        .expect("the key's metadata")
+        .key_id
+}
+
+/// A fresh random key, as `AFUREKO_SECRET_KEY` gives one.
+pub fn random_key() -> SecretKey {
+    SecretKey::parse(&random_key_text()).expect("32 bytes")
+}
+
+pub fn random_key_text() -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = [uuid::Uuid::new_v4(), uuid::Uuid::new_v4()]
+        .iter()
+        .flat_map(|u| u.into_bytes())
+        .collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

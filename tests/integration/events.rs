@@ -23,7 +23,9 @@ const CALLBACK: &str = "01938f2e-0000-7000-8000-000000000001";
 /// The documented test tenant the events are signed for (scripts/make-events).
 pub async fn app() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let backend = startup::embedded(dir.path()).await.unwrap();
+    let backend = startup::embedded(dir.path(), &Default::default())
+        .await
+        .unwrap();
     let arrived: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
     let state = startup::state(
         &backend,

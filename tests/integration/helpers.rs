@@ -486,6 +486,9 @@ impl Store for RacingStore {
         self.tenant_reads.fetch_add(1, Ordering::SeqCst);
         self.inner.get_tenant(id).await
     }
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.inner.tenant_ids().await
+    }
     async fn insert_callback(&self, r: &CallbackRecord) -> Result<Inserted, StoreError> {
         self.inner.insert_callback(r).await
     }

@@ -284,3 +284,31 @@ async fn the_sweeper_role_finishes_a_failed_copy_on_a_scheduled_event() {
     assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
     assert_eq!(app.twilio.deleted(), [rec_sid]);
 }
+
+/// The AWS backend without a key for tenants' secrets does not start; the
+/// Runtime API is told why.
+#[tokio::test]
+async fn a_missing_secret_key_is_reported_to_the_runtime_api() {
+    let (api, mut received) = runtime_api_recording_init_errors().await;
+    let status = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_afureko"))
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_REGION", "us-east-1")
+            .env("AFUREKO_TABLE", "afureko")
+            .env("AFUREKO_BUCKET", "afureko")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(!status.success());
+    let body: serde_json::Value = serde_json::from_str(&received.recv().await.unwrap()).unwrap();
+    assert_eq!(
+        body["errorMessage"],
+        "the AWS backend needs a key for tenants' secrets: set AFUREKO_KMS_KEY_ID (a KMS key; template.yaml makes one) or AFUREKO_SECRET_KEY (see README, Secrets at rest)"
+    );
+}

@@ -15,6 +15,7 @@ mod page;
 mod races;
 mod recordings;
 mod routing;
+mod secrets;
 mod sessions;
 mod settings;
 mod store_suite;

@@ -4,6 +4,7 @@
 //! - call link `TENANT#{t}#CALL#{CallSid}` / `CALL` → callback id (idempotency)
 //! - open number `TENANT#{t}#OPEN#{E.164}` / `OPEN` → its one open record
 //! - API key `APIKEY#{hash}` / `APIKEY`
+//! - the key record of sealed secrets `META#SECRET_KEY` / `META`
 //! - idempotency key `TENANT#{t}#IDEM#{key}` / `IDEM` (see `idempotency`)
 //! - agents and sessions: see `agents`
 //!
@@ -25,7 +26,7 @@ use items::{
     record_of, s, tenant_pk,
 };
 
-use super::{Inserted, ListPosition, ListQuery, Page, Store, StoreError};
+use super::{Inserted, KeyRecordStore, ListPosition, ListQuery, Page, Store, StoreError};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
@@ -184,6 +185,40 @@ impl Store for DynamoStore {
             .await?
             .map(|item| parse(&item, &format!("tenant {id}")))
             .transpose()
+    }
+
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        // A scan: only operators' tools list every tenant.
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :sk")
+                .expression_attribute_values(":sk", s("TENANT"))
+                .projection_expression("pk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| backend("scan", e))?;
+            for item in out.items.unwrap_or_default() {
+                let pk = match item.get("pk") {
+                    Some(AttributeValue::S(pk)) => pk.as_str(),
+                    _ => "",
+                };
+                let id = pk.strip_prefix("TENANT#").unwrap_or_default();
+                ids.push(TenantId::parse(id).map_err(|_| StoreError::Incomplete {
+                    key: format!("tenant item {pk:?}"),
+                    problem: "its key does not name a tenant",
+                })?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(ids),
+            }
+        }
     }
 
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
@@ -456,6 +491,42 @@ impl Store for DynamoStore {
                 .map_err(|e| backend("update API key", e))?;
         }
         Ok(key)
+    }
+}
+
+const KEY_RECORD_PK: &str = "META#SECRET_KEY";
+
+#[async_trait]
+impl KeyRecordStore for DynamoStore {
+    async fn key_record(&self) -> Result<Option<String>, StoreError> {
+        let Some(item) = self.get(KEY_RECORD_PK.to_owned(), "META").await? else {
+            return Ok(None);
+        };
+        match item.get("doc") {
+            Some(AttributeValue::S(doc)) => Ok(Some(doc.clone())),
+            _ => Err(StoreError::Incomplete {
+                key: KEY_RECORD_PK.to_owned(),
+                problem: "no doc",
+            }),
+        }
+    }
+
+    async fn create_key_record(&self, record: &str) -> Result<bool, StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(KEY_RECORD_PK))
+            .item("sk", s("META"))
+            .item("doc", s(record))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(backend("put key record", e)),
+        }
     }
 }
 

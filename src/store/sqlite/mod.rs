@@ -10,7 +10,7 @@ mod schema;
 mod writer;
 mod writes;
 
-use super::{Inserted, ListPosition, ListQuery, Opened, Page, Store, StoreError};
+use super::{Inserted, KeyRecordStore, ListPosition, ListQuery, Opened, Page, Store, StoreError};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
@@ -72,7 +72,37 @@ impl SqliteStore {
     }
 }
 
-/// The oldest open record of a number (`?1` tenant, `?2` number).
+/// The key record's name in `meta`.
+const KEY_RECORD: &str = "secret_key";
+
+#[async_trait]
+impl KeyRecordStore for SqliteStore {
+    async fn key_record(&self) -> Result<Option<String>, StoreError> {
+        self.readers
+            .read(|conn| {
+                Ok(conn
+                    .prepare_cached("SELECT value FROM meta WHERE name = ?1")?
+                    .query_row(params![KEY_RECORD], |row| row.get(0))
+                    .optional()?)
+            })
+            .await
+    }
+
+    async fn create_key_record(&self, record: &str) -> Result<bool, StoreError> {
+        let record = record.to_owned();
+        self.writer
+            .write(move |conn| {
+                let written = conn
+                    .prepare_cached(
+                        "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
+                    )?
+                    .execute(params![KEY_RECORD, record])?;
+                Ok(written == 1)
+            })
+            .await
+    }
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
@@ -103,6 +133,25 @@ impl Store for SqliteStore {
                     .optional()?;
                 doc.map(|doc| from_json(format!("tenant {id}"), &doc))
                     .transpose()
+            })
+            .await
+    }
+
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.readers
+            .read(|conn| {
+                let ids: Vec<String> = conn
+                    .prepare_cached("SELECT id FROM tenants ORDER BY id")?
+                    .query_map([], |row| row.get(0))?
+                    .collect::<Result<_, _>>()?;
+                ids.iter()
+                    .map(|id| {
+                        TenantId::parse(id).map_err(|_| StoreError::Incomplete {
+                            key: format!("tenant {id:?}"),
+                            problem: "its id is not a tenant id",
+                        })
+                    })
+                    .collect()
             })
             .await
     }

@@ -6,7 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+const MIGRATIONS: [&str; 6] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+];
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -104,6 +106,14 @@ CREATE TABLE sessions (
     doc TEXT NOT NULL
 );
 CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
+";
+
+/// The store's own facts by name: the key record of sealed secrets.
+const SCHEMA_V6: &str = "
+CREATE TABLE meta (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
