@@ -47,6 +47,7 @@ async fn init() -> anyhow::Result<crate::http::AppState> {
         config.public_url.clone(),
         config.twilio_api()?,
         Arc::new(SystemClock),
+        config.rate_limits,
     );
     crate::domain::phone::warm_up();
     Ok(state)
