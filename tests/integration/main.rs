@@ -11,6 +11,7 @@ mod events;
 mod helpers;
 mod idempotency;
 mod lambda;
+mod limits;
 mod page;
 mod races;
 mod recordings;
