@@ -121,7 +121,7 @@ async fn start_session(
         (status = 201, description = "Signed in: the agent, and the session cookie `afureko_session`", body = Me),
         (status = 400, description = "Bad body", body = ErrorBody),
         (status = 401, description = "Wrong tenant, login or password (one message for all)", body = ErrorBody),
-        (status = 429, description = "Too many failed sign-ins for this login: locked for 15 minutes", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins for this login (locked for 15 minutes), this tenant or this client address", body = ErrorBody),
     )
 )]
 pub async fn sign_in(
@@ -273,7 +273,7 @@ pub struct PasswordBody {
         (status = 400, description = "The new password breaks a rule", body = ErrorBody),
         (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
         (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody),
-        (status = 429, description = "Too many wrong passwords: locked for 15 minutes", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords (locked for 15 minutes), or too many requests for this tenant", body = ErrorBody),
     )
 )]
 pub async fn change_password(
