@@ -5,6 +5,7 @@ mod agent_store;
 mod api;
 mod aws;
 mod backends;
+mod body_properties;
 mod call_flow;
 mod crash;
 mod events;
