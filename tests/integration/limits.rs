@@ -312,3 +312,32 @@ async fn api_requests_from_a_signed_in_agent_count_for_its_tenant() {
         "1",
     );
 }
+
+/// On Lambda the address is API Gateway's `sourceIp`, from the event.
+#[tokio::test]
+async fn on_lambda_sign_ins_count_by_the_source_ip() {
+    let app = spawn(RateLimits {
+        sign_in_failures: Rate {
+            per_second: 1.0 / 60.0,
+            burst: 1,
+        },
+        ..UNLIMITED
+    })
+    .await;
+    let event = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/api-sessions-sign-in.json"
+    );
+    let from_gateway = |tenant: &str| {
+        let event = std::fs::read_to_string(event).unwrap();
+        let (parts, _) = lambda_http::request::from_str(&event).unwrap().into_parts();
+        let body = json!({"tenant": tenant, "login": "ann", "password": "guess"});
+        Request::from_parts(parts, Body::from(body.to_string()))
+    };
+    assert_eq!(app.send(from_gateway("ghost-a")).await.status, 401);
+    too_many(
+        &app.send(from_gateway("ghost-b")).await,
+        "too many failed sign-ins: retry after 60 s",
+        "60",
+    );
+}
