@@ -95,7 +95,16 @@ mod tests {
     async fn start(limits: Limits) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let router = Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        let router = Router::new()
+            .route("/", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/peer",
+                axum::routing::get(
+                    |ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>| async move {
+                        peer.ip().to_string()
+                    },
+                ),
+            );
         let (stop, stopped) = tokio::sync::oneshot::channel();
         tokio::spawn(serve(listener, router, limits, async {
             let _ = stopped.await;
@@ -137,5 +146,20 @@ mod tests {
             .expect("the server kept an idle keep-alive connection open");
         assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
         assert!(answer.ends_with("ok"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn the_router_sees_the_client_address() {
+        let (addr, _stop) = start(Limits::default()).await;
+        let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = tokio::time::timeout(Duration::from_secs(60), read_to_close(&mut client))
+            .await
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(answer.ends_with("\r\n\r\n127.0.0.1"), "{answer}");
     }
 }
