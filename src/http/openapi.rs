@@ -64,7 +64,7 @@ pub fn complete(doc: &mut OpenApi) {
 
 /// Every API operation that authenticates (or signs in) is rate limited;
 /// webhooks never are.
-pub fn is_rate_limited(path: &str) -> bool {
+fn is_rate_limited(path: &str) -> bool {
     path.starts_with("/api/v1/") && path != crate::http::OPENAPI_PATH
 }
 
