@@ -9,6 +9,7 @@ use afureko::domain::ivr::{Ivr, IvrContext, Links};
 use afureko::domain::phone::{CallerId, E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
+use afureko::http::limit::RateLimits;
 use afureko::startup;
 use afureko::twilio::api::{MediaHosts, TwilioApi};
 use afureko::twilio::signature::{self, Algorithm};
@@ -143,7 +144,13 @@ fn handler(c: &mut Criterion) {
         let url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap();
         // Nothing is fetched: the bench plays the incoming call only.
         let api = TwilioApi::new("http://127.0.0.1:9", MediaHosts::parse("")).unwrap();
-        let state = startup::state(&backend, url, api, Arc::new(SystemClock));
+        let state = startup::state(
+            &backend,
+            url,
+            api,
+            Arc::new(SystemClock),
+            RateLimits::default(),
+        );
         afureko::http::app(state)
     });
     let url = format!("{PUBLIC_URL}/twilio/acme/voice");

@@ -1,6 +1,7 @@
 //! Configuration from the environment; every error names its variable.
 
 use crate::secrets::keys::SecretKey;
+use crate::http::limit::{Rate, RateLimits};
 use crate::twilio::api::{MediaHosts, TwilioApi, TwilioApiError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -81,6 +82,7 @@ pub struct Config {
     /// Where a recording download may be redirected.
     pub twilio_media_hosts: MediaHosts,
     pub secrets: SecretKeys,
+    pub rate_limits: RateLimits,
 }
 
 impl Config {
@@ -156,8 +158,54 @@ impl Config {
                 kms_key_id,
                 secret_key,
             },
+            rate_limits: rate_limits(&lookup)?,
         })
     }
+}
+
+fn rate_limits(lookup: &impl Fn(&str) -> Option<String>) -> Result<RateLimits, ConfigError> {
+    let default = RateLimits::default();
+    let number = |var: &'static str| -> Result<Option<f64>, ConfigError> {
+        let Some(text) = lookup(var) else {
+            return Ok(None);
+        };
+        text.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && *n > 0.0)
+            .map(Some)
+            .ok_or_else(|| ConfigError {
+                var,
+                reason: format!("must be a number above 0 (got {text:?})"),
+            })
+    };
+    let burst = |var: &'static str, default: u32| -> Result<u32, ConfigError> {
+        let Some(text) = lookup(var) else {
+            return Ok(default);
+        };
+        text.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| ConfigError {
+                var,
+                reason: format!("must be a whole number from 1 (got {text:?})"),
+            })
+    };
+    Ok(RateLimits {
+        api: Rate {
+            per_second: number("AFUREKO_API_RATE_PER_SECOND")?.unwrap_or(default.api.per_second),
+            burst: burst("AFUREKO_API_BURST", default.api.burst)?,
+        },
+        sign_in_failures: Rate {
+            per_second: number("AFUREKO_SIGN_IN_FAILURES_PER_MINUTE")?
+                .map_or(default.sign_in_failures.per_second, |n| n / 60.0),
+            burst: burst(
+                "AFUREKO_SIGN_IN_FAILURE_BURST",
+                default.sign_in_failures.burst,
+            )?,
+        },
+    })
 }
 
 impl Config {
@@ -191,6 +239,41 @@ mod tests {
         assert!(c.public_url_defaulted);
         assert_eq!(c.twilio_api_base.as_str(), "https://api.twilio.com");
         assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.rate_limits, RateLimits::default());
+    }
+
+    #[test]
+    fn rate_limits_from_the_environment() {
+        let c = config(&[
+            ("AFUREKO_API_RATE_PER_SECOND", "2.5"),
+            ("AFUREKO_API_BURST", "7"),
+            ("AFUREKO_SIGN_IN_FAILURES_PER_MINUTE", "30"),
+            ("AFUREKO_SIGN_IN_FAILURE_BURST", "4"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.rate_limits,
+            RateLimits {
+                api: Rate {
+                    per_second: 2.5,
+                    burst: 7
+                },
+                sign_in_failures: Rate {
+                    per_second: 0.5,
+                    burst: 4
+                },
+            }
+        );
+        for (var, value) in [
+            ("AFUREKO_API_RATE_PER_SECOND", "0"),
+            ("AFUREKO_API_RATE_PER_SECOND", "inf"),
+            ("AFUREKO_API_BURST", "0"),
+            ("AFUREKO_API_BURST", "1.5"),
+            ("AFUREKO_SIGN_IN_FAILURES_PER_MINUTE", "-1"),
+            ("AFUREKO_SIGN_IN_FAILURE_BURST", "many"),
+        ] {
+            assert_eq!(config(&[(var, value)]).unwrap_err().var, var);
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::config::{BaseUrl, Config};
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::prompts::Language;
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
+use crate::http::limit::RateLimits;
 use crate::startup;
 use crate::store::StoreError;
 use crate::twilio::api::{MediaHosts, TwilioApi};
@@ -82,7 +83,13 @@ pub async fn run(language: Language, keep: Option<&Config>) -> Result<(), DemoEr
     };
     let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
     let api = TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).map_err(setup)?;
-    let state = startup::state(&backend, public_url, api, Arc::new(SystemClock));
+    let state = startup::state(
+        &backend,
+        public_url,
+        api,
+        Arc::new(SystemClock),
+        RateLimits::default(),
+    );
 
     let tenant = Tenant {
         id: TenantId::parse("demo").map_err(setup)?,

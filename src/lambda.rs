@@ -49,6 +49,7 @@ async fn init() -> anyhow::Result<crate::http::AppState> {
         config.public_url.clone(),
         config.twilio_api()?,
         Arc::new(SystemClock),
+        config.rate_limits,
     );
     // Not the whole numbering database (most of the init time before): the
     // first call from outside Japan's E.164 numbers loads it.

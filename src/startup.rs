@@ -3,6 +3,7 @@
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, BaseUrl, Config, SecretKeys};
+use crate::http::limit::{Limits, RateLimits};
 use crate::http::{AppState, app};
 use crate::secrets::keys::{self, KEY_FILE, KeyError, KeySource};
 use crate::store::agents::AgentStore;
@@ -125,6 +126,7 @@ pub fn state(
     public_url: BaseUrl,
     api: TwilioApi,
     clock: Arc<dyn Clock>,
+    limits: RateLimits,
 ) -> AppState {
     let copier = RecordingCopier::new(
         backend.store.clone(),
@@ -140,6 +142,7 @@ pub fn state(
         copier: Arc::new(copier),
         public_url,
         clock,
+        limits: Arc::new(Limits::new(limits)),
     }
 }
 
@@ -236,6 +239,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         config.public_url.clone(),
         config.twilio_api()?,
         Arc::new(SystemClock),
+        config.rate_limits,
     );
     // Off the start-up path, so serving starts at once.
     tokio::task::spawn_blocking(crate::domain::phone::warm_up);

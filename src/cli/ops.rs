@@ -11,6 +11,7 @@ pub async fn sweep(config: &Config, limit: usize) -> anyhow::Result<()> {
         config.public_url.clone(),
         config.twilio_api()?,
         std::sync::Arc::new(crate::clock::SystemClock),
+        config.rate_limits,
     );
     let report = state
         .copier

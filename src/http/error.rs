@@ -5,6 +5,7 @@
 use crate::calls::intake::IntakeError;
 use crate::calls::work::WorkError;
 use crate::domain::work::ChangeError;
+use crate::http::limit::RetryAfter;
 use crate::store::StoreError;
 use crate::telemetry::error_chain;
 use axum::Json;
@@ -33,8 +34,12 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// 429, with `Retry-After`.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: RetryAfter,
+    },
     /// A change the record's state does not allow (422).
     #[error("{0}")]
     InvalidState(String),
@@ -63,7 +68,9 @@ impl ApiError {
             ApiError::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "uri_too_long"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            ApiError::TooManyRequests { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             ApiError::InvalidState(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_state"),
             ApiError::KeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
             ApiError::RangeNotSatisfiable { .. } => {
@@ -143,6 +150,12 @@ impl IntoResponse for ApiError {
                 if let Ok(value) = HeaderValue::from_str(&format!("bytes */{total}")) {
                     headers.insert(header::CONTENT_RANGE, value);
                 }
+            }
+            ApiError::TooManyRequests {
+                retry_after: RetryAfter(seconds),
+                ..
+            } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
             }
             ApiError::Internal(cause) => {
                 let cause = InternalCause(error_chain(cause.as_ref()).into());

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod limit;
 pub mod logging;
 pub mod openapi;
 pub mod page;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub copier: Arc<RecordingCopier>,
     pub public_url: BaseUrl,
     pub clock: Arc<dyn Clock>,
+    /// Rate limits: in memory, shared by every request of this process.
+    pub limits: Arc<limit::Limits>,
 }
 
 #[derive(OpenApi)]

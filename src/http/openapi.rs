@@ -1,14 +1,17 @@
 //! What the handlers' annotations cannot say on their own, added to the
 //! document from the same predicates and constants the code runs on: the
-//! Idempotency-Key header, Twilio's signature header, and the links that
-//! lead from a listed record to everything that can be done with it.
+//! Idempotency-Key header, Twilio's signature header, the rate limits' 429,
+//! and the links that lead from a listed record to everything that can be
+//! done with it.
 
 use crate::http::api::idempotency::{self, KEY_PATTERN, MAX_KEY_CHARS, changes_state};
 use crate::twilio::signature::SIGNATURE_HEADER;
 use axum::http::Method;
+use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Ref, Type};
 use utoipa::openapi::{OpenApi, RefOr, Required};
 
 /// The operations on one record, by operation id: where a record's `id`
@@ -44,6 +47,56 @@ pub fn complete(doc: &mut OpenApi) {
                 add_signature(operation);
             }
         }
+        let every = [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for operation in every.into_iter().flatten() {
+            if is_rate_limited(path) {
+                add_too_many_requests(operation);
+            }
+        }
+    }
+}
+
+/// Every API operation that authenticates (or signs in) is rate limited;
+/// webhooks never are.
+fn is_rate_limited(path: &str) -> bool {
+    path.starts_with("/api/v1/") && path != crate::http::OPENAPI_PATH
+}
+
+/// The 429 of the rate limits, or of a locked login where the operation
+/// documents its own, with `Retry-After`.
+fn add_too_many_requests(operation: &mut Operation) {
+    let response = operation
+        .responses
+        .responses
+        .entry("429".into())
+        .or_insert_with(|| {
+            let example = serde_json::json!({"error": {
+                "code": "too_many_requests",
+                "message": "too many requests for this tenant: retry after 1 s",
+            }});
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .example(Some(example))
+                .build();
+            ResponseBuilder::new()
+                .description("Too many requests for this tenant: retry after `Retry-After` seconds")
+                .content("application/json", content)
+                .build()
+                .into()
+        });
+    if let RefOr::T(response) = response {
+        let seconds = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1));
+        let mut header = Header::new(seconds);
+        header.description = Some("Whole seconds to wait before retrying".into());
+        response.headers.insert("Retry-After".into(), header);
     }
 }
 
@@ -170,6 +223,31 @@ mod tests {
                 "{method} {path}"
             );
         }
+    }
+
+    #[test]
+    fn every_api_operation_documents_429_with_retry_after() {
+        let doc = document(&routes().1);
+        let mut limited = 0;
+        for (method, path, operation) in operations(&doc) {
+            let too_many = &operation["responses"]["429"];
+            if !is_rate_limited(&path) {
+                assert!(too_many.is_null(), "{method} {path}");
+                continue;
+            }
+            limited += 1;
+            assert_eq!(
+                too_many["headers"]["Retry-After"]["schema"],
+                serde_json::json!({"type": "integer", "minimum": 1}),
+                "{method} {path}"
+            );
+            assert_eq!(
+                too_many["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{method} {path}"
+            );
+        }
+        assert!(limited >= 17, "{limited}");
     }
 
     #[test]

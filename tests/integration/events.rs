@@ -33,6 +33,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
         // Nothing in the events is fetched; nothing may leave the machine.
         TwilioApi::new("http://127.0.0.1:9", MediaHosts::parse("")).unwrap(),
         Arc::new(FixedClock::new(arrived)),
+        crate::helpers::UNLIMITED,
     );
     let tenant_id = TenantId::parse("demo").unwrap();
     backend

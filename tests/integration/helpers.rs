@@ -10,6 +10,7 @@ use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::http::AppState;
+use afureko::http::limit::{Rate, RateLimits};
 use afureko::startup::{self, Backend};
 use afureko::store::{Inserted, ListQuery, Page, Store, StoreError};
 use afureko::twilio::api::{MediaHosts, TwilioApi};
@@ -29,6 +30,19 @@ pub const CALLER: &str = "+81312345678";
 pub const COMPANY: &str = "+81120123456";
 /// 2026-11-25T01:00:00Z
 pub const NOW: &str = "2026-11-25T01:00:00Z";
+
+/// The clock stands still in tests, so nothing would refill: limits no
+/// test reaches, except those of tests/integration/limits.rs.
+pub const UNLIMITED: RateLimits = RateLimits {
+    api: Rate {
+        per_second: 1.0,
+        burst: u32::MAX,
+    },
+    sign_in_failures: Rate {
+        per_second: 1.0,
+        burst: u32::MAX,
+    },
+};
 
 pub struct TestApp {
     pub clock: Arc<FixedClock>,
@@ -94,6 +108,15 @@ pub async fn spawn_app_on(
     test_backend: crate::backends::TestBackend,
     settings: TenantSettings,
 ) -> TestApp {
+    spawn_limited(test_backend, settings, UNLIMITED).await
+}
+
+/// The app with these rate limits.
+pub async fn spawn_limited(
+    test_backend: crate::backends::TestBackend,
+    settings: TenantSettings,
+    limits: RateLimits,
+) -> TestApp {
     let crate::backends::TestBackend { backend, dir, s3 } = test_backend;
     let twilio = FakeTwilioApi::start(ACCOUNT_SID, AUTH_TOKEN)
         .await
@@ -104,6 +127,7 @@ pub async fn spawn_app_on(
         BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap(),
         TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).expect("Twilio client"),
         clock.clone(),
+        limits,
     );
     let tenant = Tenant {
         id: TenantId::parse(TENANT).unwrap(),

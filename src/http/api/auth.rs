@@ -120,43 +120,63 @@ impl FromRequestParts<AppState> for Agent {
         if let Some(agent) = parts.extensions.remove::<Agent>() {
             return Ok(agent);
         }
-        if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
-            return by_api_key(header, state).await;
-        }
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| {
-            ApiError::Unauthorized("sign in, or send Authorization: Bearer <api key>".into())
-        })?;
-        let signed_in = by_session(token, state).await?;
-        if changes_state(&parts.method) {
-            let sent = parts
-                .headers
-                .get(CSRF_HEADER)
-                .map(|v| v.as_bytes())
-                .unwrap_or_default();
-            if !same_secret(sent, csrf_token(token).as_bytes()) {
-                return Err(ApiError::Forbidden(
-                    "missing or wrong X-CSRF-Token header (GET /api/v1/me gives it)".into(),
-                ));
-            }
-        }
-        if signed_in.account.must_change_password
-            && !BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path())
-        {
+        let agent = authenticate(parts, state).await?;
+        // Once the tenant is known: requests that are refused before are
+        // a key or session lookup each, and keys and tokens are 256-bit
+        // random, so there is nothing to guess at (API Gateway's throttling
+        // bounds them on Lambda).
+        state
+            .limits
+            .api
+            .take(&agent.tenant.id, state.clock.now())
+            .map_err(|retry_after| ApiError::TooManyRequests {
+                message: format!(
+                    "too many requests for this tenant: retry after {} s",
+                    retry_after.0
+                ),
+                retry_after,
+            })?;
+        Ok(agent)
+    }
+}
+
+/// The caller, by API key or by session cookie (and its CSRF token).
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Agent, ApiError> {
+    if let Some(header) = parts.headers.get(header::AUTHORIZATION) {
+        return by_api_key(header, state).await;
+    }
+    let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(|| {
+        ApiError::Unauthorized("sign in, or send Authorization: Bearer <api key>".into())
+    })?;
+    let signed_in = by_session(token, state).await?;
+    if changes_state(&parts.method) {
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .map(|v| v.as_bytes())
+            .unwrap_or_default();
+        if !same_secret(sent, csrf_token(token).as_bytes()) {
             return Err(ApiError::Forbidden(
-                "choose a new password first: POST /api/v1/me/password".into(),
+                "missing or wrong X-CSRF-Token header (GET /api/v1/me gives it)".into(),
             ));
         }
-        let tenant = state
-            .store
-            .get_tenant(&signed_in.session.tenant_id)
-            .await?
-            .ok_or_else(session_ended)?;
-        tracing::Span::current().record("tenant", tenant.id.as_str());
-        Ok(Agent {
-            tenant,
-            signed_in: Some(signed_in),
-        })
     }
+    if signed_in.account.must_change_password && !BEFORE_PASSWORD_CHANGE.contains(&parts.uri.path())
+    {
+        return Err(ApiError::Forbidden(
+            "choose a new password first: POST /api/v1/me/password".into(),
+        ));
+    }
+    let tenant = state
+        .store
+        .get_tenant(&signed_in.session.tenant_id)
+        .await?
+        .ok_or_else(session_ended)?;
+    tracing::Span::current().record("tenant", tenant.id.as_str());
+    Ok(Agent {
+        tenant,
+        signed_in: Some(signed_in),
+    })
 }
 
 fn session_ended() -> ApiError {

@@ -7,6 +7,7 @@ use crate::http::AppState;
 use crate::http::api::auth::{Agent, SESSION_COOKIE, SignedIn};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiJson;
+use crate::http::limit::{ClientAddress, RetryAfter};
 use crate::store::StoreError;
 use axum::Json;
 use axum::extract::State;
@@ -120,18 +121,56 @@ async fn start_session(
         (status = 201, description = "Signed in: the agent, and the session cookie `afureko_session`", body = Me),
         (status = 400, description = "Bad body", body = ErrorBody),
         (status = 401, description = "Wrong tenant, login or password (one message for all)", body = ErrorBody),
-        (status = 429, description = "Too many failed sign-ins for this login: locked for 15 minutes", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins for this login (locked for 15 minutes), this tenant or this client address", body = ErrorBody),
     )
 )]
 pub async fn sign_in(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
+    // Failed sign-ins are limited per client address and per tenant, so
+    // trying many logins (each with fewer guesses than lock it) is slowed
+    // too. Only failures count: a whole office signing in at nine is fine.
+    let limits = &state.limits;
+    let now = state.clock.now();
+    let tenant = TenantId::parse(&body.tenant).ok();
+    let too_many = |retry_after: RetryAfter| ApiError::TooManyRequests {
+        message: format!("too many failed sign-ins: retry after {} s", retry_after.0),
+        retry_after,
+    };
+    if let Some(address) = &address {
+        limits
+            .sign_in_by_address
+            .check(address, now)
+            .map_err(too_many)?;
+    }
+    if let Some(tenant) = &tenant {
+        limits
+            .sign_in_by_tenant
+            .check(tenant, now)
+            .map_err(too_many)?;
+    }
+    let answer = check_password(&state, &body).await;
+    if let Err(ApiError::Unauthorized(_) | ApiError::TooManyRequests { .. }) = &answer {
+        if let Some(address) = &address {
+            limits.sign_in_by_address.spend(address, now);
+        }
+        if let Some(tenant) = &tenant {
+            limits.sign_in_by_tenant.spend(tenant, now);
+        }
+    }
+    answer
+}
+
+/// A sign-in past the limits: the password checked against the login's
+/// lockout.
+async fn check_password(state: &AppState, body: &SignInBody) -> Result<Response, ApiError> {
     let wrong = || ApiError::Unauthorized(WRONG_SIGN_IN.into());
     // Every failure must count: a count lost to a concurrent sign-in is
     // read again and counted again.
     for _ in 0..SIGN_IN_TRIES {
-        let Some((tenant, mut account)) = find_agent(&state, &body).await? else {
+        let Some((tenant, mut account)) = find_agent(state, body).await? else {
             // As slow as a real check, so timing tells no login apart.
             verify_nobody(&body.password);
             return Err(wrong());
@@ -147,15 +186,18 @@ pub async fn sign_in(
         return match outcome {
             SignIn::Ok => {
                 tracing::info!(login = %account.login, "signed in");
-                start_session(&state, &tenant, &account, StatusCode::CREATED).await
+                start_session(state, &tenant, &account, StatusCode::CREATED).await
             }
             SignIn::WrongPassword | SignIn::Disabled => {
                 tracing::info!(login = %account.login, "sign-in refused");
                 Err(wrong())
             }
-            SignIn::Locked { until } => Err(ApiError::TooManyRequests(format!(
-                "too many failed sign-ins for this login: try again after {until}"
-            ))),
+            SignIn::Locked { until } => Err(ApiError::TooManyRequests {
+                message: format!(
+                    "too many failed sign-ins for this login: try again after {until}"
+                ),
+                retry_after: RetryAfter::until(until, state.clock.now()),
+            }),
         };
     }
     Err(StoreError::Conflict.into())
@@ -231,7 +273,7 @@ pub struct PasswordBody {
         (status = 400, description = "The new password breaks a rule", body = ErrorBody),
         (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
         (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody),
-        (status = 429, description = "Too many wrong passwords: locked for 15 minutes", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords (locked for 15 minutes), or too many requests for this tenant", body = ErrorBody),
     )
 )]
 pub async fn change_password(
@@ -246,9 +288,10 @@ pub async fn change_password(
         SignIn::Ok => {}
         SignIn::Locked { until } => {
             state.agents.update_agent(&account).await?;
-            return Err(ApiError::TooManyRequests(format!(
-                "too many wrong passwords: try again after {until}"
-            )));
+            return Err(ApiError::TooManyRequests {
+                message: format!("too many wrong passwords: try again after {until}"),
+                retry_after: RetryAfter::until(until, state.clock.now()),
+            });
         }
         SignIn::WrongPassword | SignIn::Disabled => {
             state.agents.update_agent(&account).await?;
