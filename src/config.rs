@@ -1,7 +1,7 @@
 //! Configuration from the environment; every error names its variable.
 
-use crate::secrets::keys::SecretKey;
 use crate::http::limit::{Rate, RateLimits};
+use crate::secrets::keys::SecretKey;
 use crate::twilio::api::{MediaHosts, TwilioApi, TwilioApiError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
