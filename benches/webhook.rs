@@ -127,7 +127,9 @@ fn handler(c: &mut Criterion) {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let router = rt.block_on(async {
-        let backend = startup::embedded(dir.path()).await.unwrap();
+        let backend = startup::embedded(dir.path(), Arc::new(SystemClock))
+            .await
+            .unwrap();
         let tenant = Tenant {
             id: TenantId::parse("acme").unwrap(),
             twilio: TwilioCredentials::new(

@@ -76,7 +76,9 @@ pub async fn run(language: Language, keep: Option<&Config>) -> Result<(), DemoEr
         .map_err(setup)?;
     let backend = match keep {
         Some(config) => startup::backend(config).await.map_err(setup)?,
-        None => startup::embedded(&data_dir).await.map_err(setup)?,
+        None => startup::embedded(&data_dir, Arc::new(SystemClock))
+            .await
+            .map_err(setup)?,
     };
     let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
     let api = TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).map_err(setup)?;

@@ -5,6 +5,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, BaseUrl, Config};
 use crate::http::{AppState, app};
 use crate::store::agents::AgentStore;
+use crate::store::audit::AuditStore;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
@@ -44,17 +45,25 @@ pub struct Backend {
     /// The API's Idempotency-Keys: in the same database as `store`.
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub agents: Arc<dyn AgentStore>,
+    /// The audit trail: in the same database as `store`.
+    pub audit: Arc<dyn AuditStore>,
 }
 
-/// The embedded default: `afureko.db` and `recordings/` under `data_dir`.
-pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
-    let store = Arc::new(SqliteStore::open(&data_dir.join("afureko.db")).await?);
+/// The embedded default: `afureko.db` and `recordings/` under `data_dir`;
+/// `clock` decides which records have expired.
+pub async fn embedded(data_dir: &Path, clock: Arc<dyn Clock>) -> Result<Backend, StartupError> {
+    let store = Arc::new(
+        SqliteStore::open(&data_dir.join("afureko.db"))
+            .await?
+            .with_clock(clock),
+    );
     let audio = FsRecordingStore::new(data_dir.to_path_buf());
     Ok(Backend {
         store: cached_tenants(store.clone()),
         audio: Arc::new(audio),
         idempotency: store.clone(),
-        agents: store,
+        agents: store.clone(),
+        audit: store,
     })
 }
 
@@ -85,6 +94,7 @@ pub fn state(
         audio: backend.audio.clone(),
         idempotency: backend.idempotency.clone(),
         agents: backend.agents.clone(),
+        audit: backend.audit.clone(),
         copier: Arc::new(copier),
         public_url,
         clock,
@@ -132,17 +142,19 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// DynamoDB + S3, both clients derived from one `SdkConfig`.
-pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget) -> Backend {
-    let dynamo = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(sdk),
-        target.table.clone(),
-    ));
+/// DynamoDB + S3, both clients derived from one `SdkConfig`; `clock`
+/// decides which records have expired.
+pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget, clock: Arc<dyn Clock>) -> Backend {
+    let dynamo = Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), target.table.clone())
+            .with_clock(clock),
+    );
     Backend {
         store: cached_tenants(dynamo.clone()),
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
         idempotency: dynamo.clone(),
-        agents: dynamo,
+        agents: dynamo.clone(),
+        audit: dynamo,
     }
 }
 
@@ -152,10 +164,10 @@ pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
     match &config.aws {
         Some(target) => {
             tracing::info!(table = %target.table, bucket = %target.bucket, "AWS backend: DynamoDB and S3");
-            Ok(aws(&sdk_config().await, target))
+            Ok(aws(&sdk_config().await, target, Arc::new(SystemClock)))
         }
         None => {
-            let backend = embedded(&config.data_dir).await?;
+            let backend = embedded(&config.data_dir, Arc::new(SystemClock)).await?;
             tracing::warn!(
                 data_dir = %config.data_dir.display(),
                 "embedded store (local storage on this machine): afureko.db and recordings/ in the data dir"

@@ -53,6 +53,7 @@ impl SettingsArgs {
                 &mut settings.claim_timeout_minutes,
             ),
             (self.retry_delay_minutes, &mut settings.retry_delay_minutes),
+            (self.retention_days, &mut settings.retention_days),
         ];
         for (given, field) in numbers {
             if let Some(value) = given {

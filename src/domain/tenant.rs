@@ -83,6 +83,12 @@ pub struct RetiredToken {
     pub until: Timestamp,
 }
 
+/// A closed record is kept at least a day (agents still look at what was
+/// done today) and at most ten years (Japan's and the EU's longest
+/// business-record periods); the default is a year.
+pub const MIN_RETENTION_DAYS: u32 = 1;
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
 /// The longest a replaced token may stay valid: a week.
 pub const MAX_TOKEN_OVERLAP_MINUTES: u32 = 7 * 24 * 60;
 
@@ -158,6 +164,9 @@ pub struct TenantSettings {
     pub default_region: Region,
     /// Delete Twilio's copy of a recording once ours is stored.
     pub delete_twilio_recording: bool,
+    /// Days a completed or failed record (and its recordings) is kept
+    /// after it closed; `MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS`.
+    pub retention_days: u32,
     pub routing: Routing,
     /// Business hours; always open unless set.
     pub schedule: Schedule,
@@ -178,6 +187,7 @@ impl Default for TenantSettings {
             time_zone: "Asia/Tokyo".to_owned(),
             default_region: Region::JP,
             delete_twilio_recording: true,
+            retention_days: 365,
             routing: Default::default(),
             schedule: Default::default(),
         }
@@ -238,6 +248,12 @@ impl TenantSettings {
             1,
             60 * 24 * 7,
         )?;
+        check_range(
+            "retention_days",
+            self.retention_days,
+            MIN_RETENTION_DAYS,
+            MAX_RETENTION_DAYS,
+        )?;
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(TenantError::TimeZone(self.time_zone.clone()));
         }
@@ -275,6 +291,7 @@ impl TenantSettings {
             max_attempts: self.max_callback_attempts,
             claim_timeout: jiff::SignedDuration::from_mins(i64::from(self.claim_timeout_minutes)),
             retry_delay: jiff::SignedDuration::from_mins(i64::from(self.retry_delay_minutes)),
+            retention: jiff::SignedDuration::from_hours(24 * i64::from(self.retention_days)),
         }
     }
 
@@ -296,6 +313,8 @@ pub struct WorkRules {
     pub max_attempts: u32,
     pub claim_timeout: jiff::SignedDuration,
     pub retry_delay: jiff::SignedDuration,
+    /// How long a closed record is kept.
+    pub retention: jiff::SignedDuration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,6 +361,21 @@ mod tests {
         assert_eq!(
             settings.validate(),
             Err(TenantError::PromptNeedsNumber("confirm_number"))
+        );
+    }
+
+    #[test]
+    fn retention_is_a_day_to_ten_years() {
+        for (days, ok) in [(0, false), (1, true), (3650, true), (3651, false)] {
+            let settings = TenantSettings {
+                retention_days: days,
+                ..TenantSettings::default()
+            };
+            assert_eq!(settings.validate().is_ok(), ok, "{days}");
+        }
+        assert_eq!(
+            TenantSettings::default().work_rules().retention,
+            jiff::SignedDuration::from_hours(365 * 24)
         );
     }
 

@@ -181,7 +181,11 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         table: "stalled".into(),
         bucket: "stalled".into(),
     };
-    let backend = afureko::startup::aws(&sdk, &target);
+    let backend = afureko::startup::aws(
+        &sdk,
+        &target,
+        std::sync::Arc::new(afureko::clock::SystemClock),
+    );
     let tenant = afureko::domain::ids::TenantId::parse("acme").unwrap();
     // Only a guard against a hang: the SDK's own timeouts answer long before.
     let guard = std::time::Duration::from_secs(120);

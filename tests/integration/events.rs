@@ -23,14 +23,15 @@ const CALLBACK: &str = "01938f2e-0000-7000-8000-000000000001";
 /// The documented test tenant the events are signed for (scripts/make-events).
 pub async fn app() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let backend = startup::embedded(dir.path()).await.unwrap();
     let arrived: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let clock = Arc::new(FixedClock::new(arrived));
+    let backend = startup::embedded(dir.path(), clock.clone()).await.unwrap();
     let state = startup::state(
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", "https://calls.example.com").unwrap(),
         // Nothing in the events is fetched; nothing may leave the machine.
         TwilioApi::new("http://127.0.0.1:9", MediaHosts::parse("")).unwrap(),
-        Arc::new(FixedClock::new(arrived)),
+        clock,
     );
     let tenant_id = TenantId::parse("demo").unwrap();
     backend

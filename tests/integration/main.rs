@@ -14,6 +14,7 @@ mod lambda;
 mod page;
 mod races;
 mod recordings;
+mod retention;
 mod routing;
 mod sessions;
 mod settings;

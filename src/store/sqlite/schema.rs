@@ -6,7 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 5] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+const MIGRATIONS: [&str; 6] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+];
 
 pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS tenants (
@@ -104,6 +106,21 @@ CREATE TABLE sessions (
     doc TEXT NOT NULL
 );
 CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
+";
+
+/// Retention: when a closed record expires (NULL: open, or closed before
+/// this version). Reads leave expired rows out; the sweeper deletes them.
+/// And the audit trail, append-only, per tenant in time order.
+const SCHEMA_V6: &str = "
+ALTER TABLE callbacks ADD COLUMN expires_at_ms INTEGER;
+CREATE INDEX callbacks_by_expiry ON callbacks (expires_at_ms) WHERE expires_at_ms IS NOT NULL;
+CREATE TABLE audit_log (
+    tenant_id TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, at_ms, id)
+);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
