@@ -234,6 +234,9 @@ pub struct SettingsArgs {
     pub default_region: Option<Region>,
     #[arg(long)]
     pub delete_twilio_recording: Option<bool>,
+    /// Fetch recordings from Twilio as wav (default) or mp3 (a tenth of the size).
+    #[arg(long)]
+    pub recording_format: Option<crate::domain::tenant::RecordingFormat>,
     /// Days a completed or failed record and its recordings are kept (1-3650).
     #[arg(long)]
     pub retention_days: Option<u32>,

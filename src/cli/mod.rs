@@ -3,8 +3,8 @@
 
 mod agent;
 mod api_key;
-mod audit;
 mod args;
+mod audit;
 mod callbacks;
 mod ops;
 mod tenant;

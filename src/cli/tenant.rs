@@ -66,6 +66,9 @@ impl SettingsArgs {
         if let Some(region) = self.default_region {
             settings.default_region = region;
         }
+        if let Some(format) = self.recording_format {
+            settings.recording_format = format;
+        }
         if let Some(delete) = self.delete_twilio_recording {
             settings.delete_twilio_recording = delete;
         }

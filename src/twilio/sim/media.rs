@@ -82,12 +82,17 @@ async fn fetch_media(
 ) -> Response {
     match media.check(&headers, &account, &file) {
         Err(status) => status.into_response(),
-        Ok((sid, ext)) if ext == "wav" => {
+        Ok((sid, ext)) if ext == "wav" || ext == "mp3" => {
             let mut state = media.lock();
             match state.recordings.get(&sid).cloned() {
-                Some(bytes) => {
+                Some(wav) => {
                     state.downloads += 1;
-                    ([(header::CONTENT_TYPE, "audio/x-wav")], bytes).into_response()
+                    if ext == "mp3" {
+                        ([(header::CONTENT_TYPE, "audio/mpeg")], super::mp3_of(&wav))
+                            .into_response()
+                    } else {
+                        ([(header::CONTENT_TYPE, "audio/x-wav")], wav).into_response()
+                    }
                 }
                 None => StatusCode::NOT_FOUND.into_response(),
             }
@@ -119,7 +124,8 @@ async fn delete_media(
 }
 
 /// Twilio's REST API for recordings, served on 127.0.0.1 so afureko's real
-/// HTTP client can fetch and delete them: GET `{sid}.wav` and DELETE
+/// HTTP client can fetch and delete them: GET `{sid}.wav` (or `.mp3`: see
+/// `mp3_of`) and DELETE
 /// `{sid}.json`, with HTTP basic auth, and an outage switch. The server
 /// stops when this is dropped.
 pub struct FakeTwilioApi {
