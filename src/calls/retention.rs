@@ -117,9 +117,9 @@ pub struct Erasure<'a> {
 
 /// Erases the tenant's record with every recording: ours, and Twilio's
 /// where it may still be there. `None` when there is no such (live)
-/// record. Our copies go first, the record next, the audit entry last
-/// (naming the actor, the record's id and counts, nothing of its content):
-/// a failure part way leaves the record to erase again.
+/// record. Our copies go first, then the record (a failure before it
+/// leaves the record to erase again), then the audit entry, which names
+/// the actor, the record's id and counts, nothing of its content.
 pub async fn erase(
     store: &dyn Store,
     audio: &dyn RecordingStore,

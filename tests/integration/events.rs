@@ -116,7 +116,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 33] = [
+    let expectations: [(&str, u16, &str); 34] = [
         (
             "twilio-voice.json",
             200,
@@ -189,6 +189,12 @@ async fn every_event_runs_through_the_router() {
             "\"text\":\"asked the shop\"",
         ),
         ("api-callbacks-assign.json", 400, "no active agent"),
+        // An API key may not erase: a signed-in admin does.
+        (
+            "api-callbacks-erase.json",
+            403,
+            "erasing a record needs an admin signed in",
+        ),
         ("api-agents-list.json", 200, "[]"),
         ("api-agents-add.json", 403, "needs an admin signed in"),
         ("api-agents-password.json", 403, "needs an admin signed in"),

@@ -105,12 +105,12 @@ async fn closed_records_past_their_retention_are_gone_from_every_read(kind: Kind
     assert_eq!(completed.json()["status"], "completed");
 
     app.clock.set(at("2026-11-26T01:59:59.999Z"));
-    let all_true: Vec<_> = reads(&app, &key, &record)
+    let missed: Vec<_> = reads(&app, &key, &record)
         .await
         .into_iter()
         .filter(|(_, found)| !found)
         .collect();
-    assert_eq!(all_true, [], "kept until the last millisecond");
+    assert_eq!(missed, [], "kept until the last millisecond");
 
     app.clock.set(at("2026-11-26T02:00:00Z"));
     let found: Vec<_> = reads(&app, &key, &record)
