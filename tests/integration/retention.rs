@@ -419,3 +419,31 @@ fn a_day_is_the_shortest_retention() {
         settings(1).work_rules().retention
     );
 }
+
+/// `afureko aws init` makes the stream the sweeper reads (as the template).
+#[tokio::test]
+async fn the_table_streams_the_old_image_of_removed_items() {
+    if !crate::backends::available(Kind::Moto) {
+        return;
+    }
+    let url = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
+    let client = crate::backends::dynamo_client(&url);
+    let name = format!("afureko-{}", uuid::Uuid::new_v4().simple());
+    afureko::store::dynamo::create_table(&client, &name)
+        .await
+        .unwrap();
+    let table = client
+        .describe_table()
+        .table_name(&name)
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    let stream = table.stream_specification.unwrap();
+    assert!(stream.stream_enabled);
+    assert_eq!(
+        stream.stream_view_type,
+        Some(aws_sdk_dynamodb::types::StreamViewType::OldImage)
+    );
+}
