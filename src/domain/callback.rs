@@ -276,8 +276,8 @@ impl CallbackRecord {
         }
     }
 
-    /// Closed records expire `retention` after they closed; open ones
-    /// never (a record that opened again loses its expiry).
+    /// Called by the changes that may close a record: a closed one expires
+    /// `retention` after it closed, an open one never.
     pub(crate) fn settle_expiry(&mut self, retention: SignedDuration, now: Timestamp) {
         self.expires_at = if self.is_open() {
             None

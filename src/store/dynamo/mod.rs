@@ -436,7 +436,7 @@ impl Store for DynamoStore {
 
     /// None to give: listing them would be a scan. The table's TTL deletes
     /// expired records, and the sweeper, fed the stream of those deletions,
-    /// deletes their recordings (`calls::retention::removed_by_ttl`).
+    /// deletes their recordings (`calls::retention::removed_from_table`).
     async fn expired_callbacks(&self, _limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
         Ok(Vec::new())
     }
