@@ -128,7 +128,7 @@ fn handler(c: &mut Criterion) {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let router = rt.block_on(async {
-        let backend = startup::embedded(dir.path(), &Default::default())
+        let backend = startup::embedded(dir.path(), &Default::default(), Arc::new(SystemClock))
             .await
             .unwrap();
         let tenant = Tenant {

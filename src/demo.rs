@@ -77,7 +77,7 @@ pub async fn run(language: Language, keep: Option<&Config>) -> Result<(), DemoEr
         .map_err(setup)?;
     let backend = match keep {
         Some(config) => startup::backend(config).await.map_err(setup)?,
-        None => startup::embedded(&data_dir, &Default::default())
+        None => startup::embedded(&data_dir, &Default::default(), Arc::new(SystemClock))
             .await
             .map_err(setup)?,
     };

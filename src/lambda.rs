@@ -1,8 +1,10 @@
 //! Inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API` is set): the same Router on
-//! `lambda_http`, or, with `AFUREKO_LAMBDA_ROLE=sweeper`, the scheduled
-//! recording sweeper. Everything is built once at init; the only network
-//! step is reading the key record of tenants' secrets (and, with KMS, one
-//! Decrypt of its data key), so a wrong key fails init, not every request.
+//! `lambda_http`, or, with `AFUREKO_LAMBDA_ROLE=sweeper`, the sweeper: the
+//! scheduled recording sweep, and the table's stream of TTL deletions
+//! (retention), told apart by the event. Everything is built once at init;
+//! the only network step is reading the key record of tenants' secrets
+//! (and, with KMS, one Decrypt of its data key), so a wrong key fails init,
+//! not every request.
 
 use crate::clock::SystemClock;
 use crate::config::Config;
@@ -84,13 +86,38 @@ async fn report_init_error(message: &str) {
     }
 }
 
+/// A batch from a DynamoDB stream, as opposed to the schedule's event.
+fn is_stream_batch(event: &serde_json::Value) -> bool {
+    event["Records"]
+        .as_array()
+        .and_then(|records| records.first())
+        .is_some_and(|first| first["eventSource"] == "aws:dynamodb")
+}
+
 async fn run(state: crate::http::AppState) -> anyhow::Result<()> {
     if std::env::var("AFUREKO_LAMBDA_ROLE").as_deref() == Ok("sweeper") {
         let copier = state.copier.clone();
         let handler = lambda_http::lambda_runtime::service_fn(
-            move |_event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
-                let copier = copier.clone();
+            move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
+                let (copier, state) = (copier.clone(), state.clone());
                 async move {
+                    if is_stream_batch(&event.payload) {
+                        let purged = crate::calls::retention::removed_from_table(
+                            state.store.as_ref(),
+                            state.audio.as_ref(),
+                            &event.payload,
+                        )
+                        .await?;
+                        tracing::info!(
+                            records = purged.records,
+                            recordings = purged.recordings,
+                            "expired records' recordings deleted"
+                        );
+                        return Ok::<_, lambda_http::Error>(serde_json::json!({
+                            "records": purged.records,
+                            "recordings": purged.recordings,
+                        }));
+                    }
                     let report = copier.sweep(SWEEP_LIMIT).await?;
                     tracing::info!(
                         stored = report.stored,

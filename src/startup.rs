@@ -7,6 +7,7 @@ use crate::http::limit::{Limits, RateLimits};
 use crate::http::{AppState, app};
 use crate::secrets::keys::{self, KEY_FILE, KeyError, KeySource};
 use crate::store::agents::AgentStore;
+use crate::store::audit::AuditStore;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
@@ -53,19 +54,31 @@ pub struct Backend {
     /// The API's Idempotency-Keys: in the same database as `store`.
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub agents: Arc<dyn AgentStore>,
+    /// The audit trail: in the same database as `store`.
+    pub audit: Arc<dyn AuditStore>,
 }
 
 /// The embedded default: `afureko.db`, `recordings/` and (unless a key is
-/// configured) the key file under `data_dir`.
-pub async fn embedded(data_dir: &Path, secrets: &SecretKeys) -> Result<Backend, StartupError> {
-    let store = Arc::new(SqliteStore::open(&data_dir.join("afureko.db")).await?);
+/// configured) the key file under `data_dir`; `clock` decides which records
+/// have expired.
+pub async fn embedded(
+    data_dir: &Path,
+    secrets: &SecretKeys,
+    clock: Arc<dyn Clock>,
+) -> Result<Backend, StartupError> {
+    let store = Arc::new(
+        SqliteStore::open(&data_dir.join("afureko.db"))
+            .await?
+            .with_clock(clock),
+    );
     let audio = FsRecordingStore::new(data_dir.to_path_buf());
     let source = key_source(secrets, Some(data_dir.join(KEY_FILE)), None).await?;
     Ok(Backend {
         store: sealed_tenants(store.clone(), &source).await?,
         audio: Arc::new(audio),
         idempotency: store.clone(),
-        agents: store,
+        agents: store.clone(),
+        audit: store,
     })
 }
 
@@ -139,6 +152,7 @@ pub fn state(
         audio: backend.audio.clone(),
         idempotency: backend.idempotency.clone(),
         agents: backend.agents.clone(),
+        audit: backend.audit.clone(),
         copier: Arc::new(copier),
         public_url,
         clock,
@@ -187,23 +201,26 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// DynamoDB + S3 (+ KMS), all clients derived from one `SdkConfig`. Reads
-/// the key record: the one network step of start-up.
+/// DynamoDB + S3 (+ KMS), all clients derived from one `SdkConfig`; `clock`
+/// decides which records have expired. Reads the key record: the one
+/// network step of start-up.
 pub async fn aws(
     sdk: &aws_config::SdkConfig,
     target: &AwsTarget,
     secrets: &SecretKeys,
+    clock: Arc<dyn Clock>,
 ) -> Result<Backend, StartupError> {
-    let dynamo = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(sdk),
-        target.table.clone(),
-    ));
+    let dynamo = Arc::new(
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), target.table.clone())
+            .with_clock(clock),
+    );
     let source = key_source(secrets, None, Some(sdk)).await?;
     Ok(Backend {
         store: sealed_tenants(dynamo.clone(), &source).await?,
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
         idempotency: dynamo.clone(),
-        agents: dynamo,
+        agents: dynamo.clone(),
+        audit: dynamo,
     })
 }
 
@@ -213,10 +230,17 @@ pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
     match &config.aws {
         Some(target) => {
             tracing::info!(table = %target.table, bucket = %target.bucket, "AWS backend: DynamoDB and S3");
-            aws(&sdk_config().await, target, &config.secrets).await
+            aws(
+                &sdk_config().await,
+                target,
+                &config.secrets,
+                Arc::new(SystemClock),
+            )
+            .await
         }
         None => {
-            let backend = embedded(&config.data_dir, &config.secrets).await?;
+            let backend =
+                embedded(&config.data_dir, &config.secrets, Arc::new(SystemClock)).await?;
             tracing::warn!(
                 data_dir = %config.data_dir.display(),
                 "embedded store (local storage on this machine): afureko.db and recordings/ in the data dir"

@@ -156,6 +156,33 @@ fn claim_timeout_and_retry_delay_are_set() {
 }
 
 #[test]
+fn retention_days_are_set_within_their_bounds_and_the_sweep_reports_retention() {
+    let cli = Cli::new();
+    cli.create_acme();
+    assert_eq!(settings(&cli)["retention_days"], 365);
+    cli.ok(&["tenant", "update", "acme", "--retention-days", "30"]);
+    assert_eq!(settings(&cli)["retention_days"], 30);
+    let run = cli.run(&["tenant", "update", "acme", "--retention-days", "3651"]);
+    assert!(!run.ok);
+    assert!(
+        run.stderr
+            .contains("retention_days must be between 1 and 3650, got 3651"),
+        "{}",
+        run.stderr
+    );
+    let swept = cli.ok(&["sweep"]);
+    assert!(
+        swept
+            .stdout
+            .contains("retention: 0 expired records deleted with 0 recordings"),
+        "{}",
+        swept.stdout
+    );
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    assert_eq!(audit.stdout, "no audit entries for acme\n");
+}
+
+#[test]
 fn a_bad_holiday_is_refused_naming_the_flag_and_the_value() {
     let cli = Cli::new();
     cli.create_acme();

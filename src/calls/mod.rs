@@ -4,4 +4,5 @@
 
 pub mod intake;
 pub mod recordings;
+pub mod retention;
 pub mod work;

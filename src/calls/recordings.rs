@@ -84,7 +84,8 @@ impl RecordingCopier {
             return Ok(CopyOutcome::Skipped);
         }
         let call_sid = recording.call_sid.as_ref().unwrap_or(&record.call_sid);
-        let key = recording_key(&tenant.id, call_sid, sid, "wav");
+        let format = tenant.settings.recording_format;
+        let key = recording_key(&tenant.id, call_sid, sid, format.extension());
         if !self.claim(tenant, record, sid).await? {
             return Ok(CopyOutcome::Skipped);
         }
@@ -146,14 +147,17 @@ impl RecordingCopier {
         let mut file = tokio::fs::File::create(&spool.0)
             .await
             .map_err(|e| format!("cannot create {}: {e}", spool.0.display()))?;
-        let max = tenant.settings.max_recording_bytes();
+        let (format, max) = (
+            tenant.settings.recording_format,
+            tenant.settings.max_recording_bytes(),
+        );
         self.api
-            .download_wav(&tenant.twilio, sid, max, &mut file)
+            .download(&tenant.twilio, sid, format, max, &mut file)
             .await
             .map_err(|e| error_chain(&e))?;
         drop(file);
         self.audio
-            .put_file(key, &spool.0, "audio/wav")
+            .put_file(key, &spool.0, format.content_type())
             .await
             .map_err(|e| error_chain(&e))
     }

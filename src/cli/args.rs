@@ -36,7 +36,8 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
-    /// Retry recording copies that failed.
+    /// Retry recording copies that failed; delete expired records and their
+    /// recordings (embedded store; DynamoDB's TTL does it on AWS).
     Sweep {
         /// Records to look at in one run.
         #[arg(long, default_value_t = 500)]
@@ -57,6 +58,20 @@ pub enum Command {
     /// Add, list, disable agents or reset their passwords.
     #[command(subcommand)]
     Agent(AgentCommand),
+    /// Read a tenant's audit trail (erasures).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// The tenant's audit entries, newest first, one JSON object a line.
+    List {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -223,6 +238,12 @@ pub struct SettingsArgs {
     pub default_region: Option<Region>,
     #[arg(long)]
     pub delete_twilio_recording: Option<bool>,
+    /// Fetch recordings from Twilio as wav (default) or mp3 (a tenth of the size).
+    #[arg(long)]
+    pub recording_format: Option<crate::domain::tenant::RecordingFormat>,
+    /// Days a completed or failed record and its recordings are kept (1-3650).
+    #[arg(long)]
+    pub retention_days: Option<u32>,
     #[command(flatten)]
     pub routing: RoutingArgs,
 }

@@ -1,9 +1,10 @@
 //! The `afureko` command line: serve, demo, sweep, tenants, callbacks,
-//! API keys, agents.
+//! API keys, agents, the audit trail.
 
 mod agent;
 mod api_key;
 mod args;
+mod audit;
 mod callbacks;
 mod ops;
 mod tenant;
@@ -54,6 +55,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Callbacks(command) => callbacks::callbacks(&config()?, command).await,
         Command::ApiKey(command) => api_key::api_key(&config()?, command).await,
         Command::Agent(command) => agent::agent(&config()?, command).await,
+        Command::Audit(command) => audit::audit(&config()?, command).await,
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
     }
 }

@@ -1,4 +1,4 @@
-//! Operations: the recording sweep and AWS set-up.
+//! Operations: the sweep (recording copies, retention) and AWS set-up.
 
 use crate::config::Config;
 use crate::startup;
@@ -26,6 +26,17 @@ pub async fn sweep(config: &Config, limit: usize) -> anyhow::Result<()> {
         report.skipped,
         report.deleted,
         report.delete_failed
+    );
+    let purged = crate::calls::retention::purge_expired(
+        backend.store.as_ref(),
+        backend.audio.as_ref(),
+        limit,
+    )
+    .await
+    .context("the retention sweep failed")?;
+    println!(
+        "retention: {} expired records deleted with {} recordings",
+        purged.records, purged.recordings
     );
     Ok(())
 }

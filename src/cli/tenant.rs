@@ -54,6 +54,7 @@ impl SettingsArgs {
                 &mut settings.claim_timeout_minutes,
             ),
             (self.retry_delay_minutes, &mut settings.retry_delay_minutes),
+            (self.retention_days, &mut settings.retention_days),
         ];
         for (given, field) in numbers {
             if let Some(value) = given {
@@ -65,6 +66,9 @@ impl SettingsArgs {
         }
         if let Some(region) = self.default_region {
             settings.default_region = region;
+        }
+        if let Some(format) = self.recording_format {
+            settings.recording_format = format;
         }
         if let Some(delete) = self.delete_twilio_recording {
             settings.delete_twilio_recording = delete;

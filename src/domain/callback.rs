@@ -212,6 +212,10 @@ pub struct CallbackRecord {
     /// Notes and hand-overs, oldest first.
     #[serde(default)]
     pub notes: Vec<Note>,
+    /// When a completed or failed record is gone: every read treats it as
+    /// deleted from then on, and the stores remove it (tenant retention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
     /// Bumped by the store on every write; updates are conditional on it.
     pub version: u64,
     pub updated_at: Timestamp,
@@ -266,9 +270,25 @@ impl CallbackRecord {
                 let from = new.due_from.unwrap_or(new.received_at);
                 from.checked_add(sla).unwrap_or(from)
             },
+            expires_at: None,
             version: 0,
             updated_at: now,
         }
+    }
+
+    /// Called by the changes that may close a record: a closed one expires
+    /// `retention` after it closed, an open one never.
+    pub(crate) fn settle_expiry(&mut self, retention: SignedDuration, now: Timestamp) {
+        self.expires_at = if self.is_open() {
+            None
+        } else {
+            Some(now.checked_add(retention).unwrap_or(Timestamp::MAX))
+        };
+    }
+
+    /// Whether the record is past its retention: gone for every reader.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
     }
 
     /// Sets the confirmed callback number; false when nothing changed.

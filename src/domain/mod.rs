@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod api_key;
+pub mod audit;
 pub mod call_routing;
 pub mod callback;
 pub mod ids;

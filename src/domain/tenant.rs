@@ -83,6 +83,12 @@ pub struct RetiredToken {
     pub until: Timestamp,
 }
 
+/// A closed record is kept at least a day (agents still look at what was
+/// done today) and at most ten years (Japan's and the EU's longest
+/// business-record periods); the default is a year.
+pub const MIN_RETENTION_DAYS: u32 = 1;
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
 /// The longest a replaced token may stay valid: a week.
 pub const MAX_TOKEN_OVERLAP_MINUTES: u32 = 7 * 24 * 60;
 
@@ -158,6 +164,11 @@ pub struct TenantSettings {
     pub default_region: Region,
     /// Delete Twilio's copy of a recording once ours is stored.
     pub delete_twilio_recording: bool,
+    /// The audio fetched from Twilio: WAV, or MP3 at a tenth of the size.
+    pub recording_format: RecordingFormat,
+    /// Days a completed or failed record (and its recordings) is kept
+    /// after it closed; `MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS`.
+    pub retention_days: u32,
     pub routing: Routing,
     /// Business hours; always open unless set.
     pub schedule: Schedule,
@@ -178,6 +189,8 @@ impl Default for TenantSettings {
             time_zone: "Asia/Tokyo".to_owned(),
             default_region: Region::JP,
             delete_twilio_recording: true,
+            recording_format: RecordingFormat::Wav,
+            retention_days: 365,
             routing: Default::default(),
             schedule: Default::default(),
         }
@@ -238,6 +251,12 @@ impl TenantSettings {
             1,
             60 * 24 * 7,
         )?;
+        check_range(
+            "retention_days",
+            self.retention_days,
+            MIN_RETENTION_DAYS,
+            MAX_RETENTION_DAYS,
+        )?;
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(TenantError::TimeZone(self.time_zone.clone()));
         }
@@ -275,18 +294,73 @@ impl TenantSettings {
             max_attempts: self.max_callback_attempts,
             claim_timeout: jiff::SignedDuration::from_mins(i64::from(self.claim_timeout_minutes)),
             retry_delay: jiff::SignedDuration::from_mins(i64::from(self.retry_delay_minutes)),
+            retention: jiff::SignedDuration::from_hours(24 * i64::from(self.retention_days)),
         }
     }
 
     /// The largest recording download accepted: Twilio's WAV is 8 kHz mono
-    /// 16-bit (16,000 bytes a second); a quarter more, and 64 KiB, spare.
+    /// 16-bit (16,000 bytes a second), its MP3 at most 32 kbit/s (4,000); a
+    /// quarter more, and 64 KiB, spare.
     pub fn max_recording_bytes(&self) -> u64 {
-        let audio = u64::from(self.max_recording_seconds) * 16_000;
+        let per_second = match self.recording_format {
+            RecordingFormat::Wav => 16_000,
+            RecordingFormat::Mp3 => 4_000,
+        };
+        let audio = u64::from(self.max_recording_seconds) * per_second;
         audio + audio / 4 + 64 * 1024
     }
 
     pub fn prompt(&self, key: PromptKey) -> &str {
         crate::domain::prompts::prompt_text(&self.prompts, self.language, key)
+    }
+}
+
+/// The form a recording is fetched from Twilio in and stored as.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingFormat {
+    #[default]
+    Wav,
+    Mp3,
+}
+
+impl RecordingFormat {
+    /// Twilio's media URL suffix, and our key's.
+    pub fn extension(self) -> &'static str {
+        match self {
+            RecordingFormat::Wav => "wav",
+            RecordingFormat::Mp3 => "mp3",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            RecordingFormat::Wav => "audio/wav",
+            RecordingFormat::Mp3 => "audio/mpeg",
+        }
+    }
+
+    /// The format of a stored recording, by its key's extension (a
+    /// recording keeps the format it was stored in).
+    pub fn of_key(key: &str) -> Self {
+        if key.ends_with(".mp3") {
+            RecordingFormat::Mp3
+        } else {
+            RecordingFormat::Wav
+        }
+    }
+}
+
+impl std::str::FromStr for RecordingFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "wav" => Ok(RecordingFormat::Wav),
+            "mp3" => Ok(RecordingFormat::Mp3),
+            other => Err(format!(
+                "recording format must be wav or mp3, got {other:?}"
+            )),
+        }
     }
 }
 
@@ -296,6 +370,8 @@ pub struct WorkRules {
     pub max_attempts: u32,
     pub claim_timeout: jiff::SignedDuration,
     pub retry_delay: jiff::SignedDuration,
+    /// How long a closed record is kept.
+    pub retention: jiff::SignedDuration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,6 +418,48 @@ mod tests {
         assert_eq!(
             settings.validate(),
             Err(TenantError::PromptNeedsNumber("confirm_number"))
+        );
+    }
+
+    #[test]
+    fn retention_is_a_day_to_ten_years() {
+        for (days, ok) in [(0, false), (1, true), (3650, true), (3651, false)] {
+            let settings = TenantSettings {
+                retention_days: days,
+                ..TenantSettings::default()
+            };
+            assert_eq!(settings.validate().is_ok(), ok, "{days}");
+        }
+        assert_eq!(
+            TenantSettings::default().work_rules().retention,
+            jiff::SignedDuration::from_hours(365 * 24)
+        );
+    }
+
+    #[test]
+    fn an_mp3_is_allowed_a_quarter_of_a_wav() {
+        let wav = TenantSettings {
+            max_recording_seconds: 120,
+            ..TenantSettings::default()
+        };
+        let mp3 = TenantSettings {
+            recording_format: RecordingFormat::Mp3,
+            ..wav.clone()
+        };
+        assert_eq!(wav.max_recording_bytes(), 2_400_000 + 65_536);
+        assert_eq!(mp3.max_recording_bytes(), 600_000 + 65_536);
+        assert_eq!("mp3".parse(), Ok(RecordingFormat::Mp3));
+        assert_eq!(
+            "ogg".parse::<RecordingFormat>(),
+            Err("recording format must be wav or mp3, got \"ogg\"".into())
+        );
+        assert_eq!(
+            RecordingFormat::of_key("recordings/a/CA1/RE1.mp3").content_type(),
+            "audio/mpeg"
+        );
+        assert_eq!(
+            RecordingFormat::of_key("recordings/a/CA1/RE1.wav").content_type(),
+            "audio/wav"
         );
     }
 

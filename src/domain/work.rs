@@ -144,6 +144,7 @@ impl CallbackRecord {
             self.unclaim(now);
             self.due_at = now.checked_add(rules.retry_delay).unwrap_or(now);
         }
+        self.settle_expiry(rules.retention, now);
         Ok(())
     }
 
@@ -209,6 +210,7 @@ impl CallbackRecord {
         self.completion_note = note;
         self.completed_by = Some(agent.to_owned());
         self.updated_at = now;
+        self.settle_expiry(rules.retention, now);
         Ok(())
     }
 }
@@ -224,6 +226,7 @@ mod tests {
             max_attempts: 2,
             claim_timeout: SignedDuration::from_mins(30),
             retry_delay: SignedDuration::from_mins(60),
+            retention: SignedDuration::from_hours(24),
         }
     }
 
@@ -355,6 +358,33 @@ mod tests {
         assert_eq!(r.notes[0].handed_to.as_deref(), Some("bob"));
         r.add_note("bob", "called the shop".into(), t0);
         assert_eq!(r.notes[2].text.as_deref(), Some("called the shop"));
+    }
+
+    #[test]
+    fn closing_a_record_starts_its_retention() {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("ann", Outcome::NoAnswer, "2026-11-25T02:05:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.expires_at, None, "open again: kept");
+        assert!(!r.is_expired(at("2100-01-01T00:00:00Z")));
+        let mut failed = r.clone();
+        failed
+            .log_attempt(
+                attempt("bob", Outcome::Busy, "2026-11-25T03:07:00Z"),
+                &rules(),
+            )
+            .unwrap();
+        assert_eq!(failed.expires_at, Some(at("2026-11-26T03:07:00Z")));
+        r.complete("ann", None, at("2026-11-25T04:00:00Z"), &rules())
+            .unwrap();
+        assert_eq!(r.expires_at, Some(at("2026-11-26T04:00:00Z")));
+        assert!(!r.is_expired(at("2026-11-26T03:59:59.999Z")));
+        assert!(r.is_expired(at("2026-11-26T04:00:00Z")));
     }
 
     #[test]

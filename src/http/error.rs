@@ -234,6 +234,26 @@ pub enum ReadErrors {
     NotFound(ErrorBody),
 }
 
+/// The errors of erasing a callback.
+#[derive(IntoResponses)]
+pub enum EraseErrors {
+    #[response(status = 400, description = "Bad path parameter",
+        example = json!(example("bad_request", "Invalid URL")))]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key or session",
+        example = json!(example("unauthorized", "your session has ended: sign in again")))]
+    Unauthorized(ErrorBody),
+    #[response(
+        status = 403,
+        description = "Not a signed-in admin (an API key may not erase), a missing or wrong X-CSRF-Token, or a password still to change",
+        example = json!(example("forbidden", "erasing a record needs an admin signed in"))
+    )]
+    Forbidden(ErrorBody),
+    #[response(status = 404, description = "No such callback for this tenant (erased already, expired, or another tenant's)",
+        example = json!(example("not_found", "no callback \"0193c0de-0000-7000-8000-000000000000\"")))]
+    NotFound(ErrorBody),
+}
+
 /// The errors of fetching a recording: those of reading, and a bad Range.
 #[derive(IntoResponses)]
 pub enum RecordingErrors {

@@ -14,6 +14,7 @@ use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
 use crate::config::BaseUrl;
 use crate::store::agents::AgentStore;
+use crate::store::audit::AuditStore;
 use crate::store::idempotency::IdempotencyStore;
 use crate::store::{RecordingStore, Store};
 use axum::Router;
@@ -39,6 +40,7 @@ pub struct AppState {
     pub audio: Arc<dyn RecordingStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub agents: Arc<dyn AgentStore>,
+    pub audit: Arc<dyn AuditStore>,
     pub copier: Arc<RecordingCopier>,
     pub public_url: BaseUrl,
     pub clock: Arc<dyn Clock>,
@@ -114,7 +116,10 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(twilio::ivr::recorded))
         .routes(routes!(twilio::ivr::recording_status))
         .routes(routes!(api::handlers::list_callbacks))
-        .routes(routes!(api::handlers::get_callback))
+        .routes(routes!(
+            api::handlers::get_callback,
+            api::erase::erase_callback
+        ))
         .routes(routes!(api::handlers::claim))
         .routes(routes!(api::handlers::release))
         .routes(routes!(api::handlers::log_attempt))

@@ -30,6 +30,7 @@ pub fn complete(doc: &mut OpenApi) {
         let operations = [
             (Method::GET, item.get.as_mut()),
             (Method::POST, item.post.as_mut()),
+            (Method::DELETE, item.delete.as_mut()),
         ];
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };

@@ -99,6 +99,21 @@ impl RecordingStore for FsRecordingStore {
             Err(e) => Err(io_error("cannot read", &path, e)),
         }
     }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let path = self.path(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("cannot delete", &path, e)),
+        }
+        // The call's folder goes with its last recording; one that still
+        // holds another stays (the removal fails, as it should).
+        if let Some(dir) = path.parent() {
+            let _ = tokio::fs::remove_dir(dir).await;
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +141,22 @@ mod tests {
             .unwrap()
             .count();
         assert_eq!(leftovers, 1, "no temporary files left behind");
+    }
+
+    #[tokio::test]
+    async fn delete_removes_the_file_and_its_emptied_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsRecordingStore::new(dir.path().to_path_buf());
+        let (one, two) = ("recordings/acme/CA1/RE1.wav", "recordings/acme/CA1/RE2.mp3");
+        put(&store, one, b"one").await.unwrap();
+        put(&store, two, b"two").await.unwrap();
+        store.delete(one).await.unwrap();
+        assert_eq!(store.get(one).await.unwrap(), None);
+        assert_eq!(store.get(two).await.unwrap(), Some(b"two".to_vec()));
+        store.delete(two).await.unwrap();
+        assert!(!dir.path().join("recordings/acme/CA1").exists());
+        store.delete(two).await.unwrap();
+        assert!(store.delete("../x").await.is_err());
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 //! (DynamoDB + S3).
 
 pub mod agents;
+pub mod audit;
 pub mod dynamo;
 pub mod fs;
 pub mod idempotency;
@@ -291,6 +292,22 @@ pub trait Store: Send + Sync {
         &self,
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError>;
+    /// Deletes a record, expired or not, with its call links (and number
+    /// guard); returns what it deleted, `None` when there was nothing.
+    async fn delete_callback(
+        &self,
+        tenant: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError>;
+    /// Deletes what still points at `record` once it is gone (its call
+    /// links and number guard): after the table's TTL deleted it.
+    async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError>;
+    /// Records of any tenant past their `expires_at` and still stored,
+    /// soonest expired first: the sweeper deletes them and their audio.
+    /// DynamoDB has none to give without a scan: its TTL deletes them, and
+    /// the table's stream of those deletions removes their audio
+    /// (docs/retention.md).
+    async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError>;
 
     /// API keys are kept by the hash of the key; the key itself never is.
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
@@ -344,6 +361,8 @@ pub trait RecordingStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// What to hand an agent for `key`.
     async fn access(&self, key: &str) -> Result<Option<RecordingAccess>, StoreError>;
+    /// Deletes the audio under `key`; a key with nothing under it is fine.
+    async fn delete(&self, key: &str) -> Result<(), StoreError>;
 }
 
 /// Optimistic read-modify-write: applies `change` to the latest record and

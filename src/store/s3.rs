@@ -90,6 +90,18 @@ impl RecordingStore for S3RecordingStore {
             .map_err(|e| backend("presign", e))?;
         Ok(Some(RecordingAccess::Redirect(presigned.uri().to_owned())))
     }
+
+    /// S3 answers a delete of a missing key with success.
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| backend("delete", e))?;
+        Ok(())
+    }
 }
 
 /// Creates the bucket if missing, with default encryption and public access

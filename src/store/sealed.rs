@@ -129,6 +129,22 @@ impl Store for SealedTenants {
         self.inner.update_callback(record).await
     }
 
+    async fn delete_callback(
+        &self,
+        tenant: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        self.inner.delete_callback(tenant, id).await
+    }
+
+    async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError> {
+        self.inner.unlink_callback(record).await
+    }
+
+    async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
+        self.inner.expired_callbacks(limit).await
+    }
+
     async fn recent_callbacks(
         &self,
         tenant: &TenantId,

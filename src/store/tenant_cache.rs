@@ -139,6 +139,22 @@ impl Store for TenantCache {
         self.inner.update_callback(record).await
     }
 
+    async fn delete_callback(
+        &self,
+        tenant: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        self.inner.delete_callback(tenant, id).await
+    }
+
+    async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError> {
+        self.inner.unlink_callback(record).await
+    }
+
+    async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
+        self.inner.expired_callbacks(limit).await
+    }
+
     async fn recent_callbacks(
         &self,
         tenant: &TenantId,

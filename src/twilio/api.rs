@@ -2,7 +2,7 @@
 //! delete Twilio's copy once ours is safe.
 
 use crate::domain::ids::{AccountSid, RecordingSid};
-use crate::domain::tenant::TwilioCredentials;
+use crate::domain::tenant::{RecordingFormat, TwilioCredentials};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -138,17 +138,22 @@ impl TwilioApi {
         }
     }
 
-    /// Downloads recording `sid` as WAV with the account's credentials into
-    /// `into` (streamed, never whole in memory), refusing more than
+    /// Downloads recording `sid` in `format` with the account's credentials
+    /// into `into` (streamed, never whole in memory), refusing more than
     /// `max_bytes`; returns the length.
-    pub async fn download_wav(
+    pub async fn download(
         &self,
         creds: &TwilioCredentials,
         sid: &RecordingSid,
+        format: RecordingFormat,
         max_bytes: u64,
         into: &mut (impl tokio::io::AsyncWrite + Unpin),
     ) -> Result<u64, TwilioApiError> {
-        let url = format!("{}.wav", self.recording_url(&creds.account_sid, sid));
+        let url = format!(
+            "{}.{}",
+            self.recording_url(&creds.account_sid, sid),
+            format.extension()
+        );
         let mut response = self
             .http
             .get(url)
@@ -348,7 +353,7 @@ mod tests {
         let (api, seen, _) = redirecting_media("localhost").await;
         let mut audio = Vec::new();
         let length = api
-            .download_wav(&creds(), &sid(), 1_000, &mut audio)
+            .download(&creds(), &sid(), RecordingFormat::Wav, 1_000, &mut audio)
             .await
             .unwrap();
         assert_eq!(audio, b"RIFF-from-the-target");
@@ -358,7 +363,13 @@ mod tests {
         // 127.0.0.2 is loopback too, but not on the list: never reached.
         let (api, seen, _) = redirecting_media("127.0.0.2").await;
         let err = api
-            .download_wav(&creds(), &sid(), 1_000, &mut Vec::new())
+            .download(
+                &creds(),
+                &sid(),
+                RecordingFormat::Wav,
+                1_000,
+                &mut Vec::new(),
+            )
             .await
             .unwrap_err();
         let chain = crate::telemetry::error_chain(&err);
@@ -370,7 +381,7 @@ mod tests {
     async fn downloads_over_the_limit_are_refused() {
         let (api, _, _) = redirecting_media("localhost").await;
         let err = api
-            .download_wav(&creds(), &sid(), 5, &mut Vec::new())
+            .download(&creds(), &sid(), RecordingFormat::Wav, 5, &mut Vec::new())
             .await
             .unwrap_err();
         assert!(

@@ -595,6 +595,7 @@ async fn the_openapi_document_lists_every_route() {
     }
     documented.sort();
     let expected: Vec<(String, String)> = [
+        ("DELETE", "/api/v1/callbacks/{id}"),
         ("DELETE", "/api/v1/sessions/current"),
         ("GET", "/"),
         ("GET", "/api/v1/agents"),

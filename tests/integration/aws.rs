@@ -189,9 +189,17 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
     // Only a guard against a hang: the SDK's own timeouts answer long before.
     let guard = std::time::Duration::from_secs(120);
     // Start-up reads the key record: it fails, it does not hang.
-    let started = tokio::time::timeout(guard, afureko::startup::aws(&sdk, &target, &secrets))
-        .await
-        .expect("a stalled DynamoDB hung start-up");
+    let started = tokio::time::timeout(
+        guard,
+        afureko::startup::aws(
+            &sdk,
+            &target,
+            &secrets,
+            std::sync::Arc::new(afureko::clock::SystemClock),
+        ),
+    )
+    .await
+    .expect("a stalled DynamoDB hung start-up");
     assert!(
         matches!(
             started,

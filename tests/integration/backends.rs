@@ -3,6 +3,7 @@
 //! servers are started by scripts/test (scripts/local-aws). A plain `cargo
 //! test` without them skips the tests on them; scripts/test fails them.
 
+use afureko::clock::FixedClock;
 use afureko::secrets::keys::{KeySource, SecretKey};
 use afureko::startup::{self, Backend};
 use afureko::store::dynamo::{DynamoStore, create_table};
@@ -95,6 +96,8 @@ pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 /// A fresh table and bucket (or data dir) per call, so tests never share state.
 pub struct TestBackend {
     pub backend: Backend,
+    /// Decides what has expired; the app's clock too.
+    pub clock: Arc<FixedClock>,
     pub dir: tempfile::TempDir,
     /// For S3 fault tests: creates the bucket later.
     pub s3: Option<(aws_sdk_s3::Client, String)>,
@@ -107,13 +110,15 @@ pub async fn make(kind: Kind) -> TestBackend {
 /// `with_bucket: false` leaves the bucket missing, as in an S3 outage.
 pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
     let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(FixedClock::new(crate::helpers::NOW.parse().unwrap()));
     let name = format!("afureko-{}", uuid::Uuid::new_v4().simple());
     let (dynamo_sdk, s3_sdk) = match kind {
         Kind::Embedded => {
             return TestBackend {
-                backend: startup::embedded(dir.path(), &Default::default())
+                backend: startup::embedded(dir.path(), &Default::default(), clock.clone())
                     .await
                     .expect("embedded store"),
+                clock,
                 dir,
                 s3: None,
             };
@@ -137,7 +142,7 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
     if with_bucket {
         create_bucket(&s3, &name).await.expect("create bucket");
     }
-    let store = Arc::new(DynamoStore::new(dynamo, name.clone()));
+    let store = Arc::new(DynamoStore::new(dynamo, name.clone()).with_clock(clock.clone()));
     // Secrets sealed as deployed: moto serves KMS; dynalite gets a local key.
     let source = match kind {
         Kind::Moto => KeySource::Kms {
@@ -153,8 +158,10 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
                 .expect("the key record"),
             audio: Arc::new(S3RecordingStore::new(s3.clone(), name.clone())),
             idempotency: store.clone(),
-            agents: store,
+            agents: store.clone(),
+            audit: store,
         },
+        clock,
         dir,
         s3: Some((s3, name)),
     }

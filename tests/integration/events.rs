@@ -23,16 +23,17 @@ const CALLBACK: &str = "01938f2e-0000-7000-8000-000000000001";
 /// The documented test tenant the events are signed for (scripts/make-events).
 pub async fn app() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let backend = startup::embedded(dir.path(), &Default::default())
+    let arrived: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let clock = Arc::new(FixedClock::new(arrived));
+    let backend = startup::embedded(dir.path(), &Default::default(), clock.clone())
         .await
         .unwrap();
-    let arrived: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
     let state = startup::state(
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", "https://calls.example.com").unwrap(),
         // Nothing in the events is fetched; nothing may leave the machine.
         TwilioApi::new("http://127.0.0.1:9", MediaHosts::parse("")).unwrap(),
-        Arc::new(FixedClock::new(arrived)),
+        clock,
         crate::helpers::UNLIMITED,
     );
     let tenant_id = TenantId::parse("demo").unwrap();
@@ -118,7 +119,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 33] = [
+    let expectations: [(&str, u16, &str); 34] = [
         (
             "twilio-voice.json",
             200,
@@ -191,6 +192,12 @@ async fn every_event_runs_through_the_router() {
             "\"text\":\"asked the shop\"",
         ),
         ("api-callbacks-assign.json", 400, "no active agent"),
+        // An API key may not erase: a signed-in admin does.
+        (
+            "api-callbacks-erase.json",
+            403,
+            "erasing a record needs an admin signed in",
+        ),
         ("api-agents-list.json", 200, "[]"),
         ("api-agents-add.json", 403, "needs an admin signed in"),
         ("api-agents-password.json", 403, "needs an admin signed in"),

@@ -117,11 +117,15 @@ pub async fn spawn_limited(
     settings: TenantSettings,
     limits: RateLimits,
 ) -> TestApp {
-    let crate::backends::TestBackend { backend, dir, s3 } = test_backend;
+    let crate::backends::TestBackend {
+        backend,
+        clock,
+        dir,
+        s3,
+    } = test_backend;
     let twilio = FakeTwilioApi::start(ACCOUNT_SID, AUTH_TOKEN)
         .await
         .expect("fake Twilio API");
-    let clock = Arc::new(FixedClock::new(NOW.parse().unwrap()));
     let state = startup::state(
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap(),
@@ -556,6 +560,19 @@ impl Store for RacingStore {
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
         self.inner.callbacks_with_pending_copies(limit).await
+    }
+    async fn delete_callback(
+        &self,
+        t: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        self.inner.delete_callback(t, id).await
+    }
+    async fn unlink_callback(&self, r: &CallbackRecord) -> Result<(), StoreError> {
+        self.inner.unlink_callback(r).await
+    }
+    async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
+        self.inner.expired_callbacks(limit).await
     }
     async fn create_api_key(&self, k: &ApiKey) -> Result<(), StoreError> {
         self.inner.create_api_key(k).await

@@ -149,12 +149,9 @@ async fn a_start_up_error_is_reported_to_the_runtime_api() {
 
 /// A Runtime API that hands out one scheduled event and sends back what the
 /// function answered to it (then holds every later `next`).
-async fn runtime_api_with_one_event() -> (String, tokio::sync::mpsc::Receiver<String>) {
-    use axum::extract::Path as UrlPath;
-    use axum::routing::{get, post};
-    let (sent, received) = tokio::sync::mpsc::channel(4);
-    let handed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let event = serde_json::json!({
+/// The schedule's event.
+fn scheduled_event() -> serde_json::Value {
+    serde_json::json!({
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
         "detail-type": "Scheduled Event",
@@ -164,7 +161,16 @@ async fn runtime_api_with_one_event() -> (String, tokio::sync::mpsc::Receiver<St
         "region": "us-east-1",
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/every-ten-minutes"],
         "detail": {}
-    });
+    })
+}
+
+async fn runtime_api_with_one_event(
+    event: serde_json::Value,
+) -> (String, tokio::sync::mpsc::Receiver<String>) {
+    use axum::extract::Path as UrlPath;
+    use axum::routing::{get, post};
+    let (sent, received) = tokio::sync::mpsc::channel(4);
+    let handed_out = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let answered = move |kind: &'static str| {
         let sent = sent.clone();
         move |UrlPath(id): UrlPath<String>, body: String| {
@@ -245,7 +251,7 @@ async fn the_sweeper_role_finishes_a_failed_copy_on_a_scheduled_event() {
     assert_eq!(pending.recordings[0].state, RecordingState::PendingCopy);
     app.twilio.set_available(true);
 
-    let (api, mut received) = runtime_api_with_one_event().await;
+    let (api, mut received) = runtime_api_with_one_event(scheduled_event()).await;
     let _function = Function(
         Command::new(env!("CARGO_BIN_EXE_afureko"))
             .env_clear()
@@ -311,4 +317,62 @@ async fn a_missing_secret_key_is_reported_to_the_runtime_api() {
         body["errorMessage"],
         "the AWS backend needs a key for tenants' secrets: set AFUREKO_KMS_KEY_ID (a KMS key; template.yaml makes one) or AFUREKO_SECRET_KEY (see README, Secrets at rest)"
     );
+}
+
+/// The sweeper role on the table's stream: a batch of the TTL's removals
+/// deletes each removed record's recordings (here on the embedded store,
+/// which the binary in this role serves as well as DynamoDB).
+#[tokio::test]
+async fn the_sweeper_role_deletes_the_recordings_of_records_the_ttl_removed() {
+    use crate::helpers::*;
+    let app = spawn_app().await;
+    let (record, _) = app.play_call(CALLER).await;
+    let key = record.latest_stored_key().unwrap().to_owned();
+    assert!(app.backend.audio.get(&key).await.unwrap().is_some());
+    let removed = serde_json::json!({
+            "eventID": "1",
+            "eventName": "REMOVE",
+            "eventSource": "aws:dynamodb",
+            "awsRegion": "us-east-1",
+            "userIdentity": {"type": "Service", "principalId": "dynamodb.amazonaws.com"},
+            "dynamodb": {
+                "Keys": {"pk": {"S": format!("TENANT#{TENANT}#CB#{}", record.id)}, "sk": {"S": "CB"}},
+                "OldImage": {
+                    "pk": {"S": format!("TENANT#{TENANT}#CB#{}", record.id)},
+                    "sk": {"S": "CB"},
+                    "doc": {"S": serde_json::to_string(&record).unwrap()},
+                },
+                "StreamViewType": "OLD_IMAGE",
+            },
+    });
+    let event = serde_json::json!({"Records": [removed]});
+    let (api, mut received) = runtime_api_with_one_event(event).await;
+    let _function = Function(
+        Command::new(env!("CARGO_BIN_EXE_afureko"))
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", &api)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "sweeper")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AFUREKO_LAMBDA_ROLE", "sweeper")
+            .env("AFUREKO_DATA_DIR", app.dir.path())
+            .env("AFUREKO_PUBLIC_URL", PUBLIC_URL)
+            .env("AFUREKO_TWILIO_API_BASE", app.twilio.base_url())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary starts"),
+    );
+    // Only a guard against a hang.
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(120), received.recv())
+        .await
+        .expect("the sweeper answered the event")
+        .unwrap();
+    let (kind, rest) = answer.split_once(' ').unwrap();
+    let (id, body) = rest.split_once(' ').unwrap();
+    assert_eq!((kind, id), ("response", "req-1"), "{body}");
+    let report: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(report, serde_json::json!({"records": 1, "recordings": 1}));
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), None);
 }

@@ -16,6 +16,7 @@ mod limits;
 mod page;
 mod races;
 mod recordings;
+mod retention;
 mod routing;
 mod secrets;
 mod sessions;

@@ -5,9 +5,10 @@ use crate::helpers::*;
 use afureko::calls::recordings::SweepReport;
 use afureko::domain::callback::{RecordingState, TwilioCopy};
 use afureko::domain::ids::RecordingSid;
+use afureko::domain::tenant::RecordingFormat;
 use afureko::domain::tenant::TenantSettings;
 use afureko::store::modify_callback;
-use afureko::twilio::sim::tone_wav;
+use afureko::twilio::sim::{mp3_of, tone_wav};
 
 async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
@@ -218,6 +219,67 @@ async fn recordings_longer_than_the_tenant_allows_are_refused(kind: Kind) {
     assert!(app.twilio.deleted().is_empty());
 }
 
+async fn a_tenant_that_chooses_mp3_gets_mp3_stored_and_served(kind: Kind) {
+    let settings = TenantSettings {
+        recording_format: RecordingFormat::Mp3,
+        ..TenantSettings::default()
+    };
+    let app = spawn_on(kind, settings).await;
+    let key = app.api_key().await;
+    let (record, wav) = app.play_call(CALLER).await;
+    let recording = &record.recordings[0];
+    assert_eq!(recording.state, RecordingState::Stored);
+    let stored = recording.storage_key.clone().unwrap();
+    assert_eq!(
+        stored,
+        format!(
+            "recordings/{TENANT}/{}/{}.mp3",
+            record.call_sid, recording.sid
+        )
+    );
+    let mp3 = mp3_of(&wav);
+    assert_eq!(mp3.len(), 14 * 288, "1 s at 32 kbit/s, in whole frames");
+    assert_eq!(
+        app.backend.audio.get(&stored).await.unwrap(),
+        Some(mp3.clone())
+    );
+    let fetched = app.fetch_recording(&key, record.id.as_str(), None).await;
+    assert_eq!(fetched.status, 200);
+    assert_eq!(fetched.headers["content-type"], "audio/mpeg");
+    assert_eq!(fetched.bytes, mp3);
+    let part = app
+        .fetch_recording(&key, record.id.as_str(), Some("bytes=0-3"))
+        .await;
+    assert_eq!(part.status, 206);
+    assert_eq!(part.headers["content-type"], "audio/mpeg");
+    assert_eq!(part.bytes, [0xFF, 0xE3, 0x48, 0xC0]);
+    assert_eq!(app.twilio.deleted(), [recording.sid.to_string()]);
+}
+
+async fn an_mp3_is_refused_past_a_quarter_of_the_wavs_limit(kind: Kind) {
+    let settings = TenantSettings {
+        max_recording_seconds: 5,
+        recording_format: RecordingFormat::Mp3,
+        ..TenantSettings::default()
+    };
+    // 5 s at 32 kbit/s, a quarter more, 64 KiB.
+    assert_eq!(settings.max_recording_bytes(), 90_536);
+    let app = spawn_on(kind, settings).await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    // 40 s: 556 frames of 288 bytes, past the limit.
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(40.0));
+    app.call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 40)
+        .await
+        .unwrap();
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(
+        record.recordings[0].last_error.as_deref(),
+        Some("the recording is larger than 90536 bytes")
+    );
+}
+
 async fn a_crashed_copiers_claim_lapses_and_the_sweeper_retries(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
     let (sid, doc) = app.call_to_recording().await;
@@ -311,6 +373,8 @@ async fn a_failed_delete_of_twilios_copy_is_retried_by_the_sweeper(kind: Kind) {
 }
 
 crate::on_every_backend!(
+    a_tenant_that_chooses_mp3_gets_mp3_stored_and_served,
+    an_mp3_is_refused_past_a_quarter_of_the_wavs_limit,
     a_failed_delete_of_twilios_copy_is_retried_by_the_sweeper,
     recordings_longer_than_the_tenant_allows_are_refused,
     a_crashed_copiers_claim_lapses_and_the_sweeper_retries,

@@ -5,6 +5,7 @@
 
 use crate::backends::{Kind, available, dynamo_client, new_kms_key, random_key, sdk};
 use crate::helpers::*;
+use afureko::clock::SystemClock;
 use afureko::config::SecretKeys;
 use afureko::domain::ids::TenantId;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings};
@@ -196,7 +197,7 @@ fn env_key(key: afureko::secrets::keys::SecretKey) -> SecretKeys {
 }
 
 async fn start_error(dir: &std::path::Path, secrets: &SecretKeys) -> String {
-    match startup::embedded(dir, secrets).await {
+    match startup::embedded(dir, secrets, Arc::new(SystemClock)).await {
         Ok(_) => panic!("the embedded store started"),
         Err(e) => e.to_string(),
     }
@@ -206,7 +207,7 @@ async fn start_error(dir: &std::path::Path, secrets: &SecretKeys) -> String {
 async fn the_embedded_store_refuses_a_key_that_is_not_its_own() {
     let dir = tempfile::tempdir().unwrap();
     let key = random_key();
-    let backend = startup::embedded(dir.path(), &env_key(key.clone()))
+    let backend = startup::embedded(dir.path(), &env_key(key.clone()), Arc::new(SystemClock))
         .await
         .unwrap();
     let app = spawn_app().await;
@@ -226,7 +227,9 @@ async fn the_embedded_store_refuses_a_key_that_is_not_its_own() {
             key_file.display()
         )
     );
-    let backend = startup::embedded(dir.path(), &env_key(key)).await.unwrap();
+    let backend = startup::embedded(dir.path(), &env_key(key), Arc::new(SystemClock))
+        .await
+        .unwrap();
     let read = backend.store.get_tenant(&app.tenant.id).await.unwrap();
     assert_eq!(read, Some(app.tenant.clone()));
 }
@@ -234,7 +237,7 @@ async fn the_embedded_store_refuses_a_key_that_is_not_its_own() {
 #[tokio::test]
 async fn the_key_file_is_made_private_at_first_start_and_a_changed_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let backend = startup::embedded(dir.path(), &SecretKeys::default())
+    let backend = startup::embedded(dir.path(), &SecretKeys::default(), Arc::new(SystemClock))
         .await
         .unwrap();
     drop(backend);
@@ -248,7 +251,9 @@ async fn the_key_file_is_made_private_at_first_start_and_a_changed_one_is_refuse
     }
     // The file's key, given in the environment instead, is the same key.
     let same = afureko::secrets::keys::SecretKey::parse(&text).unwrap();
-    startup::embedded(dir.path(), &env_key(same)).await.unwrap();
+    startup::embedded(dir.path(), &env_key(same), Arc::new(SystemClock))
+        .await
+        .unwrap();
 
     std::fs::write(&key_file, crate::backends::random_key_text()).unwrap();
     assert_eq!(

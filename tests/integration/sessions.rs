@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "a long enough password";
 
 /// A browser: the session cookie and the CSRF token it was given.
-struct Browser {
+pub(crate) struct Browser {
     cookie: String,
     csrf: String,
 }
 
 impl TestApp {
     /// Adds an agent whose password is already chosen.
-    async fn add_agent(&self, tenant: &str, login: &str, role: Role) -> AgentAccount {
+    pub(crate) async fn add_agent(&self, tenant: &str, login: &str, role: Role) -> AgentAccount {
         let mut agent = AgentAccount::new(
             afureko::domain::ids::TenantId::parse(tenant).unwrap(),
             login.into(),
@@ -42,8 +42,12 @@ impl TestApp {
         self.send(request).await
     }
 
-    async fn browser(&self, login: &str) -> Browser {
-        let reply = self.sign_in_as(TENANT, login, PASSWORD).await;
+    pub(crate) async fn browser(&self, login: &str) -> Browser {
+        self.browser_in(TENANT, login).await
+    }
+
+    pub(crate) async fn browser_in(&self, tenant: &str, login: &str) -> Browser {
+        let reply = self.sign_in_as(tenant, login, PASSWORD).await;
         assert_eq!(
             reply.status,
             201,
@@ -54,7 +58,7 @@ impl TestApp {
     }
 
     /// A request with the cookie, and the CSRF header when `csrf`.
-    async fn as_browser(
+    pub(crate) async fn as_browser(
         &self,
         b: &Browser,
         method: &str,
@@ -79,7 +83,13 @@ impl TestApp {
         self.send(request.body(body).unwrap()).await
     }
 
-    async fn browse(&self, b: &Browser, method: &str, path: &str, body: Option<Value>) -> ApiReply {
+    pub(crate) async fn browse(
+        &self,
+        b: &Browser,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> ApiReply {
         self.as_browser(b, method, path, body, true).await
     }
 

@@ -2,6 +2,7 @@
 
 use crate::calls::work;
 use crate::domain::callback::{Attempt, CallbackRecord, Outcome, RecordingState, Status};
+use crate::domain::tenant::RecordingFormat;
 use crate::domain::work::ChangeError;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
@@ -242,8 +243,10 @@ pub struct RecordingParams {
     get, path = "/api/v1/callbacks/{id}/recording", tag = "callbacks",
     params(CallbackPath, RecordingParams),
     responses(
-        (status = 200, description = "The audio (audio/wav), from the embedded store", content_type = "audio/wav"),
-        (status = 206, description = "Part of the audio (Range request)", content_type = "audio/wav"),
+        (status = 200, description = "The audio, from the embedded store: audio/wav, or audio/mpeg for a tenant that stores MP3",
+            content(([u8] = "audio/wav"), ([u8] = "audio/mpeg"))),
+        (status = 206, description = "Part of the audio (Range request)",
+            content(([u8] = "audio/wav"), ([u8] = "audio/mpeg"))),
         (status = 302, description = "A presigned S3 link, valid for 5 minutes"),
         RecordingErrors,
     ),
@@ -295,7 +298,10 @@ pub async fn recording(
     let mut response = (
         status,
         [
-            (header::CONTENT_TYPE, "audio/wav".to_owned()),
+            (
+                header::CONTENT_TYPE,
+                RecordingFormat::of_key(key).content_type().to_owned(),
+            ),
             (header::ACCEPT_RANGES, "bytes".to_owned()),
             (header::CONTENT_LENGTH, length.to_string()),
             no_store,

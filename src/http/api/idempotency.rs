@@ -95,7 +95,10 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
         Reservation::Taken {
             answer: Some(answer),
             ..
-        } => return Ok(replay(answer)),
+        } => {
+            gone_since(&state, &tenant, parts.uri.path()).await?;
+            return Ok(replay(answer));
+        }
     }
     parts.extensions.insert(agent);
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
@@ -129,6 +132,30 @@ async fn finish(state: &AppState, key: KeyUse<'_>, answer: Option<&StoredAnswer>
             error = %crate::telemetry::error_chain(&e),
             "cannot keep the answer of an idempotent request"
         );
+    }
+}
+
+/// A kept answer shows the record as it was: once the record is erased or
+/// expired, a replay is 404 like any other request for it.
+async fn gone_since(
+    state: &AppState,
+    tenant: &crate::domain::ids::TenantId,
+    path: &str,
+) -> Result<(), ApiError> {
+    let Some(id) = path
+        .strip_prefix("/api/v1/callbacks/")
+        .and_then(|rest| rest.split('/').next())
+    else {
+        return Ok(());
+    };
+    let live = match crate::domain::ids::CallbackId::parse(id) {
+        Some(callback) => state.store.get_callback(tenant, &callback).await?.is_some(),
+        None => false,
+    };
+    if live {
+        Ok(())
+    } else {
+        Err(crate::calls::work::WorkError::NotFound(id.to_owned()).into())
     }
 }
 

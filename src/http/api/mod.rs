@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod auth;
 pub mod cursor;
+pub mod erase;
 pub mod handlers;
 pub mod idempotency;
 pub mod notes;

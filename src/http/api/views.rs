@@ -56,6 +56,9 @@ pub struct CallbackView {
     pub notes: Vec<NoteView>,
     /// Later calls from the same number that joined this record.
     pub repeat_calls: usize,
+    /// When a completed or failed record is deleted with its recordings
+    /// (the tenant's retention); null while open.
+    pub expires_at: Option<String>,
     pub version: u64,
     pub updated_at: String,
 }
@@ -111,6 +114,7 @@ impl From<&CallbackRecord> for CallbackView {
                 })
                 .collect(),
             repeat_calls: r.repeat_calls.len(),
+            expires_at: r.expires_at.map(|t| t.to_string()),
             version: r.version,
             updated_at: r.updated_at.to_string(),
         }

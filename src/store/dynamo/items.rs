@@ -121,6 +121,13 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
         ("gsi4pk".into(), s(format!("TENANT#{t}#CB"))),
         ("gsi4sk".into(), s(ms_key(received, id))),
     ]);
+    // The table's TTL, in whole seconds rounded up: never before the
+    // record is gone for readers (the stream of TTL deletions then deletes
+    // its recordings).
+    if let Some(at) = r.expires_at {
+        let second = at.as_second() + i64::from(at.subsec_nanosecond() > 0);
+        item.insert("expires_at".into(), n(second));
+    }
     if r.has_pending_copy() {
         item.insert("copy_pk".into(), s("COPY"));
         item.insert("copy_sk".into(), s(ms_key(received, &format!("{t}#{id}"))));

@@ -14,6 +14,7 @@
 //! No transactions are needed: every write is one conditional put.
 
 mod agents;
+mod audit;
 mod idempotency;
 mod items;
 mod open_numbers;
@@ -27,6 +28,7 @@ use items::{
 };
 
 use super::{Inserted, KeyRecordStore, ListPosition, ListQuery, Page, Store, StoreError};
+use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
@@ -36,15 +38,34 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Decides what has expired: TTL deletes late, so every read filters.
+    clock: Arc<dyn Clock>,
 }
 
 impl DynamoStore {
     pub fn new(client: Client, table: String) -> Self {
-        DynamoStore { client, table }
+        DynamoStore {
+            client,
+            table,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The store with `clock` deciding which records have expired.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// `record` unless it has expired (the table's TTL deletes items days
+    /// late, and moto never does).
+    fn live(&self, record: CallbackRecord) -> Option<CallbackRecord> {
+        (!record.is_expired(self.clock.now())).then_some(record)
     }
 
     async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
@@ -154,7 +175,7 @@ impl DynamoStore {
                 .query(index, pk_attr, pk.clone(), forward, Some(want), start)
                 .await?;
             for item in &items {
-                records.push(record_of(item)?);
+                records.extend(self.live(record_of(item)?));
             }
             match last {
                 Some(key) if records.len() < limit => start = Some(key),
@@ -249,7 +270,8 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         id: &CallbackId,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.get_callback_raw(tenant.as_str(), id.as_str()).await
+        let record = self.get_callback_raw(tenant.as_str(), id.as_str()).await?;
+        Ok(record.and_then(|r| self.live(r)))
     }
 
     async fn find_callback_by_call_sid(
@@ -258,7 +280,10 @@ impl Store for DynamoStore {
         call_sid: &CallSid,
     ) -> Result<Option<CallbackRecord>, StoreError> {
         match self.linked(tenant, call_sid).await? {
-            Some(id) => self.get_callback_raw(tenant.as_str(), &id).await,
+            Some(id) => Ok(self
+                .get_callback_raw(tenant.as_str(), &id)
+                .await?
+                .and_then(|r| self.live(r))),
             None => Ok(None),
         }
     }
@@ -383,7 +408,7 @@ impl Store for DynamoStore {
                 .query(index, pk_attr, pk.clone(), true, Some(room), start)
                 .await?;
             for item in &batch {
-                items.push(record_of(item)?);
+                items.extend(self.live(record_of(item)?));
             }
             match last {
                 Some(key) if items.len() < want => start = Some(key),
@@ -406,6 +431,49 @@ impl Store for DynamoStore {
     ) -> Result<Vec<CallbackRecord>, StoreError> {
         self.query_records("pending_copy", "copy_pk", "COPY".to_owned(), true, limit)
             .await
+    }
+
+    async fn delete_callback(
+        &self,
+        tenant: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let (t, id) = (tenant.as_str(), id.as_str());
+        let Some(record) = self.get_callback_raw(t, id).await? else {
+            return Ok(None);
+        };
+        // The record goes last: a crash before it leaves the record to
+        // delete again, never links or a number guard without it.
+        self.unlink_callback(&record).await?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(callback_pk(t, id)))
+            .key("sk", s("CB"))
+            .send()
+            .await
+            .map_err(|e| backend("delete callback", e))?;
+        Ok(Some(record))
+    }
+
+    async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError> {
+        let (tenant, id) = (&record.tenant_id, record.id.as_str());
+        for call in std::iter::once(&record.call_sid).chain(&record.repeat_calls) {
+            self.delete_if_points_at(call_pk(tenant, call), "CALL", id)
+                .await?;
+        }
+        if record.is_open() {
+            self.release_number(tenant, &record.callback_number, id)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// None to give: listing them would be a scan. The table's TTL deletes
+    /// expired records, and the sweeper, fed the stream of those deletions,
+    /// deletes their recordings (`calls::retention::removed_from_table`).
+    async fn expired_callbacks(&self, _limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
+        Ok(Vec::new())
     }
 
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {

@@ -12,12 +12,13 @@ pub const INDEXES: [(&str, &str, &str); 5] = [
     ("pending_copy", "copy_pk", "copy_sk"),
 ];
 
-/// Creates the table with its indexes and TTL if it does not exist; says
-/// which it did. On-demand billing: no capacity to plan.
+/// Creates the table with its indexes, stream and TTL if it does not
+/// exist; says which it did. On-demand billing: no capacity to plan.
 pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, StoreError> {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+        Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+        TimeToLiveSpecification,
     };
     let key = |name: &str, kind: KeyType| {
         KeySchemaElement::builder()
@@ -40,7 +41,16 @@ pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, 
         .key_schema(key("pk", KeyType::Hash)?)
         .key_schema(key("sk", KeyType::Range)?)
         .attribute_definitions(attr("pk")?)
-        .attribute_definitions(attr("sk")?);
+        .attribute_definitions(attr("sk")?)
+        // The TTL's removals, with the removed item, for the sweeper to
+        // delete their recordings (docs/retention.md).
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::OldImage)
+                .build()
+                .map_err(|e| backend("table definition", e))?,
+        );
     for (index, pk, sk) in INDEXES {
         request = request
             .attribute_definitions(attr(pk)?)

@@ -3,6 +3,7 @@
 //! their own (`readers`).
 
 mod agents;
+mod audit;
 mod idempotency;
 mod readers;
 mod rows;
@@ -11,6 +12,7 @@ mod writer;
 mod writes;
 
 use super::{Inserted, KeyRecordStore, ListPosition, ListQuery, Opened, Page, Store, StoreError};
+use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
@@ -33,6 +35,8 @@ const STATEMENT_CACHE: usize = 64;
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
+    /// Decides what has expired (retention).
+    clock: Arc<dyn Clock>,
 }
 
 impl SqliteStore {
@@ -49,7 +53,18 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Writer::spawn(conn)?,
             readers: Readers::new(path.to_path_buf()),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The store with `clock` deciding which records have expired.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now().as_millisecond()
     }
 
     /// Runs a tenant write (`?1` id, `?2` doc); no row written is `refused`.
@@ -158,8 +173,9 @@ impl Store for SqliteStore {
 
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
         let record = record.clone();
+        let now_ms = self.now_ms();
         self.writer
-            .write(move |conn| writes::insert(conn, &record))
+            .write(move |conn| writes::insert(conn, &record, now_ms))
             .await
     }
 
@@ -179,13 +195,16 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         id: &CallbackId,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        let (tenant, id) = (tenant.to_string(), id.to_string());
+        let (tenant, id, now_ms) = (tenant.to_string(), id.to_string(), self.now_ms());
         self.readers
             .read(move |conn| {
                 one_record(
                     conn,
-                    &format!("{SELECT_CALLBACK} WHERE tenant_id = ?1 AND id = ?2"),
-                    params![tenant, id],
+                    &format!(
+                        "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND id = ?2
+                         AND (expires_at_ms IS NULL OR expires_at_ms > ?3)"
+                    ),
+                    params![tenant, id, now_ms],
                 )
             })
             .await
@@ -196,9 +215,9 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         call_sid: &CallSid,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        let (tenant, call_sid) = (tenant.to_string(), call_sid.to_string());
+        let (tenant, call_sid, now_ms) = (tenant.to_string(), call_sid.to_string(), self.now_ms());
         self.readers
-            .read(move |conn| one_record(conn, BY_CALL_SID, params![tenant, call_sid]))
+            .read(move |conn| one_record(conn, BY_CALL_SID, params![tenant, call_sid, now_ms]))
             .await
     }
 
@@ -225,16 +244,17 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
-        let tenant = tenant.to_string();
+        let (tenant, now_ms) = (tenant.to_string(), self.now_ms());
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.readers
             .read(move |conn| {
                 query_records(
                     conn,
                     &format!(
-                        "{SELECT_CALLBACK} WHERE tenant_id = ?1 ORDER BY received_at_ms DESC, id DESC LIMIT ?2"
+                        "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND (expires_at_ms IS NULL OR expires_at_ms > ?3)
+                         ORDER BY received_at_ms DESC, id DESC LIMIT ?2"
                     ),
-                    params![tenant, limit],
+                    params![tenant, limit, now_ms],
                 )
             })
             .await
@@ -252,6 +272,7 @@ impl Store for SqliteStore {
             None => (None, None),
         };
         let limit = query.limit;
+        let now_ms = self.now_ms();
         // One more than asked tells whether another page follows.
         let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
         self.readers
@@ -261,9 +282,10 @@ impl Store for SqliteStore {
                     &format!(
                         "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)
                          AND (?3 IS NULL OR (due_at_ms, id) > (?3, ?4))
+                         AND (expires_at_ms IS NULL OR expires_at_ms > ?6)
                          ORDER BY due_at_ms, id LIMIT ?5"
                     ),
-                    params![tenant, status, after_due, after_id, fetch],
+                    params![tenant, status, after_due, after_id, fetch, now_ms],
                 )?;
                 let more = items.len() > limit;
                 items.truncate(limit);
@@ -362,14 +384,51 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let now_ms = self.now_ms();
         self.readers
             .read(move |conn| {
                 query_records(
                     conn,
                     &format!(
-                        "{SELECT_CALLBACK} WHERE needs_copy = 1 ORDER BY received_at_ms, id LIMIT ?1"
+                        "{SELECT_CALLBACK} WHERE needs_copy = 1 AND (expires_at_ms IS NULL OR expires_at_ms > ?2)
+                         ORDER BY received_at_ms, id LIMIT ?1"
                     ),
-                    params![limit],
+                    params![limit, now_ms],
+                )
+            })
+            .await
+    }
+
+    async fn delete_callback(
+        &self,
+        tenant: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.writer
+            .write(move |conn| writes::delete(conn, &tenant, &id))
+            .await
+    }
+
+    async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.writer
+            .write(move |conn| writes::unlink(conn, &record))
+            .await
+    }
+
+    async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let now_ms = self.now_ms();
+        self.readers
+            .read(move |conn| {
+                query_records(
+                    conn,
+                    &format!(
+                        "{SELECT_CALLBACK} WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1
+                         ORDER BY expires_at_ms, id LIMIT ?2"
+                    ),
+                    params![now_ms, limit],
                 )
             })
             .await

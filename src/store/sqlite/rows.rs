@@ -8,9 +8,15 @@ use rusqlite::Connection;
 
 pub(super) const SELECT_CALLBACK: &str = "SELECT tenant_id, id, doc FROM callbacks";
 
+/// Every read of records leaves out the expired ones (`expires_at_ms` at
+/// or before now, in ms): an expired record is gone, whether or not the
+/// sweeper has deleted it yet.
+///
+/// `?1` tenant, `?2` CallSid, `?3` now.
 pub(super) const BY_CALL_SID: &str = "SELECT c.tenant_id, c.id, c.doc FROM callback_calls l
      JOIN callbacks c ON c.tenant_id = l.tenant_id AND c.id = l.callback_id
-     WHERE l.tenant_id = ?1 AND l.call_sid = ?2";
+     WHERE l.tenant_id = ?1 AND l.call_sid = ?2
+     AND (c.expires_at_ms IS NULL OR c.expires_at_ms > ?3)";
 
 /// `what` names the kind of item for the error ("a tenant").
 pub(super) fn to_json<T: serde::Serialize>(
@@ -48,6 +54,7 @@ pub(super) struct Row {
     pub due_at_ms: i64,
     pub received_at_ms: i64,
     pub needs_copy: bool,
+    pub expires_at_ms: Option<i64>,
     pub version: u64,
     pub doc: String,
 }
@@ -63,6 +70,7 @@ impl Row {
             due_at_ms: record.due_at.as_millisecond(),
             received_at_ms: record.received_at.as_millisecond(),
             needs_copy: record.has_pending_copy(),
+            expires_at_ms: record.expires_at.map(|t| t.as_millisecond()),
             version: record.version,
             doc: to_json("a callback", record)?,
         })

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 6] = [
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6,
+const MIGRATIONS: [&str; 7] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -113,6 +113,21 @@ const SCHEMA_V6: &str = "
 CREATE TABLE meta (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
+);
+";
+
+/// Retention: when a closed record expires (NULL: open, or closed before
+/// this version). Reads leave expired rows out; the sweeper deletes them.
+/// And the audit trail, append-only, per tenant in time order.
+const SCHEMA_V7: &str = "
+ALTER TABLE callbacks ADD COLUMN expires_at_ms INTEGER;
+CREATE INDEX callbacks_by_expiry ON callbacks (expires_at_ms) WHERE expires_at_ms IS NOT NULL;
+CREATE TABLE audit_log (
+    tenant_id TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, at_ms, id)
 );
 ";
 

@@ -18,10 +18,19 @@ fn open_number_taken(e: &rusqlite::Error) -> bool {
             && message.contains("callbacks.open_slot"))
 }
 
-pub(super) fn insert(conn: &Connection, record: &CallbackRecord) -> Result<Inserted, StoreError> {
+/// `now_ms`: what is expired by then is not found.
+pub(super) fn insert(
+    conn: &Connection,
+    record: &CallbackRecord,
+    now_ms: i64,
+) -> Result<Inserted, StoreError> {
     let row = Row::of(record)?;
     // The call's link decides first: a CallSid belongs to one record only.
-    if let Some(existing) = one_record(conn, BY_CALL_SID, params![row.tenant_id, row.call_sid])? {
+    if let Some(existing) = one_record(
+        conn,
+        BY_CALL_SID,
+        params![row.tenant_id, row.call_sid, now_ms],
+    )? {
         return Ok(Inserted::Existing(existing));
     }
     // One open record per number: writes run one at a time in the writer's
@@ -43,8 +52,8 @@ pub(super) fn insert(conn: &Connection, record: &CallbackRecord) -> Result<Inser
             .execute(params![row.tenant_id, row.call_sid, row.id])?;
     if linked == 1 {
         conn.prepare_cached(
-            "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc, expires_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?
         .execute(params![
             row.tenant_id,
@@ -56,12 +65,17 @@ pub(super) fn insert(conn: &Connection, record: &CallbackRecord) -> Result<Inser
             row.received_at_ms,
             row.needs_copy,
             row.version,
-            row.doc
+            row.doc,
+            row.expires_at_ms
         ])?;
         return Ok(Inserted::Created(record.clone()));
     }
-    let existing = one_record(conn, BY_CALL_SID, params![row.tenant_id, row.call_sid])?
-        .ok_or_else(|| StoreError::Unreadable(format!("callback for call {}", row.call_sid)))?;
+    let existing = one_record(
+        conn,
+        BY_CALL_SID,
+        params![row.tenant_id, row.call_sid, now_ms],
+    )?
+    .ok_or_else(|| StoreError::Unreadable(format!("callback for call {}", row.call_sid)))?;
     Ok(Inserted::Existing(existing))
 }
 
@@ -76,7 +90,7 @@ pub(super) fn update(
     let row = Row::of(&next)?;
     let updated = conn
         .prepare_cached(
-            "UPDATE callbacks SET status = ?3, callback_number = ?4, due_at_ms = ?5, needs_copy = ?6, version = ?7, doc = ?8
+            "UPDATE callbacks SET status = ?3, callback_number = ?4, due_at_ms = ?5, needs_copy = ?6, version = ?7, doc = ?8, expires_at_ms = ?10
              WHERE tenant_id = ?1 AND id = ?2 AND version = ?9",
         )?
         .execute(params![
@@ -88,7 +102,8 @@ pub(super) fn update(
             row.needs_copy,
             row.version,
             row.doc,
-            expected
+            expected,
+            row.expires_at_ms
         ])
         .map_err(|e| {
             if open_number_taken(&e) {
@@ -125,7 +140,8 @@ pub(super) fn update(
     Ok(next)
 }
 
-/// The oldest open record of a number. Without `INDEXED BY` the planner
+/// The oldest open record of a number (`?1` tenant, `?2` number; open
+/// records never expire). Without `INDEXED BY` the planner
 /// walks the tenant's records in `received_at_ms` order (to skip a sort),
 /// a scan that grows with the table.
 pub(super) const OPEN_BY_NUMBER: &str =
@@ -140,7 +156,8 @@ pub(super) fn open_for_call(
     now: Timestamp,
 ) -> Result<Opened, StoreError> {
     let (tenant, call_sid) = (fresh.tenant_id.as_str(), fresh.call_sid.as_str());
-    if let Some(existing) = one_record(conn, BY_CALL_SID, params![tenant, call_sid])? {
+    let now_ms = now.as_millisecond();
+    if let Some(existing) = one_record(conn, BY_CALL_SID, params![tenant, call_sid, now_ms])? {
         return Ok(Opened::Existing(existing));
     }
     let open = one_record(
@@ -151,7 +168,7 @@ pub(super) fn open_for_call(
     if let Some(open) = open {
         return join(conn, open, fresh, now);
     }
-    match insert(conn, fresh)? {
+    match insert(conn, fresh, now_ms)? {
         Inserted::Created(r) => Ok(Opened::Created(r)),
         Inserted::Existing(r) => Ok(Opened::Existing(r)),
         Inserted::NumberOpen(open) => join(conn, open, fresh, now),
@@ -172,4 +189,36 @@ fn join(
         open = update(conn, &open)?;
     }
     Ok(Opened::Joined(open))
+}
+
+/// Deletes a record and its call links; returns what was deleted.
+pub(super) fn delete(
+    conn: &Connection,
+    tenant: &str,
+    id: &str,
+) -> Result<Option<CallbackRecord>, StoreError> {
+    let Some(record) = one_record(
+        conn,
+        "SELECT tenant_id, id, doc FROM callbacks WHERE tenant_id = ?1 AND id = ?2",
+        params![tenant, id],
+    )?
+    else {
+        return Ok(None);
+    };
+    unlink(conn, &record)?;
+    conn.prepare_cached("DELETE FROM callbacks WHERE tenant_id = ?1 AND id = ?2")?
+        .execute(params![tenant, id])?;
+    Ok(Some(record))
+}
+
+/// Deletes the call links that still point at `record`.
+pub(super) fn unlink(conn: &Connection, record: &CallbackRecord) -> Result<(), StoreError> {
+    let (tenant, id) = (record.tenant_id.as_str(), record.id.as_str());
+    for call_sid in std::iter::once(&record.call_sid).chain(&record.repeat_calls) {
+        conn.prepare_cached(
+            "DELETE FROM callback_calls WHERE tenant_id = ?1 AND call_sid = ?2 AND callback_id = ?3",
+        )?
+        .execute(params![tenant, call_sid.as_str(), id])?;
+    }
+    Ok(())
 }

@@ -82,12 +82,17 @@ async fn fetch_media(
 ) -> Response {
     match media.check(&headers, &account, &file) {
         Err(status) => status.into_response(),
-        Ok((sid, ext)) if ext == "wav" => {
+        Ok((sid, ext)) if ext == "wav" || ext == "mp3" => {
             let mut state = media.lock();
             match state.recordings.get(&sid).cloned() {
-                Some(bytes) => {
+                Some(wav) => {
                     state.downloads += 1;
-                    ([(header::CONTENT_TYPE, "audio/x-wav")], bytes).into_response()
+                    if ext == "mp3" {
+                        ([(header::CONTENT_TYPE, "audio/mpeg")], super::mp3_of(&wav))
+                            .into_response()
+                    } else {
+                        ([(header::CONTENT_TYPE, "audio/x-wav")], wav).into_response()
+                    }
                 }
                 None => StatusCode::NOT_FOUND.into_response(),
             }
@@ -119,7 +124,8 @@ async fn delete_media(
 }
 
 /// Twilio's REST API for recordings, served on 127.0.0.1 so afureko's real
-/// HTTP client can fetch and delete them: GET `{sid}.wav` and DELETE
+/// HTTP client can fetch and delete them: GET `{sid}.wav` (or `.mp3`: see
+/// `mp3_of`) and DELETE
 /// `{sid}.json`, with HTTP basic auth, and an outage switch. The server
 /// stops when this is dropped.
 pub struct FakeTwilioApi {
@@ -237,11 +243,18 @@ mod tests {
         assert_eq!(ok.bytes().await.unwrap().as_ref(), [1, 2, 3]);
         assert_eq!(get(format!("{url}.wav"), Some("no")).await.status(), 401);
         assert_eq!(get(format!("{url}.wav"), None).await.status(), 401);
-        assert_eq!(get(format!("{url}.mp3"), Some("tok")).await.status(), 404);
+        let mp3 = get(format!("{url}.mp3"), Some("tok")).await;
+        assert_eq!(mp3.status(), 200);
+        assert_eq!(mp3.headers()[header::CONTENT_TYPE], "audio/mpeg");
+        assert_eq!(
+            mp3.bytes().await.unwrap().as_ref(),
+            super::super::mp3_of(&[1, 2, 3])
+        );
+        assert_eq!(get(format!("{url}.ogg"), Some("tok")).await.status(), 404);
         assert_eq!(get(url.clone(), Some("tok")).await.status(), 404);
         let other = url.replace("/RE1", "/RE2");
         assert_eq!(get(format!("{other}.wav"), Some("tok")).await.status(), 404);
-        assert_eq!(api.downloads(), 1);
+        assert_eq!(api.downloads(), 2);
 
         let delete = |token: &'static str| {
             let request = http
@@ -254,7 +267,7 @@ mod tests {
         assert_eq!(delete("tok").await, 204);
         assert_eq!(get(format!("{url}.wav"), Some("tok")).await.status(), 404);
         assert_eq!(api.deleted(), ["RE1"]);
-        assert_eq!(api.downloads(), 1);
+        assert_eq!(api.downloads(), 2);
 
         api.add_recording("RE3", tone_wav(0.1));
         api.set_available(false);
@@ -272,7 +285,7 @@ mod tests {
         assert_eq!(delete_down("tok").await, 500);
         api.refuse_deletes(false);
         assert_eq!(get(format!("{down}.wav"), Some("tok")).await.status(), 200);
-        assert_eq!(api.downloads(), 2);
+        assert_eq!(api.downloads(), 3);
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@ mod wav;
 
 pub use media::FakeTwilioApi;
 pub use twiml_reader::{Doc, Node};
-pub use wav::tone_wav;
+pub use wav::{mp3_of, tone_wav};
 
 use crate::twilio::signature::{Algorithm, SIGNATURE_HEADER, sign};
 use axum::Router;

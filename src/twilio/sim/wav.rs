@@ -34,9 +34,37 @@ pub fn tone_wav(seconds: f32) -> Vec<u8> {
     out
 }
 
+/// What the fake API answers for `{RecordingSid}.mp3` of a WAV: silent
+/// MPEG-2.5 Layer III frames (8 kHz mono, 32 kbit/s, 72 ms a frame) as long
+/// as the WAV, as Twilio's MP3 is a smaller copy of the same recording.
+pub fn mp3_of(wav: &[u8]) -> Vec<u8> {
+    const FRAME_BYTES: usize = 288; // 72 * 32000 / 8000
+    const WAV_BYTES_PER_FRAME: usize = 576 * 2; // samples a frame, 16-bit
+    // Sync, MPEG 2.5, layer III, no CRC; 32 kbit/s, 8 kHz; mono.
+    const HEADER: [u8; 4] = [0xFF, 0xE3, 0x48, 0xC0];
+    let frames = wav.len().saturating_sub(44).div_ceil(WAV_BYTES_PER_FRAME);
+    let mut out = Vec::with_capacity(frames * FRAME_BYTES);
+    for _ in 0..frames {
+        out.extend_from_slice(&HEADER);
+        // Empty side information and main data: a frame of silence.
+        out.resize(out.len() + FRAME_BYTES - HEADER.len(), 0);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_mp3_is_a_quarter_of_the_wav_in_whole_frames() {
+        let wav = tone_wav(1.0);
+        let mp3 = mp3_of(&wav);
+        assert_eq!(mp3.len(), 14 * 288, "1 s is 13.9 frames of 72 ms");
+        assert_eq!(&mp3[..4], &[0xFF, 0xE3, 0x48, 0xC0]);
+        assert_eq!(&mp3[288..292], &[0xFF, 0xE3, 0x48, 0xC0]);
+        assert!(mp3_of(&tone_wav(0.0)).is_empty());
+    }
 
     fn u32_at(bytes: &[u8], at: usize) -> u32 {
         u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap())

@@ -1,0 +1,51 @@
+//! The audit trail: who did what to which item, and when. It names items
+//! by id and counts what was touched, never their content (no phone
+//! numbers, no notes), so it may outlive what it names.
+
+use crate::domain::ids::TenantId;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    /// A record and its recordings erased on request (APPI, GDPR).
+    CallbackErased,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Time-ordered (UUIDv7).
+    pub id: String,
+    pub tenant_id: TenantId,
+    pub at: Timestamp,
+    /// Who did it: `agent:{login}`.
+    pub actor: String,
+    pub action: AuditAction,
+    /// The item acted on: a callback id.
+    pub subject: String,
+    /// What the action touched, counted.
+    pub counts: BTreeMap<String, u64>,
+}
+
+impl AuditEntry {
+    pub fn new(
+        tenant_id: TenantId,
+        at: Timestamp,
+        actor: String,
+        action: AuditAction,
+        subject: String,
+        counts: BTreeMap<String, u64>,
+    ) -> Self {
+        AuditEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            tenant_id,
+            at,
+            actor,
+            action,
+            subject,
+            counts,
+        }
+    }
+}
