@@ -5,11 +5,13 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, BaseUrl, Config};
 use crate::http::{AppState, app};
 use crate::store::agents::AgentStore;
+use crate::store::copy_queue::CopyQueue;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sqlite::SqliteStore;
+use crate::store::sqs::SqsCopyQueue;
 use crate::store::tenant_cache::{self, TenantCache};
 use crate::store::{RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
@@ -44,6 +46,9 @@ pub struct Backend {
     /// The API's Idempotency-Keys: in the same database as `store`.
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub agents: Arc<dyn AgentStore>,
+    /// The recording copy queue: an outbox table in the same database
+    /// (embedded), or SQS.
+    pub queue: Arc<dyn CopyQueue>,
 }
 
 /// The embedded default: `afureko.db` and `recordings/` under `data_dir`.
@@ -54,7 +59,8 @@ pub async fn embedded(data_dir: &Path) -> Result<Backend, StartupError> {
         store: cached_tenants(store.clone()),
         audio: Arc::new(audio),
         idempotency: store.clone(),
-        agents: store,
+        agents: store.clone(),
+        queue: store,
     })
 }
 
@@ -77,6 +83,7 @@ pub fn state(
     let copier = RecordingCopier::new(
         backend.store.clone(),
         backend.audio.clone(),
+        backend.queue.clone(),
         api,
         clock.clone(),
     );
@@ -132,26 +139,45 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// DynamoDB + S3, both clients derived from one `SdkConfig`.
+/// SQS clients: one with the usual short timeouts, one for long polls.
+pub fn sqs_clients(sdk: &aws_config::SdkConfig) -> (aws_sdk_sqs::Client, aws_sdk_sqs::Client) {
+    let poller = aws_sdk_sqs::config::Builder::from(sdk)
+        .timeout_config(crate::store::sqs::poll_timeouts())
+        .build();
+    (
+        aws_sdk_sqs::Client::new(sdk),
+        aws_sdk_sqs::Client::from_conf(poller),
+    )
+}
+
+/// DynamoDB + S3 + SQS, every client derived from one `SdkConfig`.
 pub fn aws(sdk: &aws_config::SdkConfig, target: &AwsTarget) -> Backend {
     let dynamo = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         target.table.clone(),
     ));
+    let (sqs, poller) = sqs_clients(sdk);
     Backend {
         store: cached_tenants(dynamo.clone()),
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
         idempotency: dynamo.clone(),
         agents: dynamo,
+        queue: Arc::new(SqsCopyQueue::new(
+            sqs,
+            poller,
+            target.copy_queue_url.clone(),
+            target.copy_dlq_url.clone(),
+        )),
     }
 }
 
 /// The backend the configuration names: AWS when `AFUREKO_TABLE` and
-/// `AFUREKO_BUCKET` are set, the embedded store otherwise.
+/// `AFUREKO_BUCKET` (and the copy queues) are set, the embedded store
+/// otherwise.
 pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
     match &config.aws {
         Some(target) => {
-            tracing::info!(table = %target.table, bucket = %target.bucket, "AWS backend: DynamoDB and S3");
+            tracing::info!(table = %target.table, bucket = %target.bucket, "AWS backend: DynamoDB, S3 and SQS");
             Ok(aws(&sdk_config().await, target))
         }
         None => {
@@ -198,14 +224,22 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             source,
         })?;
     tracing::info!(listen = %config.listen, public_url = config.public_url.as_str(), "afureko is serving");
-    crate::server::serve(
+    // The recording copier works the queue beside the server; on shutdown
+    // it finishes the copies under way.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let copier = tokio::spawn(state.copier.clone().run(config.copy_retry, stopped));
+    let served = crate::server::serve(
         listener,
         app(state),
         crate::server::Limits::default(),
         shutdown_signal(),
     )
-    .await
-    .map_err(StartupError::Serve)
+    .await;
+    let _ = stop.send(true);
+    if let Err(e) = copier.await {
+        tracing::error!(error = %e, "the recording copier stopped");
+    }
+    served.map_err(StartupError::Serve)
 }
 
 async fn shutdown_signal() {

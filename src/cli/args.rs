@@ -36,9 +36,10 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
-    /// Retry recording copies that failed.
+    /// Re-drive recording copy jobs the queue gave up on (dead-letter
+    /// queue) and say what the copy queue holds.
     Sweep {
-        /// Records to look at in one run.
+        /// Dead jobs to move back in one run.
         #[arg(long, default_value_t = 500)]
         limit: usize,
     },

@@ -226,24 +226,55 @@ impl Drop for Function {
 }
 
 /// `AFUREKO_LAMBDA_ROLE=sweeper`: the binary under a Runtime API takes the
-/// scheduled event, finishes a copy that failed, and answers its report.
+/// scheduled event, moves a dead copy job back onto the queue, and answers
+/// its report; the copier then finishes the copy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sweeper_role_finishes_a_failed_copy_on_a_scheduled_event() {
+async fn the_sweeper_role_redrives_a_dead_copy_job_on_a_scheduled_event() {
     use crate::helpers::*;
+    use afureko::clock::Clock;
     use afureko::domain::callback::RecordingState;
+    use afureko::store::copy_queue::MAX_RECEIVES;
     let app = spawn_app().await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let audio = afureko::twilio::sim::tone_wav(1.0);
     let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
-    app.twilio.set_available(false);
     app.call(&sid, CALLER)
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    let pending = app.record(&sid).await.unwrap();
-    assert_eq!(pending.recordings[0].state, RecordingState::PendingCopy);
-    app.twilio.set_available(true);
+    // A job that fails every time it is received dies.
+    let job = app
+        .backend
+        .queue
+        .receive(1, std::time::Duration::ZERO, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(job.len(), 1);
+    let mut delivery = job[0].clone();
+    for _ in 1..MAX_RECEIVES {
+        app.backend
+            .queue
+            .fail(&delivery, std::time::Duration::ZERO, app.clock.now())
+            .await
+            .unwrap();
+        delivery = app
+            .backend
+            .queue
+            .receive(1, std::time::Duration::ZERO, app.clock.now())
+            .await
+            .unwrap()
+            .remove(0);
+    }
+    app.backend
+        .queue
+        .fail(&delivery, std::time::Duration::ZERO, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.backend.queue.depth(app.clock.now()).await.unwrap().dead,
+        1
+    );
 
     let (api, mut received) = runtime_api_with_one_event().await;
     let _function = Function(
@@ -275,9 +306,12 @@ async fn the_sweeper_role_finishes_a_failed_copy_on_a_scheduled_event() {
     assert_eq!(
         report,
         serde_json::json!({
-            "stored": 1, "failed": 0, "gave_up": 0, "skipped": 0, "deleted": 0, "delete_failed": 0
+            "requeued": 1, "unreadable": 0, "waiting": 1, "in_flight": 0, "dead": 0
         })
     );
+    // The sweeper ran on the real clock: the job is due from then.
+    app.clock.set(jiff::Timestamp::now());
+    assert_eq!(app.copy_round().await.stored, 1);
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::Stored);
     let key = record.recordings[0].storage_key.clone().unwrap();

@@ -1,15 +1,71 @@
-//! The recording callback: URL kept at once, audio copied, failures swept.
+//! The recording callback: URL kept and the copy queued at once; the
+//! copier copies, retries, and gives up; the sweeper re-drives dead jobs.
 
 use crate::backends::Kind;
 use crate::helpers::*;
-use afureko::calls::recordings::SweepReport;
-use afureko::domain::callback::{RecordingState, TwilioCopy};
+use afureko::calls::recordings::WorkReport;
+use afureko::clock::Clock;
+use afureko::domain::callback::{COPY_LEASE, RecordingState, TwilioCopy};
 use afureko::domain::ids::RecordingSid;
 use afureko::domain::tenant::TenantSettings;
+use afureko::store::copy_queue::{CopyJob, Depth, MAX_RECEIVES, Redriven};
 use afureko::store::modify_callback;
 use afureko::twilio::sim::tone_wav;
 
-async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it(kind: Kind) {
+fn report(f: impl FnOnce(&mut WorkReport)) -> WorkReport {
+    let mut r = WorkReport::default();
+    f(&mut r);
+    r
+}
+
+async fn depth(app: &TestApp) -> Depth {
+    app.backend.queue.depth(app.clock.now()).await.unwrap()
+}
+
+/// The callback answers once the URL is kept and the job queued: no media
+/// request is made on its path, and the copier does the copy afterwards.
+async fn a_recording_callback_answers_before_the_copy_starts(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    let audio = tone_wav(1.5);
+    let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
+    let reply = app
+        .call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 204);
+    assert_eq!(reply.body, "");
+    assert_eq!(
+        app.twilio.downloads(),
+        0,
+        "the webhook never waits on media"
+    );
+    let recording = &app.record(&sid).await.unwrap().recordings[0];
+    assert_eq!(recording.state, RecordingState::PendingCopy);
+    assert_eq!(recording.twilio_url.as_deref(), Some(rec_url.as_str()));
+    assert_eq!(recording.copy_attempts, 0);
+    assert_eq!(recording.copying_until, None);
+    assert_eq!(
+        depth(&app).await,
+        Depth {
+            waiting: 1,
+            in_flight: 0,
+            dead: 0
+        }
+    );
+
+    assert_eq!(app.copy_round().await, report(|r| r.stored = 1));
+    let recording = &app.record(&sid).await.unwrap().recordings[0];
+    assert_eq!(recording.state, RecordingState::Stored);
+    let key = recording.storage_key.clone().unwrap();
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
+    assert_eq!(app.twilio.deleted(), [rec_sid]);
+    assert_eq!(depth(&app).await, Depth::default(), "the job is acked");
+}
+
+async fn a_failed_download_is_kept_retryable_and_the_copier_finishes_it(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
@@ -22,7 +78,8 @@ async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it(kind: K
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    assert_eq!(reply.status, 204, "Twilio still gets a 2xx");
+    assert_eq!(reply.status, 204);
+    assert_eq!(app.copy_round().await, report(|r| r.copy_failed = 1));
     let record = app.record(&sid).await.unwrap();
     let recording = &record.recordings[0];
     assert_eq!(recording.state, RecordingState::PendingCopy);
@@ -38,23 +95,15 @@ async fn a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it(kind: K
     );
 
     app.twilio.set_available(true);
-    let report = app.state.copier.sweep(100).await.unwrap();
-    assert_eq!(
-        report,
-        SweepReport {
-            stored: 1,
-            ..SweepReport::default()
-        }
-    );
+    assert_eq!(app.copy_round().await, report(|r| r.stored = 1));
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::Stored);
     let key = record.recordings[0].storage_key.clone().unwrap();
     assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
     assert_eq!(app.twilio.deleted(), [rec_sid]);
 
-    // Nothing left: a second sweep does nothing.
-    let report = app.state.copier.sweep(100).await.unwrap();
-    assert_eq!(report, SweepReport::default());
+    // Nothing left: another round does nothing.
+    assert_eq!(app.copy_round().await, WorkReport::default());
     assert_eq!(app.twilio.downloads(), 1);
 }
 
@@ -68,25 +117,11 @@ async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    // README: "up to 5 tries": the webhook's, then four sweeps.
-    for _ in 2..5 {
-        let report = app.state.copier.sweep(100).await.unwrap();
-        assert_eq!(
-            report,
-            SweepReport {
-                failed: 1,
-                ..SweepReport::default()
-            }
-        );
+    // README: "up to 5 tries".
+    for _ in 1..5 {
+        assert_eq!(app.copy_round().await, report(|r| r.copy_failed = 1));
     }
-    let report = app.state.copier.sweep(100).await.unwrap();
-    assert_eq!(
-        report,
-        SweepReport {
-            gave_up: 1,
-            ..SweepReport::default()
-        }
-    );
+    assert_eq!(app.copy_round().await, report(|r| r.gave_up = 1));
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::CopyFailed);
     assert_eq!(record.recordings[0].copy_attempts, 5);
@@ -94,10 +129,8 @@ async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
         record.recordings[0].twilio_url.as_deref(),
         Some(rec_url.as_str())
     );
-    assert_eq!(
-        app.state.copier.sweep(100).await.unwrap(),
-        SweepReport::default()
-    );
+    assert_eq!(app.copy_round().await, WorkReport::default());
+    assert_eq!(depth(&app).await, Depth::default(), "given up is done");
 }
 
 async fn recording_urls_outside_the_twilio_api_base_are_refused(kind: Kind) {
@@ -125,6 +158,11 @@ async fn recording_urls_outside_the_twilio_api_base_are_refused(kind: Kind) {
         );
     }
     assert!(app.record(&sid).await.unwrap().recordings.is_empty());
+    assert_eq!(
+        app.copy_round().await,
+        WorkReport::default(),
+        "nothing queued"
+    );
     assert_eq!(app.twilio.downloads(), 0);
 }
 
@@ -141,6 +179,11 @@ async fn absent_recordings_are_marked_and_nothing_is_fetched(kind: Kind) {
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings.len(), 1);
     assert_eq!(record.recordings[0].state, RecordingState::Absent);
+    assert_eq!(
+        app.copy_round().await,
+        WorkReport::default(),
+        "nothing queued"
+    );
     assert_eq!(app.twilio.downloads(), 0);
 }
 
@@ -160,10 +203,10 @@ async fn twilios_copy_is_kept_when_the_tenant_says_so(kind: Kind) {
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    assert_eq!(
-        app.record(&sid).await.unwrap().recordings[0].state,
-        RecordingState::Stored
-    );
+    assert_eq!(app.copy_round().await, report(|r| r.stored = 1));
+    let recording = &app.record(&sid).await.unwrap().recordings[0];
+    assert_eq!(recording.state, RecordingState::Stored);
+    assert_eq!(recording.twilio_copy, Some(TwilioCopy::Kept));
     assert!(app.twilio.deleted().is_empty());
 }
 
@@ -184,6 +227,7 @@ async fn the_media_fetch_uses_the_tenants_credentials(kind: Kind) {
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
+    assert_eq!(app.copy_round().await, report(|r| r.copy_failed = 1));
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::PendingCopy);
     assert_eq!(
@@ -209,6 +253,7 @@ async fn recordings_longer_than_the_tenant_allows_are_refused(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(reply.status, 204);
+    assert_eq!(app.copy_round().await, report(|r| r.copy_failed = 1));
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::PendingCopy);
     assert_eq!(
@@ -218,18 +263,34 @@ async fn recordings_longer_than_the_tenant_allows_are_refused(kind: Kind) {
     assert!(app.twilio.deleted().is_empty());
 }
 
-async fn a_crashed_copiers_claim_lapses_and_the_sweeper_retries(kind: Kind) {
+/// A copier that took the recording and died: the job finds it held and
+/// comes back, and is copied once the dead copier's claim lapses.
+async fn a_crashed_copiers_claim_lapses_and_the_job_is_copied_then(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
+    let (sid, rec_sid) = recording_held_by_a_dead_copier(&app).await;
+    assert_eq!(app.copy_round().await, report(|r| r.held = 1));
+    assert_eq!(app.twilio.downloads(), 0);
+    app.clock
+        .set(NOW.parse::<jiff::Timestamp>().unwrap() + COPY_LEASE);
+    assert_eq!(app.copy_round().await, report(|r| r.stored = 1));
+    assert_eq!(app.twilio.downloads(), 1);
+    assert_eq!(
+        app.record(&sid).await.unwrap().recordings[0].state,
+        RecordingState::Stored
+    );
+    assert_eq!(app.twilio.deleted(), [rec_sid]);
+}
+
+/// Plays a recording callback, then a copier claims the recording at NOW
+/// and dies; returns the CallSid and RecordingSid.
+async fn recording_held_by_a_dead_copier(app: &TestApp) -> (String, String) {
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
-    app.twilio.set_available(false);
     app.call(&sid, CALLER)
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    app.twilio.set_available(true);
-    // A copier takes the recording, then dies before it writes anything.
     let record = app.record(&sid).await.unwrap();
     let taken_at: jiff::Timestamp = NOW.parse().unwrap();
     let recording = RecordingSid::parse(&rec_sid).unwrap();
@@ -241,33 +302,91 @@ async fn a_crashed_copiers_claim_lapses_and_the_sweeper_retries(kind: Kind) {
     )
     .await
     .unwrap();
-    let held = app.state.copier.sweep(100).await.unwrap();
-    assert_eq!(
-        held,
-        SweepReport {
-            skipped: 1,
-            ..SweepReport::default()
-        }
-    );
-    assert_eq!(app.twilio.downloads(), 0);
-    app.clock
-        .set(taken_at + afureko::domain::callback::COPY_LEASE);
-    let lapsed = app.state.copier.sweep(100).await.unwrap();
-    assert_eq!(
-        lapsed,
-        SweepReport {
-            stored: 1,
-            ..SweepReport::default()
-        }
-    );
-    assert_eq!(app.twilio.downloads(), 1);
-    assert_eq!(
-        app.record(&sid).await.unwrap().recordings[0].state,
-        RecordingState::Stored
-    );
+    (sid, rec_sid)
 }
 
-async fn a_failed_delete_of_twilios_copy_is_retried_by_the_sweeper(kind: Kind) {
+/// A job that cannot be worked goes to the dead-letter queue after the
+/// configured receives; the sweeper moves it back and it is copied then.
+async fn a_poison_job_is_dead_lettered_and_the_sweeper_redrives_it(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let (sid, rec_sid) = recording_held_by_a_dead_copier(&app).await;
+    for _ in 0..MAX_RECEIVES {
+        assert_eq!(app.copy_round().await, report(|r| r.held = 1));
+    }
+    assert_eq!(app.copy_round().await, WorkReport::default(), "dead");
+    assert_eq!(
+        depth(&app).await,
+        Depth {
+            waiting: 0,
+            in_flight: 0,
+            dead: 1
+        }
+    );
+    assert_eq!(
+        app.record(&sid).await.unwrap().recordings[0].state,
+        RecordingState::PendingCopy
+    );
+
+    app.clock
+        .set(NOW.parse::<jiff::Timestamp>().unwrap() + COPY_LEASE);
+    let swept = app.state.copier.sweep(100).await.unwrap();
+    assert_eq!(
+        swept.redriven,
+        Redriven {
+            requeued: 1,
+            unreadable: 0
+        }
+    );
+    assert_eq!(swept.depth.dead, 0);
+    assert_eq!(app.copy_round().await, report(|r| r.stored = 1));
+    assert_eq!(app.twilio.downloads(), 1);
+    assert_eq!(app.twilio.deleted(), [rec_sid]);
+    assert_eq!(depth(&app).await, Depth::default());
+}
+
+/// Twilio retries the callback and a queue may deliver a job twice: the
+/// recording is still downloaded, stored and deleted at Twilio once.
+async fn a_job_delivered_twice_is_processed_once(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    let audio = tone_wav(1.0);
+    let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
+    for _ in 0..2 {
+        let reply = app
+            .call(&sid, CALLER)
+            .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 204);
+    }
+    let record = app.record(&sid).await.unwrap();
+    let job = CopyJob {
+        tenant: app.tenant.id.clone(),
+        callback: record.id.clone(),
+        recording: RecordingSid::parse(&rec_sid).unwrap(),
+    };
+    app.state.copier.enqueue(&job).await.unwrap();
+    let worked = app.copy_all().await;
+    assert_eq!(worked.stored, 1, "{worked:?}");
+    assert_eq!(worked.copy_failed + worked.unworkable, 0, "{worked:?}");
+    assert_eq!(app.twilio.downloads(), 1);
+    assert_eq!(app.twilio.deleted(), [rec_sid.as_str()]);
+    let record = app.record(&sid).await.unwrap();
+    assert_eq!(record.recordings.len(), 1);
+    assert_eq!(record.recordings[0].state, RecordingState::Stored);
+    assert_eq!(record.recordings[0].copy_attempts, 1);
+    let key = record.recordings[0].storage_key.clone().unwrap();
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
+
+    // A late duplicate finds nothing to do.
+    app.state.copier.enqueue(&job).await.unwrap();
+    assert_eq!(app.copy_round().await, report(|r| r.nothing_to_do = 1));
+    assert_eq!(app.twilio.downloads(), 1);
+    assert_eq!(depth(&app).await, Depth::default());
+}
+
+async fn a_failed_delete_of_twilios_copy_is_retried_by_the_copier(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
@@ -277,6 +396,13 @@ async fn a_failed_delete_of_twilios_copy_is_retried_by_the_sweeper(kind: Kind) {
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
+    assert_eq!(
+        app.copy_round().await,
+        report(|r| {
+            r.stored = 1;
+            r.delete_failed = 1;
+        })
+    );
     let recording = &app.record(&sid).await.unwrap().recordings[0];
     assert_eq!(recording.state, RecordingState::Stored);
     assert_eq!(
@@ -290,31 +416,27 @@ async fn a_failed_delete_of_twilios_copy_is_retried_by_the_sweeper(kind: Kind) {
     assert!(app.twilio.deleted().is_empty());
 
     app.twilio.refuse_deletes(false);
-    let swept = app.state.copier.sweep(100).await.unwrap();
-    assert_eq!(
-        swept,
-        SweepReport {
-            deleted: 1,
-            ..SweepReport::default()
-        }
-    );
+    assert_eq!(app.copy_round().await, report(|r| r.deleted = 1));
     assert_eq!(app.twilio.deleted(), [rec_sid]);
     assert_eq!(app.twilio.downloads(), 1, "ours was not fetched again");
     let recording = &app.record(&sid).await.unwrap().recordings[0];
     assert_eq!(recording.twilio_copy, Some(TwilioCopy::Deleted));
     assert_eq!(recording.last_error, None);
     assert_eq!(
-        app.state.copier.sweep(100).await.unwrap(),
-        SweepReport::default(),
-        "nothing is left for the sweeper"
+        app.copy_round().await,
+        WorkReport::default(),
+        "nothing is left for the copier"
     );
 }
 
 crate::on_every_backend!(
-    a_failed_delete_of_twilios_copy_is_retried_by_the_sweeper,
+    a_recording_callback_answers_before_the_copy_starts,
+    a_poison_job_is_dead_lettered_and_the_sweeper_redrives_it,
+    a_job_delivered_twice_is_processed_once,
+    a_failed_delete_of_twilios_copy_is_retried_by_the_copier,
     recordings_longer_than_the_tenant_allows_are_refused,
-    a_crashed_copiers_claim_lapses_and_the_sweeper_retries,
-    a_failed_download_is_kept_retryable_and_the_sweeper_finishes_it,
+    a_crashed_copiers_claim_lapses_and_the_job_is_copied_then,
+    a_failed_download_is_kept_retryable_and_the_copier_finishes_it,
     copies_that_keep_failing_end_in_copy_failed,
     recording_urls_outside_the_twilio_api_base_are_refused,
     absent_recordings_are_marked_and_nothing_is_fetched,

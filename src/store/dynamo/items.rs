@@ -97,7 +97,7 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
     let id = r.id.as_str();
     let due = r.due_at.as_millisecond();
     let received = r.received_at.as_millisecond();
-    let mut item: Item = HashMap::from([
+    let item: Item = HashMap::from([
         ("pk".into(), s(callback_pk(t, id))),
         ("sk".into(), s("CB")),
         (
@@ -121,9 +121,5 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
         ("gsi4pk".into(), s(format!("TENANT#{t}#CB"))),
         ("gsi4sk".into(), s(ms_key(received, id))),
     ]);
-    if r.has_pending_copy() {
-        item.insert("copy_pk".into(), s("COPY"));
-        item.insert("copy_sk".into(), s(ms_key(received, &format!("{t}#{id}"))));
-    }
     Ok(item)
 }

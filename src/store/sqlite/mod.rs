@@ -4,6 +4,7 @@
 
 mod agents;
 mod idempotency;
+mod outbox;
 mod readers;
 mod rows;
 mod schema;
@@ -33,6 +34,8 @@ const STATEMENT_CACHE: usize = 64;
 pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
+    /// Wakes a copier waiting for jobs (`outbox`).
+    copy_sent: tokio::sync::Notify,
 }
 
 impl SqliteStore {
@@ -49,6 +52,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Writer::spawn(conn)?,
             readers: Readers::new(path.to_path_buf()),
+            copy_sent: tokio::sync::Notify::new(),
         })
     }
 
@@ -304,24 +308,6 @@ impl Store for SqliteStore {
                         .execute(params![key_id, to_json("an API key", &key)?])?;
                 }
                 Ok(key)
-            })
-            .await
-    }
-
-    async fn callbacks_with_pending_copies(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<CallbackRecord>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.readers
-            .read(move |conn| {
-                query_records(
-                    conn,
-                    &format!(
-                        "{SELECT_CALLBACK} WHERE needs_copy = 1 ORDER BY received_at_ms, id LIMIT ?1"
-                    ),
-                    params![limit],
-                )
             })
             .await
     }
