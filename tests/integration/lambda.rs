@@ -318,3 +318,87 @@ async fn the_sweeper_role_redrives_a_dead_copy_job_on_a_scheduled_event() {
     assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
     assert_eq!(app.twilio.deleted(), [rec_sid]);
 }
+
+/// The copier role's handler, in-process, with the SQS event of
+/// events/sqs/copy-jobs.json: the job is copied, the message that is no job
+/// is reported as a batch item failure (SQS dead-letters it after its
+/// receives), and the same batch delivered again copies nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_copier_role_copies_a_batch_and_reports_the_poison_message() {
+    use crate::helpers::*;
+    use afureko::domain::callback::{
+        CallbackRecord, Confirmation, NewCallback, Recording, RecordingState, TwilioCopy,
+    };
+    use afureko::domain::ids::{CallSid, CallbackId, RecordingSid, TenantId};
+    use afureko::domain::phone::{E164, Region};
+    use afureko::domain::reason::Reason;
+    use aws_lambda_events::event::sqs::SqsEvent;
+
+    let app = spawn_app().await;
+    app.add_tenant("demo").await;
+    let recording = "RE0000000000000000000000000000e002";
+    let audio = afureko::twilio::sim::tone_wav(1.0);
+    let url = app.twilio.add_recording(recording, audio.clone());
+    let number = E164::parse("+819012345678", Region::JP).unwrap();
+    let arrived: jiff::Timestamp = NOW.parse().unwrap();
+    let mut record = CallbackRecord::new(
+        TenantId::parse("demo").unwrap(),
+        NewCallback {
+            call_sid: CallSid::parse("CA0000000000000000000000000000e0ff").unwrap(),
+            caller_number: Some(number.clone()),
+            callback_number: number,
+            confirmation: Confirmation::CallerId,
+            reason: Reason::Overflow,
+            received_at: arrived,
+            due_from: None,
+        },
+        60,
+        arrived,
+    );
+    record.id = CallbackId::parse("01938f2e-0000-7000-8000-000000000001").unwrap();
+    record.recordings.push(Recording {
+        sid: RecordingSid::parse(recording).unwrap(),
+        call_sid: Some(record.call_sid.clone()),
+        state: RecordingState::PendingCopy,
+        twilio_url: Some(url),
+        duration_seconds: Some(1),
+        storage_key: None,
+        copy_attempts: 0,
+        last_error: None,
+        copying_until: None,
+        twilio_copy: None,
+    });
+    app.backend.store.insert_callback(&record).await.unwrap();
+
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("events/sqs/copy-jobs.json");
+    let event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    for delivery in 1..=2 {
+        let answer = afureko::lambda::copy_batch(
+            &app.state.copier,
+            event.clone(),
+            std::time::Duration::ZERO,
+        )
+        .await;
+        assert_eq!(
+            serde_json::to_value(&answer).unwrap(),
+            serde_json::json!({
+                "batchItemFailures": [{ "itemIdentifier": "059f36b4-87a3-44ab-83d2-661975040002" }]
+            }),
+            "delivery {delivery}"
+        );
+    }
+    assert_eq!(app.twilio.downloads(), 1, "copied once");
+    assert_eq!(app.twilio.deleted(), [recording]);
+    let stored = app
+        .backend
+        .store
+        .get_callback(&record.tenant_id, &record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let kept = &stored.recordings[0];
+    assert_eq!(kept.state, RecordingState::Stored);
+    assert_eq!(kept.twilio_copy, Some(TwilioCopy::Deleted));
+    let key = kept.storage_key.clone().unwrap();
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
+}
