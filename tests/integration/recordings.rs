@@ -443,3 +443,69 @@ crate::on_every_backend!(
     twilios_copy_is_kept_when_the_tenant_says_so,
     the_media_fetch_uses_the_tenants_credentials,
 );
+
+/// The embedded queue is a table in the store's file: a job queued before a
+/// restart is worked after it, and a recording left pending without a job
+/// (a process killed between the record's write and the job's) is queued
+/// by the sweep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_the_embedded_store_jobs_survive_a_restart_and_orphans_are_swept() {
+    use afureko::config::BaseUrl;
+    use afureko::twilio::api::{MediaHosts, TwilioApi};
+    let app = spawn_app().await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
+    app.call(&sid, CALLER)
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+
+    let reopened = afureko::startup::embedded(app.dir.path()).await.unwrap();
+    let state = afureko::startup::state(
+        &reopened,
+        BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap(),
+        TwilioApi::new(&app.twilio.base_url(), MediaHosts::parse("")).unwrap(),
+        app.clock.clone(),
+    );
+    let round = || state.copier.round(10, std::time::Duration::ZERO);
+    assert_eq!(round().await.unwrap(), report(|r| r.stored = 1));
+
+    let orphan = app.recording_sid();
+    app.twilio.add_recording(&orphan, tone_wav(1.0));
+    let record = app.record(&sid).await.unwrap();
+    let (call, recording) = (
+        afureko::domain::ids::CallSid::parse(&sid).unwrap(),
+        RecordingSid::parse(&orphan).unwrap(),
+    );
+    let url = rec_url.replace(&rec_sid, &orphan);
+    modify_callback(reopened.store.as_ref(), &app.tenant.id, &record.id, |r| {
+        r.recording_completed(
+            call.clone(),
+            recording.clone(),
+            url.clone(),
+            Some(1),
+            r.updated_at,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(round().await.unwrap(), WorkReport::default(), "no job yet");
+    let swept = state.copier.sweep(100).await.unwrap();
+    assert_eq!(
+        swept.redriven,
+        Redriven {
+            requeued: 1,
+            unreadable: 0
+        }
+    );
+    assert_eq!(round().await.unwrap(), report(|r| r.stored = 1));
+    let record = app.record(&sid).await.unwrap();
+    assert!(
+        record
+            .recordings
+            .iter()
+            .all(|r| r.state == RecordingState::Stored)
+    );
+    assert_eq!(app.twilio.deleted(), [rec_sid, orphan]);
+}
