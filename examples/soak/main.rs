@@ -221,10 +221,11 @@ async fn run() -> anyhow::Result<bool> {
     faults.on.store(true, Ordering::SeqCst);
     let started = Instant::now();
     let (played, stopped_early) = play(&o, run_id, &twilio, &server).await?;
-    faults.on.store(false, Ordering::SeqCst);
     let elapsed = started.elapsed();
 
-    let sweeps = sweep(server.afureko()).await?;
+    // The copier works the queue after the calls: the faults stay on until
+    // every job was tried once.
+    let sweeps = sweep(server.afureko(), &faults).await?;
     server.kill().await?;
     let own = afureko::config::Config::from_lookup(|name| {
         own_env
@@ -341,9 +342,10 @@ async fn play(
 }
 
 /// `afureko sweep` until the copy queue is empty: the running server's
-/// copier works the jobs, and a sweep moves dead ones back. Returns the
-/// first and last reports.
-async fn sweep(afureko: &Afureko) -> anyhow::Result<String> {
+/// copier works the jobs, and a sweep moves dead ones back. The faults are
+/// turned off once nothing waits that was never tried. Returns the first
+/// and last reports.
+async fn sweep(afureko: &Afureko, faults: &Faults) -> anyhow::Result<String> {
     let mut first = None;
     for round in 1..=SWEEP_ROUNDS {
         let out = afureko.run(&["sweep"]).await?;
@@ -359,7 +361,10 @@ async fn sweep(afureko: &Afureko) -> anyhow::Result<String> {
             .filter(|s| !s.is_empty())
             .all(|s| s == "0");
         let first = first.get_or_insert_with(|| line.clone());
-        if nothing {
+        if line.contains(" 0 waiting") {
+            faults.on.store(false, Ordering::SeqCst);
+        }
+        if nothing && !faults.on() {
             return Ok(format!("{round} run(s): first {first}; last {line}"));
         }
         tokio::time::sleep(SWEEP_PAUSE).await;
