@@ -142,10 +142,6 @@ impl RecordingCopier {
         &self.api
     }
 
-    pub fn queue(&self) -> &Arc<dyn CopyQueue> {
-        &self.queue
-    }
-
     /// Hands a recording's copy to the queue (the recording callback).
     pub async fn enqueue(&self, job: &CopyJob) -> Result<(), StoreError> {
         self.queue.send(job, self.clock.now()).await
@@ -498,6 +494,36 @@ impl Drop for Spool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_job_waits_longer_each_time_up_to_a_quarter_hour() {
+        let base = Duration::from_secs(60);
+        assert_eq!(retry_delay(base, 0), base);
+        assert_eq!(retry_delay(base, 1), base);
+        assert_eq!(retry_delay(base, 3), Duration::from_secs(180));
+        assert_eq!(retry_delay(base, 40), Duration::from_secs(900));
+        assert_eq!(retry_delay(Duration::ZERO, 5), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_finished_outcomes_ack_the_job() {
+        let done = [
+            Worked::Stored,
+            Worked::GaveUp,
+            Worked::Deleted,
+            Worked::NothingToDo,
+            Worked::DeleteFailed { given_up: true },
+        ];
+        let again = [
+            Worked::StoredDeletePending,
+            Worked::CopyFailed,
+            Worked::Held,
+            Worked::Unworkable,
+            Worked::DeleteFailed { given_up: false },
+        ];
+        assert!(done.iter().all(|w| w.is_done()));
+        assert!(again.iter().all(|w| !w.is_done()));
+    }
     use std::time::{Duration, SystemTime};
 
     #[test]

@@ -8,8 +8,8 @@ use afureko::clock::Clock;
 use afureko::domain::callback::{COPY_LEASE, RecordingState, TwilioCopy};
 use afureko::domain::ids::RecordingSid;
 use afureko::domain::tenant::TenantSettings;
-use afureko::store::copy_queue::{CopyJob, Depth, MAX_RECEIVES, Redriven};
-use afureko::store::modify_callback;
+use afureko::store::copy_queue::{CopyJob, CopyQueue, Delivery, Depth, MAX_RECEIVES, Redriven};
+use afureko::store::{StoreError, modify_callback};
 use afureko::twilio::sim::tone_wav;
 
 fn report(f: impl FnOnce(&mut WorkReport)) -> WorkReport {
@@ -429,7 +429,94 @@ async fn a_failed_delete_of_twilios_copy_is_retried_by_the_copier(kind: Kind) {
     );
 }
 
+/// A queue that refuses the next `refusals` sends, as SQS in an outage.
+struct RefusingQueue {
+    inner: std::sync::Arc<dyn CopyQueue>,
+    refusals: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl CopyQueue for RefusingQueue {
+    async fn send(&self, job: &CopyJob, now: jiff::Timestamp) -> Result<(), StoreError> {
+        let refused = self.refusals.fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| n.checked_sub(1),
+        );
+        match refused {
+            Ok(_) => Err(StoreError::Sqs {
+                op: "send",
+                source: "the queue is down".into(),
+            }),
+            Err(_) => self.inner.send(job, now).await,
+        }
+    }
+    async fn receive(
+        &self,
+        max: usize,
+        wait: std::time::Duration,
+        now: jiff::Timestamp,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        self.inner.receive(max, wait, now).await
+    }
+    async fn ack(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        self.inner.ack(delivery).await
+    }
+    async fn fail(
+        &self,
+        delivery: &Delivery,
+        retry_in: std::time::Duration,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        self.inner.fail(delivery, retry_in, now).await
+    }
+    async fn redrive(&self, limit: usize, now: jiff::Timestamp) -> Result<Redriven, StoreError> {
+        self.inner.redrive(limit, now).await
+    }
+    async fn depth(&self, now: jiff::Timestamp) -> Result<Depth, StoreError> {
+        self.inner.depth(now).await
+    }
+}
+
+/// A queue that refuses the job: the callback answers 500 with the URL kept,
+/// and Twilio's retry queues the copy.
+async fn a_refused_job_fails_the_callback_and_twilios_retry_queues_it(kind: Kind) {
+    let mut backend = crate::backends::make(kind).await;
+    backend.backend.queue = std::sync::Arc::new(RefusingQueue {
+        inner: backend.backend.queue.clone(),
+        refusals: std::sync::atomic::AtomicUsize::new(1),
+    });
+    let app = spawn_app_on(backend, TenantSettings::default()).await;
+    let (sid, doc) = app.call_to_recording().await;
+    let rec_sid = app.recording_sid();
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(1.0));
+    let call = app.call(&sid, CALLER);
+    let refused = call
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 500);
+    let body: serde_json::Value = serde_json::from_str(&refused.body).unwrap();
+    assert_eq!(body["error"]["code"], "internal");
+    let recording = &app.record(&sid).await.unwrap().recordings[0];
+    assert_eq!(
+        recording.state,
+        RecordingState::PendingCopy,
+        "the URL is kept"
+    );
+    assert_eq!(app.copy_round().await, WorkReport::default(), "no job");
+
+    let retried = call
+        .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+        .await
+        .unwrap();
+    assert_eq!(retried.status, 204);
+    assert_eq!(app.copy_round().await, report(|r| r.stored = 1));
+    assert_eq!(app.twilio.deleted(), [rec_sid]);
+}
+
 crate::on_every_backend!(
+    a_refused_job_fails_the_callback_and_twilios_retry_queues_it,
     a_recording_callback_answers_before_the_copy_starts,
     a_poison_job_is_dead_lettered_and_the_sweeper_redrives_it,
     a_job_delivered_twice_is_processed_once,

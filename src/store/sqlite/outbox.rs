@@ -50,8 +50,21 @@ impl CopyQueue for SqliteStore {
     ) -> Result<Vec<Delivery>, StoreError> {
         let received = self.take_due(max, now).await?;
         if received.is_empty() && !wait.is_zero() {
-            // Woken by a send; the caller asks again with a fresh `now`.
-            let _ = tokio::time::timeout(wait, self.copy_sent.notified()).await;
+            // Until a send, or the next job is due; the caller asks again
+            // with a fresh `now`.
+            let at = now.as_millisecond();
+            let next: Option<i64> = self
+                .readers
+                .read(move |conn| {
+                    Ok(conn
+                        .prepare_cached("SELECT min(visible_at_ms) FROM copy_jobs WHERE dead = 0")?
+                        .query_row([], |row| row.get(0))?)
+                })
+                .await?;
+            let due_in = next.map_or(wait, |next| {
+                Duration::from_millis(u64::try_from(next.saturating_sub(at)).unwrap_or(0))
+            });
+            let _ = tokio::time::timeout(wait.min(due_in), self.copy_sent.notified()).await;
         }
         Ok(received)
     }
