@@ -56,6 +56,9 @@ impl BaseUrl {
 pub struct AwsTarget {
     pub table: String,
     pub bucket: String,
+    /// The SQS queue of recording copies, and its dead-letter queue.
+    pub copy_queue_url: String,
+    pub copy_dlq_url: String,
 }
 
 /// How tenants' secrets are sealed (see `secrets`): a KMS key, else a
@@ -83,6 +86,8 @@ pub struct Config {
     pub twilio_media_hosts: MediaHosts,
     pub secrets: SecretKeys,
     pub rate_limits: RateLimits,
+    /// A failed copy job is tried again after this times its receives.
+    pub copy_retry: std::time::Duration,
 }
 
 impl Config {
@@ -113,7 +118,20 @@ impl Config {
         let data_dir =
             PathBuf::from(lookup("AFUREKO_DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
         let aws = match (lookup("AFUREKO_TABLE"), lookup("AFUREKO_BUCKET")) {
-            (Some(table), Some(bucket)) => Some(AwsTarget { table, bucket }),
+            (Some(table), Some(bucket)) => {
+                let queue = |var: &'static str| {
+                    lookup(var).ok_or_else(|| ConfigError {
+                        var,
+                        reason: "must be set with AFUREKO_TABLE (the AWS backend copies recordings through SQS)".into(),
+                    })
+                };
+                Some(AwsTarget {
+                    table,
+                    bucket,
+                    copy_queue_url: queue("AFUREKO_COPY_QUEUE_URL")?,
+                    copy_dlq_url: queue("AFUREKO_COPY_DLQ_URL")?,
+                })
+            }
             (None, None) => None,
             (Some(_), None) => {
                 return Err(ConfigError {
@@ -143,6 +161,16 @@ impl Config {
                 reason: "must not be set with AFUREKO_KMS_KEY_ID: set the one key tenants' secrets are sealed with".into(),
             });
         }
+        let retry_text = lookup("AFUREKO_COPY_RETRY_SECONDS").unwrap_or_else(|| "60".to_owned());
+        let copy_retry = retry_text
+            .parse::<u64>()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .map(std::time::Duration::from_secs)
+            .ok_or_else(|| ConfigError {
+                var: "AFUREKO_COPY_RETRY_SECONDS",
+                reason: format!("must be whole seconds from 1 to 3600 (got {retry_text:?})"),
+            })?;
         Ok(Config {
             aws,
             public_url,
@@ -159,6 +187,7 @@ impl Config {
                 secret_key,
             },
             rate_limits: rate_limits(&lookup)?,
+            copy_retry,
         })
     }
 }
@@ -277,6 +306,14 @@ mod tests {
     }
 
     #[test]
+    fn copy_retry_from_the_environment() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.copy_retry, std::time::Duration::from_secs(60));
+        let e = config(&[("AFUREKO_COPY_RETRY_SECONDS", "0")]).unwrap_err();
+        assert_eq!(e.var, "AFUREKO_COPY_RETRY_SECONDS");
+    }
+
+    #[test]
     fn errors_name_the_variable() {
         let e = config(&[("AFUREKO_PUBLIC_URL", "calls.example.com")]).unwrap_err();
         assert_eq!(e.var, "AFUREKO_PUBLIC_URL");
@@ -291,15 +328,25 @@ mod tests {
     }
 
     #[test]
-    fn aws_needs_both_table_and_bucket() {
-        let c = config(&[("AFUREKO_TABLE", "t"), ("AFUREKO_BUCKET", "b")]).unwrap();
+    fn aws_needs_table_bucket_and_queues() {
+        let all = [
+            ("AFUREKO_TABLE", "t"),
+            ("AFUREKO_BUCKET", "b"),
+            ("AFUREKO_COPY_QUEUE_URL", "https://sqs.example/1/q"),
+            ("AFUREKO_COPY_DLQ_URL", "https://sqs.example/1/dlq"),
+        ];
+        let c = config(&all).unwrap();
         assert_eq!(
             c.aws,
             Some(AwsTarget {
                 table: "t".into(),
-                bucket: "b".into()
+                bucket: "b".into(),
+                copy_queue_url: "https://sqs.example/1/q".into(),
+                copy_dlq_url: "https://sqs.example/1/dlq".into(),
             })
         );
+        assert_eq!(config(&all[..2]).unwrap_err().var, "AFUREKO_COPY_QUEUE_URL");
+        assert_eq!(config(&all[..3]).unwrap_err().var, "AFUREKO_COPY_DLQ_URL");
         assert_eq!(
             config(&[("AFUREKO_TABLE", "t")]).unwrap_err().var,
             "AFUREKO_BUCKET"

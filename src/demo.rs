@@ -14,6 +14,7 @@ use crate::twilio::api::{MediaHosts, TwilioApi};
 use crate::twilio::sim::{Doc, FakeTwilioApi, Reply, Sim, tone_wav};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -108,6 +109,7 @@ pub async fn run(language: Language, keep: Option<&Config>) -> Result<(), DemoEr
         other => other.map_err(setup)?,
     }
 
+    let copier = state.copier.clone();
     let sim = Sim::new(crate::http::app(state), PUBLIC_URL, ACCOUNT_SID, AUTH_TOKEN);
     let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
     let call = sim.call(&call_sid, CALLER, COMPANY);
@@ -151,6 +153,12 @@ pub async fn run(language: Language, keep: Option<&Config>) -> Result<(), DemoEr
             detail: e.to_string(),
         })?;
     println!("  afureko answers HTTP {}", status.status);
+    println!("\nThe copier takes the job from the queue: download, store, delete Twilio's copy.");
+    let worked = copier
+        .drain(Duration::from_secs(1), 3)
+        .await
+        .map_err(setup)?;
+    println!("  stored {}, failed {}", worked.stored, worked.copy_failed);
 
     let call_sid = crate::domain::ids::CallSid::parse(&call_sid).map_err(setup)?;
     let record = backend

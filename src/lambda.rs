@@ -1,20 +1,22 @@
 //! Inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API` is set): the same Router on
-//! `lambda_http`, or, with `AFUREKO_LAMBDA_ROLE=sweeper`, the sweeper: the
-//! scheduled recording sweep, and the table's stream of TTL deletions
-//! (retention), told apart by the event. Everything is built once at init;
-//! the only network step is reading the key record of tenants' secrets
-//! (and, with KMS, one Decrypt of its data key), so a wrong key fails init,
-//! not every request.
+//! `lambda_http`; with `AFUREKO_LAMBDA_ROLE=copier`, the recording copier
+//! fed by the SQS queue; with `AFUREKO_LAMBDA_ROLE=sweeper`, the sweeper:
+//! the scheduled re-drive of the dead-letter queue, and the table's stream
+//! of TTL deletions (retention), told apart by the event. Everything is
+//! built once at init; the only network step is reading the key record of
+//! tenants' secrets (and, with KMS, one Decrypt of its data key), so a
+//! wrong key fails init, not every request.
 
+use crate::calls::recordings::{RecordingCopier, SWEEP_LIMIT, WorkReport};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::startup;
+use crate::store::copy_queue::{CopyJob, Delivery};
 use anyhow::Context;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::process::ExitCode;
 use std::sync::Arc;
-
-/// Records looked at by one scheduled sweep.
-const SWEEP_LIMIT: usize = 500;
+use std::time::Duration;
 
 pub fn in_lambda() -> bool {
     std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
@@ -25,8 +27,8 @@ pub async fn main() -> ExitCode {
     let json =
         std::env::var("AWS_LAMBDA_LOG_FORMAT").map_or(true, |f| f.eq_ignore_ascii_case("json"));
     crate::telemetry::init(json, "info");
-    let state = match init().await {
-        Ok(state) => state,
+    let (state, retry) = match init().await {
+        Ok(ready) => ready,
         Err(error) => {
             let message = format!("{error:#}");
             tracing::error!(error = message, "afureko could not start");
@@ -34,7 +36,7 @@ pub async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(state).await {
+    match run(state, retry).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = format!("{error:#}"), "the Lambda runtime stopped");
@@ -43,7 +45,7 @@ pub async fn main() -> ExitCode {
     }
 }
 
-async fn init() -> anyhow::Result<crate::http::AppState> {
+async fn init() -> anyhow::Result<(crate::http::AppState, Duration)> {
     let config = Config::from_env()?;
     let backend = startup::backend(&config).await?;
     let state = startup::state(
@@ -56,7 +58,7 @@ async fn init() -> anyhow::Result<crate::http::AppState> {
     // Not the whole numbering database (most of the init time before): the
     // first call from outside Japan's E.164 numbers loads it.
     crate::domain::phone::warm_up_japanese();
-    Ok(state)
+    Ok((state, config.copy_retry))
 }
 
 /// Tells the Runtime API why init failed, so Lambda shows the message and
@@ -94,11 +96,12 @@ fn is_stream_batch(event: &serde_json::Value) -> bool {
         .is_some_and(|first| first["eventSource"] == "aws:dynamodb")
 }
 
-async fn run(state: crate::http::AppState) -> anyhow::Result<()> {
-    if std::env::var("AFUREKO_LAMBDA_ROLE").as_deref() == Ok("sweeper") {
-        let copier = state.copier.clone();
-        let handler = lambda_http::lambda_runtime::service_fn(
-            move |event: lambda_http::lambda_runtime::LambdaEvent<serde_json::Value>| {
+async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()> {
+    use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
+    match std::env::var("AFUREKO_LAMBDA_ROLE").as_deref() {
+        Ok("sweeper") => {
+            let copier = state.copier.clone();
+            let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
                 let (copier, state) = (copier.clone(), state.clone());
                 async move {
                     if is_stream_batch(&event.payload) {
@@ -119,32 +122,100 @@ async fn run(state: crate::http::AppState) -> anyhow::Result<()> {
                         }));
                     }
                     let report = copier.sweep(SWEEP_LIMIT).await?;
+                    let (redriven, depth) = (report.redriven, report.depth);
                     tracing::info!(
-                        stored = report.stored,
-                        failed = report.failed,
-                        gave_up = report.gave_up,
-                        deleted = report.deleted,
-                        delete_failed = report.delete_failed,
+                        requeued = redriven.requeued,
+                        unreadable = redriven.unreadable,
+                        waiting = depth.waiting,
+                        in_flight = depth.in_flight,
+                        dead = depth.dead,
                         "sweep"
                     );
                     Ok::<_, lambda_http::Error>(serde_json::json!({
-                        "stored": report.stored,
-                        "failed": report.failed,
-                        "gave_up": report.gave_up,
-                        "skipped": report.skipped,
-                        "deleted": report.deleted,
-                        "delete_failed": report.delete_failed,
+                        "requeued": redriven.requeued,
+                        "unreadable": redriven.unreadable,
+                        "waiting": depth.waiting,
+                        "in_flight": depth.in_flight,
+                        "dead": depth.dead,
                     }))
                 }
-            },
-        );
-        return lambda_http::lambda_runtime::run(handler)
+            });
+            run(handler)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+                .context("the sweeper's Lambda runtime stopped")
+        }
+        Ok("copier") => {
+            let copier = state.copier.clone();
+            let handler = service_fn(move |event: LambdaEvent<SqsEvent>| {
+                let copier = copier.clone();
+                async move {
+                    Ok::<_, lambda_http::Error>(copy_batch(&copier, event.payload, retry).await)
+                }
+            });
+            run(handler)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+                .context("the copier's Lambda runtime stopped")
+        }
+        _ => lambda_http::run(crate::http::app(state))
             .await
             .map_err(|e| anyhow::anyhow!(e))
-            .context("the sweeper's Lambda runtime stopped");
+            .context("the Lambda runtime stopped"),
     }
-    lambda_http::run(crate::http::app(state))
-        .await
-        .map_err(|e| anyhow::anyhow!(e))
-        .context("the Lambda runtime stopped")
+}
+
+/// The copier role: works every message of the batch at once. A message to
+/// try again is handed back with its delay and reported as a batch item
+/// failure; Lambda deletes the others. Past the queue's receives SQS moves
+/// it to the dead-letter queue.
+pub async fn copy_batch(
+    copier: &Arc<RecordingCopier>,
+    event: SqsEvent,
+    retry_base: Duration,
+) -> SqsBatchResponse {
+    let mut jobs = tokio::task::JoinSet::new();
+    let mut ids = Vec::new();
+    for message in event.records {
+        let (Some(id), Some(receipt)) = (message.message_id, message.receipt_handle) else {
+            continue;
+        };
+        let delivery = Delivery {
+            job: message.body.as_deref().and_then(CopyJob::from_json),
+            receipt,
+            receives: message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1),
+        };
+        if delivery.job.is_none() {
+            tracing::warn!(message_id = id, "a copy job that does not parse");
+        }
+        ids.push(id.clone());
+        let copier = copier.clone();
+        jobs.spawn(async move { (id, copier.work(&delivery, retry_base).await) });
+    }
+    let mut done = std::collections::HashSet::new();
+    let mut report = WorkReport::default();
+    while let Some(joined) = jobs.join_next().await {
+        match joined {
+            Ok((id, worked)) => {
+                report.add(worked);
+                if worked.is_done() {
+                    done.insert(id);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "a copy job panicked"),
+        }
+    }
+    // Every message not known to be done is reported, a panicked one too.
+    let mut response = SqsBatchResponse::default();
+    for id in ids.into_iter().filter(|id| !done.contains(id)) {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
+    }
+    tracing::info!(?report, "copy batch");
+    response
 }

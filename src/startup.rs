@@ -8,12 +8,14 @@ use crate::http::{AppState, app};
 use crate::secrets::keys::{self, KEY_FILE, KeyError, KeySource};
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
+use crate::store::copy_queue::CopyQueue;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sealed::SealedTenants;
 use crate::store::sqlite::SqliteStore;
+use crate::store::sqs::SqsCopyQueue;
 use crate::store::tenant_cache::{self, TenantCache};
 use crate::store::{KeyRecordStore, RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
@@ -56,6 +58,9 @@ pub struct Backend {
     pub agents: Arc<dyn AgentStore>,
     /// The audit trail: in the same database as `store`.
     pub audit: Arc<dyn AuditStore>,
+    /// The recording copy queue: an outbox table in the same database
+    /// (embedded), or SQS.
+    pub queue: Arc<dyn CopyQueue>,
 }
 
 /// The embedded default: `afureko.db`, `recordings/` and (unless a key is
@@ -78,7 +83,8 @@ pub async fn embedded(
         audio: Arc::new(audio),
         idempotency: store.clone(),
         agents: store.clone(),
-        audit: store,
+        audit: store.clone(),
+        queue: store,
     })
 }
 
@@ -144,6 +150,7 @@ pub fn state(
     let copier = RecordingCopier::new(
         backend.store.clone(),
         backend.audio.clone(),
+        backend.queue.clone(),
         api,
         clock.clone(),
     );
@@ -201,9 +208,20 @@ pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(config)
 }
 
-/// DynamoDB + S3 (+ KMS), all clients derived from one `SdkConfig`; `clock`
-/// decides which records have expired. Reads the key record: the one
-/// network step of start-up.
+/// SQS clients: one with the usual short timeouts, one for long polls.
+pub fn sqs_clients(sdk: &aws_config::SdkConfig) -> (aws_sdk_sqs::Client, aws_sdk_sqs::Client) {
+    let poller = aws_sdk_sqs::config::Builder::from(sdk)
+        .timeout_config(crate::store::sqs::poll_timeouts())
+        .build();
+    (
+        aws_sdk_sqs::Client::new(sdk),
+        aws_sdk_sqs::Client::from_conf(poller),
+    )
+}
+
+/// DynamoDB + S3 + SQS (+ KMS), every client derived from one `SdkConfig`;
+/// `clock` decides which records have expired. Reads the key record: the
+/// one network step of start-up.
 pub async fn aws(
     sdk: &aws_config::SdkConfig,
     target: &AwsTarget,
@@ -215,21 +233,29 @@ pub async fn aws(
             .with_clock(clock),
     );
     let source = key_source(secrets, None, Some(sdk)).await?;
+    let (sqs, poller) = sqs_clients(sdk);
     Ok(Backend {
         store: sealed_tenants(dynamo.clone(), &source).await?,
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
         idempotency: dynamo.clone(),
         agents: dynamo.clone(),
         audit: dynamo,
+        queue: Arc::new(SqsCopyQueue::new(
+            sqs,
+            poller,
+            target.copy_queue_url.clone(),
+            target.copy_dlq_url.clone(),
+        )),
     })
 }
 
 /// The backend the configuration names: AWS when `AFUREKO_TABLE` and
-/// `AFUREKO_BUCKET` are set, the embedded store otherwise.
+/// `AFUREKO_BUCKET` (and the copy queues) are set, the embedded store
+/// otherwise.
 pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
     match &config.aws {
         Some(target) => {
-            tracing::info!(table = %target.table, bucket = %target.bucket, "AWS backend: DynamoDB and S3");
+            tracing::info!(table = %target.table, bucket = %target.bucket, "AWS backend: DynamoDB, S3 and SQS");
             aws(
                 &sdk_config().await,
                 target,
@@ -284,14 +310,22 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             source,
         })?;
     tracing::info!(listen = %config.listen, public_url = config.public_url.as_str(), "afureko is serving");
-    crate::server::serve(
+    // The recording copier works the queue beside the server; on shutdown
+    // it finishes the copies under way.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let copier = tokio::spawn(state.copier.clone().run(config.copy_retry, stopped));
+    let served = crate::server::serve(
         listener,
         app(state),
         crate::server::Limits::default(),
         shutdown_signal(),
     )
-    .await
-    .map_err(StartupError::Serve)
+    .await;
+    let _ = stop.send(true);
+    if let Err(e) = copier.await {
+        tracing::error!(error = %e, "the recording copier stopped");
+    }
+    served.map_err(StartupError::Serve)
 }
 
 async fn shutdown_signal() {

@@ -2,8 +2,8 @@
 //! many at once, against a running `afureko serve` over real HTTP as Twilio
 //! would, while the media host, the AWS stand-in and Twilio misbehave and the
 //! server is killed with SIGKILL and started again. Then `afureko sweep`
-//! runs until nothing is pending, and the store is read to check that
-//! nothing was lost. Exits non-zero with the calls that broke an invariant.
+//! runs until the copy queue is empty (the server's copier works it), and
+//! the store is read to check that nothing was lost. Exits non-zero with the calls that broke an invariant.
 //! `scripts/soak` runs it; everything listens on 127.0.0.1.
 //!
 //! soak --bin target/debug/afureko --backend embedded|aws --work-dir DIR
@@ -35,7 +35,10 @@ const AUTH_TOKEN: &str = "soak-auth-token";
 const PUBLIC_URL: &str = "https://soak.afureko.test";
 /// How long the server stays down after a kill, before it is started again.
 const DOWNTIME: Duration = Duration::from_secs(1);
-const SWEEP_ROUNDS: usize = 10;
+/// Sweeps while the queue drains, `SWEEP_PAUSE` apart: past a copy's lease
+/// (`copy_queue::LEASE`), so jobs a killed server held come back meanwhile.
+const SWEEP_ROUNDS: usize = 100;
+const SWEEP_PAUSE: Duration = Duration::from_secs(3);
 
 struct Options {
     bin: PathBuf,
@@ -138,6 +141,8 @@ async fn run() -> anyhow::Result<bool> {
             media.base_url().to_owned(),
         ),
         ("AFUREKO_LOG".to_owned(), "info".to_owned()),
+        // Failed copies come back within seconds, not minutes.
+        ("AFUREKO_COPY_RETRY_SECONDS".to_owned(), "1".to_owned()),
     ];
     // The driver's own view of the store: the same configuration, but on
     // AWS straight to moto, not through the proxy.
@@ -150,6 +155,7 @@ async fn run() -> anyhow::Result<bool> {
             .iter()
             .flat_map(|u| u.into_bytes())
             .collect();
+        let queue = format!("{moto}/123456789012/afureko-soak-{run_id}-copy");
         let target = [
             ("AFUREKO_TABLE".to_owned(), format!("afureko-soak-{run_id}")),
             (
@@ -160,6 +166,8 @@ async fn run() -> anyhow::Result<bool> {
                 "AFUREKO_SECRET_KEY".to_owned(),
                 base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key),
             ),
+            ("AFUREKO_COPY_QUEUE_URL".to_owned(), queue.clone()),
+            ("AFUREKO_COPY_DLQ_URL".to_owned(), format!("{queue}-dlq")),
         ];
         own_env.extend(target.clone());
         Afureko {
@@ -222,10 +230,11 @@ async fn run() -> anyhow::Result<bool> {
     faults.on.store(true, Ordering::SeqCst);
     let started = Instant::now();
     let (played, stopped_early) = play(&o, run_id, &twilio, &server).await?;
-    faults.on.store(false, Ordering::SeqCst);
     let elapsed = started.elapsed();
 
-    let sweeps = sweep(server.afureko()).await?;
+    // The copier works the queue after the calls: the faults stay on until
+    // every job was tried once.
+    let sweeps = sweep(server.afureko(), &faults).await?;
     server.kill().await?;
     let own = afureko::config::Config::from_lookup(|name| {
         own_env
@@ -341,36 +350,36 @@ async fn play(
     Ok((played, stopped_early))
 }
 
-/// `afureko sweep` until a run finds nothing pending; returns what it did.
-async fn sweep(afureko: &Afureko) -> anyhow::Result<String> {
-    let mut done = Vec::new();
-    for _ in 0..SWEEP_ROUNDS {
+/// `afureko sweep` until the copy queue is empty: the running server's
+/// copier works the jobs, and a sweep moves dead ones back. The faults are
+/// turned off once nothing waits that was never tried. Returns the first
+/// and last reports.
+async fn sweep(afureko: &Afureko, faults: &Faults) -> anyhow::Result<String> {
+    let mut first = None;
+    for round in 1..=SWEEP_ROUNDS {
         let out = afureko.run(&["sweep"]).await?;
         let line = out
             .lines()
             .find(|l| l.starts_with("sweep:"))
             .with_context(|| format!("afureko sweep printed no report: {out}"))?
+            .trim_start_matches("sweep: ")
             .to_owned();
-        // "sweep: 3 stored, 0 failed (will retry), 0 given up, 0 skipped"
+        // "0 re-driven, 0 unreadable; copy queue: 0 waiting, 0 in flight, 0 dead"
         let nothing = line
             .split(|c: char| !c.is_ascii_digit())
             .filter(|s| !s.is_empty())
             .all(|s| s == "0");
-        done.push(line.trim_start_matches("sweep: ").to_owned());
-        if nothing {
-            return Ok(format!("{} run(s): {}", done.len(), done.join("; ")));
+        let first = first.get_or_insert_with(|| line.clone());
+        if line.contains(" 0 waiting") {
+            faults.on.store(false, Ordering::SeqCst);
         }
-        // Only skips: copies whose copier was killed hold their lease; the
-        // next sweep after it lapses takes them.
-        if line.contains(" 0 stored, 0 failed") && line.contains("0 deleted, 0 deletes failed") {
-            let lease = afureko::domain::callback::COPY_LEASE
-                .as_secs()
-                .unsigned_abs();
-            tokio::time::sleep(std::time::Duration::from_secs(lease + 1)).await;
+        if nothing && !faults.on() {
+            return Ok(format!("{round} run(s): first {first}; last {line}"));
         }
+        tokio::time::sleep(SWEEP_PAUSE).await;
     }
     Ok(format!(
-        "still pending after {SWEEP_ROUNDS} runs: {}",
-        done.join("; ")
+        "the copy queue was not empty after {SWEEP_ROUNDS} runs: first {}",
+        first.unwrap_or_default()
     ))
 }

@@ -1,62 +1,138 @@
-//! Copies recordings from Twilio into our recording store: at once from the
-//! status callback, and again from the sweeper when that failed.
+//! Copies recordings from Twilio into our recording store. The recording
+//! callback only queues a job (`enqueue`); a copier (`serve`'s background
+//! task, `run`, or the copier Lambda) works it: downloads, stores, deletes
+//! Twilio's copy. The sweeper re-drives what the queue gave up on.
 
 use crate::clock::Clock;
 use crate::domain::callback::{CallbackRecord, RecordingState, recording_key};
 use crate::domain::ids::RecordingSid;
 use crate::domain::tenant::Tenant;
+use crate::store::copy_queue::{CopyJob, CopyQueue, Delivery, Depth, Redriven};
 use crate::store::{RecordingStore, Store, StoreError, modify_callback};
 use crate::telemetry::error_chain;
 use crate::twilio::api::TwilioApi;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub struct RecordingCopier {
     store: Arc<dyn Store>,
     audio: Arc<dyn RecordingStore>,
+    queue: Arc<dyn CopyQueue>,
     api: TwilioApi,
     clock: Arc<dyn Clock>,
 }
 
-/// What one copy attempt ended in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CopyOutcome {
-    Stored {
-        key: String,
-    },
-    /// Failed; still retryable by the sweeper.
-    Failed {
-        error: String,
-    },
-    /// Failed for the last time: the record keeps Twilio's URL only.
-    GaveUp {
-        error: String,
-    },
-    /// Nothing to do (already stored, absent, unknown, or another copier
-    /// holds it).
-    Skipped,
+/// What working one job came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Worked {
+    /// Our copy is stored (and Twilio's deleted, or kept by the tenant).
+    Stored,
+    /// Stored, but deleting Twilio's copy failed: tried again.
+    StoredDeletePending,
+    /// A download or upload failed: tried again.
+    CopyFailed,
+    /// The copy failed for the last time: the record keeps Twilio's URL.
+    GaveUp,
+    /// A delete of Twilio's copy left from an earlier try is done.
+    Deleted,
+    /// Deleting Twilio's copy failed again: tried again unless given up.
+    DeleteFailed { given_up: bool },
+    /// Another copier holds the recording: tried again after it.
+    Held,
+    /// Nothing was left to do (already stored, absent, or its tenant or
+    /// record is gone): a job delivered twice ends here.
+    NothingToDo,
+    /// The job does not parse, or the store failed: tried again, and dead
+    /// after the queue's receives.
+    Unworkable,
 }
 
+impl Worked {
+    /// Whether the job is finished (acked), rather than tried again.
+    pub fn is_done(self) -> bool {
+        match self {
+            Worked::Stored | Worked::GaveUp | Worked::Deleted | Worked::NothingToDo => true,
+            Worked::DeleteFailed { given_up } => given_up,
+            Worked::StoredDeletePending
+            | Worked::CopyFailed
+            | Worked::Held
+            | Worked::Unworkable => false,
+        }
+    }
+}
+
+/// What a round of jobs came to, by outcome.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SweepReport {
+pub struct WorkReport {
     pub stored: usize,
-    pub failed: usize,
+    pub copy_failed: usize,
     pub gave_up: usize,
-    pub skipped: usize,
-    /// Twilio's copies deleted on a retry, and deletes that failed again.
     pub deleted: usize,
     pub delete_failed: usize,
+    pub held: usize,
+    pub nothing_to_do: usize,
+    pub unworkable: usize,
 }
+
+impl WorkReport {
+    pub fn add(&mut self, worked: Worked) {
+        match worked {
+            Worked::Stored => self.stored += 1,
+            Worked::StoredDeletePending => {
+                self.stored += 1;
+                self.delete_failed += 1;
+            }
+            Worked::CopyFailed => self.copy_failed += 1,
+            Worked::GaveUp => self.gave_up += 1,
+            Worked::Deleted => self.deleted += 1,
+            Worked::DeleteFailed { .. } => self.delete_failed += 1,
+            Worked::Held => self.held += 1,
+            Worked::NothingToDo => self.nothing_to_do += 1,
+            Worked::Unworkable => self.unworkable += 1,
+        }
+    }
+
+    fn merge(&mut self, other: &WorkReport) {
+        self.stored += other.stored;
+        self.copy_failed += other.copy_failed;
+        self.gave_up += other.gave_up;
+        self.deleted += other.deleted;
+        self.delete_failed += other.delete_failed;
+        self.held += other.held;
+        self.nothing_to_do += other.nothing_to_do;
+        self.unworkable += other.unworkable;
+    }
+}
+
+/// What a sweep did, and what the queue holds after it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SweepReport {
+    pub redriven: Redriven,
+    pub depth: Depth,
+}
+
+/// How long a failed job waits before it is tried again: `base` times the
+/// receives so far, at most a quarter of an hour.
+pub fn retry_delay(base: Duration, receives: u32) -> Duration {
+    base.saturating_mul(receives.max(1))
+        .min(Duration::from_secs(15 * 60))
+}
+
+/// Jobs a copier takes at once.
+pub const BATCH: usize = 10;
 
 impl RecordingCopier {
     pub fn new(
         store: Arc<dyn Store>,
         audio: Arc<dyn RecordingStore>,
+        queue: Arc<dyn CopyQueue>,
         api: TwilioApi,
         clock: Arc<dyn Clock>,
     ) -> Self {
         RecordingCopier {
             store,
             audio,
+            queue,
             api,
             clock,
         }
@@ -66,29 +142,134 @@ impl RecordingCopier {
         &self.api
     }
 
-    /// Copies one recording that is pending a copy, and notes the outcome on
-    /// the record. Only a storage failure is an error; a failed download is
-    /// an outcome.
-    pub async fn copy(
+    /// Hands a recording's copy to the queue (the recording callback).
+    pub async fn enqueue(&self, job: &CopyJob) -> Result<(), StoreError> {
+        self.queue.send(job, self.clock.now()).await
+    }
+
+    /// Works a delivered job, then acks it when it is finished or hands it
+    /// back to be tried again after `retry_delay(retry_base, receives)`.
+    /// Store failures are outcomes here (`Unworkable`), logged: the queue
+    /// keeps the job.
+    pub async fn work(&self, delivery: &Delivery, retry_base: Duration) -> Worked {
+        let worked = match &delivery.job {
+            None => Worked::Unworkable,
+            Some(job) => match self.handle(job).await {
+                Ok(worked) => worked,
+                Err(e) => {
+                    tracing::warn!(recording_sid = %job.recording, error = error_chain(&e), "copy job failed");
+                    Worked::Unworkable
+                }
+            },
+        };
+        let settled = if worked.is_done() {
+            self.queue.ack(delivery).await
+        } else {
+            let retry_in = retry_delay(retry_base, delivery.receives);
+            self.queue.fail(delivery, retry_in, self.clock.now()).await
+        };
+        if let Err(e) = settled {
+            // Unsettled, the job comes back when its lease lapses.
+            tracing::warn!(error = error_chain(&e), "could not settle a copy job");
+        }
+        worked
+    }
+
+    /// Takes up to `max` due jobs and works them.
+    pub async fn round(
+        self: &Arc<Self>,
+        max: usize,
+        retry_base: Duration,
+    ) -> Result<WorkReport, StoreError> {
+        let deliveries = self
+            .queue
+            .receive(max, Duration::ZERO, self.clock.now())
+            .await?;
+        self.work_all(deliveries, retry_base).await
+    }
+
+    /// Works `deliveries` all at once; returns when every one is settled.
+    async fn work_all(
+        self: &Arc<Self>,
+        deliveries: Vec<Delivery>,
+        retry_base: Duration,
+    ) -> Result<WorkReport, StoreError> {
+        let mut jobs = tokio::task::JoinSet::new();
+        for delivery in deliveries {
+            let copier = self.clone();
+            jobs.spawn(async move { copier.work(&delivery, retry_base).await });
+        }
+        let mut report = WorkReport::default();
+        while let Some(worked) = jobs.join_next().await {
+            report.add(worked?);
+        }
+        Ok(report)
+    }
+
+    /// Works the queue until a round finds nothing due (the demo; tests).
+    /// Gives up after `max_rounds`, returning what was done.
+    pub async fn drain(
+        self: &Arc<Self>,
+        retry_base: Duration,
+        max_rounds: usize,
+    ) -> Result<WorkReport, StoreError> {
+        let mut total = WorkReport::default();
+        for _ in 0..max_rounds {
+            let round = self.round(BATCH, retry_base).await?;
+            if round == WorkReport::default() {
+                break;
+            }
+            total.merge(&round);
+        }
+        Ok(total)
+    }
+
+    /// Works one job as far as it can go now.
+    pub async fn handle(&self, job: &CopyJob) -> Result<Worked, StoreError> {
+        let Some(tenant) = self.store.get_tenant(&job.tenant).await? else {
+            tracing::warn!(tenant = %job.tenant, "copy job of an unknown tenant dropped");
+            return Ok(Worked::NothingToDo);
+        };
+        let Some(record) = self.store.get_callback(&job.tenant, &job.callback).await? else {
+            tracing::warn!(tenant = %job.tenant, callback = %job.callback, "copy job of an unknown record dropped");
+            return Ok(Worked::NothingToDo);
+        };
+        let sid = &job.recording;
+        let Some(recording) = record.recording(sid) else {
+            return Ok(Worked::NothingToDo);
+        };
+        match recording.state {
+            RecordingState::PendingCopy => self.copy(&tenant, &record, sid).await,
+            RecordingState::Stored if record.twilio_delete_pending(sid) => Ok(
+                match self.delete_twilio_copy(&tenant, &record, sid).await? {
+                    Deletion::Gone => Worked::Deleted,
+                    Deletion::Failed { given_up } => Worked::DeleteFailed { given_up },
+                    Deletion::NotDue => Worked::NothingToDo,
+                },
+            ),
+            _ => Ok(Worked::NothingToDo),
+        }
+    }
+
+    /// Copies one recording that is pending a copy, notes the outcome on
+    /// the record, then deletes Twilio's copy when the tenant says so.
+    async fn copy(
         &self,
         tenant: &Tenant,
         record: &CallbackRecord,
         sid: &RecordingSid,
-    ) -> Result<CopyOutcome, StoreError> {
+    ) -> Result<Worked, StoreError> {
         let Some(recording) = record.recording(sid) else {
-            return Ok(CopyOutcome::Skipped);
+            return Ok(Worked::NothingToDo);
         };
-        // The audio is fetched from the recording's own media URL under the
-        // API base, never from a URL a request named.
-        if recording.state != RecordingState::PendingCopy {
-            return Ok(CopyOutcome::Skipped);
-        }
         let call_sid = recording.call_sid.as_ref().unwrap_or(&record.call_sid);
         let format = tenant.settings.recording_format;
         let key = recording_key(&tenant.id, call_sid, sid, format.extension());
         if !self.claim(tenant, record, sid).await? {
-            return Ok(CopyOutcome::Skipped);
+            return Ok(Worked::Held);
         }
+        // The audio is fetched from the recording's own media URL under the
+        // API base, never from a URL a request named.
         let copied = self.transfer(tenant, sid, &key).await;
         let now = self.clock.now();
         match copied {
@@ -99,9 +280,13 @@ impl RecordingCopier {
                 })
                 .await?;
                 tracing::info!(call_sid = %record.call_sid, recording_sid = %sid, key, "recording stored");
-                // Ours is safe; a failed delete is retried by the sweeper.
-                self.delete_twilio_copy(tenant, &stored, sid).await?;
-                Ok(CopyOutcome::Stored { key })
+                // Ours is safe; a failed delete is tried again.
+                Ok(match self.delete_twilio_copy(tenant, &stored, sid).await? {
+                    Deletion::Failed { given_up: false } => Worked::StoredDeletePending,
+                    Deletion::Gone | Deletion::NotDue | Deletion::Failed { given_up: true } => {
+                        Worked::Stored
+                    }
+                })
             }
             Err(error) => {
                 let updated = modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
@@ -113,17 +298,17 @@ impl RecordingCopier {
                     .is_some_and(|r| r.state == RecordingState::CopyFailed);
                 tracing::warn!(call_sid = %record.call_sid, recording_sid = %sid, error, gave_up, "recording copy failed");
                 Ok(if gave_up {
-                    CopyOutcome::GaveUp { error }
+                    Worked::GaveUp
                 } else {
-                    CopyOutcome::Failed { error }
+                    Worked::CopyFailed
                 })
             }
         }
     }
 
     /// Takes the recording for this copier: a conditional write on the
-    /// record, so of several copiers at once (Twilio retrying a slow
-    /// callback, the sweeper) one wins and the others skip it.
+    /// record, so of several copiers at once (a job delivered twice) one
+    /// wins and the others leave it.
     async fn claim(
         &self,
         tenant: &Tenant,
@@ -162,33 +347,16 @@ impl RecordingCopier {
             .map_err(|e| error_chain(&e))
     }
 
-    /// A copy dropped before it finished (its time ran out): noted as a
-    /// failed try, which also ends its lease, so the sweeper takes it next.
-    pub async fn abandon(
-        &self,
-        tenant: &Tenant,
-        record: &CallbackRecord,
-        sid: &RecordingSid,
-        error: String,
-    ) -> Result<(), StoreError> {
-        let now = self.clock.now();
-        modify_callback(self.store.as_ref(), &tenant.id, &record.id, |r| {
-            r.recording_copy_failed(sid, error.clone(), now)
-        })
-        .await?;
-        Ok(())
-    }
-
     /// Deletes Twilio's copy when the record says it is due, and notes the
-    /// outcome; returns whether it is gone.
+    /// outcome.
     async fn delete_twilio_copy(
         &self,
         tenant: &Tenant,
         record: &CallbackRecord,
         sid: &RecordingSid,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Deletion, StoreError> {
         if !record.twilio_delete_pending(sid) {
-            return Ok(false);
+            return Ok(Deletion::NotDue);
         }
         let deleted = self.api.delete_recording(&tenant.twilio, sid).await;
         let now = self.clock.now();
@@ -199,62 +367,84 @@ impl RecordingCopier {
                     r.twilio_deleted(sid, now)
                 })
                 .await?;
-                Ok(true)
+                Ok(Deletion::Gone)
             }
             Err(e) => {
                 let error = error_chain(&e);
                 tracing::warn!(recording_sid = %sid, error, "could not delete Twilio's copy");
-                modify_callback(store, &tenant.id, &record.id, |r| {
+                let updated = modify_callback(store, &tenant.id, &record.id, |r| {
                     r.twilio_delete_failed(sid, error.clone(), now)
                 })
                 .await?;
-                Ok(false)
+                Ok(Deletion::Failed {
+                    given_up: !updated.twilio_delete_pending(sid),
+                })
             }
         }
     }
 
-    /// Retries every recording still pending a copy, and every delete of
-    /// Twilio's copy still to do, up to `limit` records.
+    /// The sweeper: moves up to `limit` jobs the queue gave up on back onto
+    /// it (on the embedded store also queues recordings pending a copy
+    /// that have no job), and says what the queue holds.
     pub async fn sweep(&self, limit: usize) -> Result<SweepReport, StoreError> {
-        let mut report = SweepReport::default();
-        for record in self.store.callbacks_with_pending_copies(limit).await? {
-            let Some(tenant) = self.store.get_tenant(&record.tenant_id).await? else {
-                tracing::warn!(tenant = %record.tenant_id, "record of an unknown tenant skipped");
-                report.skipped += 1;
-                continue;
-            };
-            let pending: Vec<RecordingSid> = record
-                .recordings
-                .iter()
-                .filter(|r| r.state == RecordingState::PendingCopy)
-                .map(|r| r.sid.clone())
-                .collect();
-            for sid in pending {
-                match self.copy(&tenant, &record, &sid).await? {
-                    CopyOutcome::Stored { .. } => report.stored += 1,
-                    CopyOutcome::Failed { .. } => report.failed += 1,
-                    CopyOutcome::GaveUp { .. } => report.gave_up += 1,
-                    CopyOutcome::Skipped => report.skipped += 1,
+        let redriven = self.queue.redrive(limit, self.clock.now()).await?;
+        let depth = self.queue.depth(self.clock.now()).await?;
+        Ok(SweepReport { redriven, depth })
+    }
+
+    /// `serve`'s copier: a sweep at start and every `SWEEP_EVERY`, and
+    /// otherwise waits for jobs and works them, until `stop` says so; the
+    /// round under way finishes first.
+    pub async fn run(
+        self: Arc<Self>,
+        retry_base: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut next_sweep = tokio::time::Instant::now();
+        while !*stop.borrow() {
+            if tokio::time::Instant::now() >= next_sweep {
+                match self.sweep(SWEEP_LIMIT).await {
+                    Ok(report) if report.redriven.requeued > 0 => {
+                        tracing::info!(requeued = report.redriven.requeued, "copy jobs re-driven");
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = error_chain(&e), "copy sweep failed"),
                 }
+                next_sweep = tokio::time::Instant::now() + SWEEP_EVERY;
             }
-            let undeleted: Vec<RecordingSid> = record
-                .recordings
-                .iter()
-                .filter(|r| {
-                    r.state == RecordingState::Stored && record.twilio_delete_pending(&r.sid)
-                })
-                .map(|r| r.sid.clone())
-                .collect();
-            for sid in undeleted {
-                if self.delete_twilio_copy(&tenant, &record, &sid).await? {
-                    report.deleted += 1;
-                } else {
-                    report.delete_failed += 1;
+            // Only the wait is cut short by `stop`: jobs taken are worked.
+            let received = tokio::select! {
+                received = self.queue.receive(BATCH, POLL_WAIT, self.clock.now()) => received,
+                _ = stop.changed() => break,
+            };
+            let worked = match received {
+                Ok(deliveries) => self.work_all(deliveries, retry_base).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = worked {
+                tracing::warn!(error = error_chain(&e), "could not receive copy jobs");
+                // A store or queue that is down is not asked again at once.
+                tokio::select! {
+                    () = tokio::time::sleep(POLL_WAIT) => {}
+                    _ = stop.changed() => break,
                 }
             }
         }
-        Ok(report)
     }
+}
+
+/// How long `run` waits for a job before it looks again.
+const POLL_WAIT: Duration = Duration::from_secs(20);
+/// How often `run` sweeps.
+const SWEEP_EVERY: Duration = Duration::from_secs(10 * 60);
+/// Dead jobs moved back by one sweep.
+pub const SWEEP_LIMIT: usize = 500;
+
+/// What became of a due delete of Twilio's copy.
+enum Deletion {
+    NotDue,
+    Gone,
+    Failed { given_up: bool },
 }
 
 /// A download's temporary file, removed when dropped (also on a failure or
@@ -308,6 +498,36 @@ impl Drop for Spool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_job_waits_longer_each_time_up_to_a_quarter_hour() {
+        let base = Duration::from_secs(60);
+        assert_eq!(retry_delay(base, 0), base);
+        assert_eq!(retry_delay(base, 1), base);
+        assert_eq!(retry_delay(base, 3), Duration::from_secs(180));
+        assert_eq!(retry_delay(base, 40), Duration::from_secs(900));
+        assert_eq!(retry_delay(Duration::ZERO, 5), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_finished_outcomes_ack_the_job() {
+        let done = [
+            Worked::Stored,
+            Worked::GaveUp,
+            Worked::Deleted,
+            Worked::NothingToDo,
+            Worked::DeleteFailed { given_up: true },
+        ];
+        let again = [
+            Worked::StoredDeletePending,
+            Worked::CopyFailed,
+            Worked::Held,
+            Worked::Unworkable,
+            Worked::DeleteFailed { given_up: false },
+        ];
+        assert!(done.iter().all(|w| w.is_done()));
+        assert!(again.iter().all(|w| !w.is_done()));
+    }
     use std::time::{Duration, SystemTime};
 
     #[test]

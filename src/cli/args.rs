@@ -36,10 +36,11 @@ pub enum Command {
         #[arg(long)]
         keep: bool,
     },
-    /// Retry recording copies that failed; delete expired records and their
-    /// recordings (embedded store; DynamoDB's TTL does it on AWS).
+    /// Re-drive recording copy jobs the queue gave up on (dead-letter
+    /// queue) and say what the copy queue holds; delete expired records and
+    /// their recordings (embedded store; DynamoDB's TTL does it on AWS).
     Sweep {
-        /// Records to look at in one run.
+        /// Dead jobs to move back in one run.
         #[arg(long, default_value_t = 500)]
         limit: usize,
     },

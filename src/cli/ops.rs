@@ -1,4 +1,5 @@
-//! Operations: the sweep (recording copies, retention) and AWS set-up.
+//! Operations: the sweep (re-drives dead copy jobs, retention) and AWS
+//! set-up.
 
 use crate::config::Config;
 use crate::startup;
@@ -18,14 +19,10 @@ pub async fn sweep(config: &Config, limit: usize) -> anyhow::Result<()> {
         .sweep(limit)
         .await
         .context("the recording sweep failed")?;
+    let (redriven, depth) = (report.redriven, report.depth);
     println!(
-        "sweep: {} stored, {} failed (will retry), {} given up, {} skipped; Twilio's copies: {} deleted, {} deletes failed",
-        report.stored,
-        report.failed,
-        report.gave_up,
-        report.skipped,
-        report.deleted,
-        report.delete_failed
+        "sweep: {} re-driven, {} unreadable; copy queue: {} waiting, {} in flight, {} dead",
+        redriven.requeued, redriven.unreadable, depth.waiting, depth.in_flight, depth.dead
     );
     let purged = crate::calls::retention::purge_expired(
         backend.store.as_ref(),
@@ -43,7 +40,7 @@ pub async fn sweep(config: &Config, limit: usize) -> anyhow::Result<()> {
 
 pub async fn aws_init(config: &Config) -> anyhow::Result<()> {
     let target = config.aws.as_ref().context(
-        "AFUREKO_TABLE and AFUREKO_BUCKET: set both to name the table and bucket to create",
+        "AFUREKO_TABLE and AFUREKO_BUCKET: set both (and the copy queue URLs) to name what to create",
     )?;
     let sdk = startup::sdk_config().await;
     let table =
@@ -55,5 +52,13 @@ pub async fn aws_init(config: &Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot create bucket {}", target.bucket))?;
     println!("bucket {}: {bucket}", target.bucket);
+    let (sqs, _) = startup::sqs_clients(&sdk);
+    crate::store::sqs::create_queues(&sqs, &target.copy_queue_url, &target.copy_dlq_url)
+        .await
+        .context("cannot create the copy queues")?;
+    println!(
+        "copy queue {} and dead-letter queue {}: ready",
+        target.copy_queue_url, target.copy_dlq_url
+    );
     Ok(())
 }

@@ -242,7 +242,7 @@ pub const MAX_DELETE_ATTEMPTS: u32 = 5;
 
 /// How long a copier may hold a recording: longer than the slowest copy
 /// (10 s download, 12 s upload, 10 s delete, all bounded), so only a crashed
-/// copier's claim lapses; short, so the sweeper retries it soon.
+/// copier's claim lapses; short, so the job that finds it held gets it soon.
 pub const COPY_LEASE: SignedDuration = SignedDuration::from_mins(1);
 
 impl CallbackRecord {

@@ -1,15 +1,18 @@
 //! Storage behind narrow traits: records and tenants (`Store`), audio
-//! (`RecordingStore`), agents and sessions (`agents::AgentStore`). Adapters: embedded (SQLite + a folder), and AWS
-//! (DynamoDB + S3).
+//! (`RecordingStore`), agents and sessions (`agents::AgentStore`), the
+//! recording copy queue (`copy_queue::CopyQueue`). Adapters: embedded
+//! (SQLite + a folder), and AWS (DynamoDB + S3 + SQS).
 
 pub mod agents;
 pub mod audit;
+pub mod copy_queue;
 pub mod dynamo;
 pub mod fs;
 pub mod idempotency;
 pub mod s3;
 pub mod sealed;
 pub mod sqlite;
+pub mod sqs;
 pub mod tenant_cache;
 
 use crate::domain::api_key::ApiKey;
@@ -99,6 +102,12 @@ pub enum StoreError {
     },
     #[error("table {0} did not become active within 30 s")]
     TableNotActive(String),
+    #[error("SQS {op} failed")]
+    Sqs {
+        op: &'static str,
+        #[source]
+        source: BoxError,
+    },
     #[error("S3 {op} failed")]
     S3 {
         op: &'static str,
@@ -287,11 +296,6 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         query: &ListQuery,
     ) -> Result<Page, StoreError>;
-    /// Records, of any tenant, with a recording still to be copied.
-    async fn callbacks_with_pending_copies(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<CallbackRecord>, StoreError>;
     /// Deletes a record, expired or not, with its call links (and number
     /// guard); returns what it deleted, `None` when there was nothing.
     async fn delete_callback(

@@ -161,13 +161,6 @@ impl Store for SealedTenants {
         self.inner.list_callbacks(tenant, query).await
     }
 
-    async fn callbacks_with_pending_copies(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<CallbackRecord>, StoreError> {
-        self.inner.callbacks_with_pending_copies(limit).await
-    }
-
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         self.inner.create_api_key(key).await
     }

@@ -4,7 +4,7 @@
 
 use crate::backends::{Kind, available, make, make_with};
 use crate::helpers::*;
-use afureko::calls::recordings::SweepReport;
+use afureko::calls::recordings::WorkReport;
 use afureko::domain::callback::RecordingState;
 use afureko::domain::tenant::TenantSettings;
 use afureko::twilio::sim::tone_wav;
@@ -61,7 +61,7 @@ async fn a_call_on_dynalite_and_s3s_fs_stores_its_recording_in_s3() {
 }
 
 #[tokio::test]
-async fn an_s3_outage_keeps_the_twilio_url_and_the_sweeper_finishes() {
+async fn an_s3_outage_keeps_the_twilio_url_and_the_copier_finishes_later() {
     if !available(Kind::Moto) {
         return;
     }
@@ -80,6 +80,13 @@ async fn an_s3_outage_keeps_the_twilio_url_and_the_sweeper_finishes() {
         .await
         .unwrap();
     assert_eq!(reply.status, 204, "Twilio still gets a 2xx");
+    assert_eq!(
+        app.copy_round().await,
+        WorkReport {
+            copy_failed: 1,
+            ..WorkReport::default()
+        }
+    );
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::PendingCopy);
     assert_eq!(
@@ -102,12 +109,12 @@ async fn an_s3_outage_keeps_the_twilio_url_and_the_sweeper_finishes() {
     afureko::store::s3::create_bucket(&s3, &bucket)
         .await
         .unwrap();
-    let report = app.state.copier.sweep(100).await.unwrap();
+    let report = app.copy_round().await;
     assert_eq!(
         report,
-        SweepReport {
+        WorkReport {
             stored: 1,
-            ..SweepReport::default()
+            ..WorkReport::default()
         }
     );
     let record = app.record(&sid).await.unwrap();
@@ -180,6 +187,8 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
     let target = afureko::config::AwsTarget {
         table: "stalled".into(),
         bucket: "stalled".into(),
+        copy_queue_url: format!("{endpoint}/123456789012/stalled"),
+        copy_dlq_url: format!("{endpoint}/123456789012/stalled-dlq"),
     };
     use afureko::store::Store;
     let secrets = afureko::config::SecretKeys {

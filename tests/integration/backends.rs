@@ -1,13 +1,15 @@
-//! The backends the shared suites run on: embedded, DynamoDB + S3 on moto,
-//! DynamoDB on dynalite with S3 on s3s-fs (which checks SigV4). The local
-//! servers are started by scripts/test (scripts/local-aws). A plain `cargo
-//! test` without them skips the tests on them; scripts/test fails them.
+//! The backends the shared suites run on: embedded, DynamoDB + S3 + SQS on
+//! moto, DynamoDB on dynalite with S3 on s3s-fs (which checks SigV4) and
+//! SQS on moto. The local servers are started by scripts/test
+//! (scripts/local-aws). A plain `cargo test` without them skips the tests
+//! on them; scripts/test fails them.
 
 use afureko::clock::FixedClock;
 use afureko::secrets::keys::{KeySource, SecretKey};
 use afureko::startup::{self, Backend};
 use afureko::store::dynamo::{DynamoStore, create_table};
 use afureko::store::s3::{S3RecordingStore, create_bucket};
+use afureko::store::sqs::{SqsCopyQueue, create_queues};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use std::io::Write;
@@ -29,6 +31,7 @@ fn variables(kind: Kind) -> &'static [&'static str] {
         Kind::Embedded => &[],
         Kind::Moto => &["AFUREKO_TEST_MOTO_URL"],
         Kind::DynaliteAndS3sFs => &[
+            "AFUREKO_TEST_MOTO_URL",
             "AFUREKO_TEST_DYNALITE_URL",
             "AFUREKO_TEST_S3S_URL",
             "AFUREKO_TEST_S3S_ACCESS_KEY",
@@ -91,6 +94,26 @@ pub fn sdk(endpoint: &str, key: &str, secret: &str) -> SdkConfig {
 
 pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&sdk(endpoint, "test", "test"))
+}
+
+/// A fresh copy queue and dead-letter queue on moto, as `afureko aws init`
+/// makes them.
+pub async fn copy_queue(name: &str) -> SqsCopyQueue {
+    let moto = env("AFUREKO_TEST_MOTO_URL");
+    let (client, poller) = startup::sqs_clients(&sdk(&moto, "test", "test"));
+    let (queue, dlq) = queue_urls(&moto, name);
+    create_queues(&client, &queue, &dlq)
+        .await
+        .expect("create queues");
+    SqsCopyQueue::new(client, poller, queue, dlq)
+}
+
+/// The URLs of `name`'s copy queue and dead-letter queue on moto.
+pub fn queue_urls(moto: &str, name: &str) -> (String, String) {
+    (
+        format!("{moto}/123456789012/{name}-copy"),
+        format!("{moto}/123456789012/{name}-copy-dlq"),
+    )
 }
 
 /// A fresh table and bucket (or data dir) per call, so tests never share state.
@@ -160,6 +183,7 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
             idempotency: store.clone(),
             agents: store.clone(),
             audit: store,
+            queue: Arc::new(copy_queue(&name).await),
         },
         clock,
         dir,

@@ -108,6 +108,7 @@ async fn caller_accepts_their_caller_id_and_leaves_a_request(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(status.status, 204);
+    assert_eq!(app.copy_all().await.stored, 1);
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings.len(), 1);
     let recording = &record.recordings[0];
@@ -338,6 +339,7 @@ async fn the_same_webhooks_delivered_twice_make_one_record_and_one_copy(kind: Ki
             .unwrap();
         assert_eq!(reply.status, 204);
     }
+    assert_eq!(app.copy_all().await.stored, 1);
     let records = app.records().await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].recordings.len(), 1);

@@ -1,6 +1,7 @@
 //! Spawns the real app on a temporary embedded store, with a fixed clock and
 //! a fake Twilio media API on 127.0.0.1.
 
+use afureko::calls::recordings::{BATCH, WorkReport};
 use afureko::clock::FixedClock;
 use afureko::config::BaseUrl;
 use afureko::domain::api_key::ApiKey;
@@ -20,6 +21,7 @@ use axum::body::Body;
 use axum::http::Request;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 use tower::ServiceExt;
 
 pub const PUBLIC_URL: &str = "https://calls.example.com";
@@ -392,7 +394,28 @@ impl TestApp {
             .await
             .unwrap();
         assert_eq!(status.status, 204);
+        let copied = self.copy_round().await;
+        assert_eq!(copied.stored, 1, "{copied:?}");
         (self.record(&sid).await.unwrap(), audio)
+    }
+
+    /// One round of the copier: every due job worked once; a failed one is
+    /// due again at once (no retry delay).
+    pub async fn copy_round(&self) -> WorkReport {
+        self.state
+            .copier
+            .round(BATCH, Duration::ZERO)
+            .await
+            .expect("the copy queue answers")
+    }
+
+    /// The copier until a round finds nothing due.
+    pub async fn copy_all(&self) -> WorkReport {
+        self.state
+            .copier
+            .drain(Duration::ZERO, 20)
+            .await
+            .expect("the copy queue answers")
     }
 
     /// Stores a record directly, received `minutes` after NOW, on a fresh
@@ -554,12 +577,6 @@ impl Store for RacingStore {
     }
     async fn list_callbacks(&self, t: &TenantId, q: &ListQuery) -> Result<Page, StoreError> {
         self.inner.list_callbacks(t, q).await
-    }
-    async fn callbacks_with_pending_copies(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<CallbackRecord>, StoreError> {
-        self.inner.callbacks_with_pending_copies(limit).await
     }
     async fn delete_callback(
         &self,

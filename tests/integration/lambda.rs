@@ -232,24 +232,55 @@ impl Drop for Function {
 }
 
 /// `AFUREKO_LAMBDA_ROLE=sweeper`: the binary under a Runtime API takes the
-/// scheduled event, finishes a copy that failed, and answers its report.
+/// scheduled event, moves a dead copy job back onto the queue, and answers
+/// its report; the copier then finishes the copy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sweeper_role_finishes_a_failed_copy_on_a_scheduled_event() {
+async fn the_sweeper_role_redrives_a_dead_copy_job_on_a_scheduled_event() {
     use crate::helpers::*;
+    use afureko::clock::Clock;
     use afureko::domain::callback::RecordingState;
+    use afureko::store::copy_queue::MAX_RECEIVES;
     let app = spawn_app().await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let audio = afureko::twilio::sim::tone_wav(1.0);
     let rec_url = app.twilio.add_recording(&rec_sid, audio.clone());
-    app.twilio.set_available(false);
     app.call(&sid, CALLER)
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    let pending = app.record(&sid).await.unwrap();
-    assert_eq!(pending.recordings[0].state, RecordingState::PendingCopy);
-    app.twilio.set_available(true);
+    // A job that fails every time it is received dies.
+    let job = app
+        .backend
+        .queue
+        .receive(1, std::time::Duration::ZERO, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(job.len(), 1);
+    let mut delivery = job[0].clone();
+    for _ in 1..MAX_RECEIVES {
+        app.backend
+            .queue
+            .fail(&delivery, std::time::Duration::ZERO, app.clock.now())
+            .await
+            .unwrap();
+        delivery = app
+            .backend
+            .queue
+            .receive(1, std::time::Duration::ZERO, app.clock.now())
+            .await
+            .unwrap()
+            .remove(0);
+    }
+    app.backend
+        .queue
+        .fail(&delivery, std::time::Duration::ZERO, app.clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.backend.queue.depth(app.clock.now()).await.unwrap().dead,
+        1
+    );
 
     let (api, mut received) = runtime_api_with_one_event(scheduled_event()).await;
     let _function = Function(
@@ -281,9 +312,12 @@ async fn the_sweeper_role_finishes_a_failed_copy_on_a_scheduled_event() {
     assert_eq!(
         report,
         serde_json::json!({
-            "stored": 1, "failed": 0, "gave_up": 0, "skipped": 0, "deleted": 0, "delete_failed": 0
+            "requeued": 1, "unreadable": 0, "waiting": 1, "in_flight": 0, "dead": 0
         })
     );
+    // The sweeper ran on the real clock: the job is due from then.
+    app.clock.set(jiff::Timestamp::now());
+    assert_eq!(app.copy_round().await.stored, 1);
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::Stored);
     let key = record.recordings[0].storage_key.clone().unwrap();
@@ -375,4 +409,88 @@ async fn the_sweeper_role_deletes_the_recordings_of_records_the_ttl_removed() {
     let report: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(report, serde_json::json!({"records": 1, "recordings": 1}));
     assert_eq!(app.backend.audio.get(&key).await.unwrap(), None);
+}
+
+/// The copier role's handler, in-process, with the SQS event of
+/// events/sqs/copy-jobs.json: the job is copied, the message that is no job
+/// is reported as a batch item failure (SQS dead-letters it after its
+/// receives), and the same batch delivered again copies nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_copier_role_copies_a_batch_and_reports_the_poison_message() {
+    use crate::helpers::*;
+    use afureko::domain::callback::{
+        CallbackRecord, Confirmation, NewCallback, Recording, RecordingState, TwilioCopy,
+    };
+    use afureko::domain::ids::{CallSid, CallbackId, RecordingSid, TenantId};
+    use afureko::domain::phone::{E164, Region};
+    use afureko::domain::reason::Reason;
+    use aws_lambda_events::event::sqs::SqsEvent;
+
+    let app = spawn_app().await;
+    app.add_tenant("demo").await;
+    let recording = "RE0000000000000000000000000000e002";
+    let audio = afureko::twilio::sim::tone_wav(1.0);
+    let url = app.twilio.add_recording(recording, audio.clone());
+    let number = E164::parse("+819012345678", Region::JP).unwrap();
+    let arrived: jiff::Timestamp = NOW.parse().unwrap();
+    let mut record = CallbackRecord::new(
+        TenantId::parse("demo").unwrap(),
+        NewCallback {
+            call_sid: CallSid::parse("CA0000000000000000000000000000e0ff").unwrap(),
+            caller_number: Some(number.clone()),
+            callback_number: number,
+            confirmation: Confirmation::CallerId,
+            reason: Reason::Overflow,
+            received_at: arrived,
+            due_from: None,
+        },
+        60,
+        arrived,
+    );
+    record.id = CallbackId::parse("01938f2e-0000-7000-8000-000000000001").unwrap();
+    record.recordings.push(Recording {
+        sid: RecordingSid::parse(recording).unwrap(),
+        call_sid: Some(record.call_sid.clone()),
+        state: RecordingState::PendingCopy,
+        twilio_url: Some(url),
+        duration_seconds: Some(1),
+        storage_key: None,
+        copy_attempts: 0,
+        last_error: None,
+        copying_until: None,
+        twilio_copy: None,
+    });
+    app.backend.store.insert_callback(&record).await.unwrap();
+
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("events/sqs/copy-jobs.json");
+    let event: SqsEvent = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    for delivery in 1..=2 {
+        let answer = afureko::lambda::copy_batch(
+            &app.state.copier,
+            event.clone(),
+            std::time::Duration::ZERO,
+        )
+        .await;
+        assert_eq!(
+            serde_json::to_value(&answer).unwrap(),
+            serde_json::json!({
+                "batchItemFailures": [{ "itemIdentifier": "059f36b4-87a3-44ab-83d2-661975040002" }]
+            }),
+            "delivery {delivery}"
+        );
+    }
+    assert_eq!(app.twilio.downloads(), 1, "copied once");
+    assert_eq!(app.twilio.deleted(), [recording]);
+    let stored = app
+        .backend
+        .store
+        .get_callback(&record.tenant_id, &record.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let kept = &stored.recordings[0];
+    assert_eq!(kept.state, RecordingState::Stored);
+    assert_eq!(kept.twilio_copy, Some(TwilioCopy::Deleted));
+    let key = kept.storage_key.clone().unwrap();
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
 }

@@ -8,9 +8,14 @@
 
 use crate::backends::Kind;
 use crate::helpers::*;
+use afureko::calls::recordings::{RecordingCopier, Worked};
 use afureko::domain::callback::{RecordingState, Status};
+use afureko::domain::ids::RecordingSid;
 use afureko::domain::prompts::{Language, PromptKey};
 use afureko::domain::tenant::TenantSettings;
+use afureko::store::Store;
+use afureko::store::copy_queue::CopyJob;
+use afureko::twilio::api::{MediaHosts, TwilioApi};
 use afureko::twilio::sim::{Sim, tone_wav};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -53,6 +58,37 @@ async fn one_completed_recording_delivered_at_once_is_copied_once(kind: Kind) {
         });
     }
     assert_eq!(deliveries.join_all().await, [204; DELIVERIES]);
+    assert_eq!(
+        app.twilio.downloads(),
+        0,
+        "the callbacks only queue the copy"
+    );
+
+    // Copiers working the same job at once (a queue delivering it twice):
+    // all read the pending recording before any writes; one claim wins.
+    let record = app.record(&sid).await.unwrap();
+    let job = CopyJob {
+        tenant: app.tenant.id.clone(),
+        callback: record.id.clone(),
+        recording: RecordingSid::parse(&rec_sid).unwrap(),
+    };
+    let store: Arc<dyn Store> = Arc::new(RacingStore::new(app.state.store.clone(), DELIVERIES));
+    let copier = Arc::new(RecordingCopier::new(
+        store,
+        app.backend.audio.clone(),
+        app.backend.queue.clone(),
+        TwilioApi::new(&app.twilio.base_url(), MediaHosts::parse("")).unwrap(),
+        app.clock.clone(),
+    ));
+    let mut copiers = tokio::task::JoinSet::new();
+    for _ in 0..DELIVERIES {
+        let (copier, job) = (copier.clone(), job.clone());
+        copiers.spawn(async move { copier.handle(&job).await.unwrap() });
+    }
+    let mut worked = copiers.join_all().await;
+    worked.sort_by_key(|w| *w != Worked::Stored);
+    assert_eq!(worked[0], Worked::Stored);
+    assert!(worked[1..].iter().all(|w| *w == Worked::Held), "{worked:?}");
     assert_eq!(app.twilio.downloads(), 1, "one download");
     assert_eq!(app.twilio.deleted(), [rec_sid], "one delete");
     let record = app.record(&sid).await.unwrap();

@@ -478,6 +478,7 @@ async fn a_repeat_caller_joins_the_open_record(kind: Kind) {
     call.recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
+    assert_eq!(app.copy_all().await.stored, 1);
 
     let records = app.records().await;
     assert_eq!(records.len(), 1, "one record for both calls");
@@ -532,6 +533,7 @@ async fn a_typed_number_with_an_open_record_joins_it(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(status.status, 204);
+    assert_eq!(app.copy_all().await.stored, 1);
     let records = app.records().await;
     assert_eq!(records.len(), 1);
     let record = &records[0];

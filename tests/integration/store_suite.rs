@@ -10,9 +10,11 @@ use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::startup::Backend;
+use afureko::store::copy_queue::{CopyJob, Depth, MAX_RECEIVES, Redriven};
 use afureko::store::{Inserted, ListQuery, StoreError, modify_callback};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 static NEXT: AtomicU32 = AtomicU32::new(1);
 
@@ -65,6 +67,7 @@ macro_rules! store_suite {
                 recording_states_persist(),
                 api_keys(),
                 audio_round_trip(),
+                copy_queue_leases_acks_and_dead_letters(),
             );
         }
     };
@@ -608,12 +611,6 @@ async fn recording_states_persist(b: &Backend) {
     })
     .await
     .unwrap();
-    let pending = b.store.callbacks_with_pending_copies(1000).await.unwrap();
-    assert!(
-        pending.iter().any(|x| x.id == r.id),
-        "pending copies are found across tenants"
-    );
-    assert_eq!(pending.len(), 1, "only records with a copy to make");
     modify_callback(b.store.as_ref(), &r.tenant_id, &r.id, |x| {
         x.recording_stored(&sid, "recordings/k.wav".into(), false, x.updated_at)
     })
@@ -630,8 +627,6 @@ async fn recording_states_persist(b: &Backend) {
         stored.recordings[0].storage_key.as_deref(),
         Some("recordings/k.wav")
     );
-    let pending = b.store.callbacks_with_pending_copies(1000).await.unwrap();
-    assert!(!pending.iter().any(|x| x.id == r.id));
 }
 
 async fn api_keys(b: &Backend) {
@@ -688,6 +683,89 @@ async fn audio_round_trip(b: &Backend) {
         None => panic!("the audio is stored"),
     }
     assert_eq!(b.audio.get(key).await.unwrap(), Some(vec![1, 2, 3, 4]));
+}
+
+fn job(n: u32) -> CopyJob {
+    CopyJob {
+        tenant: TenantId::parse("queue").unwrap(),
+        callback: CallbackId::parse(&format!("01938f2e-0000-7000-8000-{n:012}")).unwrap(),
+        recording: RecordingSid::parse(&format!("RE{:032x}", NEXT.fetch_add(1, Ordering::Relaxed)))
+            .unwrap(),
+    }
+}
+
+/// The queue: a received job is leased (no other receive sees it), an
+/// acked one is gone, a failed one comes back with its receives counted,
+/// and after `MAX_RECEIVES` it is dead until a re-drive.
+async fn copy_queue_leases_acks_and_dead_letters(b: &Backend) {
+    let q = b.queue.as_ref();
+    let now: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let (first, second) = (job(1), job(2));
+    q.send(&first, now).await.unwrap();
+    q.send(&second, now).await.unwrap();
+    let got = q.receive(10, Duration::ZERO, now).await.unwrap();
+    let jobs: HashSet<_> = got.iter().map(|d| d.job.clone().unwrap()).collect();
+    assert_eq!(jobs, HashSet::from([first.clone(), second.clone()]));
+    assert!(got.iter().all(|d| d.receives == 1));
+    assert!(
+        q.receive(10, Duration::ZERO, now).await.unwrap().is_empty(),
+        "leased"
+    );
+    assert_eq!(
+        q.depth(now).await.unwrap(),
+        Depth {
+            waiting: 0,
+            in_flight: 2,
+            dead: 0
+        }
+    );
+
+    let (done, again) = if got[0].job.as_ref() == Some(&first) {
+        (&got[0], &got[1])
+    } else {
+        (&got[1], &got[0])
+    };
+    q.ack(done).await.unwrap();
+    q.fail(again, Duration::ZERO, now).await.unwrap();
+    let mut receives = 1;
+    loop {
+        let got = q.receive(10, Duration::ZERO, now).await.unwrap();
+        if got.is_empty() {
+            break;
+        }
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].job.as_ref(), Some(&second));
+        receives += 1;
+        assert_eq!(got[0].receives, receives);
+        q.fail(&got[0], Duration::ZERO, now).await.unwrap();
+    }
+    assert_eq!(
+        receives, MAX_RECEIVES,
+        "received the configured times, then dead"
+    );
+    assert_eq!(
+        q.depth(now).await.unwrap(),
+        Depth {
+            waiting: 0,
+            in_flight: 0,
+            dead: 1
+        }
+    );
+
+    let redriven = q.redrive(100, now).await.unwrap();
+    assert_eq!(
+        redriven,
+        Redriven {
+            requeued: 1,
+            unreadable: 0
+        }
+    );
+    let got = q.receive(10, Duration::ZERO, now).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].job.as_ref(), Some(&second));
+    assert_eq!(got[0].receives, 1, "a re-driven job has its tries again");
+    q.ack(&got[0]).await.unwrap();
+    assert_eq!(q.depth(now).await.unwrap(), Depth::default());
 }
 
 /// `afureko aws init` twice: the second run finds everything in place.

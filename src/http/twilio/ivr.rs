@@ -3,6 +3,7 @@
 
 use crate::calls::intake::{Intake, RecordingEvent};
 use crate::domain::call_routing::{Incoming, route_incoming};
+use crate::domain::callback::RecordingState;
 use crate::domain::ids::RecordingSid;
 use crate::domain::ivr::{self, Effect, Ivr, IvrContext, Step};
 use crate::domain::reason::Reason;
@@ -13,6 +14,7 @@ use crate::http::extract::ApiPath;
 use crate::http::twilio::forms::{CallForm, GatherForm, RecordingForm};
 use crate::http::twilio::links::TwilioLinks;
 use crate::http::twilio::webhook::{TenantPath, TwilioWebhook};
+use crate::store::copy_queue::CopyJob;
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
@@ -251,13 +253,14 @@ fn recording_event(
     })
 }
 
-/// Twilio's recordingStatusCallback: keep the URL at once, then copy.
+/// Twilio's recordingStatusCallback: keep the URL at once and queue the
+/// copy; the copier does the rest, so the answer never waits on media.
 #[utoipa::path(
     post, path = "/twilio/{tenant}/recording", tag = "twilio",
-    description = "recordingStatusCallback: keeps the recording URL, copies the audio.",
+    description = "recordingStatusCallback: keeps the recording URL and queues the copy of the audio.",
     params(TenantPath),
     request_body(content = RecordingForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
-    responses((status = 204, description = "Taken; a failed copy is retried by the sweeper"), WebhookErrors)
+    responses((status = 204, description = "Taken; the copy is queued"), WebhookErrors)
 )]
 pub async fn recording_status(
     State(state): State<AppState>,
@@ -271,28 +274,22 @@ pub async fn recording_status(
     let record = Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
         .recording_event(&call_sid, event)
         .await?;
-    // A failed copy stays on the record for the sweeper; Twilio still gets
-    // 2xx. Twilio waits 15 s and Lambda ends the function at 12 s: a copy
-    // past its budget is dropped and noted as a failed try, which hands it
-    // to the sweeper at once.
-    match tokio::time::timeout(COPY_BUDGET, state.copier.copy(&hook.tenant, &record, &sid)).await {
-        Ok(copied) => {
-            copied?;
-        }
-        Err(_) => {
-            let error = format!("the copy took more than {} s", COPY_BUDGET.as_secs());
-            tracing::warn!(recording_sid = %sid, error, "left to the sweeper");
-            state
-                .copier
-                .abandon(&hook.tenant, &record, &sid, error)
-                .await?;
-        }
+    // Queued while there is a copy (or a delete of Twilio's) to do, also
+    // on a retried callback: a queue that failed the first time gets it
+    // now. A queue that fails answers 5xx, so Twilio tries again.
+    let pending = record.recording(&sid).is_some_and(|r| {
+        r.state == RecordingState::PendingCopy || record.twilio_delete_pending(&sid)
+    });
+    if pending {
+        let job = CopyJob {
+            tenant: hook.tenant.id.clone(),
+            callback: record.id.clone(),
+            recording: sid,
+        };
+        state.copier.enqueue(&job).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
-
-/// How long the recording callback may spend copying before it answers.
-const COPY_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 
 #[cfg(test)]
 mod tests {

@@ -128,9 +128,5 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
         let second = at.as_second() + i64::from(at.subsec_nanosecond() > 0);
         item.insert("expires_at".into(), n(second));
     }
-    if r.has_pending_copy() {
-        item.insert("copy_pk".into(), s("COPY"));
-        item.insert("copy_sk".into(), s(ms_key(received, &format!("{t}#{id}"))));
-    }
     Ok(item)
 }

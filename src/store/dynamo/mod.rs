@@ -10,7 +10,7 @@
 //!
 //! GSIs: `by_status_due` (a status's list, due order), `by_due` (all
 //! statuses), `by_number` (open records of a number), `by_received` (newest
-//! first; also API keys by tenant), `pending_copy` (sparse, all tenants).
+//! first; also API keys by tenant).
 //! No transactions are needed: every write is one conditional put.
 
 mod agents;
@@ -423,14 +423,6 @@ impl Store for DynamoStore {
             None
         };
         Ok(Page { items, next })
-    }
-
-    async fn callbacks_with_pending_copies(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<CallbackRecord>, StoreError> {
-        self.query_records("pending_copy", "copy_pk", "COPY".to_owned(), true, limit)
-            .await
     }
 
     async fn delete_callback(

@@ -4,12 +4,11 @@ use super::items::backend;
 use crate::store::StoreError;
 use aws_sdk_dynamodb::Client;
 
-pub const INDEXES: [(&str, &str, &str); 5] = [
+pub const INDEXES: [(&str, &str, &str); 4] = [
     ("by_status_due", "gsi1pk", "gsi1sk"),
     ("by_due", "gsi2pk", "gsi2sk"),
     ("by_number", "gsi3pk", "gsi3sk"),
     ("by_received", "gsi4pk", "gsi4sk"),
-    ("pending_copy", "copy_pk", "copy_sk"),
 ];
 
 /// Creates the table with its indexes, stream and TTL if it does not

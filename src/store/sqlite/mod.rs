@@ -5,6 +5,7 @@
 mod agents;
 mod audit;
 mod idempotency;
+mod outbox;
 mod readers;
 mod rows;
 mod schema;
@@ -37,6 +38,8 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     /// Decides what has expired (retention).
     clock: Arc<dyn Clock>,
+    /// Wakes a copier waiting for jobs (`outbox`).
+    copy_sent: tokio::sync::Notify,
 }
 
 impl SqliteStore {
@@ -54,6 +57,7 @@ impl SqliteStore {
             writer: Writer::spawn(conn)?,
             readers: Readers::new(path.to_path_buf()),
             clock: Arc::new(SystemClock),
+            copy_sent: tokio::sync::Notify::new(),
         })
     }
 
@@ -375,26 +379,6 @@ impl Store for SqliteStore {
                         .execute(params![key_id, to_json("an API key", &key)?])?;
                 }
                 Ok(key)
-            })
-            .await
-    }
-
-    async fn callbacks_with_pending_copies(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<CallbackRecord>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let now_ms = self.now_ms();
-        self.readers
-            .read(move |conn| {
-                query_records(
-                    conn,
-                    &format!(
-                        "{SELECT_CALLBACK} WHERE needs_copy = 1 AND (expires_at_ms IS NULL OR expires_at_ms > ?2)
-                         ORDER BY received_at_ms, id LIMIT ?1"
-                    ),
-                    params![limit, now_ms],
-                )
             })
             .await
     }

@@ -6,8 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 7] = [
-    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7,
+const MIGRATIONS: [&str; 8] = [
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -129,6 +129,25 @@ CREATE TABLE audit_log (
     doc TEXT NOT NULL,
     PRIMARY KEY (tenant_id, at_ms, id)
 );
+";
+
+/// The recording copy queue (`outbox`): one job per recording; a leased
+/// job has a receipt and is hidden until `visible_at_ms`; `dead` is the
+/// dead-letter queue. Recordings already pending are queued by the first
+/// re-drive (`serve` runs one at start).
+const SCHEMA_V8: &str = "
+CREATE TABLE copy_jobs (
+    id INTEGER PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    callback_id TEXT NOT NULL,
+    recording_sid TEXT NOT NULL,
+    receives INTEGER NOT NULL DEFAULT 0,
+    visible_at_ms INTEGER NOT NULL,
+    receipt TEXT UNIQUE,
+    dead INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (tenant_id, callback_id, recording_sid)
+);
+CREATE INDEX copy_jobs_due ON copy_jobs (dead, visible_at_ms);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
