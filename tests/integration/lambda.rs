@@ -338,6 +338,8 @@ async fn a_missing_secret_key_is_reported_to_the_runtime_api() {
             .env("AWS_REGION", "us-east-1")
             .env("AFUREKO_TABLE", "afureko")
             .env("AFUREKO_BUCKET", "afureko")
+            .env("AFUREKO_COPY_QUEUE_URL", "http://127.0.0.1:9/queue/copy")
+            .env("AFUREKO_COPY_DLQ_URL", "http://127.0.0.1:9/queue/copy-dlq")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
