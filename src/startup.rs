@@ -314,6 +314,11 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     // it finishes the copies under way.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let copier = tokio::spawn(state.copier.clone().run(config.copy_retry, stopped));
+    tokio::spawn(purge_expired_every(
+        backend.store.clone(),
+        backend.audio.clone(),
+        PURGE_EVERY,
+    ));
     let served = crate::server::serve(
         listener,
         app(state),
@@ -326,6 +331,35 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         tracing::error!(error = %e, "the recording copier stopped");
     }
     served.map_err(StartupError::Serve)
+}
+
+/// How often `serve` deletes expired records: their reads already treat
+/// them as gone, so this only bounds how long their audio stays on disk.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// `serve`'s retention sweep (the embedded store; on DynamoDB the TTL does
+/// it, and `expired_callbacks` has nothing to give).
+async fn purge_expired_every(
+    store: Arc<dyn Store>,
+    audio: Arc<dyn RecordingStore>,
+    every: std::time::Duration,
+) {
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        match crate::calls::retention::purge_expired(store.as_ref(), audio.as_ref(), 1000).await {
+            Ok(purged) if purged.records > 0 => tracing::info!(
+                records = purged.records,
+                recordings = purged.recordings,
+                "expired records deleted"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(
+                error = crate::telemetry::error_chain(&e),
+                "the retention sweep failed"
+            ),
+        }
+    }
 }
 
 async fn shutdown_signal() {
