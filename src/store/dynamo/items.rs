@@ -113,14 +113,17 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
         ("gsi1sk".into(), s(ms_key(due, id))),
         ("gsi2pk".into(), s(format!("TENANT#{t}#CB"))),
         ("gsi2sk".into(), s(ms_key(due, id))),
-        (
-            "gsi3pk".into(),
-            s(format!("TENANT#{t}#NUMBER#{}", r.callback_number)),
-        ),
-        ("gsi3sk".into(), s(ms_key(received, id))),
         ("gsi4pk".into(), s(format!("TENANT#{t}#CB"))),
         ("gsi4sk".into(), s(ms_key(received, id))),
     ]);
+    // Sparse: only an open record is found by its number.
+    if r.is_open() {
+        item.insert(
+            "gsi3pk".into(),
+            s(open_pk(&r.tenant_id, &r.callback_number)),
+        );
+        item.insert("gsi3sk".into(), s(ms_key(received, id)));
+    }
     if r.has_pending_copy() {
         item.insert("copy_pk".into(), s("COPY"));
         item.insert("copy_sk".into(), s(ms_key(received, &format!("{t}#{id}"))));
