@@ -55,6 +55,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::ApiKey(command) => api_key::api_key(&config()?, command).await,
         Command::Agent(command) => agent::agent(&config()?, command).await,
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
+        Command::Aws(AwsCommand::Migrate) => ops::aws_migrate(&config()?).await,
     }
 }
 

@@ -19,7 +19,8 @@ mod items;
 mod open_numbers;
 mod table;
 
-pub use table::{INDEXES, create_table};
+pub use open_numbers::NumberMigration;
+pub use table::{INDEXES, Index, create_table};
 
 use items::{
     Item, backend, call_pk, callback_item, callback_pk, condition_failed, encode, ms_key, n,
