@@ -8,9 +8,11 @@
 //! - idempotency key `TENANT#{t}#IDEM#{key}` / `IDEM` (see `idempotency`)
 //! - agents and sessions: see `agents`
 //!
-//! GSIs: `by_status_due` (a status's list, due order), `by_due` (all
-//! statuses), `by_number` (open records of a number), `by_received` (newest
-//! first; also API keys by tenant), `pending_copy` (sparse, all tenants).
+//! GSIs, keys only (lists read the records by BatchGetItem):
+//! `status_due_keys` (a status's list, due order), `due_keys` (all
+//! statuses), `open_number_keys` (sparse: open records of a number),
+//! `received_keys` (newest first; also API keys and agents by tenant); and
+//! `pending_copy` (sparse, all tenants, whole records).
 //! No transactions are needed: every write is one conditional put.
 
 mod agents;
