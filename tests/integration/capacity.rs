@@ -93,6 +93,14 @@ async fn a_whole_call_stays_within_its_write_budget(kind: Kind) {
     if let Kind::DynaliteAndS3sFs = kind {
         assert_eq!(total.reported_table_wru, total.successful_table_wru);
     }
+    // A change that moves no index key writes no index entry; a claim
+    // moves the record between two status partitions, nothing else.
+    let usage = |name: &str| &steps.iter().find(|(step, _)| *step == name).unwrap().1;
+    let gather = usage("caller keeps the caller ID (gather)");
+    assert_eq!(gather.index_wru, Default::default(), "{gather:?}");
+    let claim = usage("API: claim");
+    let status_only = [("status_due_keys".to_owned(), 2.0)].into();
+    assert_eq!(claim.index_wru, status_only, "{claim:?}");
     assert!(
         total.wru() <= WRU_BUDGET,
         "a whole call wrote {} WRU, over the budget of {WRU_BUDGET}",
