@@ -134,6 +134,10 @@ pub enum AwsCommand {
     /// Create the DynamoDB table (with its indexes and TTL) and the S3
     /// bucket named by AFUREKO_TABLE and AFUREKO_BUCKET, if missing.
     Init,
+    /// Once, on a table written by an afureko before the sparse number
+    /// index: index every open record by its number and give it its
+    /// number's guard (docs/dynamodb.md, "Moving a deployment").
+    Migrate,
 }
 
 #[derive(Subcommand)]

@@ -57,6 +57,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Agent(command) => agent::agent(&config()?, command).await,
         Command::Audit(command) => audit::audit(&config()?, command).await,
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
+        Command::Aws(AwsCommand::Migrate) => ops::aws_migrate(&config()?).await,
     }
 }
 

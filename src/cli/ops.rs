@@ -62,3 +62,25 @@ pub async fn aws_init(config: &Config) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+pub async fn aws_migrate(config: &Config) -> anyhow::Result<()> {
+    let target = config
+        .aws
+        .as_ref()
+        .context("AFUREKO_TABLE and AFUREKO_BUCKET: set both to name the table to migrate")?;
+    let sdk = startup::sdk_config().await;
+    let store = crate::store::dynamo::DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        target.table.clone(),
+    );
+    let report = store
+        .migrate_open_numbers()
+        .await
+        .with_context(|| format!("cannot migrate table {}", target.table))?;
+    println!(
+        "table {}: {} open records indexed by number, {} closed records unindexed; \
+         {} open records hold their number, {} share it with an older open record",
+        target.table, report.indexed, report.unindexed, report.guarded, report.shared
+    );
+    Ok(())
+}

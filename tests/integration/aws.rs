@@ -335,8 +335,137 @@ async fn a_call_link_left_without_its_record_is_healed_by_the_retry(kind: Kind) 
     assert_eq!(records[0].id, orphan);
 }
 
+/// A table written before the sparse number index: an open record keyed by
+/// the old `by_number` key and without its guard is not found by its number
+/// until `afureko aws migrate` (docs/dynamodb.md, "Moving a deployment").
+async fn migrate_indexes_old_open_records(kind: Kind) {
+    use afureko::store::dynamo::{DynamoStore, NumberMigration};
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let endpoint = match kind {
+        Kind::Moto => "AFUREKO_TEST_MOTO_URL",
+        _ => "AFUREKO_TEST_DYNALITE_URL",
+    };
+    let dynamo = crate::backends::dynamo_client(&std::env::var(endpoint).unwrap());
+    let table = app.s3.as_ref().unwrap().1.clone();
+    let open = app.seed(TENANT, 0).await;
+    let closed = app.seed(TENANT, 1).await;
+    let id = closed.id.to_string();
+    assert_eq!(app.claim(&key, &id, "ann").await.status, 200);
+    let done = app
+        .complete(&key, &id, serde_json::json!({"agent": "ann"}))
+        .await;
+    assert_eq!(done.status, 200);
+    // Both as an older afureko left them.
+    for record in [&open, &closed] {
+        dynamo
+            .update_item()
+            .table_name(&table)
+            .key(
+                "pk",
+                AttributeValue::S(format!("TENANT#{TENANT}#CB#{}", record.id)),
+            )
+            .key("sk", AttributeValue::S("CB".into()))
+            .update_expression("SET gsi3pk = :pk, gsi3sk = :sk")
+            .expression_attribute_values(
+                ":pk",
+                AttributeValue::S(format!("TENANT#{TENANT}#NUMBER#{}", record.callback_number)),
+            )
+            .expression_attribute_values(":sk", AttributeValue::S(format!("x#{}", record.id)))
+            .send()
+            .await
+            .unwrap();
+    }
+    let guard = |number: String| {
+        dynamo
+            .get_item()
+            .table_name(&table)
+            .key(
+                "pk",
+                AttributeValue::S(format!("TENANT#{TENANT}#OPEN#{number}")),
+            )
+            .key("sk", AttributeValue::S("OPEN".into()))
+            .consistent_read(true)
+            .send()
+    };
+    dynamo
+        .delete_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            AttributeValue::S(format!("TENANT#{TENANT}#OPEN#{}", open.callback_number)),
+        )
+        .key("sk", AttributeValue::S("OPEN".into()))
+        .send()
+        .await
+        .unwrap();
+    let store = &app.backend.store;
+    let found = store
+        .find_open_callback_by_number(&app.tenant.id, &open.callback_number)
+        .await
+        .unwrap();
+    assert_eq!(found, None, "an old open record is not in the new index");
+
+    let migrating = DynamoStore::new(dynamo.clone(), table.clone());
+    let report = migrating.migrate_open_numbers().await.unwrap();
+    let expected = NumberMigration {
+        indexed: 1,
+        unindexed: 1,
+        guarded: 1,
+        shared: 0,
+    };
+    assert_eq!(report, expected);
+    let found = store
+        .find_open_callback_by_number(&app.tenant.id, &open.callback_number)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|r| r.id), Some(open.id.clone()));
+    let held = guard(open.callback_number.to_string())
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(held["callback_id"], AttributeValue::S(open.id.to_string()));
+    let closed_item = dynamo
+        .get_item()
+        .table_name(&table)
+        .key(
+            "pk",
+            AttributeValue::S(format!("TENANT#{TENANT}#CB#{}", closed.id)),
+        )
+        .key("sk", AttributeValue::S("CB".into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(!closed_item.contains_key("gsi3pk"));
+
+    let again = migrating.migrate_open_numbers().await.unwrap();
+    let expected = NumberMigration {
+        guarded: 1,
+        ..NumberMigration::default()
+    };
+    assert_eq!(again, expected);
+}
+
 mod on_aws {
     use super::*;
+
+    #[tokio::test]
+    async fn migrate_indexes_old_open_records_on_moto() {
+        if available(Kind::Moto) {
+            migrate_indexes_old_open_records(Kind::Moto).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn migrate_indexes_old_open_records_on_dynalite() {
+        if available(Kind::DynaliteAndS3sFs) {
+            migrate_indexes_old_open_records(Kind::DynaliteAndS3sFs).await;
+        }
+    }
 
     #[tokio::test]
     async fn a_call_link_left_without_its_record_is_healed_on_moto() {

@@ -4,6 +4,7 @@
 //! (scripts/local-aws). A plain `cargo test` without them skips the tests
 //! on them; scripts/test fails them.
 
+use crate::meter::Meter;
 use afureko::clock::FixedClock;
 use afureko::secrets::keys::{KeySource, SecretKey};
 use afureko::startup::{self, Backend};
@@ -132,6 +133,15 @@ pub async fn make(kind: Kind) -> TestBackend {
 
 /// `with_bucket: false` leaves the bucket missing, as in an S3 outage.
 pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
+    make_inner(kind, with_bucket, None).await
+}
+
+/// An AWS backend whose DynamoDB and S3 clients report to `meter`.
+pub async fn make_metered(kind: Kind, meter: &Meter) -> TestBackend {
+    make_inner(kind, true, Some(meter)).await
+}
+
+async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> TestBackend {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock = Arc::new(FixedClock::new(crate::helpers::NOW.parse().unwrap()));
     let name = format!("afureko-{}", uuid::Uuid::new_v4().simple());
@@ -159,9 +169,16 @@ pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
             ),
         ),
     };
-    let dynamo = aws_sdk_dynamodb::Client::new(&dynamo_sdk);
+    let mut dynamo = aws_sdk_dynamodb::Client::new(&dynamo_sdk);
     create_table(&dynamo, &name).await.expect("create table");
-    let s3 = startup::s3_client(&s3_sdk);
+    let mut s3 = startup::s3_client(&s3_sdk);
+    if let Some(meter) = meter {
+        meter.learn_table(&dynamo, &name).await;
+        let config = dynamo.config().to_builder().interceptor(meter.clone());
+        dynamo = aws_sdk_dynamodb::Client::from_conf(config.build());
+        let config = s3.config().to_builder().interceptor(meter.clone());
+        s3 = aws_sdk_s3::Client::from_conf(config.build());
+    }
     if with_bucket {
         create_bucket(&s3, &name).await.expect("create bucket");
     }

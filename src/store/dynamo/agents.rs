@@ -1,5 +1,5 @@
 //! `AgentStore` on DynamoDB. Keys (see docs/dynamodb.md):
-//! - agent `TENANT#{t}#AGENT#{login}` / `AGENT`, listed through `by_received`
+//! - agent `TENANT#{t}#AGENT#{login}` / `AGENT`, listed through `received_keys`
 //!   on `TENANT#{t}#AGENTS`
 //! - session `SESSION#{sha256 of the token}` / `SESSION`, with `expires_at`
 //!   (the table's TTL); expiry is also checked on reading, as TTL deletes late.
@@ -108,20 +108,11 @@ impl AgentStore for DynamoStore {
 
     async fn list_agents(&self, tenant: &TenantId) -> Result<Vec<AgentAccount>, StoreError> {
         let pk = format!("TENANT#{tenant}#AGENTS");
-        let mut agents = Vec::new();
-        let mut start = None;
-        loop {
-            let (items, last) = self
-                .query("by_received", "gsi4pk", pk.clone(), true, None, start)
-                .await?;
-            for item in &items {
-                agents.push(parse::<AgentAccount>(item, "agent")?);
-            }
-            match last {
-                Some(key) => start = Some(key),
-                None => return Ok(agents),
-            }
-        }
+        self.index_items("received_keys", "gsi4pk", pk, true, None)
+            .await?
+            .iter()
+            .map(|item| parse::<AgentAccount>(item, "agent"))
+            .collect()
     }
 
     async fn update_agent(&self, agent: &AgentAccount) -> Result<AgentAccount, StoreError> {

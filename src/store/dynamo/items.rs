@@ -113,11 +113,6 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
         ("gsi1sk".into(), s(ms_key(due, id))),
         ("gsi2pk".into(), s(format!("TENANT#{t}#CB"))),
         ("gsi2sk".into(), s(ms_key(due, id))),
-        (
-            "gsi3pk".into(),
-            s(format!("TENANT#{t}#NUMBER#{}", r.callback_number)),
-        ),
-        ("gsi3sk".into(), s(ms_key(received, id))),
         ("gsi4pk".into(), s(format!("TENANT#{t}#CB"))),
         ("gsi4sk".into(), s(ms_key(received, id))),
     ]);
@@ -127,6 +122,14 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
     if let Some(at) = r.expires_at {
         let second = at.as_second() + i64::from(at.subsec_nanosecond() > 0);
         item.insert("expires_at".into(), n(second));
+    }
+    // Sparse: only an open record is found by its number.
+    if r.is_open() {
+        item.insert(
+            "gsi3pk".into(),
+            s(open_pk(&r.tenant_id, &r.callback_number)),
+        );
+        item.insert("gsi3sk".into(), s(ms_key(received, id)));
     }
     Ok(item)
 }

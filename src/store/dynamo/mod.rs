@@ -8,9 +8,10 @@
 //! - idempotency key `TENANT#{t}#IDEM#{key}` / `IDEM` (see `idempotency`)
 //! - agents and sessions: see `agents`
 //!
-//! GSIs: `by_status_due` (a status's list, due order), `by_due` (all
-//! statuses), `by_number` (open records of a number), `by_received` (newest
-//! first; also API keys by tenant).
+//! GSIs, keys only (lists read the records by BatchGetItem):
+//! `status_due_keys` (a status's list, due order), `due_keys` (all
+//! statuses), `open_number_keys` (sparse: open records of a number),
+//! `received_keys` (newest first; also API keys and agents by tenant).
 //! No transactions are needed: every write is one conditional put.
 
 mod agents;
@@ -20,11 +21,12 @@ mod items;
 mod open_numbers;
 mod table;
 
-pub use table::{INDEXES, create_table};
+pub use open_numbers::NumberMigration;
+pub use table::{INDEXES, Index, create_table};
 
 use items::{
-    Item, backend, call_pk, callback_item, callback_pk, condition_failed, encode, ms_key, n, parse,
-    record_of, s, tenant_pk,
+    Item, backend, call_pk, callback_item, callback_pk, condition_failed, encode, ms_key, n,
+    open_pk, parse, record_of, s, tenant_pk,
 };
 
 use super::{Inserted, KeyRecordStore, ListPosition, ListQuery, Page, Store, StoreError};
@@ -45,6 +47,53 @@ pub struct DynamoStore {
     table: String,
     /// Decides what has expired: TTL deletes late, so every read filters.
     clock: Arc<dyn Clock>,
+    linked: LinkedCalls,
+}
+
+/// The repeat calls of records as last read or written here, by record and
+/// version: every call of a stored version has its link already, so an
+/// update puts links only for calls new since (a read-modify-write reads
+/// the version it writes over). Without an entry every link is put again,
+/// which is harmless.
+#[derive(Default)]
+struct LinkedCalls(std::sync::Mutex<HashMap<RecordKey, (u64, Vec<CallSid>)>>);
+
+/// Tenant and callback id.
+type RecordKey = (String, String);
+
+impl LinkedCalls {
+    /// Records with repeat calls are few; a full map starts over.
+    const MAX: usize = 4096;
+
+    fn note(&self, record: &CallbackRecord) {
+        if record.repeat_calls.is_empty() {
+            return;
+        }
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(
+            (record.tenant_id.to_string(), record.id.to_string()),
+            (record.version, record.repeat_calls.clone()),
+        );
+    }
+
+    /// The calls of `record` that version `record.version` did not have.
+    fn new_in(&self, record: &CallbackRecord) -> Vec<CallSid> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (record.tenant_id.to_string(), record.id.to_string());
+        let linked = match map.get(&key) {
+            Some((version, calls)) if *version == record.version => calls.as_slice(),
+            _ => &[],
+        };
+        record
+            .repeat_calls
+            .iter()
+            .filter(|c| !linked.contains(c))
+            .cloned()
+            .collect()
+    }
 }
 
 impl DynamoStore {
@@ -53,6 +102,7 @@ impl DynamoStore {
             client,
             table,
             clock: Arc::new(SystemClock),
+            linked: LinkedCalls::default(),
         }
     }
 
@@ -87,10 +137,15 @@ impl DynamoStore {
         t: &str,
         id: &str,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.get(callback_pk(t, id), "CB")
+        let record = self
+            .get(callback_pk(t, id), "CB")
             .await?
             .map(|item| record_of(&item))
-            .transpose()
+            .transpose()?;
+        if let Some(record) = &record {
+            self.linked.note(record);
+        }
+        Ok(record)
     }
 
     /// Points `call` at callback `id`, unless it points elsewhere already.
@@ -158,7 +213,37 @@ impl DynamoStore {
         Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
     }
 
-    /// Index items carry the whole record, so no second read is needed.
+    /// The items an index names under `pk`, in its order, up to `limit`:
+    /// read from the table when the index keeps only keys.
+    async fn index_items(
+        &self,
+        index: &str,
+        pk_attr: &str,
+        pk: String,
+        forward: bool,
+        limit: Option<usize>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let want = limit.map(|l| i32::try_from(l - items.len()).unwrap_or(i32::MAX));
+            let (batch, last) = self
+                .query(index, pk_attr, pk.clone(), forward, want, start)
+                .await?;
+            items.extend(batch);
+            match last {
+                Some(key) if limit.is_none_or(|l| items.len() < l) => start = Some(key),
+                _ => break,
+            }
+        }
+        if INDEXES.iter().any(|i| i.name == index && i.keys_only) {
+            return self
+                .batch_get(items.iter().map(primary_key).collect())
+                .await;
+        }
+        Ok(items)
+    }
+
     async fn query_records(
         &self,
         index: &str,
@@ -167,22 +252,101 @@ impl DynamoStore {
         forward: bool,
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
-        let mut records = Vec::new();
-        let mut start = None;
-        loop {
-            let want = i32::try_from(limit - records.len()).unwrap_or(i32::MAX);
-            let (items, last) = self
-                .query(index, pk_attr, pk.clone(), forward, Some(want), start)
-                .await?;
-            for item in &items {
-                records.extend(self.live(record_of(item)?));
-            }
-            match last {
-                Some(key) if records.len() < limit => start = Some(key),
-                _ => return Ok(records),
+        let records = self
+            .index_items(index, pk_attr, pk, forward, Some(limit))
+            .await?
+            .iter()
+            .map(record_of)
+            .collect::<Result<Vec<_>, _>>()?;
+        // Expired records the TTL has not deleted yet are left out.
+        Ok(records.into_iter().filter_map(|r| self.live(r)).collect())
+    }
+
+    /// The items of `keys` (each `pk` and `sk`), in that order; items gone
+    /// since are left out. Eventually consistent, like the index that
+    /// named them: half the read units of a consistent read.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        // DynamoDB's limit per BatchGetItem.
+        const MAX_KEYS: usize = 100;
+        const TRIES: u32 = 8;
+        let mut found: HashMap<(String, String), Item> = HashMap::new();
+        for chunk in keys.chunks(MAX_KEYS) {
+            let mut pending = KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .build()
+                .map_err(|e| backend("batch get", e))?;
+            for attempt in 0.. {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| backend("batch get", e))?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    found.insert(key_pair(&item), item);
+                }
+                // Keys DynamoDB did not get to (throttling): asked again,
+                // after a growing pause.
+                match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
+                    Some(rest) if !rest.keys().is_empty() && attempt + 1 < TRIES => {
+                        pending = rest;
+                        let pause = std::time::Duration::from_millis(25 << attempt);
+                        tokio::time::sleep(pause).await;
+                    }
+                    Some(rest) if !rest.keys().is_empty() => {
+                        return Err(backend(
+                            "batch get",
+                            format!("{} keys unprocessed after {TRIES} tries", rest.keys().len()),
+                        ));
+                    }
+                    _ => break,
+                }
             }
         }
+        Ok(keys
+            .iter()
+            .filter_map(|k| found.remove(&key_pair(k)))
+            .collect())
     }
+}
+
+/// The table key of an item (or of an index entry, which carries it).
+fn primary_key(item: &Item) -> Item {
+    item.iter()
+        .filter(|(k, _)| k.as_str() == "pk" || k.as_str() == "sk")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn key_pair(item: &Item) -> (String, String) {
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => v.clone(),
+        _ => String::new(),
+    };
+    (text("pk"), text("sk"))
+}
+
+/// Where a list page ends: the due time and id in an index entry's sort key
+/// (`ms_key`).
+fn position_of(entry: &Item, sk_attr: &str) -> Result<ListPosition, StoreError> {
+    let bad = || StoreError::Incomplete {
+        key: format!("index entry {:?}", key_pair(entry).0),
+        problem: "its sort key is not a time and an id",
+    };
+    let Some(AttributeValue::S(sk)) = entry.get(sk_attr) else {
+        return Err(bad());
+    };
+    let (ms, id) = sk.split_once('#').ok_or_else(bad)?;
+    Ok(ListPosition {
+        due_at_ms: ms.parse().map_err(|_| bad())?,
+        id: id.to_owned(),
+    })
 }
 
 #[async_trait]
@@ -293,20 +457,28 @@ impl Store for DynamoStore {
         tenant: &TenantId,
         number: &E164,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        let pk = format!("TENANT#{tenant}#NUMBER#{number}");
+        // Only open records are in the index, oldest first: the first
+        // entry is the one, unless the index lags a close.
         let mut start = None;
         loop {
-            let (items, last) = self
-                .query("by_number", "gsi3pk", pk.clone(), true, None, start)
+            let (entries, last) = self
+                .query(
+                    "open_number_keys",
+                    "gsi3pk",
+                    open_pk(tenant, number),
+                    true,
+                    Some(1),
+                    start,
+                )
                 .await?;
-            for item in &items {
-                let record = record_of(item)?;
-                if record.is_open() {
-                    // The index may lag a write; the record itself decides.
-                    return self
-                        .get_callback(tenant, &record.id)
-                        .await
-                        .map(|r| r.filter(|r| r.is_open()));
+            for entry in &entries {
+                let (pk, _) = key_pair(entry);
+                let Some(item) = self.get(pk, "CB").await? else {
+                    continue;
+                };
+                let record = record_of(&item)?;
+                if record.is_open() && &record.callback_number == number {
+                    return Ok(Some(record));
                 }
             }
             match last {
@@ -317,7 +489,8 @@ impl Store for DynamoStore {
     }
 
     async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
-        for call in &record.repeat_calls {
+        // A repeat call's link is put before the record names the call.
+        for call in &self.linked.new_in(record) {
             let owner = self
                 .link_call(&record.tenant_id, call, record.id.as_str())
                 .await?;
@@ -344,6 +517,7 @@ impl Store for DynamoStore {
                 };
                 let old = record_of(&old_item)?;
                 self.move_number_guard(&old, old_item, &next).await?;
+                self.linked.note(&next);
                 Ok(next)
             }
             Err(e) if condition_failed(&e) => {
@@ -365,7 +539,7 @@ impl Store for DynamoStore {
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
         self.query_records(
-            "by_received",
+            "received_keys",
             "gsi4pk",
             format!("TENANT#{tenant}#CB"),
             false,
@@ -382,12 +556,12 @@ impl Store for DynamoStore {
         let t = tenant.as_str();
         let (index, pk_attr, sk_attr, pk) = match query.status {
             Some(status) => (
-                "by_status_due",
+                "status_due_keys",
                 "gsi1pk",
                 "gsi1sk",
                 format!("TENANT#{t}#STATUS#{}", status.as_str()),
             ),
-            None => ("by_due", "gsi2pk", "gsi2sk", format!("TENANT#{t}#CB")),
+            None => ("due_keys", "gsi2pk", "gsi2sk", format!("TENANT#{t}#CB")),
         };
         // The cursor's position is a full index key: keyset pagination.
         let start = query.after.as_ref().map(|p| {
@@ -398,30 +572,40 @@ impl Store for DynamoStore {
                 (sk_attr.to_owned(), s(ms_key(p.due_at_ms, &p.id))),
             ])
         });
-        let mut items = Vec::new();
+        let mut entries = Vec::new();
         let mut start = start;
         // One more than asked tells whether another page follows.
         let want = query.limit + 1;
         loop {
-            let room = i32::try_from(want - items.len()).unwrap_or(i32::MAX);
+            let room = i32::try_from(want - entries.len()).unwrap_or(i32::MAX);
             let (batch, last) = self
                 .query(index, pk_attr, pk.clone(), true, Some(room), start)
                 .await?;
-            for item in &batch {
-                items.extend(self.live(record_of(item)?));
-            }
+            entries.extend(batch);
             match last {
-                Some(key) if items.len() < want => start = Some(key),
+                Some(key) if entries.len() < want => start = Some(key),
                 _ => break,
             }
         }
-        let more = items.len() > query.limit;
-        items.truncate(query.limit);
-        let next = if more {
-            items.last().map(ListPosition::of)
-        } else {
-            None
+        let more = entries.len() > query.limit;
+        entries.truncate(query.limit);
+        let next = match entries.last() {
+            Some(entry) if more => Some(position_of(entry, sk_attr)?),
+            _ => None,
         };
+        let items = self
+            .batch_get(entries.iter().map(primary_key).collect())
+            .await?
+            .iter()
+            .map(record_of)
+            // The index lags a change by a moment: a record whose status
+            // changed since is left to the list of its new status.
+            .filter(|r| {
+                r.as_ref().map_or(true, |r| {
+                    query.status.is_none_or(|s| r.status == s) && !r.is_expired(self.clock.now())
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, next })
     }
 
@@ -505,20 +689,11 @@ impl Store for DynamoStore {
 
     async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
         let pk = format!("TENANT#{tenant}#APIKEYS");
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let (items, last) = self
-                .query("by_received", "gsi4pk", pk.clone(), true, None, start)
-                .await?;
-            for item in &items {
-                keys.push(parse::<ApiKey>(item, "api key")?);
-            }
-            match last {
-                Some(key) => start = Some(key),
-                None => return Ok(keys),
-            }
-        }
+        self.index_items("received_keys", "gsi4pk", pk, true, None)
+            .await?
+            .iter()
+            .map(|item| parse::<ApiKey>(item, "api key"))
+            .collect()
     }
 
     async fn revoke_api_key(

@@ -3,7 +3,7 @@
 //! open, change number and close.
 
 use super::DynamoStore;
-use super::items::{Item, backend, condition_failed, n, open_pk, s};
+use super::items::{Item, backend, condition_failed, ms_key, n, open_pk, record_of, s};
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::TenantId;
 use crate::domain::phone::E164;
@@ -140,5 +140,112 @@ impl DynamoStore {
             self.release_number(t, &old.callback_number, id).await?;
         }
         Ok(())
+    }
+}
+
+/// What `migrate_open_numbers` changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct NumberMigration {
+    /// Open records given their key in `open_number_keys`.
+    pub indexed: usize,
+    /// Closed records whose number key (of the old `by_number`) was removed.
+    pub unindexed: usize,
+    /// Open records that hold their number's guard.
+    pub guarded: usize,
+    /// Open records of a number an older open record holds (two open
+    /// records of one number from before the guard): left as they are.
+    pub shared: usize,
+}
+
+impl DynamoStore {
+    /// One-off for a table written before the sparse number index and the
+    /// open-number guard (docs/dynamodb.md, "Moving a deployment"): every
+    /// open record gets its `open_number_keys` key and holds its number's
+    /// guard, oldest first; closed records lose the old number key. A record
+    /// changed meanwhile is left to its writer, which writes both. Running
+    /// it again changes nothing.
+    pub async fn migrate_open_numbers(&self) -> Result<NumberMigration, StoreError> {
+        let mut report = NumberMigration::default();
+        let mut open = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("sk = :cb")
+                .expression_attribute_values(":cb", s("CB"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| backend("scan", e))?;
+            for item in out.items.unwrap_or_default() {
+                let record = record_of(&item)?;
+                let key = match item.get("gsi3pk") {
+                    Some(AttributeValue::S(key)) => Some(key.as_str()),
+                    _ => None,
+                };
+                let wanted = open_pk(&record.tenant_id, &record.callback_number);
+                let update = if record.is_open() && key != Some(wanted.as_str()) {
+                    report.indexed += 1;
+                    Some((
+                        "SET gsi3pk = :pk, gsi3sk = :sk",
+                        Some((
+                            wanted,
+                            ms_key(record.received_at.as_millisecond(), record.id.as_str()),
+                        )),
+                    ))
+                } else if !record.is_open() && key.is_some() {
+                    report.unindexed += 1;
+                    Some(("REMOVE gsi3pk, gsi3sk", None))
+                } else {
+                    None
+                };
+                if let Some((expression, keys)) = update {
+                    let mut request = self
+                        .client
+                        .update_item()
+                        .table_name(&self.table)
+                        .key("pk", item.get("pk").cloned().unwrap_or_else(|| s("")))
+                        .key("sk", s("CB"))
+                        .update_expression(expression)
+                        .condition_expression("version = :v")
+                        .expression_attribute_values(":v", n(record.version));
+                    if let Some((pk, sk)) = keys {
+                        request = request
+                            .expression_attribute_values(":pk", s(pk))
+                            .expression_attribute_values(":sk", s(sk));
+                    }
+                    match request.send().await {
+                        Ok(_) => {}
+                        Err(e) if condition_failed(&e) => {}
+                        Err(e) => return Err(backend("update callback", e)),
+                    }
+                }
+                if record.is_open() {
+                    open.push(record);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        // The oldest open record of a number is the one repeat callers join.
+        open.sort_by_key(|r| (r.received_at, r.id.to_string()));
+        for record in open {
+            let held = self
+                .hold_number(
+                    &record.tenant_id,
+                    &record.callback_number,
+                    record.id.as_str(),
+                )
+                .await?;
+            match held {
+                None => report.guarded += 1,
+                Some(_) => report.shared += 1,
+            }
+        }
+        Ok(report)
     }
 }

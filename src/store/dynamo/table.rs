@@ -4,11 +4,34 @@ use super::items::backend;
 use crate::store::StoreError;
 use aws_sdk_dynamodb::Client;
 
-pub const INDEXES: [(&str, &str, &str); 4] = [
-    ("by_status_due", "gsi1pk", "gsi1sk"),
-    ("by_due", "gsi2pk", "gsi2sk"),
-    ("by_number", "gsi3pk", "gsi3sk"),
-    ("by_received", "gsi4pk", "gsi4sk"),
+/// A GSI: its name, key attributes and whether it projects every attribute
+/// or only the keys.
+pub struct Index {
+    pub name: &'static str,
+    pub pk: &'static str,
+    pub sk: &'static str,
+    pub keys_only: bool,
+}
+
+const fn keys_only(name: &'static str, pk: &'static str, sk: &'static str) -> Index {
+    Index {
+        name,
+        pk,
+        sk,
+        keys_only: true,
+    }
+}
+
+/// The lists keep only keys: a record changes on every webhook step and
+/// agent action, and an entry without the record's JSON is rewritten only
+/// when its keys change (a status or due time), not on every change; a list
+/// reads the records by BatchGetItem (docs/dynamodb.md, "Cost").
+/// `open_number_keys` is sparse: a record is in it only while open.
+pub const INDEXES: [Index; 4] = [
+    keys_only("status_due_keys", "gsi1pk", "gsi1sk"),
+    keys_only("due_keys", "gsi2pk", "gsi2sk"),
+    keys_only("open_number_keys", "gsi3pk", "gsi3sk"),
+    keys_only("received_keys", "gsi4pk", "gsi4sk"),
 ];
 
 /// Creates the table with its indexes, stream and TTL if it does not
@@ -50,20 +73,20 @@ pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, 
                 .build()
                 .map_err(|e| backend("table definition", e))?,
         );
-    for (index, pk, sk) in INDEXES {
+    for index in INDEXES {
+        let projection = match index.keys_only {
+            true => ProjectionType::KeysOnly,
+            false => ProjectionType::All,
+        };
         request = request
-            .attribute_definitions(attr(pk)?)
-            .attribute_definitions(attr(sk)?)
+            .attribute_definitions(attr(index.pk)?)
+            .attribute_definitions(attr(index.sk)?)
             .global_secondary_indexes(
                 GlobalSecondaryIndex::builder()
-                    .index_name(index)
-                    .key_schema(key(pk, KeyType::Hash)?)
-                    .key_schema(key(sk, KeyType::Range)?)
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
+                    .index_name(index.name)
+                    .key_schema(key(index.pk, KeyType::Hash)?)
+                    .key_schema(key(index.sk, KeyType::Range)?)
+                    .projection(Projection::builder().projection_type(projection).build())
                     .build()
                     .map_err(|e| backend("table definition", e))?,
             );
@@ -118,4 +141,32 @@ async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreErro
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     Err(StoreError::TableNotActive(table.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::INDEXES;
+
+    /// template.yaml declares the same indexes as `afureko aws init`.
+    #[test]
+    fn the_template_declares_exactly_these_indexes() {
+        let template = include_str!("../../../template.yaml");
+        let declared = template.matches("- IndexName: ").count();
+        assert_eq!(declared, INDEXES.len(), "indexes in template.yaml");
+        for index in INDEXES {
+            let projection = if index.keys_only { "KEYS_ONLY" } else { "ALL" };
+            let yaml = format!(
+                "        - IndexName: {}\n          KeySchema: [{{ AttributeName: {}, KeyType: HASH }}, \
+                 {{ AttributeName: {}, KeyType: RANGE }}]\n          Projection: {{ ProjectionType: {projection} }}\n",
+                index.name, index.pk, index.sk
+            );
+            assert!(template.contains(&yaml), "template.yaml lacks\n{yaml}");
+            for attr in [index.pk, index.sk] {
+                let definition = format!("- {{ AttributeName: {attr}, AttributeType: S }}");
+                assert!(template.contains(&definition), "{definition}");
+            }
+        }
+        let attributes = template.matches("AttributeType: S }").count();
+        assert_eq!(attributes, 2 + 2 * INDEXES.len(), "attribute definitions");
+    }
 }
