@@ -1,7 +1,7 @@
 -- wrk script for GET /api/v1/callbacks?limit=50 with a Bearer key (env
 -- AFUREKO_KEY); counts every answer that is not 200, as the peers' voice.lua
 -- does, so scripts/bench can refuse a run that measured errors.
-local non200 = 0
+non200 = 0  -- a global: done() reads it from each thread
 local threads = {}
 
 function setup(thread)

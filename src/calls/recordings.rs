@@ -393,13 +393,15 @@ impl RecordingCopier {
     }
 
     /// `serve`'s copier: a sweep at start and every `SWEEP_EVERY`, and
-    /// otherwise waits for jobs and works them, until `stop` says so; the
-    /// round under way finishes first.
+    /// otherwise up to `IN_FLIGHT` copies at once, a new job taken as soon
+    /// as a copy ends (a stalled download holds only its own slot), until
+    /// `stop` says so; the copies under way finish first.
     pub async fn run(
         self: Arc<Self>,
         retry_base: Duration,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
+        let mut in_flight = tokio::task::JoinSet::new();
         let mut next_sweep = tokio::time::Instant::now();
         while !*stop.borrow() {
             if tokio::time::Instant::now() >= next_sweep {
@@ -412,27 +414,57 @@ impl RecordingCopier {
                 }
                 next_sweep = tokio::time::Instant::now() + SWEEP_EVERY;
             }
-            // Only the wait is cut short by `stop`: jobs taken are worked.
+            let free = IN_FLIGHT - in_flight.len();
+            if free == 0 {
+                in_flight.join_next().await;
+                continue;
+            }
+            // With copies under way, take only what is due now; idle, wait
+            // for a job (a long poll on SQS).
+            let wait = if in_flight.is_empty() {
+                POLL_WAIT
+            } else {
+                Duration::ZERO
+            };
             let received = tokio::select! {
-                received = self.queue.receive(BATCH, POLL_WAIT, self.clock.now()) => received,
+                received = self.queue.receive(free.min(BATCH), wait, self.clock.now()) => received,
                 _ = stop.changed() => break,
             };
-            let worked = match received {
-                Ok(deliveries) => self.work_all(deliveries, retry_base).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = worked {
-                tracing::warn!(error = error_chain(&e), "could not receive copy jobs");
-                // A store or queue that is down is not asked again at once.
-                tokio::select! {
-                    () = tokio::time::sleep(POLL_WAIT) => {}
-                    _ = stop.changed() => break,
+            match received {
+                Ok(deliveries) if deliveries.is_empty() && !in_flight.is_empty() => {
+                    // Nothing due: wait for a copy to end or a short while,
+                    // whichever is first, then look again.
+                    tokio::select! {
+                        _ = in_flight.join_next() => {}
+                        () = tokio::time::sleep(IDLE_LOOK) => {}
+                        _ = stop.changed() => break,
+                    }
+                }
+                Ok(deliveries) => {
+                    for delivery in deliveries {
+                        let copier = self.clone();
+                        in_flight.spawn(async move { copier.work(&delivery, retry_base).await });
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = error_chain(&e), "could not receive copy jobs");
+                    // A store or queue that is down is not asked again at once.
+                    tokio::select! {
+                        () = tokio::time::sleep(POLL_WAIT) => {}
+                        _ = stop.changed() => break,
+                    }
                 }
             }
         }
+        while in_flight.join_next().await.is_some() {}
     }
 }
 
+/// Copies `run` keeps going at once.
+const IN_FLIGHT: usize = 32;
+/// With copies under way and nothing due, how long `run` waits before it
+/// looks at the queue again.
+const IDLE_LOOK: Duration = Duration::from_millis(200);
 /// How long `run` waits for a job before it looks again.
 const POLL_WAIT: Duration = Duration::from_secs(20);
 /// How often `run` sweeps.
