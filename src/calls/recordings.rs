@@ -402,6 +402,7 @@ impl RecordingCopier {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         let mut in_flight = tokio::task::JoinSet::new();
+        let mut failed_receives = 0u32;
         let mut next_sweep = tokio::time::Instant::now();
         while !*stop.borrow() {
             if tokio::time::Instant::now() >= next_sweep {
@@ -430,6 +431,9 @@ impl RecordingCopier {
                 received = self.queue.receive(free.min(BATCH), wait, self.clock.now()) => received,
                 _ = stop.changed() => break,
             };
+            if received.is_ok() {
+                failed_receives = 0;
+            }
             match received {
                 Ok(deliveries) if deliveries.is_empty() && !in_flight.is_empty() => {
                     // Nothing due: wait for a copy to end or a short while,
@@ -447,10 +451,12 @@ impl RecordingCopier {
                     }
                 }
                 Err(e) => {
+                    failed_receives += 1;
                     tracing::warn!(error = error_chain(&e), "could not receive copy jobs");
-                    // A store or queue that is down is not asked again at once.
+                    // A store or queue that is down is not asked again at
+                    // once; one that was only slow is asked again soon.
                     tokio::select! {
-                        () = tokio::time::sleep(POLL_WAIT) => {}
+                        () = tokio::time::sleep(receive_backoff(failed_receives)) => {}
                         _ = stop.changed() => break,
                     }
                 }
@@ -458,6 +464,12 @@ impl RecordingCopier {
         }
         while in_flight.join_next().await.is_some() {}
     }
+}
+
+/// The wait after `failures` receives in a row failed: 1 s, doubling, at
+/// most `POLL_WAIT`.
+fn receive_backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.saturating_sub(1).min(5)).min(POLL_WAIT)
 }
 
 /// Copies `run` keeps going at once.
@@ -561,6 +573,12 @@ mod tests {
         assert!(again.iter().all(|w| !w.is_done()));
     }
     use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn a_failed_receive_waits_longer_each_time_up_to_the_poll_wait() {
+        let waits: Vec<u64> = (1..=7).map(|n| receive_backoff(n).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 20, 20]);
+    }
 
     #[test]
     fn only_old_spools_are_removed() {
