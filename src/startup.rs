@@ -295,7 +295,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     tokio::task::spawn_blocking(crate::domain::phone::warm_up);
     tokio::task::spawn_blocking(|| {
         // An hour is far past any copy's budget: what is older was left by a killed process.
-        let removed = crate::calls::recordings::remove_stale_spools(
+        let removed = crate::calls::spool::remove_stale_spools(
             &std::env::temp_dir(),
             std::time::Duration::from_secs(3600),
         );

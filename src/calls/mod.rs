@@ -5,4 +5,5 @@
 pub mod intake;
 pub mod recordings;
 pub mod retention;
+pub mod spool;
 pub mod work;

@@ -3,6 +3,7 @@
 //! task, `run`, or the copier Lambda) works it: downloads, stores, deletes
 //! Twilio's copy. The sweeper re-drives what the queue gave up on.
 
+use super::spool::Spool;
 use crate::clock::Clock;
 use crate::domain::callback::{CallbackRecord, RecordingState, recording_key};
 use crate::domain::ids::RecordingSid;
@@ -329,9 +330,9 @@ impl RecordingCopier {
     /// a long recording is never held in memory.
     async fn transfer(&self, tenant: &Tenant, sid: &RecordingSid, key: &str) -> Result<(), String> {
         let spool = Spool::new();
-        let mut file = tokio::fs::File::create(&spool.0)
+        let mut file = tokio::fs::File::create(spool.path())
             .await
-            .map_err(|e| format!("cannot create {}: {e}", spool.0.display()))?;
+            .map_err(|e| format!("cannot create {}: {e}", spool.path().display()))?;
         let (format, max) = (
             tenant.settings.recording_format,
             tenant.settings.max_recording_bytes(),
@@ -342,7 +343,7 @@ impl RecordingCopier {
             .map_err(|e| error_chain(&e))?;
         drop(file);
         self.audio
-            .put_file(key, &spool.0, format.content_type())
+            .put_file(key, spool.path(), format.content_type())
             .await
             .map_err(|e| error_chain(&e))
     }
@@ -491,54 +492,6 @@ enum Deletion {
     Failed { given_up: bool },
 }
 
-/// A download's temporary file, removed when dropped (also on a failure or
-/// when the copy's budget runs out).
-struct Spool(std::path::PathBuf);
-
-const SPOOL_PREFIX: &str = "afureko-";
-const SPOOL_SUFFIX: &str = ".wav.part";
-
-impl Spool {
-    fn new() -> Self {
-        let name = format!(
-            "{SPOOL_PREFIX}{}{SPOOL_SUFFIX}",
-            uuid::Uuid::new_v4().simple()
-        );
-        Spool(std::env::temp_dir().join(name))
-    }
-}
-
-/// Removes download spools left in `dir` by a process that was killed
-/// (a `Drop` never ran). Only files older than `older_than` go: other
-/// processes on this machine may be copying right now. Returns how many.
-pub fn remove_stale_spools(dir: &std::path::Path, older_than: std::time::Duration) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    let now = std::time::SystemTime::now();
-    entries
-        .filter_map(Result::ok)
-        .filter(|entry| {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            name.starts_with(SPOOL_PREFIX) && name.ends_with(SPOOL_SUFFIX)
-        })
-        .filter(|entry| {
-            entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|modified| now.duration_since(modified).unwrap_or_default() > older_than)
-        })
-        .filter(|entry| std::fs::remove_file(entry.path()).is_ok())
-        .count()
-}
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,42 +525,9 @@ mod tests {
         assert!(done.iter().all(|w| w.is_done()));
         assert!(again.iter().all(|w| !w.is_done()));
     }
-    use std::time::{Duration, SystemTime};
-
     #[test]
     fn a_failed_receive_waits_longer_each_time_up_to_the_poll_wait() {
         let waits: Vec<u64> = (1..=7).map(|n| receive_backoff(n).as_secs()).collect();
         assert_eq!(waits, [1, 2, 4, 8, 16, 20, 20]);
-    }
-
-    #[test]
-    fn only_old_spools_are_removed() {
-        let dir = std::env::temp_dir().join(format!("afureko-spools-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir(&dir).unwrap();
-        let touch = |name: &str, age: Duration| {
-            let file = std::fs::File::create(dir.join(name)).unwrap();
-            file.set_modified(SystemTime::now() - age).unwrap();
-        };
-        let hour = Duration::from_secs(3600);
-        touch("afureko-old.wav.part", 2 * hour);
-        touch("afureko-fresh.wav.part", Duration::ZERO);
-        touch("someone-else.wav.part", 2 * hour);
-        touch("afureko-old.wav", 2 * hour);
-
-        assert_eq!(remove_stale_spools(&dir, hour), 1);
-        let mut left: Vec<String> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        left.sort();
-        assert_eq!(
-            left,
-            [
-                "afureko-fresh.wav.part",
-                "afureko-old.wav",
-                "someone-else.wav.part"
-            ]
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

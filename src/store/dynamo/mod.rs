@@ -16,10 +16,13 @@
 
 mod agents;
 mod audit;
+mod call_links;
 mod idempotency;
 mod items;
 mod open_numbers;
+mod queries;
 mod table;
+mod writes;
 
 pub use open_numbers::NumberMigration;
 pub use table::{INDEXES, Index, create_table};
@@ -29,7 +32,7 @@ use items::{
     open_pk, parse, record_of, s, tenant_pk,
 };
 
-use super::{Inserted, KeyRecordStore, ListPosition, ListQuery, Page, Store, StoreError};
+use super::{Inserted, KeyRecordStore, ListQuery, Page, Store, StoreError};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
@@ -39,6 +42,8 @@ use crate::domain::tenant::Tenant;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use call_links::LinkedCalls;
+use queries::{key_pair, position_of, primary_key};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -48,52 +53,6 @@ pub struct DynamoStore {
     /// Decides what has expired: TTL deletes late, so every read filters.
     clock: Arc<dyn Clock>,
     linked: LinkedCalls,
-}
-
-/// The repeat calls of records as last read or written here, by record and
-/// version: every call of a stored version has its link already, so an
-/// update puts links only for calls new since (a read-modify-write reads
-/// the version it writes over). Without an entry every link is put again,
-/// which is harmless.
-#[derive(Default)]
-struct LinkedCalls(std::sync::Mutex<HashMap<RecordKey, (u64, Vec<CallSid>)>>);
-
-/// Tenant and callback id.
-type RecordKey = (String, String);
-
-impl LinkedCalls {
-    /// Records with repeat calls are few; a full map starts over.
-    const MAX: usize = 4096;
-
-    fn note(&self, record: &CallbackRecord) {
-        if record.repeat_calls.is_empty() {
-            return;
-        }
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= Self::MAX {
-            map.clear();
-        }
-        map.insert(
-            (record.tenant_id.to_string(), record.id.to_string()),
-            (record.version, record.repeat_calls.clone()),
-        );
-    }
-
-    /// The calls of `record` that version `record.version` did not have.
-    fn new_in(&self, record: &CallbackRecord) -> Vec<CallSid> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (record.tenant_id.to_string(), record.id.to_string());
-        let linked = match map.get(&key) {
-            Some((version, calls)) if *version == record.version => calls.as_slice(),
-            _ => &[],
-        };
-        record
-            .repeat_calls
-            .iter()
-            .filter(|c| !linked.contains(c))
-            .cloned()
-            .collect()
-    }
 }
 
 impl DynamoStore {
@@ -147,206 +106,6 @@ impl DynamoStore {
         }
         Ok(record)
     }
-
-    /// Points `call` at callback `id`, unless it points elsewhere already.
-    /// Returns the id the call belongs to.
-    async fn link_call(
-        &self,
-        t: &TenantId,
-        call: &CallSid,
-        id: &str,
-    ) -> Result<String, StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(call_pk(t, call)))
-            .item("sk", s("CALL"))
-            .item("callback_id", s(id))
-            .condition_expression("attribute_not_exists(pk) OR callback_id = :id")
-            .expression_attribute_values(":id", s(id))
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(id.to_owned()),
-            Err(e) if condition_failed(&e) => self
-                .linked(t, call)
-                .await?
-                .ok_or_else(|| StoreError::Unreadable(format!("call link {call}"))),
-            Err(e) => Err(backend("put call link", e)),
-        }
-    }
-
-    async fn linked(&self, t: &TenantId, call: &CallSid) -> Result<Option<String>, StoreError> {
-        Ok(self.get(call_pk(t, call), "CALL").await?.and_then(|item| {
-            match item.get("callback_id") {
-                Some(AttributeValue::S(id)) => Some(id.clone()),
-                _ => None,
-            }
-        }))
-    }
-
-    /// Queries one index partition in order, up to `limit` items.
-    async fn query(
-        &self,
-        index: &str,
-        pk_attr: &str,
-        pk: String,
-        forward: bool,
-        limit: Option<i32>,
-        start: Option<Item>,
-    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", pk_attr)
-            .expression_attribute_values(":pk", s(pk))
-            .scan_index_forward(forward)
-            .set_limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| backend("query", e))?;
-        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
-    }
-
-    /// The items an index names under `pk`, in its order, up to `limit`:
-    /// read from the table when the index keeps only keys.
-    async fn index_items(
-        &self,
-        index: &str,
-        pk_attr: &str,
-        pk: String,
-        forward: bool,
-        limit: Option<usize>,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let want = limit.map(|l| i32::try_from(l - items.len()).unwrap_or(i32::MAX));
-            let (batch, last) = self
-                .query(index, pk_attr, pk.clone(), forward, want, start)
-                .await?;
-            items.extend(batch);
-            match last {
-                Some(key) if limit.is_none_or(|l| items.len() < l) => start = Some(key),
-                _ => break,
-            }
-        }
-        if INDEXES.iter().any(|i| i.name == index && i.keys_only) {
-            return self
-                .batch_get(items.iter().map(primary_key).collect())
-                .await;
-        }
-        Ok(items)
-    }
-
-    async fn query_records(
-        &self,
-        index: &str,
-        pk_attr: &str,
-        pk: String,
-        forward: bool,
-        limit: usize,
-    ) -> Result<Vec<CallbackRecord>, StoreError> {
-        let records = self
-            .index_items(index, pk_attr, pk, forward, Some(limit))
-            .await?
-            .iter()
-            .map(record_of)
-            .collect::<Result<Vec<_>, _>>()?;
-        // Expired records the TTL has not deleted yet are left out.
-        Ok(records.into_iter().filter_map(|r| self.live(r)).collect())
-    }
-
-    /// The items of `keys` (each `pk` and `sk`), in that order; items gone
-    /// since are left out. Eventually consistent, like the index that
-    /// named them: half the read units of a consistent read.
-    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
-        // DynamoDB's limit per BatchGetItem.
-        const MAX_KEYS: usize = 100;
-        const TRIES: u32 = 8;
-        let mut found: HashMap<(String, String), Item> = HashMap::new();
-        for chunk in keys.chunks(MAX_KEYS) {
-            let mut pending = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .build()
-                .map_err(|e| backend("batch get", e))?;
-            for attempt in 0.. {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| backend("batch get", e))?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    found.insert(key_pair(&item), item);
-                }
-                // Keys DynamoDB did not get to (throttling): asked again,
-                // after a growing pause.
-                match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                    Some(rest) if !rest.keys().is_empty() && attempt + 1 < TRIES => {
-                        pending = rest;
-                        let pause = std::time::Duration::from_millis(25 << attempt);
-                        tokio::time::sleep(pause).await;
-                    }
-                    Some(rest) if !rest.keys().is_empty() => {
-                        return Err(backend(
-                            "batch get",
-                            format!("{} keys unprocessed after {TRIES} tries", rest.keys().len()),
-                        ));
-                    }
-                    _ => break,
-                }
-            }
-        }
-        Ok(keys
-            .iter()
-            .filter_map(|k| found.remove(&key_pair(k)))
-            .collect())
-    }
-}
-
-/// The table key of an item (or of an index entry, which carries it).
-fn primary_key(item: &Item) -> Item {
-    item.iter()
-        .filter(|(k, _)| k.as_str() == "pk" || k.as_str() == "sk")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-fn key_pair(item: &Item) -> (String, String) {
-    let text = |name: &str| match item.get(name) {
-        Some(AttributeValue::S(v)) => v.clone(),
-        _ => String::new(),
-    };
-    (text("pk"), text("sk"))
-}
-
-/// Where a list page ends: the due time and id in an index entry's sort key
-/// (`ms_key`).
-fn position_of(entry: &Item, sk_attr: &str) -> Result<ListPosition, StoreError> {
-    let bad = || StoreError::Incomplete {
-        key: format!("index entry {:?}", key_pair(entry).0),
-        problem: "its sort key is not a time and an id",
-    };
-    let Some(AttributeValue::S(sk)) = entry.get(sk_attr) else {
-        return Err(bad());
-    };
-    let (ms, id) = sk.split_once('#').ok_or_else(bad)?;
-    Ok(ListPosition {
-        due_at_ms: ms.parse().map_err(|_| bad())?,
-        id: id.to_owned(),
-    })
 }
 
 #[async_trait]
@@ -761,94 +520,6 @@ impl KeyRecordStore for DynamoStore {
             Ok(_) => Ok(true),
             Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(backend("put key record", e)),
-        }
-    }
-}
-
-impl DynamoStore {
-    /// Writes the tenant if `condition` holds; `refused` names the failure.
-    async fn put_tenant(
-        &self,
-        tenant: &Tenant,
-        condition: &str,
-        refused: fn(String) -> StoreError,
-    ) -> Result<(), StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(tenant_pk(&tenant.id)))
-            .item("sk", s("TENANT"))
-            .item(
-                "doc",
-                s(serde_json::to_string(tenant).map_err(encode("a tenant"))?),
-            )
-            .condition_expression(condition)
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(refused(format!("tenant {}", tenant.id))),
-            Err(e) => Err(backend("put tenant", e)),
-        }
-    }
-
-    /// Writes a new record, then takes its number's guard; if another
-    /// open record of the number has it, the new record and its call link
-    /// are removed again and that record is answered.
-    async fn put_new(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
-        let inserted = self.put_new_record(record).await?;
-        let Inserted::Created(created) = &inserted else {
-            return Ok(inserted);
-        };
-        if !created.is_open() {
-            return Ok(inserted);
-        }
-        let t = &created.tenant_id;
-        let Some(open) = self
-            .hold_number(t, &created.callback_number, created.id.as_str())
-            .await?
-        else {
-            return Ok(inserted);
-        };
-        let removed = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key("pk", s(callback_pk(t.as_str(), created.id.as_str())))
-            .key("sk", s("CB"))
-            .condition_expression("version = :v")
-            .expression_attribute_values(":v", n(created.version))
-            .send()
-            .await;
-        match removed {
-            Ok(_) => {}
-            // Someone changed it already (joined it): keep it.
-            Err(e) if condition_failed(&e) => return Ok(inserted),
-            Err(e) => return Err(backend("delete callback", e)),
-        }
-        self.delete_if_points_at(call_pk(t, &created.call_sid), "CALL", created.id.as_str())
-            .await?;
-        Ok(Inserted::NumberOpen(open))
-    }
-
-    async fn put_new_record(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
-        let mut put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .condition_expression("attribute_not_exists(pk)");
-        for (k, v) in callback_item(record)? {
-            put = put.item(k, v);
-        }
-        match put.send().await {
-            Ok(_) => Ok(Inserted::Created(record.clone())),
-            Err(e) if condition_failed(&e) => self
-                .get_callback_raw(record.tenant_id.as_str(), record.id.as_str())
-                .await?
-                .map(Inserted::Existing)
-                .ok_or_else(|| StoreError::Unreadable(format!("callback {}", record.id))),
-            Err(e) => Err(backend("put callback", e)),
         }
     }
 }

@@ -1,0 +1,299 @@
+//! The callback record: one per call, what agents work through.
+
+mod recording;
+
+use crate::domain::ids::{CallSid, CallbackId, TenantId};
+use crate::domain::phone::E164;
+use crate::domain::reason::Reason;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use utoipa::ToSchema;
+
+pub use recording::{
+    COPY_LEASE, MAX_COPY_ATTEMPTS, MAX_DELETE_ATTEMPTS, Recording, RecordingState, TwilioCopy,
+    recording_key,
+};
+
+/// How the callback number was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Confirmation {
+    /// The caller pressed 1 to be called back on their caller ID.
+    CallerId,
+    /// The caller typed a number and confirmed it.
+    Entered,
+    /// The caller left before confirming: the caller ID is kept as the number.
+    Unconfirmed,
+}
+
+impl Confirmation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confirmation::CallerId => "caller_id",
+            Confirmation::Entered => "entered",
+            Confirmation::Unconfirmed => "unconfirmed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    Claimed,
+    Completed,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Claimed => "claimed",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            Status::Pending,
+            Status::Claimed,
+            Status::Completed,
+            Status::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| format!("status must be pending, claimed, completed or failed, got {s:?}"))
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Reached,
+    NoAnswer,
+    Busy,
+    Voicemail,
+    WrongNumber,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub at: Timestamp,
+    pub agent: String,
+    pub outcome: Outcome,
+    pub note: Option<String>,
+}
+
+/// An internal note agents leave for each other on a record; a hand-over
+/// is a note naming who the record went to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub at: Timestamp,
+    pub agent: String,
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handed_to: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackRecord {
+    pub id: CallbackId,
+    pub tenant_id: TenantId,
+    pub call_sid: CallSid,
+    /// The caller ID, when the caller did not withhold it.
+    pub caller_number: Option<E164>,
+    pub callback_number: E164,
+    pub confirmation: Confirmation,
+    /// When the call first arrived (keeps the caller's place in line).
+    pub received_at: Timestamp,
+    pub reason: Reason,
+    pub recordings: Vec<Recording>,
+    /// Later calls from the same number while this record was open.
+    #[serde(default)]
+    pub repeat_calls: Vec<CallSid>,
+    pub status: Status,
+    pub attempts: Vec<Attempt>,
+    pub claimed_by: Option<String>,
+    /// When the current claim was taken; it expires after the tenant's claim timeout.
+    #[serde(default)]
+    pub claimed_at: Option<Timestamp>,
+    pub due_at: Timestamp,
+    /// Who completed the record without a logged attempt, and why.
+    #[serde(default)]
+    pub completed_by: Option<String>,
+    #[serde(default)]
+    pub completion_note: Option<String>,
+    /// Notes and hand-overs, oldest first.
+    #[serde(default)]
+    pub notes: Vec<Note>,
+    /// When a completed or failed record is gone: every read treats it as
+    /// deleted from then on, and the stores remove it (tenant retention).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+    /// Bumped by the store on every write; updates are conditional on it.
+    pub version: u64,
+    pub updated_at: Timestamp,
+}
+
+/// What is known when a call produces its record.
+pub struct NewCallback {
+    pub call_sid: CallSid,
+    pub caller_number: Option<E164>,
+    pub callback_number: E164,
+    pub confirmation: Confirmation,
+    pub reason: Reason,
+    pub received_at: Timestamp,
+    /// What the SLA counts from; `None` is the arrival. After hours it is
+    /// the next opening.
+    pub due_from: Option<Timestamp>,
+}
+
+impl CallbackRecord {
+    pub fn new(tenant_id: TenantId, new: NewCallback, sla_minutes: u32, now: Timestamp) -> Self {
+        let sla = SignedDuration::from_mins(i64::from(sla_minutes));
+        CallbackRecord {
+            id: CallbackId::generate(),
+            tenant_id,
+            call_sid: new.call_sid,
+            caller_number: new.caller_number,
+            callback_number: new.callback_number,
+            confirmation: new.confirmation,
+            received_at: new.received_at,
+            reason: new.reason,
+            recordings: Vec::new(),
+            repeat_calls: Vec::new(),
+            status: Status::Pending,
+            attempts: Vec::new(),
+            claimed_by: None,
+            claimed_at: None,
+            completed_by: None,
+            completion_note: None,
+            notes: Vec::new(),
+            due_at: {
+                let from = new.due_from.unwrap_or(new.received_at);
+                from.checked_add(sla).unwrap_or(from)
+            },
+            expires_at: None,
+            version: 0,
+            updated_at: now,
+        }
+    }
+
+    /// Called by the changes that may close a record: a closed one expires
+    /// `retention` after it closed, an open one never.
+    pub(crate) fn settle_expiry(&mut self, retention: SignedDuration, now: Timestamp) {
+        self.expires_at = if self.is_open() {
+            None
+        } else {
+            Some(now.checked_add(retention).unwrap_or(Timestamp::MAX))
+        };
+    }
+
+    /// Whether the record is past its retention: gone for every reader.
+    pub fn is_expired(&self, now: Timestamp) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// Sets the confirmed callback number; false when nothing changed.
+    pub fn confirm_number(&mut self, number: E164, how: Confirmation, now: Timestamp) -> bool {
+        if self.callback_number == number && self.confirmation == how {
+            return false;
+        }
+        self.callback_number = number;
+        self.confirmation = how;
+        self.updated_at = now;
+        true
+    }
+
+    /// Every call that belongs to this record.
+    pub fn has_call(&self, call_sid: &CallSid) -> bool {
+        &self.call_sid == call_sid || self.repeat_calls.contains(call_sid)
+    }
+
+    /// A later call from the same number joins this record; false when it
+    /// already has (a retried webhook).
+    pub fn attach_call(&mut self, call_sid: CallSid, now: Timestamp) -> bool {
+        if self.has_call(&call_sid) {
+            return false;
+        }
+        self.repeat_calls.push(call_sid);
+        self.updated_at = now;
+        true
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.status, Status::Pending | Status::Claimed)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+
+    use super::*;
+    use crate::domain::phone::Region;
+
+    pub(crate) fn record() -> CallbackRecord {
+        let number = E164::parse("+81312345678", Region::JP).unwrap();
+        CallbackRecord::new(
+            TenantId::parse("acme").unwrap(),
+            NewCallback {
+                call_sid: CallSid::parse("CA00000000000000000000000000000001").unwrap(),
+                caller_number: Some(number.clone()),
+                callback_number: number,
+                confirmation: Confirmation::Unconfirmed,
+                reason: Reason::Overflow,
+                received_at: "2026-11-25T01:00:00Z".parse().unwrap(),
+                due_from: None,
+            },
+            90,
+            "2026-11-25T01:00:05Z".parse().unwrap(),
+        )
+    }
+
+    #[test]
+    fn due_is_received_plus_sla() {
+        let r = record();
+        assert_eq!(r.due_at.to_string(), "2026-11-25T02:30:00Z");
+        assert_eq!(r.status, Status::Pending);
+    }
+
+    #[test]
+    fn repeat_calls_attach_once() {
+        let mut r = record();
+        let later = CallSid::parse("CA00000000000000000000000000000002").unwrap();
+        let now: Timestamp = "2026-11-25T02:00:00Z".parse().unwrap();
+        assert!(r.attach_call(later.clone(), now));
+        assert!(!r.attach_call(later.clone(), now));
+        assert!(!r.attach_call(r.call_sid.clone(), now));
+        assert!(r.has_call(&later));
+        assert_eq!(r.repeat_calls, [later]);
+    }
+
+    pub(crate) fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn statuses_round_trip() {
+        for s in ["pending", "claimed", "completed", "failed"] {
+            assert_eq!(s.parse::<Status>().unwrap().as_str(), s);
+        }
+        assert_eq!(
+            "done".parse::<Status>().unwrap_err(),
+            "status must be pending, claimed, completed or failed, got \"done\""
+        );
+    }
+}
