@@ -12,6 +12,7 @@ use crate::store::copy_queue::CopyQueue;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
+use crate::store::layered::Layered;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sealed::SealedTenants;
 use crate::store::sqlite::SqliteStore;
@@ -125,10 +126,10 @@ where
     S: Store + KeyRecordStore + 'static,
 {
     let sealer = keys::unlock(source, store.as_ref()).await?;
-    Ok(Arc::new(TenantCache::new(
-        Arc::new(SealedTenants::new(store, Arc::new(sealer))),
-        Arc::new(SystemClock),
-        tenant_cache::TTL,
+    let sealed = Layered::new(store, SealedTenants::new(Arc::new(sealer)));
+    Ok(Arc::new(Layered::new(
+        Arc::new(sealed),
+        TenantCache::new(Arc::new(SystemClock), tenant_cache::TTL),
     )))
 }
 

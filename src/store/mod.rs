@@ -9,6 +9,7 @@ pub mod copy_queue;
 pub mod dynamo;
 pub mod fs;
 pub mod idempotency;
+pub mod layered;
 pub mod s3;
 pub mod sealed;
 pub mod sqlite;

@@ -3,12 +3,10 @@
 //! through this process is seen at once; one made elsewhere (the CLI, a
 //! second server, another Lambda instance) within `TTL`.
 
-use super::{Inserted, ListQuery, Opened, Page, Store, StoreError};
+use super::layered::TenantLayer;
+use super::{Store, StoreError};
 use crate::clock::Clock;
-use crate::domain::api_key::ApiKey;
-use crate::domain::callback::CallbackRecord;
-use crate::domain::ids::{CallSid, CallbackId, TenantId};
-use crate::domain::phone::E164;
+use crate::domain::ids::TenantId;
 use crate::domain::tenant::Tenant;
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
@@ -23,16 +21,14 @@ pub const TTL: SignedDuration = SignedDuration::from_secs(2);
 const MAX_TENANTS: usize = 1024;
 
 pub struct TenantCache {
-    inner: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     ttl: SignedDuration,
     tenants: Mutex<HashMap<TenantId, (Timestamp, Arc<Tenant>)>>,
 }
 
 impl TenantCache {
-    pub fn new(inner: Arc<dyn Store>, clock: Arc<dyn Clock>, ttl: SignedDuration) -> Self {
+    pub fn new(clock: Arc<dyn Clock>, ttl: SignedDuration) -> Self {
         TenantCache {
-            inner,
             clock,
             ttl,
             tenants: Mutex::new(HashMap::new()),
@@ -65,131 +61,36 @@ impl TenantCache {
 }
 
 #[async_trait]
-impl Store for TenantCache {
-    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let result = self.inner.create_tenant(tenant).await;
+impl TenantLayer for TenantCache {
+    async fn create_tenant(&self, inner: &dyn Store, tenant: &Tenant) -> Result<(), StoreError> {
+        let result = inner.create_tenant(tenant).await;
         self.forget(&tenant.id);
         result
     }
 
-    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let result = self.inner.update_tenant(tenant).await;
+    async fn update_tenant(&self, inner: &dyn Store, tenant: &Tenant) -> Result<(), StoreError> {
+        let result = inner.update_tenant(tenant).await;
         self.forget(&tenant.id);
         result
     }
 
-    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+    async fn get_tenant(
+        &self,
+        inner: &dyn Store,
+        id: &TenantId,
+    ) -> Result<Option<Tenant>, StoreError> {
         // The time before the read: the entry is never older than it says.
         let now = self.clock.now();
         if let Some(tenant) = self.fresh(id, now) {
             return Ok(Some(Tenant::clone(&tenant)));
         }
-        let read = self.inner.get_tenant(id).await?;
+        let read = inner.get_tenant(id).await?;
         match &read {
             Some(tenant) => self.keep(tenant, now),
             // Unknown tenants are not kept: a new one works at once.
             None => self.forget(id),
         }
         Ok(read)
-    }
-
-    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
-        self.inner.tenant_ids().await
-    }
-
-    async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
-        self.inner.insert_callback(record).await
-    }
-
-    async fn open_callback_for_call(
-        &self,
-        fresh: &CallbackRecord,
-        now: Timestamp,
-    ) -> Result<Opened, StoreError> {
-        self.inner.open_callback_for_call(fresh, now).await
-    }
-
-    async fn get_callback(
-        &self,
-        tenant: &TenantId,
-        id: &CallbackId,
-    ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.inner.get_callback(tenant, id).await
-    }
-
-    async fn find_callback_by_call_sid(
-        &self,
-        tenant: &TenantId,
-        call_sid: &CallSid,
-    ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.inner.find_callback_by_call_sid(tenant, call_sid).await
-    }
-
-    async fn find_open_callback_by_number(
-        &self,
-        tenant: &TenantId,
-        number: &E164,
-    ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.inner
-            .find_open_callback_by_number(tenant, number)
-            .await
-    }
-
-    async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
-        self.inner.update_callback(record).await
-    }
-
-    async fn delete_callback(
-        &self,
-        tenant: &TenantId,
-        id: &CallbackId,
-    ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.inner.delete_callback(tenant, id).await
-    }
-
-    async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError> {
-        self.inner.unlink_callback(record).await
-    }
-
-    async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
-        self.inner.expired_callbacks(limit).await
-    }
-
-    async fn recent_callbacks(
-        &self,
-        tenant: &TenantId,
-        limit: usize,
-    ) -> Result<Vec<CallbackRecord>, StoreError> {
-        self.inner.recent_callbacks(tenant, limit).await
-    }
-
-    async fn list_callbacks(
-        &self,
-        tenant: &TenantId,
-        query: &ListQuery,
-    ) -> Result<Page, StoreError> {
-        self.inner.list_callbacks(tenant, query).await
-    }
-
-    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.inner.create_api_key(key).await
-    }
-
-    async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        self.inner.find_api_key(hash).await
-    }
-
-    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
-        self.inner.list_api_keys(tenant).await
-    }
-
-    async fn revoke_api_key(
-        &self,
-        tenant: &TenantId,
-        key_id: &str,
-        at: Timestamp,
-    ) -> Result<ApiKey, StoreError> {
-        self.inner.revoke_api_key(tenant, key_id, at).await
     }
 }
 
@@ -199,6 +100,7 @@ mod tests {
     use crate::clock::FixedClock;
     use crate::domain::ids::AccountSid;
     use crate::domain::tenant::{AuthToken, TenantSettings, TwilioCredentials};
+    use crate::store::layered::Layered;
     use crate::store::sqlite::SqliteStore;
 
     const T0: &str = "2026-11-25T01:00:00Z";
@@ -233,10 +135,9 @@ mod tests {
                 .unwrap(),
         );
         let clock = Arc::new(FixedClock::new(at(0)));
-        let cache = TenantCache::new(
+        let cache = Layered::new(
             db.clone(),
-            clock.clone(),
-            SignedDuration::from_millis(TTL_MS),
+            TenantCache::new(clock.clone(), SignedDuration::from_millis(TTL_MS)),
         );
         let mut tenant = tenant_in(db.as_ref()).await;
         let id = tenant.id.clone();
@@ -262,7 +163,7 @@ mod tests {
                 .unwrap(),
         );
         let clock = Arc::new(FixedClock::new(at(0)));
-        let cache = TenantCache::new(db, clock, TTL);
+        let cache = Layered::new(db, TenantCache::new(clock, TTL));
         let mut tenant = tenant_in(&cache).await;
         cache.get_tenant(&tenant.id).await.unwrap();
         tenant.twilio.auth_token = AuthToken::new("rotated").unwrap();
