@@ -46,13 +46,15 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(run: u64, index: usize, seed: u64) -> Plan {
+    /// Without `faults` every webhook is delivered once.
+    pub fn new(run: u64, index: usize, seed: u64, faults: bool) -> Plan {
         let mut rng = Rng::new(seed ^ (index as u64).wrapping_mul(0x2545_f491_4f6c_dd1d));
-        let deliveries = std::array::from_fn(|_| match (rng.chance(10), rng.chance(50)) {
-            (false, _) => Delivery::Once,
-            (true, false) => Delivery::Twice,
-            (true, true) => Delivery::TwiceAtOnce,
-        });
+        let deliveries =
+            std::array::from_fn(|_| match (faults && rng.chance(10), rng.chance(50)) {
+                (false, _) => Delivery::Once,
+                (true, false) => Delivery::Twice,
+                (true, true) => Delivery::TwiceAtOnce,
+            });
         Plan {
             index,
             call_sid: format!("CA{run:016x}{index:016x}"),
@@ -84,6 +86,8 @@ pub struct Outcome {
     pub not_answered: Option<String>,
     /// The call stopped on an answer Twilio could not use: a broken invariant.
     pub broken: Option<String>,
+    /// From the incoming call to the status callback's answer.
+    pub took: Duration,
 }
 
 struct Reply {

@@ -8,7 +8,11 @@
 //!
 //! soak --bin target/debug/afureko --backend embedded|aws --work-dir DIR
 //!      [--calls 300] [--concurrency 32] [--restarts 1] [--port 23100]
-//!      [--seed 1] [--max-minutes 20]
+//!      [--seed 1] [--max-minutes 20] [--faults on|off]
+//!
+//! With `--faults off` (and `--restarts 0`) it is the whole-call load test
+//! of `scripts/bench`: every webhook sent once, nothing injected, and a
+//! `whole-call:` line with calls/s, per-call latency and the server's RSS.
 //!
 //! The AWS backend proxies `AWS_ENDPOINT_URL` (moto); the driver itself
 //! reads the store there directly, without the proxy's faults.
@@ -50,6 +54,7 @@ struct Options {
     port: u16,
     seed: u64,
     max_minutes: u64,
+    faults: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -63,6 +68,7 @@ fn options() -> anyhow::Result<Options> {
         port: 23100,
         seed: 1,
         max_minutes: 20,
+        faults: true,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -84,6 +90,11 @@ fn options() -> anyhow::Result<Options> {
             "--port" => o.port = value.parse().with_context(bad)?,
             "--seed" => o.seed = value.parse().with_context(bad)?,
             "--max-minutes" => o.max_minutes = value.parse().with_context(bad)?,
+            "--faults" => match value.as_str() {
+                "on" => o.faults = true,
+                "off" => o.faults = false,
+                _ => bail!("--faults is on or off, not {value:?}"),
+            },
             _ => bail!("unknown flag {flag}"),
         }
     }
@@ -227,10 +238,16 @@ async fn run() -> anyhow::Result<bool> {
         media: media.clone(),
         faults: faults.clone(),
     });
-    faults.on.store(true, Ordering::SeqCst);
+    faults.on.store(o.faults, Ordering::SeqCst);
     let started = Instant::now();
     let (played, stopped_early) = play(&o, run_id, &twilio, &server).await?;
     let elapsed = started.elapsed();
+    if !o.faults {
+        println!(
+            "{}",
+            whole_call_report(&played, elapsed, &media, &server).await?
+        );
+    }
 
     // The copier works the queue after the calls: the faults stay on until
     // every job was tried once.
@@ -332,9 +349,11 @@ async fn play(
             });
         }
         let twilio = twilio.clone();
-        let plan = Plan::new(run_id, index, o.seed);
+        let plan = Plan::new(run_id, index, o.seed, o.faults);
         calls.spawn(async move {
-            let outcome = twilio.play(&plan).await;
+            let began = Instant::now();
+            let mut outcome = twilio.play(&plan).await;
+            outcome.took = began.elapsed();
             drop(slot);
             (plan, outcome)
         });
@@ -381,5 +400,35 @@ async fn sweep(afureko: &Afureko, faults: &Faults) -> anyhow::Result<String> {
     Ok(format!(
         "the copy queue was not empty after {SWEEP_ROUNDS} runs: first {}",
         first.unwrap_or_default()
+    ))
+}
+
+/// The load test's figures: calls/s counts a call once all its webhooks
+/// were answered and its recording was copied (Twilio's copy deleted).
+async fn whole_call_report(
+    played: &[(Plan, Outcome)],
+    elapsed: Duration,
+    media: &media::Media,
+    server: &Server,
+) -> anyhow::Result<String> {
+    let answered = played.iter().filter(|c| c.1.status_callback).count();
+    let waiting = Instant::now();
+    while media.deletes() < answered && waiting.elapsed() < Duration::from_secs(120) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let copies_after = elapsed + waiting.elapsed();
+    let mut took: Vec<Duration> = played.iter().map(|c| c.1.took).collect();
+    took.sort();
+    let at = |q: f64| took[((took.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1e3;
+    Ok(format!(
+        "whole-call: calls={} answered={} copied={} seconds={:.2} calls_per_s={:.0} p50_ms={:.2} p99_ms={:.2} rss_kb={}",
+        played.len(),
+        answered,
+        media.deletes(),
+        copies_after.as_secs_f64(),
+        media.deletes() as f64 / copies_after.as_secs_f64(),
+        at(0.5),
+        at(0.99),
+        server.rss_kb().await.unwrap_or(0),
     ))
 }

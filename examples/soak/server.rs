@@ -103,6 +103,20 @@ impl Server {
         bail!("afureko serve did not answer /healthz within a minute")
     }
 
+    /// The running server's resident set (Linux `/proc`), in KiB.
+    pub async fn rss_kb(&self) -> Option<u64> {
+        let pid = self.child.lock().await.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// `kill -9`: no graceful shutdown, requests in flight are cut off.
     pub async fn kill(&self) -> anyhow::Result<()> {
         if let Some(mut child) = self.child.lock().await.take() {
