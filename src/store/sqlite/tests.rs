@@ -226,3 +226,40 @@ async fn a_malformed_row_does_not_quote_its_content() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_unique_index_refuses_a_second_open_record_of_a_number() {
+    let (dir, store) = open().await;
+    let first = record("acme", 1, "2026-11-25T01:00:00Z");
+    store.insert_callback(&first).await.unwrap();
+    // A closed record may share the number; reopening it may not. The
+    // update makes no lookup of its own: the index is what refuses it.
+    let mut second = record("acme", 2, "2026-11-25T02:00:00Z");
+    second.callback_number = first.callback_number.clone();
+    second.status = crate::domain::callback::Status::Completed;
+    assert!(matches!(
+        store.insert_callback(&second).await.unwrap(),
+        Inserted::Created(_)
+    ));
+    let mut reopened = second.clone();
+    reopened.status = crate::domain::callback::Status::Pending;
+    let refused = store.update_callback(&reopened).await;
+    assert!(
+        matches!(refused, Err(StoreError::OpenNumberTaken)),
+        "{refused:?}"
+    );
+    // Another process's raw insert, past the writer's lookup, is refused
+    // by the index too, and is recognised as this conflict.
+    let third = record("acme", 3, "2026-11-25T03:00:00Z");
+    let row = Row::of(&third).unwrap();
+    let conn = Connection::open(dir.path().join("db/afureko.db")).unwrap();
+    let raw = conn.execute(
+        "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc)
+         VALUES ('acme', ?1, ?2, 'pending', ?3, ?4, ?5, 0, 0, ?6)",
+        params![row.id, row.call_sid, first.callback_number.as_str(), row.due_at_ms, row.received_at_ms, row.doc],
+    );
+    assert!(
+        raw.as_ref().is_err_and(writes::open_number_taken),
+        "{raw:?}"
+    );
+}
