@@ -519,9 +519,7 @@ impl RacingStore {
     /// calls of the held kind. A regression that makes fewer calls fails,
     /// not hangs.
     async fn hold(&self, race: Race) {
-        if race != self.race
-            || self.held.fetch_add(1, Ordering::SeqCst) >= self.n * self.rounds
-        {
+        if race != self.race || self.held.fetch_add(1, Ordering::SeqCst) >= self.n * self.rounds {
             return;
         }
         let waited =
