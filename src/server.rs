@@ -119,8 +119,16 @@ mod tests {
         String::from_utf8_lossy(&out).into_owned()
     }
 
+    #[test]
+    fn the_limits_are_the_documented_ones() {
+        let limits = Limits::default();
+        assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(limits.max_connections, 1024);
+    }
+
     #[tokio::test]
     async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+        // The default is 10 s (above); a short one keeps the test quick.
         let limits = Limits {
             header_read_timeout: Duration::from_millis(200),
             ..Limits::default()

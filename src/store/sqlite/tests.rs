@@ -263,3 +263,36 @@ async fn the_unique_index_refuses_a_second_open_record_of_a_number() {
         "{raw:?}"
     );
 }
+
+#[tokio::test]
+async fn a_job_left_unsettled_comes_back_when_its_lease_lapses() {
+    use crate::store::copy_queue::{CopyJob, CopyQueue, LEASE};
+    assert_eq!(
+        LEASE,
+        std::time::Duration::from_secs(120),
+        "README: 2 minutes"
+    );
+    let (_dir, store) = open().await;
+    let r = record("acme", 1, "2026-11-25T01:00:00Z");
+    let job = CopyJob {
+        tenant: r.tenant_id.clone(),
+        callback: r.id.clone(),
+        recording: crate::domain::ids::RecordingSid::parse(&format!("RE{:032x}", 1)).unwrap(),
+    };
+    let now: Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let wait = std::time::Duration::ZERO;
+    store.send(&job, now).await.unwrap();
+    let first = store.receive(10, wait, now).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // The copier dies here: no ack, no fail.
+    let lapse = now + jiff::SignedDuration::from_mins(2);
+    let held = lapse - jiff::SignedDuration::from_millis(1);
+    assert!(store.receive(10, wait, held).await.unwrap().is_empty());
+    let again = store.receive(10, wait, lapse).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].job.as_ref(), Some(&job));
+    assert_eq!(again[0].receives, 2);
+    // The dead copier's receipt no longer settles it.
+    store.ack(&first[0]).await.unwrap();
+    assert_eq!(store.depth(lapse).await.unwrap().in_flight, 1);
+}
