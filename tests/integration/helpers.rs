@@ -489,6 +489,9 @@ pub struct RacingStore {
     /// This many CallSid lookups find nothing, as a read made just before
     /// a concurrent twin request wrote the record would.
     pub call_sid_misses: std::sync::atomic::AtomicUsize,
+    /// This many callback updates fail, as an outage of the store's
+    /// service would (an error with a cause).
+    pub failing_updates: std::sync::atomic::AtomicUsize,
 }
 
 impl RacingStore {
@@ -506,6 +509,7 @@ impl RacingStore {
             rounds: 1,
             tenant_reads: std::sync::atomic::AtomicUsize::new(0),
             call_sid_misses: std::sync::atomic::AtomicUsize::new(0),
+            failing_updates: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -594,6 +598,15 @@ impl Store for RacingStore {
         open_by_lookups(self, fresh, now).await
     }
     async fn update_callback(&self, r: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
+        let fail = self
+            .failing_updates
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if fail.is_ok() {
+            return Err(StoreError::Dynamo {
+                op: "UpdateItem",
+                source: Box::new(std::io::Error::other("connection reset by peer")),
+            });
+        }
         self.inner.update_callback(r).await
     }
     async fn recent_callbacks(
@@ -635,6 +648,34 @@ impl Store for RacingStore {
         at: jiff::Timestamp,
     ) -> Result<ApiKey, StoreError> {
         self.inner.revoke_api_key(t, id, at).await
+    }
+}
+
+/// The log lines written while futures run `with_subscriber(log.subscriber())`.
+#[derive(Clone, Default)]
+pub struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLog {
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        let log = self.clone();
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || log.clone())
+            .finish()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
 }
 
