@@ -558,8 +558,15 @@ async fn repeat_callers_are_found(b: &Backend) {
     })
     .await
     .unwrap();
-    assert_eq!(joined.repeat_calls.len(), 1);
-    assert_eq!(joined.repeat_calls[0], later);
+    assert_eq!(joined.repeat_calls, [later.clone()]);
+    let stored = b
+        .store
+        .get_callback(&tenant, &first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.repeat_calls, [later.clone()], "re-read");
+    assert_eq!(stored.version, joined.version);
     let found = b
         .store
         .find_callback_by_call_sid(&tenant, &later)
