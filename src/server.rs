@@ -157,6 +157,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn connections_past_the_cap_wait_for_one_to_close() {
+        let limits = Limits {
+            max_connections: 1,
+            header_read_timeout: Duration::from_secs(60),
+        };
+        let (addr, _stop) = start(limits).await;
+        // The first connection takes the one place, sending nothing yet.
+        let first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        second
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        // Not served while the first is open (were it, the answer would be
+        // here long before this grace period ends).
+        let mut byte = [0u8; 1];
+        let early =
+            tokio::time::timeout(Duration::from_millis(300), second.read(&mut byte)).await;
+        assert!(early.is_err(), "served past the cap: {early:?}");
+        drop(first);
+        let answer = tokio::time::timeout(Duration::from_secs(60), read_to_close(&mut second))
+            .await
+            .expect("the waiting connection was never served");
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+    }
+
+    #[tokio::test]
     async fn the_router_sees_the_client_address() {
         let (addr, _stop) = start(Limits::default()).await;
         let mut client = tokio::net::TcpStream::connect(addr).await.unwrap();
