@@ -173,8 +173,7 @@ mod tests {
         // Not served while the first is open (were it, the answer would be
         // here long before this grace period ends).
         let mut byte = [0u8; 1];
-        let early =
-            tokio::time::timeout(Duration::from_millis(300), second.read(&mut byte)).await;
+        let early = tokio::time::timeout(Duration::from_millis(300), second.read(&mut byte)).await;
         assert!(early.is_err(), "served past the cap: {early:?}");
         drop(first);
         let answer = tokio::time::timeout(Duration::from_secs(60), read_to_close(&mut second))

@@ -558,14 +558,14 @@ async fn repeat_callers_are_found(b: &Backend) {
     })
     .await
     .unwrap();
-    assert_eq!(joined.repeat_calls, [later.clone()]);
+    assert_eq!(joined.repeat_calls, std::slice::from_ref(&later));
     let stored = b
         .store
         .get_callback(&tenant, &first.id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.repeat_calls, [later.clone()], "re-read");
+    assert_eq!(stored.repeat_calls, std::slice::from_ref(&later), "re-read");
     assert_eq!(stored.version, joined.version);
     let found = b
         .store
