@@ -615,6 +615,50 @@ impl Server {
     }
 }
 
+/// A store that stays locked (another process holds SQLite's write lock
+/// past the 5 s busy timeout): the webhook gets a 500 in the JSON error
+/// shape, which names no cause, and the log line carries the whole chain.
+#[tokio::test]
+async fn a_5xx_log_line_carries_its_cause_chain() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let server = cli.serve().await;
+    let lock = rusqlite::Connection::open(cli.data.path().join("afureko.db")).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let (status, body) = server
+        .webhook(
+            "/twilio/acme/voice",
+            &[
+                ("CallSid", "CA00000000000000000000000000000005"),
+                ("From", "+81312340005"),
+                ("To", "+81120123456"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(
+        body,
+        r#"{"error":{"code":"internal","message":"something went wrong on our side; it has been logged"}}"#
+    );
+    lock.execute_batch("ROLLBACK").unwrap();
+    let log_path = server.log.clone();
+    drop(server);
+    let log = std::fs::read_to_string(log_path).unwrap();
+    let line = log
+        .lines()
+        .find(|line| line.contains("request failed"))
+        .unwrap_or_else(|| panic!("no 5xx line in:\n{log}"));
+    for field in [
+        "status=500",
+        r#"route="/twilio/{tenant}/voice""#,
+        // The error, then its cause (rusqlite's), then the cause's own.
+        "error=SQLite ",
+        ": database is locked: Error code 5: database is locked",
+    ] {
+        assert!(line.contains(field), "{field}: {line}");
+    }
+}
+
 /// `tenant update --twilio-auth-token`, by the binary, while `serve` runs:
 /// without an overlap the old token is refused and the new one accepted;
 /// with one, both are accepted.

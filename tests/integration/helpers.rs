@@ -651,34 +651,6 @@ impl Store for RacingStore {
     }
 }
 
-/// The log lines written while futures run `with_subscriber(log.subscriber())`.
-#[derive(Clone, Default)]
-pub struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLog {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl CapturedLog {
-    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
-        let log = self.clone();
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_writer(move || log.clone())
-            .finish()
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
 /// Stores `bytes` under `key`, through a file as the copier does.
 pub async fn put_bytes(
     audio: &dyn afureko::store::RecordingStore,

@@ -251,11 +251,9 @@ async fn an_abandoned_reservation_is_taken_over(kind: Kind) {
     );
 }
 
-/// A 5xx is not kept: the retry runs again (and its log line names the
-/// cause's whole chain, which the answer never shows).
+/// A 5xx is not kept: the retry runs again. (Its log line: tests/cli.rs.)
 async fn a_server_error_is_not_kept(kind: Kind) {
     use std::sync::atomic::Ordering;
-    use tracing::instrument::WithSubscriber;
     let app = spawn_on(kind, TenantSettings::default()).await;
     let key = app.api_key().await;
     let id = app.seed(TENANT, 0).await.id.to_string();
@@ -265,12 +263,10 @@ async fn a_server_error_is_not_kept(kind: Kind) {
     outage.failing_updates.store(1, Ordering::SeqCst);
     let mut state = app.state.clone();
     state.store = outage.clone();
-    let log = CapturedLog::default();
     let failed = send_to(
         afureko::http::app(state),
         keyed(&path, &key, "five-hundred", body.clone()),
     )
-    .with_subscriber(log.subscriber())
     .await;
     assert_eq!(failed.status, 500);
     assert_eq!(
@@ -278,18 +274,6 @@ async fn a_server_error_is_not_kept(kind: Kind) {
         json!({"error": {"code": "internal", "message": "something went wrong on our side; it has been logged"}})
     );
     assert_eq!(outage.failing_updates.load(Ordering::SeqCst), 0);
-    let log = log.text();
-    let line = log
-        .lines()
-        .find(|line| line.contains("request failed"))
-        .unwrap_or_else(|| panic!("no 5xx line in:\n{log}"));
-    for field in [
-        "status=500",
-        r#"route="/api/v1/callbacks/{id}/attempts""#,
-        "error=DynamoDB UpdateItem failed: connection reset by peer",
-    ] {
-        assert!(line.contains(field), "{field}: {line}");
-    }
 
     let retried = app.send(keyed(&path, &key, "five-hundred", body)).await;
     assert_eq!(retried.status, 200, "{:?}", retried.json());
