@@ -119,8 +119,16 @@ mod tests {
         String::from_utf8_lossy(&out).into_owned()
     }
 
+    #[test]
+    fn the_limits_are_the_documented_ones() {
+        let limits = Limits::default();
+        assert_eq!(limits.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(limits.max_connections, 1024);
+    }
+
     #[tokio::test]
     async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+        // The default is 10 s (above); a short one keeps the test quick.
         let limits = Limits {
             header_read_timeout: Duration::from_millis(200),
             ..Limits::default()
@@ -146,6 +154,32 @@ mod tests {
             .expect("the server kept an idle keep-alive connection open");
         assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
         assert!(answer.ends_with("ok"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn connections_past_the_cap_wait_for_one_to_close() {
+        let limits = Limits {
+            max_connections: 1,
+            header_read_timeout: Duration::from_secs(60),
+        };
+        let (addr, _stop) = start(limits).await;
+        // The first connection takes the one place, sending nothing yet.
+        let first = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut second = tokio::net::TcpStream::connect(addr).await.unwrap();
+        second
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        // Not served while the first is open (were it, the answer would be
+        // here long before this grace period ends).
+        let mut byte = [0u8; 1];
+        let early = tokio::time::timeout(Duration::from_millis(300), second.read(&mut byte)).await;
+        assert!(early.is_err(), "served past the cap: {early:?}");
+        drop(first);
+        let answer = tokio::time::timeout(Duration::from_secs(60), read_to_close(&mut second))
+            .await
+            .expect("the waiting connection was never served");
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
     }
 
     #[tokio::test]

@@ -95,6 +95,70 @@ fn tenant_create_and_show_print_the_webhook_url_but_never_the_token() {
 }
 
 #[test]
+fn tenant_show_never_prints_the_webhook_shared_key() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let updated = cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--twilio-webhook-key",
+        "the-shared-webhook-key",
+    ]);
+    let shown = cli.ok(&["tenant", "show", "acme"]);
+    for out in [&updated, &shown] {
+        assert!(
+            out.stdout
+                .contains(r#""webhook_shared_key": "(set, not shown)""#),
+            "{}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains("the-shared-webhook-key"));
+        assert!(!out.stderr.contains("the-shared-webhook-key"));
+    }
+}
+
+/// A copy job received 8 times is dead; `sweep` re-drives it and says so.
+#[tokio::test]
+async fn the_sweep_re_drives_a_dead_copy_job_and_says_so() {
+    use afureko::store::copy_queue::{CopyJob, CopyQueue};
+    let cli = Cli::new();
+    cli.create_acme();
+    {
+        let queue = afureko::store::sqlite::SqliteStore::open(&cli.data.path().join("afureko.db"))
+            .await
+            .unwrap();
+        let job = CopyJob::from_json(
+            r#"{"tenant":"acme","callback":"0193a000-0000-7000-8000-000000000001","recording":"RE00000000000000000000000000000001"}"#,
+        )
+        .expect("a copy job");
+        let now = jiff::Timestamp::now();
+        queue.send(&job, now).await.unwrap();
+        for receive in 1..=8 {
+            assert_eq!(queue.depth(now).await.unwrap().dead, 0, "{receive}");
+            let got = queue
+                .receive(1, std::time::Duration::ZERO, now)
+                .await
+                .unwrap();
+            assert_eq!(got.len(), 1, "receive {receive}");
+            assert_eq!(got[0].receives, receive);
+            queue
+                .fail(&got[0], std::time::Duration::ZERO, now)
+                .await
+                .unwrap();
+        }
+        assert_eq!(queue.depth(now).await.unwrap().dead, 1);
+    }
+    let swept = cli.ok(&["sweep"]);
+    assert_eq!(
+        swept.stdout.lines().next(),
+        Some("sweep: 1 re-driven, 0 unreadable; copy queue: 1 waiting, 0 in flight, 0 dead"),
+        "{}",
+        swept.stdout
+    );
+}
+
+#[test]
 fn an_unknown_tenant_is_named() {
     let cli = Cli::new();
     let run = cli.run(&["tenant", "show", "ghost"]);
@@ -479,13 +543,22 @@ impl Cli {
 impl Server {
     /// A Twilio webhook signed for the public URL; returns status and body.
     async fn webhook(&self, path: &str, params: &[(&str, &str)]) -> (u16, String) {
+        self.webhook_signed_with(AUTH_TOKEN, path, params).await
+    }
+
+    async fn webhook_signed_with(
+        &self,
+        token: &str,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> (u16, String) {
         let params: Vec<(String, String)> = params
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         let url = format!("https://calls.example.com{path}");
         let signature = afureko::twilio::signature::sign(
-            AUTH_TOKEN,
+            token,
             &url,
             &params,
             afureko::twilio::signature::Algorithm::Sha1,
@@ -514,6 +587,111 @@ impl Server {
             .status()
             .as_u16()
     }
+
+    /// The status of a first-call webhook signed with `token`.
+    async fn voice_signed_with(&self, token: &str) -> u16 {
+        let params = [
+            ("CallSid", "CA00000000000000000000000000000009"),
+            ("From", "+81312340009"),
+            ("To", "+81120123456"),
+        ];
+        self.webhook_signed_with(token, "/twilio/acme/voice", &params)
+            .await
+            .0
+    }
+
+    /// Polls until a webhook signed with `token` gets `status`: the server
+    /// sees a change made by the CLI once its tenant cache lapses (2 s);
+    /// the deadline is far above that, so a slow machine does not fail it.
+    async fn wait_for_status(&self, token: &str, status: u16) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.voice_signed_with(token).await != status {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a webhook signed with {token} never got {status}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// A store that stays locked (another process holds SQLite's write lock
+/// past the 5 s busy timeout): the webhook gets a 500 in the JSON error
+/// shape, which names no cause, and the log line carries the whole chain.
+#[tokio::test]
+async fn a_5xx_log_line_carries_its_cause_chain() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let server = cli.serve().await;
+    let lock = rusqlite::Connection::open(cli.data.path().join("afureko.db")).unwrap();
+    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let (status, body) = server
+        .webhook(
+            "/twilio/acme/voice",
+            &[
+                ("CallSid", "CA00000000000000000000000000000005"),
+                ("From", "+81312340005"),
+                ("To", "+81120123456"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(
+        body,
+        r#"{"error":{"code":"internal","message":"something went wrong on our side; it has been logged"}}"#
+    );
+    lock.execute_batch("ROLLBACK").unwrap();
+    let log_path = server.log.clone();
+    drop(server);
+    let log = std::fs::read_to_string(log_path).unwrap();
+    let line = log
+        .lines()
+        .find(|line| line.contains("request failed"))
+        .unwrap_or_else(|| panic!("no 5xx line in:\n{log}"));
+    for field in [
+        "status=500",
+        r#"route="/twilio/{tenant}/voice""#,
+        // The error, then its cause (rusqlite's), then the cause's own.
+        "error=SQLite ",
+        ": database is locked: Error code 5: database is locked",
+    ] {
+        assert!(line.contains(field), "{field}: {line}");
+    }
+}
+
+/// `tenant update --twilio-auth-token`, by the binary, while `serve` runs:
+/// without an overlap the old token is refused and the new one accepted;
+/// with one, both are accepted.
+#[tokio::test]
+async fn a_token_rotated_by_the_cli_is_enforced_by_the_running_server() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let server = cli.serve().await;
+    assert_eq!(server.voice_signed_with(AUTH_TOKEN).await, 200);
+    assert_eq!(server.voice_signed_with("second-token").await, 403);
+
+    cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--twilio-auth-token",
+        "second-token",
+    ]);
+    server.wait_for_status(AUTH_TOKEN, 403).await;
+    assert_eq!(server.voice_signed_with("second-token").await, 200);
+
+    cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--twilio-auth-token",
+        "third-token",
+        "--keep-previous-token-minutes",
+        "60",
+    ]);
+    server.wait_for_status("third-token", 200).await;
+    assert_eq!(server.voice_signed_with("second-token").await, 200);
+    assert_eq!(server.voice_signed_with(AUTH_TOKEN).await, 403);
 }
 
 /// The path of the first `action="..."` in TwiML.

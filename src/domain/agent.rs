@@ -379,6 +379,20 @@ mod tests {
         assert_eq!(hash_password("short"), Err(AgentError::PasswordLength));
     }
 
+    /// An unknown login is checked against a decoy hash made like a real
+    /// one: the same Argon2id work, a check that cannot pass. (A decoy that
+    /// failed to hash would be empty, and would cost nothing.)
+    #[test]
+    fn an_unknown_login_costs_the_same_argon2_check() {
+        let decoy = decoy_hash();
+        assert!(
+            decoy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{decoy}"
+        );
+        assert!(PasswordHash::new(decoy).is_ok());
+        assert!(!verify("correct horse battery", decoy));
+    }
+
     #[test]
     fn repeated_failures_lock_the_login_for_a_while() {
         let mut a = ann();

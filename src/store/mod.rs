@@ -254,30 +254,7 @@ pub trait Store: Send + Sync {
         fresh: &CallbackRecord,
         now: Timestamp,
     ) -> Result<Opened, StoreError> {
-        let (tenant, call_sid) = (&fresh.tenant_id, &fresh.call_sid);
-        if let Some(existing) = self.find_callback_by_call_sid(tenant, call_sid).await? {
-            return Ok(Opened::Existing(existing));
-        }
-        let number = &fresh.callback_number;
-        let open = match self.find_open_callback_by_number(tenant, number).await? {
-            Some(open) => open,
-            None => match self.insert_callback(fresh).await? {
-                Inserted::Created(r) => return Ok(Opened::Created(r)),
-                Inserted::Existing(r) => return Ok(Opened::Existing(r)),
-                // A call from the same number came first a moment ago.
-                Inserted::NumberOpen(open) => open,
-            },
-        };
-        // A concurrent delivery of this very call made it: the call's own
-        // record, not a repeat caller's.
-        if open.has_call(call_sid) {
-            return Ok(Opened::Existing(open));
-        }
-        let joined = modify_callback(self, tenant, &open.id, |r| {
-            r.attach_call(call_sid.clone(), now)
-        })
-        .await?;
-        Ok(Opened::Joined(joined))
+        open_by_lookups(self, fresh, now).await
     }
     /// Writes `record` if the stored version still equals `record.version`,
     /// and returns it with the new version; `Conflict` otherwise, and
@@ -368,6 +345,39 @@ pub trait RecordingStore: Send + Sync {
     async fn access(&self, key: &str) -> Result<Option<RecordingAccess>, StoreError>;
     /// Deletes the audio under `key`; a key with nothing under it is fine.
     async fn delete(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// `Store::open_callback_for_call` composed of lookups and conditional
+/// writes (DynamoDB's way); a wrapper store can run it through itself.
+pub async fn open_by_lookups<S: Store + ?Sized>(
+    store: &S,
+    fresh: &CallbackRecord,
+    now: Timestamp,
+) -> Result<Opened, StoreError> {
+    let (tenant, call_sid) = (&fresh.tenant_id, &fresh.call_sid);
+    if let Some(existing) = store.find_callback_by_call_sid(tenant, call_sid).await? {
+        return Ok(Opened::Existing(existing));
+    }
+    let number = &fresh.callback_number;
+    let open = match store.find_open_callback_by_number(tenant, number).await? {
+        Some(open) => open,
+        None => match store.insert_callback(fresh).await? {
+            Inserted::Created(r) => return Ok(Opened::Created(r)),
+            Inserted::Existing(r) => return Ok(Opened::Existing(r)),
+            // A call from the same number came first a moment ago.
+            Inserted::NumberOpen(open) => open,
+        },
+    };
+    // A concurrent delivery of this very call made it: the call's own
+    // record, not a repeat caller's.
+    if open.has_call(call_sid) {
+        return Ok(Opened::Existing(open));
+    }
+    let joined = modify_callback(store, tenant, &open.id, |r| {
+        r.attach_call(call_sid.clone(), now)
+    })
+    .await?;
+    Ok(Opened::Joined(joined))
 }
 
 /// Optimistic read-modify-write: applies `change` to the latest record and

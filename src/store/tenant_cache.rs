@@ -104,7 +104,6 @@ mod tests {
     use crate::store::sqlite::SqliteStore;
 
     const T0: &str = "2026-11-25T01:00:00Z";
-    const TTL_MS: i64 = 2_000;
 
     fn at(offset_ms: i64) -> Timestamp {
         T0.parse::<Timestamp>().unwrap() + SignedDuration::from_millis(offset_ms)
@@ -135,10 +134,10 @@ mod tests {
                 .unwrap(),
         );
         let clock = Arc::new(FixedClock::new(at(0)));
-        let cache = Layered::new(
-            db.clone(),
-            TenantCache::new(clock.clone(), SignedDuration::from_millis(TTL_MS)),
-        );
+        // The production TTL, which the README promises is 2 s.
+        assert_eq!(TTL, SignedDuration::from_secs(2));
+        let ttl_ms = i64::try_from(TTL.as_millis()).unwrap();
+        let cache = Layered::new(db.clone(), TenantCache::new(clock.clone(), TTL));
         let mut tenant = tenant_in(db.as_ref()).await;
         let id = tenant.id.clone();
         let token = |t: Option<Tenant>| t.unwrap().twilio.auth_token.expose().to_owned();
@@ -148,9 +147,9 @@ mod tests {
         tenant.twilio.auth_token = AuthToken::new("rotated").unwrap();
         db.update_tenant(&tenant).await.unwrap();
 
-        clock.set(at(TTL_MS - 1));
+        clock.set(at(ttl_ms - 1));
         assert_eq!(token(cache.get_tenant(&id).await.unwrap()), "first");
-        clock.set(at(TTL_MS));
+        clock.set(at(ttl_ms));
         assert_eq!(token(cache.get_tenant(&id).await.unwrap()), "rotated");
     }
 

@@ -377,6 +377,46 @@ mod tests {
         assert!(seen.lock().unwrap().is_empty());
     }
 
+    /// A media host that redirects to itself `hops` times, then answers.
+    async fn hopping_media(hops: usize) -> TwilioApi {
+        let origin = axum::Router::new().fallback(move |uri: axum::http::Uri| async move {
+            let hop: usize = uri
+                .path()
+                .strip_prefix("/hop/")
+                .map_or(0, |n| n.parse().unwrap());
+            if hop == hops {
+                return b"RIFF-after-the-hops".to_vec().into_response();
+            }
+            let next = format!("/hop/{}", hop + 1);
+            (StatusCode::FOUND, [(header::LOCATION, next)]).into_response()
+        });
+        api(&format!("http://127.0.0.1:{}", serve(origin).await), "")
+    }
+
+    #[tokio::test]
+    async fn at_most_3_redirects_are_followed() {
+        let mut audio = Vec::new();
+        hopping_media(3)
+            .await
+            .download(&creds(), &sid(), RecordingFormat::Wav, 1_000, &mut audio)
+            .await
+            .unwrap();
+        assert_eq!(audio, b"RIFF-after-the-hops");
+        let err = hopping_media(4)
+            .await
+            .download(
+                &creds(),
+                &sid(),
+                RecordingFormat::Wav,
+                1_000,
+                &mut Vec::new(),
+            )
+            .await
+            .unwrap_err();
+        let chain = crate::telemetry::error_chain(&err);
+        assert!(chain.contains("more than 3 redirects"), "{chain}");
+    }
+
     #[tokio::test]
     async fn downloads_over_the_limit_are_refused() {
         let (api, _, _) = redirecting_media("localhost").await;

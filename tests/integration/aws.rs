@@ -293,6 +293,58 @@ async fn every_upload_asks_for_server_side_encryption() {
     );
 }
 
+/// A dead message that does not parse (sent by hand, say) is not moved by
+/// the re-drive: it is counted as unreadable and stays in the dead-letter
+/// queue for an operator, while the readable one is re-driven.
+#[tokio::test]
+async fn an_unreadable_dead_message_is_left_and_counted() {
+    use afureko::store::copy_queue::{CopyJob, CopyQueue, Depth, Redriven};
+    if !available(Kind::Moto) {
+        return;
+    }
+    let moto = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
+    let name = format!("unreadable-{}", uuid::Uuid::new_v4().simple());
+    let queue = crate::backends::copy_queue(&name).await;
+    let (_, dlq) = crate::backends::queue_urls(&moto, &name);
+    let client = aws_sdk_sqs::Client::new(&crate::backends::sdk(&moto, "test", "test"));
+    let job = CopyJob::from_json(
+        r#"{"tenant":"acme","callback":"0193a000-0000-7000-8000-000000000001","recording":"RE00000000000000000000000000000001"}"#,
+    )
+    .unwrap();
+    for body in ["not a copy job", &job.to_json().unwrap()] {
+        client
+            .send_message()
+            .queue_url(&dlq)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let now = jiff::Timestamp::now();
+    let redriven = queue.redrive(10, now).await.unwrap();
+    assert_eq!(
+        redriven,
+        Redriven {
+            requeued: 1,
+            unreadable: 1
+        }
+    );
+    assert_eq!(
+        queue.depth(now).await.unwrap(),
+        Depth {
+            waiting: 1,
+            in_flight: 0,
+            dead: 1
+        }
+    );
+    let got = queue
+        .receive(10, std::time::Duration::ZERO, now)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].job.as_ref(), Some(&job));
+}
+
 /// A crash between the call link and the record (docs/dynamodb.md): the
 /// link names a record that was never written. Twilio's retry of the first
 /// webhook makes the record under the link's id, once.

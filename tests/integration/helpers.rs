@@ -13,7 +13,7 @@ use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentia
 use afureko::http::AppState;
 use afureko::http::limit::{Rate, RateLimits};
 use afureko::startup::{self, Backend};
-use afureko::store::{Inserted, ListQuery, Page, Store, StoreError};
+use afureko::store::{Inserted, ListQuery, Opened, Page, Store, StoreError, open_by_lookups};
 use afureko::twilio::api::{MediaHosts, TwilioApi};
 use afureko::twilio::sim::tone_wav;
 use afureko::twilio::sim::{Call, FakeTwilioApi, Sim};
@@ -463,13 +463,20 @@ impl TestApp {
 pub enum Race {
     /// Reads of one record (every read-modify-write starts with one).
     CallbackReads,
-    /// Lookups of a number's open record (the start of a first call).
+    /// Lookups of a number's open record, in the lookup-then-insert
+    /// composition of a first call (`open_by_lookups`, DynamoDB's own path),
+    /// which this store runs through itself on every backend unless it
+    /// holds `OpenForCall`.
     OpenNumberLookups,
+    /// Entries into the store's own `open_callback_for_call` (SQLite's
+    /// one transaction, DynamoDB's composition): all calls enter together.
+    OpenForCall,
 }
 
 /// A store that holds the first `n` calls of one kind (`Race`) at a
 /// barrier, so that `n` concurrent requests all read the same state before
-/// any writes: a race that really happens, every time. It also counts
+/// any writes: a race that really happens, every time. With `rounds(k)`
+/// it holds the next `n` calls too, up to `k` times `n`. It also counts
 /// tenant reads.
 pub struct RacingStore {
     inner: Arc<dyn Store>,
@@ -477,10 +484,14 @@ pub struct RacingStore {
     barrier: tokio::sync::Barrier,
     held: std::sync::atomic::AtomicUsize,
     n: usize,
+    rounds: usize,
     pub tenant_reads: std::sync::atomic::AtomicUsize,
     /// This many CallSid lookups find nothing, as a read made just before
     /// a concurrent twin request wrote the record would.
     pub call_sid_misses: std::sync::atomic::AtomicUsize,
+    /// This many callback updates fail, as an outage of the store's
+    /// service would (an error with a cause).
+    pub failing_updates: std::sync::atomic::AtomicUsize,
 }
 
 impl RacingStore {
@@ -495,15 +506,24 @@ impl RacingStore {
             barrier: tokio::sync::Barrier::new(n),
             held: std::sync::atomic::AtomicUsize::new(0),
             n,
+            rounds: 1,
             tenant_reads: std::sync::atomic::AtomicUsize::new(0),
             call_sid_misses: std::sync::atomic::AtomicUsize::new(0),
+            failing_updates: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// Waits at the barrier if this is one of the first `n` calls of the
-    /// held kind. A regression that makes fewer calls fails, not hangs.
+    /// Holds `rounds` groups of `n` calls, one barrier generation each.
+    pub fn rounds(mut self, rounds: usize) -> Self {
+        self.rounds = rounds;
+        self
+    }
+
+    /// Waits at the barrier if this is one of the first `n` times `rounds`
+    /// calls of the held kind. A regression that makes fewer calls fails,
+    /// not hangs.
     async fn hold(&self, race: Race) {
-        if race != self.race || self.held.fetch_add(1, Ordering::SeqCst) >= self.n {
+        if race != self.race || self.held.fetch_add(1, Ordering::SeqCst) >= self.n * self.rounds {
             return;
         }
         let waited =
@@ -565,7 +585,28 @@ impl Store for RacingStore {
         self.hold(Race::OpenNumberLookups).await;
         found
     }
+    async fn open_callback_for_call(
+        &self,
+        fresh: &CallbackRecord,
+        now: jiff::Timestamp,
+    ) -> Result<Opened, StoreError> {
+        if self.race == Race::OpenForCall {
+            self.hold(Race::OpenForCall).await;
+            return self.inner.open_callback_for_call(fresh, now).await;
+        }
+        // The other races (and CallSid misses) act inside the composition.
+        open_by_lookups(self, fresh, now).await
+    }
     async fn update_callback(&self, r: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
+        let fail = self
+            .failing_updates
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        if fail.is_ok() {
+            return Err(StoreError::Dynamo {
+                op: "UpdateItem",
+                source: Box::new(std::io::Error::other("connection reset by peer")),
+            });
+        }
         self.inner.update_callback(r).await
     }
     async fn recent_callbacks(

@@ -251,7 +251,38 @@ async fn an_abandoned_reservation_is_taken_over(kind: Kind) {
     );
 }
 
+/// A 5xx is not kept: the retry runs again. (Its log line: tests/cli.rs.)
+async fn a_server_error_is_not_kept(kind: Kind) {
+    use std::sync::atomic::Ordering;
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    let path = format!("/api/v1/callbacks/{id}/attempts");
+    let body = json!({"agent": "ann", "outcome": "no_answer"});
+    let outage = std::sync::Arc::new(RacingStore::new(app.state.store.clone(), 0));
+    outage.failing_updates.store(1, Ordering::SeqCst);
+    let mut state = app.state.clone();
+    state.store = outage.clone();
+    let failed = send_to(
+        afureko::http::app(state),
+        keyed(&path, &key, "five-hundred", body.clone()),
+    )
+    .await;
+    assert_eq!(failed.status, 500);
+    assert_eq!(
+        failed.json(),
+        json!({"error": {"code": "internal", "message": "something went wrong on our side; it has been logged"}})
+    );
+    assert_eq!(outage.failing_updates.load(Ordering::SeqCst), 0);
+
+    let retried = app.send(keyed(&path, &key, "five-hundred", body)).await;
+    assert_eq!(retried.status, 200, "{:?}", retried.json());
+    assert!(!retried.headers.contains_key("idempotent-replayed"));
+    assert_eq!(attempts_logged(&app, &key, &id).await, 1);
+}
+
 crate::on_every_backend!(
+    a_server_error_is_not_kept,
     an_abandoned_reservation_is_taken_over,
     a_retried_attempt_is_logged_once,
     a_refusal_is_replayed_too,

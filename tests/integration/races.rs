@@ -65,14 +65,17 @@ async fn one_completed_recording_delivered_at_once_is_copied_once(kind: Kind) {
     );
 
     // Copiers working the same job at once (a queue delivering it twice):
-    // all read the pending recording before any writes; one claim wins.
+    // all read the pending recording, then all make the read that decides
+    // who copies (the claim's read-modify-write) before any writes; one
+    // conditional write wins. A lost update would show as two copies.
     let record = app.record(&sid).await.unwrap();
     let job = CopyJob {
         tenant: app.tenant.id.clone(),
         callback: record.id.clone(),
         recording: RecordingSid::parse(&rec_sid).unwrap(),
     };
-    let store: Arc<dyn Store> = Arc::new(RacingStore::new(app.state.store.clone(), DELIVERIES));
+    let store: Arc<dyn Store> =
+        Arc::new(RacingStore::new(app.state.store.clone(), DELIVERIES).rounds(2));
     let copier = Arc::new(RecordingCopier::new(
         store,
         app.backend.audio.clone(),
@@ -99,10 +102,23 @@ async fn one_completed_recording_delivered_at_once_is_copied_once(kind: Kind) {
     assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
 }
 
+/// All the calls look up the number before any inserts: the insert's own
+/// guard must refuse all but one (on DynamoDB this composition is the
+/// production path; on SQLite it forces `insert_callback`'s guard).
 async fn first_calls_from_one_number_at_once_leave_one_open_record(kind: Kind) {
+    first_calls_at_once(kind, Race::OpenNumberLookups).await;
+}
+
+/// All the calls enter the store's own first-call step together (SQLite's
+/// one transaction and its unique index, DynamoDB's guard items).
+async fn first_calls_through_the_real_store_leave_one_open_record(kind: Kind) {
+    first_calls_at_once(kind, Race::OpenForCall).await;
+}
+
+async fn first_calls_at_once(kind: Kind, race: Race) {
     const CALLS: usize = 4;
     let app = spawn_on(kind, TenantSettings::for_language(Language::EnUs)).await;
-    let sim = racing_sim(&app, Race::OpenNumberLookups, CALLS);
+    let sim = racing_sim(&app, race, CALLS);
     let sids: Vec<String> = (0..CALLS).map(|_| app.call_sid()).collect();
     let mut calls = tokio::task::JoinSet::new();
     for sid in &sids {
@@ -183,4 +199,5 @@ crate::on_atomic_backends!(
     concurrent_claims_have_exactly_one_winner,
     one_completed_recording_delivered_at_once_is_copied_once,
     first_calls_from_one_number_at_once_leave_one_open_record,
+    first_calls_through_the_real_store_leave_one_open_record,
 );

@@ -1,8 +1,10 @@
 //! Agents signed in with the session cookie: sign-in, expiry, revocation,
 //! lockout, CSRF, impersonation, roles, notes and hand-overs.
 
-use crate::helpers::{ApiReply, NOW, TENANT, TestApp, spawn_app};
+use crate::backends::Kind;
+use crate::helpers::{ApiReply, NOW, TENANT, TestApp, spawn_app, spawn_on};
 use afureko::domain::agent::{AgentAccount, Role};
+use afureko::domain::tenant::TenantSettings;
 use axum::body::Body;
 use axum::http::Request;
 use serde_json::{Value, json};
@@ -381,9 +383,8 @@ async fn a_new_password_is_chosen_first_and_ends_other_sessions() {
     assert_eq!(signed.status, 201);
 }
 
-#[tokio::test]
-async fn roles_decide_who_hands_over_and_who_manages_agents() {
-    let app = spawn_app().await;
+async fn roles_decide_who_hands_over_and_who_manages_agents(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     app.add_agent(TENANT, "ann", Role::Agent).await;
     app.add_agent(TENANT, "bob", Role::Agent).await;
     app.add_agent(TENANT, "sue", Role::Supervisor).await;
@@ -437,6 +438,10 @@ async fn roles_decide_who_hands_over_and_who_manages_agents() {
     assert_eq!(notes[0]["handed_to"], "bob");
     assert_eq!(notes[0]["text"], "bob knows this customer");
     assert_eq!(notes[1]["handed_to"], "ann");
+    let stored = app.browse(&sue, "GET", &cb(&id, ""), None).await;
+    assert_eq!(stored.json()["status"], "claimed");
+    assert_eq!(stored.json()["claimed_by"], "ann");
+    assert_eq!(stored.json()["notes"], notes, "the hand-over is stored");
     let nobody = app
         .browse(
             &sue,
@@ -504,9 +509,8 @@ async fn roles_decide_who_hands_over_and_who_manages_agents() {
     assert_eq!(list.json().as_array().unwrap().len(), 5);
 }
 
-#[tokio::test]
-async fn notes_are_in_the_history_for_colleagues() {
-    let app = spawn_app().await;
+async fn notes_are_in_the_history_for_colleagues(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     app.add_agent(TENANT, "ann", Role::Agent).await;
     let ann = app.browser("ann").await;
     let id = app.seed(TENANT, 0).await.id.to_string();
@@ -551,11 +555,18 @@ async fn notes_are_in_the_history_for_colleagues() {
         )
         .await;
     assert_eq!(anonymous.status, 400, "an API key names the agent");
+    let stored = app.api("GET", &cb(&id, ""), &key, None).await.json();
+    let texts: Vec<&str> = stored["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, [probe, "from the CRM"]);
 }
 
-#[tokio::test]
-async fn a_session_sees_only_its_own_tenant() {
-    let app = spawn_app().await;
+async fn a_session_sees_only_its_own_tenant(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     app.add_tenant("other").await;
     app.add_agent(TENANT, "ann", Role::Admin).await;
     let ann = app.browser("ann").await;
@@ -569,3 +580,9 @@ async fn a_session_sees_only_its_own_tenant() {
     let list = app.browse(&ann, "GET", "/api/v1/callbacks", None).await;
     assert_eq!(list.json()["items"], json!([]));
 }
+
+crate::on_every_backend!(
+    roles_decide_who_hands_over_and_who_manages_agents,
+    notes_are_in_the_history_for_colleagues,
+    a_session_sees_only_its_own_tenant,
+);

@@ -558,8 +558,15 @@ async fn repeat_callers_are_found(b: &Backend) {
     })
     .await
     .unwrap();
-    assert_eq!(joined.repeat_calls.len(), 1);
-    assert_eq!(joined.repeat_calls[0], later);
+    assert_eq!(joined.repeat_calls, std::slice::from_ref(&later));
+    let stored = b
+        .store
+        .get_callback(&tenant, &first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.repeat_calls, std::slice::from_ref(&later), "re-read");
+    assert_eq!(stored.version, joined.version);
     let found = b
         .store
         .find_callback_by_call_sid(&tenant, &later)
@@ -739,10 +746,8 @@ async fn copy_queue_leases_acks_and_dead_letters(b: &Backend) {
         assert_eq!(got[0].receives, receives);
         q.fail(&got[0], Duration::ZERO, now).await.unwrap();
     }
-    assert_eq!(
-        receives, MAX_RECEIVES,
-        "received the configured times, then dead"
-    );
+    assert_eq!(receives, 8, "received 8 times (README), then dead");
+    assert_eq!(MAX_RECEIVES, 8, "as template.yaml's maxReceiveCount");
     assert_eq!(
         q.depth(now).await.unwrap(),
         Depth {

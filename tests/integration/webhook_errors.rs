@@ -89,9 +89,8 @@ async fn oversized_body_is_413() {
     assert!(app.records().await.is_empty());
 }
 
-#[tokio::test]
-async fn missing_call_sid_or_from_is_400() {
-    let app = spawn_app().await;
+async fn missing_call_sid_or_from_is_400(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let sid = app.call_sid();
     for missing in ["CallSid", "From"] {
         let p: Vec<(String, String)> = params(&sid)
@@ -254,27 +253,77 @@ async fn shared_key_signatures_need_the_tenants_shared_key(kind: Kind) {
     assert_eq!(status, 403);
 }
 
-#[tokio::test]
-async fn signature_is_checked_against_the_public_url_not_the_host_header() {
-    let app = spawn_app().await;
+async fn signature_is_checked_against_the_public_url_not_the_host_header(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
     let sid = app.call_sid();
     let p = params(&sid);
+    let post = |signature: String| {
+        let (app, body) = (&app, form(&p));
+        async move {
+            send(
+                app,
+                "/twilio/acme/voice",
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("x-twilio-signature", &signature),
+                    ("host", "evil.example"),
+                    ("x-forwarded-host", "evil.example"),
+                ],
+                body,
+            )
+            .await
+            .0
+        }
+    };
     // Signed for the address a proxy might claim, not AFUREKO_PUBLIC_URL.
     let proxied = "https://evil.example/twilio/acme/voice";
-    let signature = sign(AUTH_TOKEN, proxied, &p, Algorithm::Sha1);
-    let (status, _) = send(
-        &app,
-        "/twilio/acme/voice",
-        &[
-            ("content-type", "application/x-www-form-urlencoded"),
-            ("x-twilio-signature", &signature),
-            ("host", "evil.example"),
-            ("x-forwarded-host", "evil.example"),
-        ],
-        form(&p),
-    )
-    .await;
-    assert_eq!(status, 403);
+    assert_eq!(
+        post(sign(AUTH_TOKEN, proxied, &p, Algorithm::Sha1)).await,
+        403
+    );
+    assert!(app.records().await.is_empty());
+    // The same request signed for the public URL passes, whatever the Host.
+    let public = sign(AUTH_TOKEN, &app.voice_url(), &p, Algorithm::Sha1);
+    assert_eq!(post(public).await, 200);
+    assert_eq!(app.records().await.len(), 1);
+}
+
+/// An action URL whose state does not parse, correctly signed: 400 in the
+/// JSON error shape, and nothing stored.
+async fn a_malformed_action_url_is_400(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let sid = app.call_sid();
+    let mut p = params(&sid);
+    p.push(("Digits".to_owned(), "1".to_owned()));
+    for (path, message) in [
+        (
+            "/twilio/acme/ivr/offer/not-a-reason/1795568400/1",
+            "unknown variant",
+        ),
+        ("/twilio/acme/ivr/offer/overflow/yesterday/1", "arrived"),
+        ("/twilio/acme/ivr/offer/overflow/1795568400/-1", "attempt"),
+        (
+            "/twilio/acme/ivr/offer/overflow/99999999999999/1",
+            "arrival time out of range",
+        ),
+    ] {
+        let url = app.url(path);
+        let reply = app
+            .call(&sid, CALLER)
+            .post_raw(
+                &url,
+                p.clone(),
+                Some(sign(AUTH_TOKEN, &url, &p, Algorithm::Sha1)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 400, "{path}: {}", reply.body);
+        let body: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(body["error"]["code"], "bad_request", "{path}");
+        let text = body["error"]["message"].as_str().unwrap();
+        assert!(text.contains(message), "{path}: {text}");
+    }
+    assert!(app.records().await.is_empty());
 }
 
 #[tokio::test]
@@ -405,6 +454,9 @@ async fn an_overlong_url_is_414_in_the_json_error_shape() {
 
 crate::on_every_backend!(
     unknown_tenant_is_404,
+    missing_call_sid_or_from_is_400,
+    signature_is_checked_against_the_public_url_not_the_host_header,
+    a_malformed_action_url_is_400,
     url_signed_with_the_default_port_is_accepted,
     unknown_parameters_are_signed_over_and_accepted,
     shared_key_signatures_need_the_tenants_shared_key,

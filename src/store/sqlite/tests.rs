@@ -226,3 +226,73 @@ async fn a_malformed_row_does_not_quote_its_content() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_unique_index_refuses_a_second_open_record_of_a_number() {
+    let (dir, store) = open().await;
+    let first = record("acme", 1, "2026-11-25T01:00:00Z");
+    store.insert_callback(&first).await.unwrap();
+    // A closed record may share the number; reopening it may not. The
+    // update makes no lookup of its own: the index is what refuses it.
+    let mut second = record("acme", 2, "2026-11-25T02:00:00Z");
+    second.callback_number = first.callback_number.clone();
+    second.status = crate::domain::callback::Status::Completed;
+    assert!(matches!(
+        store.insert_callback(&second).await.unwrap(),
+        Inserted::Created(_)
+    ));
+    let mut reopened = second.clone();
+    reopened.status = crate::domain::callback::Status::Pending;
+    let refused = store.update_callback(&reopened).await;
+    assert!(
+        matches!(refused, Err(StoreError::OpenNumberTaken)),
+        "{refused:?}"
+    );
+    // Another process's raw insert, past the writer's lookup, is refused
+    // by the index too, and is recognised as this conflict.
+    let third = record("acme", 3, "2026-11-25T03:00:00Z");
+    let row = Row::of(&third).unwrap();
+    let conn = Connection::open(dir.path().join("db/afureko.db")).unwrap();
+    let raw = conn.execute(
+        "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc)
+         VALUES ('acme', ?1, ?2, 'pending', ?3, ?4, ?5, 0, 0, ?6)",
+        params![row.id, row.call_sid, first.callback_number.as_str(), row.due_at_ms, row.received_at_ms, row.doc],
+    );
+    assert!(
+        raw.as_ref().is_err_and(writes::open_number_taken),
+        "{raw:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_job_left_unsettled_comes_back_when_its_lease_lapses() {
+    use crate::store::copy_queue::{CopyJob, CopyQueue, LEASE};
+    assert_eq!(
+        LEASE,
+        std::time::Duration::from_secs(120),
+        "README: 2 minutes"
+    );
+    let (_dir, store) = open().await;
+    let r = record("acme", 1, "2026-11-25T01:00:00Z");
+    let job = CopyJob {
+        tenant: r.tenant_id.clone(),
+        callback: r.id.clone(),
+        recording: crate::domain::ids::RecordingSid::parse(&format!("RE{:032x}", 1)).unwrap(),
+    };
+    let now: Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let wait = std::time::Duration::ZERO;
+    store.send(&job, now).await.unwrap();
+    let first = store.receive(10, wait, now).await.unwrap();
+    assert_eq!(first.len(), 1);
+    // The copier dies here: no ack, no fail.
+    let lapse = now + jiff::SignedDuration::from_mins(2);
+    let held = lapse - jiff::SignedDuration::from_millis(1);
+    assert!(store.receive(10, wait, held).await.unwrap().is_empty());
+    let again = store.receive(10, wait, lapse).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].job.as_ref(), Some(&job));
+    assert_eq!(again[0].receives, 2);
+    // The dead copier's receipt no longer settles it.
+    store.ack(&first[0]).await.unwrap();
+    assert_eq!(store.depth(lapse).await.unwrap().in_flight, 1);
+}

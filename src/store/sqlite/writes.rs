@@ -12,7 +12,7 @@ const LINK_CALL: &str =
      ON CONFLICT DO NOTHING";
 
 /// Whether a write broke the one-open-record-per-number index (schema v3).
-fn open_number_taken(e: &rusqlite::Error) -> bool {
+pub(super) fn open_number_taken(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, Some(message))
         if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
             && message.contains("callbacks.open_slot"))
