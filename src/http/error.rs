@@ -240,7 +240,7 @@ pub enum ReadErrors {
 /// The errors of erasing a callback.
 #[derive(IntoResponses)]
 pub enum EraseErrors {
-    #[response(status = 400, description = "Bad path parameter",
+    #[response(status = 400, description = "Bad path parameter or Idempotency-Key",
         example = json!(example("bad_request", "Invalid URL")))]
     BadRequest(ErrorBody),
     #[response(status = 401, description = "No or bad API key or session",

@@ -302,6 +302,82 @@ mod tests {
         assert!(limited >= 17, "{limited}");
     }
 
+    /// Session-only operations say so; a session's writes need the CSRF
+    /// header too, its reads only the cookie.
+    #[test]
+    fn sessions_need_their_cookie_and_writes_their_csrf_header() {
+        let doc = document(&routes().1);
+        let session = serde_json::json!({"session": []});
+        let write = serde_json::json!({"session": [], "csrf": []});
+        for (method, path, operation) in operations(&doc) {
+            let Some(security) = operation["security"].as_array() else {
+                continue;
+            };
+            let wanted = if method == "get" { &session } else { &write };
+            assert!(security.contains(wanted), "{method} {path}");
+            let other = if method == "get" { &write } else { &session };
+            assert!(!security.contains(other), "{method} {path}");
+        }
+        let session_only = [
+            ("get", "/api/v1/me"),
+            ("delete", "/api/v1/sessions/current"),
+            ("post", "/api/v1/me/password"),
+        ];
+        for (method, path) in session_only {
+            let security = &doc["paths"][path][method]["security"];
+            let wanted = if method == "get" { &session } else { &write };
+            assert_eq!(security, &serde_json::json!([wanted]), "{method} {path}");
+        }
+        let csrf = &doc["components"]["securitySchemes"][CSRF_SCHEME];
+        assert_eq!(csrf["in"], "header");
+        assert!(
+            csrf["name"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(crate::http::api::auth::CSRF_HEADER)
+        );
+    }
+
+    #[test]
+    fn every_body_can_be_too_large_and_keyed_operations_replay() {
+        let doc = document(&routes().1);
+        let mut bodies = 0;
+        for (method, path, operation) in operations(&doc) {
+            if !operation["requestBody"].is_null() {
+                bodies += 1;
+                assert!(operation["responses"]["413"].is_object(), "{method} {path}");
+            }
+            if changes_state(&method.to_uppercase().parse().unwrap(), &path) {
+                for status in ["409", "422"] {
+                    let example =
+                        &operation["responses"][status]["content"]["application/json"]["example"];
+                    assert!(
+                        example["error"]["code"].is_string(),
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+        assert!(bodies >= 20, "{bodies}");
+    }
+
+    #[test]
+    fn the_recording_documents_its_headers() {
+        let doc = document(&routes().1);
+        let recording = &doc["paths"]["/api/v1/callbacks/{id}/recording"]["get"];
+        let range = recording["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["in"] == "header" && p["name"] == "Range");
+        assert_eq!(range.map(|p| &p["required"]), Some(&false.into()));
+        let responses = &recording["responses"];
+        assert!(responses["206"]["headers"]["Content-Range"].is_object());
+        assert!(responses["416"]["headers"]["Content-Range"].is_object());
+        assert!(responses["302"]["headers"]["Location"].is_object());
+        assert!(responses["403"].is_object());
+    }
+
     #[test]
     fn links_lead_to_operations_that_exist() {
         let doc = document(&routes().1);

@@ -168,7 +168,7 @@ async fn admin_target(
     request_body = ChangeAgentBody,
     responses(
         (status = 200, description = "Changed", body = AgentView),
-        (status = 400, description = "Bad body, name or role, or an admin disabling or demoting themself", body = ErrorBody,
+        (status = 400, description = "Bad body, name, role or Idempotency-Key, or an admin disabling or demoting themself", body = ErrorBody,
             example = json!({"error": {"code": "bad_request", "message": "you cannot disable yourself or drop your own admin role"}})),
         (status = 401, description = "No or bad API key or session", body = ErrorBody,
             example = json!({"error": {"code": "unauthorized", "message": "sign in, or send Authorization: Bearer <api key>"}})),
