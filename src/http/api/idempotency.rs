@@ -1,4 +1,5 @@
-//! `Idempotency-Key` on every state-changing API operation: a retry with
+//! `Idempotency-Key` on every state-changing API operation but those whose
+//! answer must not be kept (`NEVER_REPLAYED`): a retry with
 //! the same key and body gets the first answer again (status and body), the
 //! same key with another request is refused (422). Keys are per tenant and
 //! kept for 24 h (`store::idempotency`).
