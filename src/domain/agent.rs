@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::str::FromStr;
+use utoipa::ToSchema;
 
 /// What an agent may do; each role may do everything of the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Works the list.
@@ -57,7 +58,11 @@ pub const SESSION_IDLE: SignedDuration = SignedDuration::from_hours(12);
 /// A session is over this long after sign-in, however busy.
 pub const SESSION_MAX: SignedDuration = SignedDuration::from_hours(24 * 7);
 pub const MIN_PASSWORD_CHARS: usize = 12;
-const MAX_PASSWORD_CHARS: usize = 256;
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// The longest login; a login is ASCII, so bytes and characters agree.
+pub const MAX_LOGIN_CHARS: usize = 64;
+/// What a login may hold besides a-z and 0-9.
+pub const LOGIN_PUNCTUATION: &str = "._-";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentAccount {
@@ -90,7 +95,7 @@ pub struct AgentAccount {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AgentError {
-    #[error("login must be 1-64 characters of a-z, 0-9, '.', '_' or '-'")]
+    #[error("login must be 1-{MAX_LOGIN_CHARS} characters of a-z, 0-9, '.', '_' or '-'")]
     Login,
     #[error("name must be 1-100 characters with no control characters")]
     Name,
@@ -105,10 +110,10 @@ pub enum AgentError {
 /// A login as typed: trimmed and lower-cased.
 pub fn login(input: &str) -> Result<String, AgentError> {
     let login = input.trim().to_ascii_lowercase();
-    let ok = (1..=64).contains(&login.len())
+    let ok = (1..=MAX_LOGIN_CHARS).contains(&login.len())
         && login
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || LOGIN_PUNCTUATION.contains(c));
     ok.then_some(login).ok_or(AgentError::Login)
 }
 

@@ -212,9 +212,12 @@ pub enum ListErrors {
     #[response(status = 400, description = "Bad filter, limit or cursor",
         example = json!(example("bad_request", "limit must be between 1 and 200, got 0")))]
     BadRequest(ErrorBody),
-    #[response(status = 401, description = "No or bad API key",
+    #[response(status = 401, description = "No or bad API key or session",
         example = json!(example("unauthorized", "the API key is not valid")))]
     Unauthorized(ErrorBody),
+    #[response(status = 403, description = "A password still to change",
+        example = json!(example("forbidden", "choose a new password first: POST /api/v1/me/password")))]
+    Forbidden(ErrorBody),
 }
 
 /// The errors of reading one callback.
@@ -237,7 +240,7 @@ pub enum ReadErrors {
 /// The errors of erasing a callback.
 #[derive(IntoResponses)]
 pub enum EraseErrors {
-    #[response(status = 400, description = "Bad path parameter",
+    #[response(status = 400, description = "Bad path parameter or Idempotency-Key",
         example = json!(example("bad_request", "Invalid URL")))]
     BadRequest(ErrorBody),
     #[response(status = 401, description = "No or bad API key or session",
@@ -260,13 +263,17 @@ pub enum RecordingErrors {
     #[response(status = 400, description = "Bad path parameter",
         example = json!(example("bad_request", "Invalid URL")))]
     BadRequest(ErrorBody),
-    #[response(status = 401, description = "No or bad API key",
+    #[response(status = 401, description = "No or bad API key or session",
         example = json!(example("unauthorized", "the API key is not valid")))]
     Unauthorized(ErrorBody),
+    #[response(status = 403, description = "A password still to change",
+        example = json!(example("forbidden", "choose a new password first: POST /api/v1/me/password")))]
+    Forbidden(ErrorBody),
     #[response(status = 404, description = "No such callback, or no stored recording yet",
         example = json!(example("not_found", "this callback has no stored recording yet")))]
     NotFound(ErrorBody),
     #[response(status = 416, description = "Range not satisfiable (`Content-Range: bytes */length`)",
+        headers(("Content-Range" = String, description = "`bytes */length`: the audio's length")),
         example = json!(example("range_not_satisfiable", "the requested range is not satisfiable")))]
     RangeNotSatisfiable(ErrorBody),
 }

@@ -85,6 +85,14 @@ impl utoipa::Modify for BearerAuth {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(api::auth::SESSION_COOKIE))),
         );
+        // With the cookie, every write carries it too (`GET /api/v1/me` gives it).
+        components.add_security_scheme(
+            openapi::CSRF_SCHEME,
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "The session's CSRF token, from GET /api/v1/me or the sign-in answer",
+            ))),
+        );
     }
 }
 

@@ -1,17 +1,20 @@
 //! What the handlers' annotations cannot say on their own, added to the
 //! document from the same predicates and constants the code runs on: the
-//! Idempotency-Key header, Twilio's signature header, the rate limits' 429,
-//! and the links that lead from a listed record to everything that can be
-//! done with it.
+//! Idempotency-Key header, Twilio's signature header, the session's CSRF
+//! header, the rate limits' 429, the body limit's 413, and the links that
+//! lead from a listed record to everything that can be done with it.
 
 use crate::http::api::idempotency::{self, KEY_PATTERN, MAX_KEY_CHARS, changes_state};
+use crate::http::error::ApiError;
+use crate::http::extract::too_large;
 use crate::twilio::signature::SIGNATURE_HEADER;
 use axum::http::Method;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
-use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Ref, Type};
+use utoipa::openapi::security::SecurityRequirement;
 use utoipa::openapi::{OpenApi, RefOr, Required};
 
 /// The operations on one record, by operation id: where a record's `id`
@@ -29,8 +32,10 @@ pub fn complete(doc: &mut OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let operations = [
             (Method::GET, item.get.as_mut()),
+            (Method::PUT, item.put.as_mut()),
             (Method::POST, item.post.as_mut()),
             (Method::DELETE, item.delete.as_mut()),
+            (Method::PATCH, item.patch.as_mut()),
         ];
         for (method, operation) in operations {
             let Some(operation) = operation else { continue };
@@ -47,20 +52,54 @@ pub fn complete(doc: &mut OpenApi) {
             if path.starts_with("/twilio/") {
                 add_signature(operation);
             }
-        }
-        let every = [
-            item.get.as_mut(),
-            item.put.as_mut(),
-            item.post.as_mut(),
-            item.delete.as_mut(),
-            item.patch.as_mut(),
-        ];
-        for operation in every.into_iter().flatten() {
+            if method != Method::GET {
+                add_csrf(operation);
+            }
+            if operation.request_body.is_some() {
+                add_too_large(operation);
+            }
             if is_rate_limited(path) {
                 add_too_many_requests(operation);
             }
         }
     }
+}
+
+/// The scheme of the session's CSRF header, in the document's components.
+pub const CSRF_SCHEME: &str = "csrf";
+
+/// A session's write also needs its CSRF header (`auth::authenticate`):
+/// both schemes in one requirement, which OpenAPI reads as "and".
+fn add_csrf(operation: &mut Operation) {
+    let session = SecurityRequirement::new("session", Vec::<String>::new());
+    for requirement in operation.security.iter_mut().flatten() {
+        if *requirement == session {
+            *requirement = session.clone().add(CSRF_SCHEME, Vec::<String>::new());
+        }
+    }
+}
+
+fn error_response(description: &str, code: &str, message: &str) -> RefOr<Response> {
+    let example = serde_json::json!({"error": {"code": code, "message": message}});
+    let content = ContentBuilder::new()
+        .schema(Some(Ref::from_schema_name("ErrorBody")))
+        .example(Some(example))
+        .build();
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", content)
+        .build()
+        .into()
+}
+
+/// Every body is limited (`MAX_BODY_BYTES`), whoever reads it.
+fn add_too_large(operation: &mut Operation) {
+    let message = too_large("request bodies").to_string();
+    operation
+        .responses
+        .responses
+        .entry("413".into())
+        .or_insert_with(|| error_response("Body over 64 KiB", "payload_too_large", &message));
 }
 
 /// Every API operation that authenticates (or signs in) is rate limited;
@@ -77,19 +116,11 @@ fn add_too_many_requests(operation: &mut Operation) {
         .responses
         .entry("429".into())
         .or_insert_with(|| {
-            let example = serde_json::json!({"error": {
-                "code": "too_many_requests",
-                "message": "too many requests for this tenant: retry after 1 s",
-            }});
-            let content = ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("ErrorBody")))
-                .example(Some(example))
-                .build();
-            ResponseBuilder::new()
-                .description("Too many requests for this tenant: retry after `Retry-After` seconds")
-                .content("application/json", content)
-                .build()
-                .into()
+            error_response(
+                "Too many requests for this tenant: retry after `Retry-After` seconds",
+                "too_many_requests",
+                "too many requests for this tenant: retry after 1 s",
+            )
         });
     if let RefOr::T(response) = response {
         let seconds = ObjectBuilder::new()
@@ -123,15 +154,35 @@ fn add_idempotency_key(operation: &mut Operation) {
         .parameters
         .get_or_insert_with(Vec::new)
         .push(parameter);
-    if let Some(RefOr::T(ok)) = operation.responses.responses.get_mut("200") {
-        ok.headers.insert(
-            idempotency::REPLAYED_HEADER.into(),
-            Header::new(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some(["true"])),
-            ),
-        );
+    let responses = &mut operation.responses.responses;
+    responses.entry("409".into()).or_insert_with(|| {
+        error_response(
+            "A request with this Idempotency-Key is still running",
+            "conflict",
+            "a request with this Idempotency-Key is still running; retry later",
+        )
+    });
+    responses.entry("422".into()).or_insert_with(|| {
+        error_response(
+            "The Idempotency-Key was used with another request",
+            "idempotency_key_reused",
+            &ApiError::KeyReused.to_string(),
+        )
+    });
+    // A replay is of any answer but a 5xx.
+    for (status, response) in responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && !status.starts_with('5')
+        {
+            response.headers.insert(
+                idempotency::REPLAYED_HEADER.into(),
+                Header::new(
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some(["true"])),
+                ),
+            );
+        }
     }
 }
 
@@ -249,6 +300,82 @@ mod tests {
             );
         }
         assert!(limited >= 17, "{limited}");
+    }
+
+    /// Session-only operations say so; a session's writes need the CSRF
+    /// header too, its reads only the cookie.
+    #[test]
+    fn sessions_need_their_cookie_and_writes_their_csrf_header() {
+        let doc = document(&routes().1);
+        let session = serde_json::json!({"session": []});
+        let write = serde_json::json!({"session": [], "csrf": []});
+        for (method, path, operation) in operations(&doc) {
+            let Some(security) = operation["security"].as_array() else {
+                continue;
+            };
+            let wanted = if method == "get" { &session } else { &write };
+            assert!(security.contains(wanted), "{method} {path}");
+            let other = if method == "get" { &write } else { &session };
+            assert!(!security.contains(other), "{method} {path}");
+        }
+        let session_only = [
+            ("get", "/api/v1/me"),
+            ("delete", "/api/v1/sessions/current"),
+            ("post", "/api/v1/me/password"),
+        ];
+        for (method, path) in session_only {
+            let security = &doc["paths"][path][method]["security"];
+            let wanted = if method == "get" { &session } else { &write };
+            assert_eq!(security, &serde_json::json!([wanted]), "{method} {path}");
+        }
+        let csrf = &doc["components"]["securitySchemes"][CSRF_SCHEME];
+        assert_eq!(csrf["in"], "header");
+        assert!(
+            csrf["name"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(crate::http::api::auth::CSRF_HEADER)
+        );
+    }
+
+    #[test]
+    fn every_body_can_be_too_large_and_keyed_operations_replay() {
+        let doc = document(&routes().1);
+        let mut bodies = 0;
+        for (method, path, operation) in operations(&doc) {
+            if !operation["requestBody"].is_null() {
+                bodies += 1;
+                assert!(operation["responses"]["413"].is_object(), "{method} {path}");
+            }
+            if changes_state(&method.to_uppercase().parse().unwrap(), &path) {
+                for status in ["409", "422"] {
+                    let example =
+                        &operation["responses"][status]["content"]["application/json"]["example"];
+                    assert!(
+                        example["error"]["code"].is_string(),
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+        }
+        assert!(bodies >= 20, "{bodies}");
+    }
+
+    #[test]
+    fn the_recording_documents_its_headers() {
+        let doc = document(&routes().1);
+        let recording = &doc["paths"]["/api/v1/callbacks/{id}/recording"]["get"];
+        let range = recording["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["in"] == "header" && p["name"] == "Range");
+        assert_eq!(range.map(|p| &p["required"]), Some(&false.into()));
+        let responses = &recording["responses"];
+        assert!(responses["206"]["headers"]["Content-Range"].is_object());
+        assert!(responses["416"]["headers"]["Content-Range"].is_object());
+        assert!(responses["302"]["headers"]["Location"].is_object());
+        assert!(responses["403"].is_object());
     }
 
     #[test]

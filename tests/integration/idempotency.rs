@@ -3,6 +3,7 @@
 
 use crate::backends::Kind;
 use crate::helpers::*;
+use afureko::domain::agent::Role;
 use afureko::domain::tenant::TenantSettings;
 use afureko::store::idempotency::{KeyUse, LEASE, Reservation, StoredAnswer};
 use axum::body::Body;
@@ -281,8 +282,124 @@ async fn a_server_error_is_not_kept(kind: Kind) {
     assert_eq!(attempts_logged(&app, &key, &id).await, 1);
 }
 
+/// An erasure retried with its key answers as the first did (204, not
+/// 404), and erases once: one entry in the audit trail.
+async fn a_retried_erasure_answers_as_the_first(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let id = app.seed(TENANT, 0).await.id.to_string();
+    app.add_agent(TENANT, "root", Role::Admin).await;
+    let root = app.browser("root").await;
+    let path = format!("/api/v1/callbacks/{id}");
+    let first = app
+        .browse_keyed(&root, "DELETE", &path, None, "erase-1")
+        .await;
+    assert_eq!(first.status, 204);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    let again = app
+        .browse_keyed(&root, "DELETE", &path, None, "erase-1")
+        .await;
+    assert_eq!((again.status, again.bytes.len()), (204, 0));
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    // Without the key it is a new request, for a record that is gone.
+    assert_eq!(app.browse(&root, "DELETE", &path, None).await.status, 404);
+    let trail = app
+        .backend
+        .audit
+        .list_audit(&app.tenant.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(trail.len(), 1);
+}
+
+/// An agent change retried with its key gets the first answer and changes
+/// nothing again; another body with the key is 422.
+async fn a_retried_agent_change_is_replayed(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    app.add_agent(TENANT, "root", Role::Admin).await;
+    app.add_agent(TENANT, "bob", Role::Agent).await;
+    let root = app.browser("root").await;
+    let path = "/api/v1/agents/bob";
+    let promote = json!({"role": "supervisor"});
+    let first = app
+        .browse_keyed(&root, "PATCH", path, Some(promote.clone()), "patch-1")
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.json());
+    assert_eq!(first.json()["role"], "supervisor");
+    let back = app
+        .browse(&root, "PATCH", path, Some(json!({"role": "agent"})))
+        .await;
+    assert_eq!(back.status, 200);
+    let again = app
+        .browse_keyed(&root, "PATCH", path, Some(promote), "patch-1")
+        .await;
+    assert_eq!((again.status, &again.bytes), (200, &first.bytes));
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let agents = app.api("GET", "/api/v1/agents", &key, None).await.json();
+    let bob = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["login"] == "bob");
+    assert_eq!(bob.unwrap()["role"], "agent", "the replay changed nothing");
+    let other = app
+        .browse_keyed(
+            &root,
+            "PATCH",
+            path,
+            Some(json!({"role": "admin"})),
+            "patch-1",
+        )
+        .await;
+    assert_eq!(other.status, 422);
+    assert_eq!(other.error_code(), "idempotency_key_reused");
+}
+
+/// Answers with a one-time password are never kept: the key is ignored,
+/// so a retried add is 409 and a retried reset issues another password.
+async fn one_time_passwords_are_never_kept(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    app.add_agent(TENANT, "root", Role::Admin).await;
+    let root = app.browser("root").await;
+    let new = json!({"login": "cat", "name": "Cat"});
+    let first = app
+        .browse_keyed(&root, "POST", "/api/v1/agents", Some(new.clone()), "add-1")
+        .await;
+    assert_eq!(first.status, 201);
+    let again = app
+        .browse_keyed(&root, "POST", "/api/v1/agents", Some(new), "add-1")
+        .await;
+    assert_eq!(again.status, 409);
+    assert!(again.headers.get("idempotent-replayed").is_none());
+    let reset = "/api/v1/agents/cat/password";
+    let one = app
+        .browse_keyed(&root, "POST", reset, None, "reset-1")
+        .await;
+    let two = app
+        .browse_keyed(&root, "POST", reset, None, "reset-1")
+        .await;
+    assert_eq!((one.status, two.status), (200, 200));
+    assert_ne!(
+        one.json()["initial_password"],
+        two.json()["initial_password"]
+    );
+    for key in ["add-1", "reset-1"] {
+        let unused = KeyUse {
+            tenant: &app.tenant.id,
+            key,
+            fingerprint: "f",
+            at: NOW.parse().unwrap(),
+        };
+        let found = app.backend.idempotency.reserve_idempotency_key(unused);
+        assert_eq!(found.await.unwrap(), Reservation::Reserved, "{key}");
+    }
+}
+
 crate::on_every_backend!(
     a_server_error_is_not_kept,
+    a_retried_erasure_answers_as_the_first,
+    a_retried_agent_change_is_replayed,
+    one_time_passwords_are_never_kept,
     an_abandoned_reservation_is_taken_over,
     a_retried_attempt_is_logged_once,
     a_refusal_is_replayed_too,

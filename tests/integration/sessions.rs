@@ -68,12 +68,41 @@ impl TestApp {
         body: Option<Value>,
         csrf: bool,
     ) -> ApiReply {
+        self.browser_request(b, method, path, body, csrf, None)
+            .await
+    }
+
+    /// `browse` with an Idempotency-Key.
+    pub(crate) async fn browse_keyed(
+        &self,
+        b: &Browser,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        idempotency_key: &str,
+    ) -> ApiReply {
+        self.browser_request(b, method, path, body, true, Some(idempotency_key))
+            .await
+    }
+
+    async fn browser_request(
+        &self,
+        b: &Browser,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        csrf: bool,
+        idempotency_key: Option<&str>,
+    ) -> ApiReply {
         let mut request = Request::builder()
             .method(method)
             .uri(path)
             .header("cookie", format!("afureko_session={}", b.cookie));
         if csrf {
             request = request.header("x-csrf-token", &b.csrf);
+        }
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
         }
         let body = match body {
             Some(json) => {

@@ -4,6 +4,7 @@
 use crate::domain::agent::{self, AgentAccount, Role, initial_password};
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
+use crate::http::api::rules;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath};
 use axum::Json;
@@ -16,8 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct AgentView {
     pub login: String,
     pub name: String,
-    /// agent, supervisor or admin.
-    pub role: String,
+    pub role: Role,
     pub active: bool,
     pub must_change_password: bool,
 }
@@ -27,7 +27,7 @@ impl From<&AgentAccount> for AgentView {
         AgentView {
             login: a.login.clone(),
             name: a.name.clone(),
-            role: a.role.to_string(),
+            role: a.role,
             active: a.is_active(),
             must_change_password: a.must_change_password,
         }
@@ -45,7 +45,10 @@ pub struct AgentWithPassword {
     get, path = "/api/v1/agents", tag = "agents",
     responses(
         (status = 200, description = "The tenant's agents by login", body = [AgentView]),
-        (status = 401, description = "No or bad API key or session", body = ErrorBody),
+        (status = 401, description = "No or bad API key or session", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": "the API key is not valid"}})),
+        (status = 403, description = "A password still to change", body = ErrorBody,
+            example = json!({"error": {"code": "forbidden", "message": "choose a new password first: POST /api/v1/me/password"}})),
     ),
     security(("api_key" = []), ("session" = []))
 )]
@@ -60,14 +63,12 @@ pub async fn list_agents(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAgentBody {
+    #[schema(schema_with = rules::login_schema)]
     pub login: String,
+    #[schema(schema_with = rules::name_schema)]
     pub name: String,
-    /// agent (default), supervisor or admin.
-    pub role: Option<String>,
-}
-
-fn role_of(text: &str) -> Result<Role, ApiError> {
-    text.parse().map_err(ApiError::BadRequest)
+    /// `agent` when absent.
+    pub role: Option<Role>,
 }
 
 fn bad(e: agent::AgentError) -> ApiError {
@@ -79,9 +80,14 @@ fn bad(e: agent::AgentError) -> ApiError {
     request_body = NewAgentBody,
     responses(
         (status = 201, description = "Added, with a one-time password to hand over", body = AgentWithPassword),
-        (status = 400, description = "Bad login, name or role", body = ErrorBody),
-        (status = 403, description = "Not a signed-in admin, or no X-CSRF-Token", body = ErrorBody),
-        (status = 409, description = "The login is taken", body = ErrorBody),
+        (status = 400, description = "Bad body, login, name or role", body = ErrorBody,
+            example = json!({"error": {"code": "bad_request", "message": "login must be 1-64 characters of a-z, 0-9, '.', '_' or '-'"}})),
+        (status = 401, description = "No or bad API key or session", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": "sign in, or send Authorization: Bearer <api key>"}})),
+        (status = 403, description = "Not a signed-in admin, a missing or wrong X-CSRF-Token, or a password still to change", body = ErrorBody,
+            example = json!({"error": {"code": "forbidden", "message": "managing agents needs an admin signed in"}})),
+        (status = 409, description = "The login is taken", body = ErrorBody,
+            example = json!({"error": {"code": "conflict", "message": "agent bob already exists"}})),
     ),
     security(("session" = []))
 )]
@@ -93,12 +99,7 @@ pub async fn add_agent(
     agent.require_admin_session()?;
     let login = agent::login(&body.login).map_err(bad)?;
     let name = agent::display_name(&body.name).map_err(bad)?;
-    let role = body
-        .role
-        .as_deref()
-        .map(role_of)
-        .transpose()?
-        .unwrap_or(Role::Agent);
+    let role = body.role.unwrap_or(Role::Agent);
     let password = initial_password();
     let account = AgentAccount::new(
         agent.tenant.id.clone(),
@@ -137,9 +138,9 @@ pub struct AgentPath {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeAgentBody {
+    #[schema(schema_with = rules::name_schema)]
     pub name: Option<String>,
-    /// agent, supervisor or admin.
-    pub role: Option<String>,
+    pub role: Option<Role>,
     /// `false` disables the agent (its sessions end at once); a disabled
     /// agent stays disabled.
     pub active: Option<bool>,
@@ -167,9 +168,14 @@ async fn admin_target(
     request_body = ChangeAgentBody,
     responses(
         (status = 200, description = "Changed", body = AgentView),
-        (status = 400, description = "Bad name or role, or an admin disabling or demoting themself", body = ErrorBody),
-        (status = 403, description = "Not a signed-in admin, or no X-CSRF-Token", body = ErrorBody),
-        (status = 404, description = "No such agent", body = ErrorBody),
+        (status = 400, description = "Bad body, name, role or Idempotency-Key, or an admin disabling or demoting themself", body = ErrorBody,
+            example = json!({"error": {"code": "bad_request", "message": "you cannot disable yourself or drop your own admin role"}})),
+        (status = 401, description = "No or bad API key or session", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": "sign in, or send Authorization: Bearer <api key>"}})),
+        (status = 403, description = "Not a signed-in admin, a missing or wrong X-CSRF-Token, or a password still to change", body = ErrorBody,
+            example = json!({"error": {"code": "forbidden", "message": "managing agents needs an admin signed in"}})),
+        (status = 404, description = "No such agent", body = ErrorBody,
+            example = json!({"error": {"code": "not_found", "message": "no agent \"bob\""}})),
     ),
     security(("session" = []))
 )]
@@ -180,7 +186,7 @@ pub async fn change_agent(
     ApiJson(body): ApiJson<ChangeAgentBody>,
 ) -> Result<Json<AgentView>, ApiError> {
     let mut target = admin_target(&state, &agent, &path.login).await?;
-    let role = body.role.as_deref().map(role_of).transpose()?;
+    let role = body.role;
     // An admin locking themself out would leave the tenant with no admin.
     if agent.login() == Some(target.login.as_str())
         && (body.active == Some(false) || role.is_some_and(|r| r != Role::Admin))
@@ -207,8 +213,12 @@ pub async fn change_agent(
     params(AgentPath),
     responses(
         (status = 200, description = "A new one-time password; the agent's sessions end", body = AgentWithPassword),
-        (status = 403, description = "Not a signed-in admin, or no X-CSRF-Token", body = ErrorBody),
-        (status = 404, description = "No such agent", body = ErrorBody),
+        (status = 401, description = "No or bad API key or session", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": "sign in, or send Authorization: Bearer <api key>"}})),
+        (status = 403, description = "Not a signed-in admin, a missing or wrong X-CSRF-Token, or a password still to change", body = ErrorBody,
+            example = json!({"error": {"code": "forbidden", "message": "managing agents needs an admin signed in"}})),
+        (status = 404, description = "No such agent", body = ErrorBody,
+            example = json!({"error": {"code": "not_found", "message": "no agent \"bob\""}})),
     ),
     security(("session" = []))
 )]

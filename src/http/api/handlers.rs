@@ -241,13 +241,19 @@ pub struct RecordingParams {
 
 #[utoipa::path(
     get, path = "/api/v1/callbacks/{id}/recording", tag = "callbacks",
-    params(CallbackPath, RecordingParams),
+    params(
+        CallbackPath, RecordingParams,
+        ("Range" = Option<String>, Header, description = "One `bytes=` range (`bytes=0-1023`, `bytes=1024-`, `bytes=-512`) for a 206; \
+a malformed one, another unit or several ranges are ignored (200 with the whole file)"),
+    ),
     responses(
         (status = 200, description = "The audio, from the embedded store: audio/wav, or audio/mpeg for a tenant that stores MP3",
             content(([u8] = "audio/wav"), ([u8] = "audio/mpeg"))),
         (status = 206, description = "Part of the audio (Range request)",
-            content(([u8] = "audio/wav"), ([u8] = "audio/mpeg"))),
-        (status = 302, description = "A presigned S3 link, valid for 5 minutes"),
+            content(([u8] = "audio/wav"), ([u8] = "audio/mpeg")),
+            headers(("Content-Range" = String, description = "`bytes start-end/length`"))),
+        (status = 302, description = "A presigned S3 link, valid for 5 minutes",
+            headers(("Location" = String, description = "The presigned URL of the audio"))),
         RecordingErrors,
     ),
     security(("api_key" = []), ("session" = []))

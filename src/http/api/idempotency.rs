@@ -1,4 +1,5 @@
-//! `Idempotency-Key` on every state-changing API operation: a retry with
+//! `Idempotency-Key` on every state-changing API operation but those whose
+//! answer must not be kept (`NEVER_REPLAYED`): a retry with
 //! the same key and body gets the first answer again (status and body), the
 //! same key with another request is refused (422). Keys are per tenant and
 //! kept for 24 h (`store::idempotency`).
@@ -23,9 +24,42 @@ pub const MAX_KEY_CHARS: usize = 255;
 /// Visible ASCII, no spaces: what `key_of` accepts, as the document says it.
 pub const KEY_PATTERN: &str = "^[!-~]+$";
 
-/// The operations that take a key: every API operation that changes state.
+/// Operations that change state but take no key, as (method, path): their
+/// answer must not be kept or replayed. Sign-in's and a password change's
+/// answers start a session (a cookie and its CSRF token), a new or reset
+/// agent's holds a one-time password: keeping them would store secrets.
+/// Sign-out's is a cleared cookie, which a replay (status and body) would
+/// leave out; signing out twice does no harm anyway.
+pub const NEVER_REPLAYED: [(Method, &str); 5] = [
+    (Method::POST, "/api/v1/sessions"),
+    (Method::DELETE, "/api/v1/sessions/current"),
+    (Method::POST, "/api/v1/me/password"),
+    (Method::POST, "/api/v1/agents"),
+    (Method::POST, "/api/v1/agents/{login}/password"),
+];
+
+/// The operations that take a key: every API operation that changes
+/// state, but those of `NEVER_REPLAYED`. `path` is a request's path or the
+/// document's template.
 pub fn changes_state(method: &Method, path: &str) -> bool {
-    method == Method::POST && path.starts_with("/api/v1/callbacks/")
+    let writes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    writes
+        && path.starts_with("/api/v1/")
+        && !NEVER_REPLAYED
+            .iter()
+            .any(|(m, template)| m == method && matches_template(template, path))
+}
+
+/// `/a/{b}/c` matches `/a/anything/c`: a `{...}` segment matches any one.
+fn matches_template(template: &str, path: &str) -> bool {
+    let (mut t, mut p) = (template.split('/'), path.split('/'));
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return true,
+            (Some(t), Some(p)) if t == p || (t.starts_with('{') && !p.is_empty()) => {}
+            _ => return false,
+        }
+    }
 }
 
 fn key_of(value: &HeaderValue) -> Result<String, ApiError> {
@@ -96,7 +130,10 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
             answer: Some(answer),
             ..
         } => {
-            gone_since(&state, &tenant, parts.uri.path()).await?;
+            // An erasure's answer is that the record is gone.
+            if parts.method != Method::DELETE {
+                gone_since(&state, &tenant, parts.uri.path()).await?;
+            }
             return Ok(replay(answer));
         }
     }
@@ -182,6 +219,23 @@ mod tests {
         assert!(!ok(&"k".repeat(MAX_KEY_CHARS + 1)));
         assert!(!ok(""));
         assert!(!ok("a b"));
+    }
+
+    #[test]
+    fn secrets_and_cookies_are_never_replayed() {
+        let yes = |m: Method, p: &str| changes_state(&m, p);
+        assert!(yes(Method::POST, "/api/v1/callbacks/x/attempts"));
+        assert!(yes(Method::DELETE, "/api/v1/callbacks/x"));
+        assert!(yes(Method::PATCH, "/api/v1/agents/bob"));
+        assert!(!yes(Method::GET, "/api/v1/callbacks/x"));
+        assert!(!yes(Method::POST, "/twilio/acme/voice"));
+        assert!(!yes(Method::POST, "/api/v1/sessions"));
+        assert!(!yes(Method::DELETE, "/api/v1/sessions/current"));
+        assert!(!yes(Method::POST, "/api/v1/me/password"));
+        assert!(!yes(Method::POST, "/api/v1/agents"));
+        assert!(!yes(Method::POST, "/api/v1/agents/bob/password"));
+        assert!(!yes(Method::POST, "/api/v1/agents/{login}/password"));
+        assert!(yes(Method::POST, "/api/v1/agents/bob/other"));
     }
 
     #[test]

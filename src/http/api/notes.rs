@@ -4,7 +4,7 @@ use crate::domain::agent::{self, Role};
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::handlers::{CallbackPath, respond};
-use crate::http::api::rules::note_of;
+use crate::http::api::rules::{self, note_of};
 use crate::http::api::views::CallbackView;
 use crate::http::error::{ApiError, ChangeErrors};
 use crate::http::extract::{ApiJson, ApiPath};
@@ -17,8 +17,9 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct NoteBody {
     /// Required with an API key; the signed-in agent otherwise.
+    #[schema(schema_with = rules::agent_schema)]
     pub agent: Option<String>,
-    /// 1–2000 characters.
+    #[schema(schema_with = rules::text_schema)]
     pub text: String,
 }
 
@@ -50,10 +51,13 @@ pub async fn add_note(
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
     /// Required with an API key; the signed-in agent otherwise.
+    #[schema(schema_with = rules::agent_schema)]
     pub agent: Option<String>,
     /// The login of the active agent who holds the record from now.
+    #[schema(schema_with = rules::login_schema)]
     pub to: String,
     /// What the colleague should know.
+    #[schema(schema_with = rules::note_schema)]
     pub note: Option<String>,
 }
 

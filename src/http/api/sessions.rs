@@ -1,10 +1,11 @@
 //! Signing in and out, the signed-in agent, and its password.
 
-use crate::domain::agent::{self, AgentAccount, Session, SignIn, csrf_token, verify_nobody};
+use crate::domain::agent::{self, AgentAccount, Role, Session, SignIn, csrf_token, verify_nobody};
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
 use crate::http::api::auth::{Agent, SESSION_COOKIE, SignedIn};
+use crate::http::api::rules;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiJson;
 use crate::http::limit::{ClientAddress, RetryAfter};
@@ -24,6 +25,7 @@ const WRONG_SIGN_IN: &str = "wrong tenant, login or password";
 #[serde(deny_unknown_fields)]
 pub struct SignInBody {
     pub tenant: String,
+    #[schema(schema_with = rules::login_schema)]
     pub login: String,
     pub password: String,
 }
@@ -34,8 +36,7 @@ pub struct Me {
     pub tenant: String,
     pub login: String,
     pub name: String,
-    /// agent, supervisor or admin.
-    pub role: String,
+    pub role: Role,
     /// Until true turns false, only `POST /api/v1/me/password` works.
     pub must_change_password: bool,
     /// Send it back as `X-CSRF-Token` on every POST, PATCH, PUT and DELETE.
@@ -53,7 +54,7 @@ fn me(tenant: &Tenant, account: &AgentAccount, token: &str) -> Me {
         tenant: tenant.id.to_string(),
         login: account.login.clone(),
         name: account.name.clone(),
-        role: account.role.to_string(),
+        role: account.role,
         must_change_password: account.must_change_password,
         csrf_token: csrf_token(token),
         time_zone: tenant.settings.time_zone.clone(),
@@ -119,9 +120,12 @@ async fn start_session(
     request_body = SignInBody,
     responses(
         (status = 201, description = "Signed in: the agent, and the session cookie `afureko_session`", body = Me),
-        (status = 400, description = "Bad body", body = ErrorBody),
-        (status = 401, description = "Wrong tenant, login or password (one message for all)", body = ErrorBody),
-        (status = 429, description = "Too many failed sign-ins for this login (locked for 15 minutes), this tenant or this client address", body = ErrorBody),
+        (status = 400, description = "Bad body", body = ErrorBody,
+            example = json!({"error": {"code": "bad_request", "message": "Failed to deserialize the JSON body into the target type: missing field `password` at line 1 column 31"}})),
+        (status = 401, description = "Wrong tenant, login or password (one message for all)", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": WRONG_SIGN_IN}})),
+        (status = 429, description = "Too many failed sign-ins for this login (locked for 15 minutes), this tenant or this client address", body = ErrorBody,
+            example = json!({"error": {"code": "too_many_requests", "message": "too many failed sign-ins: retry after 60 s"}})),
     )
 )]
 pub async fn sign_in(
@@ -231,9 +235,12 @@ fn signed_in(agent: &Agent) -> Result<&SignedIn, ApiError> {
     delete, path = "/api/v1/sessions/current", tag = "sessions",
     responses(
         (status = 204, description = "Signed out: the session is deleted and the cookie cleared"),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-        (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody),
-    )
+        (status = 401, description = "Not signed in (an API key has no session)", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": "your session has ended: sign in again"}})),
+        (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody,
+            example = json!({"error": {"code": "forbidden", "message": "missing or wrong X-CSRF-Token header (GET /api/v1/me gives it)"}})),
+    ),
+    security(("session" = []))
 )]
 pub async fn sign_out(State(state): State<AppState>, agent: Agent) -> Result<Response, ApiError> {
     let me = signed_in(&agent)?;
@@ -245,8 +252,10 @@ pub async fn sign_out(State(state): State<AppState>, agent: Agent) -> Result<Res
     get, path = "/api/v1/me", tag = "sessions",
     responses(
         (status = 200, description = "The signed-in agent, with the session's CSRF token", body = Me),
-        (status = 401, description = "Not signed in", body = ErrorBody),
-    )
+        (status = 401, description = "Not signed in (an API key has no session)", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": "this needs a signed-in agent, not an API key"}})),
+    ),
+    security(("session" = []))
 )]
 pub async fn get_me(agent: Agent) -> Result<Response, ApiError> {
     let me_ = signed_in(&agent)?;
@@ -261,7 +270,7 @@ pub async fn get_me(agent: Agent) -> Result<Response, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct PasswordBody {
     pub current_password: String,
-    /// 12–256 characters.
+    #[schema(schema_with = rules::password_schema)]
     pub new_password: String,
 }
 
@@ -270,11 +279,16 @@ pub struct PasswordBody {
     request_body = PasswordBody,
     responses(
         (status = 200, description = "Changed: every session of the agent ends, and this answer starts a new one (new cookie, new CSRF token)", body = Me),
-        (status = 400, description = "The new password breaks a rule", body = ErrorBody),
-        (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody),
-        (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody),
-        (status = 429, description = "Too many wrong passwords (locked for 15 minutes), or too many requests for this tenant", body = ErrorBody),
-    )
+        (status = 400, description = "Bad body, or the new password is the current one", body = ErrorBody,
+            example = json!({"error": {"code": "bad_request", "message": "the new password must differ from the current one"}})),
+        (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": "the current password is wrong"}})),
+        (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody,
+            example = json!({"error": {"code": "forbidden", "message": "missing or wrong X-CSRF-Token header (GET /api/v1/me gives it)"}})),
+        (status = 429, description = "Too many wrong passwords (locked for 15 minutes), or too many requests for this tenant", body = ErrorBody,
+            example = json!({"error": {"code": "too_many_requests", "message": "too many wrong passwords: try again after 2026-01-01T09:15:00Z"}})),
+    ),
+    security(("session" = []))
 )]
 pub async fn change_password(
     State(state): State<AppState>,
