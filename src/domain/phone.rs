@@ -148,6 +148,41 @@ impl fmt::Display for E164 {
     }
 }
 
+/// Numbers read back from a record: each was checked in full when it was
+/// first parsed, so a read checks only the E.164 shape (`+`, then 2 to 15
+/// digits, the first not 0). The full check is regex work, and a list page
+/// reads a hundred numbers.
+pub mod stored {
+    use super::E164;
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn shaped(value: String) -> Result<E164, String> {
+        let digits = value.strip_prefix('+').unwrap_or_default();
+        let shaped = (2..=15).contains(&digits.len())
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        if shaped {
+            Ok(E164(value))
+        } else {
+            Err(format!(
+                "a stored number is not in E.164 form ({})",
+                super::mask(&value)
+            ))
+        }
+    }
+
+    pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<E164, D::Error> {
+        shaped(String::deserialize(d)?).map_err(D::Error::custom)
+    }
+
+    pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<E164>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(shaped)
+            .transpose()
+            .map_err(D::Error::custom)
+    }
+}
+
 /// Loads the numbering metadata, which the crate reads lazily: without this
 /// the first call pays for it (hundreds of milliseconds).
 pub fn warm_up() {
@@ -352,6 +387,42 @@ mod tests {
     fn masks_the_middle() {
         assert_eq!(mask("+81312345678"), "+81*****5678");
         assert_eq!(mask("12345"), "*****");
+    }
+
+    #[test]
+    fn stored_numbers_are_checked_for_their_shape_only() {
+        #[derive(serde::Deserialize)]
+        struct Row {
+            #[serde(deserialize_with = "stored::number")]
+            number: E164,
+            #[serde(default, deserialize_with = "stored::optional")]
+            caller: Option<E164>,
+        }
+        let row: Row =
+            serde_json::from_str(r#"{"number": "+81312345678", "caller": null}"#).unwrap();
+        assert_eq!((row.number.as_str(), row.caller), ("+81312345678", None));
+        for bad in [
+            "0312345678",
+            "+0312345678",
+            "+81-3-1234",
+            "+1",
+            "+1234567890123456",
+            "",
+        ] {
+            let doc = format!(r#"{{"number": "{bad}"}}"#);
+            let err = serde_json::from_str::<Row>(&doc)
+                .err()
+                .expect(bad)
+                .to_string();
+            assert!(
+                err.starts_with("a stored number is not in E.164 form"),
+                "{bad}: {err}"
+            );
+        }
+        // The message masks the value: a stored number may be a real one.
+        let doc = r#"{"number": "+81312345678x"}"#;
+        let err = serde_json::from_str::<Row>(doc).err().unwrap().to_string();
+        assert!(!err.contains("312345678"), "{err}");
     }
 
     #[test]

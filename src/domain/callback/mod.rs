@@ -3,7 +3,7 @@
 mod recording;
 
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
-use crate::domain::phone::E164;
+use crate::domain::phone::{self, E164};
 use crate::domain::reason::Reason;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -114,7 +114,9 @@ pub struct CallbackRecord {
     pub tenant_id: TenantId,
     pub call_sid: CallSid,
     /// The caller ID, when the caller did not withhold it.
+    #[serde(deserialize_with = "phone::stored::optional")]
     pub caller_number: Option<E164>,
+    #[serde(deserialize_with = "phone::stored::number")]
     pub callback_number: E164,
     pub confirmation: Confirmation,
     /// When the call first arrived (keeps the caller's place in line).
