@@ -273,7 +273,7 @@ pub trait Store: Send + Sync {
             return Ok(Opened::Existing(open));
         }
         let joined = modify_callback(self, tenant, &open.id, |r| {
-            r.attach_call(call_sid.clone(), now)
+            r.attach_call(call_sid.clone(), fresh.received_at, now)
         })
         .await?;
         Ok(Opened::Joined(joined))

@@ -554,12 +554,13 @@ async fn repeat_callers_are_found(b: &Backend) {
     assert_eq!(open.map(|r| r.id), Some(first.id.clone()));
     let later = call_sid();
     let joined = modify_callback(b.store.as_ref(), &tenant, &first.id, |r| {
-        r.attach_call(later.clone(), r.updated_at)
+        r.attach_call(later.clone(), r.received_at, r.updated_at)
     })
     .await
     .unwrap();
     assert_eq!(joined.repeat_calls.len(), 1);
-    assert_eq!(joined.repeat_calls[0], later);
+    assert_eq!(joined.repeat_calls[0].call_sid, later);
+    assert_eq!(joined.repeat_calls[0].at, Some(first.received_at));
     let found = b
         .store
         .find_callback_by_call_sid(&tenant, &later)

@@ -19,7 +19,8 @@ const T = {
     complete: '完了にする', completion_note: '完了メモ', add_note: '社内メモを追加', notes_label: '社内メモ',
     history: '履歴', recordings: '録音', assign: '引き継ぐ', assign_to: '引き継ぎ先', status: '状態',
     overdue: '期限切れ', soon: '30分以内', fine: '余裕あり', held_by: '{0} さんが対応中です',
-    arrived: '着信', attempt_by: '{0}: {1}', note_by: '{0} のメモ', handed: '{0} → {1} に引き継ぎ',
+    arrived: '着信', repeat_call: '再入電', claimed_by: '{0} が担当', released_by: '{0} が担当を外した',
+    claim_expired: '{0} の担当が時間切れ', time_unknown: '時刻不明', attempt_by: '{0}: {1}', note_by: '{0} のメモ', handed: '{0} → {1} に引き継ぎ',
     completed_by: '{0} が完了', call_number: '発信する', none: 'なし', saved: '保存しました',
     signed_out: 'ログアウトしました', session_over: 'セッションが切れました。ログインしてください',
     r_busy: '話し中', 'r_no-answer': '応答なし', 'r_queue-timeout': '待ち時間超過', 'r_queue-opt-out': '待ちを中止',
@@ -42,7 +43,9 @@ const T = {
     outcome_wrong_number: 'Wrong number', note: 'Note', complete: 'Complete', completion_note: 'Completion note',
     add_note: 'Add an internal note', notes_label: 'Internal note', history: 'History', recordings: 'Recordings',
     assign: 'Hand over', assign_to: 'Hand over to', status: 'Status', overdue: 'Overdue', soon: 'Due within 30 min',
-    fine: 'On time', held_by: '{0} is working on it', arrived: 'Call received', attempt_by: '{0}: {1}',
+    fine: 'On time', held_by: '{0} is working on it', arrived: 'Call received', repeat_call: 'Called again',
+    claimed_by: 'Claimed by {0}', released_by: 'Released by {0}', claim_expired: "{0}'s claim expired",
+    time_unknown: 'time unknown', attempt_by: '{0}: {1}',
     note_by: 'Note by {0}', handed: '{0} handed it to {1}', completed_by: 'Completed by {0}',
     call_number: 'Call', none: 'none', saved: 'Saved', signed_out: 'Signed out',
     session_over: 'Your session has ended: sign in again', r_busy: 'Busy', 'r_no-answer': 'No answer',
@@ -337,22 +340,27 @@ async function showList() {
 
 // ---- one record
 
+// The API gives the history in order; each kind has its own sentence.
+function historyText(e) {
+  switch (e.kind) {
+    case 'arrived': return t('arrived');
+    case 'repeat_call': return t('repeat_call');
+    case 'claimed': return t('claimed_by', e.agent);
+    case 'released': return t('released_by', e.agent);
+    case 'claim_expired': return t('claim_expired', e.agent);
+    case 'attempt': return t('attempt_by', e.agent, t(`outcome_${e.outcome}`));
+    case 'note': return t('note_by', e.agent);
+    case 'handed_over': return t('handed', e.agent, e.handed_to);
+    case 'completed': return t('completed_by', e.agent);
+    default: return e.kind;
+  }
+}
+
 function historyOf(r) {
-  const events = [{ at: r.received_at, text: t('arrived') }];
-  for (const a of r.attempts) {
-    events.push({ at: a.at, text: t('attempt_by', a.agent, t(`outcome_${a.outcome}`)), note: a.note });
-  }
-  for (const n of r.notes) {
-    events.push({
-      at: n.at,
-      text: n.handed_to ? t('handed', n.agent, n.handed_to) : t('note_by', n.agent),
-      note: n.text,
-    });
-  }
-  if (r.completed_by) events.push({ at: r.updated_at, text: t('completed_by', r.completed_by), note: r.completion_note });
-  events.sort((x, y) => new Date(x.at) - new Date(y.at));
-  return h('ol', { class: 'history', id: 'history' }, events.map((e) =>
-    h('li', {}, h('time', { datetime: e.at }, fmtTime(e.at)), ' — ', e.text, e.note ? h('div', { class: 'note' }, e.note) : null)));
+  return h('ol', { class: 'history', id: 'history' }, r.history.map((e) =>
+    h('li', { 'data-kind': e.kind },
+      e.at ? h('time', { datetime: e.at }, fmtTime(e.at)) : t('time_unknown'), ' — ', historyText(e),
+      e.text ? h('div', { class: 'note' }, e.text) : null)));
 }
 
 function textArea(id, labelKey) {
