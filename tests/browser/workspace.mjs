@@ -93,6 +93,17 @@ try {
   const ann = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   watch(ann);
   let id;
+  await step('a wrong password is refused in the page\'s language', async () => {
+    // Not watched: the 401 is the point.
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${BASE}/app`);
+    await page.fill('#f-tenant', 'demo');
+    await page.fill('#f-login', 'ann');
+    await page.fill('#f-password', 'not her password');
+    await page.click('#signin button[type=submit]');
+    await page.waitForSelector('#signin .error:text("テナント、ログイン名またはパスワードが違います。")');
+    await page.context().close();
+  });
   await step('ann signs in and chooses her password', async () => {
     await signIn(ann, 'ann');
     assert.equal(await ann.getAttribute('html', 'lang'), 'ja');
@@ -192,6 +203,7 @@ try {
     await signIn(ada, 'ada');
     await ada.click('#admin');
     await ada.waitForSelector('tr[data-login="ann"]');
+    assert.deepEqual(await ada.locator('th').allInnerTexts(), ['ログイン名', '名前', '役割', '有効', '操作']);
     await ada.fill('#f-new-login', 'cat');
     await ada.fill('#f-new-name', '猫田 <b>タマ</b>');
     await ada.click('#add-agent button[type=submit]');

@@ -304,6 +304,12 @@ async fn cookie_requests_need_the_csrf_token_and_act_as_the_agent() {
         seeded.callback_number.as_str(),
         "the holder sees the whole number"
     );
+    let listed = app.browse(&b, "GET", "/api/v1/callbacks", None).await;
+    assert_eq!(
+        listed.json()["items"][0]["callback_number"],
+        masked.as_str(),
+        "the list masks it for the holder too"
+    );
     let named = app
         .browse(
             &b,

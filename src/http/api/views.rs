@@ -270,14 +270,23 @@ impl CallbackView {
     /// The view for a signed-in agent (`login`) shows the callback number
     /// whole only while that agent holds the record; API keys see it whole.
     pub fn for_caller(r: &CallbackRecord, login: Option<&str>) -> Self {
-        let mut view = CallbackView::from(r);
-        if let Some(login) = login
-            && r.claimed_by.as_deref() != Some(login)
-        {
-            view.callback_number = r.callback_number.masked();
-            view.caller_number = r.caller_number.as_ref().map(|n| n.masked());
+        let holder = login.is_none_or(|login| r.claimed_by.as_deref() == Some(login));
+        CallbackView::from(r).masked_unless(holder, r)
+    }
+
+    /// A list row: masked for every signed-in agent, the holder too (the
+    /// whole number is on the record, where it is called); API keys see it
+    /// whole.
+    pub fn in_list(r: &CallbackRecord, login: Option<&str>) -> Self {
+        CallbackView::from(r).masked_unless(login.is_none(), r)
+    }
+
+    fn masked_unless(mut self, whole: bool, r: &CallbackRecord) -> Self {
+        if !whole {
+            self.callback_number = r.callback_number.masked();
+            self.caller_number = r.caller_number.as_ref().map(|n| n.masked());
         }
-        view
+        self
     }
 }
 
