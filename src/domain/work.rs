@@ -46,7 +46,8 @@ impl CallbackRecord {
     }
 
     fn claim_expired(&self, now: Timestamp, rules: &WorkRules) -> bool {
-        self.claim_expires(rules).is_none_or(|expires| expires <= now)
+        self.claim_expires(rules)
+            .is_none_or(|expires| expires <= now)
     }
 
     fn log_claim(&mut self, at: Timestamp, agent: &str, change: ClaimChange) {
@@ -451,8 +452,13 @@ mod tests {
         // Bob's claim lapses at 02:50; Cat takes the record later.
         r.claim("cat", at("2026-11-25T03:00:00Z"), &rules())
             .unwrap();
-        r.complete("cat", Some("by mail".into()), at("2026-11-25T03:05:00Z"), &rules())
-            .unwrap();
+        r.complete(
+            "cat",
+            Some("by mail".into()),
+            at("2026-11-25T03:05:00Z"),
+            &rules(),
+        )
+        .unwrap();
         assert_eq!(
             r.claims,
             [
@@ -471,8 +477,15 @@ mod tests {
         let mut r = record();
         r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
             .unwrap();
-        r.assign("sue", "bob", true, None, at("2026-11-25T03:00:00Z"), &rules())
-            .unwrap();
+        r.assign(
+            "sue",
+            "bob",
+            true,
+            None,
+            at("2026-11-25T03:00:00Z"),
+            &rules(),
+        )
+        .unwrap();
         assert_eq!(r.claims.len(), 2);
         assert_eq!(
             (r.claims[1].change, r.claims[1].at),

@@ -20,7 +20,10 @@ async fn the_history_keeps_arrivals_claims_attempts_notes_and_completion(kind: K
     let (first, _) = app.play_call(CALLER).await;
     app.clock.set(at(5));
     let joined = app.play_repeat_call(CALLER).await;
-    assert_eq!(joined.id, first.id, "the second call joined the first record");
+    assert_eq!(
+        joined.id, first.id,
+        "the second call joined the first record"
+    );
     assert_eq!(joined.recordings.len(), 2);
     let repeat = joined.repeat_calls[0].call_sid.to_string();
     let id = first.id.as_str();
