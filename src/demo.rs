@@ -65,8 +65,13 @@ fn hear(doc: &Doc) {
 }
 
 /// `keep`: the configuration whose store the call is played into and kept
-/// in; a fresh temporary data dir otherwise.
-pub async fn run(language: Language, keep: Option<&Config>) -> Result<(), DemoError> {
+/// in; a fresh temporary data dir otherwise. `caller_id`: the caller asks
+/// to be called back on the caller ID instead of typing a number.
+pub async fn run(
+    language: Language,
+    keep: Option<&Config>,
+    caller_id: bool,
+) -> Result<(), DemoError> {
     let data_dir: PathBuf = match keep {
         Some(config) => config.data_dir.clone(),
         None => {
@@ -123,17 +128,29 @@ pub async fn run(language: Language, keep: Option<&Config>) -> Result<(), DemoEr
     )?;
     hear(&doc);
 
-    println!("\n  caller presses 2 (call me on another number)");
-    let doc = expect_doc("the caller-ID offer", call.press(&doc, "2").await)?;
-    hear(&doc);
+    let doc = if doc.gather().is_none() {
+        // A repeat caller (the number's earlier request is open) records
+        // at once, into that record.
+        doc
+    } else if caller_id {
+        println!("\n  caller presses 1 (call me back on this number)");
+        let doc = expect_doc("the caller-ID offer", call.press(&doc, "1").await)?;
+        hear(&doc);
+        doc
+    } else {
+        println!("\n  caller presses 2 (call me on another number)");
+        let doc = expect_doc("the caller-ID offer", call.press(&doc, "2").await)?;
+        hear(&doc);
 
-    println!("\n  caller types {TYPED} #");
-    let doc = expect_doc("number entry", call.press(&doc, TYPED).await)?;
-    hear(&doc);
+        println!("\n  caller types {TYPED} #");
+        let doc = expect_doc("number entry", call.press(&doc, TYPED).await)?;
+        hear(&doc);
 
-    println!("\n  caller presses 1 (that is right)");
-    let doc = expect_doc("confirmation", call.press(&doc, "1").await)?;
-    hear(&doc);
+        println!("\n  caller presses 1 (that is right)");
+        let doc = expect_doc("confirmation", call.press(&doc, "1").await)?;
+        hear(&doc);
+        doc
+    };
 
     let recording_sid = format!("RE{}", uuid::Uuid::new_v4().simple());
     let recording_url = twilio.add_recording(&recording_sid, tone_wav(3.0));

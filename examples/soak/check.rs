@@ -39,7 +39,7 @@ pub async fn check(
     let mut records_of: HashMap<&str, usize> = HashMap::new();
     let mut stored_keys: Vec<(String, usize, String)> = Vec::new();
     for record in &records {
-        for sid in std::iter::once(&record.call_sid).chain(&record.repeat_calls) {
+        for sid in std::iter::once(&record.call_sid).chain(record.repeat_call_sids()) {
             *records_of.entry(sid.as_str()).or_default() += 1;
             if !by_call.contains_key(sid.as_str()) {
                 counts.violations.push(format!(

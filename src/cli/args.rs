@@ -35,6 +35,11 @@ pub enum Command {
         /// `demo`, to work it on the agents' page.
         #[arg(long)]
         keep: bool,
+        /// The caller asks to be called back on the caller ID instead of
+        /// typing another number; with `--keep`, a second run while the
+        /// first record is open is a repeat call that joins it.
+        #[arg(long)]
+        caller_id: bool,
     },
     /// Re-drive recording copy jobs the queue gave up on (dead-letter
     /// queue) and say what the copy queue holds; delete expired records and

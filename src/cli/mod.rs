@@ -45,9 +45,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
     let config = Config::from_env;
     match command {
         #[cfg(feature = "sim")]
-        Command::Demo { language, keep } => {
+        Command::Demo {
+            language,
+            keep,
+            caller_id,
+        } => {
             let config = if keep { Some(config()?) } else { None };
-            Ok(crate::demo::run(language, config.as_ref()).await?)
+            Ok(crate::demo::run(language, config.as_ref(), caller_id).await?)
         }
         Command::Serve => Ok(startup::serve(config()?).await?),
         Command::Sweep { limit } => ops::sweep(&config()?, limit).await,

@@ -53,6 +53,30 @@ impl fmt::Display for Role {
 pub const MAX_FAILED_SIGN_INS: u32 = 5;
 /// How long a locked login refuses every password.
 pub const LOCKOUT: SignedDuration = SignedDuration::from_mins(15);
+/// Wrong passwords in a row for one login, and the lock they set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lockout {
+    pub failed: u32,
+    pub until: Option<Timestamp>,
+}
+
+impl Lockout {
+    /// Until when the login refuses every password, if it does now.
+    pub fn locked(&self, now: Timestamp) -> Option<Timestamp> {
+        self.until.filter(|until| *until > now)
+    }
+
+    /// Counts a wrong password: the `MAX_FAILED_SIGN_INS`th in a row locks
+    /// the login for `LOCKOUT`.
+    pub fn fail(&mut self, now: Timestamp) {
+        self.failed += 1;
+        if self.failed >= MAX_FAILED_SIGN_INS {
+            self.failed = 0;
+            self.until = Some(now.checked_add(LOCKOUT).unwrap_or(now));
+        }
+    }
+}
+
 /// A session unused this long is over.
 pub const SESSION_IDLE: SignedDuration = SignedDuration::from_hours(12);
 /// A session is over this long after sign-in, however busy.
@@ -240,11 +264,13 @@ impl AgentAccount {
             self.locked_until = None;
             return SignIn::Ok;
         }
-        self.failed_sign_ins += 1;
-        if self.failed_sign_ins >= MAX_FAILED_SIGN_INS {
-            self.failed_sign_ins = 0;
-            self.locked_until = Some(now.checked_add(LOCKOUT).unwrap_or(now));
-        }
+        let mut lockout = Lockout {
+            failed: self.failed_sign_ins,
+            until: self.locked_until,
+        };
+        lockout.fail(now);
+        self.failed_sign_ins = lockout.failed;
+        self.locked_until = lockout.until;
         SignIn::WrongPassword
     }
 

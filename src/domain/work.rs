@@ -2,7 +2,9 @@
 //! The domain decides on the record's latest version; the store writes it
 //! only if nobody wrote since.
 
-use crate::domain::callback::{Attempt, CallbackRecord, Note, Outcome, Status};
+use crate::domain::callback::{
+    Attempt, CallbackRecord, ClaimChange, ClaimEvent, MAX_CLAIM_EVENTS, Note, Outcome, Status,
+};
 use crate::domain::tenant::WorkRules;
 use jiff::Timestamp;
 
@@ -38,10 +40,46 @@ pub fn agent_name(input: &str) -> Option<String> {
 }
 
 impl CallbackRecord {
-    fn claim_expired(&self, now: Timestamp, rules: &WorkRules) -> bool {
+    fn claim_expires(&self, rules: &WorkRules) -> Option<Timestamp> {
         self.claimed_at
             .and_then(|at| at.checked_add(rules.claim_timeout).ok())
+    }
+
+    fn claim_expired(&self, now: Timestamp, rules: &WorkRules) -> bool {
+        self.claim_expires(rules)
             .is_none_or(|expires| expires <= now)
+    }
+
+    fn log_claim(&mut self, at: Timestamp, agent: &str, change: ClaimChange) {
+        if self.claims.len() >= MAX_CLAIM_EVENTS {
+            self.claims.remove(0);
+        }
+        self.claims.push(ClaimEvent {
+            at,
+            agent: agent.to_owned(),
+            change,
+        });
+    }
+
+    /// Before `agent` acts on a record another agent's claim lapsed on,
+    /// the history notes when that claim expired.
+    fn lapse_claim(&mut self, agent: &str, now: Timestamp, rules: &WorkRules) {
+        if self.status != Status::Claimed || !self.claim_expired(now, rules) {
+            return;
+        }
+        if let Some(holder) = self.claimed_by.clone()
+            && holder != agent
+        {
+            let at = self.claim_expires(rules).unwrap_or(now);
+            self.log_claim(at, &holder, ClaimChange::Expired);
+        }
+    }
+
+    /// Whether `agent` holds a claim that has not expired.
+    fn holds(&self, agent: &str, now: Timestamp, rules: &WorkRules) -> bool {
+        self.status == Status::Claimed
+            && self.claimed_by.as_deref() == Some(agent)
+            && !self.claim_expired(now, rules)
     }
 
     /// The agent holding a live claim, if it is someone other than `agent`.
@@ -84,6 +122,10 @@ impl CallbackRecord {
         rules: &WorkRules,
     ) -> Result<(), ChangeError> {
         self.open_for("claim", agent, now, rules)?;
+        if !self.holds(agent, now, rules) {
+            self.lapse_claim(agent, now, rules);
+            self.log_claim(now, agent, ClaimChange::Claimed);
+        }
         self.status = Status::Claimed;
         self.claimed_by = Some(agent.to_owned());
         self.claimed_at = Some(now);
@@ -107,6 +149,8 @@ impl CallbackRecord {
         if let Some(holder) = self.other_holder(agent, now, rules) {
             return Err(ChangeError::HeldByOther { holder });
         }
+        self.lapse_claim(agent, now, rules);
+        self.log_claim(now, agent, ClaimChange::Released);
         self.unclaim(now);
         Ok(())
     }
@@ -123,6 +167,7 @@ impl CallbackRecord {
     pub fn log_attempt(&mut self, attempt: Attempt, rules: &WorkRules) -> Result<(), ChangeError> {
         let now = attempt.at;
         self.open_for("log an attempt on", &attempt.agent, now, rules)?;
+        self.lapse_claim(&attempt.agent, now, rules);
         let outcome = attempt.outcome;
         self.attempts.push(attempt);
         let unreached = self
@@ -176,12 +221,10 @@ impl CallbackRecord {
                 status: self.status,
             });
         }
-        let holds = self.status == Status::Claimed
-            && self.claimed_by.as_deref() == Some(by)
-            && !self.claim_expired(now, rules);
-        if !holds && !supervisor {
+        if !self.holds(by, now, rules) && !supervisor {
             return Err(ChangeError::NotHolder);
         }
+        self.lapse_claim(by, now, rules);
         self.status = Status::Claimed;
         self.claimed_by = Some(to.to_owned());
         self.claimed_at = Some(now);
@@ -204,11 +247,13 @@ impl CallbackRecord {
         rules: &WorkRules,
     ) -> Result<(), ChangeError> {
         self.open_for("complete", agent, now, rules)?;
+        self.lapse_claim(agent, now, rules);
         self.status = Status::Completed;
         self.claimed_by = None;
         self.claimed_at = None;
         self.completion_note = note;
         self.completed_by = Some(agent.to_owned());
+        self.completed_at = Some(now);
         self.updated_at = now;
         self.settle_expiry(rules.retention, now);
         Ok(())
@@ -385,6 +430,81 @@ mod tests {
         assert_eq!(r.expires_at, Some(at("2026-11-26T04:00:00Z")));
         assert!(!r.is_expired(at("2026-11-26T03:59:59.999Z")));
         assert!(r.is_expired(at("2026-11-26T04:00:00Z")));
+    }
+
+    #[test]
+    fn claims_releases_and_lapses_are_kept() {
+        let mut r = record();
+        let event = |at_: &str, agent: &str, change| ClaimEvent {
+            at: at(at_),
+            agent: agent.into(),
+            change,
+        };
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        // Renewing one's own live claim is no new event.
+        r.claim("ann", at("2026-11-25T02:10:00Z"), &rules())
+            .unwrap();
+        r.release("ann", at("2026-11-25T02:15:00Z"), &rules())
+            .unwrap();
+        r.claim("bob", at("2026-11-25T02:20:00Z"), &rules())
+            .unwrap();
+        // Bob's claim lapses at 02:50; Cat takes the record later.
+        r.claim("cat", at("2026-11-25T03:00:00Z"), &rules())
+            .unwrap();
+        r.complete(
+            "cat",
+            Some("by mail".into()),
+            at("2026-11-25T03:05:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.claims,
+            [
+                event("2026-11-25T02:00:00Z", "ann", ClaimChange::Claimed),
+                event("2026-11-25T02:15:00Z", "ann", ClaimChange::Released),
+                event("2026-11-25T02:20:00Z", "bob", ClaimChange::Claimed),
+                event("2026-11-25T02:50:00Z", "bob", ClaimChange::Expired),
+                event("2026-11-25T03:00:00Z", "cat", ClaimChange::Claimed),
+            ]
+        );
+        assert_eq!(r.completed_at, Some(at("2026-11-25T03:05:00Z")));
+    }
+
+    #[test]
+    fn a_lapsed_claim_is_noted_before_a_supervisor_hands_over() {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        r.assign(
+            "sue",
+            "bob",
+            true,
+            None,
+            at("2026-11-25T03:00:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.claims.len(), 2);
+        assert_eq!(
+            (r.claims[1].change, r.claims[1].at),
+            (ClaimChange::Expired, at("2026-11-25T02:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn claim_events_are_bounded() {
+        let mut r = record();
+        let t0 = at("2026-11-25T02:00:00Z");
+        for _ in 0..MAX_CLAIM_EVENTS {
+            r.claim("ann", t0, &rules()).unwrap();
+            r.release("ann", t0, &rules()).unwrap();
+        }
+        r.claim("bob", at("2026-11-25T02:01:00Z"), &rules())
+            .unwrap();
+        assert_eq!(r.claims.len(), MAX_CLAIM_EVENTS);
+        assert_eq!(r.claims.last().unwrap().agent, "bob");
     }
 
     #[test]

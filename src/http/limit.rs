@@ -4,6 +4,7 @@
 //! tenant or address from crowding out the rest, not an exact quota. Time
 //! comes from the caller (the app's Clock), so tests never wait.
 
+use crate::domain::agent::Lockout;
 use crate::domain::ids::TenantId;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -171,6 +172,7 @@ pub struct Limits {
     pub api: Limiter<TenantId>,
     pub sign_in_by_tenant: Limiter<TenantId>,
     pub sign_in_by_address: Limiter<IpAddr>,
+    pub no_account: NoAccountLockouts,
 }
 
 impl Limits {
@@ -179,7 +181,37 @@ impl Limits {
             api: Limiter::new(rates.api, MAX_KEYS),
             sign_in_by_tenant: Limiter::new(rates.sign_in_failures, MAX_KEYS),
             sign_in_by_address: Limiter::new(rates.sign_in_failures, MAX_KEYS),
+            no_account: NoAccountLockouts::default(),
         }
+    }
+}
+
+/// Lockouts of sign-ins that name no active account (an unknown tenant or
+/// login, or a disabled agent), counted as a real login's are so that the
+/// answers do not tell whether a login exists. In memory: such a login has
+/// no password to guess, so its lock only has to look alike, and names
+/// anyone can invent must not become store rows. At most `MAX_KEYS`; a full
+/// map starts over.
+#[derive(Default)]
+pub struct NoAccountLockouts(Mutex<HashMap<(String, String), Lockout>>);
+
+impl NoAccountLockouts {
+    /// Until when `tenant`/`login` is locked, if it is now.
+    pub fn locked(&self, tenant: &str, login: &str, now: Timestamp) -> Option<Timestamp> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(tenant.to_owned(), login.to_owned()))
+            .and_then(|lockout| lockout.locked(now))
+    }
+
+    /// Counts a failed sign-in for `tenant`/`login`.
+    pub fn fail(&self, tenant: &str, login: &str, now: Timestamp) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= MAX_KEYS {
+            map.clear();
+        }
+        map.entry((tenant.to_owned(), login.to_owned()))
+            .or_default()
+            .fail(now);
     }
 }
 

@@ -374,7 +374,7 @@ pub async fn open_by_lookups<S: Store + ?Sized>(
         return Ok(Opened::Existing(open));
     }
     let joined = modify_callback(store, tenant, &open.id, |r| {
-        r.attach_call(call_sid.clone(), now)
+        r.attach_call(call_sid.clone(), fresh.received_at, now)
     })
     .await?;
     Ok(Opened::Joined(joined))

@@ -48,13 +48,24 @@ async function signIn(page, login) {
   await page.waitForSelector('[role=tab][aria-selected=true]');
 }
 
-/** Waits until every <audio> on the page has loaded its metadata. */
+/** Waits until every <audio> on the page has loaded its metadata; a
+ * recording that neither loads nor fails within 15 s fails the step. */
 async function durations(page) {
   return page.$$eval('audio', (els) => Promise.all(els.map((a) => new Promise((resolve, reject) => {
     if (a.readyState >= 1) resolve(a.duration);
     a.addEventListener('loadedmetadata', () => resolve(a.duration));
     a.addEventListener('error', () => reject(new Error(`audio ${a.src}: error ${a.error && a.error.code}`)));
+    setTimeout(() => reject(new Error(`audio ${a.src}: no metadata after 15 s`)), 15000);
   }))));
+}
+
+/** Presses Tab until `selector` has the focus, as a keyboard user would. */
+async function tabTo(page, selector) {
+  for (let i = 0; i < 100; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
+  }
+  throw new Error(`Tab never reached ${selector}`);
 }
 
 async function record(page, id) {
@@ -82,16 +93,29 @@ try {
   const ann = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   watch(ann);
   let id;
+  await step('a wrong password is refused in the page\'s language', async () => {
+    // Not watched: the 401 is the point.
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${BASE}/app`);
+    await page.fill('#f-tenant', 'demo');
+    await page.fill('#f-login', 'ann');
+    await page.fill('#f-password', 'not her password');
+    await page.click('#signin button[type=submit]');
+    await page.waitForSelector('#signin .error:text("テナント、ログイン名またはパスワードが違います。")');
+    await page.context().close();
+  });
   await step('ann signs in and chooses her password', async () => {
     await signIn(ann, 'ann');
     assert.equal(await ann.getAttribute('html', 'lang'), 'ja');
   });
-  await step('the list shows the waiting callback, number masked', async () => {
+  await step('the list shows the waiting callback, number masked, one repeat call', async () => {
     const row = ann.locator('tr[data-id]').first();
     await row.waitFor();
+    assert.equal(await ann.locator('tr[data-id]').count(), 1, 'the repeat call joined the record');
     id = await row.getAttribute('data-id');
     assert.match(await row.innerText(), /\*{3,}/);
     assert.match(await row.innerText(), /0 \/ \d/);
+    assert.equal(await row.locator('td[data-label="再入電"]').innerText(), '1');
     await ann.screenshot({ path: `${SHOTS}/list-ja.png`, fullPage: true });
   });
   await step('the English switch is kept per browser', async () => {
@@ -108,8 +132,10 @@ try {
     await ann.click(`tr[data-id="${id}"] a`);
     await ann.waitForSelector('#claim');
     const lengths = await durations(ann);
-    assert.ok(lengths.length >= 1, 'at least one recording');
+    assert.equal(lengths.length, 2, 'the first call and the repeat call');
     for (const d of lengths) assert.ok(Number.isFinite(d) && d > 0, `duration ${d}`);
+    assert.match(await ann.textContent('dl.facts'), /再入電\s*1/);
+    assert.equal(await ann.locator('#history li[data-kind="repeat_call"]').count(), 1);
   });
   await step('ann claims it and sees the whole number', async () => {
     await ann.click('#claim');
@@ -161,12 +187,15 @@ try {
     assert.equal((await record(ann, id)).completion_note, 'メールで回答済み');
   });
   await step('the page can be worked with the keyboard', async () => {
-    await ann.focus('#back');
+    await tabTo(ann, '#back');
     await ann.keyboard.press('Enter');
     await ann.waitForSelector('[role=tab]');
-    await ann.focus('#tab-completed');
+    await tabTo(ann, '#tab-completed');
     await ann.keyboard.press('Enter');
     await ann.waitForSelector(`tr[data-id="${id}"]`);
+    await tabTo(ann, `tr[data-id="${id}"] a`);
+    await ann.keyboard.press('Enter');
+    await ann.waitForSelector('#history li[data-kind="completed"]');
   });
   await step('an admin adds an agent and a password reset signs ann out', async () => {
     const ada = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
@@ -174,6 +203,7 @@ try {
     await signIn(ada, 'ada');
     await ada.click('#admin');
     await ada.waitForSelector('tr[data-login="ann"]');
+    assert.deepEqual(await ada.locator('th').allInnerTexts(), ['ログイン名', '名前', '役割', '有効', '操作']);
     await ada.fill('#f-new-login', 'cat');
     await ada.fill('#f-new-name', '猫田 <b>タマ</b>');
     await ada.click('#add-agent button[type=submit]');

@@ -466,7 +466,7 @@ async fn a_repeat_caller_joins_a_claimed_record_and_the_claim_stays(kind: Kind) 
     );
     let records = app.records().await;
     assert_eq!(records.len(), 1);
-    assert_eq!(records[0].repeat_calls[0].as_str(), sid);
+    assert_eq!(records[0].repeat_calls[0].call_sid.as_str(), sid);
     assert_eq!(records[0].status, Status::Claimed);
     assert_eq!(records[0].claimed_by.as_deref(), Some("ann"));
 }

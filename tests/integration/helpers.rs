@@ -399,6 +399,30 @@ impl TestApp {
         (self.record(&sid).await.unwrap(), audio)
     }
 
+    /// Plays a later call from `from` while its earlier record is open:
+    /// the caller hears it is kept and records at once. Returns the record.
+    pub async fn play_repeat_call(&self, from: &str) -> CallbackRecord {
+        let sid = self.call_sid();
+        let call = self.call(&sid, from);
+        let doc = call
+            .incoming(&self.voice_url())
+            .await
+            .unwrap()
+            .doc()
+            .unwrap();
+        let rec_sid = self.recording_sid();
+        let rec_url = self.twilio.add_recording(&rec_sid, tone_wav(1.0));
+        call.record(&doc, &rec_sid, &rec_url, 1).await.unwrap();
+        let status = call
+            .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
+            .await
+            .unwrap();
+        assert_eq!(status.status, 204);
+        let copied = self.copy_round().await;
+        assert_eq!(copied.stored, 1, "{copied:?}");
+        self.record(&sid).await.unwrap()
+    }
+
     /// One round of the copier: every due job worked once; a failed one is
     /// due again at once (no retry delay).
     pub async fn copy_round(&self) -> WorkReport {

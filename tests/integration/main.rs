@@ -11,6 +11,7 @@ mod capacity;
 mod crash;
 mod events;
 mod helpers;
+mod history;
 mod idempotency;
 mod lambda;
 mod limits;

@@ -1,9 +1,11 @@
 //! The agents' page: served from the binary with strict security headers.
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TENANT, spawn_app};
 use afureko::config::BaseUrl;
+use afureko::domain::agent::Role;
 use axum::body::Body;
 use axum::http::Request;
+use serde_json::json;
 
 #[tokio::test]
 async fn the_page_is_served_with_strict_headers_and_no_inline_script() {
@@ -61,6 +63,7 @@ async fn the_page_is_served_with_strict_headers_and_no_inline_script() {
 #[tokio::test]
 async fn secure_is_dropped_only_for_plain_http_on_loopback() {
     let app = spawn_app().await;
+    app.add_agent(TENANT, "ann", Role::Agent).await;
     for (url, secure) in [
         ("http://127.0.0.1:3000", false),
         ("http://localhost:3000", false),
@@ -71,11 +74,26 @@ async fn secure_is_dropped_only_for_plain_http_on_loopback() {
         let mut state = app.state.clone();
         state.public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", url).unwrap();
         let page = crate::helpers::send_to(
-            afureko::http::app(state),
+            afureko::http::app(state.clone()),
             Request::get("/app").body(Body::empty()).unwrap(),
         )
         .await;
         let csp = page.headers["content-security-policy"].to_str().unwrap();
         assert_eq!(csp.contains("http://127.0.0.1:*"), !secure, "{url}: {csp}");
+        let body = json!({"tenant": TENANT, "login": "ann", "password": "a long enough password"});
+        let signed_in = crate::helpers::send_to(
+            afureko::http::app(state),
+            Request::post("/api/v1/sessions")
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(signed_in.status, 201, "{url}");
+        let cookie = signed_in.headers["set-cookie"].to_str().unwrap();
+        assert!(cookie.starts_with("afureko_session="), "{cookie}");
+        let attributes: Vec<&str> = cookie.split("; ").skip(1).collect();
+        assert_eq!(attributes.contains(&"Secure"), secure, "{url}: {cookie}");
+        assert!(attributes.contains(&"HttpOnly"), "{url}: {cookie}");
     }
 }

@@ -140,7 +140,7 @@ async fn first_calls_at_once(kind: Kind, race: Race) {
     assert_eq!(record.status, Status::Pending);
     assert_eq!(record.callback_number.as_str(), CALLER);
     let all: HashSet<&str> = std::iter::once(record.call_sid.as_str())
-        .chain(record.repeat_calls.iter().map(|c| c.as_str()))
+        .chain(record.repeat_call_sids().map(|c| c.as_str()))
         .collect();
     assert_eq!(all, sids.iter().map(String::as_str).collect());
     // The first call is offered its caller ID; the others hear that the

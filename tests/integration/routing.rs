@@ -485,7 +485,7 @@ async fn a_repeat_caller_joins_the_open_record(kind: Kind) {
     let record = &records[0];
     assert_eq!(record.id, first.id);
     assert_eq!(record.repeat_calls.len(), 1);
-    assert_eq!(record.repeat_calls[0].as_str(), sid);
+    assert_eq!(record.repeat_calls[0].call_sid.as_str(), sid);
     // The repeat call is linked to the record it joined.
     assert_eq!(app.record(&sid).await.unwrap().id, first.id);
     assert_eq!(record.recordings.len(), 2);
@@ -521,7 +521,7 @@ async fn a_typed_number_with_an_open_record_joins_it(kind: Kind) {
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].id, first.id);
     assert_eq!(records[0].repeat_calls.len(), 1);
-    assert_eq!(records[0].repeat_calls[0].as_str(), sid);
+    assert_eq!(records[0].repeat_calls[0].call_sid.as_str(), sid);
     assert_eq!(app.record(&sid).await.unwrap().id, first.id, "linked");
 
     // The recording of this call lands on the first record, under this call.

@@ -217,6 +217,46 @@ async fn wrong_logins_and_passwords_get_one_message_and_lock_the_login() {
     assert_eq!(app.sign_in_as(TENANT, "ann", PASSWORD).await.status, 201);
 }
 
+#[tokio::test]
+async fn unknown_and_disabled_logins_lock_like_real_ones() {
+    let app = spawn_app().await;
+    app.add_agent(TENANT, "ann", Role::Agent).await;
+    let mut dan = app.add_agent(TENANT, "dan", Role::Agent).await;
+    dan.disable(NOW.parse().unwrap());
+    app.backend.agents.update_agent(&dan).await.unwrap();
+    // What a guesser sees: status, body and Retry-After of each try.
+    let answers = |tenant: &'static str, login: &'static str| {
+        let app = &app;
+        async move {
+            let mut seen = Vec::new();
+            for _ in 0..7 {
+                let reply = app.sign_in_as(tenant, login, "a wrong guess!").await;
+                let retry = reply
+                    .headers
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                seen.push((reply.status, reply.json(), retry));
+            }
+            seen
+        }
+    };
+    let known = answers(TENANT, "ann").await;
+    assert_eq!(known[4].0, 401);
+    assert_eq!(known[5].0, 429, "five wrong passwords lock a login");
+    assert_eq!(known[5].2.as_deref(), Some("900"));
+    for (tenant, login) in [(TENANT, "nobody"), (TENANT, "dan"), ("ghost", "ann")] {
+        assert_eq!(answers(tenant, login).await, known, "{tenant}/{login}");
+    }
+    // Case and spaces name the same login, as for a real one.
+    assert_eq!(app.sign_in_as(TENANT, " NOBODY ", "x").await.status, 429);
+    app.later(15);
+    let unlocked = app.sign_in_as(TENANT, "nobody", "a wrong guess!").await;
+    assert_eq!(
+        unlocked.status, 401,
+        "the lock lasts 15 minutes, as a real one"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_wrong_passwords_all_count() {
     let app = spawn_app().await;
@@ -334,6 +374,12 @@ async fn cookie_requests_need_the_csrf_token_and_act_as_the_agent() {
         claimed.json()["callback_number"],
         seeded.callback_number.as_str(),
         "the holder sees the whole number"
+    );
+    let listed = app.browse(&b, "GET", "/api/v1/callbacks", None).await;
+    assert_eq!(
+        listed.json()["items"][0]["callback_number"],
+        masked.as_str(),
+        "the list masks it for the holder too"
     );
     let named = app
         .browse(

@@ -554,18 +554,20 @@ async fn repeat_callers_are_found(b: &Backend) {
     assert_eq!(open.map(|r| r.id), Some(first.id.clone()));
     let later = call_sid();
     let joined = modify_callback(b.store.as_ref(), &tenant, &first.id, |r| {
-        r.attach_call(later.clone(), r.updated_at)
+        r.attach_call(later.clone(), r.received_at, r.updated_at)
     })
     .await
     .unwrap();
-    assert_eq!(joined.repeat_calls, std::slice::from_ref(&later));
+    assert_eq!(joined.repeat_calls.len(), 1);
+    assert_eq!(joined.repeat_calls[0].call_sid, later);
+    assert_eq!(joined.repeat_calls[0].at, Some(first.received_at));
     let stored = b
         .store
         .get_callback(&tenant, &first.id)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.repeat_calls, std::slice::from_ref(&later), "re-read");
+    assert_eq!(stored.repeat_calls, joined.repeat_calls, "re-read");
     assert_eq!(stored.version, joined.version);
     let found = b
         .store

@@ -108,6 +108,58 @@ pub struct Note {
     pub handed_to: Option<String>,
 }
 
+/// A later call from the same number that joined an open record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredRepeatCall")]
+pub struct RepeatCall {
+    pub call_sid: CallSid,
+    /// When the call arrived; unknown for calls joined before it was kept.
+    pub at: Option<Timestamp>,
+}
+
+/// Records written before arrival times were kept hold bare call SIDs.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredRepeatCall {
+    Sid(CallSid),
+    Full {
+        call_sid: CallSid,
+        #[serde(default)]
+        at: Option<Timestamp>,
+    },
+}
+
+impl From<StoredRepeatCall> for RepeatCall {
+    fn from(stored: StoredRepeatCall) -> Self {
+        match stored {
+            StoredRepeatCall::Sid(call_sid) => RepeatCall { call_sid, at: None },
+            StoredRepeatCall::Full { call_sid, at } => RepeatCall { call_sid, at },
+        }
+    }
+}
+
+/// What happened to a record's claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimChange {
+    Claimed,
+    Released,
+    /// The claim timed out and someone else acted on the record.
+    Expired,
+}
+
+/// A claim taken, given back or lapsed, for the record's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimEvent {
+    pub at: Timestamp,
+    pub agent: String,
+    pub change: ClaimChange,
+}
+
+/// Claim events kept per record, newest; bounds the stored item (a
+/// DynamoDB item is at most 400 KB) however often a record changes hands.
+pub const MAX_CLAIM_EVENTS: usize = 100;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallbackRecord {
     pub id: CallbackId,
@@ -125,7 +177,7 @@ pub struct CallbackRecord {
     pub recordings: Vec<Recording>,
     /// Later calls from the same number while this record was open.
     #[serde(default)]
-    pub repeat_calls: Vec<CallSid>,
+    pub repeat_calls: Vec<RepeatCall>,
     pub status: Status,
     pub attempts: Vec<Attempt>,
     pub claimed_by: Option<String>,
@@ -138,9 +190,16 @@ pub struct CallbackRecord {
     pub completed_by: Option<String>,
     #[serde(default)]
     pub completion_note: Option<String>,
+    /// When the record was completed without a logged attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
     /// Notes and hand-overs, oldest first.
     #[serde(default)]
     pub notes: Vec<Note>,
+    /// Claims taken, released and lapsed, oldest first (at most
+    /// `MAX_CLAIM_EVENTS`, the newest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<ClaimEvent>,
     /// When a completed or failed record is gone: every read treats it as
     /// deleted from then on, and the stores remove it (tenant retention).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -183,7 +242,9 @@ impl CallbackRecord {
             claimed_at: None,
             completed_by: None,
             completion_note: None,
+            completed_at: None,
             notes: Vec::new(),
+            claims: Vec::new(),
             due_at: {
                 let from = new.due_from.unwrap_or(new.received_at);
                 from.checked_add(sla).unwrap_or(from)
@@ -222,16 +283,24 @@ impl CallbackRecord {
 
     /// Every call that belongs to this record.
     pub fn has_call(&self, call_sid: &CallSid) -> bool {
-        &self.call_sid == call_sid || self.repeat_calls.contains(call_sid)
+        &self.call_sid == call_sid || self.repeat_call_sids().any(|c| c == call_sid)
     }
 
-    /// A later call from the same number joins this record; false when it
-    /// already has (a retried webhook).
-    pub fn attach_call(&mut self, call_sid: CallSid, now: Timestamp) -> bool {
+    /// The later calls that joined this record, oldest first.
+    pub fn repeat_call_sids(&self) -> impl Iterator<Item = &CallSid> {
+        self.repeat_calls.iter().map(|c| &c.call_sid)
+    }
+
+    /// A later call from the same number, which arrived at `arrived`,
+    /// joins this record; false when it already has (a retried webhook).
+    pub fn attach_call(&mut self, call_sid: CallSid, arrived: Timestamp, now: Timestamp) -> bool {
         if self.has_call(&call_sid) {
             return false;
         }
-        self.repeat_calls.push(call_sid);
+        self.repeat_calls.push(RepeatCall {
+            call_sid,
+            at: Some(arrived),
+        });
         self.updated_at = now;
         true
     }
@@ -276,12 +345,54 @@ pub(crate) mod tests {
     fn repeat_calls_attach_once() {
         let mut r = record();
         let later = CallSid::parse("CA00000000000000000000000000000002").unwrap();
-        let now: Timestamp = "2026-11-25T02:00:00Z".parse().unwrap();
-        assert!(r.attach_call(later.clone(), now));
-        assert!(!r.attach_call(later.clone(), now));
-        assert!(!r.attach_call(r.call_sid.clone(), now));
+        let arrived = at("2026-11-25T01:58:00Z");
+        let now = at("2026-11-25T02:00:00Z");
+        assert!(r.attach_call(later.clone(), arrived, now));
+        assert!(!r.attach_call(later.clone(), arrived, now));
+        assert!(!r.attach_call(r.call_sid.clone(), arrived, now));
         assert!(r.has_call(&later));
-        assert_eq!(r.repeat_calls, [later]);
+        assert_eq!(
+            r.repeat_calls,
+            [RepeatCall {
+                call_sid: later,
+                at: Some(arrived)
+            }]
+        );
+    }
+
+    #[test]
+    fn records_stored_before_the_history_fields_still_load() {
+        let mut doc = serde_json::to_value(record()).unwrap();
+        let map = doc.as_object_mut().unwrap();
+        map.insert(
+            "repeat_calls".into(),
+            serde_json::json!(["CA00000000000000000000000000000002"]),
+        );
+        assert!(map.get("claims").is_none() && map.get("completed_at").is_none());
+        let old: CallbackRecord = serde_json::from_value(doc).unwrap();
+        assert_eq!(
+            old.repeat_calls,
+            [RepeatCall {
+                call_sid: CallSid::parse("CA00000000000000000000000000000002").unwrap(),
+                at: None
+            }]
+        );
+        assert!(old.claims.is_empty());
+        let mut new = old.clone();
+        new.attach_call(
+            CallSid::parse("CA00000000000000000000000000000003").unwrap(),
+            at("2026-11-25T01:30:00Z"),
+            at("2026-11-25T01:31:00Z"),
+        );
+        let json = serde_json::to_value(&new).unwrap();
+        assert_eq!(
+            json["repeat_calls"],
+            serde_json::json!([
+                {"call_sid": "CA00000000000000000000000000000002", "at": null},
+                {"call_sid": "CA00000000000000000000000000000003", "at": "2026-11-25T01:30:00Z"}
+            ])
+        );
+        assert_eq!(serde_json::from_value::<CallbackRecord>(json).unwrap(), new);
     }
 
     pub(crate) fn at(s: &str) -> Timestamp {

@@ -14,6 +14,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -174,10 +175,9 @@ async fn check_password(state: &AppState, body: &SignInBody) -> Result<Response,
     // Every failure must count: a count lost to a concurrent sign-in is
     // read again and counted again.
     for _ in 0..SIGN_IN_TRIES {
-        let Some((tenant, mut account)) = find_agent(state, body).await? else {
-            // As slow as a real check, so timing tells no login apart.
-            verify_nobody(&body.password);
-            return Err(wrong());
+        let found = find_agent(state, body).await?;
+        let Some((tenant, mut account)) = found.filter(|(_, a)| a.is_active()) else {
+            return no_account(state, body);
         };
         let before = account.clone();
         let outcome = account.sign_in(&body.password, state.clock.now());
@@ -196,15 +196,35 @@ async fn check_password(state: &AppState, body: &SignInBody) -> Result<Response,
                 tracing::info!(login = %account.login, "sign-in refused");
                 Err(wrong())
             }
-            SignIn::Locked { until } => Err(ApiError::TooManyRequests {
-                message: format!(
-                    "too many failed sign-ins for this login: try again after {until}"
-                ),
-                retry_after: RetryAfter::until(until, state.clock.now()),
-            }),
+            SignIn::Locked { until } => Err(locked(state, until)),
         };
     }
     Err(StoreError::Conflict.into())
+}
+
+fn locked(state: &AppState, until: Timestamp) -> ApiError {
+    ApiError::TooManyRequests {
+        message: format!("too many failed sign-ins for this login: try again after {until}"),
+        retry_after: RetryAfter::until(until, state.clock.now()),
+    }
+}
+
+/// A sign-in naming no active account answers as one naming a real login:
+/// 401 after as slow a check, and locked after as many failures (counted in
+/// memory, `NoAccountLockouts`).
+fn no_account(state: &AppState, body: &SignInBody) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    // The names as a real login's lock would key them.
+    let tenant =
+        TenantId::parse(&body.tenant).map_or_else(|_| body.tenant.clone(), |t| t.to_string());
+    let login = agent::login(&body.login).unwrap_or_else(|_| body.login.clone());
+    let lockouts = &state.limits.no_account;
+    if let Some(until) = lockouts.locked(&tenant, &login, now) {
+        return Err(locked(state, until));
+    }
+    verify_nobody(&body.password);
+    lockouts.fail(&tenant, &login, now);
+    Err(ApiError::Unauthorized(WRONG_SIGN_IN.into()))
 }
 
 const SIGN_IN_TRIES: usize = 8;

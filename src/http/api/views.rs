@@ -1,7 +1,10 @@
 //! What agents see of a record: the JSON the API answers.
 
-use crate::domain::callback::{CallbackRecord, Confirmation, Outcome, RecordingState, Status};
+use crate::domain::callback::{
+    CallbackRecord, ClaimChange, Confirmation, Outcome, RecordingState, Status,
+};
 use crate::domain::reason::Reason;
+use jiff::Timestamp;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -32,6 +35,144 @@ pub struct NoteView {
     pub handed_to: Option<String>,
 }
 
+/// What happened in a history entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryKind {
+    /// The first call.
+    Arrived,
+    /// A later call from the same number joined the record.
+    RepeatCall,
+    Claimed,
+    Released,
+    /// The holder's claim timed out (noted when someone else acted).
+    ClaimExpired,
+    Attempt,
+    Note,
+    HandedOver,
+    /// Completed without a logged attempt (a `reached` attempt completes
+    /// the record too, and shows as that attempt).
+    Completed,
+}
+
+/// One entry of a record's history. Fields that do not apply to the kind
+/// are left out.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// RFC 3339, UTC. Left out only for repeat calls that joined before
+    /// arrival times were kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    pub kind: HistoryKind,
+    /// The call, for arrivals and repeat calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call_sid: Option<String>,
+    /// Who acted (whose claim it was, for `claim_expired`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    /// The attempt's outcome.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// The note of an attempt, note, hand-over or completion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Who a hand-over went to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handed_to: Option<String>,
+}
+
+impl HistoryEntry {
+    fn new(at: Option<Timestamp>, kind: HistoryKind) -> Self {
+        HistoryEntry {
+            at: at.map(|t| t.to_string()),
+            kind,
+            call_sid: None,
+            agent: None,
+            outcome: None,
+            text: None,
+            handed_to: None,
+        }
+    }
+}
+
+/// Everything that happened to the record, oldest first.
+fn history(r: &CallbackRecord) -> Vec<HistoryEntry> {
+    let mut timed: Vec<(Timestamp, HistoryEntry)> = Vec::new();
+    let mut push = |at: Timestamp, entry: HistoryEntry| timed.push((at, entry));
+    push(
+        r.received_at,
+        HistoryEntry {
+            call_sid: Some(r.call_sid.to_string()),
+            ..HistoryEntry::new(Some(r.received_at), HistoryKind::Arrived)
+        },
+    );
+    for call in &r.repeat_calls {
+        // Untimed (older) repeat calls sort right after the first call.
+        push(
+            call.at.unwrap_or(r.received_at),
+            HistoryEntry {
+                call_sid: Some(call.call_sid.to_string()),
+                ..HistoryEntry::new(call.at, HistoryKind::RepeatCall)
+            },
+        );
+    }
+    for c in &r.claims {
+        let kind = match c.change {
+            ClaimChange::Claimed => HistoryKind::Claimed,
+            ClaimChange::Released => HistoryKind::Released,
+            ClaimChange::Expired => HistoryKind::ClaimExpired,
+        };
+        push(
+            c.at,
+            HistoryEntry {
+                agent: Some(c.agent.clone()),
+                ..HistoryEntry::new(Some(c.at), kind)
+            },
+        );
+    }
+    for a in &r.attempts {
+        push(
+            a.at,
+            HistoryEntry {
+                agent: Some(a.agent.clone()),
+                outcome: Some(a.outcome),
+                text: a.note.clone(),
+                ..HistoryEntry::new(Some(a.at), HistoryKind::Attempt)
+            },
+        );
+    }
+    for n in &r.notes {
+        let kind = match n.handed_to {
+            Some(_) => HistoryKind::HandedOver,
+            None => HistoryKind::Note,
+        };
+        push(
+            n.at,
+            HistoryEntry {
+                agent: Some(n.agent.clone()),
+                text: n.text.clone(),
+                handed_to: n.handed_to.clone(),
+                ..HistoryEntry::new(Some(n.at), kind)
+            },
+        );
+    }
+    if let Some(agent) = &r.completed_by {
+        // Records completed before the time was kept show their last change.
+        let at = r.completed_at.unwrap_or(r.updated_at);
+        push(
+            at,
+            HistoryEntry {
+                agent: Some(agent.clone()),
+                text: r.completion_note.clone(),
+                ..HistoryEntry::new(Some(at), HistoryKind::Completed)
+            },
+        );
+    }
+    // Stable: entries at the same instant keep the order above.
+    timed.sort_by_key(|(at, _)| *at);
+    timed.into_iter().map(|(_, entry)| entry).collect()
+}
+
 /// A callback record as agents see it.
 #[derive(Serialize, ToSchema)]
 pub struct CallbackView {
@@ -56,6 +197,9 @@ pub struct CallbackView {
     pub notes: Vec<NoteView>,
     /// Later calls from the same number that joined this record.
     pub repeat_calls: usize,
+    /// Arrivals, claims, attempts, notes, hand-overs and completion,
+    /// oldest first.
+    pub history: Vec<HistoryEntry>,
     /// When a completed or failed record is deleted with its recordings
     /// (the tenant's retention); null while open.
     pub expires_at: Option<String>,
@@ -114,6 +258,7 @@ impl From<&CallbackRecord> for CallbackView {
                 })
                 .collect(),
             repeat_calls: r.repeat_calls.len(),
+            history: history(r),
             expires_at: r.expires_at.map(|t| t.to_string()),
             version: r.version,
             updated_at: r.updated_at.to_string(),
@@ -125,14 +270,23 @@ impl CallbackView {
     /// The view for a signed-in agent (`login`) shows the callback number
     /// whole only while that agent holds the record; API keys see it whole.
     pub fn for_caller(r: &CallbackRecord, login: Option<&str>) -> Self {
-        let mut view = CallbackView::from(r);
-        if let Some(login) = login
-            && r.claimed_by.as_deref() != Some(login)
-        {
-            view.callback_number = r.callback_number.masked();
-            view.caller_number = r.caller_number.as_ref().map(|n| n.masked());
+        let holder = login.is_none_or(|login| r.claimed_by.as_deref() == Some(login));
+        CallbackView::from(r).masked_unless(holder, r)
+    }
+
+    /// A list row: masked for every signed-in agent, the holder too (the
+    /// whole number is on the record, where it is called); API keys see it
+    /// whole.
+    pub fn in_list(r: &CallbackRecord, login: Option<&str>) -> Self {
+        CallbackView::from(r).masked_unless(login.is_none(), r)
+    }
+
+    fn masked_unless(mut self, whole: bool, r: &CallbackRecord) -> Self {
+        if !whole {
+            self.callback_number = r.callback_number.masked();
+            self.caller_number = r.caller_number.as_ref().map(|n| n.masked());
         }
-        view
+        self
     }
 }
 

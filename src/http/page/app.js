@@ -19,7 +19,8 @@ const T = {
     complete: '完了にする', completion_note: '完了メモ', add_note: '社内メモを追加', notes_label: '社内メモ',
     history: '履歴', recordings: '録音', assign: '引き継ぐ', assign_to: '引き継ぎ先', status: '状態',
     overdue: '期限切れ', soon: '30分以内', fine: '余裕あり', held_by: '{0} さんが対応中です',
-    arrived: '着信', attempt_by: '{0}: {1}', note_by: '{0} のメモ', handed: '{0} → {1} に引き継ぎ',
+    arrived: '着信', repeat_call: '再入電', claimed_by: '{0} が担当', released_by: '{0} が担当を外した',
+    claim_expired: '{0} の担当が時間切れ', time_unknown: '時刻不明', attempt_by: '{0}: {1}', note_by: '{0} のメモ', handed: '{0} → {1} に引き継ぎ',
     completed_by: '{0} が完了', call_number: '発信する', none: 'なし', saved: '保存しました',
     signed_out: 'ログアウトしました', session_over: 'セッションが切れました。ログインしてください',
     r_busy: '話し中', 'r_no-answer': '応答なし', 'r_queue-timeout': '待ち時間超過', 'r_queue-opt-out': '待ちを中止',
@@ -29,6 +30,18 @@ const T = {
     agents: '担当者の管理', name: '名前', role: '役割', active: '有効', disable: '無効にする', reset: 'パスワード再発行',
     add_agent: '担当者を追加', add: '追加', one_time: '{0} の初回パスワード（一度だけ表示）: {1}', disabled: '無効',
     role_agent: '担当者', role_supervisor: 'スーパーバイザー', role_admin: '管理者', change_role: '役割を変更',
+    actions: '操作',
+    e_bad_request: '入力内容を確認してください。', e_unauthorized: 'ログインしてください。',
+    e_forbidden: 'この操作は許可されていません。', e_not_found: '見つかりません（削除された可能性があります）。',
+    e_conflict: 'ほかの操作と重なりました。もう一度お試しください。', e_invalid_state: 'この状態では、その操作はできません。',
+    e_too_many_requests: '操作が多すぎます。しばらくしてからお試しください。', e_payload_too_large: '入力が長すぎます。',
+    e_internal: 'サーバーでエラーが発生しました。もう一度お試しください。',
+    e_signin_unauthorized: 'テナント、ログイン名またはパスワードが違います。',
+    e_signin_too_many_requests: 'ログインの失敗が続いたため、しばらくログインできません。15分ほどしてからお試しください。',
+    e_password_unauthorized: '現在のパスワードが違います。',
+    e_password_bad_request: '新しいパスワードは12文字以上で、現在のものと違うものにしてください。',
+    e_agents_bad_request: 'ログイン名は英小文字・数字・「.」「_」「-」の64文字まで、名前は100文字までで入力してください。',
+    e_agents_conflict: 'そのログイン名はすでに使われています。',
   },
   en: {
     skip: 'Skip to content', signout: 'Sign out', signin: 'Sign in', tenant: 'Tenant', login: 'Login',
@@ -42,7 +55,9 @@ const T = {
     outcome_wrong_number: 'Wrong number', note: 'Note', complete: 'Complete', completion_note: 'Completion note',
     add_note: 'Add an internal note', notes_label: 'Internal note', history: 'History', recordings: 'Recordings',
     assign: 'Hand over', assign_to: 'Hand over to', status: 'Status', overdue: 'Overdue', soon: 'Due within 30 min',
-    fine: 'On time', held_by: '{0} is working on it', arrived: 'Call received', attempt_by: '{0}: {1}',
+    fine: 'On time', held_by: '{0} is working on it', arrived: 'Call received', repeat_call: 'Called again',
+    claimed_by: 'Claimed by {0}', released_by: 'Released by {0}', claim_expired: "{0}'s claim expired",
+    time_unknown: 'time unknown', attempt_by: '{0}: {1}',
     note_by: 'Note by {0}', handed: '{0} handed it to {1}', completed_by: 'Completed by {0}',
     call_number: 'Call', none: 'none', saved: 'Saved', signed_out: 'Signed out',
     session_over: 'Your session has ended: sign in again', r_busy: 'Busy', 'r_no-answer': 'No answer',
@@ -53,6 +68,19 @@ const T = {
     agents: 'Agents', name: 'Name', role: 'Role', active: 'Active', disable: 'Disable', reset: 'Reset password',
     add_agent: 'Add an agent', add: 'Add', one_time: 'One-time password for {0} (shown once): {1}', disabled: 'Disabled',
     role_agent: 'Agent', role_supervisor: 'Supervisor', role_admin: 'Admin', change_role: 'Change role',
+    actions: 'Actions',
+    e_bad_request: 'Please check what you entered.', e_unauthorized: 'Please sign in.',
+    e_forbidden: 'You are not allowed to do that.', e_not_found: 'Not found (it may have been deleted).',
+    e_conflict: 'Someone else changed it at the same time: please try again.',
+    e_invalid_state: 'That cannot be done in the current state.',
+    e_too_many_requests: 'Too many requests: please wait a moment and try again.',
+    e_payload_too_large: 'That is too long.', e_internal: 'Something went wrong on the server: please try again.',
+    e_signin_unauthorized: 'Wrong tenant, login or password.',
+    e_signin_too_many_requests: 'Too many failed sign-ins: please try again in about 15 minutes.',
+    e_password_unauthorized: 'The current password is wrong.',
+    e_password_bad_request: 'The new password needs 12 characters or more and must differ from the current one.',
+    e_agents_bad_request: "A login is up to 64 of a-z, 0-9, '.', '_' and '-'; a name up to 100 characters.",
+    e_agents_conflict: 'That login is taken already.',
   },
 };
 const OUTCOMES = ['reached', 'no_answer', 'busy', 'voicemail', 'wrong_number'];
@@ -89,7 +117,7 @@ function h(tag, attrs, ...children) {
 }
 
 class ApiFailure extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, code, message) { super(message); this.status = status; this.code = code; }
 }
 
 async function api(method, path, body) {
@@ -103,7 +131,8 @@ async function api(method, path, body) {
   const data = reply.status === 204 ? null : await reply.json().catch(() => null);
   if (!reply.ok) {
     if (reply.status === 401 && state.me) { signedOut(t('session_over')); }
-    throw new ApiFailure(reply.status, data && data.error ? data.error.message : reply.statusText);
+    const error = data && data.error;
+    throw new ApiFailure(reply.status, error ? error.code : null, error ? error.message : reply.statusText);
   }
   return data;
 }
@@ -115,10 +144,16 @@ function toast(text) {
   toast.timer = setTimeout(() => { el.textContent = ''; }, 6000);
 }
 
-// A 409's "claimed by ann" becomes "ann is working on it".
-function explain(err) {
+// An API error in the page's language: by its `code`, more precisely where
+// the form says what it means (`e_<where>_<code>`); a 409's "claimed by ann"
+// becomes "ann is working on it". Unknown codes show the server's message.
+function explain(err, where) {
   const held = err.status === 409 && /^claimed by (.+)$/.exec(err.message);
-  return held ? t('held_by', held[1]) : err.message;
+  if (held) return t('held_by', held[1]);
+  for (const key of [`e_${where}_${err.code}`, `e_${err.code}`]) {
+    if (err.code && T[lang()][key]) return t(key);
+  }
+  return err.message;
 }
 
 function fmtTime(iso) {
@@ -203,7 +238,7 @@ function showSignIn(message) {
       localStorage.setItem('afureko.tenant', data.tenant);
       start();
     } catch (err) {
-      error.textContent = err.message;
+      error.textContent = explain(err, 'signin');
     }
   });
   setView(form);
@@ -225,7 +260,7 @@ function showPasswordChange() {
       toast(t('saved'));
       start();
     } catch (err) {
-      error.textContent = err.message;
+      error.textContent = explain(err, 'password');
     }
   });
   setView(form);
@@ -251,10 +286,26 @@ function route() {
 
 // ---- the list
 
-async function loadList(limit) {
-  const status = state.tab === 'mine' ? 'claimed' : state.tab;
-  const page = await api('GET', `/api/v1/callbacks?status=${status}&limit=${limit}`);
-  return page;
+// The API's largest page.
+const MAX_PAGE = 200;
+
+// At least `wanted` rows of the tab, in pages of at most 200, following the
+// cursor. "mine" loads every claimed record and keeps the agent's own: claims
+// are few (each agent holds a handful, and a claim times out), and a page
+// could otherwise miss some of them.
+async function loadRows(wanted) {
+  const mine = state.tab === 'mine';
+  const status = mine ? 'claimed' : state.tab;
+  let items = [];
+  let cursor = null;
+  do {
+    const limit = mine ? MAX_PAGE : Math.min(MAX_PAGE, wanted - items.length);
+    const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+    const page = await api('GET', `/api/v1/callbacks?status=${status}&limit=${limit}${after}`);
+    items = items.concat(page.items);
+    cursor = page.next_cursor;
+  } while (cursor && (mine || items.length < wanted));
+  return { items, cursor };
 }
 
 function visible(items) {
@@ -297,32 +348,31 @@ function renderList() {
 
 async function refreshList() {
   try {
-    // The rows loaded so far, again: keeps the page as long as it was.
-    const limit = Math.min(200, Math.max(PAGE_SIZE, state.items.length));
-    const page = await loadList(limit);
+    // As many rows as were shown, again: keeps the page as long as it was.
+    const page = await loadRows(Math.max(PAGE_SIZE, state.items.length));
     state.items = page.items;
-    state.cursor = page.next_cursor;
+    state.cursor = page.cursor;
     const y = window.scrollY;
     const focused = document.activeElement && document.activeElement.id;
     renderList();
     window.scrollTo(0, y);
     if (focused) document.getElementById(focused)?.focus();
   } catch (err) {
-    if (err.status !== 401) toast(err.message);
+    if (err.status !== 401) toast(explain(err));
   }
 }
 
+// "mine" has everything loaded already, so only the other tabs page on.
 async function loadMore() {
-  const status = state.tab === 'mine' ? 'claimed' : state.tab;
   try {
-    const page = await api('GET', `/api/v1/callbacks?status=${status}&limit=${PAGE_SIZE}&cursor=${encodeURIComponent(state.cursor)}`);
+    const page = await api('GET', `/api/v1/callbacks?status=${state.tab}&limit=${PAGE_SIZE}&cursor=${encodeURIComponent(state.cursor)}`);
     state.items = state.items.concat(page.items);
     state.cursor = page.next_cursor;
     const y = window.scrollY;
     renderList();
     window.scrollTo(0, y);
   } catch (err) {
-    toast(err.message);
+    toast(explain(err));
   }
 }
 
@@ -337,22 +387,27 @@ async function showList() {
 
 // ---- one record
 
+// The API gives the history in order; each kind has its own sentence.
+function historyText(e) {
+  switch (e.kind) {
+    case 'arrived': return t('arrived');
+    case 'repeat_call': return t('repeat_call');
+    case 'claimed': return t('claimed_by', e.agent);
+    case 'released': return t('released_by', e.agent);
+    case 'claim_expired': return t('claim_expired', e.agent);
+    case 'attempt': return t('attempt_by', e.agent, t(`outcome_${e.outcome}`));
+    case 'note': return t('note_by', e.agent);
+    case 'handed_over': return t('handed', e.agent, e.handed_to);
+    case 'completed': return t('completed_by', e.agent);
+    default: return e.kind;
+  }
+}
+
 function historyOf(r) {
-  const events = [{ at: r.received_at, text: t('arrived') }];
-  for (const a of r.attempts) {
-    events.push({ at: a.at, text: t('attempt_by', a.agent, t(`outcome_${a.outcome}`)), note: a.note });
-  }
-  for (const n of r.notes) {
-    events.push({
-      at: n.at,
-      text: n.handed_to ? t('handed', n.agent, n.handed_to) : t('note_by', n.agent),
-      note: n.text,
-    });
-  }
-  if (r.completed_by) events.push({ at: r.updated_at, text: t('completed_by', r.completed_by), note: r.completion_note });
-  events.sort((x, y) => new Date(x.at) - new Date(y.at));
-  return h('ol', { class: 'history', id: 'history' }, events.map((e) =>
-    h('li', {}, h('time', { datetime: e.at }, fmtTime(e.at)), ' — ', e.text, e.note ? h('div', { class: 'note' }, e.note) : null)));
+  return h('ol', { class: 'history', id: 'history' }, r.history.map((e) =>
+    h('li', { 'data-kind': e.kind },
+      e.at ? h('time', { datetime: e.at }, fmtTime(e.at)) : t('time_unknown'), ' — ', historyText(e),
+      e.text ? h('div', { class: 'note' }, e.text) : null)));
 }
 
 function textArea(id, labelKey) {
@@ -448,7 +503,7 @@ async function showRecord(id) {
     renderRecord(record);
     document.getElementById('back')?.focus();
   } catch (err) {
-    setView(h('p', { class: 'error' }, err.message), h('a', { href: '#/' }, t('back')));
+    setView(h('p', { class: 'error' }, explain(err)), h('a', { href: '#/' }, t('back')));
     return;
   }
   state.timer = setInterval(async () => {
@@ -457,7 +512,7 @@ async function showRecord(id) {
       const playing = [...document.querySelectorAll('audio')].some((a) => !a.paused);
       if (record.version !== state.version && !busyTyping() && !playing) renderRecord(record);
     } catch (err) {
-      if (err.status !== 401) toast(err.message);
+      if (err.status !== 401) toast(explain(err));
     }
   }, POLL_MS);
 }
@@ -475,7 +530,7 @@ async function adminAct(method, path, body, done) {
     if (done) done(reply);
     else toast(t('saved'));
   } catch (err) {
-    toast(err.message);
+    toast(explain(err, 'agents'));
   }
 }
 
@@ -489,7 +544,7 @@ async function showAgents() {
   try {
     agents = await api('GET', '/api/v1/agents');
   } catch (err) {
-    return setView(h('p', { class: 'error' }, err.message));
+    return setView(h('p', { class: 'error' }, explain(err)));
   }
   const rows = agents.map((a) => {
     const self = a.login === state.me.login;
@@ -500,7 +555,7 @@ async function showAgents() {
       h('td', { 'data-label': t('role') }, h('label', { for: `role-${a.login}`, class: 'muted' }, t('change_role')), select,
         h('button', { type: 'button', disabled: self, onclick: () => adminAct('PATCH', `/api/v1/agents/${a.login}`, { role: select.value }) }, t('save'))),
       h('td', { 'data-label': t('active') }, a.active ? t('active') : t('disabled')),
-      h('td', {},
+      h('td', { 'data-label': t('actions') },
         h('button', { type: 'button', disabled: self || !a.active, id: `disable-${a.login}`, onclick: () => adminAct('PATCH', `/api/v1/agents/${a.login}`, { active: false }) }, t('disable')),
         ' ',
         h('button', { type: 'button', disabled: !a.active, id: `reset-${a.login}`, onclick: () => adminAct('POST', `/api/v1/agents/${a.login}/password`, undefined, showPassword) }, t('reset'))));
@@ -521,7 +576,7 @@ async function showAgents() {
     h('h2', {}, t('agents')),
     h('p', { id: 'one-time', role: 'status', class: 'card' }),
     h('table', {},
-      h('thead', {}, h('tr', {}, ['login', 'name', 'role', 'active', 'status'].map((k) => h('th', { scope: 'col' }, t(k))))),
+      h('thead', {}, h('tr', {}, ['login', 'name', 'role', 'active', 'actions'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, rows)),
     form);
 }

@@ -34,7 +34,7 @@ impl LinkedCalls {
         }
         map.insert(
             (record.tenant_id.to_string(), record.id.to_string()),
-            (record.version, record.repeat_calls.clone()),
+            (record.version, record.repeat_call_sids().cloned().collect()),
         );
     }
 
@@ -47,8 +47,7 @@ impl LinkedCalls {
             _ => &[],
         };
         record
-            .repeat_calls
-            .iter()
+            .repeat_call_sids()
             .filter(|c| !linked.contains(c))
             .cloned()
             .collect()

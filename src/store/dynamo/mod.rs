@@ -393,7 +393,7 @@ impl Store for DynamoStore {
 
     async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError> {
         let (tenant, id) = (&record.tenant_id, record.id.as_str());
-        for call in std::iter::once(&record.call_sid).chain(&record.repeat_calls) {
+        for call in std::iter::once(&record.call_sid).chain(record.repeat_call_sids()) {
             self.delete_if_points_at(call_pk(tenant, call), "CALL", id)
                 .await?;
         }

@@ -122,7 +122,7 @@ pub(super) fn update(
             Some(_) => StoreError::Conflict,
         });
     }
-    for call_sid in &next.repeat_calls {
+    for call_sid in next.repeat_call_sids() {
         let call_sid = call_sid.as_str();
         let linked =
             conn.prepare_cached(LINK_CALL)?
@@ -185,7 +185,7 @@ fn join(
     if open.has_call(&fresh.call_sid) {
         return Ok(Opened::Existing(open));
     }
-    if open.attach_call(fresh.call_sid.clone(), now) {
+    if open.attach_call(fresh.call_sid.clone(), fresh.received_at, now) {
         open = update(conn, &open)?;
     }
     Ok(Opened::Joined(open))
@@ -214,7 +214,7 @@ pub(super) fn delete(
 /// Deletes the call links that still point at `record`.
 pub(super) fn unlink(conn: &Connection, record: &CallbackRecord) -> Result<(), StoreError> {
     let (tenant, id) = (record.tenant_id.as_str(), record.id.as_str());
-    for call_sid in std::iter::once(&record.call_sid).chain(&record.repeat_calls) {
+    for call_sid in std::iter::once(&record.call_sid).chain(record.repeat_call_sids()) {
         conn.prepare_cached(
             "DELETE FROM callback_calls WHERE tenant_id = ?1 AND call_sid = ?2 AND callback_id = ?3",
         )?
