@@ -9,6 +9,7 @@ use crate::domain::schedule::Holiday;
 use crate::domain::tenant::{RecordingFormat, TenantError, TenantSettings};
 use jiff::civil::Date;
 
+/// Its message always starts with the setting's name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
     /// A value that does not parse, named by its setting.
@@ -17,8 +18,17 @@ pub enum SettingsError {
         field: &'static str,
         message: String,
     },
-    #[error(transparent)]
+    #[error("{}", named(.0))]
     Invalid(#[from] TenantError),
+}
+
+fn named(e: &TenantError) -> String {
+    let message = e.to_string();
+    if message.starts_with(e.field()) {
+        message
+    } else {
+        format!("{}: {message}", e.field())
+    }
 }
 
 impl SettingsError {
@@ -223,7 +233,10 @@ mod tests {
             ..Default::default()
         })
         .unwrap_err();
-        assert_eq!(zone.field(), "time_zone");
+        assert_eq!(
+            zone.to_string(),
+            "time_zone: unknown time zone \"Mars/Olympus\" (expected an IANA name such as Asia/Tokyo)"
+        );
         let hours = applied(SettingsChange {
             hours: vec!["someday".into()],
             ..Default::default()

@@ -376,6 +376,8 @@ pub enum RecordingFormat {
 }
 
 impl RecordingFormat {
+    pub const ALL: [RecordingFormat; 2] = [RecordingFormat::Wav, RecordingFormat::Mp3];
+
     /// Twilio's media URL suffix, and our key's.
     pub fn extension(self) -> &'static str {
         match self {

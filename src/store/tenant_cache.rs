@@ -93,6 +93,16 @@ impl Store for TenantCache {
         Ok(read)
     }
 
+    async fn get_tenant_fresh(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let now = self.clock.now();
+        let read = self.inner.get_tenant_fresh(id).await?;
+        match &read {
+            Some(tenant) => self.keep(tenant, now),
+            None => self.forget(id),
+        }
+        Ok(read)
+    }
+
     async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
         self.inner.tenant_ids().await
     }
