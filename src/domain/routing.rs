@@ -20,7 +20,8 @@ pub enum RoutingMode {
 }
 
 impl RoutingMode {
-    pub const ALL: [RoutingMode; 3] = [RoutingMode::Overflow, RoutingMode::Dial, RoutingMode::Queue];
+    pub const ALL: [RoutingMode; 3] =
+        [RoutingMode::Overflow, RoutingMode::Dial, RoutingMode::Queue];
 }
 
 impl FromStr for RoutingMode {

@@ -120,7 +120,10 @@ impl SettingsChange {
             self.max_callback_attempts,
             &mut settings.max_callback_attempts,
         );
-        set(self.callback_sla_minutes, &mut settings.callback_sla_minutes);
+        set(
+            self.callback_sla_minutes,
+            &mut settings.callback_sla_minutes,
+        );
         set(
             self.claim_timeout_minutes,
             &mut settings.claim_timeout_minutes,

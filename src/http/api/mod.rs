@@ -12,6 +12,6 @@ pub mod handlers;
 pub mod idempotency;
 pub mod notes;
 pub mod rules;
-pub mod settings;
 pub mod sessions;
+pub mod settings;
 pub mod views;
