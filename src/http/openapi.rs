@@ -290,6 +290,28 @@ mod tests {
     }
 
     #[test]
+    fn settings_state_the_bounds_and_choices_the_domain_checks() {
+        let doc = document(&routes().1);
+        for name in settings::SCHEMAS {
+            let properties = &doc["components"]["schemas"][name]["properties"];
+            for limit in NUMBER_LIMITS {
+                let property = &properties[limit.field];
+                assert_eq!(property["minimum"], limit.min, "{name}.{}", limit.field);
+                assert_eq!(property["maximum"], limit.max, "{name}.{}", limit.field);
+            }
+            let language = &properties["language"]["enum"];
+            assert_eq!(language[0], "ja-JP", "{name}");
+            assert_eq!(language[1], "en-US", "{name}");
+        }
+        let patch = &doc["components"]["schemas"]["SettingsPatch"];
+        assert_eq!(patch["additionalProperties"], false);
+        assert_eq!(
+            patch["properties"]["routing_mode"]["enum"],
+            serde_json::json!(["overflow", "dial", "queue", null])
+        );
+    }
+
+    #[test]
     fn links_lead_to_operations_that_exist() {
         let doc = document(&routes().1);
         let ids: Vec<String> = operations(&doc)
