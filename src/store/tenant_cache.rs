@@ -264,6 +264,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_fresh_read_sees_a_change_made_elsewhere_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("afureko.db"))
+                .await
+                .unwrap(),
+        );
+        let clock = Arc::new(FixedClock::new(at(0)));
+        let cache = TenantCache::new(db.clone(), clock, TTL);
+        let mut tenant = tenant_in(db.as_ref()).await;
+        cache.get_tenant(&tenant.id).await.unwrap();
+        tenant.twilio.auth_token = AuthToken::new("rotated").unwrap();
+        db.update_tenant(&tenant).await.unwrap();
+        let token = |t: Option<Tenant>| t.unwrap().twilio.auth_token.expose().to_owned();
+        assert_eq!(
+            token(cache.get_tenant_fresh(&tenant.id).await.unwrap()),
+            "rotated"
+        );
+        // And it refreshed the cache for the readers after it.
+        assert_eq!(
+            token(cache.get_tenant(&tenant.id).await.unwrap()),
+            "rotated"
+        );
+    }
+
+    #[tokio::test]
     async fn a_change_through_the_cache_is_seen_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let db: Arc<dyn Store> = Arc::new(
