@@ -86,12 +86,19 @@ pub struct SettingsPatch {
     #[schema(value_type = Option<String>)]
     pub language: Option<Language>,
     pub voice: Option<String>,
+    #[serde(default, deserialize_with = "whole")]
     pub max_recording_seconds: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
     pub number_entry_attempts: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
     pub max_callback_attempts: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
     pub callback_sla_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
     pub claim_timeout_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
     pub retry_delay_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
     pub retention_days: Option<u32>,
     pub time_zone: Option<String>,
     pub delete_twilio_recording: Option<bool>,
@@ -100,6 +107,29 @@ pub struct SettingsPatch {
     #[schema(value_type = Option<String>)]
     pub routing_mode: Option<RoutingMode>,
     pub closed_now: Option<bool>,
+}
+
+/// A whole number, as JSON Schema counts them: `17` or `17.0`.
+fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let whole = match number.as_u64() {
+        Some(n) => Some(n),
+        None => number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+            .map(|f| f as u64),
+    };
+    whole
+        .and_then(|n| u32::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "invalid value: {number}, expected a whole number from 0 to {}",
+                u32::MAX
+            ))
+        })
 }
 
 impl SettingsPatch {
