@@ -78,6 +78,22 @@ async fn admin_makes_lists_and_revokes_keys(kind: Kind) {
         error("not_found", "no API key \"key_000000000000\"")
     );
 
+    let bad_name = app
+        .browse(
+            &admin,
+            "POST",
+            "/api/v1/api-keys",
+            Some(json!({"name": "a\u{7}b"})),
+        )
+        .await;
+    assert_eq!(
+        bad_name.json(),
+        error(
+            "bad_request",
+            "name: at most 100 characters, no control characters"
+        )
+    );
+
     // Each creation and revocation is in the audit trail, by whom.
     let audit = app
         .backend

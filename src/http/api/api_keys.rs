@@ -61,7 +61,7 @@ pub struct NewApiKeyView {
 #[serde(deny_unknown_fields)]
 pub struct NewApiKeyBody {
     /// What the key is for, e.g. "front desk" (blank: none).
-    #[schema(max_length = 100)]
+    #[schema(max_length = 100, pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$")]
     pub name: Option<String>,
 }
 
