@@ -122,7 +122,7 @@ async fn only_a_signed_in_admin_manages_keys_and_settings(kind: Kind) {
     let keys_refused = error("forbidden", "managing API keys needs an admin signed in");
     let settings_refused = error(
         "forbidden",
-        "the tenant's settings needs an admin signed in",
+        "managing the tenant's settings needs an admin signed in",
     );
     let routes = [
         ("GET", "/api/v1/api-keys", None, &keys_refused),

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
-const WHAT: &str = "the tenant's settings";
+const WHAT: &str = "managing the tenant's settings";
 
 /// The schemas whose properties `openapi::complete` bounds from
 /// `tenant::NUMBER_LIMITS` and the domain's enums.
