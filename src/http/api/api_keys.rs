@@ -178,3 +178,16 @@ pub async fn revoke_api_key(
     tracing::info!(key_id = %key.id, "API key revoked");
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::http::api::idempotency::changes_state;
+    use axum::http::Method;
+
+    /// A kept answer is stored as it was sent: for a new key that would be
+    /// the key in plaintext, which the store must never hold.
+    #[test]
+    fn a_new_key_is_never_kept_for_replay() {
+        assert!(!changes_state(&Method::POST, "/api/v1/api-keys"));
+    }
+}
