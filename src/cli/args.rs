@@ -64,7 +64,7 @@ pub enum Command {
     /// Add, list, disable agents or reset their passwords.
     #[command(subcommand)]
     Agent(AgentCommand),
-    /// Read a tenant's audit trail (erasures).
+    /// Read a tenant's audit trail (erasures, API keys, settings changes).
     #[command(subcommand)]
     Audit(AuditCommand),
 }

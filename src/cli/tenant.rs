@@ -1,148 +1,59 @@
 //! `afureko tenant create/show/update/reseal`: flags applied to a tenant's
 //! settings; every write seals the tenant's secrets (`store::sealed`).
 
-use super::args::{RoutingArgs, SettingsArgs, TenantCommand};
+use super::args::{SettingsArgs, TenantCommand};
 use super::load_tenant;
 use crate::config::Config;
-use crate::domain::phone::E164;
-use crate::domain::routing::Destination;
+use crate::domain::settings::SettingsChange;
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use crate::startup;
 use anyhow::Context;
 
 impl SettingsArgs {
+    /// The flags as the domain's change: the same rules as the API's
+    /// `PATCH /api/v1/settings`. The webhook key is a secret, so the CLI's
+    /// own.
     fn apply(
         self,
         settings: &mut TenantSettings,
         twilio: &mut TwilioCredentials,
     ) -> anyhow::Result<()> {
-        if let Some(language) = self.language {
-            if self.voice.is_none() && !language.accepts_voice(&settings.voice) {
-                settings.voice = language.default_voice().to_owned();
-            }
-            settings.language = language;
-        }
-        if let Some(voice) = self.voice {
-            settings.voice = voice;
-        }
-        settings.prompts.extend(self.prompts);
-        for key in self.reset_prompts {
-            settings.prompts.remove(&key);
-        }
         if let Some(key) = self.twilio_webhook_key {
             twilio.webhook_shared_key = Some(AuthToken::new(&key).context("--twilio-webhook-key")?);
         }
-        let numbers = [
-            (
-                self.max_recording_seconds,
-                &mut settings.max_recording_seconds,
-            ),
-            (
-                self.number_entry_attempts,
-                &mut settings.number_entry_attempts,
-            ),
-            (
-                self.max_callback_attempts,
-                &mut settings.max_callback_attempts,
-            ),
-            (
-                self.callback_sla_minutes,
-                &mut settings.callback_sla_minutes,
-            ),
-            (
-                self.claim_timeout_minutes,
-                &mut settings.claim_timeout_minutes,
-            ),
-            (self.retry_delay_minutes, &mut settings.retry_delay_minutes),
-            (self.retention_days, &mut settings.retention_days),
-        ];
-        for (given, field) in numbers {
-            if let Some(value) = given {
-                *field = value;
-            }
+        let routing = self.routing;
+        SettingsChange {
+            language: self.language,
+            voice: self.voice,
+            prompts: self.prompts,
+            reset_prompts: self.reset_prompts,
+            max_recording_seconds: self.max_recording_seconds,
+            number_entry_attempts: self.number_entry_attempts,
+            max_callback_attempts: self.max_callback_attempts,
+            callback_sla_minutes: self.callback_sla_minutes,
+            claim_timeout_minutes: self.claim_timeout_minutes,
+            retry_delay_minutes: self.retry_delay_minutes,
+            retention_days: self.retention_days,
+            time_zone: self.time_zone,
+            default_region: self.default_region,
+            delete_twilio_recording: self.delete_twilio_recording,
+            recording_format: self.recording_format,
+            routing_mode: routing.mode,
+            dial_to: routing.dial_to,
+            ring_timeout_seconds: routing.ring_timeout_seconds,
+            dial_caller_id: routing.dial_caller_id,
+            queue_name: routing.queue_name,
+            hold_audio_url: routing.hold_audio_url,
+            offer_interval_seconds: routing.offer_interval_seconds,
+            max_wait_seconds: routing.max_wait_seconds,
+            max_queue_size: routing.max_queue_size,
+            always_open: routing.always_open,
+            hours: routing.hours,
+            holidays: routing.holidays,
+            remove_holidays: routing.remove_holidays,
+            closed_now: routing.closed_now,
         }
-        if let Some(tz) = self.time_zone {
-            settings.time_zone = tz;
-        }
-        if let Some(region) = self.default_region {
-            settings.default_region = region;
-        }
-        if let Some(format) = self.recording_format {
-            settings.recording_format = format;
-        }
-        if let Some(delete) = self.delete_twilio_recording {
-            settings.delete_twilio_recording = delete;
-        }
-        self.routing.apply(settings)?;
-        Ok(settings.validate()?)
-    }
-}
-
-impl RoutingArgs {
-    fn apply(self, settings: &mut TenantSettings) -> anyhow::Result<()> {
-        let region = settings.default_region;
-        let routing = &mut settings.routing;
-        if let Some(mode) = self.mode {
-            routing.mode = mode;
-        }
-        if !self.dial_to.is_empty() {
-            routing.dial.destinations = self
-                .dial_to
-                .iter()
-                .map(|d| Destination::parse(d, region))
-                .collect::<Result<_, _>>()
-                .map_err(anyhow::Error::msg)
-                .context("--dial-to")?;
-        }
-        if let Some(seconds) = self.ring_timeout_seconds {
-            routing.dial.ring_timeout_seconds = seconds;
-        }
-        if let Some(caller_id) = &self.dial_caller_id {
-            routing.dial.caller_id = match caller_id.as_str() {
-                "none" => None,
-                number => Some(E164::parse(number, region).context("--dial-caller-id")?),
-            };
-        }
-        if let Some(name) = &self.queue_name {
-            routing.queue.name = name.clone();
-        }
-        if let Some(url) = &self.hold_audio_url {
-            routing.queue.hold_audio_url = (url != "none").then(|| url.clone());
-        }
-        let numbers = [
-            (
-                self.offer_interval_seconds,
-                &mut routing.queue.offer_interval_seconds,
-            ),
-            (self.max_wait_seconds, &mut routing.queue.max_wait_seconds),
-            (self.max_queue_size, &mut routing.queue.max_queue_size),
-        ];
-        for (given, field) in numbers {
-            if let Some(value) = given {
-                *field = value;
-            }
-        }
-        let schedule = &mut settings.schedule;
-        if self.always_open {
-            schedule.weekly = None;
-        }
-        for spec in &self.hours {
-            schedule
-                .set_hours(spec)
-                .map_err(anyhow::Error::msg)
-                .context("--hours")?;
-        }
-        for holiday in self.holidays {
-            schedule.holidays.retain(|h| h.date != holiday.date);
-            schedule.holidays.push(holiday);
-        }
-        for date in self.remove_holidays {
-            schedule.holidays.retain(|h| h.date != date);
-        }
-        schedule.holidays.sort_by_key(|h| h.date);
-        if let Some(closed) = self.closed_now {
-            schedule.closed_now = closed;
-        }
+        .apply(settings)?;
         Ok(())
     }
 }

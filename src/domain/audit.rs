@@ -12,6 +12,13 @@ use std::collections::BTreeMap;
 pub enum AuditAction {
     /// A record and its recordings erased on request (APPI, GDPR).
     CallbackErased,
+    /// An API key made by an admin (subject: the key's id).
+    ApiKeyCreated,
+    /// An API key revoked by an admin (subject: the key's id).
+    ApiKeyRevoked,
+    /// The tenant's settings changed by an admin (subject: the tenant's
+    /// id; counts: how many settings the request named).
+    SettingsChanged,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,7 +30,7 @@ pub struct AuditEntry {
     /// Who did it: `agent:{login}`.
     pub actor: String,
     pub action: AuditAction,
-    /// The item acted on: a callback id.
+    /// The item acted on: a callback id, an API key id, a tenant id.
     pub subject: String,
     /// What the action touched, counted.
     pub counts: BTreeMap<String, u64>,

@@ -13,6 +13,7 @@ pub mod prompts;
 pub mod reason;
 pub mod routing;
 pub mod schedule;
+pub mod settings;
 pub mod tenant;
 pub mod twiml;
 pub mod work;

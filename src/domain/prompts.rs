@@ -16,6 +16,8 @@ pub enum Language {
 }
 
 impl Language {
+    pub const ALL: [Language; 2] = [Language::JaJp, Language::EnUs];
+
     pub fn code(self) -> &'static str {
         match self {
             Language::JaJp => "ja-JP",

@@ -19,6 +19,11 @@ pub enum RoutingMode {
     Queue,
 }
 
+impl RoutingMode {
+    pub const ALL: [RoutingMode; 3] =
+        [RoutingMode::Overflow, RoutingMode::Dial, RoutingMode::Queue];
+}
+
 impl FromStr for RoutingMode {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -37,6 +37,20 @@ pub enum TenantError {
     Routing(String),
 }
 
+impl TenantError {
+    /// The setting at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            TenantError::EmptyAuthToken => "twilio_auth_token",
+            TenantError::VoiceLanguage { .. } => "voice",
+            TenantError::Range { field, .. } => field,
+            TenantError::TimeZone(_) => "time_zone",
+            TenantError::PromptNeedsNumber(_) | TenantError::EmptyPrompt(_) => "prompts",
+            TenantError::Routing(_) => "routing",
+        }
+    }
+}
+
 /// A secret that never shows in `Debug` output or logs.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -210,7 +224,70 @@ fn check_range(field: &'static str, got: u32, min: u32, max: u32) -> Result<(), 
     }
 }
 
+/// A numeric setting's bounds: what `validate` checks, and what the API's
+/// document states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub field: &'static str,
+    pub min: u32,
+    pub max: u32,
+}
+
+/// In the order of `TenantSettings::numbers`.
+pub const NUMBER_LIMITS: [Limit; 7] = [
+    // Twilio's own bounds for <Record maxLength> are 1..14400; a callback
+    // request longer than an hour is a mistake.
+    Limit {
+        field: "max_recording_seconds",
+        min: 5,
+        max: 3600,
+    },
+    Limit {
+        field: "number_entry_attempts",
+        min: 1,
+        max: 10,
+    },
+    Limit {
+        field: "max_callback_attempts",
+        min: 1,
+        max: 20,
+    },
+    Limit {
+        field: "callback_sla_minutes",
+        min: 1,
+        max: 60 * 24 * 14,
+    },
+    Limit {
+        field: "claim_timeout_minutes",
+        min: 1,
+        max: 60 * 24,
+    },
+    Limit {
+        field: "retry_delay_minutes",
+        min: 1,
+        max: 60 * 24 * 7,
+    },
+    Limit {
+        field: "retention_days",
+        min: MIN_RETENTION_DAYS,
+        max: MAX_RETENTION_DAYS,
+    },
+];
+
 impl TenantSettings {
+    /// The numeric settings, in the order of `NUMBER_LIMITS`.
+    pub fn numbers(&self) -> [u32; 7] {
+        [
+            self.max_recording_seconds,
+            self.number_entry_attempts,
+            self.max_callback_attempts,
+            self.callback_sla_minutes,
+            self.claim_timeout_minutes,
+            self.retry_delay_minutes,
+            self.retention_days,
+        ]
+    }
+
     /// Settings for a language, with that language's default voice.
     pub fn for_language(language: Language) -> Self {
         TenantSettings {
@@ -228,35 +305,9 @@ impl TenantSettings {
                 default: self.language.default_voice(),
             });
         }
-        // Twilio's own bounds for <Record maxLength> are 1..14400; a callback
-        // request longer than an hour is a mistake.
-        check_range("max_recording_seconds", self.max_recording_seconds, 5, 3600)?;
-        check_range("number_entry_attempts", self.number_entry_attempts, 1, 10)?;
-        check_range("max_callback_attempts", self.max_callback_attempts, 1, 20)?;
-        check_range(
-            "callback_sla_minutes",
-            self.callback_sla_minutes,
-            1,
-            60 * 24 * 14,
-        )?;
-        check_range(
-            "claim_timeout_minutes",
-            self.claim_timeout_minutes,
-            1,
-            60 * 24,
-        )?;
-        check_range(
-            "retry_delay_minutes",
-            self.retry_delay_minutes,
-            1,
-            60 * 24 * 7,
-        )?;
-        check_range(
-            "retention_days",
-            self.retention_days,
-            MIN_RETENTION_DAYS,
-            MAX_RETENTION_DAYS,
-        )?;
+        for (limit, got) in NUMBER_LIMITS.iter().zip(self.numbers()) {
+            check_range(limit.field, got, limit.min, limit.max)?;
+        }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(TenantError::TimeZone(self.time_zone.clone()));
         }
@@ -325,6 +376,8 @@ pub enum RecordingFormat {
 }
 
 impl RecordingFormat {
+    pub const ALL: [RecordingFormat; 2] = [RecordingFormat::Wav, RecordingFormat::Mp3];
+
     /// Twilio's media URL suffix, and our key's.
     pub fn extension(self) -> &'static str {
         match self {

@@ -257,6 +257,31 @@ pub enum EraseErrors {
     NotFound(ErrorBody),
 }
 
+/// The errors of every admin operation (API keys, settings).
+#[derive(IntoResponses)]
+pub enum AdminErrors {
+    #[response(status = 401, description = "No or bad API key or session",
+        example = json!(example("unauthorized", "your session has ended: sign in again")))]
+    Unauthorized(ErrorBody),
+    #[response(
+        status = 403,
+        description = "Not a signed-in admin (an API key may not manage keys or settings), a missing or wrong X-CSRF-Token, or a password still to change",
+        example = json!(example("forbidden", "managing API keys needs an admin signed in"))
+    )]
+    Forbidden(ErrorBody),
+}
+
+/// The errors of an admin's body: bad, or too big.
+#[derive(IntoResponses)]
+pub enum AdminBodyErrors {
+    #[response(status = 400, description = "A bad body or value; the message starts with the field",
+        example = json!(example("bad_request", "callback_sla_minutes must be between 1 and 20160, got 0")))]
+    BadRequest(ErrorBody),
+    #[response(status = 413, description = "Body over 64 KiB",
+        example = json!(example("payload_too_large", "request bodies are limited to 65536 bytes")))]
+    PayloadTooLarge(ErrorBody),
+}
+
 /// The errors of fetching a recording: those of reading, and a bad Range.
 #[derive(IntoResponses)]
 pub enum RecordingErrors {

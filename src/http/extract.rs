@@ -76,10 +76,12 @@ mod tests {
     use crate::domain::agent::Role;
     use crate::domain::callback::Outcome;
     use crate::http::api::agents::{ChangeAgentBody, NewAgentBody};
+    use crate::http::api::api_keys::NewApiKeyBody;
     use crate::http::api::handlers::{AgentBody, AttemptBody, CompleteBody};
     use crate::http::api::notes::{AssignBody, NoteBody};
     use crate::http::api::rules::{agent_of, note_of};
     use crate::http::api::sessions::{PasswordBody, SignInBody};
+    use crate::http::api::settings::SettingsPatch;
     use axum::body::{Body, to_bytes};
     use axum::http::header;
     use axum::response::IntoResponse;
@@ -134,7 +136,7 @@ mod tests {
     }
 
     /// Field names the bodies use, so objects get past "unknown field".
-    const FIELDS: [&str; 13] = [
+    const FIELDS: [&str; 16] = [
         "agent",
         "outcome",
         "note",
@@ -148,6 +150,9 @@ mod tests {
         "name",
         "role",
         "active",
+        "language",
+        "callback_sla_minutes",
+        "closed_now",
     ];
 
     fn any_json() -> impl Strategy<Value = Value> {
@@ -225,6 +230,8 @@ mod tests {
             check::<PasswordBody>(&rt, &body)?;
             check::<NewAgentBody>(&rt, &body)?;
             check::<ChangeAgentBody>(&rt, &body)?;
+            check::<NewApiKeyBody>(&rt, &body)?;
+            check::<SettingsPatch>(&rt, &body)?;
         }
 
         #[test]

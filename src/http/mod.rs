@@ -65,6 +65,7 @@ Errors are `{\"error\": {\"code\", \"message\"}}`."
         (name = "callbacks", description = "Work the callback list"),
         (name = "sessions", description = "Sign in and out; the signed-in agent"),
         (name = "agents", description = "The tenant's agents"),
+        (name = "admin", description = "The tenant's API keys and settings: a signed-in admin only"),
         (name = "page", description = "The agents' page"),
         (name = "twilio", description = "Webhooks Twilio calls: signed forms in, TwiML out"),
         (name = "operations", description = "Health and this document")
@@ -142,6 +143,15 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::agents::list_agents, api::agents::add_agent))
         .routes(routes!(api::agents::change_agent))
         .routes(routes!(api::agents::reset_password))
+        .routes(routes!(
+            api::api_keys::list_api_keys,
+            api::api_keys::create_api_key
+        ))
+        .routes(routes!(api::api_keys::revoke_api_key))
+        .routes(routes!(
+            api::settings::get_settings,
+            api::settings::change_settings
+        ))
         .routes(routes!(page::root))
         .routes(routes!(page::index))
         .routes(routes!(page::script))

@@ -22,6 +22,12 @@ pub trait TenantLayer: Send + Sync {
         inner: &dyn Store,
         id: &TenantId,
     ) -> Result<Option<Tenant>, StoreError>;
+    /// `Store::get_tenant_fresh`: past any cache.
+    async fn get_tenant_fresh(
+        &self,
+        inner: &dyn Store,
+        id: &TenantId,
+    ) -> Result<Option<Tenant>, StoreError>;
 }
 
 /// `inner` with `layer` in front of its tenants.
@@ -48,6 +54,10 @@ impl<L: TenantLayer> Store for Layered<L> {
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         self.layer.get_tenant(self.inner.as_ref(), id).await
+    }
+
+    async fn get_tenant_fresh(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.layer.get_tenant_fresh(self.inner.as_ref(), id).await
     }
 
     async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {

@@ -77,9 +77,22 @@ impl TenantLayer for SealedTenants {
         inner: &dyn Store,
         id: &TenantId,
     ) -> Result<Option<Tenant>, StoreError> {
-        match inner.get_tenant(id).await? {
-            Some(stored) => Ok(Some(self.open(&stored)?)),
-            None => Ok(None),
-        }
+        inner
+            .get_tenant(id)
+            .await?
+            .map(|stored| self.open(&stored))
+            .transpose()
+    }
+
+    async fn get_tenant_fresh(
+        &self,
+        inner: &dyn Store,
+        id: &TenantId,
+    ) -> Result<Option<Tenant>, StoreError> {
+        inner
+            .get_tenant_fresh(id)
+            .await?
+            .map(|stored| self.open(&stored))
+            .transpose()
     }
 }

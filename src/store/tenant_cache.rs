@@ -92,6 +92,20 @@ impl TenantLayer for TenantCache {
         }
         Ok(read)
     }
+
+    async fn get_tenant_fresh(
+        &self,
+        inner: &dyn Store,
+        id: &TenantId,
+    ) -> Result<Option<Tenant>, StoreError> {
+        let now = self.clock.now();
+        let read = inner.get_tenant_fresh(id).await?;
+        match &read {
+            Some(tenant) => self.keep(tenant, now),
+            None => self.forget(id),
+        }
+        Ok(read)
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +165,32 @@ mod tests {
         assert_eq!(token(cache.get_tenant(&id).await.unwrap()), "first");
         clock.set(at(ttl_ms));
         assert_eq!(token(cache.get_tenant(&id).await.unwrap()), "rotated");
+    }
+
+    #[tokio::test]
+    async fn a_fresh_read_sees_a_change_made_elsewhere_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(&dir.path().join("afureko.db"))
+                .await
+                .unwrap(),
+        );
+        let clock = Arc::new(FixedClock::new(at(0)));
+        let cache = Layered::new(db.clone(), TenantCache::new(clock, TTL));
+        let mut tenant = tenant_in(db.as_ref()).await;
+        cache.get_tenant(&tenant.id).await.unwrap();
+        tenant.twilio.auth_token = AuthToken::new("rotated").unwrap();
+        db.update_tenant(&tenant).await.unwrap();
+        let token = |t: Option<Tenant>| t.unwrap().twilio.auth_token.expose().to_owned();
+        assert_eq!(
+            token(cache.get_tenant_fresh(&tenant.id).await.unwrap()),
+            "rotated"
+        );
+        // And it refreshed the cache for the readers after it.
+        assert_eq!(
+            token(cache.get_tenant(&tenant.id).await.unwrap()),
+            "rotated"
+        );
     }
 
     #[tokio::test]

@@ -75,8 +75,8 @@ async function record(page, id) {
 const errors = [];
 function watch(page) {
   // A CSP violation, a script error or an unexpected HTTP error fails the
-  // run; the 401 before sign-in, the expected 409 and the browser's own
-  // favicon probe are not errors.
+  // run; the 401 before sign-in, the expected 409, the settings value
+  // refused on purpose and the browser's own favicon probe are not errors.
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
   });
@@ -84,7 +84,8 @@ function watch(page) {
   page.on('response', (r) => {
     const path = new URL(r.url()).pathname;
     const expected = (r.status() === 401 && path === '/api/v1/me') ||
-      (r.status() === 409 && path.endsWith('/claim')) || path === '/favicon.ico';
+      (r.status() === 409 && path.endsWith('/claim')) || path === '/favicon.ico' ||
+      (r.status() === 400 && path === '/api/v1/settings');
     if (r.status() >= 400 && !expected) errors.push(`${r.status()} ${path}`);
   });
 }
@@ -211,6 +212,23 @@ try {
     assert.match(await ada.textContent('#one-time'), /^cat の初回パスワード（一度だけ表示）: \w{20}$/);
     assert.equal(await ada.textContent('tr[data-login="cat"] td:nth-child(2)'), '猫田 <b>タマ</b>');
     await ada.screenshot({ path: `${SHOTS}/agents-ja.png`, fullPage: true });
+    // API keys: made (shown once), then revoked; the name stays text.
+    await ada.fill('#f-key-name', '受付 <i>desk</i>');
+    await ada.click('#add-key button[type=submit]');
+    await ada.waitForSelector('#one-time:has-text("afk_")');
+    assert.match(await ada.textContent('#one-time'), /^新しいAPIキー（一度だけ表示）: afk_\w{64}$/);
+    await ada.click('tr:has-text("受付 <i>desk</i>") button');
+    await ada.waitForSelector('tr:has-text("受付 <i>desk</i>") td:has-text("失効済み")');
+    // Settings: a refused value is named, a good one is saved and shown.
+    await ada.fill('#set-callback_sla_minutes', '0');
+    await ada.click('#settings button[type=submit]');
+    await ada.waitForSelector('#toast:has-text("callback_sla_minutes must be between 1 and 20160, got 0")');
+    assert.equal(await ada.textContent('#toast'),
+      '「折り返し期限（分）」の値を確認してください（callback_sla_minutes must be between 1 and 20160, got 0）');
+    await ada.fill('#set-callback_sla_minutes', '90');
+    await ada.click('#settings button[type=submit]');
+    await ada.waitForSelector('#toast:has-text("保存しました")');
+    assert.equal(await ada.inputValue('#set-callback_sla_minutes'), '90');
     await ada.click('#reset-ann');
     await ada.waitForSelector('#one-time:has-text("ann")');
     await ann.reload();

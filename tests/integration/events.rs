@@ -129,7 +129,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 34] = [
+    let expectations: [(&str, u16, &str); 39] = [
         (
             "twilio-voice.json",
             200,
@@ -211,6 +211,32 @@ async fn every_event_runs_through_the_router() {
         ("api-agents-list.json", 200, "[]"),
         ("api-agents-add.json", 403, "needs an admin signed in"),
         ("api-agents-password.json", 403, "needs an admin signed in"),
+        // Keys and settings: a signed-in admin only, never a key.
+        (
+            "api-api-keys-list.json",
+            403,
+            "managing API keys needs an admin",
+        ),
+        (
+            "api-api-keys-create.json",
+            403,
+            "managing API keys needs an admin",
+        ),
+        (
+            "api-api-keys-revoke.json",
+            403,
+            "managing API keys needs an admin",
+        ),
+        (
+            "api-settings-get.json",
+            403,
+            "managing the tenant's settings needs an admin",
+        ),
+        (
+            "api-settings-change.json",
+            403,
+            "managing the tenant's settings needs an admin",
+        ),
         (
             "api-sessions-sign-in.json",
             401,

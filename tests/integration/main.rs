@@ -1,6 +1,7 @@
 //! One integration-test binary: whole calls played through the real Router
 //! the way Twilio plays them (signed requests, TwiML followed step by step).
 
+mod admin;
 mod agent_store;
 mod api;
 mod aws;

@@ -76,11 +76,18 @@ impl Agent {
 
     /// Agent management: a signed-in admin only.
     pub fn require_admin_session(&self) -> Result<&SignedIn, ApiError> {
+        self.admin_session("managing agents")
+    }
+
+    /// `what` (agents, API keys, settings) needs a person who answers for
+    /// it: a signed-in admin. An API key names no one, and a key must not
+    /// mint keys or change the tenant.
+    pub fn admin_session(&self, what: &str) -> Result<&SignedIn, ApiError> {
         match &self.signed_in {
             Some(me) if me.account.role == Role::Admin => Ok(me),
-            _ => Err(ApiError::Forbidden(
-                "managing agents needs an admin signed in".into(),
-            )),
+            _ => Err(ApiError::Forbidden(format!(
+                "{what} needs an admin signed in"
+            ))),
         }
     }
 

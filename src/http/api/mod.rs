@@ -1,8 +1,10 @@
 //! The agents' JSON API under `/api/v1`: the callback list, claims,
 //! attempts, completion, recordings, notes and hand-overs; sign-in and the
-//! tenant's agents. The tenant comes from the API key or the session.
+//! tenant's agents, API keys and settings. The tenant comes from the API
+//! key or the session.
 
 pub mod agents;
+pub mod api_keys;
 pub mod auth;
 pub mod cursor;
 pub mod erase;
@@ -11,4 +13,5 @@ pub mod idempotency;
 pub mod notes;
 pub mod rules;
 pub mod sessions;
+pub mod settings;
 pub mod views;

@@ -42,6 +42,14 @@ const T = {
     e_password_bad_request: '新しいパスワードは12文字以上で、現在のものと違うものにしてください。',
     e_agents_bad_request: 'ログイン名は英小文字・数字・「.」「_」「-」の64文字まで、名前は100文字までで入力してください。',
     e_agents_conflict: 'そのログイン名はすでに使われています。',
+    e_settings_field: '「{0}」の値を確認してください（{1}）',
+    api_keys: 'APIキー', key_name: '用途', created: '作成日時', revoke: '失効させる', revoked: '失効済み', new_key: 'APIキーを作成',
+    key_once: '新しいAPIキー（一度だけ表示）: {0}', settings: '設定', set_language: '言語', set_voice: '音声',
+    set_max_recording_seconds: '録音の上限（秒）', set_number_entry_attempts: '番号入力の回数', set_max_callback_attempts: '折り返しの試行回数',
+    set_callback_sla_minutes: '折り返し期限（分）', set_claim_timeout_minutes: '対応中の期限（分）', set_retry_delay_minutes: '再試行までの間隔（分）',
+    set_retention_days: '保存日数', set_time_zone: 'タイムゾーン', set_delete_twilio_recording: 'Twilio 側の録音を削除する',
+    set_recording_format: '録音形式', set_routing_mode: '着信の振り分け', set_closed_now: '臨時休業中',
+    'o_ja-JP': '日本語', 'o_en-US': '英語', o_wav: 'WAV', o_mp3: 'MP3', o_overflow: 'すぐに折り返し受付', o_dial: '先に担当者を呼び出す', o_queue: '待ち行列',
   },
   en: {
     skip: 'Skip to content', signout: 'Sign out', signin: 'Sign in', tenant: 'Tenant', login: 'Login',
@@ -81,11 +89,21 @@ const T = {
     e_password_bad_request: 'The new password needs 12 characters or more and must differ from the current one.',
     e_agents_bad_request: "A login is up to 64 of a-z, 0-9, '.', '_' and '-'; a name up to 100 characters.",
     e_agents_conflict: 'That login is taken already.',
+    e_settings_field: 'Please check “{0}” ({1})',
+    api_keys: 'API keys', key_name: 'Purpose', created: 'Created', revoke: 'Revoke', revoked: 'Revoked', new_key: 'Create an API key',
+    key_once: 'New API key (shown once): {0}', settings: 'Settings', set_language: 'Language', set_voice: 'Voice',
+    set_max_recording_seconds: 'Longest recording (s)', set_number_entry_attempts: 'Number entry attempts', set_max_callback_attempts: 'Callback attempts',
+    set_callback_sla_minutes: 'Callback due within (min)', set_claim_timeout_minutes: 'Claim lapses after (min)', set_retry_delay_minutes: 'Retry after (min)',
+    set_retention_days: 'Keep closed records (days)', set_time_zone: 'Time zone', set_delete_twilio_recording: "Delete Twilio's copy of recordings",
+    set_recording_format: 'Recording format', set_routing_mode: 'Call routing', set_closed_now: 'Closed now',
+    'o_ja-JP': 'Japanese', 'o_en-US': 'English', o_wav: 'WAV', o_mp3: 'MP3', o_overflow: 'Callback at once', o_dial: 'Ring the agents first', o_queue: 'Queue',
   },
 };
 const OUTCOMES = ['reached', 'no_answer', 'busy', 'voicemail', 'wrong_number'];
 const TABS = ['pending', 'mine', 'claimed', 'completed', 'failed'];
 const ROLES = ['agent', 'supervisor', 'admin'];
+// The settings an admin changes (GET/PATCH /api/v1/settings): choices, or the input type.
+const SETTINGS = { language: ['ja-JP', 'en-US'], voice: 'text', max_recording_seconds: 'number', number_entry_attempts: 'number', max_callback_attempts: 'number', callback_sla_minutes: 'number', claim_timeout_minutes: 'number', retry_delay_minutes: 'number', retention_days: 'number', time_zone: 'text', delete_twilio_recording: 'checkbox', recording_format: ['wav', 'mp3'], routing_mode: ['overflow', 'dial', 'queue'], closed_now: 'checkbox' };
 
 const state = { me: null, tab: 'pending', items: [], cursor: null, timer: null, agents: [] };
 
@@ -150,6 +168,9 @@ function toast(text) {
 function explain(err, where) {
   const held = err.status === 409 && /^claimed by (.+)$/.exec(err.message);
   if (held) return t('held_by', held[1]);
+  // A refused setting: its label in the page's language, the rule as sent.
+  const field = where === 'settings' && err.code === 'bad_request' && /^(\w+) /.exec(err.message);
+  if (field && SETTINGS[field[1]]) return t('e_settings_field', t(`set_${field[1]}`), err.message);
   for (const key of [`e_${where}_${err.code}`, `e_${err.code}`]) {
     if (err.code && T[lang()][key]) return t(key);
   }
@@ -523,14 +544,14 @@ function roleSelect(id, current) {
   return h('select', { id }, ROLES.map((r) => h('option', { value: r, selected: r === current }, t(`role_${r}`))));
 }
 
-async function adminAct(method, path, body, done) {
+async function adminAct(method, path, body, done, where = 'agents') {
   try {
     const reply = await api(method, path, body);
     await showAgents();
     if (done) done(reply);
     else toast(t('saved'));
   } catch (err) {
-    toast(explain(err, 'agents'));
+    toast(explain(err, where));
   }
 }
 
@@ -540,9 +561,9 @@ function showPassword(reply) {
 
 async function showAgents() {
   document.title = `${t('agents')} — afureko`;
-  let agents;
+  let agents, keys, settings;
   try {
-    agents = await api('GET', '/api/v1/agents');
+    [agents, keys, settings] = await Promise.all(['/api/v1/agents', '/api/v1/api-keys', '/api/v1/settings'].map((p) => api('GET', p)));
   } catch (err) {
     return setView(h('p', { class: 'error' }, explain(err)));
   }
@@ -578,7 +599,46 @@ async function showAgents() {
     h('table', {},
       h('thead', {}, h('tr', {}, ['login', 'name', 'role', 'active', 'actions'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, rows)),
-    form);
+    form, ...keysPanel(keys), settingsPanel(settings));
+}
+
+function keysPanel(keys) {
+  const rows = keys.map((k) => h('tr', {}, h('td', { 'data-label': 'ID' }, k.id), h('td', { 'data-label': t('key_name') }, k.name || t('none')),
+    h('td', { 'data-label': t('created') }, fmtTime(k.created_at)),
+    h('td', {}, k.active ? h('button', { type: 'button', id: `revoke-${k.id}`, onclick: () => adminAct('DELETE', `/api/v1/api-keys/${encodeURIComponent(k.id)}`) }, t('revoke')) : t('revoked'))));
+  const form = h('form', { class: 'card', id: 'add-key' }, h('h3', {}, t('new_key')),
+    field('key-name', 'key_name', 'text', { name: 'name', autocomplete: 'off', required: false, maxlength: 100 }),
+    h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('add'))));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    adminAct('POST', '/api/v1/api-keys', { name: form.elements.name.value }, (r) => { document.getElementById('one-time').textContent = t('key_once', r.key); });
+  });
+  const head = ['ID', t('key_name'), t('created'), t('status')].map((k) => h('th', { scope: 'col' }, k));
+  return [h('h2', {}, t('api_keys')), h('table', {}, h('thead', {}, h('tr', {}, head)), h('tbody', {}, rows)), form];
+}
+
+// Sends only what the admin changed; a refused value's message names it.
+function settingsPanel(current) {
+  const inputs = Object.entries(SETTINGS).map(([name, kind]) => {
+    const id = `set-${name}`;
+    const input = Array.isArray(kind)
+      ? h('select', { id, name }, kind.map((v) => h('option', { value: v, selected: v === current[name] }, t(`o_${v}`))))
+      : h('input', { id, name, type: kind, checked: kind === 'checkbox' && current[name], value: kind === 'checkbox' ? null : current[name] });
+    return h('p', {}, h('label', { for: id }, t(`set_${name}`)), ' ', input);
+  });
+  const form = h('form', { class: 'card', id: 'settings' }, h('h2', {}, t('settings')), inputs,
+    h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('save'))));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const change = {};
+    for (const [name, kind] of Object.entries(SETTINGS)) {
+      const el = form.elements[name];
+      const value = kind === 'checkbox' ? el.checked : kind === 'number' ? Number(el.value) : el.value;
+      if (value !== current[name]) change[name] = value;
+    }
+    adminAct('PATCH', '/api/v1/settings', change, null, 'settings');
+  });
+  return form;
 }
 
 // ---- start-up
