@@ -159,6 +159,13 @@ fn add_idempotency_key(operation: &mut Operation) {
         .get_or_insert_with(Vec::new)
         .push(parameter);
     let responses = &mut operation.responses.responses;
+    responses.entry("400".into()).or_insert_with(|| {
+        error_response(
+            "A malformed Idempotency-Key",
+            "bad_request",
+            &idempotency::bad_key().to_string(),
+        )
+    });
     responses.entry("409".into()).or_insert_with(|| {
         error_response(
             "A request with this Idempotency-Key is still running",
@@ -386,7 +393,7 @@ mod tests {
                 assert!(operation["responses"]["413"].is_object(), "{method} {path}");
             }
             if changes_state(&method.to_uppercase().parse().unwrap(), &path) {
-                for status in ["409", "422"] {
+                for status in ["400", "409", "422"] {
                     let example =
                         &operation["responses"][status]["content"]["application/json"]["example"];
                     assert!(

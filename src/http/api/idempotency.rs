@@ -70,11 +70,16 @@ fn key_of(value: &HeaderValue) -> Result<String, ApiError> {
         || bytes.len() > MAX_KEY_CHARS
         || !bytes.iter().all(|b| (b'!'..=b'~').contains(b))
     {
-        return Err(ApiError::BadRequest(format!(
-            "{HEADER} must be 1-{MAX_KEY_CHARS} visible ASCII characters"
-        )));
+        return Err(bad_key());
     }
     Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// The answer to a malformed key (the document's example too).
+pub fn bad_key() -> ApiError {
+    ApiError::BadRequest(format!(
+        "{HEADER} must be 1-{MAX_KEY_CHARS} visible ASCII characters"
+    ))
 }
 
 /// What the key is bound to: the operation and the body. A JSON body counts
