@@ -100,6 +100,8 @@ pub struct SettingsPatch {
     pub retry_delay_minutes: Option<u32>,
     #[serde(default, deserialize_with = "whole")]
     pub retention_days: Option<u32>,
+    /// A zone of the IANA time zone database, e.g. `Asia/Tokyo`; any other
+    /// name is 400.
     pub time_zone: Option<String>,
     pub delete_twilio_recording: Option<bool>,
     #[schema(value_type = Option<String>)]
