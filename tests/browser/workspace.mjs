@@ -204,7 +204,8 @@ try {
     await signIn(ada, 'ada');
     await ada.click('#admin');
     await ada.waitForSelector('tr[data-login="ann"]');
-    assert.deepEqual(await ada.locator('th').allInnerTexts(), ['ログイン名', '名前', '役割', '有効', '操作']);
+    assert.deepEqual(await ada.locator('#agents-table th').allInnerTexts(), ['ログイン名', '名前', '役割', '有効', '操作']);
+    assert.deepEqual(await ada.locator('#keys-table th').allInnerTexts(), ['ID', '用途', '作成日時', '状態']);
     await ada.fill('#f-new-login', 'cat');
     await ada.fill('#f-new-name', '猫田 <b>タマ</b>');
     await ada.click('#add-agent button[type=submit]');

@@ -596,7 +596,7 @@ async function showAgents() {
     h('p', {}, h('a', { href: '#/', id: 'back' }, `← ${t('back')}`)),
     h('h2', {}, t('agents')),
     h('p', { id: 'one-time', role: 'status', class: 'card' }),
-    h('table', {},
+    h('table', { id: 'agents-table' },
       h('thead', {}, h('tr', {}, ['login', 'name', 'role', 'active', 'actions'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, rows)),
     form, ...keysPanel(keys), settingsPanel(settings));
@@ -614,7 +614,7 @@ function keysPanel(keys) {
     adminAct('POST', '/api/v1/api-keys', { name: form.elements.name.value }, (r) => { document.getElementById('one-time').textContent = t('key_once', r.key); });
   });
   const head = ['ID', t('key_name'), t('created'), t('status')].map((k) => h('th', { scope: 'col' }, k));
-  return [h('h2', {}, t('api_keys')), h('table', {}, h('thead', {}, h('tr', {}, head)), h('tbody', {}, rows)), form];
+  return [h('h2', {}, t('api_keys')), h('table', { id: 'keys-table' }, h('thead', {}, h('tr', {}, head)), h('tbody', {}, rows)), form];
 }
 
 // Sends only what the admin changed; a refused value's message names it.
