@@ -610,6 +610,7 @@ async fn the_openapi_document_lists_every_route() {
         ("GET", "/app"),
         ("GET", "/app/app.css"),
         ("GET", "/app/app.js"),
+        ("GET", "/app/strings.js"),
         ("GET", "/healthz"),
         ("PATCH", "/api/v1/agents/{login}"),
         ("PATCH", "/api/v1/settings"),

@@ -18,6 +18,7 @@ async fn the_page_is_served_with_strict_headers_and_no_inline_script() {
     for (path, kind) in [
         ("/app", "text/html"),
         ("/app/app.js", "text/javascript"),
+        ("/app/strings.js", "text/javascript"),
         ("/app/app.css", "text/css"),
     ] {
         let reply = app

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 const INDEX_HTML: &str = include_str!("index.html");
 const APP_JS: &str = include_str!("app.js");
+const STRINGS_JS: &str = include_str!("strings.js");
 const APP_CSS: &str = include_str!("app.css");
 
 /// No inline script or style, nothing from elsewhere; audio also from a
@@ -69,6 +70,14 @@ pub async fn index(State(state): State<AppState>) -> Response {
 )]
 pub async fn script(State(state): State<AppState>) -> Response {
     asset(&state, "text/javascript; charset=utf-8", APP_JS)
+}
+
+#[utoipa::path(
+    get, path = "/app/strings.js", tag = "page",
+    responses((status = 200, description = "The page's words in Japanese and English", content_type = "text/javascript"))
+)]
+pub async fn strings(State(state): State<AppState>) -> Response {
+    asset(&state, "text/javascript; charset=utf-8", STRINGS_JS)
 }
 
 #[utoipa::path(
