@@ -114,16 +114,15 @@ fn run(conn: &Connection, writes: &mpsc::Receiver<Box<dyn Write>>) {
 /// One transaction for the batch; IMMEDIATE takes the write lock at once
 /// (waiting out another process within the busy timeout).
 fn commit(conn: &Connection, batch: &mut [Box<dyn Write>]) -> Result<(), rusqlite::Error> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    run_cached(conn, "BEGIN IMMEDIATE")?;
     let done = batch.iter_mut().try_for_each(|write| {
-        conn.execute_batch("SAVEPOINT write")?;
-        if write.run(conn) {
-            conn.execute_batch("RELEASE write")
-        } else {
-            conn.execute_batch("ROLLBACK TO write; RELEASE write")
+        run_cached(conn, "SAVEPOINT write")?;
+        if !write.run(conn) {
+            run_cached(conn, "ROLLBACK TO write")?;
         }
+        run_cached(conn, "RELEASE write")
     });
-    match done.and_then(|()| conn.execute_batch("COMMIT")) {
+    match done.and_then(|()| run_cached(conn, "COMMIT")) {
         Ok(()) => Ok(()),
         Err(e) => {
             // Leaves the connection usable for the next batch.
@@ -133,6 +132,12 @@ fn commit(conn: &Connection, batch: &mut [Box<dyn Write>]) -> Result<(), rusqlit
             Err(e)
         }
     }
+}
+
+/// The batch's own statements, run for every write: prepared once, not
+/// parsed each time (`execute_batch` would).
+fn run_cached(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
 #[cfg(test)]
