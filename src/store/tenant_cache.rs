@@ -123,6 +123,14 @@ mod tests {
         T0.parse::<Timestamp>().unwrap() + SignedDuration::from_millis(offset_ms)
     }
 
+    async fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteStore::open(&dir.path().join("afureko.db"))
+            .await
+            .unwrap();
+        (dir, Arc::new(db))
+    }
+
     async fn tenant_in(store: &dyn Store) -> Tenant {
         let tenant = Tenant {
             id: TenantId::parse("acme").unwrap(),
@@ -141,12 +149,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_token_rotated_elsewhere_is_seen_within_the_ttl() {
-        let dir = tempfile::tempdir().unwrap();
-        let db: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("afureko.db"))
-                .await
-                .unwrap(),
-        );
+        let (_dir, db) = sqlite().await;
         let clock = Arc::new(FixedClock::new(at(0)));
         // The production TTL, which the README promises is 2 s.
         assert_eq!(TTL, SignedDuration::from_secs(2));
@@ -169,12 +172,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_fresh_read_sees_a_change_made_elsewhere_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let db: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("afureko.db"))
-                .await
-                .unwrap(),
-        );
+        let (_dir, db) = sqlite().await;
         let clock = Arc::new(FixedClock::new(at(0)));
         let cache = Layered::new(db.clone(), TenantCache::new(clock, TTL));
         let mut tenant = tenant_in(db.as_ref()).await;
@@ -195,12 +193,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_change_through_the_cache_is_seen_at_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let db: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(&dir.path().join("afureko.db"))
-                .await
-                .unwrap(),
-        );
+        let (_dir, db) = sqlite().await;
         let clock = Arc::new(FixedClock::new(at(0)));
         let cache = Layered::new(db, TenantCache::new(clock, TTL));
         let mut tenant = tenant_in(&cache).await;

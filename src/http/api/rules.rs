@@ -88,29 +88,28 @@ pub fn limit_schema() -> Schema {
 }
 
 pub fn agent_schema() -> Schema {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(1))
-        .max_length(Some(MAX_AGENT_CHARS))
-        .pattern(Some(agent_pattern()))
-        .description(Some(
-            "Who is acting (a name or login). Kept trimmed; a name of only spaces is refused.",
-        ))
-        .examples(["ann"])
-        .into()
+    name_like(
+        "Who is acting (a name or login). Kept trimmed; a name of only spaces is refused.",
+        "ann",
+    )
 }
 
 /// A display name: the same rule as an acting agent's name.
 pub fn name_schema() -> Schema {
+    name_like(
+        "Kept trimmed; no control characters, not only spaces.",
+        "Ann Smith",
+    )
+}
+
+fn name_like(description: &str, example: &str) -> Schema {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .min_length(Some(1))
         .max_length(Some(MAX_AGENT_CHARS))
         .pattern(Some(agent_pattern()))
-        .description(Some(
-            "Kept trimmed; no control characters, not only spaces.",
-        ))
-        .examples(["Ann Smith"])
+        .description(Some(description))
+        .examples([example])
         .into()
 }
 
