@@ -79,29 +79,24 @@ impl TenantLayer for TenantCache {
         inner: &dyn Store,
         id: &TenantId,
     ) -> Result<Option<Tenant>, StoreError> {
-        // The time before the read: the entry is never older than it says.
-        let now = self.clock.now();
-        if let Some(tenant) = self.fresh(id, now) {
+        if let Some(tenant) = self.fresh(id, self.clock.now()) {
             return Ok(Some(Tenant::clone(&tenant)));
         }
-        let read = inner.get_tenant(id).await?;
-        match &read {
-            Some(tenant) => self.keep(tenant, now),
-            // Unknown tenants are not kept: a new one works at once.
-            None => self.forget(id),
-        }
-        Ok(read)
+        self.get_tenant_fresh(inner, id).await
     }
 
+    /// Reads past the cache and keeps what it read.
     async fn get_tenant_fresh(
         &self,
         inner: &dyn Store,
         id: &TenantId,
     ) -> Result<Option<Tenant>, StoreError> {
+        // The time before the read: the entry is never older than it says.
         let now = self.clock.now();
         let read = inner.get_tenant_fresh(id).await?;
         match &read {
             Some(tenant) => self.keep(tenant, now),
+            // Unknown tenants are not kept: a new one works at once.
             None => self.forget(id),
         }
         Ok(read)
