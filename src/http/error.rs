@@ -257,7 +257,7 @@ pub enum EraseErrors {
     NotFound(ErrorBody),
 }
 
-/// The errors of every admin operation (API keys, settings).
+/// The errors of every admin operation (agents, API keys, settings).
 #[derive(IntoResponses)]
 pub enum AdminErrors {
     #[response(status = 401, description = "No or bad API key or session",
@@ -265,7 +265,7 @@ pub enum AdminErrors {
     Unauthorized(ErrorBody),
     #[response(
         status = 403,
-        description = "Not a signed-in admin (an API key may not manage keys or settings), a missing or wrong X-CSRF-Token, or a password still to change",
+        description = "Not a signed-in admin (an API key may not manage agents, keys or settings), a missing or wrong X-CSRF-Token, or a password still to change",
         example = json!(example("forbidden", "managing API keys needs an admin signed in"))
     )]
     Forbidden(ErrorBody),

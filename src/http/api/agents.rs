@@ -5,7 +5,7 @@ use crate::domain::agent::{self, AgentAccount, Role, initial_password};
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::rules;
-use crate::http::error::{ApiError, ErrorBody};
+use crate::http::error::{AdminErrors, ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
@@ -82,12 +82,9 @@ fn bad(e: agent::AgentError) -> ApiError {
         (status = 201, description = "Added, with a one-time password to hand over", body = AgentWithPassword),
         (status = 400, description = "Bad body, login, name or role", body = ErrorBody,
             example = json!({"error": {"code": "bad_request", "message": "login must be 1-64 characters of a-z, 0-9, '.', '_' or '-'"}})),
-        (status = 401, description = "No or bad API key or session", body = ErrorBody,
-            example = json!({"error": {"code": "unauthorized", "message": "sign in, or send Authorization: Bearer <api key>"}})),
-        (status = 403, description = "Not a signed-in admin, a missing or wrong X-CSRF-Token, or a password still to change", body = ErrorBody,
-            example = json!({"error": {"code": "forbidden", "message": "managing agents needs an admin signed in"}})),
         (status = 409, description = "The login is taken", body = ErrorBody,
             example = json!({"error": {"code": "conflict", "message": "agent bob already exists"}})),
+        AdminErrors,
     ),
     security(("session" = []))
 )]
@@ -170,12 +167,9 @@ async fn admin_target(
         (status = 200, description = "Changed", body = AgentView),
         (status = 400, description = "Bad body, name, role or Idempotency-Key, or an admin disabling or demoting themself", body = ErrorBody,
             example = json!({"error": {"code": "bad_request", "message": "you cannot disable yourself or drop your own admin role"}})),
-        (status = 401, description = "No or bad API key or session", body = ErrorBody,
-            example = json!({"error": {"code": "unauthorized", "message": "sign in, or send Authorization: Bearer <api key>"}})),
-        (status = 403, description = "Not a signed-in admin, a missing or wrong X-CSRF-Token, or a password still to change", body = ErrorBody,
-            example = json!({"error": {"code": "forbidden", "message": "managing agents needs an admin signed in"}})),
         (status = 404, description = "No such agent", body = ErrorBody,
             example = json!({"error": {"code": "not_found", "message": "no agent \"bob\""}})),
+        AdminErrors,
     ),
     security(("session" = []))
 )]
@@ -213,12 +207,9 @@ pub async fn change_agent(
     params(AgentPath),
     responses(
         (status = 200, description = "A new one-time password; the agent's sessions end", body = AgentWithPassword),
-        (status = 401, description = "No or bad API key or session", body = ErrorBody,
-            example = json!({"error": {"code": "unauthorized", "message": "sign in, or send Authorization: Bearer <api key>"}})),
-        (status = 403, description = "Not a signed-in admin, a missing or wrong X-CSRF-Token, or a password still to change", body = ErrorBody,
-            example = json!({"error": {"code": "forbidden", "message": "managing agents needs an admin signed in"}})),
         (status = 404, description = "No such agent", body = ErrorBody,
             example = json!({"error": {"code": "not_found", "message": "no agent \"bob\""}})),
+        AdminErrors,
     ),
     security(("session" = []))
 )]
