@@ -261,12 +261,7 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
     // The next call speaks English, and its record is due 17 minutes on.
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     assert_eq!(doc.verbs[0].attr("language"), Some("en-US"));
     assert_eq!(doc.verbs[0].attr("voice"), Some("Polly.Joanna"));
     let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();

@@ -131,12 +131,7 @@ async fn caller_types_another_number_and_confirms_it(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::for_language(Language::EnUs)).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
 
     let doc = call.press(&doc, "2").await.unwrap().doc().unwrap();
     assert_eq!(
@@ -181,12 +176,7 @@ async fn invalid_entry_is_asked_again_then_a_valid_one_is_taken(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::for_language(Language::EnUs)).await;
     let sid = app.call_sid();
     let call = app.call(&sid, "anonymous");
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     assert_eq!(gather_action(&doc), step_url("enter", 1));
 
     let doc = call.press(&doc, "123").await.unwrap().doc().unwrap();
@@ -220,12 +210,7 @@ async fn silence_until_the_retry_limit_ends_politely_and_keeps_the_caller_id(kin
     let app = spawn_on(kind, TenantSettings::for_language(Language::EnUs)).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let mut doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let mut doc = app.ring(&call).await;
     for attempt in 2..=3 {
         doc = call.silence(&doc).await.unwrap().doc().unwrap();
         assert_eq!(doc.said()[0], "Sorry, we did not get that.");
@@ -250,12 +235,7 @@ async fn withheld_caller_in_silence_gets_a_goodbye_and_no_record(kind: Kind) {
     let app = spawn_on(kind, settings).await;
     let sid = app.call_sid();
     let call = app.call(&sid, "+266696687");
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     let doc = call.silence(&doc).await.unwrap().doc().unwrap();
     assert_eq!(gather_action(&doc), step_url("enter", 2));
     let last = call.silence(&doc).await.unwrap().doc().unwrap();
@@ -271,13 +251,7 @@ async fn withheld_caller_ids_go_straight_to_number_entry(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
     for from in ["anonymous", "+266696687", "", "Restricted"] {
         let sid = app.call_sid();
-        let doc = app
-            .call(&sid, from)
-            .incoming(&app.voice_url())
-            .await
-            .unwrap()
-            .doc()
-            .unwrap();
+        let doc = app.ring(&app.call(&sid, from)).await;
         assert_eq!(
             doc.said(),
             [ja(PromptKey::Greeting), ja(PromptKey::EnterNumber)],
@@ -292,12 +266,7 @@ async fn hang_up_before_recording_keeps_the_record_on_the_caller_id(kind: Kind) 
     let app = spawn_on(kind, TenantSettings::default()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     // The caller asks to type another number, then hangs up: no more webhooks.
     call.press(&doc, "2").await.unwrap();
     let records = app.records().await;
@@ -418,12 +387,7 @@ async fn a_typed_number_open_on_another_record_leaves_the_callers_own_record_on_
     let (other, _) = app.play_call("+819012345678").await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     let doc = call.press(&doc, "2").await.unwrap().doc().unwrap();
     let doc = call
         .press(&doc, "09012345678")
@@ -452,12 +416,7 @@ async fn a_repeat_caller_joins_a_claimed_record_and_the_claim_stays(kind: Kind) 
     assert_eq!(claimed.status, 200);
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     assert_eq!(
         doc.said()[1],
         PromptKey::RepeatCaller

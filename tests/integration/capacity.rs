@@ -40,12 +40,7 @@ async fn whole_call(kind: Kind) -> Vec<(&'static str, Usage)> {
 
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     step("incoming call (voice webhook)");
     let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
     step("caller keeps the caller ID (gather)");

@@ -262,16 +262,20 @@ pub fn api_request(
 }
 
 impl TestApp {
+    /// Rings `call` at the voice webhook: the TwiML of the first answer.
+    pub async fn ring(&self, call: &Call<'_>) -> afureko::twilio::sim::Doc {
+        call.incoming(&self.voice_url())
+            .await
+            .unwrap()
+            .doc()
+            .unwrap()
+    }
+
     /// Plays a call up to the Record verb; returns its CallSid and that TwiML.
     pub async fn call_to_recording(&self) -> (String, afureko::twilio::sim::Doc) {
         let sid = self.call_sid();
         let call = self.call(&sid, CALLER);
-        let doc = call
-            .incoming(&self.voice_url())
-            .await
-            .unwrap()
-            .doc()
-            .unwrap();
+        let doc = self.ring(&call).await;
         let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
         assert!(doc.record().is_some());
         (sid, doc)
@@ -378,12 +382,7 @@ impl TestApp {
     pub async fn play_call(&self, from: &str) -> (CallbackRecord, Vec<u8>) {
         let sid = self.call_sid();
         let call = self.call(&sid, from);
-        let doc = call
-            .incoming(&self.voice_url())
-            .await
-            .unwrap()
-            .doc()
-            .unwrap();
+        let doc = self.ring(&call).await;
         let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
         let rec_sid = self.recording_sid();
         let audio = tone_wav(1.0);
@@ -404,12 +403,7 @@ impl TestApp {
     pub async fn play_repeat_call(&self, from: &str) -> CallbackRecord {
         let sid = self.call_sid();
         let call = self.call(&sid, from);
-        let doc = call
-            .incoming(&self.voice_url())
-            .await
-            .unwrap()
-            .doc()
-            .unwrap();
+        let doc = self.ring(&call).await;
         let rec_sid = self.recording_sid();
         let rec_url = self.twilio.add_recording(&rec_sid, tone_wav(1.0));
         call.record(&doc, &rec_sid, &rec_url, 1).await.unwrap();

@@ -57,12 +57,7 @@ async fn dial_answered_by_an_agent_ends_with_no_record(kind: Kind) {
     let app = spawn_on(kind, dial_settings()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     assert_eq!(doc.verb_names(), ["Dial"]);
     let dial = verb(&doc, "Dial");
     let action = format!("{PUBLIC_URL}/twilio/acme/dial-result/{}", arrived());
@@ -101,12 +96,7 @@ async fn dial_not_answered_goes_to_the_ivr_with_the_reason_and_arrival_time(kind
         let sid = app.call_sid();
         let from = caller(status.len());
         let call = app.call(&sid, &from);
-        let doc = call
-            .incoming(&app.voice_url())
-            .await
-            .unwrap()
-            .doc()
-            .unwrap();
+        let doc = app.ring(&call).await;
         let action = verb(&doc, "Dial").attr("action").unwrap().to_owned();
         // The agents rang for 20 seconds.
         app.clock.set("2026-11-25T01:00:20Z".parse().unwrap());
@@ -138,12 +128,7 @@ async fn queue_opt_out_keeps_the_arrival_time_and_reason(kind: Kind) {
     let app = spawn_on(kind, queue_settings()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     let enqueue = verb(&doc, "Enqueue");
     assert_eq!(enqueue.text, "support");
     let wait_url = enqueue.attr("waitUrl").unwrap().to_owned();
@@ -217,12 +202,7 @@ async fn the_queue_limits_make_the_caller_leave(kind: Kind) {
         let sid = app.call_sid();
         let from = caller(time.len() * 10 + size.len());
         let call = app.call(&sid, &from);
-        let doc = call
-            .incoming(&app.voice_url())
-            .await
-            .unwrap()
-            .doc()
-            .unwrap();
+        let doc = app.ring(&call).await;
         let enqueue = verb(&doc, "Enqueue");
         let wait_url = enqueue.attr("waitUrl").unwrap().to_owned();
         let action = enqueue.attr("action").unwrap().to_owned();
@@ -257,12 +237,7 @@ async fn a_full_queue_at_enqueue_goes_to_the_ivr_and_bridged_calls_end(kind: Kin
     let app = spawn_on(kind, queue_settings()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     let action = verb(&doc, "Enqueue").attr("action").unwrap().to_owned();
     let ivr = call
         .post(&action, &[("QueueResult", "queue-full")])
@@ -275,12 +250,7 @@ async fn a_full_queue_at_enqueue_goes_to_the_ivr_and_bridged_calls_end(kind: Kin
 
     let other = app.call_sid();
     let call = app.call(&other, "+819011112222");
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     let action = verb(&doc, "Enqueue").attr("action").unwrap().to_owned();
     let done = call
         .post(&action, &[("QueueResult", "bridged"), ("QueueTime", "40")])
@@ -295,12 +265,7 @@ async fn a_queue_error_sends_the_caller_to_the_ivr_as_overflow(kind: Kind) {
     for (n, result) in ["error", "system-error"].into_iter().enumerate() {
         let sid = app.call_sid();
         let call = app.call(&sid, &caller(100 + n));
-        let doc = call
-            .incoming(&app.voice_url())
-            .await
-            .unwrap()
-            .doc()
-            .unwrap();
+        let doc = app.ring(&call).await;
         let action = verb(&doc, "Enqueue").attr("action").unwrap().to_owned();
         app.clock.set("2026-11-25T01:00:30Z".parse().unwrap());
         let ivr = call
@@ -332,12 +297,7 @@ async fn a_withheld_caller_who_leaves_the_queue_gets_the_reason_from_the_wait(ki
     let app = spawn_on(kind, queue_settings()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, "anonymous");
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     let action = verb(&doc, "Enqueue").attr("action").unwrap().to_owned();
     let ivr = call
         .post(&action, &[("QueueResult", "leave"), ("QueueTime", "301")])
@@ -366,13 +326,7 @@ async fn call_at(app: &TestApp, at: &str) -> (Doc, afureko::domain::callback::Ca
     app.clock.set(at.parse().unwrap());
     let sid = app.call_sid();
     let from = caller(app.records().await.len());
-    let doc = app
-        .call(&sid, &from)
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&app.call(&sid, &from)).await;
     (doc, app.record(&sid).await.expect("a record"))
 }
 
@@ -452,24 +406,14 @@ async fn a_repeat_caller_joins_the_open_record(kind: Kind) {
 
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     assert_eq!(doc.verb_names(), ["Say", "Say", "Record"]);
     assert_eq!(
         doc.said()[1],
         en(PromptKey::RepeatCaller).replace("{number}", "0 3 1 2 3 4 5 6 7 8")
     );
     // A retried webhook changes nothing.
-    let again = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let again = app.ring(&call).await;
     assert_eq!(again, doc);
 
     let rec_sid = app.recording_sid();
@@ -501,12 +445,7 @@ async fn a_typed_number_with_an_open_record_joins_it(kind: Kind) {
     let (first, _) = app.play_call("+819012345678").await;
     let sid = app.call_sid();
     let call = app.call(&sid, "anonymous");
-    let doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let doc = app.ring(&call).await;
     let doc = call
         .press(&doc, "09012345678")
         .await

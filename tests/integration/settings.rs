@@ -37,12 +37,7 @@ async fn odd_settings_act_where_they_should(kind: Kind) {
     // Entry attempts 2: the question is asked twice, then goodbye.
     let other = app.call_sid();
     let call = app.call(&other, "+819011112222");
-    let mut doc = call
-        .incoming(&app.voice_url())
-        .await
-        .unwrap()
-        .doc()
-        .unwrap();
+    let mut doc = app.ring(&call).await;
     let offer = PromptKey::OfferCallerId
         .default_text(Language::EnUs)
         .replace("{number}", "0 9 0 1 1 1 1 2 2 2 2");
