@@ -35,7 +35,7 @@ pub enum StartupError {
     #[error(transparent)]
     Keys(#[from] KeyError),
     #[error(
-        "the AWS backend needs a key for tenants' secrets: set AFUREKO_KMS_KEY_ID (a KMS key; template.yaml makes one) or AFUREKO_SECRET_KEY (see README, Secrets at rest)"
+        "the AWS backend needs a key for tenants' secrets: set AFUREKO_KMS_KEY_ID (a KMS key; template.yaml makes one) or AFUREKO_SECRET_KEY (see docs/operations.md, Secrets at rest)"
     )]
     NoSecretKey,
     #[error("cannot build the Twilio client")]

@@ -1,4 +1,4 @@
-//! The `afureko` binary as an operator runs it (README "Operator commands"),
+//! The `afureko` binary as an operator runs it (docs/operations.md, "Commands"),
 //! on the embedded store in a temporary data dir.
 
 use std::process::{Command, Output};

@@ -204,7 +204,7 @@ mod tests {
     fn dial_rings_every_destination() {
         let mut s = TenantSettings::for_language(Language::EnUs);
         s.routing.mode = RoutingMode::Dial;
-        // README: dial mode with no destinations counts as closed (the
+        // docs/operations.md: dial mode with no destinations counts as closed (the
         // tenant is open now: the same settings ring below).
         assert_eq!(
             route_incoming(&s, now(), &L),

@@ -146,7 +146,7 @@ mod tests {
     async fn a_token_rotated_elsewhere_is_seen_within_the_ttl() {
         let (_dir, db) = sqlite().await;
         let clock = Arc::new(FixedClock::new(at(0)));
-        // The production TTL, which the README promises is 2 s.
+        // The production TTL, which docs/operations.md promises is 2 s.
         assert_eq!(TTL, SignedDuration::from_secs(2));
         let ttl_ms = i64::try_from(TTL.as_millis()).unwrap();
         let cache = Layered::new(db.clone(), TenantCache::new(clock.clone(), TTL));

@@ -35,7 +35,7 @@ async fn recording_is_presigned_from_s3(kind: Kind) {
         location.contains("X-Amz-Signature="),
         "presigned: {location}"
     );
-    // Valid for 5 minutes (README).
+    // Valid for 5 minutes (docs/operations.md).
     let query = location.split_once('?').unwrap().1;
     assert!(
         query.split('&').any(|pair| pair == "X-Amz-Expires=300"),

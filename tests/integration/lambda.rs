@@ -351,7 +351,7 @@ async fn a_missing_secret_key_is_reported_to_the_runtime_api() {
     let body: serde_json::Value = serde_json::from_str(&received.recv().await.unwrap()).unwrap();
     assert_eq!(
         body["errorMessage"],
-        "the AWS backend needs a key for tenants' secrets: set AFUREKO_KMS_KEY_ID (a KMS key; template.yaml makes one) or AFUREKO_SECRET_KEY (see README, Secrets at rest)"
+        "the AWS backend needs a key for tenants' secrets: set AFUREKO_KMS_KEY_ID (a KMS key; template.yaml makes one) or AFUREKO_SECRET_KEY (see docs/operations.md, Secrets at rest)"
     );
 }
 

@@ -118,7 +118,7 @@ async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    // README: "up to 5 tries".
+    // docs/operations.md: "up to 5 tries".
     for _ in 1..5 {
         assert_eq!(app.copy_round().await, report(|r| r.copy_failed = 1));
     }

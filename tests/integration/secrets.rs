@@ -1,4 +1,4 @@
-//! Tenants' secrets sealed at rest (README "Secrets at rest"): what the
+//! Tenants' secrets sealed at rest (docs/operations.md, "Secrets at rest"): what the
 //! backends hold is sealed, webhooks still verify, plaintext tenants of an
 //! older afureko still open and are sealed on their next write, and a wrong
 //! key stops start-up naming where the key came from.

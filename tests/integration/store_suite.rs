@@ -748,7 +748,10 @@ async fn copy_queue_leases_acks_and_dead_letters(b: &Backend) {
         assert_eq!(got[0].receives, receives);
         q.fail(&got[0], Duration::ZERO, now).await.unwrap();
     }
-    assert_eq!(receives, 8, "received 8 times (README), then dead");
+    assert_eq!(
+        receives, 8,
+        "received 8 times (docs/operations.md), then dead"
+    );
     assert_eq!(MAX_RECEIVES, 8, "as template.yaml's maxReceiveCount");
     assert_eq!(
         q.depth(now).await.unwrap(),

@@ -369,7 +369,7 @@ mod tests {
             "the sweeper still has the delete to do"
         );
         let mut failing = r.clone();
-        // The README's promise, not the constant: given up at the 5th.
+        // docs/operations.md's promise, not the constant: given up at the 5th.
         for attempt in 1..5 {
             assert!(failing.twilio_delete_failed(&sid(), "503".into(), now));
             assert_eq!(

@@ -270,7 +270,7 @@ async fn a_job_left_unsettled_comes_back_when_its_lease_lapses() {
     assert_eq!(
         LEASE,
         std::time::Duration::from_secs(120),
-        "README: 2 minutes"
+        "docs/operations.md: 2 minutes"
     );
     let (_dir, store) = open().await;
     let r = record("acme", 1, "2026-11-25T01:00:00Z");
