@@ -190,7 +190,7 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         copy_queue_url: format!("{endpoint}/123456789012/stalled"),
         copy_dlq_url: format!("{endpoint}/123456789012/stalled-dlq"),
     };
-    use afureko::store::Store;
+    use afureko::store::TenantStore;
     let secrets = afureko::config::SecretKeys {
         secret_key: Some(crate::backends::random_key()),
         ..Default::default()
@@ -213,7 +213,9 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         matches!(
             started,
             Err(afureko::startup::StartupError::Keys(
-                afureko::secrets::keys::KeyError::Store(afureko::store::StoreError::Dynamo { .. })
+                afureko::store::key_record::KeyError::Store(
+                    afureko::store::StoreError::Dynamo { .. }
+                )
             ))
         ),
         "{:?}",
@@ -223,8 +225,10 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         aws_sdk_dynamodb::Client::new(&sdk),
         target.table.clone(),
     );
-    let audio =
-        afureko::store::s3::S3RecordingStore::new(afureko::startup::s3_client(&sdk), target.bucket);
+    let audio = afureko::store::s3::S3RecordingStore::new(
+        afureko::store::aws::s3_client(&sdk),
+        target.bucket,
+    );
     let tenant = afureko::domain::ids::TenantId::parse("acme").unwrap();
     let (read, upload) = tokio::join!(
         tokio::time::timeout(guard, store.get_tenant(&tenant)),
@@ -255,7 +259,7 @@ async fn every_upload_asks_for_server_side_encryption() {
         return;
     }
     let moto = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
-    let client = afureko::startup::s3_client(&crate::backends::sdk(&moto, "test", "test"));
+    let client = afureko::store::aws::s3_client(&crate::backends::sdk(&moto, "test", "test"));
     let bucket = format!("afureko-plain-{}", uuid::Uuid::new_v4().simple());
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     let head = |key: &'static str| {

@@ -6,9 +6,11 @@
 
 use crate::meter::Meter;
 use afureko::clock::FixedClock;
-use afureko::secrets::keys::{KeySource, SecretKey};
+use afureko::secrets::SecretKey;
 use afureko::startup::{self, Backend};
+use afureko::store::aws;
 use afureko::store::dynamo::{DynamoStore, create_table};
+use afureko::store::key_record::KeySource;
 use afureko::store::s3::{S3RecordingStore, create_bucket};
 use afureko::store::sqs::{SqsCopyQueue, create_queues};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -89,7 +91,7 @@ pub fn sdk(endpoint: &str, key: &str, secret: &str) -> SdkConfig {
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
             Credentials::new(key, secret, None, None, "afureko-tests"),
         ))
-        .timeout_config(startup::dynamo_timeouts())
+        .timeout_config(aws::dynamo_timeouts())
         .build()
 }
 
@@ -101,7 +103,7 @@ pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 /// makes them.
 pub async fn copy_queue(name: &str) -> SqsCopyQueue {
     let moto = env("AFUREKO_TEST_MOTO_URL");
-    let (client, poller) = startup::sqs_clients(&sdk(&moto, "test", "test"));
+    let (client, poller) = aws::sqs_clients(&sdk(&moto, "test", "test"));
     let (queue, dlq) = queue_urls(&moto, name);
     create_queues(&client, &queue, &dlq)
         .await
@@ -171,7 +173,7 @@ async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> Tes
     };
     let mut dynamo = aws_sdk_dynamodb::Client::new(&dynamo_sdk);
     create_table(&dynamo, &name).await.expect("create table");
-    let mut s3 = startup::s3_client(&s3_sdk);
+    let mut s3 = aws::s3_client(&s3_sdk);
     if let Some(meter) = meter {
         meter.learn_table(&dynamo, &name).await;
         let config = dynamo.config().to_builder().interceptor(meter.clone());
@@ -186,7 +188,7 @@ async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> Tes
     // Secrets sealed as deployed: moto serves KMS; dynalite gets a local key.
     let source = match kind {
         Kind::Moto => KeySource::Kms {
-            client: startup::kms_client(&dynamo_sdk),
+            client: aws::kms_client(&dynamo_sdk),
             key_id: new_kms_key(&dynamo_sdk).await,
         },
         _ => KeySource::Env(random_key()),
@@ -210,7 +212,7 @@ async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> Tes
 
 /// A new symmetric key in moto's KMS; its id.
 pub async fn new_kms_key(sdk: &SdkConfig) -> String {
-    startup::kms_client(sdk)
+    aws::kms_client(sdk)
         .create_key()
         .send()
         .await
