@@ -74,7 +74,8 @@ pub async fn spawn_on(kind: crate::backends::Kind, settings: TenantSettings) -> 
     spawn_app_on(crate::backends::make(kind).await, settings).await
 }
 
-/// Runs each named `async fn(Kind)` as a test on every backend.
+/// Runs each named `async fn(Kind)` as a test on every backend (those on
+/// the local AWS servers ignored unless asked for: `backend_test!`).
 #[macro_export]
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
@@ -84,13 +85,14 @@ macro_rules! on_every_backend {
     };
     (@on $module:ident, $kind:ident; $($name:ident),*) => {
         mod $module {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let kind = $crate::backends::Kind::$kind;
-                if $crate::backends::available(kind) {
+            $($crate::backend_test!($kind,
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let kind = $crate::backends::Kind::$kind;
+                    $crate::backends::require(kind);
                     super::$name(kind).await
                 }
-            })*
+            );)*
         }
     };
 }

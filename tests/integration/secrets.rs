@@ -3,7 +3,7 @@
 //! older afureko still open and are sealed on their next write, and a wrong
 //! key stops start-up naming where the key came from.
 
-use crate::backends::{Kind, available, dynamo_client, new_kms_key, random_key, sdk};
+use crate::backends::{Kind, dynamo_client, new_kms_key, random_key, require, sdk};
 use crate::helpers::*;
 use afureko::clock::SystemClock;
 use afureko::config::SecretKeys;
@@ -277,10 +277,9 @@ async fn the_key_file_is_made_private_at_first_start_and_a_changed_one_is_refuse
 /// Two starts on one table with KMS (moto): the second decrypts the data
 /// key the first made; another KMS key, or a local key, is refused.
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn kms_seals_with_a_data_key_and_refuses_another_kms_key() {
-    if !available(Kind::Moto) {
-        return;
-    }
+    require(Kind::Moto);
     let sdk = sdk(
         &std::env::var("AFUREKO_TEST_MOTO_URL").unwrap(),
         "test",
@@ -347,10 +346,9 @@ async fn kms_seals_with_a_data_key_and_refuses_another_kms_key() {
 
 /// A KMS key that does not exist fails the first start, naming the variable.
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn a_missing_kms_key_fails_start_up_naming_the_variable() {
-    if !available(Kind::Moto) {
-        return;
-    }
+    require(Kind::Moto);
     let sdk = sdk(
         &std::env::var("AFUREKO_TEST_MOTO_URL").unwrap(),
         "test",
