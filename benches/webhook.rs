@@ -3,13 +3,13 @@
 //! test of the running server is `scripts/bench`.
 
 use afureko::clock::SystemClock;
-use afureko::config::BaseUrl;
 use afureko::domain::ids::{AccountSid, TenantId};
 use afureko::domain::ivr::{Ivr, IvrContext, Links};
 use afureko::domain::phone::{CallerId, E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
-use afureko::http::limit::RateLimits;
+use afureko::settings::BaseUrl;
+use afureko::settings::RateLimits;
 use afureko::startup;
 use afureko::twilio::api::{MediaHosts, TwilioApi};
 use afureko::twilio::signature::{self, Algorithm};

@@ -3,11 +3,11 @@
 //! lives it. A newcomer's first look, and a smoke test.
 
 use crate::clock::SystemClock;
-use crate::config::{BaseUrl, Config};
+use crate::config::Config;
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::prompts::Language;
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
-use crate::http::limit::RateLimits;
+use crate::settings::{BaseUrl, RateLimits};
 use crate::startup;
 use crate::store::StoreError;
 use crate::twilio::api::{MediaHosts, TwilioApi};

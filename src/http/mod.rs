@@ -12,7 +12,7 @@ pub mod twilio;
 
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
-use crate::config::BaseUrl;
+use crate::settings::BaseUrl;
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
 use crate::store::idempotency::IdempotencyStore;

@@ -3,7 +3,6 @@
 
 use crate::helpers::ApiReply;
 use afureko::clock::FixedClock;
-use afureko::config::BaseUrl;
 use afureko::domain::api_key::{ApiKey, hash_key};
 use afureko::domain::callback::{
     CallbackRecord, Confirmation, NewCallback, Recording, RecordingState,
@@ -12,6 +11,7 @@ use afureko::domain::ids::{AccountSid, CallSid, CallbackId, RecordingSid, Tenant
 use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
+use afureko::settings::BaseUrl;
 use afureko::startup;
 use afureko::twilio::api::{MediaHosts, TwilioApi};
 use axum::body::Body;

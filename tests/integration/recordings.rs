@@ -602,7 +602,7 @@ crate::on_every_backend!(
 /// by the sweep.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_embedded_store_jobs_survive_a_restart_and_orphans_are_swept() {
-    use afureko::config::BaseUrl;
+    use afureko::settings::BaseUrl;
     use afureko::twilio::api::{MediaHosts, TwilioApi};
     let app = spawn_app().await;
     let (sid, doc) = app.call_to_recording().await;
