@@ -143,7 +143,7 @@ fn handler(c: &mut Criterion) {
         backend.store.create_tenant(&tenant).await.unwrap();
         let url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap();
         // Nothing is fetched: the bench plays the incoming call only.
-        let api = TwilioApi::new("http://127.0.0.1:9", MediaHosts::parse("")).unwrap();
+        let api = TwilioApi::new("http://127.0.0.1:9", MediaHosts::default()).unwrap();
         let state = startup::state(
             &backend,
             url,

@@ -139,7 +139,11 @@ impl Config {
             twilio_media_hosts: MediaHosts::parse(
                 &lookup("AFUREKO_TWILIO_MEDIA_HOSTS")
                     .unwrap_or_else(|| MediaHosts::DEFAULT.to_owned()),
-            ),
+            )
+            .map_err(|reason| ConfigError {
+                var: "AFUREKO_TWILIO_MEDIA_HOSTS",
+                reason,
+            })?,
             secrets: SecretKeys {
                 kms_key_id,
                 secret_key,
@@ -283,6 +287,8 @@ mod tests {
         assert_eq!(e.var, "AFUREKO_LISTEN");
         let e = config(&[("AFUREKO_TWILIO_API_BASE", "https://api.twilio.com/?x=1")]).unwrap_err();
         assert_eq!(e.var, "AFUREKO_TWILIO_API_BASE");
+        let e = config(&[("AFUREKO_TWILIO_MEDIA_HOSTS", "ftp://media.example.com")]).unwrap_err();
+        assert_eq!(e.var, "AFUREKO_TWILIO_MEDIA_HOSTS");
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub async fn run(
             .map_err(setup)?,
     };
     let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
-    let api = TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).map_err(setup)?;
+    let api = TwilioApi::new(&twilio.base_url(), MediaHosts::default()).map_err(setup)?;
     let state = startup::state(
         &backend,
         public_url,

@@ -32,7 +32,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", "https://calls.example.com").unwrap(),
         // Nothing in the events is fetched; nothing may leave the machine.
-        TwilioApi::new("http://127.0.0.1:9", MediaHosts::parse("")).unwrap(),
+        TwilioApi::new("http://127.0.0.1:9", MediaHosts::default()).unwrap(),
         clock,
         crate::helpers::UNLIMITED,
     );

@@ -136,7 +136,7 @@ pub async fn spawn_limited(
     let state = startup::state(
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap(),
-        TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).expect("Twilio client"),
+        TwilioApi::new(&twilio.base_url(), MediaHosts::default()).expect("Twilio client"),
         clock.clone(),
         limits,
     );

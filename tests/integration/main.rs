@@ -26,4 +26,5 @@ mod secrets;
 mod sessions;
 mod settings;
 mod store_suite;
+mod twilio_api;
 mod webhook_errors;

@@ -80,7 +80,7 @@ async fn one_completed_recording_delivered_at_once_is_copied_once(kind: Kind) {
         store,
         app.backend.audio.clone(),
         app.backend.queue.clone(),
-        TwilioApi::new(&app.twilio.base_url(), MediaHosts::parse("")).unwrap(),
+        TwilioApi::new(&app.twilio.base_url(), MediaHosts::default()).unwrap(),
         app.clock.clone(),
     ));
     let mut copiers = tokio::task::JoinSet::new();
