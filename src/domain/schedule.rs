@@ -140,7 +140,7 @@ pub struct Schedule {
 }
 
 /// How far ahead the next opening is looked for.
-const LOOKAHEAD_DAYS: i32 = 31;
+pub(crate) const LOOKAHEAD_DAYS: i32 = 31;
 
 impl Schedule {
     /// Sets the hours of some days from `mon-fri=09:00-12:00,13:00-18:00`,
@@ -196,10 +196,35 @@ impl Schedule {
         }
     }
 
+    /// The business hours of `day` of the week, from its first opening to
+    /// its last closing; `None` when it is closed all day. Always open
+    /// (no weekly hours): the whole day.
+    pub fn weekly_span(&self, day: Day) -> Option<OpenRange> {
+        let Some(weekly) = &self.weekly else {
+            return Some(OpenRange {
+                start: Time::MIN,
+                end: Time::MAX,
+            });
+        };
+        let ranges = weekly.get(&day)?;
+        Some(OpenRange {
+            start: ranges.iter().map(|r| r.start).min()?,
+            end: ranges.iter().map(|r| r.end).max()?,
+        })
+    }
+
+    /// As `weekly_span`, for a date: `None` on a holiday too.
+    pub fn business_span(&self, date: Date) -> Option<OpenRange> {
+        if self.is_holiday(date) {
+            return None;
+        }
+        self.weekly_span(Day::of(date.weekday()))
+    }
+
     /// The instants a range opens and closes on `date`, in `tz`. A local
     /// time skipped by DST moves forward by the gap (02:30 → 03:30), as
     /// calendars do; a repeated one takes its first occurrence.
-    fn window(
+    pub(crate) fn window(
         date: Date,
         range: &OpenRange,
         tz: &TimeZone,
