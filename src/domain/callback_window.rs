@@ -184,22 +184,8 @@ pub fn choice_prompt(windows: &[CallbackWindow], language: Language) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::schedule::tests::{at, new_york, office, tokyo};
     use jiff::civil::Time;
-
-    fn office() -> Schedule {
-        let mut s = Schedule::default();
-        s.set_hours("mon-fri=09:00-12:00,13:00-18:00").unwrap();
-        s.set_hours("sat=10:00-14:00").unwrap();
-        s
-    }
-
-    fn tokyo() -> TimeZone {
-        TimeZone::get("Asia/Tokyo").unwrap()
-    }
-
-    fn at(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
 
     fn window(spec: &str) -> CallbackWindow {
         spec.parse().unwrap()
@@ -349,7 +335,7 @@ mod tests {
 
     #[test]
     fn the_next_occurrence_in_new_york_keeps_local_hours_across_dst() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         let mut s = Schedule::default();
         s.set_hours("mon-fri=09:00-17:00").unwrap();
         let w = window("1=09:00-12:00");

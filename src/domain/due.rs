@@ -177,18 +177,7 @@ fn twelve_hour(hour: i8) -> (i8, &'static str) {
 mod tests {
     use super::*;
     use crate::domain::schedule::Schedule;
-
-    fn tokyo() -> TimeZone {
-        TimeZone::get("Asia/Tokyo").unwrap()
-    }
-
-    fn new_york() -> TimeZone {
-        TimeZone::get("America/New_York").unwrap()
-    }
-
-    fn at(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
+    use crate::domain::schedule::tests::{at, new_york, tokyo};
 
     fn both(due: &str, now: &str, tz: &TimeZone) -> (String, String) {
         (

@@ -297,21 +297,26 @@ impl Schedule {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn office() -> Schedule {
+    /// Weekdays with a lunch break, Saturday mornings.
+    pub(crate) fn office() -> Schedule {
         let mut s = Schedule::default();
         s.set_hours("mon-fri=09:00-12:00,13:00-18:00").unwrap();
         s.set_hours("sat=10:00-14:00").unwrap();
         s
     }
 
-    fn tokyo() -> TimeZone {
+    pub(crate) fn tokyo() -> TimeZone {
         TimeZone::get("Asia/Tokyo").unwrap()
     }
 
-    fn at(s: &str) -> Timestamp {
+    pub(crate) fn new_york() -> TimeZone {
+        TimeZone::get("America/New_York").unwrap()
+    }
+
+    pub(crate) fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
 
@@ -379,7 +384,7 @@ mod tests {
 
     #[test]
     fn dst_in_new_york() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         let mut s = Schedule::default();
         s.set_hours("mon-sun=09:00-17:00").unwrap();
         // Sat 2026-03-07 09:00 EST = 14:00Z; Sun 2026-03-08 (DST starts) 09:00 EDT = 13:00Z
@@ -397,7 +402,7 @@ mod tests {
 
     #[test]
     fn a_range_in_the_spring_gap_opens_after_it() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         let mut s = Schedule::default();
         s.set_hours("sun=02:30-04:00").unwrap();
         // 02:30 does not exist on 2026-03-08: it opens at 03:30 EDT = 07:30Z.
@@ -411,7 +416,7 @@ mod tests {
 
     #[test]
     fn a_time_in_the_autumn_repeated_hour_takes_its_first_occurrence() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         // Sun 2026-11-01: 01:00-02:00 happens twice, 05:00Z-06:00Z in EDT,
         // then 06:00Z-07:00Z in EST.
         let mut opens = Schedule::default();
