@@ -92,7 +92,7 @@ impl E164 {
     /// else the international one, the country code first with its `+`
     /// (`["+1", "415", "867", "5309"]`). The grouping is the numbering
     /// metadata's, which depends on the exchange, not only the area code.
-    pub fn groups(&self, region: Region) -> Vec<String> {
+    fn groups(&self, region: Region) -> Vec<String> {
         let written = match jp_numbers::national_number(&self.0) {
             // Japan's formats without the library's database; a number no
             // format fits is its trunk prefix and digits, as the library

@@ -27,7 +27,7 @@ pub fn choice_from_speech(said: &str, language: Language) -> Option<char> {
         .chars()
         .filter(|c| !c.is_whitespace() && !is_punctuation(*c))
         .flat_map(char::to_lowercase)
-        .map(hiragana)
+        .map(folded)
         .collect();
     let (yes, no) = match language {
         Language::JaJp => ("はい", "いいえ"),
@@ -54,7 +54,7 @@ fn is_punctuation(c: char) -> bool {
 
 /// Katakana as hiragana (ゼロ → ぜろ), and full-width ASCII (０, －) as
 /// ASCII; the long-vowel mark ー stays itself.
-fn hiragana(c: char) -> char {
+fn folded(c: char) -> char {
     match c {
         'ァ'..='ヶ' => char::from_u32(c as u32 - 0x60).unwrap_or(c),
         '！'..='～' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
@@ -97,7 +97,7 @@ const KANJI_DIGITS: [(char, char); 11] = [
 ];
 
 fn japanese_digits(said: &str) -> Option<String> {
-    let text: String = said.chars().map(hiragana).collect();
+    let text: String = said.chars().map(folded).collect();
     let mut rest = text.as_str();
     let mut digits = String::new();
     while let Some(c) = rest.chars().next() {
