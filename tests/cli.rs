@@ -1,6 +1,7 @@
 //! The `afureko` binary as an operator runs it (docs/operations.md, "Commands"),
 //! on the embedded store in a temporary data dir.
 
+use afureko::domain::prompts::{Language, PromptKey};
 use std::process::{Command, Output};
 
 const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
@@ -156,6 +157,71 @@ async fn the_sweep_re_drives_a_dead_copy_job_and_says_so() {
         "{}",
         swept.stdout
     );
+}
+
+/// Plays the demo call in `language`: what it printed, and the record it
+/// left (printed as JSON).
+fn demo(language: &str) -> (String, serde_json::Value) {
+    let cli = Cli::new();
+    let run = cli.ok(&["demo", "--keep", "--language", language]);
+    let json_start = run.stdout.find("\n{").expect("the record") + 1;
+    let json_end = run.stdout[json_start..]
+        .find("\n}\n")
+        .expect("the record's end")
+        + 2;
+    let record = serde_json::from_str(&run.stdout[json_start..json_start + json_end]).unwrap();
+    (run.stdout, record)
+}
+
+/// The thanks as the demo says it, with `{due}` spoken from the record's
+/// due time at the call's arrival or a minute later (the thanks comes a
+/// moment after it: midnight may fall between).
+fn thanks_said(stdout: &str, record: &serde_json::Value, language: Language) -> bool {
+    use afureko::domain::due::due_phrase;
+    let at = |field: &str| -> jiff::Timestamp { record[field].as_str().unwrap().parse().unwrap() };
+    let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+    let due = at("due_at");
+    [
+        at("received_at"),
+        at("received_at") + jiff::SignedDuration::from_mins(1),
+    ]
+    .iter()
+    .any(|now| {
+        let phrase = due_phrase(due, *now, &tokyo, language, None);
+        let text = PromptKey::Thanks
+            .default_text(language)
+            .replace("{due}", &phrase);
+        stdout.contains(&format!("  afureko says: {text}\n"))
+    })
+}
+
+#[test]
+fn the_demo_reads_the_number_back_in_groups_and_says_when_the_callback_comes() {
+    let (stdout, record) = demo("ja-JP");
+    for said in [
+        PromptKey::OfferCallerId
+            .default_text(Language::JaJp)
+            .replace("{number}", "ゼロサン、イチニーサンヨン、ゴーロクナナハチ"),
+        PromptKey::ConfirmNumber
+            .default_text(Language::JaJp)
+            .replace(
+                "{number}",
+                "ゼロキューゼロ、イチニーサンヨン、ゴーロクナナハチ",
+            ),
+    ] {
+        assert!(
+            stdout.contains(&format!("  afureko says: {said}\n")),
+            "{said}\n{stdout}"
+        );
+    }
+    assert!(thanks_said(&stdout, &record, Language::JaJp), "{stdout}");
+
+    let (stdout, record) = demo("en-US");
+    assert!(
+        stdout.contains("  afureko says: You entered 0 9 0, 1 2 3 4, 5 6 7 8. If that is right, press 1. To enter it again, press 2.\n"),
+        "{stdout}"
+    );
+    assert!(thanks_said(&stdout, &record, Language::EnUs), "{stdout}");
 }
 
 #[test]

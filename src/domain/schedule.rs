@@ -140,7 +140,7 @@ pub struct Schedule {
 }
 
 /// How far ahead the next opening is looked for.
-const LOOKAHEAD_DAYS: i32 = 31;
+pub(crate) const LOOKAHEAD_DAYS: i32 = 31;
 
 impl Schedule {
     /// Sets the hours of some days from `mon-fri=09:00-12:00,13:00-18:00`,
@@ -196,10 +196,35 @@ impl Schedule {
         }
     }
 
+    /// The business hours of `day` of the week, from its first opening to
+    /// its last closing; `None` when it is closed all day. Always open
+    /// (no weekly hours): the whole day.
+    pub fn weekly_span(&self, day: Day) -> Option<OpenRange> {
+        let Some(weekly) = &self.weekly else {
+            return Some(OpenRange {
+                start: Time::MIN,
+                end: Time::MAX,
+            });
+        };
+        let ranges = weekly.get(&day)?;
+        Some(OpenRange {
+            start: ranges.iter().map(|r| r.start).min()?,
+            end: ranges.iter().map(|r| r.end).max()?,
+        })
+    }
+
+    /// As `weekly_span`, for a date: `None` on a holiday too.
+    pub fn business_span(&self, date: Date) -> Option<OpenRange> {
+        if self.is_holiday(date) {
+            return None;
+        }
+        self.weekly_span(Day::of(date.weekday()))
+    }
+
     /// The instants a range opens and closes on `date`, in `tz`. A local
     /// time skipped by DST moves forward by the gap (02:30 → 03:30), as
     /// calendars do; a repeated one takes its first occurrence.
-    fn window(
+    pub(crate) fn window(
         date: Date,
         range: &OpenRange,
         tz: &TimeZone,
@@ -272,21 +297,26 @@ impl Schedule {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn office() -> Schedule {
+    /// Weekdays with a lunch break, Saturday mornings.
+    pub(crate) fn office() -> Schedule {
         let mut s = Schedule::default();
         s.set_hours("mon-fri=09:00-12:00,13:00-18:00").unwrap();
         s.set_hours("sat=10:00-14:00").unwrap();
         s
     }
 
-    fn tokyo() -> TimeZone {
+    pub(crate) fn tokyo() -> TimeZone {
         TimeZone::get("Asia/Tokyo").unwrap()
     }
 
-    fn at(s: &str) -> Timestamp {
+    pub(crate) fn new_york() -> TimeZone {
+        TimeZone::get("America/New_York").unwrap()
+    }
+
+    pub(crate) fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
 
@@ -354,7 +384,7 @@ mod tests {
 
     #[test]
     fn dst_in_new_york() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         let mut s = Schedule::default();
         s.set_hours("mon-sun=09:00-17:00").unwrap();
         // Sat 2026-03-07 09:00 EST = 14:00Z; Sun 2026-03-08 (DST starts) 09:00 EDT = 13:00Z
@@ -372,7 +402,7 @@ mod tests {
 
     #[test]
     fn a_range_in_the_spring_gap_opens_after_it() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         let mut s = Schedule::default();
         s.set_hours("sun=02:30-04:00").unwrap();
         // 02:30 does not exist on 2026-03-08: it opens at 03:30 EDT = 07:30Z.
@@ -386,7 +416,7 @@ mod tests {
 
     #[test]
     fn a_time_in_the_autumn_repeated_hour_takes_its_first_occurrence() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         // Sun 2026-11-01: 01:00-02:00 happens twice, 05:00Z-06:00Z in EDT,
         // then 06:00Z-07:00Z in EST.
         let mut opens = Schedule::default();

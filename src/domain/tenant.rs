@@ -31,6 +31,10 @@ pub enum TenantError {
     TimeZone(String),
     #[error("prompt {0} must contain {{number}}, where the number is read back")]
     PromptNeedsNumber(&'static str),
+    #[error(
+        "prompt {0} cannot say {{due}}: only thanks, repeat_caller and after_hours_greeting know when the callback comes"
+    )]
+    PromptCannotSayDue(&'static str),
     #[error("prompt {0} must not be empty")]
     EmptyPrompt(&'static str),
     #[error("{0}")]
@@ -45,7 +49,9 @@ impl TenantError {
             TenantError::VoiceLanguage { .. } => "voice",
             TenantError::Range { field, .. } => field,
             TenantError::TimeZone(_) => "time_zone",
-            TenantError::PromptNeedsNumber(_) | TenantError::EmptyPrompt(_) => "prompts",
+            TenantError::PromptNeedsNumber(_)
+            | TenantError::PromptCannotSayDue(_)
+            | TenantError::EmptyPrompt(_) => "prompts",
             TenantError::Routing(_) => "routing",
         }
     }
@@ -319,6 +325,9 @@ impl TenantSettings {
             if key.takes_number() && !text.contains("{number}") {
                 return Err(TenantError::PromptNeedsNumber(key.name()));
             }
+            if !key.takes_due() && text.contains("{due}") {
+                return Err(TenantError::PromptCannotSayDue(key.name()));
+            }
         }
         Ok(())
     }
@@ -472,6 +481,23 @@ mod tests {
             settings.validate(),
             Err(TenantError::PromptNeedsNumber("confirm_number"))
         );
+        let mut settings = TenantSettings::default();
+        settings
+            .prompts
+            .insert(PromptKey::Greeting, "{due}お電話します".into());
+        assert_eq!(
+            settings.validate(),
+            Err(TenantError::PromptCannotSayDue("greeting"))
+        );
+        for key in [
+            PromptKey::Thanks,
+            PromptKey::RepeatCaller,
+            PromptKey::AfterHoursGreeting,
+        ] {
+            let mut settings = TenantSettings::default();
+            settings.prompts.insert(key, "{due} {number}".into());
+            settings.validate().unwrap();
+        }
     }
 
     #[test]

@@ -152,7 +152,7 @@ async fn every_event_runs_through_the_router() {
         (
             "twilio-ivr-enter.json",
             200,
-            "入力された番号は 0 3 1 2 3 4 5 6 7 8 です。",
+            "入力された番号は ゼロサン、イチニーサンヨン、ゴーロクナナハチ です。",
         ),
         (
             "twilio-ivr-confirm.json",
