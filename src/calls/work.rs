@@ -1,11 +1,13 @@
 //! Agents' work on the callback list: changes decided by the domain on the
 //! record's latest version and written only if nobody wrote since.
 
-use crate::domain::callback::CallbackRecord;
+use crate::domain::callback::{CallbackRecord, RecordingState};
 
 use crate::domain::ids::{CallbackId, TenantId};
 use crate::domain::work::ChangeError;
-use crate::store::{Store, StoreError, modify_callback};
+use crate::store::{
+    ListQuery, Page, RecordingAccess, RecordingStore, Store, StoreError, modify_callback,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkError {
@@ -14,6 +16,12 @@ pub enum WorkError {
     NotFound(String),
     #[error(transparent)]
     Refused(#[from] ChangeError),
+    /// The record has no stored recording (of that sid).
+    #[error("this callback has no stored recording {}", if *.of_sid { "of that sid" } else { "yet" })]
+    NoRecording { of_sid: bool },
+    /// A stored record names audio the recording store does not have.
+    #[error("recording {0} is missing from the store")]
+    MissingAudio(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -21,6 +29,51 @@ pub enum WorkError {
 impl From<StoreError> for WorkError {
     fn from(e: StoreError) -> Self {
         WorkError::Store(e)
+    }
+}
+
+/// A page of the tenant's list, oldest due first.
+pub async fn list(
+    store: &dyn Store,
+    tenant: &TenantId,
+    query: &ListQuery,
+) -> Result<Page, StoreError> {
+    store.list_callbacks(tenant, query).await
+}
+
+/// The tenant's newest `limit` records, newest call first.
+pub async fn recent(
+    store: &dyn Store,
+    tenant: &TenantId,
+    limit: usize,
+) -> Result<Vec<CallbackRecord>, StoreError> {
+    store.recent_callbacks(tenant, limit).await
+}
+
+/// The stored recording `sid` of the record `id` (the newest stored one
+/// when `sid` is `None`): its key, and how an agent gets it.
+pub async fn recording(
+    store: &dyn Store,
+    audio: &dyn RecordingStore,
+    tenant: &TenantId,
+    id: &str,
+    sid: Option<&str>,
+) -> Result<(String, RecordingAccess), WorkError> {
+    let record = load(store, tenant, id).await?;
+    let key = match sid {
+        Some(sid) => record
+            .recordings
+            .iter()
+            .find(|r| r.sid.as_str() == sid && r.state == RecordingState::Stored)
+            .and_then(|r| r.storage_key.as_deref()),
+        None => record.latest_stored_key(),
+    }
+    .ok_or(WorkError::NoRecording {
+        of_sid: sid.is_some(),
+    })?;
+    match audio.access(key).await? {
+        Some(access) => Ok((key.to_owned(), access)),
+        None => Err(WorkError::MissingAudio(key.to_owned())),
     }
 }
 

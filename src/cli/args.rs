@@ -3,7 +3,7 @@
 use crate::domain::agent::Role;
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::phone::Region;
-use crate::domain::prompts::{Language, PromptKey};
+use crate::domain::prompts::PromptKey;
 use crate::domain::schedule::Holiday;
 use crate::domain::settings::{Kind, SETTINGS, Setting, Value};
 use clap::{Arg, ArgMatches, Args, Parser, Subcommand};
@@ -29,7 +29,7 @@ pub enum Command {
     Demo {
         /// Prompt language of the demo tenant.
         #[arg(long, default_value = "ja-JP")]
-        language: Language,
+        language: crate::domain::prompts::Language,
         /// Play the call into the configured store (AFUREKO_DATA_DIR, or
         /// AFUREKO_TABLE and AFUREKO_BUCKET) and keep it there, as tenant
         /// `demo`, to work it on the agents' page.
@@ -61,7 +61,7 @@ pub enum Command {
     /// Create, list or revoke a tenant's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
-    /// Add, list, disable agents or reset their passwords.
+    /// Add, list, change, disable agents or reset their passwords.
     #[command(subcommand)]
     Agent(AgentCommand),
     /// Read a tenant's audit trail (erasures, API keys, settings changes).
@@ -109,6 +109,18 @@ pub enum AgentCommand {
     List {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
+    },
+    /// Change an agent's name or role.
+    Change {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// agent, supervisor or admin.
+        #[arg(long)]
+        role: Option<Role>,
     },
     /// Disable an agent: every session ends at once.
     Disable {

@@ -3,6 +3,7 @@
 //! Twilio queue (`queue`). The decisions themselves are in `call_routing`.
 
 use crate::domain::phone::{E164, Region};
+use crate::domain::settings::OutOfRange;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -159,13 +160,8 @@ pub struct Routing {
 /// Why routing settings were refused, naming the setting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RoutingError {
-    #[error("{field} must be between {min} and {max}, got {got}")]
-    Range {
-        field: &'static str,
-        min: u32,
-        max: u32,
-        got: u32,
-    },
+    #[error(transparent)]
+    Range(#[from] OutOfRange),
     #[error("at most {MAX_DESTINATIONS} dial destinations ring at once")]
     TooManyDestinations,
     #[error("queue name must be 1-64 characters, got {0:?}")]
@@ -178,7 +174,7 @@ impl RoutingError {
     /// The setting at fault.
     pub fn field(&self) -> &'static str {
         match self {
-            RoutingError::Range { field, .. } => field,
+            RoutingError::Range(e) => e.field,
             RoutingError::TooManyDestinations => "dial_to",
             RoutingError::QueueName(_) => "queue_name",
             RoutingError::HoldAudioUrl(_) => "hold_audio_url",
@@ -187,7 +183,7 @@ impl RoutingError {
 
     /// Whether the message starts with `field()` already.
     pub fn names_its_field(&self) -> bool {
-        matches!(self, RoutingError::Range { .. })
+        matches!(self, RoutingError::Range(_))
     }
 }
 
@@ -196,18 +192,7 @@ pub const MAX_DESTINATIONS: usize = 10;
 
 impl Routing {
     pub fn validate(&self) -> Result<(), RoutingError> {
-        let range = |field: &'static str, got: u32, min: u32, max: u32| {
-            if (min..=max).contains(&got) {
-                Ok(())
-            } else {
-                Err(RoutingError::Range {
-                    field,
-                    min,
-                    max,
-                    got,
-                })
-            }
-        };
+        let range = OutOfRange::check;
         range(
             "ring_timeout_seconds",
             self.dial.ring_timeout_seconds,

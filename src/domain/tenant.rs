@@ -6,7 +6,7 @@ use crate::domain::prompts::{Language, PromptKey, PromptOverrides};
 use crate::domain::reason::Reason;
 use crate::domain::routing::{Routing, RoutingError};
 use crate::domain::schedule::Schedule;
-use crate::domain::settings::{Kind, SETTINGS, Value};
+use crate::domain::settings::{Kind, OutOfRange, SETTINGS, Value};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -21,13 +21,8 @@ pub enum TenantError {
         language: Language,
         default: &'static str,
     },
-    #[error("{field} must be between {min} and {max}, got {got}")]
-    Range {
-        field: &'static str,
-        min: u32,
-        max: u32,
-        got: u32,
-    },
+    #[error(transparent)]
+    Range(#[from] OutOfRange),
     #[error("unknown time zone {0:?} (expected an IANA name such as Asia/Tokyo)")]
     TimeZone(String),
     #[error("prompt {0} must contain {{number}}, where the number is read back")]
@@ -44,7 +39,7 @@ impl TenantError {
         match self {
             TenantError::EmptyAuthToken => "twilio_auth_token",
             TenantError::VoiceLanguage { .. } => "voice",
-            TenantError::Range { field, .. } => field,
+            TenantError::Range(e) => e.field,
             TenantError::TimeZone(_) => "time_zone",
             TenantError::PromptNeedsNumber(_) | TenantError::EmptyPrompt(_) => "prompts",
             TenantError::Routing(e) => e.field(),
@@ -54,7 +49,7 @@ impl TenantError {
     /// Whether the message starts with `field()` already.
     pub fn names_its_field(&self) -> bool {
         match self {
-            TenantError::VoiceLanguage { .. } | TenantError::Range { .. } => true,
+            TenantError::VoiceLanguage { .. } | TenantError::Range(_) => true,
             TenantError::Routing(e) => e.names_its_field(),
             TenantError::EmptyAuthToken
             | TenantError::TimeZone(_)
@@ -137,7 +132,7 @@ impl TwilioCredentials {
         overlap_minutes: u32,
         now: Timestamp,
     ) -> Result<(), TenantError> {
-        check_range(
+        OutOfRange::check(
             "keep_previous_token_minutes",
             overlap_minutes,
             0,
@@ -224,19 +219,6 @@ impl Default for TenantSettings {
     }
 }
 
-fn check_range(field: &'static str, got: u32, min: u32, max: u32) -> Result<(), TenantError> {
-    if (min..=max).contains(&got) {
-        Ok(())
-    } else {
-        Err(TenantError::Range {
-            field,
-            min,
-            max,
-            got,
-        })
-    }
-}
-
 impl TenantSettings {
     /// Settings for a language, with that language's default voice.
     pub fn for_language(language: Language) -> Self {
@@ -259,7 +241,7 @@ impl TenantSettings {
             if let (Kind::Integer { min, max }, Value::Integer(got)) =
                 (setting.kind, setting.read(self))
             {
-                check_range(setting.name, got, min, max)?;
+                OutOfRange::check(setting.name, got, min, max)?;
             }
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {

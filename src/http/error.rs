@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message", "field"?, "holder"?}}`. A 5xx keeps its cause on the response
 //! for the request log, which writes it once; the client sees no detail.
 
+use crate::accounts::AccountError;
 use crate::calls::intake::IntakeError;
 use crate::calls::work::WorkError;
 use crate::domain::settings::SettingsError;
@@ -9,6 +10,7 @@ use crate::domain::work::ChangeError;
 use crate::http::limit::RetryAfter;
 use crate::store::StoreError;
 use crate::telemetry::error_chain;
+use crate::tenants::TenantsError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -141,9 +143,38 @@ impl From<IntakeError> for ApiError {
 impl From<WorkError> for ApiError {
     fn from(e: WorkError) -> Self {
         match e {
-            WorkError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            WorkError::NotFound(_) | WorkError::NoRecording { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
             WorkError::Refused(e) => e.into(),
+            WorkError::MissingAudio(_) => ApiError::internal(e),
             WorkError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::NoAgent(_) | AccountError::NoKey(_) => ApiError::NotFound(e.to_string()),
+            AccountError::Agent(e) => match e.field() {
+                Some(field) => ApiError::bad_field(field, e),
+                None => ApiError::BadRequest(e.to_string()),
+            },
+            AccountError::Key(e) => ApiError::bad_field(e.field(), e),
+            AccountError::OwnAdmin => ApiError::BadRequest(e.to_string()),
+            AccountError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<TenantsError> for ApiError {
+    fn from(e: TenantsError) -> Self {
+        match e {
+            TenantsError::NoTenant(_) => ApiError::NotFound(e.to_string()),
+            TenantsError::Settings(e) => e.into(),
+            TenantsError::Credentials(e) => ApiError::bad_field(e.field(), e),
+            TenantsError::Store(e) => e.into(),
         }
     }
 }

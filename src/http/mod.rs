@@ -13,6 +13,7 @@ pub mod twilio;
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
 use crate::config::BaseUrl;
+use crate::deps::Deps;
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
 use crate::store::idempotency::IdempotencyStore;
@@ -46,6 +47,18 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Rate limits: in memory, shared by every request of this process.
     pub limits: Arc<limit::Limits>,
+}
+
+impl AppState {
+    /// What the use cases run on.
+    pub fn deps(&self) -> Deps<'_> {
+        Deps {
+            store: self.store.as_ref(),
+            agents: self.agents.as_ref(),
+            audit: self.audit.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
 }
 
 #[derive(OpenApi)]

@@ -11,7 +11,7 @@
 
 use crate::domain::prompts::Language;
 use crate::domain::routing::RoutingMode;
-use crate::domain::settings::SettingsError;
+use crate::domain::settings::{OutOfRange, SettingsError};
 use crate::domain::tenant::{
     MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, RecordingFormat, TenantError, TenantSettings,
 };
@@ -137,17 +137,8 @@ impl Setting {
         match (self.kind, &value) {
             (Kind::Boolean, Value::Boolean(_)) => Ok(value),
             (Kind::Integer { min, max }, Value::Integer(got)) => {
-                if (min..=max).contains(got) {
-                    Ok(value)
-                } else {
-                    Err(TenantError::Range {
-                        field: self.name,
-                        min,
-                        max,
-                        got: *got,
-                    }
-                    .into())
-                }
+                OutOfRange::check(self.name, *got, min, max).map_err(TenantError::from)?;
+                Ok(value)
             }
             (Kind::Text { max_length }, Value::Text(text)) => match max_length {
                 Some(max) if text.chars().count() > max => {

@@ -14,6 +14,32 @@ use crate::domain::schedule::{Holiday, HoursError};
 use crate::domain::tenant::{TenantError, TenantSettings};
 use jiff::civil::Date;
 
+/// A number outside its setting's bounds.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} must be between {min} and {max}, got {got}")]
+pub struct OutOfRange {
+    pub field: &'static str,
+    pub min: u32,
+    pub max: u32,
+    pub got: u32,
+}
+
+impl OutOfRange {
+    /// Refuses `got` outside `min..=max`, naming `field`.
+    pub fn check(field: &'static str, got: u32, min: u32, max: u32) -> Result<(), OutOfRange> {
+        if (min..=max).contains(&got) {
+            Ok(())
+        } else {
+            Err(OutOfRange {
+                field,
+                min,
+                max,
+                got,
+            })
+        }
+    }
+}
+
 /// Its message always starts with the setting's name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -243,6 +269,11 @@ mod tests {
         assert_eq!(joey.voice, "Polly.Joey");
     }
 
+    /// Why `other`, applied to the defaults, is refused.
+    fn refusal(other: OtherSettings) -> SettingsError {
+        applied(SettingsChange::from(other)).unwrap_err()
+    }
+
     #[test]
     fn every_refusal_names_its_setting() {
         let sla = applied_values(&[("callback_sla_minutes", "0")]).unwrap_err();
@@ -256,34 +287,30 @@ mod tests {
             zone.to_string(),
             "time_zone: unknown time zone \"Mars/Olympus\" (expected an IANA name such as Asia/Tokyo)"
         );
-        let hours = applied(SettingsChange::from(OtherSettings {
+        let hours = refusal(OtherSettings {
             hours: vec!["someday".into()],
             ..Default::default()
-        }))
-        .unwrap_err();
+        });
         assert_eq!(hours.field(), "hours");
         assert!(hours.to_string().starts_with("hours: "), "{hours}");
-        let dial = applied(SettingsChange::from(OtherSettings {
+        let dial = refusal(OtherSettings {
             dial_to: vec!["nonsense".into()],
             ..Default::default()
-        }))
-        .unwrap_err();
+        });
         assert_eq!(dial.field(), "dial_to");
-        let queue = applied(SettingsChange::from(OtherSettings {
+        let queue = refusal(OtherSettings {
             queue_name: Some(" ".into()),
             ..Default::default()
-        }))
-        .unwrap_err();
+        });
         assert_eq!(queue.field(), "queue_name");
         assert_eq!(
             queue.to_string(),
             "queue_name: queue name must be 1-64 characters, got \" \""
         );
-        let ring = applied(SettingsChange::from(OtherSettings {
+        let ring = refusal(OtherSettings {
             ring_timeout_seconds: Some(61),
             ..Default::default()
-        }))
-        .unwrap_err();
+        });
         assert_eq!(ring.field(), "ring_timeout_seconds");
         assert_eq!(
             ring.to_string(),

@@ -1,6 +1,7 @@
 //! Preparing the answer together: notes on a record and hand-overs.
 
-use crate::domain::agent::{self, Role};
+use crate::accounts::agents;
+use crate::domain::agent::Role;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::handlers::{CallbackPath, respond};
@@ -76,13 +77,10 @@ pub async fn assign(
     let by = agent.acting(body.agent.as_deref())?;
     let note = note_of(body.note)?;
     let unknown = || ApiError::bad_field("to", format!("no active agent {:?}", body.to));
-    let to = agent::login(&body.to).map_err(|_| unknown())?;
-    state
-        .agents
-        .get_agent(&agent.tenant.id, &to)
+    let to = agents::active(state.deps(), &agent.tenant.id, &body.to)
         .await?
-        .filter(|a| a.is_active())
-        .ok_or_else(unknown)?;
+        .ok_or_else(unknown)?
+        .login;
     let supervisor = agent.role() >= Role::Supervisor;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
     respond(&state, &agent, &path.id, |r| {

@@ -3,19 +3,18 @@
 //! webhook key) are the operator's, through the CLI, and never shown.
 //! Members, bounds and choices all come from `domain::settings::SETTINGS`.
 
-use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::domain::settings::{Kind, SETTINGS, Setting, SettingsChange, Value};
 use crate::domain::tenant::TenantSettings;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::error::{AdminBodyErrors, AdminErrors, ApiError};
 use crate::http::extract::ApiJson;
+use crate::tenants::{TenantsError, settings};
 use axum::Json;
 use axum::extract::State;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
@@ -296,12 +295,8 @@ pub async fn get_settings(
     agent: Agent,
 ) -> Result<Json<SettingsView>, ApiError> {
     agent.admin_session(WHAT)?;
-    let tenant = state
-        .store
-        .get_tenant_fresh(&agent.tenant.id)
-        .await?
-        .unwrap_or(agent.tenant);
-    Ok(Json(SettingsView::from(&tenant.settings)))
+    let settings = settings::read(state.deps(), &agent.tenant).await?;
+    Ok(Json(SettingsView::from(&settings)))
 }
 
 #[utoipa::path(
@@ -320,31 +315,19 @@ pub async fn change_settings(
     agent: Agent,
     ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> Result<Json<SettingsView>, ApiError> {
-    let admin = agent.admin_session(WHAT)?.account.login.clone();
+    agent.admin_session(WHAT)?;
     let change = patch.into_change()?;
-    // Read past the tenant cache: what is written back includes the
-    // credentials, which the CLI may have rotated a moment ago.
-    let mut tenant = state
-        .store
-        .get_tenant_fresh(&agent.tenant.id)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("your session has ended: sign in again".into()))?;
     let named = change.named();
-    if named == 0 {
-        return Ok(Json(SettingsView::from(&tenant.settings)));
+    let settings = settings::change(state.deps(), &agent.actor, &agent.tenant, change)
+        .await
+        .map_err(|e| match e {
+            TenantsError::NoTenant(_) => {
+                ApiError::Unauthorized("your session has ended: sign in again".into())
+            }
+            other => other.into(),
+        })?;
+    if named > 0 {
+        tracing::info!(settings = named, "tenant settings changed");
     }
-    change.apply(&mut tenant.settings)?;
-    state.store.update_tenant(&tenant).await?;
-    let now = state.clock.now();
-    let entry = AuditEntry::new(
-        tenant.id.clone(),
-        now,
-        format!("agent:{admin}"),
-        AuditAction::SettingsChanged,
-        tenant.id.to_string(),
-        BTreeMap::from([("settings".to_owned(), named)]),
-    );
-    state.audit.append_audit(&entry).await?;
-    tracing::info!(settings = named, "tenant settings changed");
-    Ok(Json(SettingsView::from(&tenant.settings)))
+    Ok(Json(SettingsView::from(&settings)))
 }
