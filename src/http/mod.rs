@@ -69,7 +69,8 @@ impl AppState {
 Authenticate with `Authorization: Bearer <api key>` (the key decides the tenant), \
 or sign in (`POST /api/v1/sessions`) for the `afureko_session` cookie; with the cookie, \
 every POST, PATCH, PUT and DELETE carries the session's `X-CSRF-Token` header. \
-Errors are `{\"error\": {\"code\", \"message\"}}`."
+Errors are `{\"error\": {\"code\", \"message\"}}`, with `field` on a `bad_request` about one input \
+and `holder` on the `conflict` of a record another agent holds: read those, never the message."
     ),
     modifiers(&BearerAuth),
     // The error families refer to these by name.
