@@ -13,8 +13,9 @@ pub async fn callbacks(backend: &Backend, command: CallbacksCommand) -> anyhow::
         limit,
         full,
     } = command;
-    let tenant = load_tenant(deps(backend), &tenant).await?.id;
-    let records = work::recent(backend.store.as_ref(), &tenant, limit)
+    let deps = deps(backend);
+    let tenant = load_tenant(deps, &tenant).await?.id;
+    let records = work::recent(deps, &tenant, limit)
         .await
         .with_context(|| format!("cannot list the callbacks of tenant {tenant}"))?;
     if records.is_empty() {

@@ -95,6 +95,7 @@ async fn on_backend(
 fn deps(backend: &Backend) -> Deps<'_> {
     Deps {
         store: backend.store.as_ref(),
+        audio: backend.audio.as_ref(),
         agents: backend.agents.as_ref(),
         audit: backend.audit.as_ref(),
         clock: &SystemClock,

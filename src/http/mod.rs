@@ -54,6 +54,7 @@ impl AppState {
     pub fn deps(&self) -> Deps<'_> {
         Deps {
             store: self.store.as_ref(),
+            audio: self.audio.as_ref(),
             agents: self.agents.as_ref(),
             audit: self.audit.as_ref(),
             clock: self.clock.as_ref(),

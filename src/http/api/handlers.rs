@@ -69,7 +69,7 @@ pub async fn list_callbacks(
         limit: limit as usize,
         after,
     };
-    let page = work::list(state.store.as_ref(), &agent.tenant.id, &query).await?;
+    let page = work::list(state.deps(), &agent.tenant.id, &query).await?;
     Ok(Json(CallbackPage {
         items: page
             .items
@@ -102,7 +102,7 @@ pub async fn get_callback(
     agent: Agent,
     ApiPath(path): ApiPath<CallbackPath>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let record = work::load(state.store.as_ref(), &agent.tenant.id, &path.id).await?;
+    let record = work::load(state.deps(), &agent.tenant.id, &path.id).await?;
     Ok(Json(CallbackView::for_caller(&record, agent.login())))
 }
 
@@ -141,7 +141,7 @@ pub(super) async fn respond(
     id: &str,
     apply: impl FnMut(&mut CallbackRecord) -> Result<(), ChangeError> + Send,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let record = work::change(state.store.as_ref(), &agent.tenant.id, id, apply).await?;
+    let record = work::change(state.deps(), &agent.tenant.id, id, apply).await?;
     Ok(Json(CallbackView::for_caller(&record, agent.login())))
 }
 
@@ -264,8 +264,7 @@ pub async fn recording(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (key, access) = work::recording(
-        state.store.as_ref(),
-        state.audio.as_ref(),
+        state.deps(),
         &agent.tenant.id,
         &path.id,
         params.sid.as_deref(),

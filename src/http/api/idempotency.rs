@@ -192,7 +192,7 @@ async fn gone_since(
     else {
         return Ok(());
     };
-    crate::calls::work::load(state.store.as_ref(), tenant, id).await?;
+    crate::calls::work::load(state.deps(), tenant, id).await?;
     Ok(())
 }
 
