@@ -289,6 +289,8 @@ fn claim_timeout_and_retry_delay_are_set() {
 fn retention_days_are_set_within_their_bounds_and_the_sweep_reports_retention() {
     let cli = Cli::new();
     cli.create_acme();
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    assert_eq!(audit.stdout, "no audit entries for acme\n");
     assert_eq!(settings(&cli)["retention_days"], 365);
     cli.ok(&["tenant", "update", "acme", "--retention-days", "30"]);
     assert_eq!(settings(&cli)["retention_days"], 30);
@@ -308,8 +310,23 @@ fn retention_days_are_set_within_their_bounds_and_the_sweep_reports_retention() 
         "{}",
         swept.stdout
     );
+    // The change is audited as the API's are, by the operator; the
+    // refused one is not.
     let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
-    assert_eq!(audit.stdout, "no audit entries for acme\n");
+    let entries = audit_entries(&audit.stdout);
+    assert_eq!(entries.len(), 1, "{}", audit.stdout);
+    assert_eq!(entries[0]["action"], "settings_changed");
+    assert_eq!(entries[0]["actor"], "operator");
+    assert_eq!(entries[0]["subject"], "acme");
+    assert_eq!(entries[0]["counts"], serde_json::json!({"settings": 1}));
+}
+
+/// `audit list`'s lines, newest first.
+fn audit_entries(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+        .collect()
 }
 
 #[test]
@@ -357,6 +374,89 @@ fn an_api_key_is_printed_once() {
     assert!(listed.stdout.contains("front desk"));
     assert!(listed.stdout.contains("active"));
     assert!(!listed.stdout.contains(key) && !listed.stderr.contains(key));
+}
+
+/// The CLI takes the API's rules for a key's name, and audits what it
+/// makes and revokes.
+#[test]
+fn an_api_key_name_is_refused_as_the_api_refuses_it_and_keys_are_audited() {
+    let cli = Cli::new();
+    cli.create_acme();
+    for name in ["a\u{7}b", &"x".repeat(101)] {
+        let run = cli.run(&["api-key", "create", "--tenant", "acme", "--name", name]);
+        assert!(!run.ok);
+        assert!(
+            run.stderr
+                .contains("name: at most 100 characters, no control characters"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+    let listed = cli.ok(&["api-key", "list", "--tenant", "acme"]);
+    assert_eq!(listed.stdout, "no API keys for acme\n");
+
+    let (key_id, _) = create_key(&cli);
+    cli.ok(&["api-key", "revoke", "--tenant", "acme", &key_id]);
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    let seen: Vec<(String, String, String)> = audit_entries(&audit.stdout)
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap().to_owned();
+            (field("action"), field("actor"), field("subject"))
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("api_key_revoked".into(), "operator".into(), key_id.clone()),
+            ("api_key_created".into(), "operator".into(), key_id),
+        ]
+    );
+}
+
+#[test]
+fn an_agent_is_changed_and_every_agent_change_is_audited() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let agent = ["--tenant", "acme", "--login", "ann"];
+    cli.ok(&[&["agent", "add"][..], &agent, &["--name", "Ann"]].concat());
+    let changed = cli.ok(&[&["agent", "change"][..], &agent, &["--role", "admin"]].concat());
+    assert_eq!(changed.stdout, "changed ann of tenant acme: admin (Ann)\n");
+    let bad = cli.run(&[&["agent", "change"][..], &agent, &["--name", " "]].concat());
+    assert!(!bad.ok);
+    assert!(
+        bad.stderr.contains("name must be 1-100 characters"),
+        "{}",
+        bad.stderr
+    );
+    cli.ok(&[&["agent", "reset-password"][..], &agent].concat());
+    cli.ok(&[&["agent", "disable"][..], &agent].concat());
+    let list = cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
+    assert!(list.starts_with("ann ") && list.contains("admin"), "{list}");
+
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    let seen: Vec<(String, serde_json::Value)> = audit_entries(&audit.stdout)
+        .iter()
+        .map(|e| {
+            assert_eq!(e["actor"], "operator");
+            assert_eq!(e["subject"], "ann");
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["counts"].clone(),
+            )
+        })
+        .collect();
+    let none = serde_json::json!({});
+    assert_eq!(
+        seen,
+        [
+            ("agent_disabled".into(), none.clone()),
+            ("agent_password_reset".into(), none.clone()),
+            ("agent_changed".into(), serde_json::json!({"role": 1})),
+            ("agent_added".into(), none),
+        ]
+    );
 }
 
 #[test]

@@ -21,8 +21,8 @@ pub const LEAD_TIME: SignedDuration = SignedDuration::from_mins(30);
 pub enum WindowError {
     #[error("a callback window must look like 1=09:00-12:00 (a key from 1 to 9), got {0:?}")]
     Shape(String),
-    #[error("{0}")]
-    Hours(String),
+    #[error(transparent)]
+    Hours(#[from] crate::domain::schedule::HoursError),
     #[error("at most {MAX_WINDOWS} callback windows, got {0}")]
     TooMany(usize),
     #[error("key {0} is given to two callback windows")]

@@ -192,15 +192,8 @@ async fn gone_since(
     else {
         return Ok(());
     };
-    let live = match crate::domain::ids::CallbackId::parse(id) {
-        Some(callback) => state.store.get_callback(tenant, &callback).await?.is_some(),
-        None => false,
-    };
-    if live {
-        Ok(())
-    } else {
-        Err(crate::calls::work::WorkError::NotFound(id.to_owned()).into())
-    }
+    crate::calls::work::load(state.deps(), tenant, id).await?;
+    Ok(())
 }
 
 fn replay(answer: StoredAnswer) -> Response {
