@@ -1,10 +1,13 @@
-//! The agents' page: served from the binary with strict security headers.
+//! The agents' page: served from the binary with strict security headers,
+//! its modules all there, its words in both languages.
 
 use crate::helpers::{TENANT, spawn_app};
 use afureko::config::BaseUrl;
 use afureko::domain::agent::Role;
+use afureko::http::page::{ASSETS, content_type};
 use axum::body::Body;
 use axum::http::Request;
+use regex::Regex;
 use serde_json::json;
 
 #[tokio::test]
@@ -15,22 +18,19 @@ async fn the_page_is_served_with_strict_headers_and_no_inline_script() {
         .await;
     assert_eq!(root.status, 303);
     assert_eq!(root.headers["location"], "/app");
-    for (path, kind) in [
-        ("/app", "text/html"),
-        ("/app/app.js", "text/javascript"),
-        ("/app/strings.js", "text/javascript"),
-        ("/app/app.css", "text/css"),
-    ] {
+    let mut pages = vec![("/app".to_owned(), "text/html; charset=utf-8", INDEX)];
+    for (name, text) in ASSETS {
+        pages.push((format!("/app/{name}"), content_type(name), text));
+    }
+    assert_eq!(content_type("app.css"), "text/css; charset=utf-8");
+    assert_eq!(content_type("main.js"), "text/javascript; charset=utf-8");
+    for (path, kind, text) in pages {
         let reply = app
-            .send(Request::get(path).body(Body::empty()).unwrap())
+            .send(Request::get(&path).body(Body::empty()).unwrap())
             .await;
         assert_eq!(reply.status, 200, "{path}");
-        assert!(
-            reply.headers["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with(kind)
-        );
+        assert_eq!(reply.headers["content-type"], kind, "{path}");
+        assert_eq!(reply.bytes, text.as_bytes(), "{path}");
         let csp = reply.headers["content-security-policy"].to_str().unwrap();
         for rule in [
             "default-src 'none'",
@@ -43,22 +43,223 @@ async fn the_page_is_served_with_strict_headers_and_no_inline_script() {
         assert!(!csp.contains("unsafe"), "{csp}");
         assert_eq!(reply.headers["x-content-type-options"], "nosniff");
         assert_eq!(reply.headers["referrer-policy"], "no-referrer");
+        // Everything typed goes in as text (dom.js), never as HTML.
+        assert!(
+            !text.contains("innerHTML") && !text.contains("insertAdjacentHTML"),
+            "{path}"
+        );
     }
-    let html = app
-        .send(Request::get("/app").body(Body::empty()).unwrap())
-        .await;
-    let html = String::from_utf8(html.bytes).unwrap();
     // Every script has a src, and no element carries an event handler or style.
     assert_eq!(
-        html.matches("<script").count(),
-        html.matches("<script src=").count()
+        INDEX.matches("<script").count(),
+        INDEX.matches("<script src=").count()
     );
-    assert!(!html.contains(" onclick") && !html.contains(" style="));
-    let js = app
-        .send(Request::get("/app/app.js").body(Body::empty()).unwrap())
-        .await;
-    let js = String::from_utf8(js.bytes).unwrap();
-    assert!(!js.contains("innerHTML") && !js.contains("insertAdjacentHTML"));
+    assert!(!INDEX.contains(" onclick") && !INDEX.contains(" style="));
+    for path in ["/app/nothing.js", "/app/index.html", "/app/mod.rs"] {
+        let missing = app
+            .send(Request::get(path).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(missing.status, 404, "{path}");
+        assert_eq!(
+            missing.json(),
+            json!({"error": {"code": "not_found", "message": "the page has no such file"}}),
+            "{path}"
+        );
+    }
+}
+
+/// The page as the browser gets it: `/app` and the files it names.
+const INDEX: &str = include_str!("../../src/http/page/index.html");
+
+fn asset(name: &str) -> &'static str {
+    ASSETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("{name} is not in page::ASSETS"))
+        .1
+}
+
+/// The modules `text` imports (`import … from './x.js';`).
+fn imports(text: &str) -> Vec<String> {
+    let import = Regex::new(r#"(?m)^import [^;]* from '\./([\w.-]+)';$"#).unwrap();
+    import
+        .captures_iter(text)
+        .map(|c| c[1].to_owned())
+        .collect()
+}
+
+/// index.html loads main.js as a module and the style sheet; main.js
+/// imports, directly or not, every other module of the table, and every
+/// module imported is in it (a missing one fails only in a browser).
+#[test]
+fn every_module_is_served_and_imported() {
+    assert!(INDEX.contains(r#"<script src="/app/main.js" type="module"></script>"#));
+    assert!(INDEX.contains(r#"<link rel="stylesheet" href="/app/app.css">"#));
+    let mut reached = vec!["main.js".to_owned()];
+    let mut next = 0;
+    while next < reached.len() {
+        for module in imports(asset(&reached[next])) {
+            if !reached.contains(&module) {
+                reached.push(module);
+            }
+        }
+        next += 1;
+    }
+    reached.sort();
+    let mut scripts: Vec<String> = ASSETS
+        .iter()
+        .map(|(name, _)| (*name).to_owned())
+        .filter(|name| name.ends_with(".js"))
+        .collect();
+    scripts.sort();
+    assert_eq!(reached, scripts);
+}
+
+/// strings.js, one `key: 'text',` a line per language: (language, key, text).
+fn strings() -> Vec<(String, String, String)> {
+    let language = Regex::new(r"^  (\w+): \{$").unwrap();
+    let entry = Regex::new(r#"^    ('[\w-]+'|\w+): ('[^'\\]+'|"[^"\\]+"),$"#).unwrap();
+    let mut found = Vec::new();
+    let mut current: Option<String> = None;
+    for line in asset("strings.js").lines() {
+        if let Some(c) = language.captures(line) {
+            current = Some(c[1].to_owned());
+        } else if line == "  }," {
+            current = None;
+        } else if let Some(lang) = &current {
+            let c = entry
+                .captures(line)
+                .unwrap_or_else(|| panic!("not one `key: 'text',` line: {line:?}"));
+            let text = &c[2][1..c[2].len() - 1];
+            found.push((
+                lang.clone(),
+                c[1].trim_matches('\'').to_owned(),
+                text.to_owned(),
+            ));
+        }
+    }
+    found
+}
+
+fn keys_of(strings: &[(String, String, String)], lang: &str) -> Vec<String> {
+    let mut keys: Vec<String> = strings
+        .iter()
+        .filter(|(l, _, _)| l == lang)
+        .map(|(_, k, _)| k.clone())
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn japanese_and_english_have_the_same_keys_and_no_empty_text() {
+    let strings = strings();
+    let languages: std::collections::BTreeSet<&str> =
+        strings.iter().map(|(l, _, _)| l.as_str()).collect();
+    assert_eq!(languages.into_iter().collect::<Vec<_>>(), ["en", "ja"]);
+    let ja = keys_of(&strings, "ja");
+    let en = keys_of(&strings, "en");
+    assert!(ja.len() > 100, "{}", ja.len());
+    let mut unique = ja.clone();
+    unique.dedup();
+    assert_eq!(unique, ja, "a key twice in ja");
+    let mut unique = en.clone();
+    unique.dedup();
+    assert_eq!(unique, en, "a key twice in en");
+    assert_eq!(ja, en);
+    for (lang, key, text) in &strings {
+        assert!(!text.trim().is_empty(), "{lang}.{key} is empty");
+    }
+}
+
+/// The API's values the page labels, by key prefix (`s_pending`…), from
+/// the OpenAPI document the page reads them from (schema.js).
+async fn labelled_values() -> Vec<(&'static str, Vec<String>)> {
+    let app = spawn_app().await;
+    let doc = app
+        .send(
+            Request::get("/api/v1/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .json();
+    let schemas = &doc["components"]["schemas"];
+    let values = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap_or_else(|| panic!("no enum: {v}"))
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut labelled: Vec<(&'static str, Vec<String>)> = [
+        ("s_", "Status"),
+        ("r_", "Reason"),
+        ("outcome_", "Outcome"),
+        ("role_", "Role"),
+        ("h_", "HistoryKind"),
+    ]
+    .into_iter()
+    .map(|(prefix, schema)| (prefix, values(&schemas[schema]["enum"])))
+    .collect();
+    // The settings: a label each, and one for each choice.
+    let settings = schemas["SettingsView"]["properties"].as_object().unwrap();
+    labelled.push(("set_", settings.keys().cloned().collect()));
+    let choices = settings
+        .values()
+        .filter(|property| property["enum"].is_array())
+        .flat_map(|property| values(&property["enum"]))
+        .collect();
+    labelled.push(("o_", choices));
+    labelled
+}
+
+/// A new value in the API gets a label in both languages, and a label of a
+/// value the API no longer has goes.
+#[tokio::test]
+async fn every_value_of_the_api_has_a_label_and_every_label_a_value() {
+    let keys = keys_of(&strings(), "ja");
+    for (prefix, values) in labelled_values().await {
+        assert!(!values.is_empty(), "{prefix}");
+        let mut values = values;
+        values.sort();
+        let mut labelled: Vec<String> = keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(prefix).map(str::to_owned))
+            .collect();
+        labelled.sort();
+        assert_eq!(labelled, values, "the labels of {prefix}…");
+    }
+}
+
+/// Every key the page names exists, and every key is named by the page, or
+/// labels a value of the API, or explains an error code (`e_…`).
+#[tokio::test]
+async fn every_key_is_used_and_every_key_used_exists() {
+    let keys = keys_of(&strings(), "ja");
+    let code: String = ASSETS
+        .iter()
+        .filter(|(name, _)| *name != "strings.js")
+        .map(|(_, text)| *text)
+        .chain([INDEX])
+        .collect();
+    let named = Regex::new(r#"\bt\('([\w-]+)'|data-t="([\w-]+)""#).unwrap();
+    for c in named.captures_iter(&code) {
+        let key = c.get(1).or(c.get(2)).unwrap().as_str();
+        assert!(keys.iter().any(|k| k == key), "{key} is not in strings.js");
+    }
+    let prefixes: Vec<&str> = labelled_values()
+        .await
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect();
+    for key in &keys {
+        let used = code.contains(&format!("'{key}'"))
+            || code.contains(&format!("\"{key}\""))
+            || key.starts_with("e_")
+            || prefixes.iter().any(|p| key.starts_with(p));
+        assert!(used, "{key} is used nowhere");
+    }
 }
 
 #[tokio::test]
