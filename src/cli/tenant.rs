@@ -4,7 +4,7 @@
 use super::args::{SettingsArgs, TenantCommand};
 use super::load_tenant;
 use crate::config::Config;
-use crate::domain::settings::SettingsChange;
+use crate::domain::settings::{OtherSettings, SettingsChange};
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use crate::startup;
 use anyhow::Context;
@@ -22,23 +22,10 @@ impl SettingsArgs {
             twilio.webhook_shared_key = Some(AuthToken::new(&key).context("--twilio-webhook-key")?);
         }
         let routing = self.routing;
-        SettingsChange {
-            language: self.language,
-            voice: self.voice,
+        let mut change = SettingsChange::from(OtherSettings {
             prompts: self.prompts,
             reset_prompts: self.reset_prompts,
-            max_recording_seconds: self.max_recording_seconds,
-            number_entry_attempts: self.number_entry_attempts,
-            max_callback_attempts: self.max_callback_attempts,
-            callback_sla_minutes: self.callback_sla_minutes,
-            claim_timeout_minutes: self.claim_timeout_minutes,
-            retry_delay_minutes: self.retry_delay_minutes,
-            retention_days: self.retention_days,
-            time_zone: self.time_zone,
             default_region: self.default_region,
-            delete_twilio_recording: self.delete_twilio_recording,
-            recording_format: self.recording_format,
-            routing_mode: routing.mode,
             dial_to: routing.dial_to,
             ring_timeout_seconds: routing.ring_timeout_seconds,
             dial_caller_id: routing.dial_caller_id,
@@ -51,9 +38,11 @@ impl SettingsArgs {
             hours: routing.hours,
             holidays: routing.holidays,
             remove_holidays: routing.remove_holidays,
-            closed_now: routing.closed_now,
+        });
+        for (setting, value) in self.defined.0 {
+            change.set(setting, value)?;
         }
-        .apply(settings)?;
+        change.apply(settings)?;
         Ok(())
     }
 }
@@ -70,8 +59,7 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<(
         } => {
             let mut twilio =
                 TwilioCredentials::new(twilio_account_sid, AuthToken::new(&twilio_auth_token)?);
-            let mut tenant_settings =
-                TenantSettings::for_language(settings.language.unwrap_or_default());
+            let mut tenant_settings = TenantSettings::default();
             settings.apply(&mut tenant_settings, &mut twilio)?;
             let tenant = Tenant {
                 id,

@@ -17,8 +17,10 @@ pub enum Language {
 
 impl Language {
     pub const ALL: [Language; 2] = [Language::JaJp, Language::EnUs];
+    /// The codes of `ALL`, as serde writes them.
+    pub const CODES: [&'static str; 2] = [Self::ALL[0].code(), Self::ALL[1].code()];
 
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Language::JaJp => "ja-JP",
             Language::EnUs => "en-US",

@@ -17,13 +17,37 @@ pub struct OpenRange {
     pub end: Time,
 }
 
+/// Why opening hours were refused; they are the `hours` setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HoursError {
+    #[error("hours must look like mon-fri=09:00-18:00, got {0:?}")]
+    Spec(String),
+    #[error("unknown day {0:?} (mon, tue, wed, thu, fri, sat, sun)")]
+    Day(String),
+    #[error("day range {0:?} runs backwards")]
+    Backwards(String),
+    #[error("opening hours must look like 09:00-18:00, got {0:?}")]
+    Range(String),
+    #[error("opening hours must end after they start, got {0:?}")]
+    EndsFirst(String),
+    #[error("opening hours {0:?} overlap")]
+    Overlap(String),
+}
+
+impl HoursError {
+    /// The setting at fault.
+    pub fn field(&self) -> &'static str {
+        "hours"
+    }
+}
+
 impl FromStr for OpenRange {
-    type Err = String;
+    type Err = HoursError;
     /// `09:00-18:00`; `24:00` may end a range (until midnight).
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("opening hours must look like 09:00-18:00, got {s:?}");
+    fn from_str(s: &str) -> Result<Self, HoursError> {
+        let bad = || HoursError::Range(s.to_owned());
         let (start, end) = s.trim().split_once('-').ok_or_else(bad)?;
-        let parse = |t: &str| -> Result<Time, String> {
+        let parse = |t: &str| -> Result<Time, HoursError> {
             match t.trim() {
                 "24:00" => Ok(Time::MAX),
                 t => t.parse::<Time>().map_err(|_| bad()),
@@ -34,17 +58,15 @@ impl FromStr for OpenRange {
             end: parse(end)?,
         };
         if range.start >= range.end {
-            return Err(format!(
-                "opening hours must end after they start, got {s:?}"
-            ));
+            return Err(HoursError::EndsFirst(s.to_owned()));
         }
         Ok(range)
     }
 }
 
 impl TryFrom<String> for OpenRange {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = HoursError;
+    fn try_from(s: String) -> Result<Self, HoursError> {
         s.parse()
     }
 }
@@ -120,11 +142,11 @@ impl Day {
         ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][self as usize]
     }
 
-    fn parse(s: &str) -> Result<Day, String> {
+    fn parse(s: &str) -> Result<Day, HoursError> {
         Day::ALL
             .into_iter()
             .find(|d| d.name() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown day {s:?} (mon, tue, wed, thu, fri, sat, sun)"))
+            .ok_or_else(|| HoursError::Day(s.to_owned()))
     }
 }
 
@@ -145,15 +167,15 @@ const LOOKAHEAD_DAYS: i32 = 31;
 impl Schedule {
     /// Sets the hours of some days from `mon-fri=09:00-12:00,13:00-18:00`,
     /// `sat=10:00-14:00` or `sun=closed`.
-    pub fn set_hours(&mut self, spec: &str) -> Result<(), String> {
+    pub fn set_hours(&mut self, spec: &str) -> Result<(), HoursError> {
         let (days, ranges) = spec
             .split_once('=')
-            .ok_or_else(|| format!("hours must look like mon-fri=09:00-18:00, got {spec:?}"))?;
+            .ok_or_else(|| HoursError::Spec(spec.to_owned()))?;
         let days: Vec<Day> = match days.split_once('-') {
             Some((from, to)) => {
                 let (from, to) = (Day::parse(from)?, Day::parse(to)?);
                 if from > to {
-                    return Err(format!("day range {days:?} runs backwards"));
+                    return Err(HoursError::Backwards(days.to_owned()));
                 }
                 Day::ALL
                     .into_iter()
@@ -168,10 +190,10 @@ impl Schedule {
             let mut parsed = ranges
                 .split(',')
                 .map(str::parse)
-                .collect::<Result<Vec<OpenRange>, String>>()?;
+                .collect::<Result<Vec<OpenRange>, HoursError>>()?;
             parsed.sort_by_key(|r| r.start);
             if parsed.windows(2).any(|w| w[0].end > w[1].start) {
-                return Err(format!("opening hours {ranges:?} overlap"));
+                return Err(HoursError::Overlap(ranges.to_owned()));
             }
             parsed
         };
@@ -432,6 +454,16 @@ mod tests {
         assert!(s.set_hours("mon=09:00-12:00,11:00-13:00").is_err());
         assert!(s.set_hours("funday=09:00-10:00").is_err());
         assert!(s.set_hours("mon 09:00").is_err());
+        assert_eq!(
+            s.set_hours("fri-mon=09:00-10:00"),
+            Err(HoursError::Backwards("fri-mon".into()))
+        );
+        assert_eq!(
+            s.set_hours("mon=09:00-12:00,11:00-13:00")
+                .unwrap_err()
+                .to_string(),
+            "opening hours \"09:00-12:00,11:00-13:00\" overlap"
+        );
         s.set_hours("mon=22:00-24:00").unwrap();
         s.set_hours("tue=closed").unwrap();
         let weekly = s.weekly.as_ref().unwrap();

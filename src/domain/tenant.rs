@@ -4,8 +4,9 @@ use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey, PromptOverrides};
 use crate::domain::reason::Reason;
-use crate::domain::routing::Routing;
+use crate::domain::routing::{Routing, RoutingError};
 use crate::domain::schedule::Schedule;
+use crate::domain::settings::{Kind, SETTINGS, Value};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -33,8 +34,8 @@ pub enum TenantError {
     PromptNeedsNumber(&'static str),
     #[error("prompt {0} must not be empty")]
     EmptyPrompt(&'static str),
-    #[error("{0}")]
-    Routing(String),
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
 }
 
 impl TenantError {
@@ -46,7 +47,19 @@ impl TenantError {
             TenantError::Range { field, .. } => field,
             TenantError::TimeZone(_) => "time_zone",
             TenantError::PromptNeedsNumber(_) | TenantError::EmptyPrompt(_) => "prompts",
-            TenantError::Routing(_) => "routing",
+            TenantError::Routing(e) => e.field(),
+        }
+    }
+
+    /// Whether the message starts with `field()` already.
+    pub fn names_its_field(&self) -> bool {
+        match self {
+            TenantError::VoiceLanguage { .. } | TenantError::Range { .. } => true,
+            TenantError::Routing(e) => e.names_its_field(),
+            TenantError::EmptyAuthToken
+            | TenantError::TimeZone(_)
+            | TenantError::PromptNeedsNumber(_)
+            | TenantError::EmptyPrompt(_) => false,
         }
     }
 }
@@ -224,70 +237,7 @@ fn check_range(field: &'static str, got: u32, min: u32, max: u32) -> Result<(), 
     }
 }
 
-/// A numeric setting's bounds: what `validate` checks, and what the API's
-/// document states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub field: &'static str,
-    pub min: u32,
-    pub max: u32,
-}
-
-/// In the order of `TenantSettings::numbers`.
-pub const NUMBER_LIMITS: [Limit; 7] = [
-    // Twilio's own bounds for <Record maxLength> are 1..14400; a callback
-    // request longer than an hour is a mistake.
-    Limit {
-        field: "max_recording_seconds",
-        min: 5,
-        max: 3600,
-    },
-    Limit {
-        field: "number_entry_attempts",
-        min: 1,
-        max: 10,
-    },
-    Limit {
-        field: "max_callback_attempts",
-        min: 1,
-        max: 20,
-    },
-    Limit {
-        field: "callback_sla_minutes",
-        min: 1,
-        max: 60 * 24 * 14,
-    },
-    Limit {
-        field: "claim_timeout_minutes",
-        min: 1,
-        max: 60 * 24,
-    },
-    Limit {
-        field: "retry_delay_minutes",
-        min: 1,
-        max: 60 * 24 * 7,
-    },
-    Limit {
-        field: "retention_days",
-        min: MIN_RETENTION_DAYS,
-        max: MAX_RETENTION_DAYS,
-    },
-];
-
 impl TenantSettings {
-    /// The numeric settings, in the order of `NUMBER_LIMITS`.
-    pub fn numbers(&self) -> [u32; 7] {
-        [
-            self.max_recording_seconds,
-            self.number_entry_attempts,
-            self.max_callback_attempts,
-            self.callback_sla_minutes,
-            self.claim_timeout_minutes,
-            self.retry_delay_minutes,
-            self.retention_days,
-        ]
-    }
-
     /// Settings for a language, with that language's default voice.
     pub fn for_language(language: Language) -> Self {
         TenantSettings {
@@ -305,13 +255,17 @@ impl TenantSettings {
                 default: self.language.default_voice(),
             });
         }
-        for (limit, got) in NUMBER_LIMITS.iter().zip(self.numbers()) {
-            check_range(limit.field, got, limit.min, limit.max)?;
+        for setting in &SETTINGS {
+            if let (Kind::Integer { min, max }, Value::Integer(got)) =
+                (setting.kind, setting.read(self))
+            {
+                check_range(setting.name, got, min, max)?;
+            }
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(TenantError::TimeZone(self.time_zone.clone()));
         }
-        self.routing.validate().map_err(TenantError::Routing)?;
+        self.routing.validate()?;
         for (key, text) in &self.prompts {
             if text.trim().is_empty() {
                 return Err(TenantError::EmptyPrompt(key.name()));
@@ -377,9 +331,11 @@ pub enum RecordingFormat {
 
 impl RecordingFormat {
     pub const ALL: [RecordingFormat; 2] = [RecordingFormat::Wav, RecordingFormat::Mp3];
+    /// The names of `ALL`, as serde writes them.
+    pub const NAMES: [&'static str; 2] = [Self::ALL[0].extension(), Self::ALL[1].extension()];
 
-    /// Twilio's media URL suffix, and our key's.
-    pub fn extension(self) -> &'static str {
+    /// Twilio's media URL suffix, and our key's; also its name.
+    pub const fn extension(self) -> &'static str {
         match self {
             RecordingFormat::Wav => "wav",
             RecordingFormat::Mp3 => "mp3",

@@ -72,7 +72,10 @@ pub struct NewAgentBody {
 }
 
 fn bad(e: agent::AgentError) -> ApiError {
-    ApiError::BadRequest(e.to_string())
+    match e.field() {
+        Some(field) => ApiError::bad_field(field, e),
+        None => ApiError::BadRequest(e.to_string()),
+    }
 }
 
 #[utoipa::path(
@@ -107,16 +110,7 @@ pub async fn add_agent(
         state.clock.now(),
     )
     .map_err(bad)?;
-    state
-        .agents
-        .create_agent(&account)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::AlreadyExists(what) => {
-                ApiError::Conflict(format!("{what} already exists"))
-            }
-            other => other.into(),
-        })?;
+    state.agents.create_agent(&account).await?;
     Ok((
         StatusCode::CREATED,
         Json(AgentWithPassword {

@@ -2,7 +2,7 @@
 //! key shown once), revoke. An API key may not manage keys: a leaked key
 //! could otherwise mint itself successors that outlive its revocation.
 
-use crate::domain::api_key::ApiKey;
+use crate::domain::api_key::{ApiKey, key_name};
 use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
@@ -17,9 +17,6 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 const WHAT: &str = "managing API keys";
-
-/// The longest name a key may have.
-pub const MAX_NAME_CHARS: usize = 100;
 
 /// A key as listed: never the key itself, nor its hash.
 #[derive(Serialize, ToSchema)]
@@ -115,18 +112,7 @@ pub async fn create_api_key(
     ApiJson(body): ApiJson<NewApiKeyBody>,
 ) -> Result<(StatusCode, Json<NewApiKeyView>), ApiError> {
     agent.admin_session(WHAT)?;
-    let name = body
-        .name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS || n.chars().any(char::is_control))
-    {
-        return Err(ApiError::BadRequest(format!(
-            "name: at most {MAX_NAME_CHARS} characters, no control characters"
-        )));
-    }
+    let name = key_name(body.name.as_deref()).map_err(|e| ApiError::bad_field(e.field(), e))?;
     let now = state.clock.now();
     let made = ApiKey::generate(agent.tenant.id.clone(), name, now);
     state.store.create_api_key(&made.key).await?;

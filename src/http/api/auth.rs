@@ -51,8 +51,9 @@ impl Agent {
                 ))),
             },
             (None, Some(name)) => crate::http::api::rules::agent_of(name),
-            (None, None) => Err(ApiError::BadRequest(
-                "agent is required with an API key: who is acting?".into(),
+            (None, None) => Err(ApiError::bad_field(
+                "agent",
+                "agent is required with an API key: who is acting?",
             )),
         }
     }

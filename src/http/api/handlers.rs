@@ -57,7 +57,7 @@ pub async fn list_callbacks(
         .as_deref()
         .map(str::parse)
         .transpose()
-        .map_err(ApiError::BadRequest)?;
+        .map_err(|e| ApiError::bad_field("status", e))?;
     let limit = limit_of(params.limit)?;
     let after = params
         .cursor

@@ -4,7 +4,7 @@ use crate::domain::agent::{self, Role};
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::handlers::{CallbackPath, respond};
-use crate::http::api::rules::{self, note_of};
+use crate::http::api::rules::{self, note_of, text_of};
 use crate::http::api::views::CallbackView;
 use crate::http::error::{ApiError, ChangeErrors};
 use crate::http::extract::{ApiJson, ApiPath};
@@ -37,8 +37,7 @@ pub async fn add_note(
     ApiJson(body): ApiJson<NoteBody>,
 ) -> Result<Json<CallbackView>, ApiError> {
     let name = agent.acting(body.agent.as_deref())?;
-    let text = note_of(Some(body.text))?
-        .ok_or_else(|| ApiError::BadRequest("text must not be empty".into()))?;
+    let text = text_of(body.text)?;
     let now = state.clock.now();
     respond(&state, &agent, &path.id, |r| {
         r.add_note(&name, text.clone(), now);
@@ -76,7 +75,7 @@ pub async fn assign(
 ) -> Result<Json<CallbackView>, ApiError> {
     let by = agent.acting(body.agent.as_deref())?;
     let note = note_of(body.note)?;
-    let unknown = || ApiError::BadRequest(format!("no active agent {:?}", body.to));
+    let unknown = || ApiError::bad_field("to", format!("no active agent {:?}", body.to));
     let to = agent::login(&body.to).map_err(|_| unknown())?;
     state
         .agents

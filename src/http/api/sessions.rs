@@ -336,7 +336,7 @@ pub async fn change_password(
     }
     account
         .change_password(&body.new_password)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        .map_err(|e| ApiError::bad_field("new_password", e))?;
     let account = state.agents.update_agent(&account).await?;
     state.agents.delete_session(&me.session.hash).await?;
     tracing::info!(login = %account.login, "password changed");
