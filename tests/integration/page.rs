@@ -172,9 +172,12 @@ fn japanese_and_english_have_the_same_keys_and_no_empty_text() {
     }
 }
 
-/// The API's values the page labels, by key prefix (`s_pending`…), from
-/// the OpenAPI document the page reads them from (schema.js).
-async fn labelled_values() -> Vec<(&'static str, Vec<String>)> {
+/// The keys of what the API sends that the page labels, by key prefix:
+/// the values of its enums (`s_pending`…) from the OpenAPI document the page
+/// reads them from (schema.js), and the settings' labels and choices from
+/// the `fields` of `GET /api/v1/settings`, which the settings form is drawn
+/// from (settings.js).
+async fn labelled_keys() -> Vec<(&'static str, Vec<String>)> {
     let app = spawn_app().await;
     let doc = app
         .send(
@@ -185,11 +188,11 @@ async fn labelled_values() -> Vec<(&'static str, Vec<String>)> {
         .await
         .json();
     let schemas = &doc["components"]["schemas"];
-    let values = |v: &serde_json::Value| -> Vec<String> {
+    let strings = |v: &serde_json::Value, prefix: &str| -> Vec<String> {
         v.as_array()
-            .unwrap_or_else(|| panic!("no enum: {v}"))
+            .unwrap_or_else(|| panic!("not an array: {v}"))
             .iter()
-            .filter_map(|v| v.as_str().map(str::to_owned))
+            .map(|v| format!("{prefix}{}", v.as_str().unwrap()))
             .collect()
     };
     let mut labelled: Vec<(&'static str, Vec<String>)> = [
@@ -200,35 +203,42 @@ async fn labelled_values() -> Vec<(&'static str, Vec<String>)> {
         ("h_", "HistoryKind"),
     ]
     .into_iter()
-    .map(|(prefix, schema)| (prefix, values(&schemas[schema]["enum"])))
+    .map(|(prefix, schema)| (prefix, strings(&schemas[schema]["enum"], prefix)))
     .collect();
-    // The settings: a label each, and one for each choice.
-    let settings = schemas["SettingsView"]["properties"].as_object().unwrap();
-    labelled.push(("set_", settings.keys().cloned().collect()));
-    let choices = settings
-        .values()
-        .filter(|property| property["enum"].is_array())
-        .flat_map(|property| values(&property["enum"]))
+    app.add_agent(TENANT, "ada", Role::Admin).await;
+    let admin = app.browser("ada").await;
+    let settings = app.browse(&admin, "GET", "/api/v1/settings", None).await;
+    assert_eq!(settings.status, 200);
+    let fields = settings.json()["fields"].as_array().unwrap().clone();
+    let labels = fields
+        .iter()
+        .map(|f| f["label"].as_str().unwrap().to_owned())
+        .collect();
+    labelled.push(("set_", labels));
+    let choices = fields
+        .iter()
+        .filter(|f| f["type"] == "enum")
+        .flat_map(|f| strings(&f["choices"], "o_"))
         .collect();
     labelled.push(("o_", choices));
     labelled
 }
 
-/// A new value in the API gets a label in both languages, and a label of a
-/// value the API no longer has goes.
+/// A new value or setting in the API gets a label in both languages, and
+/// a label of one the API no longer has goes.
 #[tokio::test]
 async fn every_value_of_the_api_has_a_label_and_every_label_a_value() {
     let keys = keys_of(&strings(), "ja");
-    for (prefix, values) in labelled_values().await {
-        assert!(!values.is_empty(), "{prefix}");
-        let mut values = values;
-        values.sort();
-        let mut labelled: Vec<String> = keys
+    for (prefix, mut wanted) in labelled_keys().await {
+        assert!(!wanted.is_empty(), "{prefix}");
+        wanted.sort();
+        wanted.dedup();
+        let labelled: Vec<String> = keys
             .iter()
-            .filter_map(|k| k.strip_prefix(prefix).map(str::to_owned))
+            .filter(|k| k.starts_with(prefix))
+            .cloned()
             .collect();
-        labelled.sort();
-        assert_eq!(labelled, values, "the labels of {prefix}…");
+        assert_eq!(labelled, wanted, "the labels of {prefix}…");
     }
 }
 
@@ -248,11 +258,7 @@ async fn every_key_is_used_and_every_key_used_exists() {
         let key = c.get(1).or(c.get(2)).unwrap().as_str();
         assert!(keys.iter().any(|k| k == key), "{key} is not in strings.js");
     }
-    let prefixes: Vec<&str> = labelled_values()
-        .await
-        .into_iter()
-        .map(|(p, _)| p)
-        .collect();
+    let prefixes: Vec<&str> = labelled_keys().await.into_iter().map(|(p, _)| p).collect();
     for key in &keys {
         let used = code.contains(&format!("'{key}'"))
             || code.contains(&format!("\"{key}\""))

@@ -1,7 +1,7 @@
 // The admin's page (`#/agents`): one panel after another, each loading its
 // own data and drawing itself. A new panel is a module and a line in PANELS.
 import { api, explain } from './api.js';
-import { h, toast } from './dom.js';
+import { h, markInvalid, toast } from './dom.js';
 import { t } from './i18n.js';
 import { agentsPanel } from './agents.js';
 import { keysPanel } from './keys.js';
@@ -15,16 +15,18 @@ let view = null;
 /** What a panel may do: change something and see the page again. */
 const admin = {
   /** Sends a change; then draws the page again and runs `done` with the
-   * answer (or says "saved"). A refusal is explained for `where`, a
-   * refused input named by `fieldLabel`. */
-  async act(method, path, body, { done, where = 'agents', fieldLabel } = {}) {
+   * answer (or says "saved"). A refusal is explained for `where` (a
+   * refused input by its name in `labels`) and marked in `form`. */
+  async act(method, path, body, { done, where = 'agents', form, labels } = {}) {
     try {
       const reply = await api(method, path, body);
       await draw(view);
       if (done) done(reply);
       else toast(t('saved'));
     } catch (err) {
-      toast(explain(err, where, fieldLabel));
+      const text = explain(err, where, labels);
+      toast(text);
+      if (form && err.field) markInvalid(form, err.field, text);
     }
   },
 

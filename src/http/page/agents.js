@@ -6,8 +6,8 @@ import { label, t } from './i18n.js';
 import { enums } from './schema.js';
 import { session } from './session.js';
 
-function roleSelect(id, current) {
-  return h('select', { id }, enums.Role.map((r) => h('option', { value: r, selected: r === current }, label('role_', r))));
+function roleSelect(id, current, name) {
+  return h('select', { id, name }, enums.Role.map((r) => h('option', { value: r, selected: r === current }, label('role_', r))));
 }
 
 function firstPassword(admin) {
@@ -37,12 +37,12 @@ export const agentsPanel = {
       h('h3', {}, t('add_agent')),
       field('new-login', 'login', 'text', { name: 'login', autocomplete: 'off' }),
       field('new-name', 'name', 'text', { name: 'name', autocomplete: 'off' }),
-      h('label', { for: 'f-new-role' }, t('role')), roleSelect('f-new-role', 'agent'),
+      h('label', { for: 'f-new-role' }, t('role')), roleSelect('f-new-role', 'agent', 'role'),
       h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('add'))));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      const body = { login: form.elements.login.value, name: form.elements.name.value, role: document.getElementById('f-new-role').value };
-      admin.act('POST', '/api/v1/agents', body, { done: firstPassword(admin) });
+      const body = { login: form.elements.login.value, name: form.elements.name.value, role: form.elements.role.value };
+      admin.act('POST', '/api/v1/agents', body, { done: firstPassword(admin), form });
     });
     return [
       h('table', { id: 'agents-table' },

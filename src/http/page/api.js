@@ -15,12 +15,16 @@ export function onUnauthorized(fn) {
   unauthorized = fn;
 }
 
-/** An error answer: its status and the members of its `error`. */
+/** An error answer: its status and the members of its `error`: `code`,
+ * `message`, and where they apply `field` (the input refused) and `holder`
+ * (the agent holding the record). */
 export class ApiFailure extends Error {
   constructor(status, error) {
     super(error.message);
     this.status = status;
     this.code = error.code ?? null;
+    this.field = error.field ?? null;
+    this.holder = error.holder ?? null;
   }
 }
 
@@ -40,16 +44,14 @@ export async function api(method, path, body) {
   return data;
 }
 
-/** An API error in the page's language: by its `code`, more precisely where
- * the form says what it means (`e_<where>_<code>`); a 409's "claimed by
- * ann" becomes "ann is working on it". Unknown codes show the server's
- * message. `fieldLabel` names a refused input from its name. */
-export function explain(err, where, fieldLabel) {
-  const held = err.status === 409 && /^claimed by (.+)$/.exec(err.message);
-  if (held) return t('held_by', held[1]);
-  const field = fieldLabel && err.code === 'bad_request' && /^(\w+) /.exec(err.message);
-  const name = field && fieldLabel(field[1]);
-  if (name) return t('e_field', name, err.message);
+/** An API error in the page's language: by its members, never by parsing
+ * its message. A record someone holds names them; a refused input with a
+ * label in `labels` (by field name) is named, the rule as sent; otherwise
+ * by `code`, more precisely where the form says what it means
+ * (`e_<where>_<code>`). Unknown codes show the server's message. */
+export function explain(err, where, labels = {}) {
+  if (err.code === 'conflict' && err.holder) return t('held_by', err.holder);
+  if (err.field && Object.hasOwn(labels, err.field)) return t('e_field', labels[err.field], err.message);
   for (const key of [`e_${where}_${err.code}`, `e_${err.code}`]) {
     if (err.code && known(key)) return t(key);
   }

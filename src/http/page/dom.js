@@ -28,6 +28,23 @@ export function textArea(id, labelKey) {
   return [h('label', { for: id }, t(labelKey)), h('textarea', { id, maxlength: 2000 })];
 }
 
+/** Marks the input `name` of `form` as refused, says why next to it and
+ * puts the focus there; the marks of an earlier refusal go. */
+export function markInvalid(form, name, text) {
+  for (const el of form.querySelectorAll('[aria-invalid]')) {
+    el.removeAttribute('aria-invalid');
+    el.removeAttribute('aria-describedby');
+  }
+  for (const el of form.querySelectorAll('.field-error')) el.remove();
+  const el = form.elements[name];
+  if (!(el instanceof Element)) return;
+  const note = h('span', { class: 'error field-error', id: `${el.id}-error` }, text);
+  el.setAttribute('aria-invalid', 'true');
+  el.setAttribute('aria-describedby', note.id);
+  el.after(note);
+  el.focus();
+}
+
 let toastTimer = null;
 
 /** A short message at the bottom, read out by screen readers. */

@@ -18,7 +18,7 @@ export const keysPanel = {
       h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('add'))));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      admin.act('POST', '/api/v1/api-keys', { name: form.elements.name.value }, { done: (r) => admin.oneTime(t('key_once', r.key)) });
+      admin.act('POST', '/api/v1/api-keys', { name: form.elements.name.value }, { done: (r) => admin.oneTime(t('key_once', r.key)), form });
     });
     const head = ['ID', t('key_name'), t('created'), t('status')].map((k) => h('th', { scope: 'col' }, k));
     return [

@@ -1,37 +1,58 @@
-// The tenant's settings (admin page): only what the admin changed is sent.
+// The tenant's settings (admin page), drawn from the fields the API
+// describes (`fields`: name, type, label key, bounds, choices), in its
+// order; only what the admin changed is sent.
 import { api } from './api.js';
 import { h } from './dom.js';
-import { label, t } from './i18n.js';
+import { known, label, t } from './i18n.js';
 
-// Each setting with its choices, or its input type.
-const SETTINGS = { language: ['ja-JP', 'en-US'], voice: 'text', max_recording_seconds: 'number', number_entry_attempts: 'number', max_callback_attempts: 'number', callback_sla_minutes: 'number', claim_timeout_minutes: 'number', retry_delay_minutes: 'number', retention_days: 'number', time_zone: 'text', delete_twilio_recording: 'checkbox', recording_format: ['wav', 'mp3'], routing_mode: ['overflow', 'dial', 'queue'], closed_now: 'checkbox' };
+function fieldLabel(f) {
+  return known(f.label) ? t(f.label) : f.name;
+}
 
-// A refused value's message starts with its name.
-function fieldLabel(name) {
-  return Object.hasOwn(SETTINGS, name) ? t(`set_${name}`) : null;
+// The label, with an integer's bounds.
+function labelOf(f) {
+  const bounds = f.minimum !== undefined && f.maximum !== undefined
+    ? h('span', { class: 'muted' }, ` ${f.minimum}–${f.maximum}`)
+    : null;
+  return h('label', { for: `set-${f.name}` }, fieldLabel(f), bounds);
+}
+
+function input(f, value) {
+  const id = `set-${f.name}`;
+  switch (f.type) {
+    case 'boolean':
+      return h('input', { id, name: f.name, type: 'checkbox', checked: value === true });
+    case 'integer':
+      return h('input', { id, name: f.name, type: 'number', step: 1, min: f.minimum, max: f.maximum, value });
+    case 'enum':
+      return h('select', { id, name: f.name }, f.choices.map((c) => h('option', { value: c, selected: c === value }, label('o_', c))));
+    default:
+      return h('input', { id, name: f.name, type: 'text', maxlength: f.max_length, value });
+  }
+}
+
+function valueOf(f, el) {
+  if (f.type === 'boolean') return el.checked;
+  if (f.type === 'integer') return Number(el.value);
+  return el.value;
 }
 
 export const settingsPanel = {
   load: () => api('GET', '/api/v1/settings'),
   render(current, admin) {
-    const inputs = Object.entries(SETTINGS).map(([name, kind]) => {
-      const id = `set-${name}`;
-      const input = Array.isArray(kind)
-        ? h('select', { id, name }, kind.map((v) => h('option', { value: v, selected: v === current[name] }, label('o_', v))))
-        : h('input', { id, name, type: kind, checked: kind === 'checkbox' && current[name], value: kind === 'checkbox' ? null : current[name] });
-      return h('p', {}, h('label', { for: id }, t(`set_${name}`)), ' ', input);
-    });
-    const form = h('form', { class: 'card', id: 'settings' }, h('h2', {}, t('settings')), inputs,
+    // The server judges every value (and says why): no browser check first.
+    const form = h('form', { class: 'card', id: 'settings', novalidate: true }, h('h2', {}, t('settings')),
+      current.fields.map((f) => h('p', {}, labelOf(f), ' ', input(f, current[f.name]))),
       h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('save'))));
+    const labels = Object.fromEntries(current.fields.map((f) => [f.name, fieldLabel(f)]));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const change = {};
-      for (const [name, kind] of Object.entries(SETTINGS)) {
-        const el = form.elements[name];
-        const value = kind === 'checkbox' ? el.checked : kind === 'number' ? Number(el.value) : el.value;
-        if (value !== current[name]) change[name] = value;
+      for (const f of current.fields) {
+        const value = valueOf(f, form.elements[f.name]);
+        if (value !== current[f.name]) change[f.name] = value;
       }
-      admin.act('PATCH', '/api/v1/settings', change, { where: 'settings', fieldLabel });
+      admin.act('PATCH', '/api/v1/settings', change, { where: 'settings', form, labels });
     });
     return [form];
   },

@@ -1,8 +1,9 @@
 // The page's words, Japanese first, one key per line (`key: 'text',`).
 // tests/integration/page.rs checks that ja and en have the same keys, no
-// empty text, and a label for every value of the API's enums (`s_`,
-// `r_`, `outcome_`, `role_`, `h_`, `o_`, `set_`). `{0}`, `{1}`… are the
-// arguments of `t()` (i18n.js).
+// empty text, a label for every value of the API's enums (`s_`, `r_`,
+// `outcome_`, `role_`, `h_`) and for every setting and choice the settings'
+// `fields` name (`set_`, `o_`), and no label for anything else. `{0}`,
+// `{1}`… are the arguments of `t()` (i18n.js).
 export const STRINGS = {
   ja: {
     skip: '本文へ移動',
