@@ -280,8 +280,9 @@ pub fn after_recording(settings: &TenantSettings, due: Option<Timestamp>, now: T
     Twiml::new().push(Verb::Say(thanks)).push(Verb::Hangup)
 }
 
-/// The prompt `key`, `{due}` spoken from `due` in the tenant's zone.
-fn with_due(
+/// The prompt `key`, `{due}` said from `due` in the tenant's zone (also
+/// the SMS confirmation's text).
+pub fn with_due(
     settings: &TenantSettings,
     key: PromptKey,
     due: Option<Timestamp>,

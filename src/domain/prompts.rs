@@ -116,10 +116,12 @@ pub enum PromptKey {
     RepeatCaller,
     QueueHold,
     QueueOffer,
+    /// Not said but sent: the caller's SMS confirmation (`domain::notify::sms`).
+    SmsConfirmation,
 }
 
 impl PromptKey {
-    pub const ALL: [PromptKey; 13] = [
+    pub const ALL: [PromptKey; 14] = [
         PromptKey::Greeting,
         PromptKey::AfterHoursGreeting,
         PromptKey::OfferCallerId,
@@ -133,6 +135,7 @@ impl PromptKey {
         PromptKey::RepeatCaller,
         PromptKey::QueueHold,
         PromptKey::QueueOffer,
+        PromptKey::SmsConfirmation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -150,6 +153,7 @@ impl PromptKey {
             PromptKey::RepeatCaller => "repeat_caller",
             PromptKey::QueueHold => "queue_hold",
             PromptKey::QueueOffer => "queue_offer",
+            PromptKey::SmsConfirmation => "sms_confirmation",
         }
     }
 
@@ -166,7 +170,10 @@ impl PromptKey {
     pub fn takes_due(self) -> bool {
         matches!(
             self,
-            PromptKey::Thanks | PromptKey::RepeatCaller | PromptKey::AfterHoursGreeting
+            PromptKey::Thanks
+                | PromptKey::RepeatCaller
+                | PromptKey::AfterHoursGreeting
+                | PromptKey::SmsConfirmation
         )
     }
 
@@ -210,6 +217,10 @@ impl PromptKey {
                 PromptKey::QueueOffer => {
                     "折り返しのお電話をご希望の場合は 1 を押してください。お待ちいただいた順番はそのまま保たれます。"
                 }
+                // One SMS segment (70 characters in Japanese) with `{due}`.
+                PromptKey::SmsConfirmation => {
+                    "お電話ありがとうございました。ご依頼を承りました。{due}折り返しお電話します。このSMSへの返信は受け付けていません。"
+                }
             },
             Language::EnUs => match self {
                 PromptKey::Greeting => {
@@ -244,6 +255,9 @@ impl PromptKey {
                 PromptKey::QueueHold => "All of our agents are busy. Please stay on the line.",
                 PromptKey::QueueOffer => {
                     "To be called back instead, press 1. You keep your place in line."
+                }
+                PromptKey::SmsConfirmation => {
+                    "Thank you for calling. We have your request and will call you back {due}. Replies to this message are not read."
                 }
             },
         }
@@ -285,8 +299,9 @@ mod tests {
                 let text = key.default_text(language);
                 assert!(!text.is_empty());
                 assert_eq!(text.contains("{number}"), key.takes_number(), "{key:?}");
-                // Only the thanks says it by default; the others may.
-                assert_eq!(text.contains("{due}"), key == PromptKey::Thanks, "{key:?}");
+                // Only the thanks and the SMS say it by default; the others may.
+                let says_due = matches!(key, PromptKey::Thanks | PromptKey::SmsConfirmation);
+                assert_eq!(text.contains("{due}"), says_due, "{key:?}");
                 assert!(!text.contains("{due}") || key.takes_due(), "{key:?}");
             }
         }

@@ -1,6 +1,7 @@
 //! Tenants: a company, its Twilio credentials and its call-flow settings.
 
 use crate::domain::ids::{AccountSid, TenantId};
+use crate::domain::notify::sms::SmsSender;
 use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey, PromptOverrides};
 use crate::domain::reason::Reason;
@@ -28,13 +29,19 @@ pub enum TenantError {
     #[error("prompt {0} must contain {{number}}, where the number is read back")]
     PromptNeedsNumber(&'static str),
     #[error(
-        "prompt {0} cannot say {{due}}: only thanks, repeat_caller and after_hours_greeting know when the callback comes"
+        "prompt {0} cannot say {{due}}: only thanks, repeat_caller, after_hours_greeting and sms_confirmation know when the callback comes"
     )]
     PromptCannotSayDue(&'static str),
     #[error("prompt {0} must not be empty")]
     EmptyPrompt(&'static str),
     #[error(transparent)]
     Routing(#[from] RoutingError),
+    #[error(
+        "sms_from must be a Twilio number (+ and E.164), a Messaging Service SID (MG…) or an alphanumeric sender ID of up to 11 letters, digits and spaces, got {0:?}"
+    )]
+    SmsFrom(String),
+    #[error("sms_from must be set to send SMS confirmations")]
+    SmsWithoutSender,
 }
 
 impl TenantError {
@@ -49,13 +56,17 @@ impl TenantError {
             | TenantError::PromptCannotSayDue(_)
             | TenantError::EmptyPrompt(_) => "prompts",
             TenantError::Routing(e) => e.field(),
+            TenantError::SmsFrom(_) | TenantError::SmsWithoutSender => "sms_from",
         }
     }
 
     /// Whether the message starts with `field()` already.
     pub fn names_its_field(&self) -> bool {
         match self {
-            TenantError::VoiceLanguage { .. } | TenantError::Range(_) => true,
+            TenantError::VoiceLanguage { .. }
+            | TenantError::Range(_)
+            | TenantError::SmsFrom(_)
+            | TenantError::SmsWithoutSender => true,
             TenantError::Routing(e) => e.names_its_field(),
             TenantError::EmptyAuthToken
             | TenantError::TimeZone(_)
@@ -201,6 +212,12 @@ pub struct TenantSettings {
     pub routing: Routing,
     /// Business hours; always open unless set.
     pub schedule: Schedule,
+    /// One SMS to the caller after the recording, saying by when the call
+    /// comes (mobile numbers only; `domain::notify::sms`).
+    pub sms_confirmation: bool,
+    /// Who it comes from: a number, a Messaging Service SID or an
+    /// alphanumeric sender ID (`SmsSender`); empty: not set.
+    pub sms_from: String,
 }
 
 impl Default for TenantSettings {
@@ -222,6 +239,8 @@ impl Default for TenantSettings {
             retention_days: 365,
             routing: Default::default(),
             schedule: Default::default(),
+            sms_confirmation: false,
+            sms_from: String::new(),
         }
     }
 }
@@ -255,6 +274,12 @@ impl TenantSettings {
             return Err(TenantError::TimeZone(self.time_zone.clone()));
         }
         self.routing.validate()?;
+        if !self.sms_from.is_empty() && self.sms_sender().is_none() {
+            return Err(TenantError::SmsFrom(self.sms_from.clone()));
+        }
+        if self.sms_confirmation && self.sms_from.is_empty() {
+            return Err(TenantError::SmsWithoutSender);
+        }
         for (key, text) in &self.prompts {
             if text.trim().is_empty() {
                 return Err(TenantError::EmptyPrompt(key.name()));
@@ -305,6 +330,11 @@ impl TenantSettings {
         };
         let audio = u64::from(self.max_recording_seconds) * per_second;
         audio + audio / 4 + 64 * 1024
+    }
+
+    /// Who the tenant's SMS come from, when set.
+    pub fn sms_sender(&self) -> Option<SmsSender> {
+        SmsSender::parse(&self.sms_from)
     }
 
     pub fn prompt(&self, key: PromptKey) -> &str {

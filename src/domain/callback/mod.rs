@@ -3,6 +3,7 @@
 mod recording;
 
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
+use crate::domain::notify::{EventType, Raised};
 use crate::domain::phone::{self, E164};
 use crate::domain::reason::Reason;
 use jiff::{SignedDuration, Timestamp};
@@ -204,9 +205,19 @@ pub struct CallbackRecord {
     /// deleted from then on, and the stores remove it (tenant retention).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// When the record was announced overdue (`callback.overdue`, once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_at: Option<Timestamp>,
+    /// The caller's SMS confirmation, once asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<crate::domain::notify::SmsConfirmation>,
     /// Bumped by the store on every write; updates are conditional on it.
     pub version: u64,
     pub updated_at: Timestamp,
+    /// What the change being written raised (`domain::notify`): the store
+    /// puts it in its outbox in the same write. Never stored in the record.
+    #[serde(skip)]
+    pub raised: Vec<crate::domain::notify::Raised>,
 }
 
 /// What is known when a call produces its record.
@@ -253,8 +264,11 @@ impl CallbackRecord {
             claims: Vec::new(),
             due_at: due_at(new.due_from.unwrap_or(new.received_at), sla_minutes),
             expires_at: None,
+            overdue_at: None,
+            sms: None,
             version: 0,
             updated_at: now,
+            raised: vec![Raised::Event(EventType::CallbackCreated)],
         }
     }
 

@@ -240,7 +240,7 @@ macro_rules! setting {
 }
 
 /// In the order the page shows them.
-pub static SETTINGS: [Setting; 14] = [
+pub static SETTINGS: [Setting; 16] = [
     setting!(
         "language",
         choice(Language::CODES, Language::code),
@@ -326,6 +326,18 @@ pub static SETTINGS: [Setting; 14] = [
         boolean,
         "Closed now, whatever the hours say.",
         schedule.closed_now
+    ),
+    setting!(
+        "sms_confirmation",
+        boolean,
+        "After the recording, send the caller one SMS saying by when the call comes (mobile numbers only).",
+        sms_confirmation
+    ),
+    setting!(
+        "sms_from",
+        text,
+        "Who the SMS comes from: a Twilio number (+E.164), a Messaging Service SID (MG…) or an alphanumeric sender ID.",
+        sms_from
     ),
 ];
 
