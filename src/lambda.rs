@@ -1,8 +1,11 @@
 //! Inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API` is set): the same Router on
 //! `lambda_http`; with `AFUREKO_LAMBDA_ROLE=copier`, the recording copier
 //! fed by the SQS queue; with `AFUREKO_LAMBDA_ROLE=sweeper`, the sweeper:
-//! the scheduled re-drive of the dead-letter queue, and the table's stream
-//! of TTL deletions (retention), told apart by the event. Everything is
+//! the scheduled re-drive of the dead-letter queue and overdue sweep, and
+//! the table's stream of TTL deletions (retention), told apart by the
+//! event; with `AFUREKO_LAMBDA_ROLE=notifier`, the notification sender fed
+//! by its SQS queue, and the relay of the table's stream of writes that
+//! raised something (the outbox) into that queue. Everything is
 //! built once at init; the only network step is reading the key record of
 //! tenants' secrets (and, with KMS, one Decrypt of its data key), so a
 //! wrong key fails init, not every request.
@@ -10,8 +13,10 @@
 use crate::calls::recordings::{RecordingCopier, SWEEP_LIMIT, WorkReport};
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::notify::sender::{Notifier, NotifyReport};
 use crate::startup;
 use crate::store::copy_queue::{CopyJob, Delivery};
+use crate::store::notify::{NotifyDelivery, NotifyJob};
 use anyhow::Context;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::process::ExitCode;
@@ -54,6 +59,7 @@ async fn init() -> anyhow::Result<(crate::http::AppState, Duration)> {
         config.twilio_api()?,
         Arc::new(SystemClock),
         config.rate_limits,
+        startup::hook_client(&config)?,
     );
     // Not the whole numbering database (most of the init time before): the
     // first call from outside Japan's E.164 numbers loads it.
@@ -121,6 +127,19 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
                             "recordings": purged.recordings,
                         }));
                     }
+                    let announced = crate::notify::overdue::sweep(
+                        state.store.as_ref(),
+                        state.endpoints.as_ref(),
+                        state.clock.now(),
+                    )
+                    .await?;
+                    if announced > 0 {
+                        tracing::info!(announced, "overdue records announced");
+                    }
+                    // The every-minute schedule: only the overdue sweep.
+                    if event.payload["afureko"] == "overdue" {
+                        return Ok(serde_json::json!({ "announced": announced }));
+                    }
                     let report = copier.sweep(SWEEP_LIMIT).await?;
                     let (redriven, depth) = (report.redriven, report.depth);
                     tracing::info!(
@@ -132,6 +151,7 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
                         "sweep"
                     );
                     Ok::<_, lambda_http::Error>(serde_json::json!({
+                        "announced": announced,
                         "requeued": redriven.requeued,
                         "unreadable": redriven.unreadable,
                         "waiting": depth.waiting,
@@ -144,6 +164,32 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
                 .await
                 .map_err(|e| anyhow::anyhow!(e))
                 .context("the sweeper's Lambda runtime stopped")
+        }
+        Ok("notifier") => {
+            let notifier = state.notifier.clone();
+            let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
+                let (notifier, clock) = (notifier.clone(), state.clock.clone());
+                async move {
+                    if is_stream_batch(&event.payload) {
+                        let queued = crate::notify::relay::from_stream(
+                            notifier.queue().as_ref(),
+                            &event.payload,
+                            clock.now(),
+                        )
+                        .await?;
+                        return Ok::<_, lambda_http::Error>(
+                            serde_json::json!({ "queued": queued }),
+                        );
+                    }
+                    let batch: SqsEvent = serde_json::from_value(event.payload)?;
+                    let response = notify_batch(&notifier, batch).await;
+                    Ok(serde_json::to_value(response)?)
+                }
+            });
+            run(handler)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+                .context("the notifier's Lambda runtime stopped")
         }
         Ok("copier") => {
             let copier = state.copier.clone();
@@ -209,13 +255,58 @@ pub async fn copy_batch(
             Err(e) => tracing::error!(error = %e, "a copy job panicked"),
         }
     }
-    // Every message not known to be done is reported, a panicked one too.
+    tracing::info!(?report, "copy batch");
+    failures(ids, &done)
+}
+
+/// Every message not known to be done, a panicked one too, reported as a
+/// batch item failure: Lambda leaves it on the queue.
+fn failures(ids: Vec<String>, done: &std::collections::HashSet<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for id in ids.into_iter().filter(|id| !done.contains(id)) {
         let mut failure = BatchItemFailure::default();
         failure.item_identifier = id;
         response.batch_item_failures.push(failure);
     }
-    tracing::info!(?report, "copy batch");
     response
+}
+
+/// The notifier role, fed by the notification queue: works every message
+/// of the batch at once; one to try again is handed back with its delay
+/// and reported as a batch item failure.
+pub async fn notify_batch(notifier: &Arc<Notifier>, event: SqsEvent) -> SqsBatchResponse {
+    let mut jobs = tokio::task::JoinSet::new();
+    let mut ids = Vec::new();
+    for message in event.records {
+        let (Some(id), Some(receipt)) = (message.message_id, message.receipt_handle) else {
+            continue;
+        };
+        let delivery = NotifyDelivery {
+            job: message.body.as_deref().and_then(NotifyJob::from_json),
+            receipt,
+            receives: message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1),
+        };
+        ids.push(id.clone());
+        let notifier = notifier.clone();
+        jobs.spawn(async move { (id, notifier.work(&delivery).await) });
+    }
+    let mut done = std::collections::HashSet::new();
+    let mut report = NotifyReport::default();
+    while let Some(joined) = jobs.join_next().await {
+        match joined {
+            Ok((id, sent)) => {
+                report.add(sent);
+                if sent.is_settled() {
+                    done.insert(id);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "a notification job panicked"),
+        }
+    }
+    tracing::info!(?report, "notification batch");
+    failures(ids, &done)
 }

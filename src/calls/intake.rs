@@ -4,6 +4,7 @@
 use crate::domain::callback::{CallbackRecord, Confirmation, NewCallback};
 use crate::domain::ids::{CallSid, RecordingSid};
 use crate::domain::ivr::IvrContext;
+use crate::domain::notify::sms;
 use crate::domain::phone::E164;
 use crate::domain::reason::Reason;
 use crate::domain::tenant::Tenant;
@@ -142,7 +143,8 @@ impl<'a> Intake<'a> {
     }
 
     /// Notes a recording on the call's record (its URL at once, so nothing
-    /// is lost); returns the record as written.
+    /// is lost), and asks for the caller's SMS confirmation in the same
+    /// write; returns the record as written.
     pub async fn recording_event(
         &self,
         call_sid: &CallSid,
@@ -153,18 +155,26 @@ impl<'a> Intake<'a> {
             .await?
             .ok_or_else(|| IntakeError::UnknownCall(call_sid.clone()))?;
         let now = self.now;
+        let settings = &self.tenant.settings;
         let record = modify_callback(self.store, &self.tenant.id, &record.id, |r| match &event {
             RecordingEvent::Completed {
                 sid,
                 url,
                 duration_seconds,
-            } => r.recording_completed(
-                call_sid.clone(),
-                sid.clone(),
-                url.clone(),
-                *duration_seconds,
-                now,
-            ),
+            } => {
+                let noted = r.recording_completed(
+                    call_sid.clone(),
+                    sid.clone(),
+                    url.clone(),
+                    *duration_seconds,
+                    now,
+                );
+                // The caller's SMS confirmation goes out with this write.
+                if noted {
+                    sms::after_recording(r, settings, now);
+                }
+                noted
+            }
             RecordingEvent::Absent { sid } => {
                 r.recording_absent(call_sid.clone(), sid.clone(), now)
             }

@@ -28,6 +28,11 @@ pub enum AuditAction {
     AgentDisabled,
     /// An agent's password reset to a one-time one (subject: the login).
     AgentPasswordReset,
+    /// A notification endpoint added (subject: its id; counts: `events`,
+    /// how many events it takes).
+    NotificationEndpointAdded,
+    /// A notification endpoint removed (subject: its id).
+    NotificationEndpointRemoved,
 }
 
 /// Who made a change, as the audit trail names them.

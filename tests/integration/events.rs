@@ -35,6 +35,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
         TwilioApi::new("http://127.0.0.1:9", MediaHosts::default()).unwrap(),
         clock,
         crate::helpers::UNLIMITED,
+        crate::helpers::hook_client(),
     );
     let tenant_id = TenantId::parse("demo").unwrap();
     backend

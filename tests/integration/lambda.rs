@@ -312,7 +312,7 @@ async fn the_sweeper_role_redrives_a_dead_copy_job_on_a_scheduled_event() {
     assert_eq!(
         report,
         serde_json::json!({
-            "requeued": 1, "unreadable": 0, "waiting": 1, "in_flight": 0, "dead": 0
+            "announced": 0, "requeued": 1, "unreadable": 0, "waiting": 1, "in_flight": 0, "dead": 0
         })
     );
     // The sweeper ran on the real clock: the job is due from then.
@@ -340,6 +340,14 @@ async fn a_missing_secret_key_is_reported_to_the_runtime_api() {
             .env("AFUREKO_BUCKET", "afureko")
             .env("AFUREKO_COPY_QUEUE_URL", "http://127.0.0.1:9/queue/copy")
             .env("AFUREKO_COPY_DLQ_URL", "http://127.0.0.1:9/queue/copy-dlq")
+            .env(
+                "AFUREKO_NOTIFY_QUEUE_URL",
+                "http://127.0.0.1:9/queue/notify",
+            )
+            .env(
+                "AFUREKO_NOTIFY_DLQ_URL",
+                "http://127.0.0.1:9/queue/notify-dlq",
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()

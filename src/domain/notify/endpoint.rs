@@ -185,11 +185,32 @@ pub struct Try<'a> {
     pub id: &'a str,
     pub event: &'a str,
     pub attempt: u32,
+    /// No other try follows (the last of `MAX_ATTEMPTS`, or a test).
+    pub last: bool,
     pub at: Timestamp,
     pub answer: Answer,
 }
 
 impl Try<'_> {
+    /// The `attempt`-th try of a queued delivery: the last after
+    /// `MAX_ATTEMPTS`.
+    pub fn queued<'a>(
+        id: &'a str,
+        event: &'a str,
+        attempt: u32,
+        at: Timestamp,
+        answer: Answer,
+    ) -> Try<'a> {
+        Try {
+            id,
+            event,
+            attempt,
+            last: attempt >= MAX_ATTEMPTS,
+            at,
+            answer,
+        }
+    }
+
     /// What the delivery comes to: a 2xx delivers it (a redirect is not
     /// followed, so it fails), `410 Gone` disables the endpoint, anything
     /// else is tried again until the last try.
@@ -197,7 +218,7 @@ impl Try<'_> {
         match self.answer.status() {
             Some(status) if (200..300).contains(&status) => DeliveryState::Delivered,
             Some(410) => DeliveryState::Gone,
-            _ if self.attempt >= MAX_ATTEMPTS => DeliveryState::Failed,
+            _ if self.last => DeliveryState::Failed,
             _ => DeliveryState::Retrying,
         }
     }
@@ -340,13 +361,7 @@ mod tests {
     }
 
     fn tried<'a>(id: &'a str, attempt: u32, answer: Answer, when: &str) -> Try<'a> {
-        Try {
-            id,
-            event: "callback.created",
-            attempt,
-            at: at(when),
-            answer,
-        }
+        Try::queued(id, "callback.created", attempt, at(when), answer)
     }
 
     #[test]

@@ -38,6 +38,12 @@ impl WebhookSecret {
         (!bytes.is_empty()).then(|| WebhookSecret(text.to_owned()))
     }
 
+    /// A secret as a store holds it: below `store::sealed`, its sealed
+    /// text.
+    pub fn stored(text: String) -> Self {
+        WebhookSecret(text)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -2,6 +2,7 @@
 //! gets one (mobile numbers only), and what it says (the `sms_confirmation`
 //! prompt, `{due}` as the IVR says it).
 
+use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::MessagingServiceSid;
 use crate::domain::phone::{E164, Region};
 use crate::domain::prompts::PromptKey;
@@ -56,6 +57,15 @@ pub fn is_mobile(number: &E164) -> bool {
         parsed.number_type(&phonenumber::metadata::DATABASE),
         phonenumber::Type::Mobile | phonenumber::Type::FixedLineOrMobile
     )
+}
+
+/// After a recording: asks for the caller's confirmation when the tenant
+/// sends them and the number can take one; once per record (a repeat
+/// call's recording asks for none).
+pub fn after_recording(record: &mut CallbackRecord, settings: &TenantSettings, now: Timestamp) {
+    if settings.sms_confirmation && is_mobile(&record.callback_number) {
+        record.request_sms(now);
+    }
 }
 
 /// The text of a record's confirmation, due at `due`, sent at `now`.

@@ -1,6 +1,6 @@
 //! The agents' JSON API under `/api/v1`: the callback list, claims,
 //! attempts, completion, recordings, notes and hand-overs; sign-in and the
-//! tenant's agents, API keys and settings. The tenant comes from the API
+//! tenant's agents, API keys, settings and notification endpoints. The tenant comes from the API
 //! key or the session.
 
 pub mod agents;
@@ -11,6 +11,7 @@ pub mod erase;
 pub mod handlers;
 pub mod idempotency;
 pub mod notes;
+pub mod notifications;
 pub mod rules;
 pub mod sessions;
 pub mod settings;

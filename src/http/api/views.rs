@@ -3,6 +3,7 @@
 use crate::domain::callback::{
     CallbackRecord, ClaimChange, Confirmation, Outcome, RecordingState, Status,
 };
+use crate::domain::notify::SmsState;
 use crate::domain::reason::Reason;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -203,8 +204,22 @@ pub struct CallbackView {
     /// When a completed or failed record is deleted with its recordings
     /// (the tenant's retention); null while open.
     pub expires_at: Option<String>,
+    /// The caller's SMS confirmation, when one was asked for.
+    pub sms: Option<SmsView>,
     pub version: u64,
     pub updated_at: String,
+}
+
+/// The caller's SMS confirmation: asked for, then sent or failed (with
+/// Twilio's error, numbers masked).
+#[derive(Serialize, ToSchema)]
+pub struct SmsView {
+    pub state: SmsState,
+    pub requested_at: String,
+    /// When it was sent or failed for good.
+    pub done_at: Option<String>,
+    /// Twilio's error: the last one while it is tried again.
+    pub error: Option<String>,
 }
 
 impl From<&CallbackRecord> for CallbackView {
@@ -260,6 +275,12 @@ impl From<&CallbackRecord> for CallbackView {
             repeat_calls: r.repeat_calls.len(),
             history: history(r),
             expires_at: r.expires_at.map(|t| t.to_string()),
+            sms: r.sms.as_ref().map(|s| SmsView {
+                state: s.state,
+                requested_at: s.requested_at.to_string(),
+                done_at: s.done_at.map(|t| t.to_string()),
+                error: s.error.clone(),
+            }),
             version: r.version,
             updated_at: r.updated_at.to_string(),
         }

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
+    SCHEMA_V9,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -148,6 +149,38 @@ CREATE TABLE copy_jobs (
     UNIQUE (tenant_id, callback_id, recording_sid)
 );
 CREATE INDEX copy_jobs_due ON copy_jobs (dead, visible_at_ms);
+";
+
+/// Notifications (`notify`): the tenants' endpoints (`watches_overdue`:
+/// the sweeper's tenants), the queue of deliveries, which is also the
+/// outbox (a record's write adds the rows of what it raised, one per entry
+/// and target), and how far the overdue sweep got per tenant.
+const SCHEMA_V9: &str = "
+CREATE TABLE notify_endpoints (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    watches_overdue INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX notify_endpoints_overdue ON notify_endpoints (watches_overdue) WHERE watches_overdue = 1;
+CREATE TABLE notify_jobs (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    receives INTEGER NOT NULL DEFAULT 0,
+    visible_at_ms INTEGER NOT NULL,
+    receipt TEXT UNIQUE,
+    dead INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (event_id, target)
+);
+CREATE INDEX notify_jobs_due ON notify_jobs (dead, visible_at_ms);
+CREATE TABLE notify_sweeps (
+    tenant_id TEXT PRIMARY KEY,
+    overdue_to_ms INTEGER NOT NULL
+);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
