@@ -147,7 +147,11 @@ impl EndpointStore for DynamoStore {
             .send()
             .await
             .map_err(|e| backend("delete notification endpoint", e))?;
-        out.attributes.map(|item| endpoint_of(&item)).transpose()
+        // Nothing deleted: no attributes (moto: an empty map).
+        out.attributes
+            .filter(|item| !item.is_empty())
+            .map(|item| endpoint_of(&item))
+            .transpose()
     }
 
     async fn tenants_watching_overdue(&self) -> Result<Vec<TenantId>, StoreError> {
