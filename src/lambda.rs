@@ -1,11 +1,11 @@
 //! Inside AWS Lambda (`AWS_LAMBDA_RUNTIME_API` is set): the same Router on
 //! `lambda_http`; with `AFUREKO_LAMBDA_ROLE=copier`, the recording copier
 //! fed by the SQS queue; with `AFUREKO_LAMBDA_ROLE=sweeper`, the sweeper:
-//! the scheduled re-drive of the dead-letter queue and overdue sweep, and
-//! the table's stream of TTL deletions (retention), told apart by the
-//! event; with `AFUREKO_LAMBDA_ROLE=notifier`, the notification sender fed
-//! by its SQS queue, and the relay of the table's stream of writes that
-//! raised something (the outbox) into that queue. Everything is
+//! the scheduled re-drive of the dead-letter queue, and the table's stream
+//! of TTL deletions (retention), told apart by the event; with
+//! `AFUREKO_LAMBDA_ROLE=notifier`, the notification sender fed by its SQS
+//! queue, the relay of the table's stream of writes that raised something
+//! (the outbox) into that queue, and the scheduled overdue sweep. Everything is
 //! built once at init; the only network step is reading the key record of
 //! tenants' secrets (and, with KMS, one Decrypt of its data key), so a
 //! wrong key fails init, not every request.
@@ -127,19 +127,6 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
                             "recordings": purged.recordings,
                         }));
                     }
-                    let announced = crate::notify::overdue::sweep(
-                        state.store.as_ref(),
-                        state.endpoints.as_ref(),
-                        state.clock.now(),
-                    )
-                    .await?;
-                    if announced > 0 {
-                        tracing::info!(announced, "overdue records announced");
-                    }
-                    // The every-minute schedule: only the overdue sweep.
-                    if event.payload["afureko"] == "overdue" {
-                        return Ok(serde_json::json!({ "announced": announced }));
-                    }
                     let report = copier.sweep(SWEEP_LIMIT).await?;
                     let (redriven, depth) = (report.redriven, report.depth);
                     tracing::info!(
@@ -151,7 +138,6 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
                         "sweep"
                     );
                     Ok::<_, lambda_http::Error>(serde_json::json!({
-                        "announced": announced,
                         "requeued": redriven.requeued,
                         "unreadable": redriven.unreadable,
                         "waiting": depth.waiting,
@@ -166,23 +152,27 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
                 .context("the sweeper's Lambda runtime stopped")
         }
         Ok("notifier") => {
-            let notifier = state.notifier.clone();
             let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
-                let (notifier, clock) = (notifier.clone(), state.clock.clone());
+                let state = state.clone();
                 async move {
+                    let (notifier, now) = (&state.notifier, state.clock.now());
                     if is_stream_batch(&event.payload) {
-                        let queued = crate::notify::relay::from_stream(
-                            notifier.queue().as_ref(),
-                            &event.payload,
-                            clock.now(),
-                        )
-                        .await?;
+                        let queue = notifier.queue().as_ref();
+                        let queued =
+                            crate::notify::relay::from_stream(queue, &event.payload, now).await?;
                         return Ok::<_, lambda_http::Error>(
                             serde_json::json!({ "queued": queued }),
                         );
                     }
+                    if event.payload["source"] == "aws.events" {
+                        let (store, endpoints) = (state.store.as_ref(), state.endpoints.as_ref());
+                        let announced =
+                            crate::notify::overdue::sweep(store, endpoints, now).await?;
+                        tracing::info!(announced, "overdue sweep");
+                        return Ok(serde_json::json!({ "announced": announced }));
+                    }
                     let batch: SqsEvent = serde_json::from_value(event.payload)?;
-                    let response = notify_batch(&notifier, batch).await;
+                    let response = notify_batch(notifier, batch).await;
                     Ok(serde_json::to_value(response)?)
                 }
             });

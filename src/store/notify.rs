@@ -143,7 +143,7 @@ pub struct NotifyDelivery {
 /// How long a received job stays hidden: longer than a delivery (10 s at
 /// most) and its writes, short enough that a killed sender's job comes
 /// back soon.
-pub const LEASE: Duration = Duration::from_secs(60);
+pub const LEASE: Duration = Duration::from_secs(30);
 
 /// Receives after which a job is dead: more than the delivery's own tries
 /// (`retry::MAX_ATTEMPTS`), so only a job no sender can work (it crashes
@@ -179,6 +179,26 @@ pub trait NotifyQueue: Send + Sync {
 mod tests {
     use super::*;
     use crate::domain::callback::tests::record;
+    use crate::domain::notify::retry::MAX_ATTEMPTS;
+
+    /// template.yaml's notification queue dead-letters after the same
+    /// receives, more than a delivery's tries, and keeps a message longer
+    /// than the day of tries.
+    #[test]
+    fn the_template_queue_outlives_every_try() {
+        let template = include_str!("../../template.yaml");
+        let queue = &template[template.find("  NotifyQueue:").unwrap()..];
+        let queue = &queue[..queue.find("\n\n").unwrap()];
+        assert!(
+            queue.contains(&format!("maxReceiveCount: {MAX_RECEIVES}")),
+            "{queue}"
+        );
+        const { assert!(MAX_RECEIVES > MAX_ATTEMPTS) };
+        assert!(
+            queue.contains("MessageRetentionPeriod: 345600"),
+            "four days: {queue}"
+        );
+    }
 
     #[test]
     fn a_job_round_trips_and_garbage_is_none() {

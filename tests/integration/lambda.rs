@@ -312,7 +312,7 @@ async fn the_sweeper_role_redrives_a_dead_copy_job_on_a_scheduled_event() {
     assert_eq!(
         report,
         serde_json::json!({
-            "announced": 0, "requeued": 1, "unreadable": 0, "waiting": 1, "in_flight": 0, "dead": 0
+            "requeued": 1, "unreadable": 0, "waiting": 1, "in_flight": 0, "dead": 0
         })
     );
     // The sweeper ran on the real clock: the job is due from then.
