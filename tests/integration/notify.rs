@@ -763,7 +763,88 @@ async fn a_refused_sms_keeps_twilios_error_on_the_record(kind: Kind) {
     assert!(app.twilio.sent_messages().is_empty());
 }
 
+/// The outbox is part of the change's own write: the embedded store adds
+/// its rows in the record's transaction; DynamoDB's item carries it in the
+/// same PutItem (for the stream), only on a write that raised something.
+async fn the_outbox_is_written_with_the_change(kind: Kind) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let record = app.seed(TENANT, 0).await;
+    assert!(
+        record.raised.is_empty(),
+        "a written record carries nothing raised"
+    );
+    // The item as stored, on DynamoDB: its version and outbox.
+    let item = || async {
+        let (_, table) = app.s3.as_ref()?;
+        let url = match kind {
+            Kind::Moto => std::env::var("AFUREKO_TEST_MOTO_URL"),
+            _ => std::env::var("AFUREKO_TEST_DYNALITE_URL"),
+        }
+        .unwrap();
+        let item = crate::backends::dynamo_client(&url)
+            .get_item()
+            .table_name(table)
+            .key(
+                "pk",
+                AttributeValue::S(format!("TENANT#{TENANT}#CB#{}", record.id)),
+            )
+            .key("sk", AttributeValue::S("CB".into()))
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        Some((item["version"].clone(), item.get("outbox").cloned()))
+    };
+    let outbox = AttributeValue::S(r#"["callback.created"]"#.into());
+    if app.s3.is_some() {
+        assert_eq!(
+            item().await,
+            Some((AttributeValue::N("0".into()), Some(outbox)))
+        );
+    }
+    let noted = afureko::store::modify_callback(
+        app.backend.store.as_ref(),
+        &app.tenant.id,
+        &record.id,
+        |r| {
+            r.add_note("ann", "asked the shop".into(), now(&app));
+            true
+        },
+    )
+    .await
+    .unwrap();
+    assert!(noted.raised.is_empty());
+    let got = app
+        .backend
+        .notify_queue
+        .receive(10, std::time::Duration::ZERO, now(&app))
+        .await
+        .unwrap();
+    if app.s3.is_some() {
+        // The note's write raised nothing: its item has no outbox. The
+        // store sends nothing itself; the stream does.
+        assert_eq!(item().await, Some((AttributeValue::N("1".into()), None)));
+        assert!(got.is_empty());
+    } else {
+        assert_eq!(
+            got.len(),
+            1,
+            "the created record's job; the note raised none"
+        );
+        let job = got[0].job.clone().unwrap();
+        assert_eq!(job.target, afureko::store::notify::Target::Endpoints);
+        assert_eq!(job.outgoing.id, event_id(&record, 0, 0));
+        assert_eq!(
+            job.outgoing.data,
+            afureko::domain::notify::CallbackData::of(&record)
+        );
+    }
+}
+
 on_streaming_backends!(
+    the_outbox_is_written_with_the_change,
     every_event_is_delivered_signed_with_its_exact_body,
     only_the_events_an_endpoint_takes_reach_it,
     gone_disables_the_endpoint,
@@ -772,6 +853,7 @@ on_streaming_backends!(
     an_sms_confirmation_goes_to_a_mobile_once_per_record,
     a_refused_sms_keeps_twilios_error_on_the_record,
 );
+crate::on_every_backend!(@on on_dynalite_and_s3s_fs, DynaliteAndS3sFs; the_outbox_is_written_with_the_change);
 
 #[tokio::test]
 async fn us_numbers_in_english_through_a_messaging_service() {
@@ -833,4 +915,62 @@ async fn an_sms_through_a_twilio_outage_is_tried_again_with_the_error_kept() {
         .unwrap();
     assert_eq!((sms.state, sms.error), (SmsState::Sent, None));
     assert_eq!(app.twilio.sent_messages().len(), 1);
+}
+
+/// The notifier Lambda's SQS batch: a delivery done is not reported, a
+/// message that is no job is (SQS dead-letters it after its receives), and
+/// one to try again is reported after its delay was set.
+#[tokio::test]
+async fn the_notifier_role_reports_what_is_to_come_back() {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    let app = spawn_app().await;
+    let admin = admin(&app).await;
+    let (ok, failing) = (
+        Receiver::start(&[], 200).await,
+        Receiver::start(&[], 503).await,
+    );
+    let (good, _) = add_endpoint(&app, &admin, &ok.url, &["created"], "standard").await;
+    let (bad, _) = add_endpoint(&app, &admin, &failing.url, &["created"], "standard").await;
+    let record = app.seed(TENANT, 0).await;
+    let outgoing = afureko::domain::notify::Outgoing::of_raised(
+        &record,
+        &[afureko::domain::notify::Raised::Event(
+            afureko::domain::notify::EventType::CallbackCreated,
+        )],
+    )
+    .remove(0);
+    let message = |n: u32, body: String| {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(format!("m{n}"));
+        m.receipt_handle = Some(format!("r{n}"));
+        m.body = Some(body);
+        m.attributes
+            .insert("ApproximateReceiveCount".into(), "1".into());
+        m
+    };
+    let job = |endpoint: &str| {
+        afureko::store::notify::NotifyJob {
+            target: afureko::store::notify::Target::Endpoint(endpoint.to_owned()),
+            outgoing: outgoing.clone(),
+        }
+        .to_json()
+        .unwrap()
+    };
+    let mut event = SqsEvent::default();
+    event.records = vec![
+        message(1, job(&good)),
+        message(2, "not a notification job".into()),
+        message(3, job(&bad)),
+    ];
+    let answer = afureko::lambda::notify_batch(&app.state.notifier, event).await;
+    let mut failures: Vec<String> = answer
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect();
+    failures.sort();
+    assert_eq!(failures, ["m2", "m3"]);
+    assert_eq!(ok.got().len(), 1);
+    assert_eq!(failing.got().len(), 1);
+    assert_eq!(ok.got()[0].header("webhook-id"), outgoing.id);
 }
