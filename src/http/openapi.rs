@@ -144,7 +144,8 @@ fn add_idempotency_key(operation: &mut Operation) {
         .description(Some(
             "Makes a retry safe: the same key with the same body within 24 h gets the first \
              answer again (with `Idempotent-Replayed: true`); with another body, 422. \
-             Keys are per tenant.",
+             Keys are per sender (the signed-in agent or the API key): another sender's \
+             same key is its own. A sender whose role was lowered since gets 403, not the answer.",
         ))
         .schema(Some(
             ObjectBuilder::new()

@@ -26,6 +26,8 @@ pub struct Agent {
     pub tenant: Tenant,
     /// `None` for a tenant API key.
     pub signed_in: Option<SignedIn>,
+    /// The API key's id, when it is one.
+    pub api_key: Option<String>,
 }
 
 #[derive(Clone)]
@@ -94,6 +96,15 @@ impl Agent {
     /// The login when signed in.
     pub fn login(&self) -> Option<&str> {
         self.signed_in.as_ref().map(|me| me.account.login.as_str())
+    }
+
+    /// Who sends the request, as the audit trail names it: `agent:{login}`
+    /// or `key:{API key id}`.
+    pub fn actor(&self) -> String {
+        match &self.signed_in {
+            Some(me) => format!("agent:{}", me.account.login),
+            None => format!("key:{}", self.api_key.as_deref().unwrap_or_default()),
+        }
     }
 }
 
@@ -183,6 +194,7 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Agent, ApiE
     Ok(Agent {
         tenant,
         signed_in: Some(signed_in),
+        api_key: None,
     })
 }
 
@@ -241,6 +253,7 @@ async fn by_api_key(header: &axum::http::HeaderValue, state: &AppState) -> Resul
     Ok(Agent {
         tenant,
         signed_in: None,
+        api_key: Some(api_key.id),
     })
 }
 
