@@ -440,6 +440,60 @@ fn agents_are_added_listed_reset_and_disabled() {
     assert!(!list.contains(initial) && !list.contains("argon2"));
 }
 
+/// A tenant keeps an active admin: the CLI cannot disable its last one,
+/// and `agent update --role admin` gives it another (also to recover a
+/// tenant that has none).
+#[test]
+fn an_operator_gives_a_tenant_an_admin_but_never_removes_its_last() {
+    let cli = Cli::new();
+    cli.create_acme();
+    for (login, role) in [("ada", "admin"), ("ann", "agent")] {
+        cli.ok(&[
+            "agent", "add", "--tenant", "acme", "--login", login, "--name", login, "--role", role,
+        ]);
+    }
+    let refused = cli.run(&["agent", "disable", "--tenant", "acme", "--login", "ada"]);
+    assert!(!refused.ok);
+    assert!(
+        refused
+            .stderr
+            .contains("ada is the tenant's last active admin"),
+        "{}",
+        refused.stderr
+    );
+    let promoted = cli.ok(&[
+        "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "admin",
+    ]);
+    assert_eq!(promoted.stdout, "updated ann of tenant acme: admin, ann\n");
+    cli.ok(&["agent", "disable", "--tenant", "acme", "--login", "ada"]);
+    let demote_last = cli.run(&[
+        "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "agent",
+    ]);
+    assert!(!demote_last.ok);
+    assert!(
+        demote_last
+            .stderr
+            .contains("ann is the tenant's last active admin"),
+        "{}",
+        demote_last.stderr
+    );
+    let renamed = cli.ok(&[
+        "agent", "update", "--tenant", "acme", "--login", "ann", "--name", "Ann Sato",
+    ]);
+    assert_eq!(
+        renamed.stdout,
+        "updated ann of tenant acme: admin, Ann Sato\n"
+    );
+    let nothing = cli.run(&["agent", "update", "--tenant", "acme", "--login", "ann"]);
+    assert!(!nothing.ok);
+    let list = cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
+    assert!(
+        list.lines()
+            .any(|row| row.starts_with("ann ") && row.contains(" admin ")),
+        "{list}"
+    );
+}
+
 #[test]
 fn a_prompt_is_replaced_then_reset_to_the_default() {
     let cli = Cli::new();

@@ -1,4 +1,4 @@
-//! `afureko agent add/list/disable/reset-password`.
+//! `afureko agent add/list/update/disable/reset-password`.
 
 use super::args::AgentCommand;
 use super::load_tenant;
@@ -75,10 +75,27 @@ pub async fn agent(config: &Config, command: AgentCommand) -> anyhow::Result<()>
                 println!("{:<20} {:<11} {:<30} {state}", a.login, a.role, a.name);
             }
         }
+        AgentCommand::Update {
+            tenant,
+            login,
+            role,
+            name,
+        } => {
+            let mut account = find(agents, &tenant, &login).await?;
+            if let Some(name) = name {
+                account.name = agent::display_name(&name).context("--name")?;
+            }
+            account.role = role.unwrap_or(account.role);
+            let account = agents.update_agent_keeping_an_admin(&account).await?;
+            println!(
+                "updated {} of tenant {tenant}: {}, {}",
+                account.login, account.role, account.name
+            );
+        }
         AgentCommand::Disable { tenant, login } => {
             let mut account = find(agents, &tenant, &login).await?;
             account.disable(now);
-            agents.update_agent(&account).await?;
+            agents.update_agent_keeping_an_admin(&account).await?;
             println!(
                 "disabled {} of tenant {}: signed out everywhere",
                 account.login, tenant

@@ -61,7 +61,7 @@ pub enum Command {
     /// Create, list or revoke a tenant's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
-    /// Add, list, disable agents or reset their passwords.
+    /// Add, list, change, disable agents or reset their passwords.
     #[command(subcommand)]
     Agent(AgentCommand),
     /// Read a tenant's audit trail (erasures, API keys, settings changes).
@@ -110,7 +110,22 @@ pub enum AgentCommand {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
     },
-    /// Disable an agent: every session ends at once.
+    /// Change an agent's role or name; `--role admin` gives a tenant an
+    /// admin (also one left with none). The last active admin keeps the role.
+    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
+    Update {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        #[arg(long)]
+        login: String,
+        /// agent, supervisor or admin.
+        #[arg(long, group = "change")]
+        role: Option<Role>,
+        #[arg(long, group = "change")]
+        name: Option<String>,
+    },
+    /// Disable an agent: every session ends at once (not the tenant's last
+    /// active admin).
     Disable {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,

@@ -85,7 +85,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
-            StoreError::Conflict => ApiError::Conflict(e.to_string()),
+            StoreError::Conflict | StoreError::LastAdmin(_) => ApiError::Conflict(e.to_string()),
             other => ApiError::internal(other),
         }
     }

@@ -94,24 +94,8 @@ impl TestApp {
         csrf: bool,
         idempotency_key: Option<&str>,
     ) -> ApiReply {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("cookie", format!("afureko_session={}", b.cookie));
-        if csrf {
-            request = request.header("x-csrf-token", &b.csrf);
-        }
-        if let Some(key) = idempotency_key {
-            request = request.header("idempotency-key", key);
-        }
-        let body = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        self.send(request.body(body).unwrap()).await
+        let request = browser_request_of(b, method, path, body, csrf, idempotency_key);
+        self.send(request).await
     }
 
     pub(crate) async fn browse(
@@ -132,6 +116,36 @@ impl TestApp {
             .unwrap();
         self.clock.set(at);
     }
+}
+
+/// A request of browser `b` with the cookie, the CSRF header when `csrf`,
+/// and the Idempotency-Key if one.
+pub(crate) fn browser_request_of(
+    b: &Browser,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    csrf: bool,
+    idempotency_key: Option<&str>,
+) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("cookie", format!("afureko_session={}", b.cookie));
+    if csrf {
+        request = request.header("x-csrf-token", &b.csrf);
+    }
+    if let Some(key) = idempotency_key {
+        request = request.header("idempotency-key", key);
+    }
+    let body = match body {
+        Some(json) => {
+            request = request.header("content-type", "application/json");
+            Body::from(json.to_string())
+        }
+        None => Body::empty(),
+    };
+    request.body(body).unwrap()
 }
 
 fn browser_of(reply: &ApiReply) -> Browser {

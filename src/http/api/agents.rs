@@ -169,6 +169,9 @@ async fn admin_target(
             example = json!({"error": {"code": "bad_request", "message": "you cannot disable yourself or drop your own admin role"}})),
         (status = 404, description = "No such agent", body = ErrorBody,
             example = json!({"error": {"code": "not_found", "message": "no agent \"bob\""}})),
+        (status = 409, description = "The agent changed meanwhile, or the change would leave the tenant without an active admin \
+(another admin's change at the same moment), or a request with this Idempotency-Key is still running", body = ErrorBody,
+            example = json!({"error": {"code": "conflict", "message": "bob is the tenant's last active admin"}})),
         AdminErrors,
     ),
     security(("session" = []))
@@ -198,7 +201,7 @@ pub async fn change_agent(
     if body.active == Some(false) {
         target.disable(state.clock.now());
     }
-    let target = state.agents.update_agent(&target).await?;
+    let target = state.agents.update_agent_keeping_an_admin(&target).await?;
     Ok(Json(AgentView::from(&target)))
 }
 
