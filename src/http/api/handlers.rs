@@ -282,11 +282,10 @@ pub async fn recording(
             ApiError::NotFound("this callback has no stored recording yet".into())
         })?,
     };
-    let no_store = (header::CACHE_CONTROL, "private, no-store".to_owned());
     let (path, total) = match state.audio.access(key).await? {
         Some(RecordingAccess::File { path, length }) => (path, length),
         Some(RecordingAccess::Redirect(url)) => {
-            return Ok((StatusCode::FOUND, [(header::LOCATION, url), no_store]).into_response());
+            return Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response());
         }
         None => return Err(ApiError::internal(MissingAudio(key.to_owned()))),
     };
@@ -313,7 +312,6 @@ pub async fn recording(
             ),
             (header::ACCEPT_RANGES, "bytes".to_owned()),
             (header::CONTENT_LENGTH, length.to_string()),
-            no_store,
         ],
         body,
     )
