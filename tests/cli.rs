@@ -374,6 +374,109 @@ fn a_token_rotation_can_keep_the_old_token_for_a_while() {
     );
 }
 
+/// What `tenant show` says until when the old token is still accepted.
+fn previous_token_until(run: &Run) -> serde_json::Value {
+    let json = run.stdout.find('{').map_or("", |at| &run.stdout[at..]);
+    let shown: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    shown["twilio"]["previous_auth_token_accepted_until"].clone()
+}
+
+/// `tenant update` changes a secret only when told to: a token or webhook
+/// key still exported from `tenant create` replaces nothing and ends no
+/// rotation's overlap; `--twilio-auth-token-from-env` and
+/// `--twilio-webhook-key-from-env` read them on purpose.
+#[test]
+fn tenant_update_changes_secrets_only_when_asked() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let rotated = cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--twilio-auth-token",
+        "the-new-token",
+        "--keep-previous-token-minutes",
+        "60",
+    ]);
+    let until = previous_token_until(&rotated);
+    assert!(until.is_string(), "{}", rotated.stdout);
+
+    let exported = |args: &[&str], token: &str, key: &str| {
+        let mut command = cli.command(args);
+        command
+            .env("AFUREKO_TWILIO_AUTH_TOKEN", token)
+            .env("AFUREKO_TWILIO_WEBHOOK_KEY", key);
+        Run::from(command.output().expect("the binary runs"))
+    };
+    let unrelated = exported(
+        &["tenant", "update", "acme", "--language", "en-US"],
+        AUTH_TOKEN,
+        "a-stale-webhook-key",
+    );
+    assert!(unrelated.ok, "{}", unrelated.stderr);
+    assert_eq!(
+        previous_token_until(&unrelated),
+        until,
+        "the overlap stands"
+    );
+    assert!(
+        unrelated
+            .stdout
+            .contains(r#""webhook_shared_key": "(not set)""#),
+        "{}",
+        unrelated.stdout
+    );
+
+    let on_purpose = exported(
+        &[
+            "tenant",
+            "update",
+            "acme",
+            "--twilio-auth-token-from-env",
+            "--keep-previous-token-minutes",
+            "30",
+            "--twilio-webhook-key-from-env",
+        ],
+        "the-third-token",
+        "the-shared-key",
+    );
+    assert!(on_purpose.ok, "{}", on_purpose.stderr);
+    let later = previous_token_until(&on_purpose);
+    assert!(later.is_string() && later != until, "{}", on_purpose.stdout);
+    assert!(
+        on_purpose
+            .stdout
+            .contains(r#""webhook_shared_key": "(set, not shown)""#),
+        "{}",
+        on_purpose.stdout
+    );
+    assert!(!on_purpose.stdout.contains("the-third-token"));
+
+    let unset = cli.run(&["tenant", "update", "acme", "--twilio-auth-token-from-env"]);
+    assert!(!unset.ok);
+    assert!(
+        unset
+            .stderr
+            .contains("AFUREKO_TWILIO_AUTH_TOKEN is not set"),
+        "{}",
+        unset.stderr
+    );
+    let both = exported(
+        &[
+            "tenant",
+            "update",
+            "acme",
+            "--twilio-auth-token",
+            "x",
+            "--twilio-auth-token-from-env",
+        ],
+        "y",
+        "z",
+    );
+    assert!(!both.ok, "{}", both.stdout);
+}
+
 #[test]
 fn agents_are_added_listed_reset_and_disabled() {
     let cli = Cli::new();

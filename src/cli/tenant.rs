@@ -9,18 +9,31 @@ use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials
 use crate::startup;
 use anyhow::Context;
 
+/// A secret given by its flag or, with `from_env`, by `var`. `update`
+/// reads the environment only when asked: a variable still exported from
+/// `create` must not replace a secret (or end a rotation's overlap).
+fn secret(given: Option<String>, from_env: bool, var: &str) -> anyhow::Result<Option<String>> {
+    if !from_env {
+        return Ok(given);
+    }
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Ok(Some(value)),
+        _ => anyhow::bail!("{var} is not set"),
+    }
+}
+
+/// The webhook SharedKey's secret, when one is given.
+fn set_webhook_key(twilio: &mut TwilioCredentials, key: Option<String>) -> anyhow::Result<()> {
+    if let Some(key) = key {
+        twilio.webhook_shared_key = Some(AuthToken::new(&key).context("--twilio-webhook-key")?);
+    }
+    Ok(())
+}
+
 impl SettingsArgs {
     /// The flags as the domain's change: the same rules as the API's
-    /// `PATCH /api/v1/settings`. The webhook key is a secret, so the CLI's
-    /// own.
-    fn apply(
-        self,
-        settings: &mut TenantSettings,
-        twilio: &mut TwilioCredentials,
-    ) -> anyhow::Result<()> {
-        if let Some(key) = self.twilio_webhook_key {
-            twilio.webhook_shared_key = Some(AuthToken::new(&key).context("--twilio-webhook-key")?);
-        }
+    /// `PATCH /api/v1/settings`. Secrets are the CLI's own (see `tenant`).
+    fn apply(self, settings: &mut TenantSettings) -> anyhow::Result<()> {
         let routing = self.routing;
         SettingsChange {
             language: self.language,
@@ -66,13 +79,15 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<(
             id,
             twilio_account_sid,
             twilio_auth_token,
+            twilio_webhook_key,
             settings,
         } => {
             let mut twilio =
                 TwilioCredentials::new(twilio_account_sid, AuthToken::new(&twilio_auth_token)?);
+            set_webhook_key(&mut twilio, twilio_webhook_key)?;
             let mut tenant_settings =
                 TenantSettings::for_language(settings.language.unwrap_or_default());
-            settings.apply(&mut tenant_settings, &mut twilio)?;
+            settings.apply(&mut tenant_settings)?;
             let tenant = Tenant {
                 id,
                 twilio,
@@ -94,14 +109,27 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<(
             id,
             twilio_account_sid,
             twilio_auth_token,
+            twilio_auth_token_from_env,
             keep_previous_token_minutes,
+            twilio_webhook_key,
+            twilio_webhook_key_from_env,
             settings,
         } => {
+            let token = secret(
+                twilio_auth_token,
+                twilio_auth_token_from_env,
+                "AFUREKO_TWILIO_AUTH_TOKEN",
+            )?;
+            let webhook_key = secret(
+                twilio_webhook_key,
+                twilio_webhook_key_from_env,
+                "AFUREKO_TWILIO_WEBHOOK_KEY",
+            )?;
             let mut tenant = load_tenant(store, id).await?;
             if let Some(sid) = twilio_account_sid {
                 tenant.twilio.account_sid = sid;
             }
-            if let Some(token) = twilio_auth_token {
+            if let Some(token) = token {
                 tenant
                     .twilio
                     .rotate_auth_token(
@@ -111,7 +139,8 @@ pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<(
                     )
                     .context("--keep-previous-token-minutes")?;
             }
-            settings.apply(&mut tenant.settings, &mut tenant.twilio)?;
+            set_webhook_key(&mut tenant.twilio, webhook_key)?;
+            settings.apply(&mut tenant.settings)?;
             store
                 .update_tenant(&tenant)
                 .await
