@@ -312,7 +312,7 @@ fn a_table_without_a_bucket_is_refused_naming_the_bucket_variable() {
 }
 
 #[test]
-fn a_token_rotation_can_keep_the_old_token_for_a_while() {
+fn a_token_rotation_can_keep_the_old_token_and_only_named_secrets_change() {
     let cli = Cli::new();
     cli.create_acme();
     let shown = cli.ok(&["tenant", "show", "acme"]);
@@ -342,66 +342,11 @@ fn a_token_rotation_can_keep_the_old_token_for_a_while() {
     assert!(!rotated.stdout.contains(AUTH_TOKEN));
     assert!(!rotated.stdout.contains("the-new-token"));
 
-    let too_long = cli.run(&[
-        "tenant",
-        "update",
-        "acme",
-        "--twilio-auth-token",
-        "another",
-        "--keep-previous-token-minutes",
-        "10081",
-    ]);
-    assert!(!too_long.ok);
-    assert!(
-        too_long.stderr.contains(
-            "--keep-previous-token-minutes: keep_previous_token_minutes must be between 0 and 10080, got 10081"
-        ),
-        "{}",
-        too_long.stderr
-    );
-    let without_token = cli.run(&[
-        "tenant",
-        "update",
-        "acme",
-        "--keep-previous-token-minutes",
-        "5",
-    ]);
-    assert!(!without_token.ok);
-    assert!(
-        without_token.stderr.contains("--twilio-auth-token"),
-        "{}",
-        without_token.stderr
-    );
-}
-
-/// What `tenant show` says until when the old token is still accepted.
-fn previous_token_until(run: &Run) -> serde_json::Value {
-    let json = run.stdout.find('{').map_or("", |at| &run.stdout[at..]);
-    let shown: serde_json::Value =
-        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
-    shown["twilio"]["previous_auth_token_accepted_until"].clone()
-}
-
-/// `tenant update` changes a secret only when told to: a token or webhook
-/// key still exported from `tenant create` replaces nothing and ends no
-/// rotation's overlap; `--twilio-auth-token-from-env` and
-/// `--twilio-webhook-key-from-env` read them on purpose.
-#[test]
-fn tenant_update_changes_secrets_only_when_asked() {
-    let cli = Cli::new();
-    cli.create_acme();
-    let rotated = cli.ok(&[
-        "tenant",
-        "update",
-        "acme",
-        "--twilio-auth-token",
-        "the-new-token",
-        "--keep-previous-token-minutes",
-        "60",
-    ]);
+    // `update` changes a secret only when told to: a token or webhook key
+    // still exported from `tenant create` replaces nothing and ends no
+    // rotation's overlap; the --…-from-env flags read them on purpose.
     let until = previous_token_until(&rotated);
     assert!(until.is_string(), "{}", rotated.stdout);
-
     let exported = |args: &[&str], token: &str, key: &str| {
         let mut command = cli.command(args);
         command
@@ -475,6 +420,45 @@ fn tenant_update_changes_secrets_only_when_asked() {
         "z",
     );
     assert!(!both.ok, "{}", both.stdout);
+
+    let too_long = cli.run(&[
+        "tenant",
+        "update",
+        "acme",
+        "--twilio-auth-token",
+        "another",
+        "--keep-previous-token-minutes",
+        "10081",
+    ]);
+    assert!(!too_long.ok);
+    assert!(
+        too_long.stderr.contains(
+            "--keep-previous-token-minutes: keep_previous_token_minutes must be between 0 and 10080, got 10081"
+        ),
+        "{}",
+        too_long.stderr
+    );
+    let without_token = cli.run(&[
+        "tenant",
+        "update",
+        "acme",
+        "--keep-previous-token-minutes",
+        "5",
+    ]);
+    assert!(!without_token.ok);
+    assert!(
+        without_token.stderr.contains("--twilio-auth-token"),
+        "{}",
+        without_token.stderr
+    );
+}
+
+/// What `tenant show` says until when the old token is still accepted.
+fn previous_token_until(run: &Run) -> serde_json::Value {
+    let json = run.stdout.find('{').map_or("", |at| &run.stdout[at..]);
+    let shown: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    shown["twilio"]["previous_auth_token_accepted_until"].clone()
 }
 
 #[test]
@@ -555,30 +539,26 @@ fn an_operator_gives_a_tenant_an_admin_but_never_removes_its_last() {
             "agent", "add", "--tenant", "acme", "--login", login, "--name", login, "--role", role,
         ]);
     }
-    let refused = cli.run(&["agent", "disable", "--tenant", "acme", "--login", "ada"]);
-    assert!(!refused.ok);
-    assert!(
-        refused
-            .stderr
-            .contains("ada is the tenant's last active admin"),
-        "{}",
-        refused.stderr
+    let refused_as_last = |args: &[&str], login: &str| {
+        let refused = cli.run(args);
+        assert!(!refused.ok, "{args:?}");
+        let message = format!("{login} is the tenant's last active admin");
+        assert!(refused.stderr.contains(&message), "{}", refused.stderr);
+    };
+    refused_as_last(
+        &["agent", "disable", "--tenant", "acme", "--login", "ada"],
+        "ada",
     );
     let promoted = cli.ok(&[
         "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "admin",
     ]);
     assert_eq!(promoted.stdout, "updated ann of tenant acme: admin, ann\n");
     cli.ok(&["agent", "disable", "--tenant", "acme", "--login", "ada"]);
-    let demote_last = cli.run(&[
-        "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "agent",
-    ]);
-    assert!(!demote_last.ok);
-    assert!(
-        demote_last
-            .stderr
-            .contains("ann is the tenant's last active admin"),
-        "{}",
-        demote_last.stderr
+    refused_as_last(
+        &[
+            "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "agent",
+        ],
+        "ann",
     );
     let renamed = cli.ok(&[
         "agent", "update", "--tenant", "acme", "--login", "ann", "--name", "Ann Sato",

@@ -249,10 +249,18 @@ pub fn api_request(
     key: &str,
     body: Option<serde_json::Value>,
 ) -> Request<Body> {
-    let mut request = Request::builder()
+    let request = Request::builder()
         .method(method)
         .uri(path)
         .header("authorization", format!("Bearer {key}"));
+    with_json(request, body)
+}
+
+/// `request` with `body` as JSON, or with no body.
+pub fn with_json(
+    mut request: axum::http::request::Builder,
+    body: Option<serde_json::Value>,
+) -> Request<Body> {
     let body = match body {
         Some(json) => {
             request = request.header("content-type", "application/json");

@@ -2,7 +2,7 @@
 //! lockout, CSRF, impersonation, roles, notes and hand-overs.
 
 use crate::backends::Kind;
-use crate::helpers::{ApiReply, NOW, TENANT, TestApp, spawn_app, spawn_on};
+use crate::helpers::{ApiReply, NOW, TENANT, TestApp, spawn_app, spawn_on, with_json};
 use afureko::domain::agent::{AgentAccount, Role};
 use afureko::domain::tenant::TenantSettings;
 use axum::body::Body;
@@ -68,7 +68,7 @@ impl TestApp {
         body: Option<Value>,
         csrf: bool,
     ) -> ApiReply {
-        self.browser_request(b, method, path, body, csrf, None)
+        self.send(browser_request_of(b, method, path, body, csrf, None))
             .await
     }
 
@@ -81,20 +81,7 @@ impl TestApp {
         body: Option<Value>,
         idempotency_key: &str,
     ) -> ApiReply {
-        self.browser_request(b, method, path, body, true, Some(idempotency_key))
-            .await
-    }
-
-    async fn browser_request(
-        &self,
-        b: &Browser,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        csrf: bool,
-        idempotency_key: Option<&str>,
-    ) -> ApiReply {
-        let request = browser_request_of(b, method, path, body, csrf, idempotency_key);
+        let request = browser_request_of(b, method, path, body, true, Some(idempotency_key));
         self.send(request).await
     }
 
@@ -138,14 +125,7 @@ pub(crate) fn browser_request_of(
     if let Some(key) = idempotency_key {
         request = request.header("idempotency-key", key);
     }
-    let body = match body {
-        Some(json) => {
-            request = request.header("content-type", "application/json");
-            Body::from(json.to_string())
-        }
-        None => Body::empty(),
-    };
-    request.body(body).unwrap()
+    with_json(request, body)
 }
 
 fn browser_of(reply: &ApiReply) -> Browser {
