@@ -1,55 +1,13 @@
 //! Configuration from the environment; every error names its variable.
 
-use crate::http::limit::{Rate, RateLimits};
-use crate::secrets::keys::SecretKey;
+use crate::secrets::SecretKey;
+use crate::settings::{BaseUrl, ConfigError, Rate, RateLimits};
 use crate::twilio::api::{MediaHosts, TwilioApi, TwilioApiError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 pub const DEFAULT_TWILIO_API_BASE: &str = "https://api.twilio.com";
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{var}: {reason}")]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub reason: String,
-}
-
-/// An http(s) base URL without query, fragment or trailing slash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseUrl(String);
-
-impl BaseUrl {
-    pub fn parse(var: &'static str, input: &str) -> Result<Self, ConfigError> {
-        let err = |reason: &str| ConfigError {
-            var,
-            reason: format!("{reason} (got {input:?})"),
-        };
-        let trimmed = input.trim().trim_end_matches('/');
-        let rest = trimmed
-            .strip_prefix("https://")
-            .or_else(|| trimmed.strip_prefix("http://"))
-            .ok_or_else(|| err("must start with https:// or http://"))?;
-        let host = rest.split('/').next().unwrap_or_default();
-        if host.is_empty() || host.contains('@') {
-            return Err(err("must name a host (and no user info)"));
-        }
-        if trimmed.contains(['?', '#', ' ']) {
-            return Err(err("must not contain a query, fragment or spaces"));
-        }
-        Ok(BaseUrl(trimmed.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// The base followed by `path_and_query` (which starts with `/`).
-    pub fn join(&self, path_and_query: &str) -> String {
-        format!("{}{path_and_query}", self.0)
-    }
-}
 
 /// Where the AWS backend keeps things.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,7 +139,11 @@ impl Config {
             twilio_media_hosts: MediaHosts::parse(
                 &lookup("AFUREKO_TWILIO_MEDIA_HOSTS")
                     .unwrap_or_else(|| MediaHosts::DEFAULT.to_owned()),
-            ),
+            )
+            .map_err(|reason| ConfigError {
+                var: "AFUREKO_TWILIO_MEDIA_HOSTS",
+                reason,
+            })?,
             secrets: SecretKeys {
                 kms_key_id,
                 secret_key,
@@ -325,6 +287,8 @@ mod tests {
         assert_eq!(e.var, "AFUREKO_LISTEN");
         let e = config(&[("AFUREKO_TWILIO_API_BASE", "https://api.twilio.com/?x=1")]).unwrap_err();
         assert_eq!(e.var, "AFUREKO_TWILIO_API_BASE");
+        let e = config(&[("AFUREKO_TWILIO_MEDIA_HOSTS", "ftp://media.example.com")]).unwrap_err();
+        assert_eq!(e.var, "AFUREKO_TWILIO_MEDIA_HOSTS");
     }
 
     #[test]

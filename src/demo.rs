@@ -2,12 +2,12 @@
 //! Router in-process with correctly signed requests, printed as the caller
 //! lives it. A newcomer's first look, and a smoke test.
 
-use crate::clock::SystemClock;
-use crate::config::{BaseUrl, Config};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::prompts::Language;
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
-use crate::http::limit::RateLimits;
+use crate::settings::{BaseUrl, RateLimits};
 use crate::startup;
 use crate::store::StoreError;
 use crate::twilio::api::{MediaHosts, TwilioApi};
@@ -88,12 +88,13 @@ pub async fn run(
             .map_err(setup)?,
     };
     let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
-    let api = TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).map_err(setup)?;
+    let api = TwilioApi::new(&twilio.base_url(), MediaHosts::default()).map_err(setup)?;
+    let clock = Arc::new(SystemClock);
     let state = startup::state(
         &backend,
         public_url,
         api,
-        Arc::new(SystemClock),
+        clock.clone(),
         RateLimits::default(),
     );
 
@@ -106,7 +107,7 @@ pub async fn run(
             previous_auth_token: None,
         },
         settings: TenantSettings::for_language(language),
-        created_at: jiff::Timestamp::now(),
+        created_at: clock.now(),
     };
     match backend.store.create_tenant(&tenant).await {
         // An earlier `demo --keep` made it, with the same credentials.

@@ -2,34 +2,35 @@
 
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
-use crate::config::{AwsTarget, BaseUrl, Config, SecretKeys};
-use crate::http::limit::{Limits, RateLimits};
+use crate::config::{AwsTarget, Config, SecretKeys};
+use crate::http::limit::Limits;
 use crate::http::{AppState, app};
-use crate::secrets::keys::{self, KEY_FILE, KeyError, KeySource};
+use crate::settings::{BaseUrl, ConfigError, RateLimits};
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
+use crate::store::aws::{kms_client, s3_client, sdk_config, sqs_clients};
 use crate::store::copy_queue::CopyQueue;
 use crate::store::dynamo::DynamoStore;
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
+use crate::store::key_record::{self, KEY_FILE, KeyError, KeyRecordStore, KeySource};
 use crate::store::layered::Layered;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sealed::SealedTenants;
 use crate::store::sqlite::SqliteStore;
 use crate::store::sqs::SqsCopyQueue;
 use crate::store::tenant_cache::{self, TenantCache};
-use crate::store::{KeyRecordStore, RecordingStore, Store, StoreError};
+use crate::store::{RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The cause is the `source`, not part of the message, so a printed chain
 /// (`{:#}`) names it once.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
+    Config(#[from] ConfigError),
     #[error("cannot open the store")]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -125,20 +126,10 @@ pub async fn sealed_tenants<S>(
 where
     S: Store + KeyRecordStore + 'static,
 {
-    let sealer = keys::unlock(source, store.as_ref()).await?;
-    let sealed = Layered::new(store, SealedTenants::new(Arc::new(sealer)));
-    Ok(Arc::new(Layered::new(
-        Arc::new(sealed),
-        TenantCache::new(Arc::new(SystemClock), tenant_cache::TTL),
-    )))
-}
-
-/// KMS answers in milliseconds, like DynamoDB, and is called at start-up only.
-pub fn kms_client(sdk: &aws_config::SdkConfig) -> aws_sdk_kms::Client {
-    let config = aws_sdk_kms::config::Builder::from(sdk)
-        .timeout_config(dynamo_timeouts())
-        .build();
-    aws_sdk_kms::Client::from_conf(config)
+    let sealer = key_record::unlock(source, store.as_ref()).await?;
+    let sealed = SealedTenants::new(store.clone(), Arc::new(sealer));
+    let cached = TenantCache::new(Arc::new(sealed), Arc::new(SystemClock), tenant_cache::TTL);
+    Ok(Arc::new(Layered::new(store, Arc::new(cached))))
 }
 
 pub fn state(
@@ -166,58 +157,6 @@ pub fn state(
         clock,
         limits: Arc::new(Limits::new(limits)),
     }
-}
-
-/// The SDK's configuration, built once: region, credentials chain and
-/// `AWS_ENDPOINT_URL` come from the environment. Nothing goes on the
-/// network until a request is made.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(dynamo_timeouts())
-        .load()
-        .await
-}
-
-/// The SDK sets no read timeout by itself: a server that accepts and never
-/// answers would hold a webhook forever. DynamoDB answers in milliseconds,
-/// so a few seconds bound a call, retries included, well inside Twilio's
-/// 15 s.
-pub fn dynamo_timeouts() -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
-        .build()
-}
-
-/// S3 moves whole recordings: more time per attempt, still bounded.
-pub fn s3_timeouts() -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(10))
-        .operation_timeout(Duration::from_secs(12))
-        .build()
-}
-
-/// Local S3 servers (an endpoint override) need path-style addressing;
-/// AWS itself does not.
-pub fn s3_client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(sdk.endpoint_url().is_some())
-        .timeout_config(s3_timeouts())
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}
-
-/// SQS clients: one with the usual short timeouts, one for long polls.
-pub fn sqs_clients(sdk: &aws_config::SdkConfig) -> (aws_sdk_sqs::Client, aws_sdk_sqs::Client) {
-    let poller = aws_sdk_sqs::config::Builder::from(sdk)
-        .timeout_config(crate::store::sqs::poll_timeouts())
-        .build();
-    (
-        aws_sdk_sqs::Client::new(sdk),
-        aws_sdk_sqs::Client::from_conf(poller),
-    )
 }
 
 /// DynamoDB + S3 + SQS (+ KMS), every client derived from one `SdkConfig`;

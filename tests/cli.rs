@@ -1,6 +1,7 @@
 //! The `afureko` binary as an operator runs it (docs/operations.md, "Commands"),
 //! on the embedded store in a temporary data dir.
 
+use afureko::domain::prompts::{Language, PromptKey};
 use std::process::{Command, Output};
 
 const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
@@ -158,6 +159,71 @@ async fn the_sweep_re_drives_a_dead_copy_job_and_says_so() {
     );
 }
 
+/// Plays the demo call in `language`: what it printed, and the record it
+/// left (printed as JSON).
+fn demo(language: &str) -> (String, serde_json::Value) {
+    let cli = Cli::new();
+    let run = cli.ok(&["demo", "--keep", "--language", language]);
+    let json_start = run.stdout.find("\n{").expect("the record") + 1;
+    let json_end = run.stdout[json_start..]
+        .find("\n}\n")
+        .expect("the record's end")
+        + 2;
+    let record = serde_json::from_str(&run.stdout[json_start..json_start + json_end]).unwrap();
+    (run.stdout, record)
+}
+
+/// The thanks as the demo says it, with `{due}` spoken from the record's
+/// due time at the call's arrival or a minute later (the thanks comes a
+/// moment after it: midnight may fall between).
+fn thanks_said(stdout: &str, record: &serde_json::Value, language: Language) -> bool {
+    use afureko::domain::due::due_phrase;
+    let at = |field: &str| -> jiff::Timestamp { record[field].as_str().unwrap().parse().unwrap() };
+    let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+    let due = at("due_at");
+    [
+        at("received_at"),
+        at("received_at") + jiff::SignedDuration::from_mins(1),
+    ]
+    .iter()
+    .any(|now| {
+        let phrase = due_phrase(due, *now, &tokyo, language, None);
+        let text = PromptKey::Thanks
+            .default_text(language)
+            .replace("{due}", &phrase);
+        stdout.contains(&format!("  afureko says: {text}\n"))
+    })
+}
+
+#[test]
+fn the_demo_reads_the_number_back_in_groups_and_says_when_the_callback_comes() {
+    let (stdout, record) = demo("ja-JP");
+    for said in [
+        PromptKey::OfferCallerId
+            .default_text(Language::JaJp)
+            .replace("{number}", "ゼロサン、イチニーサンヨン、ゴーロクナナハチ"),
+        PromptKey::ConfirmNumber
+            .default_text(Language::JaJp)
+            .replace(
+                "{number}",
+                "ゼロキューゼロ、イチニーサンヨン、ゴーロクナナハチ",
+            ),
+    ] {
+        assert!(
+            stdout.contains(&format!("  afureko says: {said}\n")),
+            "{said}\n{stdout}"
+        );
+    }
+    assert!(thanks_said(&stdout, &record, Language::JaJp), "{stdout}");
+
+    let (stdout, record) = demo("en-US");
+    assert!(
+        stdout.contains("  afureko says: You entered 0 9 0, 1 2 3 4, 5 6 7 8. If that is right, press 1. To enter it again, press 2.\n"),
+        "{stdout}"
+    );
+    assert!(thanks_said(&stdout, &record, Language::EnUs), "{stdout}");
+}
+
 #[test]
 fn an_unknown_tenant_is_named() {
     let cli = Cli::new();
@@ -223,6 +289,8 @@ fn claim_timeout_and_retry_delay_are_set() {
 fn retention_days_are_set_within_their_bounds_and_the_sweep_reports_retention() {
     let cli = Cli::new();
     cli.create_acme();
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    assert_eq!(audit.stdout, "no audit entries for acme\n");
     assert_eq!(settings(&cli)["retention_days"], 365);
     cli.ok(&["tenant", "update", "acme", "--retention-days", "30"]);
     assert_eq!(settings(&cli)["retention_days"], 30);
@@ -242,8 +310,23 @@ fn retention_days_are_set_within_their_bounds_and_the_sweep_reports_retention() 
         "{}",
         swept.stdout
     );
+    // The change is audited as the API's are, by the operator; the
+    // refused one is not.
     let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
-    assert_eq!(audit.stdout, "no audit entries for acme\n");
+    let entries = audit_entries(&audit.stdout);
+    assert_eq!(entries.len(), 1, "{}", audit.stdout);
+    assert_eq!(entries[0]["action"], "settings_changed");
+    assert_eq!(entries[0]["actor"], "operator");
+    assert_eq!(entries[0]["subject"], "acme");
+    assert_eq!(entries[0]["counts"], serde_json::json!({"settings": 1}));
+}
+
+/// `audit list`'s lines, newest first.
+fn audit_entries(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+        .collect()
 }
 
 #[test]
@@ -291,6 +374,96 @@ fn an_api_key_is_printed_once() {
     assert!(listed.stdout.contains("front desk"));
     assert!(listed.stdout.contains("active"));
     assert!(!listed.stdout.contains(key) && !listed.stderr.contains(key));
+}
+
+/// The CLI takes the API's rules for a key's name, and audits what it
+/// makes and revokes.
+#[test]
+fn an_api_key_name_is_refused_as_the_api_refuses_it_and_keys_are_audited() {
+    let cli = Cli::new();
+    cli.create_acme();
+    for name in ["a\u{7}b", &"x".repeat(101)] {
+        let run = cli.run(&["api-key", "create", "--tenant", "acme", "--name", name]);
+        assert!(!run.ok);
+        assert!(
+            run.stderr
+                .contains("name: at most 100 characters, no control characters"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+    let listed = cli.ok(&["api-key", "list", "--tenant", "acme"]);
+    assert_eq!(listed.stdout, "no API keys for acme\n");
+
+    let (key_id, _) = create_key(&cli);
+    cli.ok(&["api-key", "revoke", "--tenant", "acme", &key_id]);
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    let seen: Vec<(String, String, String)> = audit_entries(&audit.stdout)
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap().to_owned();
+            (field("action"), field("actor"), field("subject"))
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("api_key_revoked".into(), "operator".into(), key_id.clone()),
+            ("api_key_created".into(), "operator".into(), key_id),
+        ]
+    );
+}
+
+#[test]
+fn an_agent_is_changed_and_every_agent_change_is_audited() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let agent = ["--tenant", "acme", "--login", "ann"];
+    cli.ok(&[&["agent", "add"][..], &agent, &["--name", "Ann"]].concat());
+    // A supervisor: the tenant's last active admin could not be disabled.
+    let changed = cli.ok(&[&["agent", "change"][..], &agent, &["--role", "supervisor"]].concat());
+    assert_eq!(
+        changed.stdout,
+        "changed ann of tenant acme: supervisor (Ann)\n"
+    );
+    let bad = cli.run(&[&["agent", "change"][..], &agent, &["--name", " "]].concat());
+    assert!(!bad.ok);
+    assert!(
+        bad.stderr.contains("name must be 1-100 characters"),
+        "{}",
+        bad.stderr
+    );
+    cli.ok(&[&["agent", "reset-password"][..], &agent].concat());
+    cli.ok(&[&["agent", "disable"][..], &agent].concat());
+    let list = cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
+    assert!(
+        list.starts_with("ann ") && list.contains("supervisor"),
+        "{list}"
+    );
+
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    let seen: Vec<(String, serde_json::Value)> = audit_entries(&audit.stdout)
+        .iter()
+        .map(|e| {
+            assert_eq!(e["actor"], "operator");
+            assert_eq!(e["subject"], "ann");
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["counts"].clone(),
+            )
+        })
+        .collect();
+    let none = serde_json::json!({});
+    assert_eq!(
+        seen,
+        [
+            ("agent_disabled".into(), none.clone()),
+            ("agent_password_reset".into(), none.clone()),
+            ("agent_changed".into(), serde_json::json!({"role": 1})),
+            ("agent_added".into(), none),
+        ]
+    );
 }
 
 #[test]
@@ -552,7 +725,7 @@ fn an_operator_gives_a_tenant_an_admin_but_never_removes_its_last() {
     let promoted = cli.ok(&[
         "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "admin",
     ]);
-    assert_eq!(promoted.stdout, "updated ann of tenant acme: admin, ann\n");
+    assert_eq!(promoted.stdout, "changed ann of tenant acme: admin (ann)\n");
     cli.ok(&["agent", "disable", "--tenant", "acme", "--login", "ada"]);
     refused_as_last(
         &[
@@ -565,7 +738,7 @@ fn an_operator_gives_a_tenant_an_admin_but_never_removes_its_last() {
     ]);
     assert_eq!(
         renamed.stdout,
-        "updated ann of tenant acme: admin, Ann Sato\n"
+        "changed ann of tenant acme: admin (Ann Sato)\n"
     );
     let nothing = cli.run(&["agent", "update", "--tenant", "acme", "--login", "ann"]);
     assert!(!nothing.ok);

@@ -40,6 +40,14 @@ impl RecordingEvent {
     }
 }
 
+/// The record a known caller's call was kept on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerRecord {
+    /// The call joined an earlier open record of the same number.
+    pub repeat: bool,
+    pub due_at: Timestamp,
+}
+
 /// One call's view of the store at a moment.
 pub struct Intake<'a> {
     store: &'a dyn Store,
@@ -54,13 +62,13 @@ impl<'a> Intake<'a> {
 
     /// Keeps a record on the caller ID for this call; returns whether the
     /// call joined an earlier open record of the same number (a repeat
-    /// caller).
+    /// caller), and when the record is due.
     pub async fn open_for_caller(
         &self,
         call_sid: &CallSid,
         number: &E164,
         ctx: IvrContext,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<CallerRecord, StoreError> {
         let new = self.new_callback(
             call_sid,
             Some(number),
@@ -70,9 +78,18 @@ impl<'a> Intake<'a> {
         );
         Ok(match self.open(new).await? {
             // A retried webhook, or a later step of this call.
-            Opened::Existing(existing) => &existing.call_sid != call_sid,
-            Opened::Joined(_) => true,
-            Opened::Created(_) => false,
+            Opened::Existing(existing) => CallerRecord {
+                repeat: &existing.call_sid != call_sid,
+                due_at: existing.due_at,
+            },
+            Opened::Joined(joined) => CallerRecord {
+                repeat: true,
+                due_at: joined.due_at,
+            },
+            Opened::Created(created) => CallerRecord {
+                repeat: false,
+                due_at: created.due_at,
+            },
         })
     }
 
@@ -117,6 +134,11 @@ impl<'a> Intake<'a> {
     /// Why the caller left the queue, when this call already has a record.
     pub async fn reason_of(&self, call_sid: &CallSid) -> Result<Option<Reason>, StoreError> {
         Ok(self.find_call(call_sid).await?.map(|r| r.reason))
+    }
+
+    /// When the call's record is due, to tell the caller.
+    pub async fn due_of(&self, call_sid: &CallSid) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.find_call(call_sid).await?.map(|r| r.due_at))
     }
 
     /// Notes a recording on the call's record (its URL at once, so nothing

@@ -3,10 +3,10 @@
 use crate::domain::agent::Role;
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::phone::Region;
-use crate::domain::prompts::{Language, PromptKey};
-use crate::domain::routing::RoutingMode;
+use crate::domain::prompts::PromptKey;
 use crate::domain::schedule::Holiday;
-use clap::{Args, Parser, Subcommand};
+use crate::domain::settings::{Kind, SETTINGS, Setting, Value};
+use clap::{Arg, ArgMatches, Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 #[derive(Parser)]
@@ -29,7 +29,7 @@ pub enum Command {
     Demo {
         /// Prompt language of the demo tenant.
         #[arg(long, default_value = "ja-JP")]
-        language: Language,
+        language: crate::domain::prompts::Language,
         /// Play the call into the configured store (AFUREKO_DATA_DIR, or
         /// AFUREKO_TABLE and AFUREKO_BUCKET) and keep it there, as tenant
         /// `demo`, to work it on the agents' page.
@@ -110,19 +110,23 @@ pub enum AgentCommand {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
     },
-    /// Change an agent's role or name; `--role admin` gives a tenant an
-    /// admin (also one left with none). The last active admin keeps the role.
-    #[command(group(clap::ArgGroup::new("change").required(true).multiple(true)))]
-    Update {
+    /// Change an agent's name or role (also `agent update`); `--role
+    /// admin` gives a tenant an admin, also one left with none. The
+    /// tenant's last active admin keeps the role.
+    #[command(
+        visible_alias = "update",
+        group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "role"]))
+    )]
+    Change {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
         #[arg(long)]
         login: String,
-        /// agent, supervisor or admin.
-        #[arg(long, group = "change")]
-        role: Option<Role>,
-        #[arg(long, group = "change")]
+        #[arg(long)]
         name: Option<String>,
+        /// agent, supervisor or admin.
+        #[arg(long)]
+        role: Option<Role>,
     },
     /// Disable an agent: every session ends at once (not the tenant's last
     /// active admin).
@@ -241,55 +245,75 @@ pub enum TenantCommand {
 
 #[derive(Args)]
 pub struct SettingsArgs {
-    /// Prompt language: ja-JP (default) or en-US.
-    #[arg(long)]
-    pub language: Option<Language>,
-    /// Twilio Say voice; defaults to the language's default voice.
-    #[arg(long)]
-    pub voice: Option<String>,
+    #[command(flatten)]
+    pub defined: DefinedSettings,
     /// Replace one prompt: NAME=TEXT (repeatable; `{number}` is read back).
     #[arg(long = "prompt", value_name = "NAME=TEXT", value_parser = prompt)]
     pub prompts: Vec<(PromptKey, String)>,
     /// Put one prompt back to the language default (repeatable).
     #[arg(long = "reset-prompt", value_name = "NAME")]
     pub reset_prompts: Vec<PromptKey>,
-    #[arg(long)]
-    pub max_recording_seconds: Option<u32>,
-    #[arg(long)]
-    pub number_entry_attempts: Option<u32>,
-    #[arg(long)]
-    pub max_callback_attempts: Option<u32>,
-    #[arg(long)]
-    pub callback_sla_minutes: Option<u32>,
-    /// Minutes after which an agent's claim lapses.
-    #[arg(long)]
-    pub claim_timeout_minutes: Option<u32>,
-    /// Minutes until an unreached callback is due again.
-    #[arg(long)]
-    pub retry_delay_minutes: Option<u32>,
-    /// IANA time zone, e.g. Asia/Tokyo.
-    #[arg(long)]
-    pub time_zone: Option<String>,
     /// Region for numbers typed without a country code, e.g. JP.
     #[arg(long, value_parser = Region::parse)]
     pub default_region: Option<Region>,
-    #[arg(long)]
-    pub delete_twilio_recording: Option<bool>,
-    /// Fetch recordings from Twilio as wav (default) or mp3 (a tenth of the size).
-    #[arg(long)]
-    pub recording_format: Option<crate::domain::tenant::RecordingFormat>,
-    /// Days a completed or failed record and its recordings are kept (1-3650).
-    #[arg(long)]
-    pub retention_days: Option<u32>,
     #[command(flatten)]
     pub routing: RoutingArgs,
 }
 
+/// A flag for each of `SETTINGS` (`--max-recording-seconds`), checked by
+/// the setting's own kind, bounds and choices, as the API checks them.
+pub struct DefinedSettings(pub Vec<(&'static Setting, Value)>);
+
+/// Flags that kept an older name as well.
+const OLD_NAMES: [(&str, &str); 1] = [("routing_mode", "mode")];
+
+fn flag(setting: &'static Setting) -> Arg {
+    let value_name = match setting.kind {
+        Kind::Boolean => "true|false".to_owned(),
+        Kind::Integer { min, max } => format!("{min}-{max}"),
+        Kind::Text { .. } => "TEXT".to_owned(),
+        Kind::Choice(choices) => choices.join("|"),
+    };
+    let arg = Arg::new(setting.name)
+        .long(setting.name.replace('_', "-"))
+        .value_name(value_name)
+        .help(setting.help.trim_end_matches('.'))
+        .value_parser(move |text: &str| setting.parse(text).map_err(|e| e.to_string()));
+    OLD_NAMES
+        .iter()
+        .filter(|(name, _)| *name == setting.name)
+        .fold(arg, |arg, (_, old)| arg.visible_alias(*old))
+}
+
+impl clap::FromArgMatches for DefinedSettings {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let given = SETTINGS
+            .iter()
+            .filter_map(|s| matches.get_one::<Value>(s.name).map(|v| (s, v.clone())))
+            .collect();
+        Ok(DefinedSettings(given))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for DefinedSettings {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        SETTINGS
+            .iter()
+            .fold(command, |command, s| command.arg(flag(s)))
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
 #[derive(Args)]
 pub struct RoutingArgs {
-    /// overflow (default), dial or queue.
-    #[arg(long)]
-    pub mode: Option<RoutingMode>,
     /// An agent's number or sip: URI for dial mode (repeatable; replaces the list).
     #[arg(long = "dial-to", value_name = "NUMBER|SIP")]
     pub dial_to: Vec<String>,
@@ -322,9 +346,6 @@ pub struct RoutingArgs {
     /// Remove a holiday (repeatable).
     #[arg(long = "remove-holiday", value_name = "DATE", value_parser = date)]
     pub remove_holidays: Vec<Date>,
-    /// Closed now, whatever the hours say (true/false).
-    #[arg(long)]
-    pub closed_now: Option<bool>,
 }
 
 #[derive(Subcommand)]

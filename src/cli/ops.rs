@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::startup;
+use crate::store::aws;
 use anyhow::Context;
 
 pub async fn sweep(config: &Config, limit: usize) -> anyhow::Result<()> {
@@ -42,17 +43,17 @@ pub async fn aws_init(config: &Config) -> anyhow::Result<()> {
     let target = config.aws.as_ref().context(
         "AFUREKO_TABLE and AFUREKO_BUCKET: set both (and the copy queue URLs) to name what to create",
     )?;
-    let sdk = startup::sdk_config().await;
+    let sdk = aws::sdk_config().await;
     let table =
         crate::store::dynamo::create_table(&aws_sdk_dynamodb::Client::new(&sdk), &target.table)
             .await
             .with_context(|| format!("cannot create table {}", target.table))?;
     println!("table {}: {table}", target.table);
-    let bucket = crate::store::s3::create_bucket(&startup::s3_client(&sdk), &target.bucket)
+    let bucket = crate::store::s3::create_bucket(&aws::s3_client(&sdk), &target.bucket)
         .await
         .with_context(|| format!("cannot create bucket {}", target.bucket))?;
     println!("bucket {}: {bucket}", target.bucket);
-    let (sqs, _) = startup::sqs_clients(&sdk);
+    let (sqs, _) = aws::sqs_clients(&sdk);
     crate::store::sqs::create_queues(&sqs, &target.copy_queue_url, &target.copy_dlq_url)
         .await
         .context("cannot create the copy queues")?;
@@ -68,7 +69,7 @@ pub async fn aws_migrate(config: &Config) -> anyhow::Result<()> {
         .aws
         .as_ref()
         .context("AFUREKO_TABLE and AFUREKO_BUCKET: set both to name the table to migrate")?;
-    let sdk = startup::sdk_config().await;
+    let sdk = aws::sdk_config().await;
     let store = crate::store::dynamo::DynamoStore::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         target.table.clone(),

@@ -131,6 +131,18 @@ pub enum AgentError {
     Hash,
 }
 
+impl AgentError {
+    /// The input at fault, where it is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AgentError::Login => Some("login"),
+            AgentError::Name => Some("name"),
+            AgentError::PasswordLength | AgentError::SamePassword => Some("password"),
+            AgentError::Hash => None,
+        }
+    }
+}
+
 /// A login as typed: trimmed and lower-cased.
 pub fn login(input: &str) -> Result<String, AgentError> {
     let login = input.trim().to_ascii_lowercase();

@@ -5,37 +5,49 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind} must be \"{prefix}\" followed by 32 hex digits, got {got:?}")]
+#[error(
+    "{kind} must be {} followed by 32 hex digits, got {got:?}",
+    quoted(prefixes)
+)]
 pub struct SidError {
     kind: &'static str,
-    prefix: &'static str,
+    prefixes: &'static [&'static str],
     got: String,
 }
 
-fn parse_sid(kind: &'static str, prefix: &'static str, input: &str) -> Result<String, SidError> {
+fn quoted(prefixes: &[&str]) -> String {
+    let quoted: Vec<String> = prefixes.iter().map(|p| format!("{p:?}")).collect();
+    quoted.join(" or ")
+}
+
+fn parse_sid(
+    kind: &'static str,
+    prefixes: &'static [&'static str],
+    input: &str,
+) -> Result<String, SidError> {
     let ok = input.len() == 34
-        && input.starts_with(prefix)
+        && prefixes.iter().any(|p| input.starts_with(p))
         && input[2..].bytes().all(|b| b.is_ascii_hexdigit());
     if ok {
         Ok(input.to_owned())
     } else {
         Err(SidError {
             kind,
-            prefix,
+            prefixes,
             got: input.chars().take(40).collect(),
         })
     }
 }
 
 macro_rules! sid_type {
-    ($name:ident, $kind:literal, $prefix:literal) => {
+    ($name:ident, $kind:literal, $($prefix:literal),+) => {
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
         impl $name {
             pub fn parse(input: &str) -> Result<Self, SidError> {
-                parse_sid($kind, $prefix, input).map(Self)
+                parse_sid($kind, &[$($prefix),+], input).map(Self)
             }
 
             pub fn as_str(&self) -> &str {
@@ -67,6 +79,9 @@ macro_rules! sid_type {
 sid_type!(CallSid, "CallSid", "CA");
 sid_type!(RecordingSid, "RecordingSid", "RE");
 sid_type!(AccountSid, "account SID", "AC");
+// SMS are SM…, MMS MM…; Twilio may answer either for a message.
+sid_type!(MessageSid, "MessageSid", "SM", "MM");
+sid_type!(MessagingServiceSid, "MessagingServiceSid", "MG");
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -169,6 +184,12 @@ mod tests {
         assert_eq!(
             err,
             "account SID must be \"AC\" followed by 32 hex digits, got \"ACnope\""
+        );
+        assert!(MessageSid::parse("MM0123456789abcdef0123456789abcdef").is_ok());
+        let err = MessageSid::parse("MG0123456789abcdef0123456789abcdef").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "MessageSid must be \"SM\" or \"MM\" followed by 32 hex digits, got \"MG0123456789abcdef0123456789abcdef\""
         );
     }
 }

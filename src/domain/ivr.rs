@@ -1,7 +1,8 @@
 //! The callback IVR as pure decisions: given what the caller did, what to
 //! say next and what to remember. Handlers carry out the `Effect`.
 
-use crate::domain::callback::Confirmation;
+use crate::domain::callback::{self, Confirmation};
+use crate::domain::due;
 use crate::domain::phone::{CallerId, E164};
 use crate::domain::prompts::PromptKey;
 use crate::domain::reason::Reason;
@@ -62,6 +63,8 @@ pub struct Ivr<'a> {
     links: &'a dyn Links,
     caller: CallerId,
     ctx: IvrContext,
+    /// This step's time: `{due}` says "today" or "tomorrow" from it.
+    now: Timestamp,
 }
 
 impl<'a> Ivr<'a> {
@@ -70,12 +73,14 @@ impl<'a> Ivr<'a> {
         links: &'a dyn Links,
         caller: CallerId,
         ctx: IvrContext,
+        now: Timestamp,
     ) -> Self {
         Ivr {
             settings,
             links,
             caller,
             ctx,
+            now,
         }
     }
 
@@ -89,19 +94,28 @@ impl<'a> Ivr<'a> {
     /// The first answer: greeting, then the caller-ID offer, or number entry
     /// when the caller ID is withheld. A `repeat` caller, whose earlier
     /// request is still open, hears that it is kept and may add to it.
-    pub fn start(&self, repeat: bool) -> Twiml {
+    /// `due`: when the caller's record is due, `None` before it has one
+    /// (a withheld caller ID): the time it will get.
+    pub fn start(&self, repeat: bool, due: Option<Timestamp>) -> Twiml {
+        let due = due.unwrap_or_else(|| self.expected_due());
         let greeting = if self.ctx.reason == Reason::AfterHours {
             PromptKey::AfterHoursGreeting
         } else {
             PromptKey::Greeting
         };
-        let greet = Twiml::new().push(Verb::Say(self.say(greeting)));
+        let greet = Twiml::new().push(Verb::Say(self.say_text(with_due(
+            self.settings,
+            greeting,
+            Some(due),
+            self.now,
+        ))));
         match &self.caller {
-            CallerId::Known(number) if repeat => greet
-                .push(Verb::Say(
-                    self.say_text(self.with_number(PromptKey::RepeatCaller, number)),
-                ))
-                .push(self.record_verb()),
+            CallerId::Known(number) if repeat => {
+                let text = with_due(self.settings, PromptKey::RepeatCaller, Some(due), self.now);
+                greet
+                    .push(Verb::Say(self.say_text(self.read_back(text, number))))
+                    .push(self.record_verb())
+            }
             CallerId::Known(number) => self.offer(greet, number, 1),
             CallerId::Withheld => self.entry(greet, 1),
         }
@@ -229,10 +243,25 @@ impl<'a> Ivr<'a> {
     }
 
     fn with_number(&self, key: PromptKey, number: &E164) -> String {
-        self.settings.prompt(key).replace(
+        self.read_back(self.settings.prompt(key).to_owned(), number)
+    }
+
+    /// `{number}` in `text`, read back.
+    fn read_back(&self, text: String, number: &E164) -> String {
+        text.replace(
             "{number}",
-            &number.spoken_digits(self.settings.default_region),
+            &number.read_back(self.settings.default_region, self.settings.language),
         )
+    }
+
+    /// When a record of this call is due: the tenant's SLA from the
+    /// arrival or, after hours, from the next opening.
+    fn expected_due(&self) -> Timestamp {
+        let from = self
+            .settings
+            .due_from(self.ctx.reason, self.ctx.arrived)
+            .unwrap_or(self.ctx.arrived);
+        callback::due_at(from, self.settings.callback_sla_minutes)
     }
 
     fn say(&self, key: PromptKey) -> Say {
@@ -244,10 +273,29 @@ impl<'a> Ivr<'a> {
     }
 }
 
-/// After the recording: thank and hang up.
-pub fn after_recording(settings: &TenantSettings) -> Twiml {
-    let thanks = say_in(settings, settings.prompt(PromptKey::Thanks).to_owned());
+/// After the recording: thank, say when the callback comes (`due`, the
+/// record's due time; `None`, not known: as soon as possible), hang up.
+pub fn after_recording(settings: &TenantSettings, due: Option<Timestamp>, now: Timestamp) -> Twiml {
+    let thanks = say_in(settings, with_due(settings, PromptKey::Thanks, due, now));
     Twiml::new().push(Verb::Say(thanks)).push(Verb::Hangup)
+}
+
+/// The prompt `key`, `{due}` spoken from `due` in the tenant's zone.
+fn with_due(
+    settings: &TenantSettings,
+    key: PromptKey,
+    due: Option<Timestamp>,
+    now: Timestamp,
+) -> String {
+    let text = settings.prompt(key);
+    if !text.contains("{due}") {
+        return text.to_owned();
+    }
+    let phrase = match due {
+        Some(due) => due::due_phrase(due, now, &settings.time_zone(), settings.language, None),
+        None => due::as_soon_as_possible(settings.language).to_owned(),
+    };
+    text.replace("{due}", &phrase)
 }
 
 fn say_in(settings: &TenantSettings, text: String) -> Say {
@@ -295,6 +343,10 @@ mod tests {
         }
     }
 
+    fn now() -> Timestamp {
+        ctx().arrived
+    }
+
     fn known() -> CallerId {
         CallerId::from_twilio("+81312345678", Region::JP)
     }
@@ -304,17 +356,17 @@ mod tests {
     #[test]
     fn start_offers_the_caller_id_read_back() {
         let settings = TenantSettings::default();
-        let ivr = Ivr::new(&settings, &TestLinks, known(), ctx());
+        let ivr = Ivr::new(&settings, &TestLinks, known(), ctx(), now());
         assert_eq!(
             ivr.opens_on_caller_id(),
             Some(&E164::parse("+81312345678", Region::JP).unwrap())
         );
         assert_eq!(
-            ivr.start(false).render(),
+            ivr.start(false, None).render(),
             format!(
                 "{HEAD}{}{}{}</Response>",
                 r#"<Say voice="Polly.Mizuki" language="ja-JP">お電話ありがとうございます。ただいま電話が大変混み合っております。担当者より折り返しお電話いたしますので、ご用件をお伺いします。</Say>"#,
-                r##"<Gather input="dtmf" action="https://t/offer/overflow/1" method="POST" timeout="6" numDigits="1" finishOnKey="#"><Say voice="Polly.Mizuki" language="ja-JP">おかけの電話番号、0 3 1 2 3 4 5 6 7 8 に折り返してよろしければ 1 を、別の番号をご希望の場合は 2 を押してください。</Say></Gather>"##,
+                r##"<Gather input="dtmf" action="https://t/offer/overflow/1" method="POST" timeout="6" numDigits="1" finishOnKey="#"><Say voice="Polly.Mizuki" language="ja-JP">おかけの電話番号、ゼロサン、イチニーサンヨン、ゴーロクナナハチ に折り返してよろしければ 1 を、別の番号をご希望の場合は 2 を押してください。</Say></Gather>"##,
                 r#"<Redirect method="POST">https://t/offer/overflow/1</Redirect>"#
             )
         );
@@ -323,10 +375,10 @@ mod tests {
     #[test]
     fn withheld_caller_goes_straight_to_entry() {
         let settings = english();
-        let ivr = Ivr::new(&settings, &TestLinks, CallerId::Withheld, ctx());
+        let ivr = Ivr::new(&settings, &TestLinks, CallerId::Withheld, ctx(), now());
         assert_eq!(ivr.opens_on_caller_id(), None);
         assert_eq!(
-            ivr.start(false).render(),
+            ivr.start(false, None).render(),
             format!(
                 "{HEAD}{}{}{}</Response>",
                 r#"<Say voice="Polly.Joanna" language="en-US">Thank you for calling. All of our agents are busy right now. We will call you back, so please leave us your request.</Say>"#,
@@ -339,7 +391,7 @@ mod tests {
     #[test]
     fn accepting_the_caller_id_records() {
         let settings = english();
-        let step = Ivr::new(&settings, &TestLinks, known(), ctx()).on_offer("1", 1);
+        let step = Ivr::new(&settings, &TestLinks, known(), ctx(), now()).on_offer("1", 1);
         assert_eq!(
             step.effect,
             Effect::Confirm {
@@ -360,7 +412,7 @@ mod tests {
     #[test]
     fn typed_number_is_read_back_and_confirmed() {
         let settings = english();
-        let ivr = Ivr::new(&settings, &TestLinks, CallerId::Withheld, ctx());
+        let ivr = Ivr::new(&settings, &TestLinks, CallerId::Withheld, ctx(), now());
         let step = ivr.on_entry("09012345678", 1);
         assert_eq!(step.effect, Effect::None);
         assert!(
@@ -371,7 +423,7 @@ mod tests {
         assert!(
             step.twiml
                 .render()
-                .contains("You entered 0 9 0 1 2 3 4 5 6 7 8.")
+                .contains("You entered 0 9 0, 1 2 3 4, 5 6 7 8.")
         );
         let step = ivr.on_confirm("09012345678", "1", 1);
         assert_eq!(
@@ -388,7 +440,7 @@ mod tests {
     #[test]
     fn invalid_input_is_asked_again_then_the_call_ends_politely() {
         let settings = english();
-        let ivr = Ivr::new(&settings, &TestLinks, known(), ctx());
+        let ivr = Ivr::new(&settings, &TestLinks, known(), ctx(), now());
         let again = ivr.on_offer("7", 1).twiml.render();
         assert!(again.contains("Sorry, we did not get that.</Say><Gather"));
         assert!(again.contains("https://t/offer/overflow/2"));
@@ -401,7 +453,7 @@ mod tests {
                 r#"<Say voice="Polly.Joanna" language="en-US">Sorry, we did not get that. We will call you back at the number you are calling from. Goodbye.</Say>"#
             )
         );
-        let withheld = Ivr::new(&settings, &TestLinks, CallerId::Withheld, ctx());
+        let withheld = Ivr::new(&settings, &TestLinks, CallerId::Withheld, ctx(), now());
         assert!(
             withheld
                 .on_entry("12", 3)
@@ -418,9 +470,87 @@ mod tests {
             reason: Reason::AfterHours,
             ..ctx()
         };
-        let twiml = Ivr::new(&settings, &TestLinks, known(), ctx)
-            .start(false)
+        let twiml = Ivr::new(&settings, &TestLinks, known(), ctx, now())
+            .start(false, None)
             .render();
         assert!(twiml.contains("We are closed right now."));
+    }
+
+    #[test]
+    fn the_thanks_says_when_the_callback_comes() {
+        // Wed 2026-11-25 10:00 JST; the record due at 14:00 JST.
+        let due = Some("2026-11-25T05:00:00Z".parse().unwrap());
+        let thanks =
+            |settings: &TenantSettings, due| after_recording(settings, due, now()).render();
+        assert_eq!(
+            thanks(&TenantSettings::default(), due),
+            format!(
+                "{HEAD}{}<Hangup/></Response>",
+                r#"<Say voice="Polly.Mizuki" language="ja-JP">ありがとうございました。担当者より本日14時までに折り返しお電話いたします。失礼いたします。</Say>"#
+            )
+        );
+        assert!(
+            thanks(&english(), due)
+                .contains(">Thank you. We will call you back by 2:00 pm today. Goodbye.</Say>")
+        );
+        // No record to read it from: no time promised.
+        assert!(
+            thanks(&english(), None)
+                .contains(">Thank you. We will call you back as soon as possible. Goodbye.</Say>")
+        );
+        // A tenant's own text without {due} is said as it is.
+        let mut own = english();
+        own.prompts.insert(PromptKey::Thanks, "Bye now.".into());
+        assert!(thanks(&own, due).contains(">Bye now.</Say>"));
+    }
+
+    #[test]
+    fn the_repeat_caller_and_the_after_hours_greeting_may_say_when() {
+        let mut settings = TenantSettings::default();
+        settings.schedule.set_hours("mon-fri=09:00-18:00").unwrap();
+        settings.prompts.insert(
+            PromptKey::AfterHoursGreeting,
+            "ただいま営業時間外です。{due}折り返しお電話いたします。".into(),
+        );
+        settings.prompts.insert(
+            PromptKey::RepeatCaller,
+            "{number} に{due}お電話いたします。".into(),
+        );
+        // Wed 2026-11-25 20:00 JST: after hours. A withheld caller has no
+        // record yet: the due time it will get, the next opening (Thu
+        // 09:00) and the SLA (4 h).
+        let evening: Timestamp = "2026-11-25T11:00:00Z".parse().unwrap();
+        let ctx = IvrContext {
+            reason: Reason::AfterHours,
+            arrived: evening,
+        };
+        let withheld = Ivr::new(&settings, &TestLinks, CallerId::Withheld, ctx, evening);
+        assert!(
+            withheld.start(false, None).render().contains(
+                ">ただいま営業時間外です。明日13時までに折り返しお電話いたします。</Say>"
+            )
+        );
+        // A repeat caller hears the due time of the record it joined.
+        let earlier = "2026-11-25T06:10:00Z".parse().unwrap();
+        let repeat =
+            Ivr::new(&settings, &TestLinks, known(), ctx, evening).start(true, Some(earlier));
+        assert!(
+            repeat.render().contains(
+                ">ゼロサン、イチニーサンヨン、ゴーロクナナハチ にできるだけ早くお電話いたします。</Say><Record "
+            ),
+            "{}",
+            repeat.render()
+        );
+        let later = "2026-11-26T06:10:00Z".parse().unwrap();
+        let repeat =
+            Ivr::new(&settings, &TestLinks, known(), ctx, evening).start(true, Some(later));
+        assert!(repeat.render().contains(
+            ">ただいま営業時間外です。明日15時15分までに折り返しお電話いたします。</Say>"
+        ));
+        assert!(
+            repeat
+                .render()
+                .contains(" に明日15時15分までにお電話いたします。</Say>")
+        );
     }
 }

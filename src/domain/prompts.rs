@@ -1,5 +1,7 @@
 //! What callers hear: a Japanese and an English set, every text overridable
-//! per tenant. `{number}` in a text is replaced by the number read back.
+//! per tenant. `{number}` in a text is replaced by the number read back,
+//! `{due}` by when the callback comes (「本日15時30分までに」, "by 3:30 pm
+//! today").
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,8 +19,10 @@ pub enum Language {
 
 impl Language {
     pub const ALL: [Language; 2] = [Language::JaJp, Language::EnUs];
+    /// The codes of `ALL`, as serde writes them.
+    pub const CODES: [&'static str; 2] = [Self::ALL[0].code(), Self::ALL[1].code()];
 
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Language::JaJp => "ja-JP",
             Language::EnUs => "en-US",
@@ -157,6 +161,15 @@ impl PromptKey {
         )
     }
 
+    /// Whether the text may contain `{due}`: the prompts said once the
+    /// record's due time is known.
+    pub fn takes_due(self) -> bool {
+        matches!(
+            self,
+            PromptKey::Thanks | PromptKey::RepeatCaller | PromptKey::AfterHoursGreeting
+        )
+    }
+
     pub fn default_text(self, language: Language) -> &'static str {
         match language {
             Language::JaJp => match self {
@@ -180,7 +193,7 @@ impl PromptKey {
                     "発信音のあとにご用件をお話しください。終わりましたらシャープを押すか、電話をお切りください。"
                 }
                 PromptKey::Thanks => {
-                    "ありがとうございました。担当者より折り返しお電話いたします。失礼いたします。"
+                    "ありがとうございました。担当者より{due}折り返しお電話いたします。失礼いたします。"
                 }
                 PromptKey::GoodbyeCallerId => {
                     "入力を確認できませんでした。おかけの電話番号に折り返しお電話いたします。失礼いたします。"
@@ -218,7 +231,7 @@ impl PromptKey {
                 PromptKey::RecordRequest => {
                     "After the tone, please tell us what you are calling about. When you are done, press the pound key or hang up."
                 }
-                PromptKey::Thanks => "Thank you. We will call you back soon. Goodbye.",
+                PromptKey::Thanks => "Thank you. We will call you back {due}. Goodbye.",
                 PromptKey::GoodbyeCallerId => {
                     "Sorry, we did not get that. We will call you back at the number you are calling from. Goodbye."
                 }
@@ -272,6 +285,9 @@ mod tests {
                 let text = key.default_text(language);
                 assert!(!text.is_empty());
                 assert_eq!(text.contains("{number}"), key.takes_number(), "{key:?}");
+                // Only the thanks says it by default; the others may.
+                assert_eq!(text.contains("{due}"), key == PromptKey::Thanks, "{key:?}");
+                assert!(!text.contains("{due}") || key.takes_due(), "{key:?}");
             }
         }
     }

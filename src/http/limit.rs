@@ -6,6 +6,7 @@
 
 use crate::domain::agent::Lockout;
 use crate::domain::ids::TenantId;
+use crate::settings::{Rate, RateLimits};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use jiff::Timestamp;
@@ -14,13 +15,6 @@ use std::convert::Infallible;
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::Mutex;
-
-/// Tokens refill at `per_second`, up to `burst`; a full bucket is a burst.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rate {
-    pub per_second: f64,
-    pub burst: u32,
-}
 
 /// Seconds until a retry can pass: whole, at least 1 (`Retry-After`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,31 +135,6 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 
 /// Buckets kept per limiter: a few MB at most.
 const MAX_KEYS: usize = 10_000;
-
-/// The configured rates (`AFUREKO_API_*`, `AFUREKO_SIGN_IN_*`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RateLimits {
-    /// Per tenant, every authenticated `/api/v1` request.
-    pub api: Rate,
-    /// Failed sign-ins, per tenant and per client address alike.
-    pub sign_in_failures: Rate,
-}
-
-impl Default for RateLimits {
-    fn default() -> Self {
-        RateLimits {
-            // A page polls every 20 s: 200 agents are 10 requests a second.
-            api: Rate {
-                per_second: 20.0,
-                burst: 200,
-            },
-            sign_in_failures: Rate {
-                per_second: 10.0 / 60.0,
-                burst: 30,
-            },
-        }
-    }
-}
 
 /// The app's limiters, shared by every request of this process.
 pub struct Limits {

@@ -12,7 +12,8 @@ pub mod twilio;
 
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
-use crate::config::BaseUrl;
+use crate::deps::Deps;
+use crate::settings::BaseUrl;
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
 use crate::store::idempotency::IdempotencyStore;
@@ -48,6 +49,19 @@ pub struct AppState {
     pub limits: Arc<limit::Limits>,
 }
 
+impl AppState {
+    /// What the use cases run on.
+    pub fn deps(&self) -> Deps<'_> {
+        Deps {
+            store: self.store.as_ref(),
+            audio: self.audio.as_ref(),
+            agents: self.agents.as_ref(),
+            audit: self.audit.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -56,8 +70,9 @@ pub struct AppState {
 Authenticate with `Authorization: Bearer <api key>` (the key decides the tenant), \
 or sign in (`POST /api/v1/sessions`) for the `afureko_session` cookie; with the cookie, \
 every POST, PATCH, PUT and DELETE carries the session's `X-CSRF-Token` header. \
-Errors are `{\"error\": {\"code\", \"message\"}}`. Every answer carries \
-`X-Content-Type-Options: nosniff`, every API answer `Cache-Control: no-store`."
+Errors are `{\"error\": {\"code\", \"message\"}}`, with `field` on a `bad_request` about one input \
+and `holder` on the `conflict` of a record another agent holds: read those, never the message. \
+Every answer carries `X-Content-Type-Options: nosniff`, every API answer `Cache-Control: no-store`."
     ),
     modifiers(&BearerAuth),
     // The error families refer to these by name.

@@ -1,19 +1,56 @@
 //! Tenants' secrets sealed at rest: AES-256-GCM with a random 96-bit nonce
 //! and the tenant id as associated data, so a sealed value copied to
-//! another tenant does not open. The key comes from `keys` (a local key or
-//! a KMS data key), unlocked once at start-up.
+//! another tenant does not open. Pure crypto: where the key comes from (a
+//! local key or a KMS data key) and the key record that proves it at
+//! start-up are `store::key_record`'s.
 //!
 //! Stored form: `afk1:{key id}:{base64url(nonce ‖ ciphertext ‖ tag)}`. A
 //! value without the `afk1:` tag is legacy plaintext, written before
 //! secrets were sealed; it is sealed on the tenant's next write.
 
-pub mod keys;
-
 use aws_lc_rs::aead::{AES_256_GCM, Aad, NONCE_LEN, Nonce, RandomizedNonceKey};
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 const TAG: &str = "afk1";
+
+/// A 256-bit key that never shows in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(***)")
+    }
+}
+
+impl SecretKey {
+    /// The base64 (standard alphabet) of 32 bytes, e.g. `openssl rand -base64 32`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let bytes = STANDARD.decode(text.trim()).ok()?;
+        bytes.try_into().ok().map(SecretKey)
+    }
+
+    /// The form `parse` reads.
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0)
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        SecretKey(bytes)
+    }
+
+    pub fn random() -> Self {
+        let mut key = [0; 32];
+        // Only fails when the system's random source does.
+        aws_lc_rs::rand::fill(&mut key).expect("system random source");
+        SecretKey(key)
+    }
+
+    pub fn expose(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
 
 /// Why a stored value does not open. Never holds the value itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -129,6 +166,17 @@ mod tests {
 
     fn sealer() -> Sealer {
         Sealer::new("k1", &[7; 32])
+    }
+
+    #[test]
+    fn a_key_is_the_base64_of_32_bytes() {
+        assert_eq!(
+            SecretKey::parse(&STANDARD.encode([1u8; 32])),
+            Some(SecretKey([1; 32]))
+        );
+        assert_eq!(SecretKey::parse(&STANDARD.encode([1u8; 31])), None);
+        assert_eq!(SecretKey::parse("not base64!"), None);
+        assert_eq!(format!("{:?}", SecretKey([1; 32])), "SecretKey(***)");
     }
 
     #[test]

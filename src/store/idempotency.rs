@@ -41,7 +41,7 @@ pub enum Reservation {
 #[derive(Debug, Clone, Copy)]
 pub struct KeyUse<'a> {
     pub tenant: &'a TenantId,
-    /// Who sends it (`agent:{login}`, `key:{API key id}`): another
+    /// Who sends it (`agent:{login}`, `api_key:{id}`): another
     /// sender's same key is another key, so no one is answered with what
     /// someone else's request got.
     pub actor: &'a str,

@@ -1,8 +1,10 @@
-//! A layer over tenants in front of any store (sealing secrets, caching
-//! reads): it sees every tenant read and write, and everything else passes
-//! straight through to the store below.
+//! A store whose tenants go through a decorator of tenants (sealing
+//! secrets, caching reads) while its records and API keys go straight to
+//! the store below: the decorators implement `TenantStore` only.
 
-use super::{Inserted, ListQuery, Opened, Page, Store, StoreError};
+use super::{
+    ApiKeyStore, CallbackStore, Inserted, ListQuery, Opened, Page, Store, StoreError, TenantStore,
+};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
@@ -12,60 +14,46 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use std::sync::Arc;
 
-/// What a layer does to tenants on their way into and out of `inner`.
-#[async_trait]
-pub trait TenantLayer: Send + Sync {
-    async fn create_tenant(&self, inner: &dyn Store, tenant: &Tenant) -> Result<(), StoreError>;
-    async fn update_tenant(&self, inner: &dyn Store, tenant: &Tenant) -> Result<(), StoreError>;
-    async fn get_tenant(
-        &self,
-        inner: &dyn Store,
-        id: &TenantId,
-    ) -> Result<Option<Tenant>, StoreError>;
-    /// `Store::get_tenant_fresh`: past any cache.
-    async fn get_tenant_fresh(
-        &self,
-        inner: &dyn Store,
-        id: &TenantId,
-    ) -> Result<Option<Tenant>, StoreError>;
+/// `store` with its tenants read and written through `tenants`, which
+/// wraps the tenants of `store`.
+pub struct Layered {
+    store: Arc<dyn Store>,
+    tenants: Arc<dyn TenantStore>,
 }
 
-/// `inner` with `layer` in front of its tenants.
-pub struct Layered<L> {
-    inner: Arc<dyn Store>,
-    layer: L,
-}
-
-impl<L: TenantLayer> Layered<L> {
-    pub fn new(inner: Arc<dyn Store>, layer: L) -> Self {
-        Layered { inner, layer }
+impl Layered {
+    pub fn new(store: Arc<dyn Store>, tenants: Arc<dyn TenantStore>) -> Self {
+        Layered { store, tenants }
     }
 }
 
 #[async_trait]
-impl<L: TenantLayer> Store for Layered<L> {
+impl TenantStore for Layered {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        self.layer.create_tenant(self.inner.as_ref(), tenant).await
+        self.tenants.create_tenant(tenant).await
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        self.layer.update_tenant(self.inner.as_ref(), tenant).await
+        self.tenants.update_tenant(tenant).await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        self.layer.get_tenant(self.inner.as_ref(), id).await
+        self.tenants.get_tenant(id).await
     }
 
     async fn get_tenant_fresh(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        self.layer.get_tenant_fresh(self.inner.as_ref(), id).await
+        self.tenants.get_tenant_fresh(id).await
     }
 
     async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
-        self.inner.tenant_ids().await
+        self.tenants.tenant_ids().await
     }
+}
 
+#[async_trait]
+impl CallbackStore for Layered {
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
-        self.inner.insert_callback(record).await
+        self.store.insert_callback(record).await
     }
 
     async fn open_callback_for_call(
@@ -73,7 +61,7 @@ impl<L: TenantLayer> Store for Layered<L> {
         fresh: &CallbackRecord,
         now: Timestamp,
     ) -> Result<Opened, StoreError> {
-        self.inner.open_callback_for_call(fresh, now).await
+        self.store.open_callback_for_call(fresh, now).await
     }
 
     async fn get_callback(
@@ -81,7 +69,7 @@ impl<L: TenantLayer> Store for Layered<L> {
         tenant: &TenantId,
         id: &CallbackId,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.inner.get_callback(tenant, id).await
+        self.store.get_callback(tenant, id).await
     }
 
     async fn find_callback_by_call_sid(
@@ -89,7 +77,7 @@ impl<L: TenantLayer> Store for Layered<L> {
         tenant: &TenantId,
         call_sid: &CallSid,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.inner.find_callback_by_call_sid(tenant, call_sid).await
+        self.store.find_callback_by_call_sid(tenant, call_sid).await
     }
 
     async fn find_open_callback_by_number(
@@ -97,13 +85,13 @@ impl<L: TenantLayer> Store for Layered<L> {
         tenant: &TenantId,
         number: &E164,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.inner
+        self.store
             .find_open_callback_by_number(tenant, number)
             .await
     }
 
     async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
-        self.inner.update_callback(record).await
+        self.store.update_callback(record).await
     }
 
     async fn delete_callback(
@@ -111,15 +99,15 @@ impl<L: TenantLayer> Store for Layered<L> {
         tenant: &TenantId,
         id: &CallbackId,
     ) -> Result<Option<CallbackRecord>, StoreError> {
-        self.inner.delete_callback(tenant, id).await
+        self.store.delete_callback(tenant, id).await
     }
 
     async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError> {
-        self.inner.unlink_callback(record).await
+        self.store.unlink_callback(record).await
     }
 
     async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
-        self.inner.expired_callbacks(limit).await
+        self.store.expired_callbacks(limit).await
     }
 
     async fn recent_callbacks(
@@ -127,7 +115,7 @@ impl<L: TenantLayer> Store for Layered<L> {
         tenant: &TenantId,
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
-        self.inner.recent_callbacks(tenant, limit).await
+        self.store.recent_callbacks(tenant, limit).await
     }
 
     async fn list_callbacks(
@@ -135,19 +123,22 @@ impl<L: TenantLayer> Store for Layered<L> {
         tenant: &TenantId,
         query: &ListQuery,
     ) -> Result<Page, StoreError> {
-        self.inner.list_callbacks(tenant, query).await
+        self.store.list_callbacks(tenant, query).await
     }
+}
 
+#[async_trait]
+impl ApiKeyStore for Layered {
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
-        self.inner.create_api_key(key).await
+        self.store.create_api_key(key).await
     }
 
     async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        self.inner.find_api_key(hash).await
+        self.store.find_api_key(hash).await
     }
 
     async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
-        self.inner.list_api_keys(tenant).await
+        self.store.list_api_keys(tenant).await
     }
 
     async fn revoke_api_key(
@@ -156,6 +147,6 @@ impl<L: TenantLayer> Store for Layered<L> {
         key_id: &str,
         at: Timestamp,
     ) -> Result<ApiKey, StoreError> {
-        self.inner.revoke_api_key(tenant, key_id, at).await
+        self.store.revoke_api_key(tenant, key_id, at).await
     }
 }

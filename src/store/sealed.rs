@@ -4,21 +4,22 @@
 //! text (`secrets` module). A legacy plaintext secret reads as it is, and is
 //! sealed on the tenant's next write (`afureko tenant reseal`: at once).
 
-use super::layered::TenantLayer;
-use super::{Store, StoreError};
+use super::{StoreError, TenantStore};
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::{AuthToken, Tenant};
 use crate::secrets::{OpenError, Sealer};
 use async_trait::async_trait;
 use std::sync::Arc;
 
+/// The tenants of `inner`, sealed on their way in and opened on their way out.
 pub struct SealedTenants {
+    inner: Arc<dyn TenantStore>,
     sealer: Arc<Sealer>,
 }
 
 impl SealedTenants {
-    pub fn new(sealer: Arc<Sealer>) -> Self {
-        SealedTenants { sealer }
+    pub fn new(inner: Arc<dyn TenantStore>, sealer: Arc<Sealer>) -> Self {
+        SealedTenants { inner, sealer }
     }
 
     /// Every secret of `tenant`, changed by `f` (seal or open).
@@ -63,36 +64,32 @@ fn token_of(text: String) -> Result<AuthToken, OpenError> {
 }
 
 #[async_trait]
-impl TenantLayer for SealedTenants {
-    async fn create_tenant(&self, inner: &dyn Store, tenant: &Tenant) -> Result<(), StoreError> {
-        inner.create_tenant(&self.seal(tenant)?).await
+impl TenantStore for SealedTenants {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.inner.create_tenant(&self.seal(tenant)?).await
     }
 
-    async fn update_tenant(&self, inner: &dyn Store, tenant: &Tenant) -> Result<(), StoreError> {
-        inner.update_tenant(&self.seal(tenant)?).await
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.inner.update_tenant(&self.seal(tenant)?).await
     }
 
-    async fn get_tenant(
-        &self,
-        inner: &dyn Store,
-        id: &TenantId,
-    ) -> Result<Option<Tenant>, StoreError> {
-        inner
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.inner
             .get_tenant(id)
             .await?
             .map(|stored| self.open(&stored))
             .transpose()
     }
 
-    async fn get_tenant_fresh(
-        &self,
-        inner: &dyn Store,
-        id: &TenantId,
-    ) -> Result<Option<Tenant>, StoreError> {
-        inner
+    async fn get_tenant_fresh(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.inner
             .get_tenant_fresh(id)
             .await?
             .map(|stored| self.open(&stored))
             .transpose()
+    }
+
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.inner.tenant_ids().await
     }
 }

@@ -3,8 +3,7 @@
 //! through this process is seen at once; one made elsewhere (the CLI, a
 //! second server, another Lambda instance) within `TTL`.
 
-use super::layered::TenantLayer;
-use super::{Store, StoreError};
+use super::{StoreError, TenantStore};
 use crate::clock::Clock;
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::Tenant;
@@ -20,15 +19,18 @@ pub const TTL: SignedDuration = SignedDuration::from_secs(2);
 /// Tenants kept at most; past it the cache starts over.
 const MAX_TENANTS: usize = 1024;
 
+/// The tenants of `inner`, each read kept for `ttl`.
 pub struct TenantCache {
+    inner: Arc<dyn TenantStore>,
     clock: Arc<dyn Clock>,
     ttl: SignedDuration,
     tenants: Mutex<HashMap<TenantId, (Timestamp, Arc<Tenant>)>>,
 }
 
 impl TenantCache {
-    pub fn new(clock: Arc<dyn Clock>, ttl: SignedDuration) -> Self {
+    pub fn new(inner: Arc<dyn TenantStore>, clock: Arc<dyn Clock>, ttl: SignedDuration) -> Self {
         TenantCache {
+            inner,
             clock,
             ttl,
             tenants: Mutex::new(HashMap::new()),
@@ -61,45 +63,41 @@ impl TenantCache {
 }
 
 #[async_trait]
-impl TenantLayer for TenantCache {
-    async fn create_tenant(&self, inner: &dyn Store, tenant: &Tenant) -> Result<(), StoreError> {
-        let result = inner.create_tenant(tenant).await;
+impl TenantStore for TenantCache {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let result = self.inner.create_tenant(tenant).await;
         self.forget(&tenant.id);
         result
     }
 
-    async fn update_tenant(&self, inner: &dyn Store, tenant: &Tenant) -> Result<(), StoreError> {
-        let result = inner.update_tenant(tenant).await;
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let result = self.inner.update_tenant(tenant).await;
         self.forget(&tenant.id);
         result
     }
 
-    async fn get_tenant(
-        &self,
-        inner: &dyn Store,
-        id: &TenantId,
-    ) -> Result<Option<Tenant>, StoreError> {
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         if let Some(tenant) = self.fresh(id, self.clock.now()) {
             return Ok(Some(Tenant::clone(&tenant)));
         }
-        self.get_tenant_fresh(inner, id).await
+        self.get_tenant_fresh(id).await
     }
 
     /// Reads past the cache and keeps what it read.
-    async fn get_tenant_fresh(
-        &self,
-        inner: &dyn Store,
-        id: &TenantId,
-    ) -> Result<Option<Tenant>, StoreError> {
+    async fn get_tenant_fresh(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         // The time before the read: the entry is never older than it says.
         let now = self.clock.now();
-        let read = inner.get_tenant_fresh(id).await?;
+        let read = self.inner.get_tenant_fresh(id).await?;
         match &read {
             Some(tenant) => self.keep(tenant, now),
             // Unknown tenants are not kept: a new one works at once.
             None => self.forget(id),
         }
         Ok(read)
+    }
+
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.inner.tenant_ids().await
     }
 }
 
@@ -109,7 +107,6 @@ mod tests {
     use crate::clock::FixedClock;
     use crate::domain::ids::AccountSid;
     use crate::domain::tenant::{AuthToken, TenantSettings, TwilioCredentials};
-    use crate::store::layered::Layered;
     use crate::store::sqlite::SqliteStore;
 
     const T0: &str = "2026-11-25T01:00:00Z";
@@ -118,7 +115,7 @@ mod tests {
         T0.parse::<Timestamp>().unwrap() + SignedDuration::from_millis(offset_ms)
     }
 
-    async fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
+    async fn sqlite() -> (tempfile::TempDir, Arc<dyn TenantStore>) {
         let dir = tempfile::tempdir().unwrap();
         let db = SqliteStore::open(&dir.path().join("afureko.db"))
             .await
@@ -126,7 +123,7 @@ mod tests {
         (dir, Arc::new(db))
     }
 
-    async fn tenant_in(store: &dyn Store) -> Tenant {
+    async fn tenant_in(store: &dyn TenantStore) -> Tenant {
         let tenant = Tenant {
             id: TenantId::parse("acme").unwrap(),
             twilio: TwilioCredentials {
@@ -149,7 +146,7 @@ mod tests {
         // The production TTL, which docs/operations.md promises is 2 s.
         assert_eq!(TTL, SignedDuration::from_secs(2));
         let ttl_ms = i64::try_from(TTL.as_millis()).unwrap();
-        let cache = Layered::new(db.clone(), TenantCache::new(clock.clone(), TTL));
+        let cache = TenantCache::new(db.clone(), clock.clone(), TTL);
         let mut tenant = tenant_in(db.as_ref()).await;
         let id = tenant.id.clone();
         let token = |t: Option<Tenant>| t.unwrap().twilio.auth_token.expose().to_owned();
@@ -169,7 +166,7 @@ mod tests {
     async fn a_fresh_read_sees_a_change_made_elsewhere_at_once() {
         let (_dir, db) = sqlite().await;
         let clock = Arc::new(FixedClock::new(at(0)));
-        let cache = Layered::new(db.clone(), TenantCache::new(clock, TTL));
+        let cache = TenantCache::new(db.clone(), clock, TTL);
         let mut tenant = tenant_in(db.as_ref()).await;
         cache.get_tenant(&tenant.id).await.unwrap();
         tenant.twilio.auth_token = AuthToken::new("rotated").unwrap();
@@ -190,7 +187,7 @@ mod tests {
     async fn a_change_through_the_cache_is_seen_at_once() {
         let (_dir, db) = sqlite().await;
         let clock = Arc::new(FixedClock::new(at(0)));
-        let cache = Layered::new(db, TenantCache::new(clock, TTL));
+        let cache = TenantCache::new(db, clock, TTL);
         let mut tenant = tenant_in(&cache).await;
         cache.get_tenant(&tenant.id).await.unwrap();
         tenant.twilio.auth_token = AuthToken::new("rotated").unwrap();

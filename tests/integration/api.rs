@@ -560,6 +560,10 @@ async fn an_attempt_needs_no_claim_but_another_agents_claim_refuses_it(kind: Kin
     ] {
         assert_eq!(refused.status, 409);
         assert_eq!(refused.json()["error"]["message"], "claimed by bob");
+        assert_eq!(
+            refused.json(),
+            json!({"error": {"code": "conflict", "message": "claimed by bob", "holder": "bob"}})
+        );
     }
     let stored = app.api("GET", &path(&id, ""), &key, None).await.json();
     assert_eq!(stored["status"], "claimed");

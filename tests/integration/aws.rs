@@ -2,7 +2,7 @@
 //! redirects to a presigned URL with the same bytes, and an S3 outage loses
 //! nothing.
 
-use crate::backends::{Kind, available, make, make_with};
+use crate::backends::{Kind, make, make_with, require};
 use crate::helpers::*;
 use afureko::calls::recordings::WorkReport;
 use afureko::domain::callback::RecordingState;
@@ -47,24 +47,23 @@ async fn recording_is_presigned_from_s3(kind: Kind) {
 }
 
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn a_call_on_moto_stores_its_recording_in_s3() {
-    if available(Kind::Moto) {
-        recording_is_presigned_from_s3(Kind::Moto).await;
-    }
+    require(Kind::Moto);
+    recording_is_presigned_from_s3(Kind::Moto).await;
 }
 
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn a_call_on_dynalite_and_s3s_fs_stores_its_recording_in_s3() {
-    if available(Kind::DynaliteAndS3sFs) {
-        recording_is_presigned_from_s3(Kind::DynaliteAndS3sFs).await;
-    }
+    require(Kind::DynaliteAndS3sFs);
+    recording_is_presigned_from_s3(Kind::DynaliteAndS3sFs).await;
 }
 
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn an_s3_outage_keeps_the_twilio_url_and_the_copier_finishes_later() {
-    if !available(Kind::Moto) {
-        return;
-    }
+    require(Kind::Moto);
     let app = spawn_app_on(
         make_with(Kind::Moto, false).await,
         TenantSettings::default(),
@@ -125,10 +124,9 @@ async fn an_s3_outage_keeps_the_twilio_url_and_the_copier_finishes_later() {
 }
 
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn the_agent_workflow_runs_the_same_on_dynamodb() {
-    if !available(Kind::Moto) {
-        return;
-    }
+    require(Kind::Moto);
     let app = spawn_app_on(make(Kind::Moto).await, TenantSettings::default()).await;
     let key = app.api_key().await;
     let (record, _) = app.play_call(CALLER).await;
@@ -190,7 +188,7 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         copy_queue_url: format!("{endpoint}/123456789012/stalled"),
         copy_dlq_url: format!("{endpoint}/123456789012/stalled-dlq"),
     };
-    use afureko::store::Store;
+    use afureko::store::TenantStore;
     let secrets = afureko::config::SecretKeys {
         secret_key: Some(crate::backends::random_key()),
         ..Default::default()
@@ -213,7 +211,9 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         matches!(
             started,
             Err(afureko::startup::StartupError::Keys(
-                afureko::secrets::keys::KeyError::Store(afureko::store::StoreError::Dynamo { .. })
+                afureko::store::key_record::KeyError::Store(
+                    afureko::store::StoreError::Dynamo { .. }
+                )
             ))
         ),
         "{:?}",
@@ -223,8 +223,10 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         aws_sdk_dynamodb::Client::new(&sdk),
         target.table.clone(),
     );
-    let audio =
-        afureko::store::s3::S3RecordingStore::new(afureko::startup::s3_client(&sdk), target.bucket);
+    let audio = afureko::store::s3::S3RecordingStore::new(
+        afureko::store::aws::s3_client(&sdk),
+        target.bucket,
+    );
     let tenant = afureko::domain::ids::TenantId::parse("acme").unwrap();
     let (read, upload) = tokio::join!(
         tokio::time::timeout(guard, store.get_tenant(&tenant)),
@@ -249,13 +251,12 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
 /// default: on a bucket without one (moto keeps what a PUT asked for), the
 /// stored object is encrypted, while a plain PUT (the control) is not.
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn every_upload_asks_for_server_side_encryption() {
     use aws_sdk_s3::types::ServerSideEncryption;
-    if !available(Kind::Moto) {
-        return;
-    }
+    require(Kind::Moto);
     let moto = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
-    let client = afureko::startup::s3_client(&crate::backends::sdk(&moto, "test", "test"));
+    let client = afureko::store::aws::s3_client(&crate::backends::sdk(&moto, "test", "test"));
     let bucket = format!("afureko-plain-{}", uuid::Uuid::new_v4().simple());
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     let head = |key: &'static str| {
@@ -297,11 +298,10 @@ async fn every_upload_asks_for_server_side_encryption() {
 /// the re-drive: it is counted as unreadable and stays in the dead-letter
 /// queue for an operator, while the readable one is re-driven.
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn an_unreadable_dead_message_is_left_and_counted() {
     use afureko::store::copy_queue::{CopyJob, CopyQueue, Depth, Redriven};
-    if !available(Kind::Moto) {
-        return;
-    }
+    require(Kind::Moto);
     let moto = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
     let name = format!("unreadable-{}", uuid::Uuid::new_v4().simple());
     let queue = crate::backends::copy_queue(&name).await;
@@ -506,31 +506,30 @@ mod on_aws {
     use super::*;
 
     #[tokio::test]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
     async fn migrate_indexes_old_open_records_on_moto() {
-        if available(Kind::Moto) {
-            migrate_indexes_old_open_records(Kind::Moto).await;
-        }
+        require(Kind::Moto);
+        migrate_indexes_old_open_records(Kind::Moto).await;
     }
 
     #[tokio::test]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
     async fn migrate_indexes_old_open_records_on_dynalite() {
-        if available(Kind::DynaliteAndS3sFs) {
-            migrate_indexes_old_open_records(Kind::DynaliteAndS3sFs).await;
-        }
+        require(Kind::DynaliteAndS3sFs);
+        migrate_indexes_old_open_records(Kind::DynaliteAndS3sFs).await;
     }
 
     #[tokio::test]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
     async fn a_call_link_left_without_its_record_is_healed_on_moto() {
-        if available(Kind::Moto) {
-            a_call_link_left_without_its_record_is_healed_by_the_retry(Kind::Moto).await;
-        }
+        require(Kind::Moto);
+        a_call_link_left_without_its_record_is_healed_by_the_retry(Kind::Moto).await;
     }
 
     #[tokio::test]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
     async fn a_call_link_left_without_its_record_is_healed_on_dynalite() {
-        if available(Kind::DynaliteAndS3sFs) {
-            a_call_link_left_without_its_record_is_healed_by_the_retry(Kind::DynaliteAndS3sFs)
-                .await;
-        }
+        require(Kind::DynaliteAndS3sFs);
+        a_call_link_left_without_its_record_is_healed_by_the_retry(Kind::DynaliteAndS3sFs).await;
     }
 }

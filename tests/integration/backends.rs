@@ -1,20 +1,22 @@
 //! The backends the shared suites run on: embedded, DynamoDB + S3 + SQS on
 //! moto, DynamoDB on dynalite with S3 on s3s-fs (which checks SigV4) and
 //! SQS on moto. The local servers are started by scripts/test
-//! (scripts/local-aws). A plain `cargo test` without them skips the tests
-//! on them; scripts/test fails them.
+//! (scripts/local-aws). The tests on them are `#[ignore = "needs local
+//! AWS: …"]`, so a plain `cargo test` lists them as ignored; scripts/test
+//! runs them (`--include-ignored`), and there a missing server fails them.
 
 use crate::meter::Meter;
 use afureko::clock::FixedClock;
-use afureko::secrets::keys::{KeySource, SecretKey};
+use afureko::secrets::SecretKey;
 use afureko::startup::{self, Backend};
+use afureko::store::aws;
 use afureko::store::dynamo::{DynamoStore, create_table};
+use afureko::store::key_record::KeySource;
 use afureko::store::s3::{S3RecordingStore, create_bucket};
 use afureko::store::sqs::{SqsCopyQueue, create_queues};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
-use std::io::Write;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -22,9 +24,6 @@ pub enum Kind {
     Moto,
     DynaliteAndS3sFs,
 }
-
-/// Set by scripts/test: there a missing local server is a failure.
-const REQUIRE: &str = "AFUREKO_REQUIRE_AWS_TESTS";
 
 /// The variables (from `target/local-aws/env`) that `kind` needs.
 fn variables(kind: Kind) -> &'static [&'static str] {
@@ -41,31 +40,33 @@ fn variables(kind: Kind) -> &'static [&'static str] {
     }
 }
 
-/// Whether a test on `kind` can run. Without its local servers it is
-/// skipped (false), unless `AFUREKO_REQUIRE_AWS_TESTS` is set: then it fails.
-pub fn available(kind: Kind) -> bool {
-    let Some(missing) = variables(kind)
+/// `$test`, a test on the backend `$kind`: on the local AWS servers it is
+/// ignored, so a plain `cargo test` lists it as such instead of passing it
+/// unrun; `--include-ignored` (scripts/test) runs it.
+#[macro_export]
+macro_rules! backend_test {
+    (Embedded, $($test:tt)*) => {
+        $($test)*
+    };
+    ($aws:ident, $($test:tt)*) => {
+        #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
+        $($test)*
+    };
+}
+
+/// Fails the test unless the local servers `kind` needs are configured: a
+/// test on them runs only when asked for (`--include-ignored`), and then
+/// it must not pass without them.
+pub fn require(kind: Kind) {
+    if let Some(missing) = variables(kind)
         .iter()
         .find(|name| std::env::var_os(name).is_none())
-    else {
-        return true;
-    };
-    if std::env::var_os(REQUIRE).is_some() {
+    {
         panic!(
-            "{missing} is not set but {REQUIRE} is: start the local AWS servers \
-             (scripts/local-aws start && . target/local-aws/env)"
+            "{missing} is not set: start the local AWS servers \
+             (scripts/local-aws start && . target/local-aws/env), or run scripts/test"
         );
     }
-    static TOLD: Once = Once::new();
-    TOLD.call_once(|| {
-        // Straight to stderr: the test harness hides what `eprintln!` says.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipping the tests on local AWS servers ({missing} is not set): run scripts/test, \
-             or scripts/local-aws start && . target/local-aws/env before cargo test"
-        );
-    });
-    false
 }
 
 fn env(name: &str) -> String {
@@ -89,7 +90,7 @@ pub fn sdk(endpoint: &str, key: &str, secret: &str) -> SdkConfig {
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
             Credentials::new(key, secret, None, None, "afureko-tests"),
         ))
-        .timeout_config(startup::dynamo_timeouts())
+        .timeout_config(aws::dynamo_timeouts())
         .build()
 }
 
@@ -101,7 +102,7 @@ pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 /// makes them.
 pub async fn copy_queue(name: &str) -> SqsCopyQueue {
     let moto = env("AFUREKO_TEST_MOTO_URL");
-    let (client, poller) = startup::sqs_clients(&sdk(&moto, "test", "test"));
+    let (client, poller) = aws::sqs_clients(&sdk(&moto, "test", "test"));
     let (queue, dlq) = queue_urls(&moto, name);
     create_queues(&client, &queue, &dlq)
         .await
@@ -171,7 +172,7 @@ async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> Tes
     };
     let mut dynamo = aws_sdk_dynamodb::Client::new(&dynamo_sdk);
     create_table(&dynamo, &name).await.expect("create table");
-    let mut s3 = startup::s3_client(&s3_sdk);
+    let mut s3 = aws::s3_client(&s3_sdk);
     if let Some(meter) = meter {
         meter.learn_table(&dynamo, &name).await;
         let config = dynamo.config().to_builder().interceptor(meter.clone());
@@ -186,7 +187,7 @@ async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> Tes
     // Secrets sealed as deployed: moto serves KMS; dynalite gets a local key.
     let source = match kind {
         Kind::Moto => KeySource::Kms {
-            client: startup::kms_client(&dynamo_sdk),
+            client: aws::kms_client(&dynamo_sdk),
             key_id: new_kms_key(&dynamo_sdk).await,
         },
         _ => KeySource::Env(random_key()),
@@ -210,7 +211,7 @@ async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> Tes
 
 /// A new symmetric key in moto's KMS; its id.
 pub async fn new_kms_key(sdk: &SdkConfig) -> String {
-    startup::kms_client(sdk)
+    aws::kms_client(sdk)
         .create_key()
         .send()
         .await

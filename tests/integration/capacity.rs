@@ -2,7 +2,7 @@
 //! webhook step and API call, counted by a meter on the SDK clients, and
 //! priced in capacity units (docs/dynamodb.md, docs/capacity.md).
 
-use crate::backends::{Kind, available, make_metered};
+use crate::backends::{Kind, make_metered, require};
 use crate::helpers::*;
 use crate::meter::{Meter, Usage, table};
 use afureko::domain::tenant::TenantSettings;
@@ -127,36 +127,38 @@ async fn a_whole_call_stays_within_its_write_budget(kind: Kind) {
 }
 
 mod on_moto {
+    use super::{Kind, require};
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
     async fn a_whole_call_stays_within_its_write_budget() {
-        if super::available(super::Kind::Moto) {
-            super::a_whole_call_stays_within_its_write_budget(super::Kind::Moto).await
-        }
+        require(Kind::Moto);
+        super::a_whole_call_stays_within_its_write_budget(Kind::Moto).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
     async fn repeat_call_links_are_put_once() {
-        if super::available(super::Kind::Moto) {
-            super::repeat_call_links_are_put_once(super::Kind::Moto).await
-        }
+        require(Kind::Moto);
+        super::repeat_call_links_are_put_once(Kind::Moto).await
     }
 }
 
 mod on_dynalite_and_s3s_fs {
+    use super::{Kind, require};
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
     async fn a_whole_call_stays_within_its_write_budget() {
-        let kind = super::Kind::DynaliteAndS3sFs;
-        if super::available(kind) {
-            super::a_whole_call_stays_within_its_write_budget(kind).await
-        }
+        require(Kind::DynaliteAndS3sFs);
+        super::a_whole_call_stays_within_its_write_budget(Kind::DynaliteAndS3sFs).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
     async fn repeat_call_links_are_put_once() {
-        let kind = super::Kind::DynaliteAndS3sFs;
-        if super::available(kind) {
-            super::repeat_call_links_are_put_once(kind).await
-        }
+        require(Kind::DynaliteAndS3sFs);
+        super::repeat_call_links_are_put_once(Kind::DynaliteAndS3sFs).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! flight; every webhook it had answered 200 must have its record.
 
 use afureko::domain::ids::{CallSid, TenantId};
-use afureko::store::Store;
+use afureko::store::CallbackStore;
 use afureko::store::sqlite::SqliteStore;
 use afureko::twilio::signature::{self, Algorithm};
 use std::process::{Command, Stdio};

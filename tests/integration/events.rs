@@ -3,7 +3,6 @@
 
 use crate::helpers::ApiReply;
 use afureko::clock::FixedClock;
-use afureko::config::BaseUrl;
 use afureko::domain::api_key::{ApiKey, hash_key};
 use afureko::domain::callback::{
     CallbackRecord, Confirmation, NewCallback, Recording, RecordingState,
@@ -12,6 +11,7 @@ use afureko::domain::ids::{AccountSid, CallSid, CallbackId, RecordingSid, Tenant
 use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
+use afureko::settings::BaseUrl;
 use afureko::startup;
 use afureko::twilio::api::{MediaHosts, TwilioApi};
 use axum::body::Body;
@@ -32,7 +32,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", "https://calls.example.com").unwrap(),
         // Nothing in the events is fetched; nothing may leave the machine.
-        TwilioApi::new("http://127.0.0.1:9", MediaHosts::parse("")).unwrap(),
+        TwilioApi::new("http://127.0.0.1:9", MediaHosts::default()).unwrap(),
         clock,
         crate::helpers::UNLIMITED,
     );
@@ -152,7 +152,7 @@ async fn every_event_runs_through_the_router() {
         (
             "twilio-ivr-enter.json",
             200,
-            "入力された番号は 0 3 1 2 3 4 5 6 7 8 です。",
+            "入力された番号は ゼロサン、イチニーサンヨン、ゴーロクナナハチ です。",
         ),
         (
             "twilio-ivr-confirm.json",

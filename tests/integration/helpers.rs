@@ -3,7 +3,6 @@
 
 use afureko::calls::recordings::{BATCH, WorkReport};
 use afureko::clock::FixedClock;
-use afureko::config::BaseUrl;
 use afureko::domain::agent::{AgentAccount, Session};
 use afureko::domain::api_key::ApiKey;
 use afureko::domain::callback::{CallbackRecord, Confirmation, NewCallback};
@@ -12,10 +11,14 @@ use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::http::AppState;
-use afureko::http::limit::{Rate, RateLimits};
+use afureko::settings::BaseUrl;
+use afureko::settings::{Rate, RateLimits};
 use afureko::startup::{self, Backend};
 use afureko::store::agents::AgentStore;
-use afureko::store::{Inserted, ListQuery, Opened, Page, Store, StoreError, open_by_lookups};
+use afureko::store::{
+    ApiKeyStore, CallbackStore, Inserted, ListQuery, Opened, Page, Store, StoreError, TenantStore,
+    open_by_lookups,
+};
 use afureko::twilio::api::{MediaHosts, TwilioApi};
 use afureko::twilio::sim::tone_wav;
 use afureko::twilio::sim::{Call, FakeTwilioApi, Sim};
@@ -73,7 +76,8 @@ pub async fn spawn_on(kind: crate::backends::Kind, settings: TenantSettings) -> 
     spawn_app_on(crate::backends::make(kind).await, settings).await
 }
 
-/// Runs each named `async fn(Kind)` as a test on every backend.
+/// Runs each named `async fn(Kind)` as a test on every backend (those on
+/// the local AWS servers ignored unless asked for: `backend_test!`).
 #[macro_export]
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
@@ -83,13 +87,14 @@ macro_rules! on_every_backend {
     };
     (@on $module:ident, $kind:ident; $($name:ident),*) => {
         mod $module {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                let kind = $crate::backends::Kind::$kind;
-                if $crate::backends::available(kind) {
+            $($crate::backend_test!($kind,
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let kind = $crate::backends::Kind::$kind;
+                    $crate::backends::require(kind);
                     super::$name(kind).await
                 }
-            })*
+            );)*
         }
     };
 }
@@ -133,7 +138,7 @@ pub async fn spawn_limited(
     let state = startup::state(
         &backend,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap(),
-        TwilioApi::new(&twilio.base_url(), MediaHosts::parse("")).expect("Twilio client"),
+        TwilioApi::new(&twilio.base_url(), MediaHosts::default()).expect("Twilio client"),
         clock.clone(),
         limits,
     );
@@ -565,7 +570,27 @@ impl RacingStore {
 }
 
 #[async_trait::async_trait]
-impl Store for RacingStore {
+impl TenantStore for RacingStore {
+    async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        self.inner.create_tenant(t).await
+    }
+
+    async fn update_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
+        self.inner.update_tenant(t).await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.tenant_reads.fetch_add(1, Ordering::SeqCst);
+        self.inner.get_tenant(id).await
+    }
+
+    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.inner.tenant_ids().await
+    }
+}
+
+#[async_trait::async_trait]
+impl CallbackStore for RacingStore {
     async fn get_callback(
         &self,
         t: &TenantId,
@@ -575,22 +600,11 @@ impl Store for RacingStore {
         self.hold(Race::CallbackReads).await;
         read
     }
-    async fn create_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        self.inner.create_tenant(t).await
-    }
-    async fn update_tenant(&self, t: &Tenant) -> Result<(), StoreError> {
-        self.inner.update_tenant(t).await
-    }
-    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        self.tenant_reads.fetch_add(1, Ordering::SeqCst);
-        self.inner.get_tenant(id).await
-    }
-    async fn tenant_ids(&self) -> Result<Vec<TenantId>, StoreError> {
-        self.inner.tenant_ids().await
-    }
+
     async fn insert_callback(&self, r: &CallbackRecord) -> Result<Inserted, StoreError> {
         self.inner.insert_callback(r).await
     }
+
     async fn find_callback_by_call_sid(
         &self,
         t: &TenantId,
@@ -604,6 +618,7 @@ impl Store for RacingStore {
         }
         self.inner.find_callback_by_call_sid(t, s).await
     }
+
     async fn find_open_callback_by_number(
         &self,
         t: &TenantId,
@@ -613,6 +628,7 @@ impl Store for RacingStore {
         self.hold(Race::OpenNumberLookups).await;
         found
     }
+
     async fn open_callback_for_call(
         &self,
         fresh: &CallbackRecord,
@@ -625,6 +641,7 @@ impl Store for RacingStore {
         // The other races (and CallSid misses) act inside the composition.
         open_by_lookups(self, fresh, now).await
     }
+
     async fn update_callback(&self, r: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
         let fail = self
             .failing_updates
@@ -637,6 +654,7 @@ impl Store for RacingStore {
         }
         self.inner.update_callback(r).await
     }
+
     async fn recent_callbacks(
         &self,
         t: &TenantId,
@@ -644,9 +662,11 @@ impl Store for RacingStore {
     ) -> Result<Vec<CallbackRecord>, StoreError> {
         self.inner.recent_callbacks(t, limit).await
     }
+
     async fn list_callbacks(&self, t: &TenantId, q: &ListQuery) -> Result<Page, StoreError> {
         self.inner.list_callbacks(t, q).await
     }
+
     async fn delete_callback(
         &self,
         t: &TenantId,
@@ -654,21 +674,30 @@ impl Store for RacingStore {
     ) -> Result<Option<CallbackRecord>, StoreError> {
         self.inner.delete_callback(t, id).await
     }
+
     async fn unlink_callback(&self, r: &CallbackRecord) -> Result<(), StoreError> {
         self.inner.unlink_callback(r).await
     }
+
     async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
         self.inner.expired_callbacks(limit).await
     }
+}
+
+#[async_trait::async_trait]
+impl ApiKeyStore for RacingStore {
     async fn create_api_key(&self, k: &ApiKey) -> Result<(), StoreError> {
         self.inner.create_api_key(k).await
     }
+
     async fn find_api_key(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
         self.inner.find_api_key(hash).await
     }
+
     async fn list_api_keys(&self, t: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
         self.inner.list_api_keys(t).await
     }
+
     async fn revoke_api_key(
         &self,
         t: &TenantId,

@@ -500,7 +500,7 @@ async fn another_agents_same_key_is_their_own_claim(kind: Kind) {
             (reply.status, reply.json()),
             (
                 409,
-                json!({"error": {"code": "conflict", "message": "claimed by sue"}})
+                json!({"error": {"code": "conflict", "message": "claimed by sue", "holder": "sue"}})
             )
         );
         assert!(reply.headers.get("idempotent-replayed").is_none());

@@ -8,7 +8,7 @@ use crate::helpers::{
 use afureko::domain::agent::{AgentAccount, Role};
 use afureko::domain::ids::TenantId;
 use afureko::domain::tenant::TenantSettings;
-use afureko::http::limit::{Rate, RateLimits};
+use afureko::settings::{Rate, RateLimits};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::Request;

@@ -1,8 +1,8 @@
 //! The agents' page: served from the binary with strict security headers.
 
 use crate::helpers::{TENANT, spawn_app};
-use afureko::config::BaseUrl;
 use afureko::domain::agent::Role;
+use afureko::settings::BaseUrl;
 use axum::body::Body;
 use axum::http::Request;
 use serde_json::json;

@@ -80,7 +80,7 @@ async fn one_completed_recording_delivered_at_once_is_copied_once(kind: Kind) {
         store,
         app.backend.audio.clone(),
         app.backend.queue.clone(),
-        TwilioApi::new(&app.twilio.base_url(), MediaHosts::parse("")).unwrap(),
+        TwilioApi::new(&app.twilio.base_url(), MediaHosts::default()).unwrap(),
         app.clock.clone(),
     ));
     let mut copiers = tokio::task::JoinSet::new();
@@ -147,7 +147,7 @@ async fn first_calls_at_once(kind: Kind, race: Race) {
     // earlier request is kept, and may record an addition.
     let repeat = PromptKey::RepeatCaller
         .default_text(Language::EnUs)
-        .replace("{number}", "0 3 1 2 3 4 5 6 7 8");
+        .replace("{number}", "0 3, 1 2 3 4, 5 6 7 8");
     let repeats = docs
         .iter()
         .filter(|doc| doc.said().contains(&repeat))

@@ -233,7 +233,9 @@ async fn the_media_fetch_uses_the_tenants_credentials(kind: Kind) {
     assert_eq!(record.recordings[0].state, RecordingState::PendingCopy);
     assert_eq!(
         record.recordings[0].last_error.as_deref(),
-        Some("Twilio answered 401 for the recording download")
+        Some(
+            "Twilio answered 401 for the recording download: error 20003: Authenticate (https://www.twilio.com/docs/errors/20003)"
+        )
     );
 }
 
@@ -474,7 +476,9 @@ async fn a_failed_delete_of_twilios_copy_is_retried_by_the_copier(kind: Kind) {
     );
     assert_eq!(
         recording.last_error.as_deref(),
-        Some("Twilio answered 500 for the recording delete")
+        Some(
+            "Twilio answered 500 for the recording delete: error 20500: An internal server error has occurred (https://www.twilio.com/docs/errors/20500)"
+        )
     );
     assert!(app.twilio.deleted().is_empty());
 
@@ -602,7 +606,7 @@ crate::on_every_backend!(
 /// by the sweep.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_the_embedded_store_jobs_survive_a_restart_and_orphans_are_swept() {
-    use afureko::config::BaseUrl;
+    use afureko::settings::BaseUrl;
     use afureko::twilio::api::{MediaHosts, TwilioApi};
     let app = spawn_app().await;
     let (sid, doc) = app.call_to_recording().await;
@@ -620,7 +624,7 @@ async fn on_the_embedded_store_jobs_survive_a_restart_and_orphans_are_swept() {
     let state = afureko::startup::state(
         &reopened,
         BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap(),
-        TwilioApi::new(&app.twilio.base_url(), MediaHosts::parse("")).unwrap(),
+        TwilioApi::new(&app.twilio.base_url(), MediaHosts::default()).unwrap(),
         app.clock.clone(),
         UNLIMITED,
     );

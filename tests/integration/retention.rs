@@ -422,10 +422,9 @@ fn a_day_is_the_shortest_retention() {
 
 /// `afureko aws init` makes the stream the sweeper reads (as the template).
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn the_table_streams_the_old_image_of_removed_items() {
-    if !crate::backends::available(Kind::Moto) {
-        return;
-    }
+    crate::backends::require(Kind::Moto);
     let url = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
     let client = crate::backends::dynamo_client(&url);
     let name = format!("afureko-{}", uuid::Uuid::new_v4().simple());

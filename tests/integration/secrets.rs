@@ -3,16 +3,17 @@
 //! older afureko still open and are sealed on their next write, and a wrong
 //! key stops start-up naming where the key came from.
 
-use crate::backends::{Kind, available, dynamo_client, new_kms_key, random_key, sdk};
+use crate::backends::{Kind, dynamo_client, new_kms_key, random_key, require, sdk};
 use crate::helpers::*;
 use afureko::clock::SystemClock;
 use afureko::config::SecretKeys;
 use afureko::domain::ids::TenantId;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings};
-use afureko::secrets::keys::KeySource;
 use afureko::startup;
 use afureko::store::StoreError;
+use afureko::store::aws;
 use afureko::store::dynamo::{DynamoStore, create_table};
+use afureko::store::key_record::KeySource;
 use afureko::twilio::sim::Sim;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Arc;
@@ -189,7 +190,7 @@ crate::on_every_backend!(
     a_plaintext_tenant_opens_and_is_sealed_on_its_next_write,
 );
 
-fn env_key(key: afureko::secrets::keys::SecretKey) -> SecretKeys {
+fn env_key(key: afureko::secrets::SecretKey) -> SecretKeys {
     SecretKeys {
         secret_key: Some(key),
         ..Default::default()
@@ -250,7 +251,7 @@ async fn the_key_file_is_made_private_at_first_start_and_a_changed_one_is_refuse
         assert_eq!(mode & 0o777, 0o600);
     }
     // The file's key, given in the environment instead, is the same key.
-    let same = afureko::secrets::keys::SecretKey::parse(&text).unwrap();
+    let same = afureko::secrets::SecretKey::parse(&text).unwrap();
     startup::embedded(dir.path(), &env_key(same), Arc::new(SystemClock))
         .await
         .unwrap();
@@ -276,10 +277,9 @@ async fn the_key_file_is_made_private_at_first_start_and_a_changed_one_is_refuse
 /// Two starts on one table with KMS (moto): the second decrypts the data
 /// key the first made; another KMS key, or a local key, is refused.
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn kms_seals_with_a_data_key_and_refuses_another_kms_key() {
-    if !available(Kind::Moto) {
-        return;
-    }
+    require(Kind::Moto);
     let sdk = sdk(
         &std::env::var("AFUREKO_TEST_MOTO_URL").unwrap(),
         "test",
@@ -290,7 +290,7 @@ async fn kms_seals_with_a_data_key_and_refuses_another_kms_key() {
     create_table(&dynamo, &table).await.unwrap();
     let (key_a, key_b) = (new_kms_key(&sdk).await, new_kms_key(&sdk).await);
     let kms = |key_id: &str| KeySource::Kms {
-        client: startup::kms_client(&sdk),
+        client: aws::kms_client(&sdk),
         key_id: key_id.to_owned(),
     };
     let fresh = || Arc::new(DynamoStore::new(dynamo.clone(), table.clone()));
@@ -346,10 +346,9 @@ async fn kms_seals_with_a_data_key_and_refuses_another_kms_key() {
 
 /// A KMS key that does not exist fails the first start, naming the variable.
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn a_missing_kms_key_fails_start_up_naming_the_variable() {
-    if !available(Kind::Moto) {
-        return;
-    }
+    require(Kind::Moto);
     let sdk = sdk(
         &std::env::var("AFUREKO_TEST_MOTO_URL").unwrap(),
         "test",
@@ -359,7 +358,7 @@ async fn a_missing_kms_key_fails_start_up_naming_the_variable() {
     let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
     create_table(&dynamo, &table).await.unwrap();
     let source = KeySource::Kms {
-        client: startup::kms_client(&sdk),
+        client: aws::kms_client(&sdk),
         key_id: "00000000-0000-0000-0000-000000000000".into(),
     };
     let store = Arc::new(DynamoStore::new(dynamo, table));

@@ -473,6 +473,11 @@ async fn roles_decide_who_hands_over_and_who_manages_agents(kind: Kind) {
         .await;
     assert_eq!(taken.status, 409);
     assert_eq!(taken.json()["error"]["message"], "claimed by ann");
+    // The page reads who holds it from `holder`, never from the message.
+    assert_eq!(
+        taken.json(),
+        json!({"error": {"code": "conflict", "message": "claimed by ann", "holder": "ann"}})
+    );
     let grab = app
         .browse(
             &bob,

@@ -1,6 +1,6 @@
 //! One behaviour suite for the store traits, run on every backend.
 
-use crate::backends::{Kind, available, make};
+use crate::backends::{Kind, make, require};
 use afureko::domain::api_key::ApiKey;
 use afureko::domain::callback::{
     CallbackRecord, Confirmation, NewCallback, Outcome, RecordingState, Status,
@@ -54,7 +54,7 @@ fn concurrent(kind: Kind) -> bool {
 macro_rules! store_suite {
     ($backend:ident, $kind:ident) => {
         mod $backend {
-            store_suite!(@rules crate::backends::Kind::$kind;
+            store_suite!(@rules $kind;
                 idempotent_create_under_duplicates(concurrent),
                 one_winner_per_version(concurrent),
                 one_open_record_per_number(concurrent),
@@ -71,17 +71,16 @@ macro_rules! store_suite {
             );
         }
     };
-    (@rules $kind:expr; $($rule:ident($($flag:ident)?)),* $(,)?) => {
-        $(
+    (@rules $kind:ident; $($rule:ident($($flag:ident)?)),* $(,)?) => {
+        $(crate::backend_test!($kind,
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $rule() {
-                if !crate::backends::available($kind) {
-                    return;
-                }
-                let tb = crate::backends::make($kind).await;
-                super::$rule(&tb.backend $(, super::$flag($kind))?).await;
+                let kind = crate::backends::Kind::$kind;
+                crate::backends::require(kind);
+                let tb = crate::backends::make(kind).await;
+                super::$rule(&tb.backend $(, super::$flag(kind))?).await;
             }
-        )*
+        );)*
     };
 }
 
@@ -801,15 +800,15 @@ async fn init_twice(kind: Kind) {
 }
 
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn aws_init_is_idempotent_on_moto() {
-    if available(Kind::Moto) {
-        init_twice(Kind::Moto).await;
-    }
+    require(Kind::Moto);
+    init_twice(Kind::Moto).await;
 }
 
 #[tokio::test]
+#[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn aws_init_is_idempotent_on_dynalite_and_s3s_fs() {
-    if available(Kind::DynaliteAndS3sFs) {
-        init_twice(Kind::DynaliteAndS3sFs).await;
-    }
+    require(Kind::DynaliteAndS3sFs);
+    init_twice(Kind::DynaliteAndS3sFs).await;
 }

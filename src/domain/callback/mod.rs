@@ -222,9 +222,15 @@ pub struct NewCallback {
     pub due_from: Option<Timestamp>,
 }
 
+/// When a callback is due: the tenant's SLA after `from`, the arrival or,
+/// after hours, the next opening.
+pub fn due_at(from: Timestamp, sla_minutes: u32) -> Timestamp {
+    let sla = SignedDuration::from_mins(i64::from(sla_minutes));
+    from.checked_add(sla).unwrap_or(from)
+}
+
 impl CallbackRecord {
     pub fn new(tenant_id: TenantId, new: NewCallback, sla_minutes: u32, now: Timestamp) -> Self {
-        let sla = SignedDuration::from_mins(i64::from(sla_minutes));
         CallbackRecord {
             id: CallbackId::generate(),
             tenant_id,
@@ -245,10 +251,7 @@ impl CallbackRecord {
             completed_at: None,
             notes: Vec::new(),
             claims: Vec::new(),
-            due_at: {
-                let from = new.due_from.unwrap_or(new.received_at);
-                from.checked_add(sla).unwrap_or(from)
-            },
+            due_at: due_at(new.due_from.unwrap_or(new.received_at), sla_minutes),
             expires_at: None,
             version: 0,
             updated_at: now,

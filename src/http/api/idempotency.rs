@@ -118,7 +118,7 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
         .await
         .map_err(|_| too_large("request bodies"))?;
     let fingerprint = fingerprint(&parts.method, parts.uri.path(), &body);
-    let (tenant, actor) = (agent.tenant.id.clone(), agent.actor());
+    let (tenant, actor) = (agent.tenant.id.clone(), agent.actor.to_string());
     let key = KeyUse {
         tenant: &tenant,
         actor: &actor,
@@ -204,15 +204,8 @@ async fn gone_since(
     else {
         return Ok(());
     };
-    let live = match crate::domain::ids::CallbackId::parse(id) {
-        Some(callback) => state.store.get_callback(tenant, &callback).await?.is_some(),
-        None => false,
-    };
-    if live {
-        Ok(())
-    } else {
-        Err(crate::calls::work::WorkError::NotFound(id.to_owned()).into())
-    }
+    crate::calls::work::load(state.deps(), tenant, id).await?;
+    Ok(())
 }
 
 fn replay(answer: StoredAnswer) -> Response {

@@ -48,17 +48,18 @@ pub async fn ivr_start(
     ctx: IvrContext,
 ) -> Result<Twiml, ApiError> {
     let call_sid = hook.call_sid()?;
+    let now = state.clock.now();
     let links = TwilioLinks::new(state, &hook.tenant.id);
-    let ivr = Ivr::new(&hook.tenant.settings, &links, hook.caller()?, ctx);
-    let repeat = match ivr.opens_on_caller_id() {
-        Some(number) => {
-            Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
+    let ivr = Ivr::new(&hook.tenant.settings, &links, hook.caller()?, ctx, now);
+    let kept = match ivr.opens_on_caller_id() {
+        Some(number) => Some(
+            Intake::new(state.store.as_ref(), &hook.tenant, now)
                 .open_for_caller(&call_sid, number, ctx)
-                .await?
-        }
-        None => false,
+                .await?,
+        ),
+        None => None,
     };
-    Ok(ivr.start(repeat))
+    Ok(ivr.start(kept.is_some_and(|r| r.repeat), kept.map(|r| r.due_at)))
 }
 
 /// Runs one IVR step: carries out its effect, then answers its TwiML.
@@ -70,15 +71,17 @@ async fn ivr_step(
 ) -> Result<Twiml, ApiError> {
     let call_sid = hook.call_sid()?;
     let caller = hook.caller()?;
+    let now = state.clock.now();
     let links = TwilioLinks::new(state, &hook.tenant.id);
     let step = decide(&Ivr::new(
         &hook.tenant.settings,
         &links,
         caller.clone(),
         ctx,
+        now,
     ));
     if let Effect::Confirm { number, how } = step.effect {
-        Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
+        Intake::new(state.store.as_ref(), &hook.tenant, now)
             .settle_number(&call_sid, caller.number(), number, how, ctx)
             .await?;
     }
@@ -215,14 +218,30 @@ pub async fn confirm(
 
 #[utoipa::path(
     post, path = "/twilio/{tenant}/ivr/recorded", tag = "twilio",
-    description = "After the recording: thanks and hang up.",
+    description = "After the recording: thanks, when the callback comes, and hang up.",
     params(TenantPath),
     request_body(content = CallForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
-pub async fn recorded(hook: TwilioWebhook) -> Result<Twiml, ApiError> {
-    hook.call_sid()?;
-    Ok(ivr::after_recording(&hook.tenant.settings))
+pub async fn recorded(
+    State(state): State<AppState>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let call_sid = hook.call_sid()?;
+    let now = state.clock.now();
+    // The thanks says when the callback comes; the record is safe whatever
+    // the store answers now, so a failed read only makes it vaguer.
+    let due = Intake::new(state.store.as_ref(), &hook.tenant, now)
+        .due_of(&call_sid)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(
+                error = crate::telemetry::error_chain(&e),
+                "could not read the record's due time for the thanks"
+            );
+            None
+        });
+    Ok(ivr::after_recording(&hook.tenant.settings, due, now))
 }
 
 /// What a recording status callback reports, or `None` for a state with

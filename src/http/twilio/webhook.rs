@@ -91,9 +91,7 @@ impl FromRequest<AppState> for TwilioWebhook {
         }
         let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
 
-        let tenant = state
-            .store
-            .get_tenant(&tenant_id)
+        let tenant = crate::tenants::get(state.deps(), &tenant_id)
             .await?
             .ok_or_else(unknown)?;
         let url = state.public_url.join(&path_and_query);

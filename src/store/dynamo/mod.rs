@@ -32,7 +32,8 @@ use items::{
     open_pk, parse, record_of, s, tenant_pk,
 };
 
-use super::{Inserted, KeyRecordStore, ListQuery, Page, Store, StoreError};
+use super::key_record::KeyRecordStore;
+use super::{ApiKeyStore, CallbackStore, Inserted, ListQuery, Page, StoreError, TenantStore};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
@@ -109,7 +110,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl TenantStore for DynamoStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         self.put_tenant(
             tenant,
@@ -164,7 +165,10 @@ impl Store for DynamoStore {
             }
         }
     }
+}
 
+#[async_trait]
+impl CallbackStore for DynamoStore {
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
         let owner = self
             .link_call(&record.tenant_id, &record.call_sid, record.id.as_str())
@@ -410,7 +414,10 @@ impl Store for DynamoStore {
     async fn expired_callbacks(&self, _limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
         Ok(Vec::new())
     }
+}
 
+#[async_trait]
+impl ApiKeyStore for DynamoStore {
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let put = self
             .client

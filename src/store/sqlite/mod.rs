@@ -12,7 +12,11 @@ mod schema;
 mod writer;
 mod writes;
 
-use super::{Inserted, KeyRecordStore, ListPosition, ListQuery, Opened, Page, Store, StoreError};
+use super::key_record::KeyRecordStore;
+use super::{
+    ApiKeyStore, CallbackStore, Inserted, ListPosition, ListQuery, Opened, Page, StoreError,
+    TenantStore,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
@@ -123,7 +127,7 @@ impl KeyRecordStore for SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl TenantStore for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         self.write_tenant(
             tenant,
@@ -174,7 +178,10 @@ impl Store for SqliteStore {
             })
             .await
     }
+}
 
+#[async_trait]
+impl CallbackStore for SqliteStore {
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
         let record = record.clone();
         let now_ms = self.now_ms();
@@ -303,6 +310,44 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn delete_callback(
+        &self,
+        tenant: &TenantId,
+        id: &CallbackId,
+    ) -> Result<Option<CallbackRecord>, StoreError> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.writer
+            .write(move |conn| writes::delete(conn, &tenant, &id))
+            .await
+    }
+
+    async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError> {
+        let record = record.clone();
+        self.writer
+            .write(move |conn| writes::unlink(conn, &record))
+            .await
+    }
+
+    async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let now_ms = self.now_ms();
+        self.readers
+            .read(move |conn| {
+                query_records(
+                    conn,
+                    &format!(
+                        "{SELECT_CALLBACK} WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1
+                         ORDER BY expires_at_ms, id LIMIT ?2"
+                    ),
+                    params![now_ms, limit],
+                )
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for SqliteStore {
     async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let (id, tenant, hash) = (key.id.clone(), key.tenant_id.to_string(), key.hash.clone());
         let doc = to_json("an API key", key)?;
@@ -379,41 +424,6 @@ impl Store for SqliteStore {
                         .execute(params![key_id, to_json("an API key", &key)?])?;
                 }
                 Ok(key)
-            })
-            .await
-    }
-
-    async fn delete_callback(
-        &self,
-        tenant: &TenantId,
-        id: &CallbackId,
-    ) -> Result<Option<CallbackRecord>, StoreError> {
-        let (tenant, id) = (tenant.to_string(), id.to_string());
-        self.writer
-            .write(move |conn| writes::delete(conn, &tenant, &id))
-            .await
-    }
-
-    async fn unlink_callback(&self, record: &CallbackRecord) -> Result<(), StoreError> {
-        let record = record.clone();
-        self.writer
-            .write(move |conn| writes::unlink(conn, &record))
-            .await
-    }
-
-    async fn expired_callbacks(&self, limit: usize) -> Result<Vec<CallbackRecord>, StoreError> {
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let now_ms = self.now_ms();
-        self.readers
-            .read(move |conn| {
-                query_records(
-                    conn,
-                    &format!(
-                        "{SELECT_CALLBACK} WHERE expires_at_ms IS NOT NULL AND expires_at_ms <= ?1
-                         ORDER BY expires_at_ms, id LIMIT ?2"
-                    ),
-                    params![now_ms, limit],
-                )
             })
             .await
     }

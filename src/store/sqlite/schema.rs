@@ -152,7 +152,7 @@ CREATE INDEX copy_jobs_due ON copy_jobs (dead, visible_at_ms);
 ";
 
 /// Idempotency keys per sender too (`actor`: `agent:{login}` or
-/// `key:{API key id}`), with the sender's role at the first request
+/// `api_key:{id}`), with the sender's role at the first request
 /// (`role`), so that a replay answers no one the first request would have
 /// refused. Keys kept before name no sender and are dropped: a retry of
 /// such a request (within its 24 h) runs again.

@@ -149,7 +149,7 @@ pub(super) const OPEN_BY_NUMBER: &str =
      WHERE tenant_id = ?1 AND callback_number = ?2
      AND status IN ('pending', 'claimed') ORDER BY received_at_ms, id LIMIT 1";
 
-/// `Store::open_callback_for_call` as one transaction.
+/// `CallbackStore::open_callback_for_call` as one transaction.
 pub(super) fn open_for_call(
     conn: &Connection,
     fresh: &CallbackRecord,

@@ -1,16 +1,17 @@
 //! A stand-in for Twilio's voice platform, for `afureko demo` and the tests:
 //! it signs requests the way Twilio does, sends them through the Router
-//! in-process, reads the TwiML back, and serves recordings like Twilio's
-//! REST API on 127.0.0.1. Nothing here talks to the real Twilio.
+//! in-process, reads the TwiML back, and serves Twilio's REST API
+//! (recordings, calls, messages) on 127.0.0.1. Nothing here talks to the
+//! real Twilio.
 //!
-//! This file drives calls; `twiml_reader` reads the replies, `media` fakes
-//! the recordings API and `wav` makes the audio.
+//! This file drives calls; `twiml_reader` reads the replies, `fake_api`
+//! fakes Twilio's REST API and `wav` makes the audio.
 
-mod media;
+mod fake_api;
 mod twiml_reader;
 mod wav;
 
-pub use media::FakeTwilioApi;
+pub use fake_api::{FakeCall, FakeRecording, FakeTwilioApi, Posted, TwilioFailure};
 pub use twiml_reader::{Doc, Node};
 pub use wav::{mp3_of, tone_wav};
 

@@ -1,12 +1,14 @@
-//! Where the sealing key comes from, and the key record that proves it is
-//! the right one. The record (one per store) holds a sealed check value; at
-//! start-up the key must open it, so a wrong key fails start-up with a
-//! message naming its source instead of rejecting every webhook later.
-//! With KMS the record also holds the data key, encrypted by the KMS key
-//! (envelope encryption): KMS is called once per process, at start-up.
+//! Where the sealing key of tenants' secrets comes from, and the key record
+//! that proves it is the right one. The record (one per store) holds a
+//! sealed check value; at start-up the key must open it, so a wrong key
+//! fails start-up with a message naming its source instead of rejecting
+//! every webhook later. With KMS the record also holds the data key,
+//! encrypted by the KMS key (envelope encryption): KMS is called once per
+//! process, at start-up. The sealing itself is `secrets`'.
 
-use super::Sealer;
-use crate::store::{BoxError, KeyRecordStore, StoreError};
+use super::{BoxError, StoreError};
+use crate::secrets::{Opened, Sealer, SecretKey};
+use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -22,29 +24,13 @@ pub const KEY_FILE: &str = "secret.key";
 /// KMS ties the data key to this context: it decrypts for nothing else.
 const KMS_CONTEXT: (&str, &str) = ("afureko", "tenant-secrets");
 
-/// A 256-bit key that never shows in `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretKey([u8; 32]);
-
-impl std::fmt::Debug for SecretKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretKey(***)")
-    }
-}
-
-impl SecretKey {
-    /// The base64 (standard alphabet) of 32 bytes, e.g. `openssl rand -base64 32`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let bytes = STANDARD.decode(text.trim()).ok()?;
-        bytes.try_into().ok().map(SecretKey)
-    }
-
-    fn random() -> Self {
-        let mut key = [0; 32];
-        // Only fails when the system's random source does.
-        aws_lc_rs::rand::fill(&mut key).expect("system random source");
-        SecretKey(key)
-    }
+/// The store's one key record: what proves at start-up that the configured
+/// key is the one its secrets were sealed with.
+#[async_trait]
+pub trait KeyRecordStore: Send + Sync {
+    async fn key_record(&self) -> Result<Option<String>, StoreError>;
+    /// Writes `record` unless there is one already; false when there was.
+    async fn create_key_record(&self, record: &str) -> Result<bool, StoreError>;
 }
 
 /// Where the key comes from.
@@ -159,9 +145,9 @@ pub async fn unlock(source: &KeySource, records: &dyn KeyRecordStore) -> Result<
             let record: KeyRecord =
                 serde_json::from_str(&stored).map_err(KeyError::MalformedRecord)?;
             let key = stored_key(source, &record.kind).await?;
-            let sealer = Sealer::new(&record.key_id, &key.0);
+            let sealer = Sealer::new(&record.key_id, key.expose());
             return match sealer.open(CHECK, &record.check) {
-                Ok(super::Opened::Sealed(check)) if check == CHECK => Ok(sealer),
+                Ok(Opened::Sealed(check)) if check == CHECK => Ok(sealer),
                 _ => Err(KeyError::WrongKey {
                     source_name: source.describe(),
                 }),
@@ -169,7 +155,7 @@ pub async fn unlock(source: &KeySource, records: &dyn KeyRecordStore) -> Result<
         }
         let (key, kind) = new_key(source).await?;
         let key_id = random_key_id();
-        let sealer = Sealer::new(&key_id, &key.0);
+        let sealer = Sealer::new(&key_id, key.expose());
         let record = KeyRecord {
             check: sealer.seal(CHECK, CHECK),
             key_id,
@@ -299,7 +285,7 @@ fn create_key_file(path: &Path) -> Result<SecretKey, KeyError> {
         }
         Err(e) => return Err(failed("create")(e)),
     };
-    file.write_all(format!("{}\n", STANDARD.encode(key.0)).as_bytes())
+    file.write_all(format!("{}\n", key.to_base64()).as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(failed("write"))?;
     tracing::info!(path = %path.display(), "made a new secret key file: back it up with the data dir; without it tenants' Twilio tokens cannot be read");
@@ -336,7 +322,7 @@ async fn kms_generate(
         .ok_or_else(|| missing("the encrypted data key"))?;
     let arn = out.key_id.ok_or_else(|| missing("the key's ARN"))?;
     Ok((
-        SecretKey(key),
+        SecretKey::from_bytes(key),
         RecordKind::Kms {
             kms_key_arn: arn,
             encrypted_data_key: STANDARD.encode(encrypted.as_ref()),
@@ -359,7 +345,7 @@ async fn kms_decrypt(
         .map_err(|e| kms_error("Decrypt", key_id)(e.into()))?;
     out.plaintext
         .and_then(|blob| <[u8; 32]>::try_from(blob.into_inner()).ok())
-        .map(SecretKey)
+        .map(SecretKey::from_bytes)
         .ok_or(KeyError::KmsAnswer {
             op: "Decrypt",
             what: "a 32-byte data key",
@@ -369,17 +355,6 @@ async fn kms_decrypt(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_key_is_the_base64_of_32_bytes() {
-        assert_eq!(
-            SecretKey::parse(&STANDARD.encode([1u8; 32])),
-            Some(SecretKey([1; 32]))
-        );
-        assert_eq!(SecretKey::parse(&STANDARD.encode([1u8; 31])), None);
-        assert_eq!(SecretKey::parse("not base64!"), None);
-        assert_eq!(format!("{:?}", SecretKey([1; 32])), "SecretKey(***)");
-    }
 
     #[test]
     fn a_configured_kms_key_must_name_the_stored_one() {
