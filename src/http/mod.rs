@@ -170,9 +170,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(page::root))
         .routes(routes!(page::index))
-        .routes(routes!(page::script))
-        .routes(routes!(page::strings))
-        .routes(routes!(page::style))
+        .routes(routes!(page::asset))
         .routes(routes!(healthz))
         .split_for_parts();
     openapi::complete(&mut doc);

@@ -226,10 +226,21 @@ try {
     await ada.waitForSelector('#toast:has-text("callback_sla_minutes must be between 1 and 20160, got 0")');
     assert.equal(await ada.textContent('#toast'),
       '「折り返し期限（分）」の値を確認してください（callback_sla_minutes must be between 1 and 20160, got 0）');
+    // …and marked at its input, which has the focus.
+    assert.equal(await ada.getAttribute('#set-callback_sla_minutes', 'aria-invalid'), 'true');
+    assert.equal(await ada.textContent('#set-callback_sla_minutes-error'), await ada.textContent('#toast'));
+    assert.equal(await ada.evaluate(() => document.activeElement.id), 'set-callback_sla_minutes');
+    await ada.screenshot({ path: `${SHOTS}/settings-refused-ja.png`, fullPage: true });
     await ada.fill('#set-callback_sla_minutes', '90');
     await ada.click('#settings button[type=submit]');
     await ada.waitForSelector('#toast:has-text("保存しました")');
     assert.equal(await ada.inputValue('#set-callback_sla_minutes'), '90');
+    assert.equal(await ada.getAttribute('#set-callback_sla_minutes', 'aria-invalid'), null);
+    await ada.click('#lang');
+    await ada.waitForSelector('#agents-table th:text("Login")');
+    await ada.screenshot({ path: `${SHOTS}/agents-en.png`, fullPage: true });
+    await ada.click('#lang');
+    await ada.waitForSelector('#agents-table th:text("ログイン名")');
     await ada.click('#reset-ann');
     await ada.waitForSelector('#one-time:has-text("ann")');
     await ann.reload();

@@ -612,9 +612,7 @@ async fn the_openapi_document_lists_every_route() {
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/settings"),
         ("GET", "/app"),
-        ("GET", "/app/app.css"),
-        ("GET", "/app/app.js"),
-        ("GET", "/app/strings.js"),
+        ("GET", "/app/{file}"),
         ("GET", "/healthz"),
         ("PATCH", "/api/v1/agents/{login}"),
         ("PATCH", "/api/v1/settings"),
@@ -662,7 +660,8 @@ async fn the_openapi_document_lists_every_route() {
             .replace("{reason}", "overflow")
             .replace("{arrived}", "0")
             .replace("{attempt}", "1")
-            .replace("{typed}", "0312345678");
+            .replace("{typed}", "0312345678")
+            .replace("{file}", "main.js");
         let reply = app
             .send(
                 Request::builder()

@@ -129,7 +129,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 40] = [
+    let expectations: [(&str, u16, &str); 39] = [
         (
             "twilio-voice.json",
             200,
@@ -245,9 +245,8 @@ async fn every_event_runs_through_the_router() {
         ("api-me.json", 401, "needs a signed-in agent"),
         ("api-me-password.json", 401, "needs a signed-in agent"),
         ("page-root.json", 303, ""),
-        ("page-app.json", 200, "/app/app.js"),
-        ("page-app-js.json", 200, "use strict"),
-        ("page-strings-js.json", 200, "const T = {"),
+        ("page-app.json", 200, "/app/main.js"),
+        ("page-main-js.json", 200, "from './api.js';"),
         ("page-app-css.json", 200, "focus-visible"),
         ("api-openapi.json", 200, "\"openapi\":\"3.1.0\""),
         ("healthz.json", 200, "ok"),
