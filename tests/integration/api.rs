@@ -780,7 +780,7 @@ async fn no_answer_is_sniffed_and_no_api_answer_is_stored() {
         (200, twiml),
         (400, empty("POST", &format!("/twilio/{TENANT}/voice"))),
         (200, empty("GET", "/app")),
-        (200, empty("GET", "/app/app.js")),
+        (200, empty("GET", "/app/main.js")),
         (200, empty("GET", "/healthz")),
         (404, empty("GET", "/nothing")),
     ];
