@@ -421,8 +421,12 @@ fn an_agent_is_changed_and_every_agent_change_is_audited() {
     cli.create_acme();
     let agent = ["--tenant", "acme", "--login", "ann"];
     cli.ok(&[&["agent", "add"][..], &agent, &["--name", "Ann"]].concat());
-    let changed = cli.ok(&[&["agent", "change"][..], &agent, &["--role", "admin"]].concat());
-    assert_eq!(changed.stdout, "changed ann of tenant acme: admin (Ann)\n");
+    // A supervisor: the tenant's last active admin could not be disabled.
+    let changed = cli.ok(&[&["agent", "change"][..], &agent, &["--role", "supervisor"]].concat());
+    assert_eq!(
+        changed.stdout,
+        "changed ann of tenant acme: supervisor (Ann)\n"
+    );
     let bad = cli.run(&[&["agent", "change"][..], &agent, &["--name", " "]].concat());
     assert!(!bad.ok);
     assert!(
@@ -433,7 +437,10 @@ fn an_agent_is_changed_and_every_agent_change_is_audited() {
     cli.ok(&[&["agent", "reset-password"][..], &agent].concat());
     cli.ok(&[&["agent", "disable"][..], &agent].concat());
     let list = cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
-    assert!(list.starts_with("ann ") && list.contains("admin"), "{list}");
+    assert!(
+        list.starts_with("ann ") && list.contains("supervisor"),
+        "{list}"
+    );
 
     let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
     let seen: Vec<(String, serde_json::Value)> = audit_entries(&audit.stdout)
@@ -478,7 +485,7 @@ fn a_table_without_a_bucket_is_refused_naming_the_bucket_variable() {
 }
 
 #[test]
-fn a_token_rotation_can_keep_the_old_token_for_a_while() {
+fn a_token_rotation_can_keep_the_old_token_and_only_named_secrets_change() {
     let cli = Cli::new();
     cli.create_acme();
     let shown = cli.ok(&["tenant", "show", "acme"]);
@@ -507,6 +514,85 @@ fn a_token_rotation_can_keep_the_old_token_for_a_while() {
     );
     assert!(!rotated.stdout.contains(AUTH_TOKEN));
     assert!(!rotated.stdout.contains("the-new-token"));
+
+    // `update` changes a secret only when told to: a token or webhook key
+    // still exported from `tenant create` replaces nothing and ends no
+    // rotation's overlap; the --…-from-env flags read them on purpose.
+    let until = previous_token_until(&rotated);
+    assert!(until.is_string(), "{}", rotated.stdout);
+    let exported = |args: &[&str], token: &str, key: &str| {
+        let mut command = cli.command(args);
+        command
+            .env("AFUREKO_TWILIO_AUTH_TOKEN", token)
+            .env("AFUREKO_TWILIO_WEBHOOK_KEY", key);
+        Run::from(command.output().expect("the binary runs"))
+    };
+    let unrelated = exported(
+        &["tenant", "update", "acme", "--language", "en-US"],
+        AUTH_TOKEN,
+        "a-stale-webhook-key",
+    );
+    assert!(unrelated.ok, "{}", unrelated.stderr);
+    assert_eq!(
+        previous_token_until(&unrelated),
+        until,
+        "the overlap stands"
+    );
+    assert!(
+        unrelated
+            .stdout
+            .contains(r#""webhook_shared_key": "(not set)""#),
+        "{}",
+        unrelated.stdout
+    );
+
+    let on_purpose = exported(
+        &[
+            "tenant",
+            "update",
+            "acme",
+            "--twilio-auth-token-from-env",
+            "--keep-previous-token-minutes",
+            "30",
+            "--twilio-webhook-key-from-env",
+        ],
+        "the-third-token",
+        "the-shared-key",
+    );
+    assert!(on_purpose.ok, "{}", on_purpose.stderr);
+    let later = previous_token_until(&on_purpose);
+    assert!(later.is_string() && later != until, "{}", on_purpose.stdout);
+    assert!(
+        on_purpose
+            .stdout
+            .contains(r#""webhook_shared_key": "(set, not shown)""#),
+        "{}",
+        on_purpose.stdout
+    );
+    assert!(!on_purpose.stdout.contains("the-third-token"));
+
+    let unset = cli.run(&["tenant", "update", "acme", "--twilio-auth-token-from-env"]);
+    assert!(!unset.ok);
+    assert!(
+        unset
+            .stderr
+            .contains("AFUREKO_TWILIO_AUTH_TOKEN is not set"),
+        "{}",
+        unset.stderr
+    );
+    let both = exported(
+        &[
+            "tenant",
+            "update",
+            "acme",
+            "--twilio-auth-token",
+            "x",
+            "--twilio-auth-token-from-env",
+        ],
+        "y",
+        "z",
+    );
+    assert!(!both.ok, "{}", both.stdout);
 
     let too_long = cli.run(&[
         "tenant",
@@ -538,6 +624,14 @@ fn a_token_rotation_can_keep_the_old_token_for_a_while() {
         "{}",
         without_token.stderr
     );
+}
+
+/// What `tenant show` says until when the old token is still accepted.
+fn previous_token_until(run: &Run) -> serde_json::Value {
+    let json = run.stdout.find('{').map_or("", |at| &run.stdout[at..]);
+    let shown: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    shown["twilio"]["previous_auth_token_accepted_until"].clone()
 }
 
 #[test]
@@ -604,6 +698,56 @@ fn agents_are_added_listed_reset_and_disabled() {
         "{list}"
     );
     assert!(!list.contains(initial) && !list.contains("argon2"));
+}
+
+/// A tenant keeps an active admin: the CLI cannot disable its last one,
+/// and `agent update --role admin` gives it another (also to recover a
+/// tenant that has none).
+#[test]
+fn an_operator_gives_a_tenant_an_admin_but_never_removes_its_last() {
+    let cli = Cli::new();
+    cli.create_acme();
+    for (login, role) in [("ada", "admin"), ("ann", "agent")] {
+        cli.ok(&[
+            "agent", "add", "--tenant", "acme", "--login", login, "--name", login, "--role", role,
+        ]);
+    }
+    let refused_as_last = |args: &[&str], login: &str| {
+        let refused = cli.run(args);
+        assert!(!refused.ok, "{args:?}");
+        let message = format!("{login} is the tenant's last active admin");
+        assert!(refused.stderr.contains(&message), "{}", refused.stderr);
+    };
+    refused_as_last(
+        &["agent", "disable", "--tenant", "acme", "--login", "ada"],
+        "ada",
+    );
+    let promoted = cli.ok(&[
+        "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "admin",
+    ]);
+    assert_eq!(promoted.stdout, "changed ann of tenant acme: admin (ann)\n");
+    cli.ok(&["agent", "disable", "--tenant", "acme", "--login", "ada"]);
+    refused_as_last(
+        &[
+            "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "agent",
+        ],
+        "ann",
+    );
+    let renamed = cli.ok(&[
+        "agent", "update", "--tenant", "acme", "--login", "ann", "--name", "Ann Sato",
+    ]);
+    assert_eq!(
+        renamed.stdout,
+        "changed ann of tenant acme: admin (Ann Sato)\n"
+    );
+    let nothing = cli.run(&["agent", "update", "--tenant", "acme", "--login", "ann"]);
+    assert!(!nothing.ok);
+    let list = cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
+    assert!(
+        list.lines()
+            .any(|row| row.starts_with("ann ") && row.contains(" admin ")),
+        "{list}"
+    );
 }
 
 #[test]

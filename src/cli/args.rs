@@ -110,7 +110,13 @@ pub enum AgentCommand {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
     },
-    /// Change an agent's name or role.
+    /// Change an agent's name or role (also `agent update`); `--role
+    /// admin` gives a tenant an admin, also one left with none. The
+    /// tenant's last active admin keeps the role.
+    #[command(
+        visible_alias = "update",
+        group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "role"]))
+    )]
     Change {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
@@ -122,7 +128,8 @@ pub enum AgentCommand {
         #[arg(long)]
         role: Option<Role>,
     },
-    /// Disable an agent: every session ends at once.
+    /// Disable an agent: every session ends at once (not the tenant's last
+    /// active admin).
     Disable {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
@@ -192,6 +199,10 @@ pub enum TenantCommand {
         /// Also read from AFUREKO_TWILIO_AUTH_TOKEN, which keeps it out of shell history.
         #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
         twilio_auth_token: String,
+        /// Secret of a Twilio webhook SharedKey, if the account signs with
+        /// one; also read from AFUREKO_TWILIO_WEBHOOK_KEY.
+        #[arg(long, env = "AFUREKO_TWILIO_WEBHOOK_KEY", hide_env_values = true)]
+        twilio_webhook_key: Option<String>,
         #[command(flatten)]
         settings: SettingsArgs,
     },
@@ -200,18 +211,29 @@ pub enum TenantCommand {
         #[arg(value_parser = TenantId::parse)]
         id: TenantId,
     },
-    /// Change a tenant's settings or credentials.
+    /// Change a tenant's settings or credentials. Secrets change only when
+    /// named: AFUREKO_TWILIO_AUTH_TOKEN and AFUREKO_TWILIO_WEBHOOK_KEY are
+    /// read only with their --…-from-env flag.
+    #[command(group(clap::ArgGroup::new("new_token").args(["twilio_auth_token", "twilio_auth_token_from_env"])))]
     Update {
         #[arg(value_parser = TenantId::parse)]
         id: TenantId,
         #[arg(long, value_parser = AccountSid::parse)]
         twilio_account_sid: Option<AccountSid>,
-        #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+        #[arg(long)]
         twilio_auth_token: Option<String>,
-        /// With --twilio-auth-token: keep accepting the old token for this
+        /// The new auth token from AFUREKO_TWILIO_AUTH_TOKEN (out of shell history).
+        #[arg(long)]
+        twilio_auth_token_from_env: bool,
+        /// With a new token: keep accepting the old token for this
         /// many minutes (0-10080), for calls already under way.
-        #[arg(long, default_value_t = 0, requires = "twilio_auth_token")]
+        #[arg(long, default_value_t = 0, requires = "new_token")]
         keep_previous_token_minutes: u32,
+        #[arg(long, conflicts_with = "twilio_webhook_key_from_env")]
+        twilio_webhook_key: Option<String>,
+        /// The webhook SharedKey's secret from AFUREKO_TWILIO_WEBHOOK_KEY.
+        #[arg(long)]
+        twilio_webhook_key_from_env: bool,
         #[command(flatten)]
         settings: SettingsArgs,
     },
@@ -231,9 +253,6 @@ pub struct SettingsArgs {
     /// Put one prompt back to the language default (repeatable).
     #[arg(long = "reset-prompt", value_name = "NAME")]
     pub reset_prompts: Vec<PromptKey>,
-    /// Secret of a Twilio webhook SharedKey, if the account signs with one.
-    #[arg(long, env = "AFUREKO_TWILIO_WEBHOOK_KEY", hide_env_values = true)]
-    pub twilio_webhook_key: Option<String>,
     /// Region for numbers typed without a country code, e.g. JP.
     #[arg(long, value_parser = Region::parse)]
     pub default_region: Option<Region>,

@@ -107,7 +107,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
-            StoreError::AlreadyExists(_) | StoreError::Conflict => {
+            StoreError::AlreadyExists(_) | StoreError::Conflict | StoreError::LastAdmin(_) => {
                 ApiError::Conflict(e.to_string())
             }
             other => ApiError::internal(other),

@@ -71,7 +71,8 @@ Authenticate with `Authorization: Bearer <api key>` (the key decides the tenant)
 or sign in (`POST /api/v1/sessions`) for the `afureko_session` cookie; with the cookie, \
 every POST, PATCH, PUT and DELETE carries the session's `X-CSRF-Token` header. \
 Errors are `{\"error\": {\"code\", \"message\"}}`, with `field` on a `bad_request` about one input \
-and `holder` on the `conflict` of a record another agent holds: read those, never the message."
+and `holder` on the `conflict` of a record another agent holds: read those, never the message. \
+Every answer carries `X-Content-Type-Options: nosniff`, every API answer `Cache-Control: no-store`."
     ),
     modifiers(&BearerAuth),
     // The error families refer to these by name.
@@ -204,5 +205,31 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(logging::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(logging::limit_uri))
+        .layer(axum::middleware::from_fn(protective_headers))
         .with_state(state)
+}
+
+/// The API's path prefix: its answers are never stored by a browser.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// On every answer, fallbacks and errors included: `nosniff`, so no
+/// browser reads a JSON, TwiML or audio answer as something else; and on
+/// every API answer `no-store`, so a shared browser keeps no callback
+/// number, recording, one-time password or key (nor an error about them).
+async fn protective_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let api = request.uri().path().starts_with(API_PREFIX);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }

@@ -5,7 +5,7 @@
 //! - open number `TENANT#{t}#OPEN#{E.164}` / `OPEN` → its one open record
 //! - API key `APIKEY#{hash}` / `APIKEY`
 //! - the key record of sealed secrets `META#SECRET_KEY` / `META`
-//! - idempotency key `TENANT#{t}#IDEM#{key}` / `IDEM` (see `idempotency`)
+//! - idempotency key `TENANT#{t}#IDEM#{actor}#{key}` / `IDEM` (see `idempotency`)
 //! - agents and sessions: see `agents`
 //!
 //! GSIs, keys only (lists read the records by BatchGetItem):
