@@ -25,6 +25,7 @@ mod retention;
 mod routing;
 mod secrets;
 mod sessions;
+mod stats;
 mod settings;
 mod store_suite;
 mod twilio_api;
