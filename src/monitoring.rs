@@ -53,7 +53,11 @@ fn describe() {
         Unit::Count,
         "Twilio webhooks by outcome: answered, forged, unknown_tenant, refused, failed"
     );
-    metrics::describe_counter!(COPIES, Unit::Count, "Recording copy jobs worked, by outcome");
+    metrics::describe_counter!(
+        COPIES,
+        Unit::Count,
+        "Recording copy jobs worked, by outcome"
+    );
     metrics::describe_gauge!(
         COPY_QUEUE,
         Unit::Count,
@@ -363,7 +367,10 @@ impl Recorder for EmfRecorder {
     }
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        let cell = lock(&self.0.counters).entry(key.clone()).or_default().clone();
+        let cell = lock(&self.0.counters)
+            .entry(key.clone())
+            .or_default()
+            .clone();
         Counter::from_arc(cell)
     }
 
@@ -493,7 +500,14 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            ["answered", "refused", "forged", "unknown_tenant", "refused", "failed"]
+            [
+                "answered",
+                "refused",
+                "forged",
+                "unknown_tenant",
+                "refused",
+                "failed"
+            ]
         );
     }
 }

@@ -69,7 +69,11 @@ impl<'a> Received<'a> {
         let Some(query) = self.query.take() else {
             return Ok(None);
         };
-        let page = self.deps.store.received_callbacks(self.tenant, &query).await?;
+        let page = self
+            .deps
+            .store
+            .received_callbacks(self.tenant, &query)
+            .await?;
         self.query = page.next.map(|after: ReceivedPosition| ReceivedQuery {
             after: Some(after),
             ..query

@@ -69,7 +69,11 @@ impl Period {
         if from > to {
             return Err(PeriodError::Reversed { from, to });
         }
-        let days = i64::from(from.until(to).map_err(|_| PeriodError::Calendar)?.get_days()) + 1;
+        let days = i64::from(
+            from.until(to)
+                .map_err(|_| PeriodError::Calendar)?
+                .get_days(),
+        ) + 1;
         if days > i64::from(MAX_DAYS) {
             return Err(PeriodError::TooLong(days));
         }
@@ -284,10 +288,7 @@ impl Facts {
         let first_due = r.first_due_at.unwrap_or_else(|| {
             if r.attempts.iter().any(|a| a.outcome != Outcome::Reached) {
                 let from = settings.due_from(r.reason, r.received_at);
-                due_at(
-                    from.unwrap_or(r.received_at),
-                    settings.callback_sla_minutes,
-                )
+                due_at(from.unwrap_or(r.received_at), settings.callback_sla_minutes)
             } else {
                 r.due_at
             }
@@ -616,7 +617,10 @@ mod tests {
             at(NOW),
         )
         .unwrap_err();
-        assert_eq!((err.clone(), err.field()), (PeriodError::TooLong(367), "to"));
+        assert_eq!(
+            (err.clone(), err.field()),
+            (PeriodError::TooLong(367), "to")
+        );
         let err = Period::new(
             Some(date("2026-12-02")),
             Some(date("2026-12-01")),
@@ -625,7 +629,10 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.field(), "from");
-        assert_eq!(err.to_string(), "from (2026-12-02) is after to (2026-12-01)");
+        assert_eq!(
+            err.to_string(),
+            "from (2026-12-02) is after to (2026-12-01)"
+        );
     }
 
     #[test]
@@ -701,10 +708,12 @@ mod tests {
         failed.attempts = vec![attempt("ann", Outcome::Busy, "2026-11-25T03:00:00Z")];
         let mut waiting = base.clone();
         waiting.id = CallbackId::generate();
-        waiting.repeat_calls.push(crate::domain::callback::RepeatCall {
-            call_sid: CallSid::parse("CA00000000000000000000000000000009").unwrap(),
-            at: None,
-        });
+        waiting
+            .repeat_calls
+            .push(crate::domain::callback::RepeatCall {
+                call_sid: CallSid::parse("CA00000000000000000000000000000009").unwrap(),
+                at: None,
+            });
         waiting.recordings.push(Recording {
             sid: RecordingSid::parse("RE00000000000000000000000000000001").unwrap(),
             call_sid: None,
@@ -729,7 +738,11 @@ mod tests {
         let t = &stats.totals;
         assert_eq!((t.received, t.completed, t.failed, t.open), (5, 2, 1, 2));
         assert_eq!(
-            (t.by_reason.overflow, t.by_reason.after_hours, t.by_reason.busy),
+            (
+                t.by_reason.overflow,
+                t.by_reason.after_hours,
+                t.by_reason.busy
+            ),
             (3, 1, 1)
         );
         assert_eq!(t.completed_within_sla, 1);
@@ -779,8 +792,10 @@ mod tests {
 
     #[test]
     fn old_records_find_their_first_due_time() {
-        let mut settings = TenantSettings::default();
-        settings.callback_sla_minutes = 90;
+        let mut settings = TenantSettings {
+            callback_sla_minutes: 90,
+            ..TenantSettings::default()
+        };
         let mut r = record();
         r.first_due_at = None;
         assert_eq!(Facts::of(&r, &settings).first_due, r.due_at);
@@ -813,7 +828,10 @@ mod tests {
             r.received_at = at("2026-11-25T12:00:00Z")
                 .checked_sub(jiff::SignedDuration::from_mins(i))
                 .unwrap();
-            r.due_at = r.received_at.checked_add(jiff::SignedDuration::from_hours(6)).unwrap();
+            r.due_at = r
+                .received_at
+                .checked_add(jiff::SignedDuration::from_hours(6))
+                .unwrap();
             if i % 2 == 0 {
                 r.status = Status::Claimed;
                 r.claimed_by = Some("ann".into());
@@ -828,7 +846,12 @@ mod tests {
         assert_eq!((backlog.pending, backlog.claimed), (25, 25));
         // Due by 18:00Z, before now.
         assert_eq!(backlog.overdue, 50);
-        let want: Vec<String> = made.iter().rev().take(10).map(|r| r.id.to_string()).collect();
+        let want: Vec<String> = made
+            .iter()
+            .rev()
+            .take(10)
+            .map(|r| r.id.to_string())
+            .collect();
         let got: Vec<String> = backlog.oldest.iter().map(|w| w.id.clone()).collect();
         assert_eq!(got, want);
         assert_eq!(

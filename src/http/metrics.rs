@@ -41,7 +41,10 @@ fn same_token(sent: &str, token: &MetricsToken) -> bool {
         Sha256::digest(sent.as_bytes()),
         Sha256::digest(token.expose().as_bytes()),
     );
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {

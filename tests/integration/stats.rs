@@ -33,9 +33,11 @@ const STATS_NOW: &str = "2026-03-31T15:00:00Z";
 const AGENTS: [&str; 3] = ["ann", "bob", "cat"];
 
 fn settings() -> TenantSettings {
-    let mut s = TenantSettings::default();
-    s.time_zone = ZONE.into();
-    s.callback_sla_minutes = SLA_MINUTES as u32;
+    let mut s = TenantSettings {
+        time_zone: ZONE.into(),
+        callback_sla_minutes: SLA_MINUTES as u32,
+        ..TenantSettings::default()
+    };
     s.schedule.set_hours("mon-sun=08:00-20:00").unwrap();
     s
 }
@@ -119,7 +121,9 @@ fn plans(now: Timestamp) -> Vec<Plan> {
     for i in 0..330i64 {
         // Spread evenly over the days, the rest well mixed.
         let x = (i * 2_654_435_761) % (1 << 32);
-        let day = date(2026, 3, 26).checked_add(jiff::Span::new().days(i % 6)).unwrap();
+        let day = date(2026, 3, 26)
+            .checked_add(jiff::Span::new().days(i % 6))
+            .unwrap();
         let hour = 6 + ((x / 36) % 17) as i8;
         let minute = ((x / 612) % 60) as i8;
         let received = local(day, hour, minute);
@@ -310,7 +314,8 @@ fn figures(plans: &[&Plan], now: Timestamp) -> Value {
     let failed = count(&|p| p.fate == Fate::Failed);
     let open = count(&|p| matches!(p.fate, Fate::Pending | Fate::Claimed));
     let within = count(&|p| p.completed.is_some_and(|(at, _)| at <= p.first_due));
-    let open_late = count(&|p| matches!(p.fate, Fate::Pending | Fate::Claimed) && p.first_due < now);
+    let open_late =
+        count(&|p| matches!(p.fate, Fate::Pending | Fate::Claimed) && p.first_due < now);
     let judged = completed + failed + open_late;
     let reason = |r: Reason| count(&|p| p.reason == r);
     let attempts_on_completed: u64 = plans
@@ -349,7 +354,10 @@ fn figures(plans: &[&Plan], now: Timestamp) -> Value {
 
 /// The whole answer for the period `from..=to`.
 fn expected(plans: &[Plan], ids: &[String], from: Date, to: Date, now: Timestamp) -> Value {
-    let inside: Vec<&Plan> = plans.iter().filter(|p| p.day >= from && p.day <= to).collect();
+    let inside: Vec<&Plan> = plans
+        .iter()
+        .filter(|p| p.day >= from && p.day <= to)
+        .collect();
     let days: Vec<Value> = from
         .series(jiff::Span::new().days(1))
         .take_while(|d| *d <= to)
@@ -447,9 +455,19 @@ async fn stats_match_the_plan(kind: Kind) {
     let key = app.api_key().await;
     let (from, to) = (date(2026, 3, 27), date(2026, 3, 31));
     let reply = app
-        .api("GET", "/api/v1/stats?from=2026-03-27&to=2026-03-31", &key, None)
+        .api(
+            "GET",
+            "/api/v1/stats?from=2026-03-27&to=2026-03-31",
+            &key,
+            None,
+        )
         .await;
-    assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.bytes));
+    assert_eq!(
+        reply.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&reply.bytes)
+    );
     let got = reply.json();
     let want = expected(&plans, &ids, from, to, now);
     assert_eq!(got["days"].as_array().unwrap().len(), 5);
@@ -473,19 +491,31 @@ async fn stats_match_the_plan(kind: Kind) {
         .json();
     assert_eq!(today, expected(&plans, &ids, to, to, now));
     let week = app.api("GET", "/api/v1/stats", &key, None).await.json();
-    assert_eq!((week["from"].as_str(), week["to"].as_str()), (Some("2026-03-25"), Some("2026-03-31")));
+    assert_eq!(
+        (week["from"].as_str(), week["to"].as_str()),
+        (Some("2026-03-25"), Some("2026-03-31"))
+    );
     assert_eq!(week, expected(&plans, &ids, date(2026, 3, 25), to, now));
 }
 
 async fn who_may_ask_and_what_is_refused(kind: Kind) {
     let app = spawn_on(kind, settings()).await;
-    for (login, role) in [("ann", Role::Agent), ("bob", Role::Supervisor), ("ada", Role::Admin)] {
+    for (login, role) in [
+        ("ann", Role::Agent),
+        ("bob", Role::Supervisor),
+        ("ada", Role::Admin),
+    ] {
         app.add_agent(TENANT, login, role).await;
     }
     let ann = app.browser("ann").await;
     let reply = app.browse(&ann, "GET", "/api/v1/stats", None).await;
-    assert_eq!((reply.status, reply.error_code()), (403, "forbidden".into()));
-    let reply = app.browse(&ann, "GET", "/api/v1/stats/records.csv", None).await;
+    assert_eq!(
+        (reply.status, reply.error_code()),
+        (403, "forbidden".into())
+    );
+    let reply = app
+        .browse(&ann, "GET", "/api/v1/stats/records.csv", None)
+        .await;
     assert_eq!(reply.status, 403);
     for login in ["bob", "ada"] {
         let b = app.browser(login).await;
@@ -529,7 +559,10 @@ async fn the_export_masks_numbers_unless_an_admin_asks(kind: Kind) {
     let app = spawn_on(kind, settings()).await;
     let now: Timestamp = STATS_NOW.parse().unwrap();
     app.clock.set(now);
-    let plans: Vec<Plan> = plans(now).into_iter().filter(|p| p.day == date(2026, 3, 30)).collect();
+    let plans: Vec<Plan> = plans(now)
+        .into_iter()
+        .filter(|p| p.day == date(2026, 3, 30))
+        .collect();
     let ids = seed(&app, &plans).await;
     app.add_agent(TENANT, "bob", Role::Supervisor).await;
     app.add_agent(TENANT, "ada", Role::Admin).await;
@@ -547,12 +580,21 @@ async fn the_export_masks_numbers_unless_an_admin_asks(kind: Kind) {
     assert_eq!(lines.len(), plans.len() + 1);
     let column = |name: &str| lines[0].iter().position(|c| c == name).unwrap();
     let got_ids: Vec<&String> = lines[1..].iter().map(|l| &l[0]).collect();
-    let mut want_ids: Vec<(Timestamp, &String)> =
-        plans.iter().zip(&ids).map(|(p, id)| (p.received, id)).collect();
+    let mut want_ids: Vec<(Timestamp, &String)> = plans
+        .iter()
+        .zip(&ids)
+        .map(|(p, id)| (p.received, id))
+        .collect();
     want_ids.sort();
-    assert_eq!(got_ids, want_ids.iter().map(|(_, id)| *id).collect::<Vec<_>>());
+    assert_eq!(
+        got_ids,
+        want_ids.iter().map(|(_, id)| *id).collect::<Vec<_>>()
+    );
     for (line, (received, _)) in lines[1..].iter().zip(&want_ids) {
-        assert!(line[column("callback_number")].contains("*****"), "{line:?}");
+        assert!(
+            line[column("callback_number")].contains("*****"),
+            "{line:?}"
+        );
         // Local time with Berlin's summer offset.
         let local = received.to_zoned_datetime(berlin());
         assert_eq!(
@@ -584,9 +626,12 @@ async fn the_export_masks_numbers_unless_an_admin_asks(kind: Kind) {
     let reply = app.browse(&ada, "GET", &whole, None).await;
     assert_eq!(reply.status, 200);
     let lines = csv_lines(&reply);
-    assert!(lines[1..]
-        .iter()
-        .all(|l| l[column("callback_number")].starts_with("+8190") && !l[column("callback_number")].contains('*')));
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l[column("callback_number")].starts_with("+8190")
+                && !l[column("callback_number")].contains('*'))
+    );
     let entries = audit().await;
     assert_eq!(entries.len(), 1);
     let entry = serde_json::to_value(&entries[0]).unwrap();
@@ -619,14 +664,30 @@ async fn metrics_are_off_unless_a_token_is_set_then_asked_for() {
     assert_eq!((off.status, off.error_code()), (404, "not_found".into()));
     let token = MetricsToken::parse("AFUREKO_METRICS_TOKEN", "metrics-token-for-tests").unwrap();
     app.state.metrics = afureko::startup::metrics_endpoint(token);
-    assert!(app.state.metrics.is_some(), "the Prometheus recorder is installed");
-    for auth in [None, Some("Bearer metrics-token-for-test"), Some("Basic metrics-token-for-tests")] {
+    assert!(
+        app.state.metrics.is_some(),
+        "the Prometheus recorder is installed"
+    );
+    for auth in [
+        None,
+        Some("Bearer metrics-token-for-test"),
+        Some("Basic metrics-token-for-tests"),
+    ] {
         let reply = app.send(get(auth)).await;
-        assert_eq!((reply.status, reply.error_code()), (401, "unauthorized".into()), "{auth:?}");
+        assert_eq!(
+            (reply.status, reply.error_code()),
+            (401, "unauthorized".into()),
+            "{auth:?}"
+        );
         assert_eq!(reply.headers["www-authenticate"], "Bearer");
     }
     // Something to count: a request, a forged webhook, a call and its copy.
-    assert_eq!(app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await.status, 200);
+    assert_eq!(
+        app.send(Request::get("/healthz").body(Body::empty()).unwrap())
+            .await
+            .status,
+        200
+    );
     let forged = app
         .send(
             Request::post("/twilio/acme/voice")
@@ -641,7 +702,10 @@ async fn metrics_are_off_unless_a_token_is_set_then_asked_for() {
     app.play_call(CALLER).await;
     let reply = app.send(get(Some("Bearer metrics-token-for-tests"))).await;
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        reply.headers["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
     let text = String::from_utf8(reply.bytes).unwrap();
     let value = |series: &str| -> f64 {
         text.lines()
@@ -649,7 +713,9 @@ async fn metrics_are_off_unless_a_token_is_set_then_asked_for() {
             .unwrap_or_else(|| panic!("no {series} in\n{text}"))
     };
     assert!(value("afureko_http_requests_total{route=\"/healthz\",status=\"200\"}") >= 1.0);
-    assert!(value("afureko_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"15\"}") >= 1.0);
+    assert!(
+        value("afureko_http_request_duration_seconds_bucket{route=\"/healthz\",le=\"15\"}") >= 1.0
+    );
     assert!(value("afureko_http_request_duration_seconds_count{route=\"/healthz\"}") >= 1.0);
     assert!(value("afureko_webhooks_total{outcome=\"forged\"}") >= 1.0);
     assert!(value("afureko_webhooks_total{outcome=\"answered\"}") >= 1.0);
@@ -657,5 +723,7 @@ async fn metrics_are_off_unless_a_token_is_set_then_asked_for() {
     value("afureko_copy_queue_jobs{state=\"waiting\"}");
     value("afureko_copy_queue_jobs{state=\"dead\"}");
     assert!(text.contains("# TYPE afureko_http_request_duration_seconds histogram"));
-    assert!(text.contains("# HELP afureko_http_requests_total Requests answered, by route and status"));
+    assert!(
+        text.contains("# HELP afureko_http_requests_total Requests answered, by route and status")
+    );
 }

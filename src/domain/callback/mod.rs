@@ -333,7 +333,11 @@ impl CallbackRecord {
                 .find(|a| a.outcome == Outcome::Reached)
                 .map(|a| a.at)
         };
-        Some(self.completed_at.or_else(reached).unwrap_or(self.updated_at))
+        Some(
+            self.completed_at
+                .or_else(reached)
+                .unwrap_or(self.updated_at),
+        )
     }
 }
 

@@ -54,16 +54,22 @@ fn date(field: &str, value: Option<&str>) -> Result<Option<Date>, ApiError> {
         return Ok(None);
     };
     let shaped = value.len() == 10
-        && value
-            .bytes()
-            .enumerate()
-            .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        && value.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
     shaped
         .then(|| value.parse::<Date>().ok())
         .flatten()
         .map(Some)
         .ok_or_else(|| {
-            ApiError::bad_field(field, format!("{field} must be a date YYYY-MM-DD, got {value:?}"))
+            ApiError::bad_field(
+                field,
+                format!("{field} must be a date YYYY-MM-DD, got {value:?}"),
+            )
         })
 }
 
@@ -238,8 +244,9 @@ fn csv_row(cells: impl IntoIterator<Item = String>) -> String {
 
 /// A phone number (`+81…`, masked or not) is data, not a formula.
 fn is_number(cell: &str) -> bool {
-    cell.strip_prefix('+')
-        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '*'))
+    cell.strip_prefix('+').is_some_and(|rest| {
+        !rest.is_empty() && rest.chars().all(|c| c.is_ascii_digit() || c == '*')
+    })
 }
 
 fn record_row(r: &CallbackRecord, tenant: &Tenant, whole: bool) -> String {
@@ -250,11 +257,7 @@ fn record_row(r: &CallbackRecord, tenant: &Tenant, whole: bool) -> String {
             .to_string()
     };
     let number = |n: &crate::domain::phone::E164| {
-        if whole {
-            n.to_string()
-        } else {
-            n.masked()
-        }
+        if whole { n.to_string() } else { n.masked() }
     };
     let facts = Facts::of(r, &tenant.settings);
     let count = |n: usize| n.to_string();
@@ -272,7 +275,10 @@ fn record_row(r: &CallbackRecord, tenant: &Tenant, whole: bool) -> String {
         facts.completed.map(time).unwrap_or_default(),
         facts.within_sla.map(|b| b.to_string()).unwrap_or_default(),
         count(r.attempts.len()),
-        r.attempts.last().map(|a| a.agent.clone()).unwrap_or_default(),
+        r.attempts
+            .last()
+            .map(|a| a.agent.clone())
+            .unwrap_or_default(),
         r.claimed_by.clone().unwrap_or_default(),
         count(r.repeat_calls.len()),
         count(r.recordings.len()),
@@ -287,8 +293,16 @@ mod tests {
     #[test]
     fn cells_are_quoted_and_formulas_defused() {
         let row = csv_row(
-            ["a,b", "say \"hi\"", "=SUM(A1)", "+81312345678", "+81*****5678", "-1", "plain"]
-                .map(String::from),
+            [
+                "a,b",
+                "say \"hi\"",
+                "=SUM(A1)",
+                "+81312345678",
+                "+81*****5678",
+                "-1",
+                "plain",
+            ]
+            .map(String::from),
         );
         assert_eq!(
             row,
@@ -303,7 +317,13 @@ mod tests {
             Some("2026-12-01".parse().unwrap())
         );
         assert_eq!(date("to", None).unwrap(), None);
-        for bad in ["2026-12-1", "2026-13-01", "2026-02-30", "20261201", "2026-12-01T00:00"] {
+        for bad in [
+            "2026-12-1",
+            "2026-13-01",
+            "2026-02-30",
+            "20261201",
+            "2026-12-01T00:00",
+        ] {
             let err = date("from", Some(bad)).unwrap_err();
             assert!(
                 matches!(&err, ApiError::BadField { field, .. } if field == "from"),

@@ -105,7 +105,8 @@ impl DynamoStore {
         for wave in keys.chunks(PARALLEL_GETS * KEYS_PER_GET) {
             let mut gets = tokio::task::JoinSet::new();
             for (n, chunk) in wave.chunks(KEYS_PER_GET).enumerate() {
-                let (client, table, chunk) = (self.client.clone(), self.table.clone(), chunk.to_vec());
+                let (client, table, chunk) =
+                    (self.client.clone(), self.table.clone(), chunk.to_vec());
                 gets.spawn(async move { (n, batch_get(&client, &table, chunk).await) });
             }
             let mut got = Vec::new();
