@@ -39,8 +39,10 @@ pub struct PeriodParams {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
+    /// The first day, as for `GET /api/v1/stats`.
     #[param(value_type = Option<String>, format = Date, example = "2026-12-01")]
     pub from: Option<String>,
+    /// The last day, included.
     #[param(value_type = Option<String>, format = Date, example = "2026-12-07")]
     pub to: Option<String>,
     /// Whole phone numbers instead of masked ones: a signed-in admin only,
