@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod limit;
 pub mod logging;
+pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod range;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Rate limits: in memory, shared by every request of this process.
     pub limits: Arc<limit::Limits>,
+    /// `/metrics`: its token and the recorder it renders; `None`: off.
+    pub metrics: Option<Arc<metrics::MetricsEndpoint>>,
 }
 
 impl AppState {
@@ -82,6 +85,7 @@ Every answer carries `X-Content-Type-Options: nosniff`, every API answer `Cache-
         (name = "sessions", description = "Sign in and out; the signed-in agent"),
         (name = "agents", description = "The tenant's agents"),
         (name = "admin", description = "The tenant's API keys and settings: a signed-in admin only"),
+        (name = "stats", description = "Service-level figures and the export of a period's records: supervisors, admins and API keys"),
         (name = "page", description = "The agents' page"),
         (name = "twilio", description = "Webhooks Twilio calls: signed forms in, TwiML out"),
         (name = "operations", description = "Health and this document")
@@ -97,6 +101,15 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            metrics::TOKEN_SCHEME,
+            SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("AFUREKO_METRICS_TOKEN, the operator's"))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "session",
@@ -168,10 +181,13 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api::settings::get_settings,
             api::settings::change_settings
         ))
+        .routes(routes!(api::stats::get_stats))
+        .routes(routes!(api::stats::export_records))
         .routes(routes!(page::root))
         .routes(routes!(page::index))
         .routes(routes!(page::asset))
         .routes(routes!(healthz))
+        .routes(routes!(metrics::metrics))
         .split_for_parts();
     openapi::complete(&mut doc);
     (router, doc)

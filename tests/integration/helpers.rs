@@ -16,8 +16,8 @@ use afureko::settings::{Rate, RateLimits};
 use afureko::startup::{self, Backend};
 use afureko::store::agents::AgentStore;
 use afureko::store::{
-    ApiKeyStore, CallbackStore, Inserted, ListQuery, Opened, Page, Store, StoreError, TenantStore,
-    open_by_lookups,
+    ApiKeyStore, CallbackStore, Inserted, ListQuery, Opened, Page, ReceivedPage, ReceivedQuery,
+    Store, StoreError, TenantStore, open_by_lookups,
 };
 use afureko::twilio::api::{MediaHosts, TwilioApi};
 use afureko::twilio::sim::tone_wav;
@@ -665,6 +665,23 @@ impl CallbackStore for RacingStore {
 
     async fn list_callbacks(&self, t: &TenantId, q: &ListQuery) -> Result<Page, StoreError> {
         self.inner.list_callbacks(t, q).await
+    }
+
+    async fn received_callbacks(
+        &self,
+        t: &TenantId,
+        q: &ReceivedQuery,
+    ) -> Result<ReceivedPage, StoreError> {
+        self.inner.received_callbacks(t, q).await
+    }
+
+    async fn count_received(
+        &self,
+        t: &TenantId,
+        from: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> Result<usize, StoreError> {
+        self.inner.count_received(t, from, until).await
     }
 
     async fn delete_callback(

@@ -26,6 +26,7 @@ mod routing;
 mod secrets;
 mod sessions;
 mod settings;
+mod stats;
 mod store_suite;
 mod twilio_api;
 mod webhook_errors;

@@ -126,6 +126,8 @@ fn strings() -> Vec<(String, String, String)> {
             current = Some(c[1].to_owned());
         } else if line == "  }," {
             current = None;
+        } else if line.starts_with("    // ") {
+            // A block's heading: whose keys follow.
         } else if let Some(lang) = &current {
             let c = entry
                 .captures(line)

@@ -185,6 +185,11 @@ pub struct CallbackRecord {
     #[serde(default)]
     pub claimed_at: Option<Timestamp>,
     pub due_at: Timestamp,
+    /// The first due time: the SLA from arrival (after hours, from the next
+    /// opening). `due_at` moves on with every retry; the promise does not.
+    /// `None` on records from before it was kept (`stats` then works it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_due_at: Option<Timestamp>,
     /// Who completed the record without a logged attempt, and why.
     #[serde(default)]
     pub completed_by: Option<String>,
@@ -231,6 +236,7 @@ pub fn due_at(from: Timestamp, sla_minutes: u32) -> Timestamp {
 
 impl CallbackRecord {
     pub fn new(tenant_id: TenantId, new: NewCallback, sla_minutes: u32, now: Timestamp) -> Self {
+        let due = due_at(new.due_from.unwrap_or(new.received_at), sla_minutes);
         CallbackRecord {
             id: CallbackId::generate(),
             tenant_id,
@@ -251,7 +257,8 @@ impl CallbackRecord {
             completed_at: None,
             notes: Vec::new(),
             claims: Vec::new(),
-            due_at: due_at(new.due_from.unwrap_or(new.received_at), sla_minutes),
+            due_at: due,
+            first_due_at: Some(due),
             expires_at: None,
             version: 0,
             updated_at: now,
@@ -310,6 +317,27 @@ impl CallbackRecord {
 
     pub fn is_open(&self) -> bool {
         matches!(self.status, Status::Pending | Status::Claimed)
+    }
+
+    /// When a completed record was completed: without an attempt, when an
+    /// agent said so; else the reaching attempt; records completed before
+    /// the time was kept, their last change. `None` unless completed.
+    pub fn completed_time(&self) -> Option<Timestamp> {
+        if self.status != Status::Completed {
+            return None;
+        }
+        let reached = || {
+            self.attempts
+                .iter()
+                .rev()
+                .find(|a| a.outcome == Outcome::Reached)
+                .map(|a| a.at)
+        };
+        Some(
+            self.completed_at
+                .or_else(reached)
+                .unwrap_or(self.updated_at),
+        )
     }
 }
 

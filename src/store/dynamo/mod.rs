@@ -21,6 +21,7 @@ mod idempotency;
 mod items;
 mod open_numbers;
 mod queries;
+mod received;
 mod table;
 mod writes;
 
@@ -33,7 +34,10 @@ use items::{
 };
 
 use super::key_record::KeyRecordStore;
-use super::{ApiKeyStore, CallbackStore, Inserted, ListQuery, Page, StoreError, TenantStore};
+use super::{
+    ApiKeyStore, CallbackStore, Inserted, ListQuery, Page, ReceivedPage, ReceivedQuery, StoreError,
+    TenantStore,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
@@ -370,6 +374,23 @@ impl CallbackStore for DynamoStore {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, next })
+    }
+
+    async fn received_callbacks(
+        &self,
+        tenant: &TenantId,
+        query: &ReceivedQuery,
+    ) -> Result<ReceivedPage, StoreError> {
+        self.received_page(tenant, query).await
+    }
+
+    async fn count_received(
+        &self,
+        tenant: &TenantId,
+        from: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> Result<usize, StoreError> {
+        self.count_received_keys(tenant, from, until).await
     }
 
     async fn delete_callback(
