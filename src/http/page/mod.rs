@@ -39,6 +39,7 @@ pub const ASSETS: &[(&str, &str)] = files![
     "agents.js",
     "keys.js",
     "settings.js",
+    "window.js",
 ];
 
 /// The content type of a file of the table, by its extension.
