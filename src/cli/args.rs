@@ -298,7 +298,7 @@ fn clear_flag(setting: &'static Setting) -> Arg {
         .long(format!("no-{}", setting.name.replace('_', "-")))
         .action(ArgAction::SetTrue)
         .conflicts_with(setting.name)
-        .help(format!("Empty {}", setting.name))
+        .help(format!("Clear {} (none)", setting.name))
 }
 
 fn clear_id(setting: &Setting) -> String {

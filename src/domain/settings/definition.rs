@@ -4,10 +4,11 @@
 //! view and patch, their OpenAPI schemas and the page's form (the `fields`
 //! of `GET /api/v1/settings`) are all made from `SETTINGS`.
 //!
-//! A new setting is a field of `TenantSettings` and an entry here. A
-//! structured one (a text per prompt with a reset, a list of destinations,
-//! holidays to add and remove) will bring its own `Kind` (text, e164,
-//! list …) and `Value` variants; the doors handle a kind, never a setting.
+//! A new setting is a field of `TenantSettings` and an entry here; a list
+//! of texts is `Kind::List`, its items' form a `ListItem`. Another
+//! structured one (a text per prompt with a reset, holidays to add and
+//! remove) will bring its own `Kind` and `Value` variants; the doors handle
+//! a kind, never a setting.
 
 use crate::domain::callback_window::{self, MAX_WINDOWS};
 use crate::domain::prompts::Language;

@@ -74,7 +74,7 @@ function renderList() {
       onclick: () => { location.hash = `#/list/${tab}`; },
     }, tabLabel(tab))));
   const items = visible(list.items);
-  const table = (rows) => h('table', {},
+  const table = (rows, id) => h('table', { id },
     h('thead', {}, h('tr', {}, ['due', 'received', 'reason', 'number', 'length', 'attempts', 'repeats', 'holder'].map((k) => h('th', { scope: 'col' }, t(k))))),
     h('tbody', {}, rows.map(listRow)));
   // Pending records that wait for their window come below the others.

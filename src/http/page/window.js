@@ -17,10 +17,11 @@ export function windowHours(tag, item) {
     : null;
 }
 
-/** The pending rows that wait, under their own heading, or nothing. */
+/** The pending rows that wait, in a table under their own heading, or
+ * nothing. `table(rows, id)` makes the list's table. */
 export function laterSection(items, table) {
   const waiting = items.filter(later);
   return waiting.length
-    ? [h('h3', { id: 'later' }, t('later_heading')), table(waiting)]
+    ? [h('h3', { id: 'later' }, t('later_heading')), table(waiting, 'later-list')]
     : [];
 }
