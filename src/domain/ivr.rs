@@ -904,8 +904,10 @@ mod tests {
 
     #[test]
     fn without_announcing_no_time_is_said() {
-        let mut quiet = TenantSettings::default();
-        quiet.announce_due = false;
+        let quiet = TenantSettings {
+            announce_due: false,
+            ..TenantSettings::default()
+        };
         let due = Due::at("2026-11-25T05:00:00Z".parse().unwrap());
         assert!(after_recording(&quiet, Some(&due), now()).render().contains(
             ">ありがとうございました。担当者より折り返しお電話いたします。失礼いたします。</Say><Hangup/>"
