@@ -6,7 +6,7 @@ use crate::domain::phone::Region;
 use crate::domain::prompts::PromptKey;
 use crate::domain::schedule::Holiday;
 use crate::domain::settings::{Kind, SETTINGS, Setting, Value};
-use clap::{Arg, ArgMatches, Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 #[derive(Parser)]
@@ -40,6 +40,17 @@ pub enum Command {
         /// first record is open is a repeat call that joins it.
         #[arg(long)]
         caller_id: bool,
+        /// The caller's number.
+        #[arg(long, default_value = "+81312345678")]
+        from: String,
+        /// dtmf-speech: the caller says the number instead of typing it,
+        /// and says yes to confirm it.
+        #[arg(long, default_value = "dtmf")]
+        number_entry: crate::domain::speech::NumberEntry,
+        /// A callback window the demo tenant offers (repeatable, e.g.
+        /// 1=09:00-12:00); the caller chooses the first.
+        #[arg(long = "callback-window", value_name = "KEY=HH:MM-HH:MM")]
+        callback_windows: Vec<crate::domain::callback_window::CallbackWindow>,
     },
     /// Re-drive recording copy jobs the queue gave up on (dead-letter
     /// queue) and say what the copy queue holds; delete expired records and
@@ -273,25 +284,79 @@ fn flag(setting: &'static Setting) -> Arg {
         Kind::Integer { min, max } => format!("{min}-{max}"),
         Kind::Text { .. } => "TEXT".to_owned(),
         Kind::Choice(choices) => choices.join("|"),
+        Kind::List { item, .. } => item.value_name().to_owned(),
     };
+    let help = setting.help.trim_end_matches('.');
     let arg = Arg::new(setting.name)
-        .long(setting.name.replace('_', "-"))
         .value_name(value_name)
-        .help(setting.help.trim_end_matches('.'))
         .value_parser(move |text: &str| setting.parse(text).map_err(|e| e.to_string()));
+    let arg = match setting.kind {
+        // A list is given an item a flag, named in the singular
+        // (`--callback-window`, repeated): the items replace the list.
+        Kind::List { .. } => arg
+            .long(list_flag(setting))
+            .action(ArgAction::Append)
+            .help(format!("{help} (repeatable; replaces the list)")),
+        _ => arg.long(setting.name.replace('_', "-")).help(help),
+    };
     OLD_NAMES
         .iter()
         .filter(|(name, _)| *name == setting.name)
         .fold(arg, |arg, (_, old)| arg.visible_alias(*old))
 }
 
+/// A list setting's flag: its name, in the plural, in the singular.
+fn list_flag(setting: &Setting) -> String {
+    let name = setting.name.replace('_', "-");
+    name.strip_suffix('s').unwrap_or(&name).to_owned()
+}
+
+/// The flag that empties a list setting: `--no-callback-windows`.
+fn clear_flag(setting: &'static Setting) -> Arg {
+    Arg::new(clear_id(setting))
+        .long(format!("no-{}", setting.name.replace('_', "-")))
+        .action(ArgAction::SetTrue)
+        .conflicts_with(setting.name)
+        .help(format!("Clear {} (none)", setting.name))
+}
+
+fn clear_id(setting: &Setting) -> String {
+    format!("no_{}", setting.name)
+}
+
+/// A setting's value from the command line, if given: a list's items
+/// gathered and checked as a whole.
+fn given(setting: &'static Setting, matches: &ArgMatches) -> Result<Option<Value>, clap::Error> {
+    let Kind::List { .. } = setting.kind else {
+        return Ok(matches.get_one::<Value>(setting.name).cloned());
+    };
+    if matches.get_flag(&clear_id(setting)) {
+        return Ok(Some(Value::List(Vec::new())));
+    }
+    let Some(values) = matches.get_many::<Value>(setting.name) else {
+        return Ok(None);
+    };
+    let items = values
+        .flat_map(|v| match v {
+            Value::List(items) => items.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    setting
+        .check(Value::List(items))
+        .map(Some)
+        .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n")))
+}
+
 impl clap::FromArgMatches for DefinedSettings {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
-        let given = SETTINGS
-            .iter()
-            .filter_map(|s| matches.get_one::<Value>(s.name).map(|v| (s, v.clone())))
-            .collect();
-        Ok(DefinedSettings(given))
+        let mut values = Vec::new();
+        for setting in &SETTINGS {
+            if let Some(value) = given(setting, matches)? {
+                values.push((setting, value));
+            }
+        }
+        Ok(DefinedSettings(values))
     }
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
@@ -302,9 +367,10 @@ impl clap::FromArgMatches for DefinedSettings {
 
 impl Args for DefinedSettings {
     fn augment_args(command: clap::Command) -> clap::Command {
-        SETTINGS
-            .iter()
-            .fold(command, |command, s| command.arg(flag(s)))
+        SETTINGS.iter().fold(command, |command, s| match s.kind {
+            Kind::List { .. } => command.arg(flag(s)).arg(clear_flag(s)),
+            _ => command.arg(flag(s)),
+        })
     }
 
     fn augment_args_for_update(command: clap::Command) -> clap::Command {

@@ -151,6 +151,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(twilio::ivr::offer))
         .routes(routes!(twilio::ivr::enter))
         .routes(routes!(twilio::ivr::confirm))
+        .routes(routes!(twilio::ivr::window))
         .routes(routes!(twilio::ivr::recorded))
         .routes(routes!(twilio::ivr::recording_status))
         .routes(routes!(api::handlers::list_callbacks))

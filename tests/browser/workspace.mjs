@@ -122,12 +122,28 @@ try {
   await step('the list shows the waiting callback, number masked, one repeat call', async () => {
     const row = ann.locator('tr[data-id]').first();
     await row.waitFor();
-    assert.equal(await ann.locator('tr[data-id]').count(), 1, 'the repeat call joined the record');
+    assert.equal(await ann.locator('tr[data-id]:not(.sla-later)').count(), 1, 'the repeat call joined the record');
     id = await row.getAttribute('data-id');
     assert.match(await row.innerText(), /\*{3,}/);
     assert.match(await row.innerText(), /0 \/ \d/);
     assert.equal(await row.locator('td[data-label="再入電"]').innerText(), '1');
     await ann.screenshot({ path: `${SHOTS}/list-ja.png`, fullPage: true });
+  });
+  await step('a callback whose window has not opened waits later, with its hours', async () => {
+    // The seed's third call chose 00:00-00:15, which comes round tomorrow.
+    await ann.waitForSelector('#later');
+    assert.equal(await ann.textContent('#later'), 'ご希望の時間帯を待っている折り返し');
+    const row = ann.locator('#later-list tr[data-id]');
+    assert.equal(await row.count(), 1);
+    assert.equal(await row.getAttribute('class'), 'sla-later');
+    assert.equal(await row.locator('.sla').innerText(), '時間指定');
+    assert.equal(await row.locator('.window').innerText(), '00:00–00:15');
+    const waitingId = await row.getAttribute('data-id');
+    const page = await ann.evaluate(async () => (await fetch('/api/v1/callbacks?status=pending')).json());
+    const waiting = page.items.find((i) => i.id === waitingId);
+    assert.ok(waiting.not_before && new Date(waiting.not_before) > Date.now(), JSON.stringify(waiting));
+    assert.equal(waiting.due_at, waiting.window.end);
+    await ann.screenshot({ path: `${SHOTS}/list-later-ja.png`, fullPage: true });
   });
   await step('the English switch is kept per browser', async () => {
     await ann.click('#lang');
@@ -290,6 +306,8 @@ try {
     assert.equal(await ada.textContent('#set-callback_sla_minutes-error'), await ada.textContent('#toast'));
     assert.equal(await ada.evaluate(() => document.activeElement.id), 'set-callback_sla_minutes');
     await ada.screenshot({ path: `${SHOTS}/settings-refused-ja.png`, fullPage: true });
+    // A list setting: one window a line.
+    assert.equal(await ada.inputValue('#set-callback_windows'), '1=00:00-00:15');
     await ada.fill('#set-callback_sla_minutes', '90');
     await ada.click('#settings button[type=submit]');
     await ada.waitForSelector('#toast:has-text("保存しました")');

@@ -641,6 +641,10 @@ async fn the_openapi_document_lists_every_route() {
             "/twilio/{tenant}/ivr/offer/{reason}/{arrived}/{attempt}",
         ),
         ("POST", "/twilio/{tenant}/ivr/recorded"),
+        (
+            "POST",
+            "/twilio/{tenant}/ivr/window/{reason}/{arrived}/{attempt}",
+        ),
         ("POST", "/twilio/{tenant}/queue/offer/{arrived}"),
         ("POST", "/twilio/{tenant}/queue/result/{arrived}"),
         ("POST", "/twilio/{tenant}/queue/wait/{arrived}"),

@@ -129,7 +129,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 42] = [
+    let expectations: [(&str, u16, &str); 43] = [
         (
             "twilio-voice.json",
             200,
@@ -156,6 +156,12 @@ async fn every_event_runs_through_the_router() {
         ),
         (
             "twilio-ivr-confirm.json",
+            200,
+            "recordingStatusCallback=\"https://calls.example.com/twilio/demo/recording\"",
+        ),
+        // 0: as soon as possible, and on to the request.
+        (
+            "twilio-ivr-window.json",
             200,
             "recordingStatusCallback=\"https://calls.example.com/twilio/demo/recording\"",
         ),

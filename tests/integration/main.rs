@@ -9,6 +9,7 @@ mod backends;
 mod body_properties;
 mod call_flow;
 mod capacity;
+mod choices;
 mod crash;
 mod doors;
 mod events;

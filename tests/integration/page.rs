@@ -115,7 +115,8 @@ fn every_module_is_served_and_imported() {
     assert_eq!(reached, scripts);
 }
 
-/// strings.js, one `key: 'text',` a line per language: (language, key, text).
+/// strings.js, one `key: 'text',` a line per language: (language, key, text);
+/// a comment line (`    // …`, naming a feature's block) is skipped.
 fn strings() -> Vec<(String, String, String)> {
     let language = Regex::new(r"^  (\w+): \{$").unwrap();
     let entry = Regex::new(r#"^    ('[\w-]+'|\w+): ('[^'\\]+'|"[^"\\]+"),$"#).unwrap();

@@ -37,7 +37,8 @@ pub struct ListParams {
 
 /// The tenant's callbacks, oldest due first. With a session the numbers
 /// are masked here, even for the holder (the record shows the holder the
-/// whole number); with an API key they are whole.
+/// whole number); with an API key they are whole. A record whose caller
+/// chose a window that has not opened yet carries `not_before`.
 #[utoipa::path(
     get, path = "/api/v1/callbacks", tag = "callbacks",
     params(ListParams),
@@ -70,11 +71,12 @@ pub async fn list_callbacks(
         after,
     };
     let page = work::list(state.deps(), &agent.tenant.id, &query).await?;
+    let now = state.clock.now();
     Ok(Json(CallbackPage {
         items: page
             .items
             .iter()
-            .map(|r| CallbackView::in_list(r, agent.login()))
+            .map(|r| CallbackView::in_list(r, agent.login(), now))
             .collect(),
         next_cursor: page.next.map(|p| encode_cursor(status, &p)),
     }))

@@ -40,6 +40,7 @@ pub const ASSETS: &[(&str, &str)] = files![
     "keys.js",
     "settings.js",
     "stats.js",
+    "window.js",
 ];
 
 /// The content type of a file of the table, by its extension.

@@ -171,6 +171,16 @@ export const STRINGS = {
     sl_agents: '担当者別',
     sl_csv: 'この期間の折り返しをCSVでダウンロード（番号は一部を伏せます）',
     sl_csv_whole: '番号をすべて表示したCSV（ダウンロードは監査記録に残ります）',
+    // Callback windows, announcing the due time, speech entry (issue #22)
+    later: '時間指定',
+    later_heading: 'ご希望の時間帯を待っている折り返し',
+    window: 'ご希望の時間帯',
+    window_hours: '{0}–{1}',
+    set_announce_due: '折り返しの目安の時刻を伝える',
+    set_callback_windows: '選べる折り返しの時間帯（1行に1つ、例 1=09:00-12:00、4つまで）',
+    set_number_entry: '折り返し番号の入力',
+    o_dtmf: 'ボタンのみ',
+    'o_dtmf-speech': 'ボタンまたは音声',
   },
   en: {
     skip: 'Skip to content',
@@ -338,5 +348,15 @@ export const STRINGS = {
     sl_agents: 'By agent',
     sl_csv: "Download this period's callbacks as CSV (numbers partly hidden)",
     sl_csv_whole: 'CSV with whole numbers (the download is audited)',
+    // Callback windows, announcing the due time, speech entry (issue #22)
+    later: 'Later',
+    later_heading: 'Waiting for the time the caller chose',
+    window: 'Time chosen',
+    window_hours: '{0}–{1}',
+    set_announce_due: 'Tell callers by when they will be called',
+    set_callback_windows: 'Times callers may choose (one a line, e.g. 1=09:00-12:00, up to 4)',
+    set_number_entry: 'Callback number entry',
+    o_dtmf: 'Keypad only',
+    'o_dtmf-speech': 'Keypad or speech',
   },
 };
