@@ -2,7 +2,7 @@
 
 use crate::domain::notify::address::Reach;
 use crate::secrets::SecretKey;
-use crate::settings::{BaseUrl, ConfigError, Rate, RateLimits};
+use crate::settings::{BaseUrl, ConfigError, MetricsToken, Rate, RateLimits};
 use crate::twilio::api::{MediaHosts, TwilioApi, TwilioApiError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -53,6 +53,8 @@ pub struct Config {
     /// Where notifications may go: public https addresses only, unless
     /// `AFUREKO_ALLOW_PRIVATE_NOTIFY=true` (local use and tests).
     pub notify_reach: Reach,
+    /// `/metrics` on `serve` answers only with this token; off without it.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 impl Config {
@@ -175,6 +177,9 @@ impl Config {
             rate_limits: rate_limits(&lookup)?,
             copy_retry,
             notify_reach,
+            metrics_token: lookup("AFUREKO_METRICS_TOKEN")
+                .map(|text| MetricsToken::parse("AFUREKO_METRICS_TOKEN", &text))
+                .transpose()?,
         })
     }
 }
@@ -299,6 +304,19 @@ mod tests {
         assert!(allowed.notify_reach.allow_private);
         let e = config(&[("AFUREKO_ALLOW_PRIVATE_NOTIFY", "yes")]).unwrap_err();
         assert_eq!(e.var, "AFUREKO_ALLOW_PRIVATE_NOTIFY");
+    }
+
+    #[test]
+    fn metrics_are_off_without_a_long_enough_token() {
+        assert_eq!(config(&[]).unwrap().metrics_token, None);
+        let c = config(&[("AFUREKO_METRICS_TOKEN", "0123456789abcdef")]).unwrap();
+        let token = c.metrics_token.unwrap();
+        assert_eq!(token.expose(), "0123456789abcdef");
+        assert_eq!(format!("{token:?}"), "MetricsToken(***)");
+        for short in ["short", "0123456789 abcdef"] {
+            let e = config(&[("AFUREKO_METRICS_TOKEN", short)]).unwrap_err();
+            assert_eq!(e.var, "AFUREKO_METRICS_TOKEN");
+        }
     }
 
     #[test]

@@ -4,10 +4,11 @@ use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, Config, SecretKeys};
 use crate::http::limit::Limits;
+use crate::http::metrics::MetricsEndpoint;
 use crate::http::{AppState, app};
 use crate::notify::client::HookClient;
 use crate::notify::sender::Notifier;
-use crate::settings::{BaseUrl, ConfigError, RateLimits};
+use crate::settings::{BaseUrl, ConfigError, MetricsToken, RateLimits};
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
 use crate::store::aws::{kms_client, s3_client, sdk_config, sqs_clients};
@@ -188,6 +189,7 @@ pub fn state(
         public_url,
         clock,
         limits: Arc::new(Limits::new(limits)),
+        metrics: None,
     }
 }
 
@@ -264,7 +266,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             "AFUREKO_PUBLIC_URL is not set: signatures are checked against the local address, which Twilio cannot reach"
         );
     }
-    let state = state(
+    let mut state = state(
         &backend,
         config.public_url.clone(),
         config.twilio_api()?,
@@ -272,6 +274,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         config.rate_limits,
         hook_client(&config)?,
     );
+    if let Some(token) = config.metrics_token.clone() {
+        state.metrics = metrics_endpoint(token);
+    }
     // Off the start-up path, so serving starts at once.
     tokio::task::spawn_blocking(crate::domain::phone::warm_up);
     tokio::task::spawn_blocking(|| {
@@ -323,6 +328,26 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
 /// configuration allows.
 pub fn hook_client(config: &Config) -> Result<HookClient, StartupError> {
     HookClient::new(config.notify_reach).map_err(StartupError::Hooks)
+}
+
+/// `/metrics`: the Prometheus recorder, installed now, its histograms
+/// drained every few seconds.
+pub fn metrics_endpoint(token: MetricsToken) -> Option<Arc<MetricsEndpoint>> {
+    let Some(handle) = crate::monitoring::prometheus() else {
+        tracing::warn!("another metrics recorder is installed: /metrics stays off");
+        return None;
+    };
+    let endpoint = Arc::new(MetricsEndpoint::new(token, handle));
+    let kept = endpoint.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            kept.upkeep();
+        }
+    });
+    tracing::info!("/metrics is on");
+    Some(endpoint)
 }
 
 /// How often `serve` deletes expired records: their reads already treat

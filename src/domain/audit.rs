@@ -33,6 +33,9 @@ pub enum AuditAction {
     NotificationEndpointAdded,
     /// A notification endpoint removed (subject: its id).
     NotificationEndpointRemoved,
+    /// A period's records exported with whole phone numbers (subject: the
+    /// period, `from..to`; counts: the records).
+    RecordsExported,
 }
 
 /// Who made a change, as the audit trail names them.

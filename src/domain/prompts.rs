@@ -116,12 +116,16 @@ pub enum PromptKey {
     RepeatCaller,
     QueueHold,
     QueueOffer,
+    /// Number entry when the number may be said too.
+    EnterNumberSpeech,
+    /// The callback window choice; by default made from the windows.
+    WindowChoice,
     /// Not said but sent: the caller's SMS confirmation (`domain::notify::sms`).
     SmsConfirmation,
 }
 
 impl PromptKey {
-    pub const ALL: [PromptKey; 14] = [
+    pub const ALL: [PromptKey; 16] = [
         PromptKey::Greeting,
         PromptKey::AfterHoursGreeting,
         PromptKey::OfferCallerId,
@@ -135,6 +139,8 @@ impl PromptKey {
         PromptKey::RepeatCaller,
         PromptKey::QueueHold,
         PromptKey::QueueOffer,
+        PromptKey::EnterNumberSpeech,
+        PromptKey::WindowChoice,
         PromptKey::SmsConfirmation,
     ];
 
@@ -153,6 +159,8 @@ impl PromptKey {
             PromptKey::RepeatCaller => "repeat_caller",
             PromptKey::QueueHold => "queue_hold",
             PromptKey::QueueOffer => "queue_offer",
+            PromptKey::EnterNumberSpeech => "enter_number_speech",
+            PromptKey::WindowChoice => "window_choice",
             PromptKey::SmsConfirmation => "sms_confirmation",
         }
     }
@@ -177,6 +185,8 @@ impl PromptKey {
         )
     }
 
+    /// The language's text. `WindowChoice`'s is the choice without any
+    /// window: the IVR adds each of the tenant's windows to it.
     pub fn default_text(self, language: Language) -> &'static str {
         match language {
             Language::JaJp => match self {
@@ -221,6 +231,10 @@ impl PromptKey {
                 PromptKey::SmsConfirmation => {
                     "お電話ありがとうございました。ご依頼を承りました。{due}折り返しお電話します。このSMSへの返信は受け付けていません。"
                 }
+                PromptKey::EnterNumberSpeech => {
+                    "折り返し先の電話番号を、市外局番からボタンで入力するか、お話しください。ボタンの場合は、最後にシャープを押してください。"
+                }
+                PromptKey::WindowChoice => "できるだけ早くをご希望の方は0を押してください。",
             },
             Language::EnUs => match self {
                 PromptKey::Greeting => {
@@ -259,6 +273,10 @@ impl PromptKey {
                 PromptKey::SmsConfirmation => {
                     "Thank you for calling. We have your request and will call you back {due}. Replies to this message are not read."
                 }
+                PromptKey::EnterNumberSpeech => {
+                    "Please say or enter the number we should call back, with its area code. If you type it, press the pound key at the end."
+                }
+                PromptKey::WindowChoice => "For a call as soon as possible, press 0.",
             },
         }
     }

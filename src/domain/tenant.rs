@@ -1,5 +1,6 @@
 //! Tenants: a company, its Twilio credentials and its call-flow settings.
 
+use crate::domain::callback_window::{self, CallbackWindow, WindowError};
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::notify::sms::SmsSender;
 use crate::domain::phone::Region;
@@ -8,6 +9,7 @@ use crate::domain::reason::Reason;
 use crate::domain::routing::{Routing, RoutingError};
 use crate::domain::schedule::Schedule;
 use crate::domain::settings::{Kind, OutOfRange, SETTINGS, Value};
+use crate::domain::speech::NumberEntry;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -42,6 +44,8 @@ pub enum TenantError {
     SmsFrom(String),
     #[error("sms_from must be set to send SMS confirmations")]
     SmsWithoutSender,
+    #[error("callback_windows: {0}")]
+    CallbackWindows(#[from] WindowError),
 }
 
 impl TenantError {
@@ -57,6 +61,7 @@ impl TenantError {
             | TenantError::EmptyPrompt(_) => "prompts",
             TenantError::Routing(e) => e.field(),
             TenantError::SmsFrom(_) | TenantError::SmsWithoutSender => "sms_from",
+            TenantError::CallbackWindows(_) => "callback_windows",
         }
     }
 
@@ -66,7 +71,8 @@ impl TenantError {
             TenantError::VoiceLanguage { .. }
             | TenantError::Range(_)
             | TenantError::SmsFrom(_)
-            | TenantError::SmsWithoutSender => true,
+            | TenantError::SmsWithoutSender
+            | TenantError::CallbackWindows(_) => true,
             TenantError::Routing(e) => e.names_its_field(),
             TenantError::EmptyAuthToken
             | TenantError::TimeZone(_)
@@ -218,6 +224,13 @@ pub struct TenantSettings {
     /// Who it comes from: a number, a Messaging Service SID or an
     /// alphanumeric sender ID (`SmsSender`); empty: not set.
     pub sms_from: String,
+    /// Whether `{due}` says when the callback comes; off, it says nothing.
+    pub announce_due: bool,
+    /// Times the caller may choose to be called back in, each on its key;
+    /// none: no choice is offered.
+    pub callback_windows: Vec<CallbackWindow>,
+    /// Whether the number may be said as well as typed.
+    pub number_entry: NumberEntry,
 }
 
 impl Default for TenantSettings {
@@ -241,6 +254,9 @@ impl Default for TenantSettings {
             schedule: Default::default(),
             sms_confirmation: false,
             sms_from: String::new(),
+            announce_due: true,
+            callback_windows: Vec::new(),
+            number_entry: NumberEntry::Dtmf,
         }
     }
 }
@@ -280,6 +296,8 @@ impl TenantSettings {
         if self.sms_confirmation && self.sms_from.is_empty() {
             return Err(TenantError::SmsWithoutSender);
         }
+        callback_window::check_windows(&self.callback_windows)?;
+        callback_window::check_within_hours(&self.callback_windows, &self.schedule)?;
         for (key, text) in &self.prompts {
             if text.trim().is_empty() {
                 return Err(TenantError::EmptyPrompt(key.name()));
@@ -467,6 +485,30 @@ mod tests {
             settings.prompts.insert(key, "{due} {number}".into());
             settings.validate().unwrap();
         }
+    }
+
+    #[test]
+    fn callback_windows_lie_within_business_hours() {
+        let mut settings = TenantSettings::default();
+        settings.schedule.set_hours("mon-fri=09:00-18:00").unwrap();
+        settings.callback_windows =
+            callback_window::parse_windows(&["1=09:00-12:00", "2=17:00-19:00"]).unwrap();
+        let err = settings.validate().unwrap_err();
+        assert_eq!(err.field(), "callback_windows");
+        assert_eq!(
+            err.to_string(),
+            "callback_windows: callback window 2=17:00-19:00 is outside business hours on every day"
+        );
+        settings.callback_windows.pop();
+        settings.validate().unwrap();
+        // Older tenants, stored without the new settings, load with the defaults.
+        let mut stored = serde_json::to_value(TenantSettings::default()).unwrap();
+        for name in ["announce_due", "callback_windows", "number_entry"] {
+            stored.as_object_mut().unwrap().remove(name);
+        }
+        let loaded: TenantSettings = serde_json::from_value(stored).unwrap();
+        assert!(loaded.announce_due && loaded.callback_windows.is_empty());
+        assert_eq!(loaded.number_entry, NumberEntry::Dtmf);
     }
 
     #[test]

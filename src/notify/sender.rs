@@ -369,7 +369,7 @@ impl Notifier {
                         SmsSender::Service(sid) => Sender::Service(sid.clone()),
                         SmsSender::Alphanumeric(id) => Sender::Alphanumeric(id.clone()),
                     },
-                    body: sms::text(&tenant.settings, record.due_at, now),
+                    body: sms::text(&tenant.settings, &record.due(), now),
                 };
                 self.api
                     .send_message(&tenant.twilio, &message)

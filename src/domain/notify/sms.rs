@@ -3,6 +3,7 @@
 //! prompt, `{due}` as the IVR says it).
 
 use crate::domain::callback::CallbackRecord;
+use crate::domain::due::Due;
 use crate::domain::ids::MessagingServiceSid;
 use crate::domain::phone::{E164, Region};
 use crate::domain::prompts::PromptKey;
@@ -68,8 +69,9 @@ pub fn after_recording(record: &mut CallbackRecord, settings: &TenantSettings, n
     }
 }
 
-/// The text of a record's confirmation, due at `due`, sent at `now`.
-pub fn text(settings: &TenantSettings, due: Timestamp, now: Timestamp) -> String {
+/// The text of a record's confirmation, due at `due` (in the window the
+/// caller chose, if any), sent at `now`; `{due}` as the IVR said it.
+pub fn text(settings: &TenantSettings, due: &Due, now: Timestamp) -> String {
     crate::domain::ivr::with_due(settings, PromptKey::SmsConfirmation, Some(due), now)
 }
 
@@ -132,13 +134,13 @@ mod tests {
     #[test]
     fn the_text_says_by_when_in_the_tenants_language_and_that_replies_are_not_read() {
         let now: Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
-        let due: Timestamp = "2026-11-25T06:20:00Z".parse().unwrap();
-        let ja = text(&TenantSettings::default(), due, now);
+        let due = Due::at("2026-11-25T06:20:00Z".parse().unwrap());
+        let ja = text(&TenantSettings::default(), &due, now);
         assert_eq!(
             ja,
             "お電話ありがとうございました。ご依頼を承りました。本日15時30分までに折り返しお電話します。このSMSへの返信は受け付けていません。"
         );
-        let en = text(&TenantSettings::for_language(Language::EnUs), due, now);
+        let en = text(&TenantSettings::for_language(Language::EnUs), &due, now);
         assert_eq!(
             en,
             "Thank you for calling. We have your request and will call you back by 3:30 pm today. Replies to this message are not read."
@@ -146,6 +148,6 @@ mod tests {
         let mut own = TenantSettings::default();
         own.prompts
             .insert(PromptKey::SmsConfirmation, "{due}お電話します".into());
-        assert_eq!(text(&own, due, now), "本日15時30分までにお電話します");
+        assert_eq!(text(&own, &due, now), "本日15時30分までにお電話します");
     }
 }
