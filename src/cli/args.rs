@@ -94,7 +94,8 @@ pub enum AgentCommand {
         /// agent, supervisor or admin.
         #[arg(long, default_value = "agent")]
         role: Role,
-        /// The agent's own phone (E.164, or national in the tenant's region).
+        /// The phone click-to-call rings: a number (E.164, or national in
+        /// the tenant's region) or a sip: URI.
         #[arg(long)]
         phone: Option<String>,
         #[arg(
@@ -110,7 +111,7 @@ pub enum AgentCommand {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
     },
-    /// Change an agent's name or role.
+    /// Change an agent's name, role or phone.
     Change {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
@@ -121,6 +122,10 @@ pub enum AgentCommand {
         /// agent, supervisor or admin.
         #[arg(long)]
         role: Option<Role>,
+        /// The phone click-to-call rings: a number or a sip: URI ("none"
+        /// removes it).
+        #[arg(long)]
+        phone: Option<String>,
     },
     /// Disable an agent: every session ends at once.
     Disable {
@@ -254,6 +259,7 @@ fn flag(setting: &'static Setting) -> Arg {
         Kind::Integer { min, max } => format!("{min}-{max}"),
         Kind::Text { .. } => "TEXT".to_owned(),
         Kind::Choice(choices) => choices.join("|"),
+        Kind::Phone => "E164|none".to_owned(),
     };
     let arg = Arg::new(setting.name)
         .long(setting.name.replace('_', "-"))

@@ -72,6 +72,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
     );
     record.id = CallbackId::parse(CALLBACK).unwrap();
     record.recordings.push(Recording {
+        kind: Default::default(),
         sid: RecordingSid::parse("RE0000000000000000000000000000e0ff").unwrap(),
         call_sid: Some(record.call_sid.clone()),
         state: RecordingState::Stored,

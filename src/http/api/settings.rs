@@ -62,6 +62,8 @@ pub enum FieldType {
     String,
     /// One of `choices`.
     Enum,
+    /// A number in E.164, or "" for none.
+    Phone,
 }
 
 /// One setting, as the page's form offers it; in display order.
@@ -114,10 +116,14 @@ impl From<&Setting> for SettingField {
                 field.kind = FieldType::Enum;
                 field.choices = Some(choices.to_vec());
             }
+            Kind::Phone => field.kind = FieldType::Phone,
         }
         field
     }
 }
+
+/// E.164's shape, or none (""); the number itself is checked too.
+const PHONE_PATTERN: &str = r"^(\+[1-9][0-9]{6,14})?$";
 
 /// A setting's schema in the view, or (`nullable`) in the patch.
 fn property(setting: &Setting, nullable: bool) -> Schema {
@@ -136,6 +142,9 @@ fn property(setting: &Setting, nullable: bool) -> Schema {
         Kind::Text { max_length } => property
             .schema_type(types(Type::String))
             .max_length(max_length),
+        Kind::Phone => property
+            .schema_type(types(Type::String))
+            .pattern(Some(PHONE_PATTERN)),
         Kind::Choice(choices) => {
             let mut values: Vec<serde_json::Value> = choices.iter().map(|&c| c.into()).collect();
             if nullable {
@@ -243,12 +252,14 @@ fn value_of(setting: &Setting, json: serde_json::Value) -> Result<Option<Value>,
                 )));
             }
         },
-        (Kind::Text { .. } | Kind::Choice(_), serde_json::Value::String(s)) => Value::Text(s),
+        (Kind::Text { .. } | Kind::Choice(_) | Kind::Phone, serde_json::Value::String(s)) => {
+            Value::Text(s)
+        }
         (kind, other) => {
             let expected = match kind {
                 Kind::Boolean => "a boolean",
                 Kind::Integer { .. } => "a whole number",
-                Kind::Text { .. } | Kind::Choice(_) => "a string",
+                Kind::Text { .. } | Kind::Choice(_) | Kind::Phone => "a string",
             };
             return Err(refused(format!(
                 "invalid type: {}, expected {expected}",
