@@ -126,6 +126,8 @@ fn strings() -> Vec<(String, String, String)> {
             current = Some(c[1].to_owned());
         } else if line == "  }," {
             current = None;
+        } else if line.trim_start().starts_with("//") {
+            // A comment naming the feature a block of keys is for.
         } else if let Some(lang) = &current {
             let c = entry
                 .captures(line)
@@ -201,6 +203,9 @@ async fn labelled_keys() -> Vec<(&'static str, Vec<String>)> {
         ("outcome_", "Outcome"),
         ("role_", "Role"),
         ("h_", "HistoryKind"),
+        ("cs_", "CallState"),
+        ("ce_", "CallEnd"),
+        ("rk_", "RecordingKind"),
     ]
     .into_iter()
     .map(|(prefix, schema)| (prefix, strings(&schemas[schema]["enum"], prefix)))

@@ -242,7 +242,16 @@ impl FakeTwilioApi {
     /// Serves the account `account_sid`, accepting `auth_token`, on a free
     /// port.
     pub async fn start(account_sid: &str, auth_token: &str) -> Result<Self, SimError> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on(([127, 0, 0, 1], 0).into(), account_sid, auth_token).await
+    }
+
+    /// As `start`, on `addr`.
+    pub async fn start_on(
+        addr: std::net::SocketAddr,
+        account_sid: &str,
+        auth_token: &str,
+    ) -> Result<Self, SimError> {
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(transport)?;
         let addr = listener.local_addr().map_err(transport)?;
