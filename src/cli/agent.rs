@@ -71,7 +71,15 @@ pub async fn agent(backend: &Backend, command: AgentCommand) -> anyhow::Result<(
                     None if a.must_change_password => "active (must change password)".into(),
                     None => "active".into(),
                 };
-                println!("{:<20} {:<11} {:<30} {state}", a.login, a.role, a.name);
+                let phone = a
+                    .phone
+                    .as_ref()
+                    .map(|p| format!("  phone {p}"))
+                    .unwrap_or_default();
+                println!(
+                    "{:<20} {:<11} {:<30} {state}{phone}",
+                    a.login, a.role, a.name
+                );
             }
         }
         AgentCommand::Change {
