@@ -325,7 +325,10 @@ fn retention_days_are_set_within_their_bounds_and_the_sweep_reports_retention() 
 fn click_to_call_is_set_up_by_flags_and_an_agent_gets_a_phone() {
     let cli = Cli::new();
     cli.create_acme();
-    assert_eq!(settings(&cli)["outbound_caller_id"], serde_json::Value::Null);
+    assert_eq!(
+        settings(&cli)["outbound_caller_id"],
+        serde_json::Value::Null
+    );
     let flags = [
         "--outbound-caller-id",
         "+81 50 1234 5678",
@@ -359,14 +362,26 @@ fn click_to_call_is_set_up_by_flags_and_an_agent_gets_a_phone() {
         assert!(run.stderr.contains(message), "{}", run.stderr);
     }
     cli.ok(&["tenant", "update", "acme", "--outbound-caller-id", "none"]);
-    assert_eq!(settings(&cli)["outbound_caller_id"], serde_json::Value::Null);
+    assert_eq!(
+        settings(&cli)["outbound_caller_id"],
+        serde_json::Value::Null
+    );
 
     let ann = ["--tenant", "acme", "--login", "ann"];
     let sip = ["--name", "Ann", "--phone", "sip:ann@pbx.example.com"];
     cli.ok(&[&["agent", "add"][..], &ann, &sip].concat());
     let list = || cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
-    assert!(list().ends_with("  phone sip:ann@pbx.example.com\n"), "{}", list());
-    cli.ok(&[&["agent", "change"][..], &ann, &["--phone", "090-1234-5678"]].concat());
+    assert!(
+        list().ends_with("  phone sip:ann@pbx.example.com\n"),
+        "{}",
+        list()
+    );
+    cli.ok(&[
+        &["agent", "change"][..],
+        &ann,
+        &["--phone", "090-1234-5678"],
+    ]
+    .concat());
     assert!(list().ends_with("  phone +819012345678\n"), "{}", list());
     let bad = cli.run(&[&["agent", "change"][..], &ann, &["--phone", "call me"]].concat());
     assert!(!bad.ok);

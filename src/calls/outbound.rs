@@ -10,9 +10,7 @@ use crate::domain::agent::AgentAccount;
 use crate::domain::audit::{Actor, AuditAction, AuditEntry};
 use crate::domain::callback::{CallbackRecord, RecordingKind};
 use crate::domain::ids::{CallSid, CallbackId};
-use crate::domain::outbound::{
-    self, CallKey, CallRefusal, DialResult, OutboundLinks, TwilioFault,
-};
+use crate::domain::outbound::{self, CallKey, CallRefusal, DialResult, OutboundLinks, TwilioFault};
 use crate::domain::tenant::Tenant;
 use crate::domain::twiml::Twiml;
 use crate::store::{StoreError, modify_callback};
@@ -61,8 +59,7 @@ pub async fn place(
     let rules = tenant.settings.work_rules();
     let record = work::load(deps, &tenant.id, id).await?;
     record.may_call(&agent.login, now, &rules)?;
-    let (caller_id, phone) =
-        outbound::ready(&tenant.settings, &agent.login, agent.phone.as_ref())?;
+    let (caller_id, phone) = outbound::ready(&tenant.settings, &agent.login, agent.phone.as_ref())?;
     let mut refused = None;
     let mut key = None;
     modify_callback(deps.store, &tenant.id, &record.id, |r| {
@@ -91,7 +88,15 @@ pub async fn place(
                 r.call_placed(&key, &call_sid, now)
             })
             .await?;
-            audit(deps, tenant, actor, AuditAction::CallBackPlaced, &record.id, 0).await?;
+            audit(
+                deps,
+                tenant,
+                actor,
+                AuditAction::CallBackPlaced,
+                &record.id,
+                0,
+            )
+            .await?;
             tracing::info!(callback_id = %record.id, %call_sid, "call back placed: ringing the agent");
             Ok(Placed { call_sid, record })
         }
@@ -201,7 +206,15 @@ pub async fn correct_attempt(
         return Err(e.into());
     }
     if corrected {
-        audit(deps, tenant, actor, AuditAction::AttemptCorrected, &written.id, n).await?;
+        audit(
+            deps,
+            tenant,
+            actor,
+            AuditAction::AttemptCorrected,
+            &written.id,
+            n,
+        )
+        .await?;
     }
     Ok(written)
 }
@@ -224,7 +237,9 @@ async fn leg_step(
     .await;
     match (stepped, answer) {
         (Ok(_), Some(twiml)) => Ok(twiml),
-        (Ok(_), None) | (Err(StoreError::NotFound(_)), _) => Ok(outbound::record_gone(&tenant.settings)),
+        (Ok(_), None) | (Err(StoreError::NotFound(_)), _) => {
+            Ok(outbound::record_gone(&tenant.settings))
+        }
         (Err(e), _) => Err(e),
     }
 }

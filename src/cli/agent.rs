@@ -3,8 +3,8 @@
 use super::args::AgentCommand;
 use super::{deps, load_tenant};
 use crate::accounts::agents::{self, AgentChange, NewAgent};
-use crate::domain::audit::Actor;
 use crate::domain::agent;
+use crate::domain::audit::Actor;
 use crate::domain::tenant::Tenant;
 use crate::startup::Backend;
 use anyhow::Context;

@@ -396,7 +396,11 @@ fn agent_play(text: &str) -> Result<crate::twilio::sim::AgentPlay, String> {
         "fails" => AgentPlay::Fails,
         other => match other.strip_prefix("press-") {
             Some(keys) if !keys.is_empty() => AgentPlay::Presses(keys.to_owned()),
-            _ => return Err(format!("expected press-KEYS, press-nothing, no-answer, busy or fails, got {other:?}")),
+            _ => {
+                return Err(format!(
+                    "expected press-KEYS, press-nothing, no-answer, busy or fails, got {other:?}"
+                ));
+            }
         },
     })
 }
@@ -412,7 +416,11 @@ fn customer_play(text: &str) -> Result<crate::twilio::sim::CustomerPlay, String>
         "hangs-up" => CustomerPlay::AgentHangsUp,
         other => match other.strip_prefix("talks-").map(str::parse) {
             Some(Ok(seconds)) => CustomerPlay::Talks { seconds },
-            _ => return Err(format!("expected talks-SECONDS, busy, no-answer, fails or hangs-up, got {other:?}")),
+            _ => {
+                return Err(format!(
+                    "expected talks-SECONDS, busy, no-answer, fails or hangs-up, got {other:?}"
+                ));
+            }
         },
     })
 }

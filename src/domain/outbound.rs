@@ -60,9 +60,7 @@ pub trait OutboundLinks: Send + Sync {
 }
 
 /// How far a call back got, in order.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CallState {
     /// Twilio is ringing the agent's phone.
@@ -442,7 +440,10 @@ impl CallbackRecord {
                 call.name(sid, now);
                 call.finish(CallEnd::NoLongerHeld, now)
             });
-            return (voice.goodbye(no_longer_held(&voice)), self.touched(ended, now));
+            return (
+                voice.goodbye(no_longer_held(&voice)),
+                self.touched(ended, now),
+            );
         }
         let whisper = self.whisper(settings, now);
         let press = voice.text(
@@ -516,17 +517,17 @@ impl CallbackRecord {
             let ended = self
                 .call_of(key)
                 .is_some_and(|call| call.finish(CallEnd::AgentDeclined, now));
-            let text = voice.text(
-                "おつなぎせずに終了します。",
-                "Not connected. Goodbye.",
-            );
+            let text = voice.text("おつなぎせずに終了します。", "Not connected. Goodbye.");
             return (voice.goodbye(text), self.touched(ended, now));
         }
         if !self.still_for(&key.agent, now, &rules) {
             let ended = self
                 .call_of(key)
                 .is_some_and(|call| call.finish(CallEnd::NoLongerHeld, now));
-            return (voice.goodbye(no_longer_held(&voice)), self.touched(ended, now));
+            return (
+                voice.goodbye(no_longer_held(&voice)),
+                self.touched(ended, now),
+            );
         }
         let recording = settings.callback_recording.then(|| BridgeRecording {
             status_callback: links.recording(key),
@@ -793,11 +794,20 @@ mod tests {
             dial_outcome("completed", Some(9), min),
             Some(Outcome::NoAnswer)
         );
-        assert_eq!(dial_outcome("completed", None, min), Some(Outcome::NoAnswer));
+        assert_eq!(
+            dial_outcome("completed", None, min),
+            Some(Outcome::NoAnswer)
+        );
         assert_eq!(dial_outcome("completed", None, 0), Some(Outcome::Reached));
         assert_eq!(dial_outcome("busy", None, min), Some(Outcome::Busy));
-        assert_eq!(dial_outcome("no-answer", None, min), Some(Outcome::NoAnswer));
-        assert_eq!(dial_outcome("failed", None, min), Some(Outcome::WrongNumber));
+        assert_eq!(
+            dial_outcome("no-answer", None, min),
+            Some(Outcome::NoAnswer)
+        );
+        assert_eq!(
+            dial_outcome("failed", None, min),
+            Some(Outcome::WrongNumber)
+        );
         assert_eq!(dial_outcome("canceled", Some(40), min), None);
         assert_eq!(dial_outcome("something-new", Some(40), min), None);
     }
@@ -825,7 +835,10 @@ mod tests {
         );
         // A call that never reported its end stops blocking after an hour.
         r.claim("bob", at("2026-11-25T02:59:00Z"), &rules).unwrap();
-        assert!(r.start_call("bob", at("2026-11-25T03:00:00Z"), &rules).is_ok());
+        assert!(
+            r.start_call("bob", at("2026-11-25T03:00:00Z"), &rules)
+                .is_ok()
+        );
         r.complete("bob", None, at("2026-11-25T03:01:00Z"), &rules)
             .unwrap();
         assert!(matches!(
@@ -855,8 +868,13 @@ mod tests {
     fn the_agent_hears_who_and_why_then_presses_1() {
         let (mut r, key) = calling();
         r.add_note("bob", "請求書の件。\n二行目は読まない".into(), at(T0));
-        let (twiml, changed) =
-            r.agent_answered(&key, &sid(1), &settings(), &Links, at("2026-11-25T02:00:10Z"));
+        let (twiml, changed) = r.agent_answered(
+            &key,
+            &sid(1),
+            &settings(),
+            &Links,
+            at("2026-11-25T02:00:10Z"),
+        );
         assert!(changed);
         assert_eq!(r.call.as_ref().unwrap().state, CallState::AgentAnswered);
         assert_eq!(
@@ -919,9 +937,15 @@ mod tests {
             let (mut r, key) = calling();
             let (twiml, changed) = r.agent_pressed(&key, digits, &settings(), &Links, at(T0));
             assert!(changed);
-            assert_eq!(twiml, Voice(&settings()).goodbye("おつなぎせずに終了します。"));
+            assert_eq!(
+                twiml,
+                Voice(&settings()).goodbye("おつなぎせずに終了します。")
+            );
             let call = r.call.as_ref().unwrap();
-            assert_eq!((call.state, call.end), (CallState::Ended, Some(CallEnd::AgentDeclined)));
+            assert_eq!(
+                (call.state, call.end),
+                (CallState::Ended, Some(CallEnd::AgentDeclined))
+            );
             assert!(r.attempts.is_empty());
             // The status callback after it changes nothing.
             assert!(!r.agent_leg_status(&key, &sid(1), "completed", at(T0)));
@@ -934,7 +958,10 @@ mod tests {
         let rules = settings().work_rules();
         r.complete("ann", None, at(T0), &rules).unwrap();
         let (twiml, _) = r.agent_answered(&key, &sid(1), &settings(), &Links, at(T0));
-        assert!(matches!(twiml.verbs.as_slice(), [Verb::Say(_), Verb::Hangup]));
+        assert!(matches!(
+            twiml.verbs.as_slice(),
+            [Verb::Say(_), Verb::Hangup]
+        ));
         assert_eq!(r.call.as_ref().unwrap().end, Some(CallEnd::NoLongerHeld));
     }
 
@@ -943,20 +970,33 @@ mod tests {
         let (mut r, key) = calling();
         r.agent_pressed(&key, "1", &settings(), &Links, at(T0));
         let done = at("2026-11-25T02:05:00Z");
-        let (twiml, changed) =
-            r.customer_leg_ended(&key, &sid(1), &dial("completed", Some(95)), &settings(), done);
+        let (twiml, changed) = r.customer_leg_ended(
+            &key,
+            &sid(1),
+            &dial("completed", Some(95)),
+            &settings(),
+            done,
+        );
         assert!(changed);
         assert_eq!(
             twiml,
             Voice(&settings()).goodbye("発信結果を、つながった、として記録しました。")
         );
-        let (again, changed) =
-            r.customer_leg_ended(&key, &sid(1), &dial("completed", Some(95)), &settings(), done);
+        let (again, changed) = r.customer_leg_ended(
+            &key,
+            &sid(1),
+            &dial("completed", Some(95)),
+            &settings(),
+            done,
+        );
         assert!(!changed);
         assert_eq!(again, twiml);
         assert_eq!(r.attempts.len(), 1);
         let attempt = &r.attempts[0];
-        assert_eq!((attempt.agent.as_str(), attempt.outcome), ("ann", Outcome::Reached));
+        assert_eq!(
+            (attempt.agent.as_str(), attempt.outcome),
+            ("ann", Outcome::Reached)
+        );
         assert_eq!(
             attempt.call,
             Some(AttemptCall {
@@ -965,11 +1005,24 @@ mod tests {
                 duration_seconds: Some(95),
             })
         );
-        assert_eq!((r.status, r.claimed_by.as_deref()), (Status::Completed, None));
+        assert_eq!(
+            (r.status, r.claimed_by.as_deref()),
+            (Status::Completed, None)
+        );
         let call = r.call.as_ref().unwrap();
         assert_eq!(
-            (call.state, call.end, call.attempt, call.customer_call_sid.clone()),
-            (CallState::Ended, Some(CallEnd::Logged), Some(1), Some(sid(2)))
+            (
+                call.state,
+                call.end,
+                call.attempt,
+                call.customer_call_sid.clone()
+            ),
+            (
+                CallState::Ended,
+                Some(CallEnd::Logged),
+                Some(1),
+                Some(sid(2))
+            )
         );
         // The agent leg's status callbacks, late and repeated.
         assert!(!r.agent_leg_status(&key, &sid(1), "completed", done));
@@ -983,7 +1036,10 @@ mod tests {
         let done = at("2026-11-25T02:05:00Z");
         r.customer_leg_ended(&key, &sid(1), &dial("busy", None), &settings(), done);
         assert_eq!(r.attempts[0].outcome, Outcome::Busy);
-        assert_eq!((r.status, r.due_at), (Status::Pending, at("2026-11-25T03:05:00Z")));
+        assert_eq!(
+            (r.status, r.due_at),
+            (Status::Pending, at("2026-11-25T03:05:00Z"))
+        );
 
         let (mut r, key) = calling();
         // The agent leg's end came first: the Dial's result still decides.
@@ -1055,6 +1111,9 @@ mod tests {
         assert_eq!(json["call"]["state"], "calling_agent");
         assert_eq!(serde_json::from_value::<CallbackRecord>(json).unwrap(), r);
         doc.as_object_mut().unwrap().remove("call");
-        assert_eq!(serde_json::from_value::<CallbackRecord>(doc).unwrap().call, None);
+        assert_eq!(
+            serde_json::from_value::<CallbackRecord>(doc).unwrap().call,
+            None
+        );
     }
 }

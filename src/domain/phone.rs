@@ -619,10 +619,7 @@ mod tests {
     #[test]
     fn the_ending_is_read_digit_by_digit() {
         let number = E164::parse("+81312345678", Region::JP).unwrap();
-        assert_eq!(
-            number.read_ending(4, Language::JaJp),
-            "ゴーロクナナハチ"
-        );
+        assert_eq!(number.read_ending(4, Language::JaJp), "ゴーロクナナハチ");
         assert_eq!(number.read_ending(4, Language::EnUs), "5 6 7 8");
         assert_eq!(
             number.read_ending(20, Language::EnUs),

@@ -610,7 +610,15 @@ mod tests {
         let mut r = reached();
         let now = at("2026-11-25T02:10:00Z");
         let corrected = r
-            .correct_attempt(1, "ann", false, Outcome::Voicemail, "留守電だった".into(), now, &rules())
+            .correct_attempt(
+                1,
+                "ann",
+                false,
+                Outcome::Voicemail,
+                "留守電だった".into(),
+                now,
+                &rules(),
+            )
             .unwrap();
         assert!(corrected);
         assert_eq!(r.attempts.len(), 1);
@@ -630,13 +638,29 @@ mod tests {
         // The same outcome again changes nothing.
         let again = r.clone();
         assert_eq!(
-            r.correct_attempt(1, "ann", false, Outcome::Voicemail, "x".into(), now, &rules()),
+            r.correct_attempt(
+                1,
+                "ann",
+                false,
+                Outcome::Voicemail,
+                "x".into(),
+                now,
+                &rules()
+            ),
             Ok(false)
         );
         assert_eq!(r, again);
         // And back: completed, kept for the retention from now.
-        r.correct_attempt(1, "ann", false, Outcome::Reached, "つながっていた".into(), now, &rules())
-            .unwrap();
+        r.correct_attempt(
+            1,
+            "ann",
+            false,
+            Outcome::Reached,
+            "つながっていた".into(),
+            now,
+            &rules(),
+        )
+        .unwrap();
         assert_eq!(r.status, Status::Completed);
         assert_eq!(r.expires_at, Some(at("2026-11-26T02:10:00Z")));
         assert_eq!(r.attempts[0].corrections.len(), 2);
@@ -660,8 +684,16 @@ mod tests {
         )
         .unwrap();
         let now = at("2026-11-25T03:10:00Z");
-        r.correct_attempt(2, "ann", false, Outcome::Voicemail, "機械だった".into(), now, &rules())
-            .unwrap();
+        r.correct_attempt(
+            2,
+            "ann",
+            false,
+            Outcome::Voicemail,
+            "機械だった".into(),
+            now,
+            &rules(),
+        )
+        .unwrap();
         assert_eq!(r.status, Status::Failed);
         assert_eq!(r.expires_at, Some(at("2026-11-26T03:10:00Z")));
     }
@@ -690,7 +722,10 @@ mod tests {
         // A correction that leaves it open is fine while bob holds it.
         r.correct_attempt(1, "ann", false, Outcome::Busy, "n".into(), now, &rules())
             .unwrap();
-        assert_eq!((r.status, r.claimed_by.as_deref()), (Status::Claimed, Some("bob")));
+        assert_eq!(
+            (r.status, r.claimed_by.as_deref()),
+            (Status::Claimed, Some("bob"))
+        );
         r.correct_attempt(1, "bob", true, Outcome::Reached, "n".into(), now, &rules())
             .unwrap();
         assert_eq!((r.status, r.claimed_by.clone()), (Status::Completed, None));
@@ -701,11 +736,28 @@ mod tests {
         let mut r = reached();
         let now = at("2026-11-25T02:10:00Z");
         let fix = |r: &mut CallbackRecord, n, by: &str, supervisor| {
-            r.correct_attempt(n, by, supervisor, Outcome::Voicemail, "n".into(), now, &rules())
+            r.correct_attempt(
+                n,
+                by,
+                supervisor,
+                Outcome::Voicemail,
+                "n".into(),
+                now,
+                &rules(),
+            )
         };
-        assert_eq!(fix(&mut r, 0, "ann", false), Err(ChangeError::NoSuchAttempt { n: 0 }));
-        assert_eq!(fix(&mut r, 2, "ann", false), Err(ChangeError::NoSuchAttempt { n: 2 }));
-        assert_eq!(fix(&mut r, 1, "bob", false), Err(ChangeError::NotYourAttempt));
+        assert_eq!(
+            fix(&mut r, 0, "ann", false),
+            Err(ChangeError::NoSuchAttempt { n: 0 })
+        );
+        assert_eq!(
+            fix(&mut r, 2, "ann", false),
+            Err(ChangeError::NoSuchAttempt { n: 2 })
+        );
+        assert_eq!(
+            fix(&mut r, 1, "bob", false),
+            Err(ChangeError::NotYourAttempt)
+        );
         assert_eq!(fix(&mut r, 1, "sue", true), Ok(true));
         for i in 0..MAX_CORRECTIONS - 1 {
             let outcome = [Outcome::Busy, Outcome::NoAnswer][i % 2];
@@ -728,10 +780,23 @@ mod tests {
             &rules(),
         )
         .unwrap();
-        r.complete("ann", Some("by mail".into()), at("2026-11-25T02:06:00Z"), &rules())
-            .unwrap();
-        r.correct_attempt(1, "ann", false, Outcome::Voicemail, "n".into(), at("2026-11-25T02:07:00Z"), &rules())
-            .unwrap();
+        r.complete(
+            "ann",
+            Some("by mail".into()),
+            at("2026-11-25T02:06:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        r.correct_attempt(
+            1,
+            "ann",
+            false,
+            Outcome::Voicemail,
+            "n".into(),
+            at("2026-11-25T02:07:00Z"),
+            &rules(),
+        )
+        .unwrap();
         assert_eq!(r.status, Status::Completed);
     }
 

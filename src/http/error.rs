@@ -106,9 +106,7 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
             ApiError::InvalidState(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_state"),
-            ApiError::NotConfigured { .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "not_configured")
-            }
+            ApiError::NotConfigured { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "not_configured"),
             ApiError::Twilio { .. } => (StatusCode::BAD_GATEWAY, "twilio_error"),
             ApiError::KeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
             ApiError::RangeNotSatisfiable { .. } => {

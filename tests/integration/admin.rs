@@ -305,12 +305,20 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
     // Click-to-call's number: set (written as E.164), then none again.
     for (sent, kept) in [("+81 50 1234 5678", "+815012345678"), ("", "")] {
         let set = app
-            .browse(&admin, "PATCH", "/api/v1/settings", Some(json!({"outbound_caller_id": sent})))
+            .browse(
+                &admin,
+                "PATCH",
+                "/api/v1/settings",
+                Some(json!({"outbound_caller_id": sent})),
+            )
             .await;
         assert_eq!(set.status, 200, "{}", set.json());
         assert_eq!(set.json()["outbound_caller_id"], kept);
         let me = app.browse(&admin, "GET", "/api/v1/me", None).await.json();
-        assert_eq!(me["outbound_caller_id"], Value::from((!kept.is_empty()).then_some(kept)));
+        assert_eq!(
+            me["outbound_caller_id"],
+            Value::from((!kept.is_empty()).then_some(kept))
+        );
     }
     // The credentials were written back untouched.
     let stored = app

@@ -30,7 +30,12 @@ async fn ann(app: &TestApp) -> Browser {
     app.add_agent(TENANT, "ann", Role::Agent).await;
     let ann = app.browser("ann").await;
     let set = app
-        .browse(&ann, "PATCH", "/api/v1/me", Some(json!({"phone": ANN_PHONE.0})))
+        .browse(
+            &ann,
+            "PATCH",
+            "/api/v1/me",
+            Some(json!({"phone": ANN_PHONE.0})),
+        )
         .await;
     assert_eq!(set.status, 200, "{}", set.json());
     assert_eq!(
@@ -44,7 +49,12 @@ async fn ann(app: &TestApp) -> Browser {
 async fn held(app: &TestApp, b: &Browser) -> String {
     let id = app.seed(TENANT, 0).await.id.to_string();
     let claimed = app
-        .browse(b, "POST", &format!("/api/v1/callbacks/{id}/claim"), Some(json!({})))
+        .browse(
+            b,
+            "POST",
+            &format!("/api/v1/callbacks/{id}/claim"),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(claimed.status, 200);
     id
@@ -130,17 +140,72 @@ async fn every_ending_logs_exactly_its_attempt(kind: Kind) {
     let ann = ann(&app).await;
     // (what happens, the attempt logged, the call's end, the record's status)
     let cases = [
-        (script(presses_1(), CustomerPlay::Talks { seconds: 45 }), Some(("reached", Some(45))), "logged", "completed"),
-        (script(presses_1(), CustomerPlay::Talks { seconds: 9 }), Some(("no_answer", Some(9))), "logged", "pending"),
-        (script(presses_1(), CustomerPlay::Busy), Some(("busy", None)), "logged", "pending"),
-        (script(presses_1(), CustomerPlay::NoAnswer), Some(("no_answer", None)), "logged", "pending"),
-        (script(presses_1(), CustomerPlay::Fails), Some(("wrong_number", None)), "logged", "pending"),
-        (script(presses_1(), CustomerPlay::AgentHangsUp), None, "canceled", "claimed"),
-        (script(AgentPlay::NoAnswer, CustomerPlay::Busy), None, "agent_no_answer", "claimed"),
-        (script(AgentPlay::Busy, CustomerPlay::Busy), None, "agent_busy", "claimed"),
-        (script(AgentPlay::Fails, CustomerPlay::Busy), None, "agent_failed", "claimed"),
-        (script(AgentPlay::PressesNothing, CustomerPlay::Busy), None, "agent_declined", "claimed"),
-        (script(AgentPlay::Presses("2".into()), CustomerPlay::Busy), None, "agent_declined", "claimed"),
+        (
+            script(presses_1(), CustomerPlay::Talks { seconds: 45 }),
+            Some(("reached", Some(45))),
+            "logged",
+            "completed",
+        ),
+        (
+            script(presses_1(), CustomerPlay::Talks { seconds: 9 }),
+            Some(("no_answer", Some(9))),
+            "logged",
+            "pending",
+        ),
+        (
+            script(presses_1(), CustomerPlay::Busy),
+            Some(("busy", None)),
+            "logged",
+            "pending",
+        ),
+        (
+            script(presses_1(), CustomerPlay::NoAnswer),
+            Some(("no_answer", None)),
+            "logged",
+            "pending",
+        ),
+        (
+            script(presses_1(), CustomerPlay::Fails),
+            Some(("wrong_number", None)),
+            "logged",
+            "pending",
+        ),
+        (
+            script(presses_1(), CustomerPlay::AgentHangsUp),
+            None,
+            "canceled",
+            "claimed",
+        ),
+        (
+            script(AgentPlay::NoAnswer, CustomerPlay::Busy),
+            None,
+            "agent_no_answer",
+            "claimed",
+        ),
+        (
+            script(AgentPlay::Busy, CustomerPlay::Busy),
+            None,
+            "agent_busy",
+            "claimed",
+        ),
+        (
+            script(AgentPlay::Fails, CustomerPlay::Busy),
+            None,
+            "agent_failed",
+            "claimed",
+        ),
+        (
+            script(AgentPlay::PressesNothing, CustomerPlay::Busy),
+            None,
+            "agent_declined",
+            "claimed",
+        ),
+        (
+            script(AgentPlay::Presses("2".into()), CustomerPlay::Busy),
+            None,
+            "agent_declined",
+            "claimed",
+        ),
         (
             CallBackScript {
                 retries: true,
@@ -172,10 +237,18 @@ async fn every_ending_logs_exactly_its_attempt(kind: Kind) {
         assert_eq!(record["status"], status, "{case}");
         assert_eq!(record["call"]["state"], "ended", "{case}");
         assert_eq!(record["call"]["end"], end, "{case}");
-        assert_eq!(record["call"]["agent_call_sid"], posted.sid.as_str(), "{case}");
+        assert_eq!(
+            record["call"]["agent_call_sid"],
+            posted.sid.as_str(),
+            "{case}"
+        );
         assert_eq!(
             record["call"]["attempt"],
-            if attempt.is_some() { json!(1) } else { json!(null) },
+            if attempt.is_some() {
+                json!(1)
+            } else {
+                json!(null)
+            },
             "{case}"
         );
     }
@@ -186,7 +259,12 @@ async fn what_the_agent_hears_and_the_customer_is_dialled_from(kind: Kind) {
     let ann = ann(&app).await;
     let id = held(&app, &ann).await;
     let note = app
-        .browse(&ann, "POST", &format!("/api/v1/callbacks/{id}/notes"), Some(json!({"text": "見積もりの件\n詳細は録音"})))
+        .browse(
+            &ann,
+            "POST",
+            &format!("/api/v1/callbacks/{id}/notes"),
+            Some(json!({"text": "見積もりの件\n詳細は録音"})),
+        )
         .await;
     assert_eq!(note.status, 200);
     let posted = place(&app, &ann, &id).await;
@@ -196,7 +274,13 @@ async fn what_the_agent_hears_and_the_customer_is_dialled_from(kind: Kind) {
     let whisper = leg.answer().await.unwrap();
     assert_eq!(whisper.status, 200);
     let doc = whisper.doc().unwrap();
-    let number = app.records().await.into_iter().find(|r| r.id.as_str() == id).unwrap().callback_number;
+    let number = app
+        .records()
+        .await
+        .into_iter()
+        .find(|r| r.id.as_str() == id)
+        .unwrap()
+        .callback_number;
     let ending: String = number
         .as_str()
         .chars()
@@ -205,18 +289,36 @@ async fn what_the_agent_hears_and_the_customer_is_dialled_from(kind: Kind) {
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
-        .map(|d| ["ゼロ", "イチ", "ニー", "サン", "ヨン", "ゴー", "ロク", "ナナ", "ハチ", "キュー"][d.to_digit(10).unwrap() as usize])
+        .map(|d| {
+            [
+                "ゼロ",
+                "イチ",
+                "ニー",
+                "サン",
+                "ヨン",
+                "ゴー",
+                "ロク",
+                "ナナ",
+                "ハチ",
+                "キュー",
+            ][d.to_digit(10).unwrap() as usize]
+        })
         .collect();
     assert_eq!(
         doc.said(),
         [
-            format!("折り返しのお電話です。お客様の番号は、末尾{ending}。本日10時にいただいた、混雑時のお電話です。最新のメモ。見積もりの件"),
+            format!(
+                "折り返しのお電話です。お客様の番号は、末尾{ending}。本日10時にいただいた、混雑時のお電話です。最新のメモ。見積もりの件"
+            ),
             "お客様におつなぎする場合は、1を押してください。".to_owned(),
         ]
     );
     let gather = doc.gather().unwrap();
     assert_eq!(gather.attr("numDigits"), Some("1"));
-    assert_eq!(get(&app, &ann, &id).await["call"]["state"], "agent_answered");
+    assert_eq!(
+        get(&app, &ann, &id).await["call"]["state"],
+        "agent_answered"
+    );
     let dial = leg.press(&doc, "1").await.unwrap().doc().unwrap();
     assert_eq!(dial.said(), ["おつなぎします。"]);
     let verb = dial.dial().unwrap();
@@ -225,24 +327,48 @@ async fn what_the_agent_hears_and_the_customer_is_dialled_from(kind: Kind) {
     assert_eq!(verb.attr("timeout"), Some("30"));
     assert_eq!(verb.attr("record"), None);
     assert_eq!(verb.children[0].text, number.as_str());
-    assert_eq!(get(&app, &ann, &id).await["call"]["state"], "calling_customer");
-    let joined = leg.customer_answers(&dial, "CA000000000000000000000000000000c1").await.unwrap();
+    assert_eq!(
+        get(&app, &ann, &id).await["call"]["state"],
+        "calling_customer"
+    );
+    let joined = leg
+        .customer_answers(&dial, "CA000000000000000000000000000000c1")
+        .await
+        .unwrap();
     assert_eq!(joined.doc().unwrap().verbs, []);
     assert_eq!(get(&app, &ann, &id).await["call"]["state"], "connected");
     let ended = leg
-        .dial_ends(&dial, "completed", "CA000000000000000000000000000000c1", Some(30))
+        .dial_ends(
+            &dial,
+            "completed",
+            "CA000000000000000000000000000000c1",
+            Some(30),
+        )
         .await
         .unwrap()
         .doc()
         .unwrap();
-    assert_eq!(ended.said(), ["発信結果を、つながった、として記録しました。"]);
+    assert_eq!(
+        ended.said(),
+        ["発信結果を、つながった、として記録しました。"]
+    );
     assert!(ended.hangs_up());
     // The history shows it; the trail names who placed it.
     let record = get(&app, &ann, &id).await;
-    let history: Vec<&Value> = record["history"].as_array().unwrap().iter().filter(|e| e["kind"] == "attempt").collect();
+    let history: Vec<&Value> = record["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "attempt")
+        .collect();
     assert_eq!(history.len(), 1);
     assert_eq!(history[0]["outcome"], "reached");
-    let trail = app.backend.audit.list_audit(&app.tenant.id, 10).await.unwrap();
+    let trail = app
+        .backend
+        .audit
+        .list_audit(&app.tenant.id, 10)
+        .await
+        .unwrap();
     let placed: Vec<_> = trail
         .iter()
         .filter(|e| e.action == AuditAction::CallBackPlaced)
@@ -280,7 +406,12 @@ async fn only_the_holder_calls_and_nothing_reaches_twilio_otherwise(kind: Kind) 
     );
     let done = held(&app, &ann).await;
     let completed = app
-        .browse(&ann, "POST", &format!("/api/v1/callbacks/{done}/complete"), Some(json!({})))
+        .browse(
+            &ann,
+            "POST",
+            &format!("/api/v1/callbacks/{done}/complete"),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(completed.status, 200);
     let refused = call(&app, &ann, &done).await;
@@ -292,7 +423,12 @@ async fn only_the_holder_calls_and_nothing_reaches_twilio_otherwise(kind: Kind) 
     place(&app, &ann, &id).await;
     let again = call(&app, &ann, &id).await;
     assert_eq!(again.status, 409);
-    assert!(again.json()["error"]["message"].as_str().unwrap().starts_with("a call back on this callback is under way"));
+    assert!(
+        again.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("a call back on this callback is under way")
+    );
     assert_eq!(created(&app).len(), 1);
 }
 
@@ -315,7 +451,8 @@ async fn twilios_refusal_is_kept_on_the_record_and_answered(kind: Kind) {
     let app = spawn_on(kind, calling()).await;
     let ann = ann(&app).await;
     let id = held(&app, &ann).await;
-    app.twilio.fail_calls(Some(TwilioFailure::unverified_caller_id()));
+    app.twilio
+        .fail_calls(Some(TwilioFailure::unverified_caller_id()));
     let refused = call(&app, &ann, &id).await;
     assert_eq!(refused.status, 502);
     let twilio = json!({
@@ -340,11 +477,16 @@ async fn an_integration_names_the_agent_and_a_key_replays_the_call(kind: Kind) {
     let key = app.api_key().await;
     let id = held(&app, &ann).await;
     let path = format!("/api/v1/callbacks/{id}/call");
-    let nobody = app.api("POST", &path, &key, Some(json!({"agent": "nobody"}))).await;
+    let nobody = app
+        .api("POST", &path, &key, Some(json!({"agent": "nobody"})))
+        .await;
     assert_eq!(nobody.status, 400);
     assert_eq!(nobody.json()["error"]["field"], "agent");
     let missing = app.api("POST", &path, &key, None).await;
-    assert_eq!((missing.status, missing.json()["error"]["field"].clone()), (400, json!("agent")));
+    assert_eq!(
+        (missing.status, missing.json()["error"]["field"].clone()),
+        (400, json!("agent"))
+    );
     let first = app.browse_keyed(&ann, "POST", &path, None, "call-1").await;
     assert_eq!(first.status, 202);
     let replayed = app.browse_keyed(&ann, "POST", &path, None, "call-1").await;
@@ -353,7 +495,9 @@ async fn an_integration_names_the_agent_and_a_key_replays_the_call(kind: Kind) {
     // The call ends (no answer); the integration places the next one.
     let leg = app.sim.placed(&created(&app)[0]);
     assert_eq!(leg.status("no-answer").await.unwrap().status, 204);
-    let by_key = app.api("POST", &path, &key, Some(json!({"agent": "ann"}))).await;
+    let by_key = app
+        .api("POST", &path, &key, Some(json!({"agent": "ann"})))
+        .await;
     assert_eq!(by_key.status, 202, "{}", by_key.json());
     assert_eq!(created(&app).len(), 2);
 }
@@ -364,7 +508,13 @@ async fn a_logged_outcome_is_corrected_without_a_second_attempt(kind: Kind) {
     let id = held(&app, &ann).await;
     let posted = place(&app, &ann, &id).await;
     let customer = "CA000000000000000000000000000000d1";
-    play(&app, &posted, script(presses_1(), CustomerPlay::Talks { seconds: 40 }), customer).await;
+    play(
+        &app,
+        &posted,
+        script(presses_1(), CustomerPlay::Talks { seconds: 40 }),
+        customer,
+    )
+    .await;
     assert_eq!(get(&app, &ann, &id).await["status"], "completed");
     app.clock.set("2026-11-25T01:10:00Z".parse().unwrap());
     let path = format!("/api/v1/callbacks/{id}/attempts/1");
@@ -391,33 +541,81 @@ async fn a_logged_outcome_is_corrected_without_a_second_attempt(kind: Kind) {
         .collect();
     assert_eq!(
         corrections,
-        [&json!({"at": "2026-11-25T01:10:00Z", "kind": "attempt_corrected", "agent": "ann",
-            "outcome": "voicemail", "previous_outcome": "reached", "text": "留守電が応答していた", "attempt": 1})]
+        [
+            &json!({"at": "2026-11-25T01:10:00Z", "kind": "attempt_corrected", "agent": "ann",
+            "outcome": "voicemail", "previous_outcome": "reached", "text": "留守電が応答していた", "attempt": 1})
+        ]
     );
     // The same correction again changes nothing and leaves no second entry.
     let again = app.browse(&ann, "PATCH", &path, Some(body)).await;
-    assert_eq!((again.status, again.json()["version"].clone()), (200, record["version"].clone()));
-    let trail = app.backend.audit.list_audit(&app.tenant.id, 10).await.unwrap();
+    assert_eq!(
+        (again.status, again.json()["version"].clone()),
+        (200, record["version"].clone())
+    );
+    let trail = app
+        .backend
+        .audit
+        .list_audit(&app.tenant.id, 10)
+        .await
+        .unwrap();
     let corrected: Vec<_> = trail
         .iter()
         .filter(|e| e.action == AuditAction::AttemptCorrected)
-        .map(|e| (e.actor.as_str(), e.subject.as_str(), e.counts.get("attempt").copied()))
+        .map(|e| {
+            (
+                e.actor.as_str(),
+                e.subject.as_str(),
+                e.counts.get("attempt").copied(),
+            )
+        })
         .collect();
     assert_eq!(corrected, [("agent:ann", id.as_str(), Some(1))]);
     // Someone else's attempt is not theirs to correct; no attempt 2; a note is needed.
     app.add_agent(TENANT, "bob", Role::Agent).await;
     let bob = app.browser("bob").await;
-    let theirs = app.browse(&bob, "PATCH", &path, Some(json!({"outcome": "busy", "note": "x"}))).await;
+    let theirs = app
+        .browse(
+            &bob,
+            "PATCH",
+            &path,
+            Some(json!({"outcome": "busy", "note": "x"})),
+        )
+        .await;
     assert_eq!(theirs.status, 403);
     let second = format!("/api/v1/callbacks/{id}/attempts/2");
-    let none = app.browse(&ann, "PATCH", &second, Some(json!({"outcome": "busy", "note": "x"}))).await;
-    assert_eq!((none.status, none.error_code()), (404, "not_found".to_owned()));
-    let blank = app.browse(&ann, "PATCH", &path, Some(json!({"outcome": "busy", "note": " "}))).await;
-    assert_eq!((blank.status, blank.json()["error"]["field"].clone()), (400, json!("note")));
+    let none = app
+        .browse(
+            &ann,
+            "PATCH",
+            &second,
+            Some(json!({"outcome": "busy", "note": "x"})),
+        )
+        .await;
+    assert_eq!(
+        (none.status, none.error_code()),
+        (404, "not_found".to_owned())
+    );
+    let blank = app
+        .browse(
+            &ann,
+            "PATCH",
+            &path,
+            Some(json!({"outcome": "busy", "note": " "})),
+        )
+        .await;
+    assert_eq!(
+        (blank.status, blank.json()["error"]["field"].clone()),
+        (400, json!("note"))
+    );
     // A supervisor (an API key acts as one) may: back to reached, closed again.
     let key = app.api_key().await;
     let back = app
-        .api("PATCH", &path, &key, Some(json!({"agent": "sue", "outcome": "reached", "note": "確認した"})))
+        .api(
+            "PATCH",
+            &path,
+            &key,
+            Some(json!({"agent": "sue", "outcome": "reached", "note": "確認した"})),
+        )
         .await;
     assert_eq!(back.status, 200);
     assert_eq!(back.json()["status"], "completed");
@@ -440,17 +638,31 @@ async fn a_recorded_call_back_tells_the_customer_and_keeps_the_recording(kind: K
     let dial = leg.press(&doc, "1").await.unwrap().doc().unwrap();
     let verb = dial.dial().unwrap();
     let started = NOW.parse::<jiff::Timestamp>().unwrap().as_second();
-    let recording_url = app.url(&format!("/twilio/{TENANT}/outbound/{id}/ann/{started}/recording"));
+    let recording_url = app.url(&format!(
+        "/twilio/{TENANT}/outbound/{id}/ann/{started}/recording"
+    ));
     assert_eq!(verb.attr("record"), Some("record-from-answer-dual"));
-    assert_eq!(verb.attr("recordingStatusCallback"), Some(recording_url.as_str()));
+    assert_eq!(
+        verb.attr("recordingStatusCallback"),
+        Some(recording_url.as_str())
+    );
     assert_eq!(verb.attr("timeLimit"), Some("3600"));
     let customer = "CA000000000000000000000000000000e1";
-    let notice = leg.customer_answers(&dial, customer).await.unwrap().doc().unwrap();
+    let notice = leg
+        .customer_answers(&dial, customer)
+        .await
+        .unwrap()
+        .doc()
+        .unwrap();
     assert_eq!(
         notice.said(),
-        ["お電話ありがとうございます。ご依頼いただいた折り返しのお電話です。この通話は、応対品質の向上のため録音させていただきます。"]
+        [
+            "お電話ありがとうございます。ご依頼いただいた折り返しのお電話です。この通話は、応対品質の向上のため録音させていただきます。"
+        ]
     );
-    leg.dial_ends(&dial, "completed", customer, Some(60)).await.unwrap();
+    leg.dial_ends(&dial, "completed", customer, Some(60))
+        .await
+        .unwrap();
     // Twilio's recording status callback names the parent call.
     let rec_sid = app.recording_sid();
     let audio = afureko::twilio::sim::tone_wav(2.0);
@@ -474,9 +686,7 @@ async fn a_recorded_call_back_tells_the_customer_and_keeps_the_recording(kind: K
     assert_eq!(record["recordings"][0]["state"], "stored");
     // The record's `recording_url` stays the caller's request (none here).
     assert_eq!(record["recording_url"], json!(null));
-    let stored = app
-        .fetch_recording(&app.api_key().await, &id, None)
-        .await;
+    let stored = app.fetch_recording(&app.api_key().await, &id, None).await;
     assert_eq!(stored.status, 404);
     let by_sid = format!("/api/v1/callbacks/{id}/recording?sid={rec_sid}");
     let fetched = app.browse(&ann, "GET", &by_sid, None).await;
@@ -494,11 +704,16 @@ async fn an_erased_record_ends_the_call_politely(kind: Kind) {
     let posted = place(&app, &ann, &id).await;
     app.add_agent(TENANT, "ada", Role::Admin).await;
     let ada = app.browser("ada").await;
-    let erased = app.browse(&ada, "DELETE", &format!("/api/v1/callbacks/{id}"), None).await;
+    let erased = app
+        .browse(&ada, "DELETE", &format!("/api/v1/callbacks/{id}"), None)
+        .await;
     assert_eq!(erased.status, 204);
     let leg = app.sim.placed(&posted);
     let doc = leg.answer().await.unwrap().doc().unwrap();
-    assert_eq!(doc.said(), ["この折り返しはもうありません。通話を終了します。"]);
+    assert_eq!(
+        doc.said(),
+        ["この折り返しはもうありません。通話を終了します。"]
+    );
     assert!(doc.hangs_up());
     assert_eq!(leg.status("completed").await.unwrap().status, 204);
 }
@@ -538,20 +753,25 @@ async fn the_stand_in_plays_a_created_call_over_http() {
         },
     );
     let placed = send_to(
-            router,
-            axum::http::Request::post(format!("/api/v1/callbacks/{id}/call"))
-                .header("authorization", format!("Bearer {}", app.api_key().await))
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(json!({"agent": "ann"}).to_string()))
-                .unwrap(),
-        )
-        .await;
+        router,
+        axum::http::Request::post(format!("/api/v1/callbacks/{id}/call"))
+            .header("authorization", format!("Bearer {}", app.api_key().await))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(json!({"agent": "ann"}).to_string()))
+            .unwrap(),
+    )
+    .await;
     assert_eq!(placed.status, 202);
     let played = app.twilio.played().await;
     assert_eq!(played.len(), 1);
     assert!(played[0].is_ok(), "{:?}", played[0]);
     let record = get(&app, &ann, &id).await;
-    let outcomes: Vec<&Value> = record["attempts"].as_array().unwrap().iter().map(|a| &a["outcome"]).collect();
+    let outcomes: Vec<&Value> = record["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["outcome"])
+        .collect();
     assert_eq!(outcomes, [&json!("reached")]);
     assert_eq!(record["call"]["end"], "logged");
     server.abort();

@@ -185,7 +185,11 @@ async fn every_event_runs_through_the_router() {
             200,
             "answerOnBridge=\"true\"><Number url=\"https://calls.example.com/twilio/demo/outbound/01938f2e-0000-7000-8000-000000000001/ann/1795568400/customer\"",
         ),
-        ("twilio-outbound-customer.json", 200, "<Response></Response>"),
+        (
+            "twilio-outbound-customer.json",
+            200,
+            "<Response></Response>",
+        ),
         (
             "twilio-outbound-dialed.json",
             200,

@@ -356,7 +356,14 @@ mod tests {
     fn copy_failures_end_in_a_terminal_state() {
         let mut r = record();
         let now = at("2026-11-25T01:05:00Z");
-        r.recording_completed(RecordingKind::Request, r.call_sid.clone(), sid(), "u".into(), None, now);
+        r.recording_completed(
+            RecordingKind::Request,
+            r.call_sid.clone(),
+            sid(),
+            "u".into(),
+            None,
+            now,
+        );
         for _ in 0..MAX_COPY_ATTEMPTS {
             assert!(r.recording_copy_failed(&sid(), "boom".into(), now));
         }
@@ -368,7 +375,14 @@ mod tests {
     fn one_copier_holds_a_recording_until_its_claim_lapses() {
         let mut r = record();
         let now = at("2026-11-25T01:05:00Z");
-        r.recording_completed(RecordingKind::Request, r.call_sid.clone(), sid(), "u".into(), None, now);
+        r.recording_completed(
+            RecordingKind::Request,
+            r.call_sid.clone(),
+            sid(),
+            "u".into(),
+            None,
+            now,
+        );
         assert!(r.begin_copy(&sid(), now));
         let lapse = now + COPY_LEASE;
         assert_eq!(lapse, at("2026-11-25T01:06:00Z"));
@@ -387,7 +401,14 @@ mod tests {
     fn twilios_copy_is_deleted_or_given_up_after_five_failures() {
         let now = at("2026-11-25T01:05:00Z");
         let mut r = record();
-        r.recording_completed(RecordingKind::Request, r.call_sid.clone(), sid(), "u".into(), None, now);
+        r.recording_completed(
+            RecordingKind::Request,
+            r.call_sid.clone(),
+            sid(),
+            "u".into(),
+            None,
+            now,
+        );
         assert!(!r.twilio_delete_pending(&sid()));
         r.recording_stored(&sid(), "k".into(), true, now);
         assert!(r.twilio_delete_pending(&sid()));

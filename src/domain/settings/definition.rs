@@ -154,10 +154,7 @@ impl Setting {
             (Kind::Phone, Value::Text(text)) if text.is_empty() => Ok(value),
             (Kind::Phone, Value::Text(text)) => match e164(text) {
                 Some(number) => Ok(Value::Text(number.as_str().to_owned())),
-                None => Err(self.refused(format!(
-                    "{text:?} is not {}",
-                    self.kind.expected()
-                ))),
+                None => Err(self.refused(format!("{text:?} is not {}", self.kind.expected()))),
             },
             (Kind::Choice(choices), Value::Text(text)) => {
                 if choices.contains(&text.as_str()) {

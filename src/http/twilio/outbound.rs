@@ -11,7 +11,9 @@ use crate::domain::twiml::Twiml;
 use crate::http::AppState;
 use crate::http::error::{ApiError, WebhookErrors};
 use crate::http::extract::ApiPath;
-use crate::http::twilio::forms::{CallBackDialForm, CallForm, CallStatusForm, GatherForm, RecordingForm};
+use crate::http::twilio::forms::{
+    CallBackDialForm, CallForm, CallStatusForm, GatherForm, RecordingForm,
+};
 use crate::http::twilio::ivr::{arrival, arrival_schema, queue_copy, recording_event};
 use crate::http::twilio::links::TwilioLinks;
 use crate::http::twilio::webhook::{TenantPath, TwilioWebhook};

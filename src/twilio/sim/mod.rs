@@ -102,7 +102,12 @@ impl Sim {
         account_sid: impl Into<String>,
         auth_token: impl Into<String>,
     ) -> Self {
-        Self::with(Transport::Router(router), public_url, account_sid, auth_token)
+        Self::with(
+            Transport::Router(router),
+            public_url,
+            account_sid,
+            auth_token,
+        )
     }
 
     /// Twilio calling afureko over HTTP at `public_url` (a server on this

@@ -61,11 +61,7 @@ impl Call<'_> {
     /// The customer answers the `<Dial>`: Twilio requests its `<Number>`'s
     /// url for the customer's leg, a call of its own (`customer_sid`)
     /// whose parent is this one.
-    pub async fn customer_answers(
-        &self,
-        doc: &Doc,
-        customer_sid: &str,
-    ) -> Result<Reply, SimError> {
+    pub async fn customer_answers(&self, doc: &Doc, customer_sid: &str) -> Result<Reply, SimError> {
         let dial = doc.dial().ok_or(SimError::Missing("Dial"))?;
         let number = dial
             .children
@@ -131,7 +127,9 @@ pub enum AgentPlay {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CustomerPlay {
     /// Answers and talks this long (DialCallStatus `completed`).
-    Talks { seconds: u32 },
+    Talks {
+        seconds: u32,
+    },
     Busy,
     NoAnswer,
     /// The number cannot be reached (`failed`).
