@@ -33,6 +33,9 @@ pub enum AuditAction {
     /// An attempt's outcome corrected (subject: the callback's id; counts:
     /// `attempt`, its number).
     AttemptCorrected,
+    /// A period's records exported with whole phone numbers (subject: the
+    /// period, `from..to`; counts: the records).
+    RecordsExported,
 }
 
 /// Who made a change, as the audit trail names them.

@@ -456,6 +456,7 @@ impl CallbackRecord {
                 num_digits: Some(1),
                 timeout_seconds: KEY_WAIT_SECONDS,
                 finish_on_key: None,
+                speech: None,
                 prompts: vec![
                     Prompt::Say(voice.say(whisper)),
                     Prompt::Say(voice.say(press.to_owned())),

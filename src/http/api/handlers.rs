@@ -37,7 +37,8 @@ pub struct ListParams {
 
 /// The tenant's callbacks, oldest due first. With a session the numbers
 /// are masked here, even for the holder (the record shows the holder the
-/// whole number); with an API key they are whole.
+/// whole number); with an API key they are whole. A record whose caller
+/// chose a window that has not opened yet carries `not_before`.
 #[utoipa::path(
     get, path = "/api/v1/callbacks", tag = "callbacks",
     params(ListParams),
@@ -70,11 +71,12 @@ pub async fn list_callbacks(
         after,
     };
     let page = work::list(state.deps(), &agent.tenant.id, &query).await?;
+    let now = state.clock.now();
     Ok(Json(CallbackPage {
         items: page
             .items
             .iter()
-            .map(|r| CallbackView::in_list(r, agent.login()))
+            .map(|r| CallbackView::in_list(r, agent.login(), now))
             .collect(),
         next_cursor: page.next.map(|p| encode_cursor(status, &p)),
     }))
@@ -270,11 +272,10 @@ pub async fn recording(
         params.sid.as_deref(),
     )
     .await?;
-    let no_store = (header::CACHE_CONTROL, "private, no-store".to_owned());
     let (path, total) = match access {
         RecordingAccess::File { path, length } => (path, length),
         RecordingAccess::Redirect(url) => {
-            return Ok((StatusCode::FOUND, [(header::LOCATION, url), no_store]).into_response());
+            return Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response());
         }
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
@@ -300,7 +301,6 @@ pub async fn recording(
             ),
             (header::ACCEPT_RANGES, "bytes".to_owned()),
             (header::CONTENT_LENGTH, length.to_string()),
-            no_store,
         ],
         body,
     )
