@@ -86,7 +86,7 @@ fn record(n: usize, total: usize, settings: &TenantSettings) -> CallbackRecord {
     };
     let recent = now.duration_since(received) < SignedDuration::from_hours(24);
     match n % 10 {
-        _ if recent && n % 3 == 0 => {}
+        _ if recent && n.is_multiple_of(3) => {}
         0 => {
             r.attempts = vec![
                 attempt(30, Outcome::NoAnswer),
