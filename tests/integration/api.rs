@@ -700,6 +700,10 @@ async fn the_openapi_document_lists_every_route() {
             .replace("{agent}", "ann")
             .replace("{started}", "0")
             .replace("{file}", "main.js");
+        // `/metrics` is off without its token: a 404 "no such route" by design.
+        if concrete == "/metrics" {
+            continue;
+        }
         let reply = app
             .send(
                 Request::builder()
