@@ -266,19 +266,20 @@ try {
     await signInAgain(bob, 'bob');
     await bob.click('#stats');
     await bob.waitForSelector('#sl-tab-week[aria-selected=true]');
-    // The demo's two calls are one record: ann tried once, then completed
-    // it; the third caller's record waits for its window (not yet due).
+    // The demo's two calls are one record: ann called back (corrected to
+    // voicemail), logged a no-answer, then completed it; the third caller's
+    // record waits for its window (not yet due).
     assert.equal(await bob.textContent('#sl-received'), '2');
     assert.equal(await bob.textContent('#sl-completed'), '1');
     assert.match(await bob.textContent('#sl-share'), /^100%/);
-    assert.equal(await bob.textContent('#sl-attempts'), '1');
+    assert.equal(await bob.textContent('#sl-attempts'), '2');
     assert.equal(await bob.textContent('#sl-repeats'), '1');
     assert.equal(await bob.textContent('#sl-pending'), '1');
     assert.equal(await bob.locator('#sl-oldest li').count(), 1);
     assert.notEqual(await bob.locator('#sl-oldest li').getAttribute('data-id'), id);
     assert.equal(await bob.locator('#sl-chart rect.bar').count(), 7);
     assert.equal(await bob.locator('#sl-days tbody tr').count(), 7);
-    assert.deepEqual(await bob.locator('tr[data-login="ann"] td').allInnerTexts(), ['ann', '1', '0', '1']);
+    assert.deepEqual(await bob.locator('tr[data-login="ann"] td').allInnerTexts(), ['ann', '2', '0', '1']);
     await bob.screenshot({ path: `${SHOTS}/stats-ja.png`, fullPage: true });
     // Today, by keyboard: one bar, the same record.
     await tabTo(bob, '#sl-tab-today');
