@@ -21,8 +21,8 @@ pub enum AuditAction {
     SettingsChanged,
     /// An agent added (subject: the login).
     AgentAdded,
-    /// An agent's name or role changed (subject: the login; counts: 1 for
-    /// each of `name` and `role` the change named).
+    /// An agent's name, role or phone changed (subject: the login; counts:
+    /// 1 for each of `name`, `role` and `phone` the change named).
     AgentChanged,
     /// An agent disabled: every session ends (subject: the login).
     AgentDisabled,
@@ -33,6 +33,11 @@ pub enum AuditAction {
     NotificationEndpointAdded,
     /// A notification endpoint removed (subject: its id).
     NotificationEndpointRemoved,
+    /// Click-to-call placed a call back (subject: the callback's id).
+    CallBackPlaced,
+    /// An attempt's outcome corrected (subject: the callback's id; counts:
+    /// `attempt`, its number).
+    AttemptCorrected,
     /// A period's records exported with whole phone numbers (subject: the
     /// period, `from..to`; counts: the records).
     RecordsExported,

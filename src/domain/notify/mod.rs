@@ -356,7 +356,7 @@ impl CallbackRecord {
 mod tests {
     use super::*;
     use crate::domain::callback::tests::{at, record};
-    use crate::domain::callback::{Attempt, Outcome};
+    use crate::domain::callback::{Attempt, Outcome, RecordingKind};
     use crate::domain::ids::{CallSid, RecordingSid};
     use crate::domain::tenant::TenantSettings;
 
@@ -396,12 +396,7 @@ mod tests {
         assert!(!r.change(|r| r.mark_overdue(now)));
         assert!(r.change(|r| r.request_sms(now)));
         assert!(!r.change(|r| r.request_sms(now)));
-        let attempt = Attempt {
-            at: now,
-            agent: "ann".into(),
-            outcome: Outcome::Reached,
-            note: None,
-        };
+        let attempt = Attempt::logged(now, "ann".into(), Outcome::Reached, None);
         assert!(r.change(|r| r.log_attempt(attempt, &rules).is_ok()));
         assert_eq!(
             r.raised,
@@ -433,16 +428,18 @@ mod tests {
         let mut r = read_back(&record());
         let now = at("2026-11-25T03:00:00Z");
         let sid = RecordingSid::parse("RE00000000000000000000000000000001").unwrap();
-        r.recording_completed(r.call_sid.clone(), sid.clone(), "u".into(), None, now);
+        r.recording_completed(
+            RecordingKind::Request,
+            r.call_sid.clone(),
+            sid.clone(),
+            "u".into(),
+            None,
+            now,
+        );
         for n in 1..=crate::domain::callback::MAX_COPY_ATTEMPTS {
             assert!(r.change(|r| r.recording_copy_failed(&sid, format!("e{n}"), now)));
         }
-        let attempt = Attempt {
-            at: now,
-            agent: "ann".into(),
-            outcome: Outcome::NoAnswer,
-            note: None,
-        };
+        let attempt = Attempt::logged(now, "ann".into(), Outcome::NoAnswer, None);
         assert!(r.change(|r| r.log_attempt(attempt, &rules).is_ok()));
         assert_eq!(
             r.raised,
