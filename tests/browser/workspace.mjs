@@ -83,17 +83,6 @@ async function record(page, id) {
   return page.evaluate(async (path) => (await fetch(path)).json(), `/api/v1/callbacks/${id}`);
 }
 
-/** Signs in again, with the passphrase `signIn` chose. */
-async function signInAgain(page, login) {
-  await page.goto(`${BASE}/`);
-  await page.waitForURL(`${BASE}/app`);
-  await page.fill('#f-tenant', 'demo');
-  await page.fill('#f-login', login);
-  await page.fill('#f-password', `${login}'s own new passphrase`);
-  await page.click('#signin button[type=submit]');
-  await page.waitForSelector('[role=tab][aria-selected=true]');
-}
-
 const errors = [];
 function watch(page) {
   // A CSP violation, a script error or an unexpected HTTP error fails the
