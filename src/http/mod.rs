@@ -139,7 +139,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(twilio::ivr::confirm))
         .routes(routes!(twilio::ivr::recorded))
         .routes(routes!(twilio::ivr::recording_status))
-        .routes(routes!(api::handlers::list_callbacks))
+        .routes(routes!(api::lists::list_callbacks))
         .routes(routes!(
             api::handlers::get_callback,
             api::erase::erase_callback
@@ -167,6 +167,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api::settings::get_settings,
             api::settings::change_settings
         ))
+        .routes(routes!(api::lists::counts))
         .routes(routes!(page::root))
         .routes(routes!(page::index))
         .routes(routes!(page::asset))

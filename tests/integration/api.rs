@@ -606,6 +606,7 @@ async fn the_openapi_document_lists_every_route() {
         ("GET", "/api/v1/agents"),
         ("GET", "/api/v1/api-keys"),
         ("GET", "/api/v1/callbacks"),
+        ("GET", "/api/v1/callbacks/counts"),
         ("GET", "/api/v1/callbacks/{id}"),
         ("GET", "/api/v1/callbacks/{id}/recording"),
         ("GET", "/api/v1/me"),

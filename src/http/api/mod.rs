@@ -10,6 +10,7 @@ pub mod cursor;
 pub mod erase;
 pub mod handlers;
 pub mod idempotency;
+pub mod lists;
 pub mod notes;
 pub mod rules;
 pub mod sessions;

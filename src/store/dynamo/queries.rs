@@ -5,7 +5,7 @@ use super::DynamoStore;
 use super::items::{Item, backend, record_of, s};
 use super::table::INDEXES;
 use crate::domain::callback::CallbackRecord;
-use crate::store::{ListPosition, StoreError};
+use crate::store::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -154,21 +154,4 @@ pub(super) fn key_pair(item: &Item) -> (String, String) {
         _ => String::new(),
     };
     (text("pk"), text("sk"))
-}
-
-/// Where a list page ends: the due time and id in an index entry's sort key
-/// (`ms_key`).
-pub(super) fn position_of(entry: &Item, sk_attr: &str) -> Result<ListPosition, StoreError> {
-    let bad = || StoreError::Incomplete {
-        key: format!("index entry {:?}", key_pair(entry).0),
-        problem: "its sort key is not a time and an id",
-    };
-    let Some(AttributeValue::S(sk)) = entry.get(sk_attr) else {
-        return Err(bad());
-    };
-    let (ms, id) = sk.split_once('#').ok_or_else(bad)?;
-    Ok(ListPosition {
-        due_at_ms: ms.parse().map_err(|_| bad())?,
-        id: id.to_owned(),
-    })
 }
