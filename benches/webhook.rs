@@ -3,11 +3,13 @@
 //! test of the running server is `scripts/bench`.
 
 use afureko::clock::SystemClock;
+use afureko::domain::due::Due;
 use afureko::domain::ids::{AccountSid, TenantId};
 use afureko::domain::ivr::{Ivr, IvrContext, Links, after_recording};
 use afureko::domain::phone::{CallerId, E164, Region};
 use afureko::domain::prompts::Language;
 use afureko::domain::reason::Reason;
+use afureko::domain::speech::Answer;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::settings::BaseUrl;
 use afureko::settings::RateLimits;
@@ -85,6 +87,9 @@ impl Links for BenchLinks {
     fn confirm(&self, _: &IvrContext, attempt: u32, typed: &str) -> String {
         format!("{PUBLIC_URL}/twilio/acme/ivr/confirm/overflow/1764032400/{attempt}/{typed}")
     }
+    fn window(&self, _: &IvrContext, attempt: u32) -> String {
+        format!("{PUBLIC_URL}/twilio/acme/ivr/window/overflow/1764032400/{attempt}")
+    }
     fn recorded(&self) -> String {
         format!("{PUBLIC_URL}/twilio/acme/ivr/recorded")
     }
@@ -111,17 +116,25 @@ fn twiml(c: &mut Criterion) {
         b.iter(|| withheld.start(false, None).render())
     });
     group.bench_function("offer accepted", |b| {
-        b.iter(|| ivr.on_offer("1", 1).twiml.render())
+        b.iter(|| ivr.on_offer(&Answer::Keys("1".into()), 1).twiml.render())
     });
     group.bench_function("number entered", |b| {
-        b.iter(|| ivr.on_entry("0312345678", 1).twiml.render())
+        b.iter(|| {
+            ivr.on_entry(&Answer::Keys("0312345678".into()), 1)
+                .twiml
+                .render()
+        })
     });
     group.bench_function("number confirmed", |b| {
-        b.iter(|| ivr.on_confirm("0312345678", "1", 1).twiml.render())
+        b.iter(|| {
+            ivr.on_confirm("0312345678", &Answer::Keys("1".into()), 1)
+                .twiml
+                .render()
+        })
     });
-    let due = "2026-11-25T05:00:00Z".parse().unwrap();
+    let due = Due::at("2026-11-25T05:00:00Z".parse().unwrap());
     group.bench_function("thanks, with the due time", |b| {
-        b.iter(|| after_recording(&settings, Some(due), ctx.arrived).render())
+        b.iter(|| after_recording(&settings, Some(&due), ctx.arrived).render())
     });
     group.finish();
 }

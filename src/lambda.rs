@@ -27,6 +27,8 @@ pub async fn main() -> ExitCode {
     let json =
         std::env::var("AWS_LAMBDA_LOG_FORMAT").map_or(true, |f| f.eq_ignore_ascii_case("json"));
     crate::telemetry::init(json, "info");
+    // The figures `serve` shows at /metrics leave as EMF log lines here.
+    crate::monitoring::install_emf();
     let (state, retry) = match init().await {
         Ok(ready) => ready,
         Err(error) => {
@@ -104,40 +106,9 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
             let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
                 let (copier, state) = (copier.clone(), state.clone());
                 async move {
-                    if is_stream_batch(&event.payload) {
-                        let purged = crate::calls::retention::removed_from_table(
-                            state.store.as_ref(),
-                            state.audio.as_ref(),
-                            &event.payload,
-                        )
-                        .await?;
-                        tracing::info!(
-                            records = purged.records,
-                            recordings = purged.recordings,
-                            "expired records' recordings deleted"
-                        );
-                        return Ok::<_, lambda_http::Error>(serde_json::json!({
-                            "records": purged.records,
-                            "recordings": purged.recordings,
-                        }));
-                    }
-                    let report = copier.sweep(SWEEP_LIMIT).await?;
-                    let (redriven, depth) = (report.redriven, report.depth);
-                    tracing::info!(
-                        requeued = redriven.requeued,
-                        unreadable = redriven.unreadable,
-                        waiting = depth.waiting,
-                        in_flight = depth.in_flight,
-                        dead = depth.dead,
-                        "sweep"
-                    );
-                    Ok::<_, lambda_http::Error>(serde_json::json!({
-                        "requeued": redriven.requeued,
-                        "unreadable": redriven.unreadable,
-                        "waiting": depth.waiting,
-                        "in_flight": depth.in_flight,
-                        "dead": depth.dead,
-                    }))
+                    let answer = sweep_or_purge(&copier, &state, event.payload).await;
+                    crate::monitoring::flush_emf();
+                    answer
                 }
             });
             run(handler)
@@ -150,7 +121,9 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
             let handler = service_fn(move |event: LambdaEvent<SqsEvent>| {
                 let copier = copier.clone();
                 async move {
-                    Ok::<_, lambda_http::Error>(copy_batch(&copier, event.payload, retry).await)
+                    let response = copy_batch(&copier, event.payload, retry).await;
+                    crate::monitoring::flush_emf();
+                    Ok::<_, lambda_http::Error>(response)
                 }
             });
             run(handler)
@@ -158,11 +131,69 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
                 .map_err(|e| anyhow::anyhow!(e))
                 .context("the copier's Lambda runtime stopped")
         }
-        _ => lambda_http::run(crate::http::app(state))
-            .await
-            .map_err(|e| anyhow::anyhow!(e))
-            .context("the Lambda runtime stopped"),
+        _ => {
+            let app = crate::http::app(state).layer(axum::middleware::from_fn(flush_after));
+            lambda_http::run(app)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+                .context("the Lambda runtime stopped")
+        }
     }
+}
+
+/// Each invocation's figures leave with it: the environment may be frozen
+/// until the next.
+async fn flush_after(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    crate::monitoring::flush_emf();
+    response
+}
+
+/// The sweeper's event: a batch of the table's stream (retention), or the
+/// schedule's (re-drive the dead-letter queue).
+async fn sweep_or_purge(
+    copier: &Arc<RecordingCopier>,
+    state: &crate::http::AppState,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    if is_stream_batch(&payload) {
+        let purged = crate::calls::retention::removed_from_table(
+            state.store.as_ref(),
+            state.audio.as_ref(),
+            &payload,
+        )
+        .await?;
+        tracing::info!(
+            records = purged.records,
+            recordings = purged.recordings,
+            "expired records' recordings deleted"
+        );
+        return Ok(serde_json::json!({
+            "records": purged.records,
+            "recordings": purged.recordings,
+        }));
+    }
+    // The sweep also records the queue's depth for the metrics.
+    let report = copier.sweep(SWEEP_LIMIT).await?;
+    let (redriven, depth) = (report.redriven, report.depth);
+    tracing::info!(
+        requeued = redriven.requeued,
+        unreadable = redriven.unreadable,
+        waiting = depth.waiting,
+        in_flight = depth.in_flight,
+        dead = depth.dead,
+        "sweep"
+    );
+    Ok(serde_json::json!({
+        "requeued": redriven.requeued,
+        "unreadable": redriven.unreadable,
+        "waiting": depth.waiting,
+        "in_flight": depth.in_flight,
+        "dead": depth.dead,
+    }))
 }
 
 /// The copier role: works every message of the batch at once. A message to

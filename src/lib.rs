@@ -21,6 +21,9 @@
 //!   `config` reads from the environment and `http` uses.
 //! - The doors only parse, call a use case and format: `http` (the one
 //!   axum Router; `server`: its TCP side), `cli` (the binary).
+//! - `monitoring`: the names of what operations watch (the `metrics`
+//!   facade) and its recorders, Prometheus for `serve` and CloudWatch EMF
+//!   on Lambda; imports nothing of ours.
 //! - `config`, `startup` (wiring: configuration → stores → Router),
 //!   `lambda`, `demo`.
 
@@ -35,6 +38,7 @@ pub mod deps;
 pub mod domain;
 pub mod http;
 pub mod lambda;
+pub mod monitoring;
 pub mod secrets;
 pub mod server;
 pub mod settings;

@@ -115,7 +115,8 @@ pub struct AgentChange {
 }
 
 /// Changes the tenant's agent `login`. Nobody disables themself or drops
-/// their own admin role.
+/// their own admin role, and the tenant's last active admin stays one
+/// (`StoreError::LastAdmin`).
 pub async fn change(
     deps: Deps<'_>,
     actor: &Actor,
@@ -140,7 +141,8 @@ pub async fn change(
     if change.disable {
         account.disable(deps.clock.now());
     }
-    let account = deps.agents.update_agent(&account).await?;
+    // The tenant keeps an active admin, also against a change at once.
+    let account = deps.agents.update_agent_keeping_an_admin(&account).await?;
     if !named.is_empty() {
         let action = AuditAction::AgentChanged;
         audit(deps, tenant, actor, action, &account.login, named).await?;

@@ -6,4 +6,5 @@ pub mod intake;
 pub mod recordings;
 pub mod retention;
 pub mod spool;
+pub mod stats;
 pub mod work;

@@ -1,4 +1,4 @@
-//! `afureko agent add/list/change/disable/reset-password`.
+//! `afureko agent add/list/change (or update)/disable/reset-password`.
 
 use super::args::AgentCommand;
 use super::{deps, load_tenant};

@@ -6,7 +6,7 @@ use crate::domain::phone::Region;
 use crate::domain::prompts::PromptKey;
 use crate::domain::schedule::Holiday;
 use crate::domain::settings::{Kind, SETTINGS, Setting, Value};
-use clap::{Arg, ArgMatches, Args, Parser, Subcommand};
+use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 #[derive(Parser)]
@@ -40,6 +40,17 @@ pub enum Command {
         /// first record is open is a repeat call that joins it.
         #[arg(long)]
         caller_id: bool,
+        /// The caller's number.
+        #[arg(long, default_value = "+81312345678")]
+        from: String,
+        /// dtmf-speech: the caller says the number instead of typing it,
+        /// and says yes to confirm it.
+        #[arg(long, default_value = "dtmf")]
+        number_entry: crate::domain::speech::NumberEntry,
+        /// A callback window the demo tenant offers (repeatable, e.g.
+        /// 1=09:00-12:00); the caller chooses the first.
+        #[arg(long = "callback-window", value_name = "KEY=HH:MM-HH:MM")]
+        callback_windows: Vec<crate::domain::callback_window::CallbackWindow>,
     },
     /// Re-drive recording copy jobs the queue gave up on (dead-letter
     /// queue) and say what the copy queue holds; delete expired records and
@@ -110,7 +121,13 @@ pub enum AgentCommand {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
     },
-    /// Change an agent's name or role.
+    /// Change an agent's name or role (also `agent update`); `--role
+    /// admin` gives a tenant an admin, also one left with none. The
+    /// tenant's last active admin keeps the role.
+    #[command(
+        visible_alias = "update",
+        group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "role"]))
+    )]
     Change {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
@@ -122,7 +139,8 @@ pub enum AgentCommand {
         #[arg(long)]
         role: Option<Role>,
     },
-    /// Disable an agent: every session ends at once.
+    /// Disable an agent: every session ends at once (not the tenant's last
+    /// active admin).
     Disable {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
@@ -192,6 +210,10 @@ pub enum TenantCommand {
         /// Also read from AFUREKO_TWILIO_AUTH_TOKEN, which keeps it out of shell history.
         #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
         twilio_auth_token: String,
+        /// Secret of a Twilio webhook SharedKey, if the account signs with
+        /// one; also read from AFUREKO_TWILIO_WEBHOOK_KEY.
+        #[arg(long, env = "AFUREKO_TWILIO_WEBHOOK_KEY", hide_env_values = true)]
+        twilio_webhook_key: Option<String>,
         #[command(flatten)]
         settings: SettingsArgs,
     },
@@ -200,18 +222,29 @@ pub enum TenantCommand {
         #[arg(value_parser = TenantId::parse)]
         id: TenantId,
     },
-    /// Change a tenant's settings or credentials.
+    /// Change a tenant's settings or credentials. Secrets change only when
+    /// named: AFUREKO_TWILIO_AUTH_TOKEN and AFUREKO_TWILIO_WEBHOOK_KEY are
+    /// read only with their --…-from-env flag.
+    #[command(group(clap::ArgGroup::new("new_token").args(["twilio_auth_token", "twilio_auth_token_from_env"])))]
     Update {
         #[arg(value_parser = TenantId::parse)]
         id: TenantId,
         #[arg(long, value_parser = AccountSid::parse)]
         twilio_account_sid: Option<AccountSid>,
-        #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+        #[arg(long)]
         twilio_auth_token: Option<String>,
-        /// With --twilio-auth-token: keep accepting the old token for this
+        /// The new auth token from AFUREKO_TWILIO_AUTH_TOKEN (out of shell history).
+        #[arg(long)]
+        twilio_auth_token_from_env: bool,
+        /// With a new token: keep accepting the old token for this
         /// many minutes (0-10080), for calls already under way.
-        #[arg(long, default_value_t = 0, requires = "twilio_auth_token")]
+        #[arg(long, default_value_t = 0, requires = "new_token")]
         keep_previous_token_minutes: u32,
+        #[arg(long, conflicts_with = "twilio_webhook_key_from_env")]
+        twilio_webhook_key: Option<String>,
+        /// The webhook SharedKey's secret from AFUREKO_TWILIO_WEBHOOK_KEY.
+        #[arg(long)]
+        twilio_webhook_key_from_env: bool,
         #[command(flatten)]
         settings: SettingsArgs,
     },
@@ -231,9 +264,6 @@ pub struct SettingsArgs {
     /// Put one prompt back to the language default (repeatable).
     #[arg(long = "reset-prompt", value_name = "NAME")]
     pub reset_prompts: Vec<PromptKey>,
-    /// Secret of a Twilio webhook SharedKey, if the account signs with one.
-    #[arg(long, env = "AFUREKO_TWILIO_WEBHOOK_KEY", hide_env_values = true)]
-    pub twilio_webhook_key: Option<String>,
     /// Region for numbers typed without a country code, e.g. JP.
     #[arg(long, value_parser = Region::parse)]
     pub default_region: Option<Region>,
@@ -254,25 +284,79 @@ fn flag(setting: &'static Setting) -> Arg {
         Kind::Integer { min, max } => format!("{min}-{max}"),
         Kind::Text { .. } => "TEXT".to_owned(),
         Kind::Choice(choices) => choices.join("|"),
+        Kind::List { item, .. } => item.value_name().to_owned(),
     };
+    let help = setting.help.trim_end_matches('.');
     let arg = Arg::new(setting.name)
-        .long(setting.name.replace('_', "-"))
         .value_name(value_name)
-        .help(setting.help.trim_end_matches('.'))
         .value_parser(move |text: &str| setting.parse(text).map_err(|e| e.to_string()));
+    let arg = match setting.kind {
+        // A list is given an item a flag, named in the singular
+        // (`--callback-window`, repeated): the items replace the list.
+        Kind::List { .. } => arg
+            .long(list_flag(setting))
+            .action(ArgAction::Append)
+            .help(format!("{help} (repeatable; replaces the list)")),
+        _ => arg.long(setting.name.replace('_', "-")).help(help),
+    };
     OLD_NAMES
         .iter()
         .filter(|(name, _)| *name == setting.name)
         .fold(arg, |arg, (_, old)| arg.visible_alias(*old))
 }
 
+/// A list setting's flag: its name, in the plural, in the singular.
+fn list_flag(setting: &Setting) -> String {
+    let name = setting.name.replace('_', "-");
+    name.strip_suffix('s').unwrap_or(&name).to_owned()
+}
+
+/// The flag that empties a list setting: `--no-callback-windows`.
+fn clear_flag(setting: &'static Setting) -> Arg {
+    Arg::new(clear_id(setting))
+        .long(format!("no-{}", setting.name.replace('_', "-")))
+        .action(ArgAction::SetTrue)
+        .conflicts_with(setting.name)
+        .help(format!("Clear {} (none)", setting.name))
+}
+
+fn clear_id(setting: &Setting) -> String {
+    format!("no_{}", setting.name)
+}
+
+/// A setting's value from the command line, if given: a list's items
+/// gathered and checked as a whole.
+fn given(setting: &'static Setting, matches: &ArgMatches) -> Result<Option<Value>, clap::Error> {
+    let Kind::List { .. } = setting.kind else {
+        return Ok(matches.get_one::<Value>(setting.name).cloned());
+    };
+    if matches.get_flag(&clear_id(setting)) {
+        return Ok(Some(Value::List(Vec::new())));
+    }
+    let Some(values) = matches.get_many::<Value>(setting.name) else {
+        return Ok(None);
+    };
+    let items = values
+        .flat_map(|v| match v {
+            Value::List(items) => items.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    setting
+        .check(Value::List(items))
+        .map(Some)
+        .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n")))
+}
+
 impl clap::FromArgMatches for DefinedSettings {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
-        let given = SETTINGS
-            .iter()
-            .filter_map(|s| matches.get_one::<Value>(s.name).map(|v| (s, v.clone())))
-            .collect();
-        Ok(DefinedSettings(given))
+        let mut values = Vec::new();
+        for setting in &SETTINGS {
+            if let Some(value) = given(setting, matches)? {
+                values.push((setting, value));
+            }
+        }
+        Ok(DefinedSettings(values))
     }
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
@@ -283,9 +367,10 @@ impl clap::FromArgMatches for DefinedSettings {
 
 impl Args for DefinedSettings {
     fn augment_args(command: clap::Command) -> clap::Command {
-        SETTINGS
-            .iter()
-            .fold(command, |command, s| command.arg(flag(s)))
+        SETTINGS.iter().fold(command, |command, s| match s.kind {
+            Kind::List { .. } => command.arg(flag(s)).arg(clear_flag(s)),
+            _ => command.arg(flag(s)),
+        })
     }
 
     fn augment_args_for_update(command: clap::Command) -> clap::Command {

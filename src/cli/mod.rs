@@ -51,9 +51,19 @@ async fn run(command: Command) -> anyhow::Result<()> {
             language,
             keep,
             caller_id,
+            from,
+            number_entry,
+            callback_windows,
         } => {
             let config = if keep { Some(config()?) } else { None };
-            Ok(crate::demo::run(language, config.as_ref(), caller_id).await?)
+            let script = crate::demo::Script {
+                language,
+                caller_id,
+                from,
+                number_entry,
+                windows: callback_windows,
+            };
+            Ok(crate::demo::run(&script, config.as_ref()).await?)
         }
         Command::Serve => Ok(startup::serve(config()?).await?),
         Command::Sweep { limit } => ops::sweep(&config()?, limit).await,

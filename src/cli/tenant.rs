@@ -11,15 +11,29 @@ use crate::startup::Backend;
 use crate::tenants::{self, CredentialsChange, TenantsError};
 use anyhow::Context;
 
+/// A secret given by its flag or, with `from_env`, by `var`. `update`
+/// reads the environment only when asked: a variable still exported from
+/// `create` must not replace a secret (or end a rotation's overlap).
+fn secret(given: Option<String>, from_env: bool, var: &str) -> anyhow::Result<Option<String>> {
+    if !from_env {
+        return Ok(given);
+    }
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Ok(Some(value)),
+        _ => anyhow::bail!("{var} is not set"),
+    }
+}
+
+/// The webhook SharedKey's secret, as a token.
+fn webhook_key(key: Option<String>) -> anyhow::Result<Option<AuthToken>> {
+    key.map(|key| AuthToken::new(&key).context("--twilio-webhook-key"))
+        .transpose()
+}
+
 impl SettingsArgs {
-    /// The flags as the domain's change (the same rules as the API's
-    /// `PATCH /api/v1/settings`), and the webhook key: a secret, so the
-    /// CLI's own.
-    fn into_change(self) -> anyhow::Result<(SettingsChange, Option<AuthToken>)> {
-        let key = self
-            .twilio_webhook_key
-            .map(|key| AuthToken::new(&key).context("--twilio-webhook-key"))
-            .transpose()?;
+    /// The flags as the domain's change: the same rules as the API's
+    /// `PATCH /api/v1/settings`. Secrets are the CLI's own (see `tenant`).
+    fn into_change(self) -> anyhow::Result<SettingsChange> {
         let routing = self.routing;
         let mut change = SettingsChange::from(OtherSettings {
             prompts: self.prompts,
@@ -41,7 +55,7 @@ impl SettingsArgs {
         for (setting, value) in self.defined.0 {
             change.set(setting, value)?;
         }
-        Ok((change, key))
+        Ok(change)
     }
 }
 
@@ -56,12 +70,13 @@ pub async fn tenant(
             id,
             twilio_account_sid,
             twilio_auth_token,
+            twilio_webhook_key,
             settings,
         } => {
             let mut twilio =
                 TwilioCredentials::new(twilio_account_sid, AuthToken::new(&twilio_auth_token)?);
-            let (change, key) = settings.into_change()?;
-            twilio.webhook_shared_key = key;
+            twilio.webhook_shared_key = webhook_key(twilio_webhook_key)?;
+            let change = settings.into_change()?;
             let tenant = tenants::create(deps, id.clone(), twilio, change)
                 .await
                 .with_context(|| format!("cannot create tenant {id}"))?;
@@ -76,11 +91,18 @@ pub async fn tenant(
             id,
             twilio_account_sid,
             twilio_auth_token,
+            twilio_auth_token_from_env,
             keep_previous_token_minutes,
+            twilio_webhook_key,
+            twilio_webhook_key_from_env,
             settings,
         } => {
-            let (change, webhook_shared_key) = settings.into_change()?;
-            let auth_token = twilio_auth_token
+            let (token_var, key_var) = ("AFUREKO_TWILIO_AUTH_TOKEN", "AFUREKO_TWILIO_WEBHOOK_KEY");
+            let token = secret(twilio_auth_token, twilio_auth_token_from_env, token_var)?;
+            let key = secret(twilio_webhook_key, twilio_webhook_key_from_env, key_var)?;
+            let webhook_shared_key = webhook_key(key)?;
+            let change = settings.into_change()?;
+            let auth_token = token
                 .map(|token| AuthToken::new(&token))
                 .transpose()?
                 .map(|token| (token, keep_previous_token_minutes));

@@ -261,6 +261,11 @@ impl AgentAccount {
         self.disabled_at.is_none()
     }
 
+    /// Counts for the rule that a tenant keeps an active admin.
+    pub fn is_active_admin(&self) -> bool {
+        self.role == Role::Admin && self.is_active()
+    }
+
     /// Checks a password and counts the result; the caller stores the
     /// account afterwards (it changed unless the answer is `Disabled`).
     pub fn sign_in(&mut self, password: &str, now: Timestamp) -> SignIn {

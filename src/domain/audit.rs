@@ -28,6 +28,9 @@ pub enum AuditAction {
     AgentDisabled,
     /// An agent's password reset to a one-time one (subject: the login).
     AgentPasswordReset,
+    /// A period's records exported with whole phone numbers (subject: the
+    /// period, `from..to`; counts: the records).
+    RecordsExported,
 }
 
 /// Who made a change, as the audit trail names them.

@@ -39,14 +39,29 @@ pub struct CallbackWindow {
     pub hours: OpenRange,
 }
 
+/// The form of a window, as the API's document gives it (ECMA-262).
+pub const PATTERN: &str = "^[1-9]=[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$";
+
 impl FromStr for CallbackWindow {
     type Err = WindowError;
-    /// `1=09:00-12:00`; `24:00` may end a window, as it may opening hours.
+    /// `1=09:00-12:00`, exactly (`PATTERN`); `24:00` may end a window, as
+    /// it may opening hours.
     fn from_str(s: &str) -> Result<Self, WindowError> {
         let shape = || WindowError::Shape(s.to_owned());
-        let (key, hours) = s.split_once('=').ok_or_else(shape)?;
-        let key = match key.trim().as_bytes() {
-            [k @ b'1'..=b'9'] => k - b'0',
+        let digit = |b: &u8, max: u8| b.is_ascii_digit() && *b <= max;
+        let clock = |c: &[u8]| {
+            matches!(c, [h1, h2, b':', m1, m2]
+                if digit(h1, b'2') && digit(h2, b'9') && digit(m1, b'5') && digit(m2, b'9'))
+        };
+        let (key, hours) = match s.as_bytes() {
+            [k @ b'1'..=b'9', b'=', rest @ ..]
+                if rest.len() == 11
+                    && rest[5] == b'-'
+                    && clock(&rest[..5])
+                    && clock(&rest[6..]) =>
+            {
+                (k - b'0', &s[2..])
+            }
             _ => return Err(shape()),
         };
         let hours = hours.parse().map_err(WindowError::Hours)?;
@@ -200,7 +215,7 @@ mod tests {
 
     #[test]
     fn windows_parse_and_print() {
-        let w = window(" 2 = 13:00-17:00");
+        let w = window("2=13:00-17:00");
         assert_eq!(w.key, 2);
         assert_eq!(w.hours.start, Time::constant(13, 0, 0, 0));
         assert_eq!(w.to_string(), "2=13:00-17:00");
@@ -219,6 +234,11 @@ mod tests {
             "a=09:00-12:00",
             "09:00-12:00",
             "=09:00-12:00",
+            " 2 = 13:00-17:00",
+            "1=9:00-12:00",
+            "1=09:00-12:00:00",
+            "1=09:00 - 12:00",
+            "1=０9:00-12:00",
         ] {
             assert_eq!(
                 refused(spec),
@@ -236,8 +256,8 @@ mod tests {
             "opening hours must end after they start, got \"12:00-12:00\""
         );
         assert_eq!(
-            refused("1=9-12"),
-            "opening hours must look like 09:00-18:00, got \"9-12\""
+            refused("1=25:00-26:00"),
+            "opening hours must look like 09:00-18:00, got \"25:00-26:00\""
         );
         let specs = [
             "1=09:00-10:00",
@@ -353,8 +373,43 @@ mod tests {
         );
     }
 
+    /// What the document's pattern lets through parses, or fails on its
+    /// times only; what it refuses never parses.
+    #[test]
+    fn the_pattern_is_the_parsers_shape() {
+        let pattern = regex::Regex::new(PATTERN).unwrap();
+        for spec in [
+            "1=09:00-12:00",
+            "9=22:00-24:00",
+            "1=25:00-26:00",
+            "2=12:00-09:00",
+            "3=24:30-24:45",
+            " 1=09:00-12:00",
+            "1=9:00-12:00",
+            "0=09:00-12:00",
+            "1=09:00-12:00:00",
+            "1=09:00–12:00",
+            "1=09:60-12:00",
+            "1=09:00-12:00\n",
+        ] {
+            let parsed = spec.parse::<CallbackWindow>();
+            assert_eq!(
+                pattern.is_match(spec),
+                !matches!(parsed, Err(WindowError::Shape(_))),
+                "{spec:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_choice_prompt_is_made_from_the_windows() {
+        use crate::domain::prompts::PromptKey;
+        for language in Language::ALL {
+            assert_eq!(
+                choice_prompt(&[], language),
+                PromptKey::WindowChoice.default_text(language)
+            );
+        }
         let windows = parse_windows(&["1=09:00-12:00", "2=13:00-17:00"]).unwrap();
         assert_eq!(
             choice_prompt(&windows, Language::JaJp),

@@ -7,6 +7,46 @@ use jiff::civil::{Date, Time};
 use jiff::tz::TimeZone;
 use jiff::{RoundMode, Timestamp, Unit, ZonedDateTime, ZonedDateTimeRound};
 
+/// When a record is due, and the window the caller chose, if any: what
+/// `{due}` is spoken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub at: Timestamp,
+    pub window: Option<Occurrence>,
+}
+
+impl Due {
+    /// Due at `at`, no window chosen.
+    pub fn at(at: Timestamp) -> Self {
+        Due { at, window: None }
+    }
+
+    /// `due_phrase` of this.
+    pub fn phrase(&self, now: Timestamp, tz: &TimeZone, language: Language) -> String {
+        due_phrase(self.at, now, tz, language, self.window.as_ref())
+    }
+}
+
+/// A prompt without its `{due}` (a tenant that promises no time): the
+/// sentence closes up round it, no space left doubled or before a
+/// punctuation mark. 「担当者より{due}折り返し…」 reads 「担当者より折り返し…」,
+/// "We will call you back {due}." reads "We will call you back.".
+pub fn without_due(text: &str) -> String {
+    let removed = text.replace("{due}", "");
+    let mut out = String::with_capacity(removed.len());
+    for c in removed.chars() {
+        let space_before = out.ends_with(' ');
+        if c == ' ' && (space_before || out.is_empty()) {
+            continue;
+        }
+        if space_before && matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | '。' | '、') {
+            out.pop();
+        }
+        out.push(c);
+    }
+    out.trim_end().to_owned()
+}
+
 /// What `{due}` says: by when the callback comes, rounded up to the next
 /// quarter hour in the tenant's zone (「本日15時30分までに」, "by 3:30 pm
 /// today"), or, for a record with a window, the window (「明日の午後1時から
@@ -324,6 +364,59 @@ mod tests {
         );
         let over = window("2025-12-02T04:00:00Z", "2025-12-02T08:00:00Z");
         assert_eq!(say(&over, Language::JaJp), "できるだけ早く");
+    }
+
+    #[test]
+    fn without_due_the_sentence_closes_up() {
+        use crate::domain::prompts::PromptKey;
+        assert_eq!(
+            without_due(PromptKey::Thanks.default_text(Language::JaJp)),
+            "ありがとうございました。担当者より折り返しお電話いたします。失礼いたします。"
+        );
+        assert_eq!(
+            without_due(PromptKey::Thanks.default_text(Language::EnUs)),
+            "Thank you. We will call you back. Goodbye."
+        );
+        let cases = [
+            (
+                "{due}折り返しお電話いたします。",
+                "折り返しお電話いたします。",
+            ),
+            (
+                "担当者より{due}、折り返します。",
+                "担当者より、折り返します。",
+            ),
+            (
+                "We call {due}, so stay near the phone.",
+                "We call, so stay near the phone.",
+            ),
+            ("{due} we will call.  Bye {due}!", "we will call. Bye!"),
+            ("Bye now.", "Bye now."),
+        ];
+        for (text, said) in cases {
+            assert_eq!(without_due(text), said, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_due_says_its_window_if_it_has_one() {
+        let now = at("2025-12-03T01:00:00Z");
+        let window = Occurrence {
+            start: at("2025-12-04T04:00:00Z"),
+            end: at("2025-12-04T08:00:00Z"),
+        };
+        let due = Due {
+            at: window.end,
+            window: Some(window),
+        };
+        assert_eq!(
+            due.phrase(now, &tokyo(), Language::JaJp),
+            "明日の午後1時から5時の間に"
+        );
+        assert_eq!(
+            Due::at(window.end).phrase(now, &tokyo(), Language::JaJp),
+            "明日17時までに"
+        );
     }
 
     #[test]

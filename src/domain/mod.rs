@@ -18,6 +18,7 @@ pub mod routing;
 pub mod schedule;
 pub mod settings;
 pub mod speech;
+pub mod stats;
 pub mod tenant;
 pub mod twiml;
 pub mod work;

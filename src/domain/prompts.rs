@@ -116,10 +116,14 @@ pub enum PromptKey {
     RepeatCaller,
     QueueHold,
     QueueOffer,
+    /// Number entry when the number may be said too.
+    EnterNumberSpeech,
+    /// The callback window choice; by default made from the windows.
+    WindowChoice,
 }
 
 impl PromptKey {
-    pub const ALL: [PromptKey; 13] = [
+    pub const ALL: [PromptKey; 15] = [
         PromptKey::Greeting,
         PromptKey::AfterHoursGreeting,
         PromptKey::OfferCallerId,
@@ -133,6 +137,8 @@ impl PromptKey {
         PromptKey::RepeatCaller,
         PromptKey::QueueHold,
         PromptKey::QueueOffer,
+        PromptKey::EnterNumberSpeech,
+        PromptKey::WindowChoice,
     ];
 
     pub fn name(self) -> &'static str {
@@ -150,6 +156,8 @@ impl PromptKey {
             PromptKey::RepeatCaller => "repeat_caller",
             PromptKey::QueueHold => "queue_hold",
             PromptKey::QueueOffer => "queue_offer",
+            PromptKey::EnterNumberSpeech => "enter_number_speech",
+            PromptKey::WindowChoice => "window_choice",
         }
     }
 
@@ -170,6 +178,8 @@ impl PromptKey {
         )
     }
 
+    /// The language's text. `WindowChoice`'s is the choice without any
+    /// window: the IVR adds each of the tenant's windows to it.
     pub fn default_text(self, language: Language) -> &'static str {
         match language {
             Language::JaJp => match self {
@@ -210,6 +220,10 @@ impl PromptKey {
                 PromptKey::QueueOffer => {
                     "折り返しのお電話をご希望の場合は 1 を押してください。お待ちいただいた順番はそのまま保たれます。"
                 }
+                PromptKey::EnterNumberSpeech => {
+                    "折り返し先の電話番号を、市外局番からボタンで入力するか、お話しください。ボタンの場合は、最後にシャープを押してください。"
+                }
+                PromptKey::WindowChoice => "できるだけ早くをご希望の方は0を押してください。",
             },
             Language::EnUs => match self {
                 PromptKey::Greeting => {
@@ -245,6 +259,10 @@ impl PromptKey {
                 PromptKey::QueueOffer => {
                     "To be called back instead, press 1. You keep your place in line."
                 }
+                PromptKey::EnterNumberSpeech => {
+                    "Please say or enter the number we should call back, with its area code. If you type it, press the pound key at the end."
+                }
+                PromptKey::WindowChoice => "For a call as soon as possible, press 0.",
             },
         }
     }

@@ -4,9 +4,66 @@
 //! digit, a reading of one or a separator is refused, never guessed at.
 
 use crate::domain::prompts::Language;
+use serde::{Deserialize, Serialize};
 
 /// Longer answers are not a phone number.
 const MAX_CHARS: usize = 200;
+
+/// How a caller may give the number to call back: typed, or typed or said.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NumberEntry {
+    #[default]
+    #[serde(rename = "dtmf")]
+    Dtmf,
+    #[serde(rename = "dtmf-speech")]
+    DtmfSpeech,
+}
+
+impl NumberEntry {
+    pub const ALL: [NumberEntry; 2] = [NumberEntry::Dtmf, NumberEntry::DtmfSpeech];
+    /// The names of `ALL`, as serde writes them.
+    pub const NAMES: [&'static str; 2] = [Self::ALL[0].as_str(), Self::ALL[1].as_str()];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NumberEntry::Dtmf => "dtmf",
+            NumberEntry::DtmfSpeech => "dtmf-speech",
+        }
+    }
+
+    pub fn speech(self) -> bool {
+        self == NumberEntry::DtmfSpeech
+    }
+}
+
+impl std::str::FromStr for NumberEntry {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        NumberEntry::ALL
+            .into_iter()
+            .find(|e| e.as_str() == s)
+            .ok_or_else(|| format!("number entry must be dtmf or dtmf-speech, got {s:?}"))
+    }
+}
+
+/// What a caller answered at a question: keys pressed, or words said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Keys(String),
+    Speech(String),
+}
+
+impl Answer {
+    /// From a Gather's `Digits` and `SpeechResult`: keys when any were
+    /// pressed, else what was said; nothing at all is no keys.
+    pub fn new(digits: Option<&str>, said: Option<&str>) -> Self {
+        match (digits.filter(|d| !d.is_empty()), said.map(str::trim)) {
+            (Some(keys), _) => Answer::Keys(keys.to_owned()),
+            (None, Some(said)) if !said.is_empty() => Answer::Speech(said.to_owned()),
+            _ => Answer::Keys(String::new()),
+        }
+    }
+}
 
 /// The digits in a spoken phone number; `None` when anything else was said.
 pub fn digits_from_speech(said: &str, language: Language) -> Option<String> {
@@ -297,5 +354,27 @@ mod tests {
         for (said, key) in en {
             assert_eq!(choice_from_speech(said, Language::EnUs), key, "{said}");
         }
+    }
+
+    #[test]
+    fn an_answer_is_the_keys_pressed_else_what_was_said() {
+        assert_eq!(
+            Answer::new(Some("12"), Some("はい")),
+            Answer::Keys("12".into())
+        );
+        assert_eq!(
+            Answer::new(Some(""), Some(" はい ")),
+            Answer::Speech("はい".into())
+        );
+        assert_eq!(Answer::new(None, Some(" ")), Answer::Keys(String::new()));
+        assert_eq!(Answer::new(None, None), Answer::Keys(String::new()));
+        for entry in NumberEntry::ALL {
+            assert_eq!(entry.as_str().parse(), Ok(entry));
+            assert_eq!(serde_json::json!(entry), entry.as_str());
+        }
+        assert_eq!(
+            "voice".parse::<NumberEntry>(),
+            Err("number entry must be dtmf or dtmf-speech, got \"voice\"".into())
+        );
     }
 }

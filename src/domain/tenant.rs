@@ -1,5 +1,6 @@
 //! Tenants: a company, its Twilio credentials and its call-flow settings.
 
+use crate::domain::callback_window::{self, CallbackWindow, WindowError};
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey, PromptOverrides};
@@ -7,6 +8,7 @@ use crate::domain::reason::Reason;
 use crate::domain::routing::{Routing, RoutingError};
 use crate::domain::schedule::Schedule;
 use crate::domain::settings::{Kind, OutOfRange, SETTINGS, Value};
+use crate::domain::speech::NumberEntry;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -35,6 +37,8 @@ pub enum TenantError {
     EmptyPrompt(&'static str),
     #[error(transparent)]
     Routing(#[from] RoutingError),
+    #[error("callback_windows: {0}")]
+    CallbackWindows(#[from] WindowError),
 }
 
 impl TenantError {
@@ -49,13 +53,16 @@ impl TenantError {
             | TenantError::PromptCannotSayDue(_)
             | TenantError::EmptyPrompt(_) => "prompts",
             TenantError::Routing(e) => e.field(),
+            TenantError::CallbackWindows(_) => "callback_windows",
         }
     }
 
     /// Whether the message starts with `field()` already.
     pub fn names_its_field(&self) -> bool {
         match self {
-            TenantError::VoiceLanguage { .. } | TenantError::Range(_) => true,
+            TenantError::VoiceLanguage { .. }
+            | TenantError::Range(_)
+            | TenantError::CallbackWindows(_) => true,
             TenantError::Routing(e) => e.names_its_field(),
             TenantError::EmptyAuthToken
             | TenantError::TimeZone(_)
@@ -201,6 +208,13 @@ pub struct TenantSettings {
     pub routing: Routing,
     /// Business hours; always open unless set.
     pub schedule: Schedule,
+    /// Whether `{due}` says when the callback comes; off, it says nothing.
+    pub announce_due: bool,
+    /// Times the caller may choose to be called back in, each on its key;
+    /// none: no choice is offered.
+    pub callback_windows: Vec<CallbackWindow>,
+    /// Whether the number may be said as well as typed.
+    pub number_entry: NumberEntry,
 }
 
 impl Default for TenantSettings {
@@ -222,6 +236,9 @@ impl Default for TenantSettings {
             retention_days: 365,
             routing: Default::default(),
             schedule: Default::default(),
+            announce_due: true,
+            callback_windows: Vec::new(),
+            number_entry: NumberEntry::Dtmf,
         }
     }
 }
@@ -255,6 +272,8 @@ impl TenantSettings {
             return Err(TenantError::TimeZone(self.time_zone.clone()));
         }
         self.routing.validate()?;
+        callback_window::check_windows(&self.callback_windows)?;
+        callback_window::check_within_hours(&self.callback_windows, &self.schedule)?;
         for (key, text) in &self.prompts {
             if text.trim().is_empty() {
                 return Err(TenantError::EmptyPrompt(key.name()));
@@ -437,6 +456,30 @@ mod tests {
             settings.prompts.insert(key, "{due} {number}".into());
             settings.validate().unwrap();
         }
+    }
+
+    #[test]
+    fn callback_windows_lie_within_business_hours() {
+        let mut settings = TenantSettings::default();
+        settings.schedule.set_hours("mon-fri=09:00-18:00").unwrap();
+        settings.callback_windows =
+            callback_window::parse_windows(&["1=09:00-12:00", "2=17:00-19:00"]).unwrap();
+        let err = settings.validate().unwrap_err();
+        assert_eq!(err.field(), "callback_windows");
+        assert_eq!(
+            err.to_string(),
+            "callback_windows: callback window 2=17:00-19:00 is outside business hours on every day"
+        );
+        settings.callback_windows.pop();
+        settings.validate().unwrap();
+        // Older tenants, stored without the new settings, load with the defaults.
+        let mut stored = serde_json::to_value(TenantSettings::default()).unwrap();
+        for name in ["announce_due", "callback_windows", "number_entry"] {
+            stored.as_object_mut().unwrap().remove(name);
+        }
+        let loaded: TenantSettings = serde_json::from_value(stored).unwrap();
+        assert!(loaded.announce_due && loaded.callback_windows.is_empty());
+        assert_eq!(loaded.number_entry, NumberEntry::Dtmf);
     }
 
     #[test]

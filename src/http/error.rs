@@ -4,6 +4,7 @@
 
 use crate::accounts::AccountError;
 use crate::calls::intake::IntakeError;
+use crate::calls::stats::StatsError;
 use crate::calls::work::WorkError;
 use crate::domain::settings::SettingsError;
 use crate::domain::work::ChangeError;
@@ -112,7 +113,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
-            StoreError::AlreadyExists(_) | StoreError::Conflict => {
+            StoreError::AlreadyExists(_) | StoreError::Conflict | StoreError::LastAdmin(_) => {
                 ApiError::Conflict(e.to_string())
             }
             other => ApiError::internal(other),
@@ -154,6 +155,16 @@ impl From<WorkError> for ApiError {
             WorkError::Refused(e) => e.into(),
             WorkError::MissingAudio(_) => ApiError::internal(e),
             WorkError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StatsError> for ApiError {
+    fn from(e: StatsError) -> Self {
+        match e {
+            StatsError::Period(e) => ApiError::bad_field(e.field(), e),
+            StatsError::TooManyRecords { .. } => ApiError::bad_field("to", e),
+            StatsError::Store(e) => e.into(),
         }
     }
 }
@@ -439,4 +450,32 @@ or the Idempotency-Key was used with another request",
         example = json!(example("invalid_state", "cannot claim a callback that is completed"))
     )]
     Unprocessable(ErrorBody),
+}
+
+/// The errors of the service-level figures.
+#[derive(IntoResponses)]
+pub enum StatsErrors {
+    #[response(status = 400, description = "A bad date or period; `field` names the parameter at fault",
+        example = json!(example_with("bad_request", "a period is at most 366 days, got 367", "field", "to")))]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key or session",
+        example = json!(example("unauthorized", "the API key is not valid")))]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "An agent (the figures are for supervisors and admins), or a password still to change",
+        example = json!(example("forbidden", "this needs the supervisor role")))]
+    Forbidden(ErrorBody),
+}
+
+/// The errors of exporting a period's records.
+#[derive(IntoResponses)]
+pub enum ExportErrors {
+    #[response(status = 400, description = "A bad date or period, or more records than one export holds; `field` names the parameter at fault",
+        example = json!(example_with("bad_request", "the period holds 25000 records; an export holds at most 20000: choose a shorter period", "field", "to")))]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key or session",
+        example = json!(example("unauthorized", "the API key is not valid")))]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "An agent, whole numbers asked for by anyone but a signed-in admin, or a password still to change",
+        example = json!(example("forbidden", "whole numbers in an export needs an admin signed in")))]
+    Forbidden(ErrorBody),
 }

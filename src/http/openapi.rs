@@ -61,6 +61,28 @@ pub fn complete(doc: &mut OpenApi) {
             if is_rate_limited(path) {
                 add_too_many_requests(operation);
             }
+            // Last: every answer, those added above too.
+            if path.starts_with(crate::http::API_PREFIX) {
+                add_no_store(operation);
+            }
+        }
+    }
+}
+
+/// Every API answer, errors too, is `Cache-Control: no-store`
+/// (`http::protective_headers`).
+fn add_no_store(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            let mut header = Header::new(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["no-store"])),
+            );
+            header.description = Some(
+                "Never stored by a browser: the answer may hold personal data or a secret".into(),
+            );
+            response.headers.insert("Cache-Control".into(), header);
         }
     }
 }
@@ -140,7 +162,8 @@ fn add_idempotency_key(operation: &mut Operation) {
         .description(Some(
             "Makes a retry safe: the same key with the same body within 24 h gets the first \
              answer again (with `Idempotent-Replayed: true`); with another body, 422. \
-             Keys are per tenant.",
+             Keys are per sender (the signed-in agent or the API key): another sender's \
+             same key is its own. A sender whose role was lowered since gets 403, not the answer.",
         ))
         .schema(Some(
             ObjectBuilder::new()
@@ -366,6 +389,29 @@ mod tests {
             }
         }
         assert!(bodies >= 20, "{bodies}");
+    }
+
+    #[test]
+    fn every_api_answer_documents_no_store() {
+        let doc = document(&routes().1);
+        let mut answers = 0;
+        for (method, path, operation) in operations(&doc) {
+            let api = path.starts_with(crate::http::API_PREFIX);
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let header = &response["headers"]["Cache-Control"];
+                if api {
+                    answers += 1;
+                    assert_eq!(
+                        header["schema"],
+                        serde_json::json!({"type": "string", "enum": ["no-store"]}),
+                        "{method} {path} {status}"
+                    );
+                } else {
+                    assert!(header.is_null(), "{method} {path} {status}");
+                }
+            }
+        }
+        assert!(answers >= 150, "{answers}");
     }
 
     #[test]

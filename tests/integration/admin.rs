@@ -5,6 +5,7 @@ use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::domain::agent::Role;
 use afureko::domain::audit::AuditAction;
+use afureko::domain::speech::NumberEntry;
 use afureko::domain::tenant::TenantSettings;
 use serde_json::{Value, json};
 
@@ -237,6 +238,7 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
         "retention_days": 365, "time_zone": "Asia/Tokyo",
         "delete_twilio_recording": true, "recording_format": "wav",
         "routing_mode": "overflow", "closed_now": false,
+        "announce_due": true, "callback_windows": [], "number_entry": "dtmf",
     });
     let (read_settings, fields) = settings_and_fields(read.json());
     assert_eq!(read_settings, defaults);
@@ -437,6 +439,10 @@ fn all_fields() -> Value {
         choice("recording_format", &RecordingFormat::NAMES),
         choice("routing_mode", &RoutingMode::NAMES),
         of_type("closed_now", "boolean"),
+        of_type("announce_due", "boolean"),
+        json!({"name": "callback_windows", "type": "list", "label": "set_callback_windows",
+               "max_items": 4, "example": "1=09:00-12:00"}),
+        choice("number_entry", &NumberEntry::NAMES),
     ])
 }
 
@@ -476,7 +482,102 @@ async fn settings_offer_each_fields_type_bounds_and_choices(kind: Kind) {
     assert_eq!(changed.json()["closed_now"], true);
 }
 
+/// The list setting: set whole, kept sorted, refused by name, emptied; the
+/// next call offers the windows and takes speech.
+async fn windows_speech_and_the_due_time_are_set_through_the_api(kind: Kind) {
+    let mut settings = TenantSettings::default();
+    settings.schedule.set_hours("mon-fri=09:00-18:00").unwrap();
+    let app = spawn_on(kind, settings.clone()).await;
+    app.add_agent(TENANT, "ada", Role::Admin).await;
+    let admin = app.browser("ada").await;
+    let patch = |body: Value| app.browse(&admin, "PATCH", "/api/v1/settings", Some(body));
+
+    let changed = patch(json!({
+        "callback_windows": ["2=13:00-17:00", "1=09:00-12:00"],
+        "number_entry": "dtmf-speech",
+        "announce_due": false,
+    }))
+    .await;
+    assert_eq!(
+        changed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&changed.bytes)
+    );
+    let view = changed.json();
+    assert_eq!(
+        view["callback_windows"],
+        json!(["1=09:00-12:00", "2=13:00-17:00"])
+    );
+    assert_eq!(view["number_entry"], "dtmf-speech");
+    assert_eq!(view["announce_due"], false);
+
+    let sid = app.call_sid();
+    let call = app.call(&sid, CALLER);
+    let doc = app.ring(&call).await;
+    assert_eq!(doc.gather().unwrap().attr("input"), Some("dtmf speech"));
+    let doc = call.speak(&doc, "はい").await.unwrap().doc().unwrap();
+    assert_eq!(
+        doc.said(),
+        [
+            "できるだけ早くをご希望の方は0を、午前9時から12時は1を、午後1時から5時は2を押してください。"
+        ]
+    );
+
+    let refused = [
+        (
+            json!({"callback_windows": ["1=17:00-19:00"]}),
+            "callback_windows: callback window 1=17:00-19:00 is outside business hours on every day",
+        ),
+        (
+            json!({"callback_windows": ["1=09:00-10:00", "1=13:00-14:00"]}),
+            "callback_windows: key 1 is given to two callback windows",
+        ),
+        (
+            json!({"callback_windows": vec!["1=09:00-10:00"; 5]}),
+            "callback_windows: at most 4 items, got 5",
+        ),
+        (
+            json!({"callback_windows": ["morning"]}),
+            "callback_windows: a callback window must look like 1=09:00-12:00 (a key from 1 to 9), got \"morning\"",
+        ),
+        (
+            json!({"callback_windows": "1=09:00-12:00"}),
+            "callback_windows: invalid type: string \"1=09:00-12:00\", expected a sequence",
+        ),
+        (
+            json!({"callback_windows": [1]}),
+            "callback_windows: invalid type: number `1`, expected a string",
+        ),
+        (
+            json!({"number_entry": "voice"}),
+            "number_entry: unknown variant `voice`, expected `dtmf` or `dtmf-speech`",
+        ),
+    ];
+    for (body, message) in refused {
+        let reply = patch(body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}");
+        let field = body.as_object().unwrap().keys().next().unwrap().clone();
+        assert_eq!(reply.json(), bad_field(&field, message), "{body}");
+    }
+
+    // An empty list turns the choice off.
+    let emptied = patch(json!({"callback_windows": []})).await;
+    assert_eq!(emptied.json()["callback_windows"], json!([]));
+    let stored = app
+        .backend
+        .store
+        .get_tenant(&app.tenant.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.settings.callback_windows.is_empty());
+    assert_eq!(stored.settings.number_entry, NumberEntry::DtmfSpeech);
+    assert!(!stored.settings.announce_due);
+}
+
 crate::on_every_backend!(
+    windows_speech_and_the_due_time_are_set_through_the_api,
     settings_offer_each_fields_type_bounds_and_choices,
     admin_makes_lists_and_revokes_keys,
     only_a_signed_in_admin_manages_keys_and_settings,

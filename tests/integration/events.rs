@@ -129,7 +129,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 40] = [
+    let expectations: [(&str, u16, &str); 44] = [
         (
             "twilio-voice.json",
             200,
@@ -156,6 +156,12 @@ async fn every_event_runs_through_the_router() {
         ),
         (
             "twilio-ivr-confirm.json",
+            200,
+            "recordingStatusCallback=\"https://calls.example.com/twilio/demo/recording\"",
+        ),
+        // 0: as soon as possible, and on to the request.
+        (
+            "twilio-ivr-window.json",
             200,
             "recordingStatusCallback=\"https://calls.example.com/twilio/demo/recording\"",
         ),
@@ -242,6 +248,13 @@ async fn every_event_runs_through_the_router() {
             403,
             "managing the tenant's settings needs an admin",
         ),
+        // The figures of the last seven days in Tokyo.
+        (
+            "api-stats.json",
+            200,
+            "{\"from\":\"2026-11-19\",\"to\":\"2026-11-25\",\"time_zone\":\"Asia/Tokyo\",",
+        ),
+        ("api-stats-records-csv.json", 200, "id,received_at,reason,"),
         (
             "api-sessions-sign-in.json",
             401,
@@ -255,6 +268,8 @@ async fn every_event_runs_through_the_router() {
         ("page-app-css.json", 200, "focus-visible"),
         ("api-openapi.json", 200, "\"openapi\":\"3.1.0\""),
         ("healthz.json", 200, "ok"),
+        // serve only: off on Lambda, whatever the token.
+        ("metrics.json", 404, "no such route"),
     ];
     let files = api_gateway_events().len();
     assert_eq!(

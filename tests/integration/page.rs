@@ -115,7 +115,8 @@ fn every_module_is_served_and_imported() {
     assert_eq!(reached, scripts);
 }
 
-/// strings.js, one `key: 'text',` a line per language: (language, key, text).
+/// strings.js, one `key: 'text',` a line per language: (language, key, text);
+/// a comment line (`    // …`, naming a feature's block) is skipped.
 fn strings() -> Vec<(String, String, String)> {
     let language = Regex::new(r"^  (\w+): \{$").unwrap();
     let entry = Regex::new(r#"^    ('[\w-]+'|\w+): ('[^'\\]+'|"[^"\\]+"),$"#).unwrap();
@@ -126,6 +127,8 @@ fn strings() -> Vec<(String, String, String)> {
             current = Some(c[1].to_owned());
         } else if line == "  }," {
             current = None;
+        } else if line.starts_with("    // ") {
+            // A block's heading: whose keys follow.
         } else if let Some(lang) = &current {
             let c = entry
                 .captures(line)

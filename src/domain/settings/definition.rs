@@ -4,14 +4,17 @@
 //! view and patch, their OpenAPI schemas and the page's form (the `fields`
 //! of `GET /api/v1/settings`) are all made from `SETTINGS`.
 //!
-//! A new setting is a field of `TenantSettings` and an entry here. A
-//! structured one (a text per prompt with a reset, a list of destinations,
-//! holidays to add and remove) will bring its own `Kind` (text, e164,
-//! list …) and `Value` variants; the doors handle a kind, never a setting.
+//! A new setting is a field of `TenantSettings` and an entry here; a list
+//! of texts is `Kind::List`, its items' form a `ListItem`. Another
+//! structured one (a text per prompt with a reset, holidays to add and
+//! remove) will bring its own `Kind` and `Value` variants; the doors handle
+//! a kind, never a setting.
 
+use crate::domain::callback_window::{self, MAX_WINDOWS};
 use crate::domain::prompts::Language;
 use crate::domain::routing::RoutingMode;
 use crate::domain::settings::{OutOfRange, SettingsError};
+use crate::domain::speech::NumberEntry;
 use crate::domain::tenant::{
     MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, RecordingFormat, TenantError, TenantSettings,
 };
@@ -33,6 +36,53 @@ pub enum Kind {
     },
     /// One of these, as written.
     Choice(&'static [&'static str]),
+    /// At most `max_items` texts of the form `item` says, checked together
+    /// (an empty list is a value too: none).
+    List {
+        max_items: usize,
+        item: ListItem,
+    },
+}
+
+/// What the items of a list setting are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListItem {
+    /// A callback window, `1=09:00-12:00`.
+    CallbackWindow,
+}
+
+impl ListItem {
+    /// An item's form, for `--help`.
+    pub fn value_name(self) -> &'static str {
+        match self {
+            ListItem::CallbackWindow => "KEY=HH:MM-HH:MM",
+        }
+    }
+
+    /// A pattern every item matches (ECMA-262, for the API's document);
+    /// the item's own check is stricter (times of the day, in order).
+    pub fn pattern(self) -> &'static str {
+        match self {
+            ListItem::CallbackWindow => callback_window::PATTERN,
+        }
+    }
+
+    /// An item, as the page's form and the document show one.
+    pub fn example(self) -> &'static str {
+        match self {
+            ListItem::CallbackWindow => "1=09:00-12:00",
+        }
+    }
+
+    /// The items, each checked and the list as a whole, as they are kept
+    /// (in their own order and form).
+    fn check(self, items: &[String]) -> Result<Vec<String>, String> {
+        match self {
+            ListItem::CallbackWindow => callback_window::parse_windows(items)
+                .map(|windows| windows.iter().map(ToString::to_string).collect())
+                .map_err(|e| e.to_string()),
+        }
+    }
 }
 
 impl Kind {
@@ -43,6 +93,9 @@ impl Kind {
             Kind::Integer { min, max } => format!("a whole number from {min} to {max}"),
             Kind::Text { .. } => "text".into(),
             Kind::Choice(choices) => one_of(choices),
+            Kind::List { max_items, item } => {
+                format!("a list of at most {max_items} like {}", item.example())
+            }
         }
     }
 }
@@ -64,12 +117,20 @@ pub enum Value {
     Boolean(bool),
     Integer(u32),
     Text(String),
+    List(Vec<String>),
 }
 
 impl Value {
     fn text(&self) -> Option<&str> {
         match self {
             Value::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    fn list(&self) -> Option<&[String]> {
+        match self {
+            Value::List(items) => Some(items),
             _ => None,
         }
     }
@@ -156,6 +217,16 @@ impl Setting {
                     )))
                 }
             }
+            (Kind::List { max_items, item }, Value::List(items)) => {
+                if items.len() > max_items {
+                    return Err(
+                        self.refused(format!("at most {max_items} items, got {}", items.len()))
+                    );
+                }
+                item.check(items)
+                    .map(Value::List)
+                    .map_err(|message| self.refused(message))
+            }
             _ => Err(self.refused(format!("expected {}", self.kind.expected()))),
         }
     }
@@ -177,6 +248,8 @@ impl Setting {
                 }
             },
             Kind::Text { .. } | Kind::Choice(_) => Value::Text(text.to_owned()),
+            // One item: the command line gathers a list flag's values.
+            Kind::List { .. } => Value::List(vec![text.to_owned()]),
         };
         self.check(value)
     }
@@ -223,6 +296,21 @@ macro_rules! setting {
             },
         }
     };
+    // A list of items kept as a `Vec` of a type that reads and writes
+    // itself as text (`FromStr`, `Display`).
+    ($name:literal, list($item:expr, $max:expr), $help:literal, $($field:ident).+) => {
+        Setting {
+            name: $name,
+            kind: Kind::List { max_items: $max, item: $item },
+            help: $help,
+            read: |s| Value::List(s.$($field).+.iter().map(ToString::to_string).collect()),
+            write: |s, v| {
+                if let Some(items) = v.list() {
+                    s.$($field).+ = items.iter().filter_map(|i| i.parse().ok()).collect();
+                }
+            },
+        }
+    };
     // An enum, by its names; `FromStr` reads a name back.
     ($name:literal, choice($names:expr, $as_str:expr), $help:literal, $($field:ident).+) => {
         Setting {
@@ -240,7 +328,7 @@ macro_rules! setting {
 }
 
 /// In the order the page shows them.
-pub static SETTINGS: [Setting; 14] = [
+pub static SETTINGS: [Setting; 17] = [
     setting!(
         "language",
         choice(Language::CODES, Language::code),
@@ -327,6 +415,25 @@ pub static SETTINGS: [Setting; 14] = [
         "Closed now, whatever the hours say.",
         schedule.closed_now
     ),
+    // Issue #22: what the caller is told and may choose.
+    setting!(
+        "announce_due",
+        boolean,
+        "Tell callers by when they will be called back ({due} in the prompts); off, no time is promised.",
+        announce_due
+    ),
+    setting!(
+        "callback_windows",
+        list(ListItem::CallbackWindow, MAX_WINDOWS),
+        "Times a caller may choose to be called back in, each on its key (1=09:00-12:00), within business hours; none: no choice.",
+        callback_windows
+    ),
+    setting!(
+        "number_entry",
+        choice(NumberEntry::NAMES, NumberEntry::as_str),
+        "dtmf: the number is typed; dtmf-speech: typed or said.",
+        number_entry
+    ),
 ];
 
 #[cfg(test)]
@@ -392,6 +499,15 @@ mod tests {
                         .collect(),
                 ),
             ),
+            (
+                "number_entry",
+                serde_names(
+                    NumberEntry::ALL
+                        .iter()
+                        .map(|e| serde_json::json!(e))
+                        .collect(),
+                ),
+            ),
         ];
         for (name, names) in kinds {
             let Kind::Choice(choices) = setting(name).kind else {
@@ -444,5 +560,38 @@ mod tests {
             short.parse("abcd").unwrap_err().to_string(),
             "short: at most 3 characters"
         );
+    }
+
+    #[test]
+    fn a_list_is_checked_whole_and_kept_in_its_own_form() {
+        let windows = setting("callback_windows");
+        let list = |items: &[&str]| Value::List(items.iter().map(|i| i.to_string()).collect());
+        assert_eq!(
+            windows.check(list(&["2=13:00-17:00", "1=09:00-12:00"])),
+            Ok(list(&["1=09:00-12:00", "2=13:00-17:00"]))
+        );
+        assert_eq!(windows.check(list(&[])), Ok(list(&[])));
+        assert_eq!(windows.parse("1=09:00-12:00"), Ok(list(&["1=09:00-12:00"])));
+        let refused = |value| windows.check(value).unwrap_err().to_string();
+        assert_eq!(
+            refused(list(&["1=09:00-10:00"; 5])),
+            "callback_windows: at most 4 items, got 5"
+        );
+        assert_eq!(
+            refused(list(&["1=09:00-10:00", "1=13:00-14:00"])),
+            "callback_windows: key 1 is given to two callback windows"
+        );
+        assert_eq!(
+            refused(list(&["morning"])),
+            "callback_windows: a callback window must look like 1=09:00-12:00 (a key from 1 to 9), got \"morning\""
+        );
+        assert_eq!(
+            refused(Value::Text("1=09:00-12:00".into())),
+            "callback_windows: expected a list of at most 4 like 1=09:00-12:00"
+        );
+        let mut settings = TenantSettings::default();
+        windows.write(&mut settings, &list(&["3=10:00-11:00"]));
+        assert_eq!(settings.callback_windows[0].key, 3);
+        assert_eq!(windows.read(&settings), list(&["3=10:00-11:00"]));
     }
 }

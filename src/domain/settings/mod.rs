@@ -5,7 +5,7 @@
 
 mod definition;
 
-pub use definition::{Kind, SETTINGS, Setting, Value};
+pub use definition::{Kind, ListItem, SETTINGS, Setting, Value};
 
 use crate::domain::phone::{E164, Region};
 use crate::domain::prompts::PromptKey;

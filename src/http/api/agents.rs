@@ -138,6 +138,9 @@ pub struct ChangeAgentBody {
             example = json!({"error": {"code": "bad_request", "message": "you cannot disable yourself or drop your own admin role"}})),
         (status = 404, description = "No such agent", body = ErrorBody,
             example = json!({"error": {"code": "not_found", "message": "no agent \"bob\""}})),
+        (status = 409, description = "The agent changed meanwhile, or the change would leave the tenant without an active admin \
+(another admin's change at the same moment), or a request with this Idempotency-Key is still running", body = ErrorBody,
+            example = json!({"error": {"code": "conflict", "message": "bob is the tenant's last active admin"}})),
         AdminErrors,
     ),
     security(("session" = []))

@@ -218,11 +218,10 @@ pub async fn recording(
         params.sid.as_deref(),
     )
     .await?;
-    let no_store = (header::CACHE_CONTROL, "private, no-store".to_owned());
     let (path, total) = match access {
         RecordingAccess::File { path, length } => (path, length),
         RecordingAccess::Redirect(url) => {
-            return Ok((StatusCode::FOUND, [(header::LOCATION, url), no_store]).into_response());
+            return Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response());
         }
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
@@ -248,7 +247,6 @@ pub async fn recording(
             ),
             (header::ACCEPT_RANGES, "bytes".to_owned()),
             (header::CONTENT_LENGTH, length.to_string()),
-            no_store,
         ],
         body,
     )

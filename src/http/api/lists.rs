@@ -207,7 +207,8 @@ fn query_of(
 /// The tenant's callbacks, oldest due first unless `sort` or `q` says
 /// otherwise. With a session the numbers are masked here, even for the
 /// holder (the record shows the holder the whole number); with an API key
-/// they are whole.
+/// they are whole. A record whose caller chose a window that has not
+/// opened yet carries `not_before`.
 #[utoipa::path(
     get, path = "/api/v1/callbacks", tag = "callbacks",
     params(ListParams),
@@ -224,14 +225,14 @@ pub async fn list_callbacks(
     agent: Agent,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<CallbackPage>, ApiError> {
-    let now_ms = state.clock.now().as_millisecond();
-    let (query, list) = query_of(&params, &agent, now_ms)?;
+    let now = state.clock.now();
+    let (query, list) = query_of(&params, &agent, now.as_millisecond())?;
     let page = work::list(state.deps(), &agent.tenant.id, &query).await?;
     Ok(Json(CallbackPage {
         items: page
             .items
             .iter()
-            .map(|r| CallbackView::in_list(r, agent.login(), agent.region()))
+            .map(|r| CallbackView::in_list(r, agent.login(), agent.region(), now))
             .collect(),
         next_cursor: page.next.map(|p| encode_cursor(&list, &p)),
     }))

@@ -109,9 +109,6 @@ fn with_session(
     let (name, value) = set_cookie(state, token, max_age);
     let value = HeaderValue::from_str(&value).map_err(ApiError::internal)?;
     response.headers_mut().insert(name, value);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
@@ -244,11 +241,7 @@ pub async fn sign_out(State(state): State<AppState>, agent: Agent) -> Result<Res
 )]
 pub async fn get_me(agent: Agent) -> Result<Response, ApiError> {
     let me_ = signed_in(&agent)?;
-    Ok((
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(me(&agent.tenant, &me_.account, &me_.token)),
-    )
-        .into_response())
+    Ok(Json(me(&agent.tenant, &me_.account, &me_.token)).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -62,6 +62,8 @@ pub enum FieldType {
     String,
     /// One of `choices`.
     Enum,
+    /// Strings, at most `max_items`, each like `example`.
+    List,
 }
 
 /// One setting, as the page's form offers it; in display order.
@@ -90,6 +92,14 @@ pub struct SettingField {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     pub max_length: Option<usize>,
+    /// A list's longest length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = 4)]
+    pub max_items: Option<usize>,
+    /// An item of a list, as one is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "1=09:00-12:00")]
+    pub example: Option<&'static str>,
 }
 
 impl From<&Setting> for SettingField {
@@ -102,6 +112,8 @@ impl From<&Setting> for SettingField {
             maximum: None,
             choices: None,
             max_length: None,
+            max_items: None,
+            example: None,
         };
         match setting.kind {
             Kind::Boolean => field.kind = FieldType::Boolean,
@@ -113,6 +125,11 @@ impl From<&Setting> for SettingField {
             Kind::Choice(choices) => {
                 field.kind = FieldType::Enum;
                 field.choices = Some(choices.to_vec());
+            }
+            Kind::List { max_items, item } => {
+                field.kind = FieldType::List;
+                field.max_items = Some(max_items);
+                field.example = Some(item.example());
             }
         }
         field
@@ -144,6 +161,18 @@ fn property(setting: &Setting, nullable: bool) -> Schema {
             property
                 .schema_type(types(Type::String))
                 .enum_values(Some(values))
+        }
+        Kind::List { max_items, item } => {
+            let items = ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::String))
+                .pattern(Some(item.pattern()))
+                .examples([item.example()]);
+            return ArrayBuilder::new()
+                .schema_type(types(Type::Array))
+                .description(Some(setting.help))
+                .items(items)
+                .max_items(Some(max_items))
+                .into();
         }
     }
     .into()
@@ -244,11 +273,24 @@ fn value_of(setting: &Setting, json: serde_json::Value) -> Result<Option<Value>,
             }
         },
         (Kind::Text { .. } | Kind::Choice(_), serde_json::Value::String(s)) => Value::Text(s),
+        (Kind::List { .. }, serde_json::Value::Array(items)) => Value::List(
+            items
+                .into_iter()
+                .map(|item| match item {
+                    serde_json::Value::String(s) => Ok(s),
+                    other => Err(refused(format!(
+                        "invalid type: {}, expected a string",
+                        unexpected(&other)
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
         (kind, other) => {
             let expected = match kind {
                 Kind::Boolean => "a boolean",
                 Kind::Integer { .. } => "a whole number",
                 Kind::Text { .. } | Kind::Choice(_) => "a string",
+                Kind::List { .. } => "a sequence",
             };
             return Err(refused(format!(
                 "invalid type: {}, expected {expected}",

@@ -2,10 +2,13 @@
 import { h } from './dom.js';
 import { t } from './i18n.js';
 import { session } from './session.js';
+import { later } from './window.js';
 
-/** The SLA colour of an open callback: over, soon (30 min) or fine. */
+/** The SLA colour of an open callback: over, soon (30 min) or fine; later
+ * while it waits for the window its caller chose. */
 export function sla(item) {
   if (item.status === 'completed' || item.status === 'failed') return null;
+  if (later(item)) return 'later';
   const left = new Date(item.due_at) - Date.now();
   if (left < 0) return 'over';
   return left <= 30 * 60000 ? 'soon' : 'fine';
@@ -13,7 +16,7 @@ export function sla(item) {
 
 export function slaBadge(tag, item, before = '') {
   const kind = sla(item);
-  return kind ? h(tag, { class: `sla sla-${kind}` }, before + t({ over: 'overdue', soon: 'soon', fine: 'fine' }[kind])) : null;
+  return kind ? h(tag, { class: `sla sla-${kind}` }, before + t({ over: 'overdue', soon: 'soon', fine: 'fine', later: 'later' }[kind])) : null;
 }
 
 export function recordingLength(item) {

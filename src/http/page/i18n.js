@@ -43,6 +43,12 @@ export function fmtTime(iso) {
   return new Intl.DateTimeFormat(lang(), opts).format(new Date(iso));
 }
 
+/** The time of day only, on the 24-hour clock: 13:00. */
+export function fmtClock(iso) {
+  const opts = { timeZone: account.timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  return new Intl.DateTimeFormat(lang(), opts).format(new Date(iso));
+}
+
 export function fmtRelative(iso) {
   const minutes = Math.round((new Date(iso) - Date.now()) / 60000);
   const rtf = new Intl.RelativeTimeFormat(lang(), { numeric: 'auto' });

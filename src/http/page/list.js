@@ -5,6 +5,7 @@ import { h, toast } from './dom.js';
 import { fmtRelative, fmtTime, label, t } from './i18n.js';
 import { enums } from './schema.js';
 import { show } from './view.js';
+import { later, laterSection, windowHours } from './window.js';
 
 // The list reloads this often (one request).
 const POLL_MS = 20000;
@@ -56,7 +57,7 @@ function listRow(item) {
   return h('tr', { class: kind ? `sla-${kind}` : null, 'data-id': item.id },
     h('td', { 'data-label': t('due') },
       h('a', { href: `#/cb/${item.id}`, 'aria-label': `${t('open')} ${fmtTime(item.due_at)}` }, fmtTime(item.due_at)),
-      slaBadge('div', item)),
+      slaBadge('div', item), windowHours('div', item)),
     h('td', { 'data-label': t('received') }, fmtRelative(item.received_at), h('div', { class: 'muted' }, fmtTime(item.received_at))),
     h('td', { 'data-label': t('reason') }, label('r_', item.reason)),
     h('td', { 'data-label': t('number') }, item.callback_number),
@@ -73,11 +74,13 @@ function renderList() {
       onclick: () => { location.hash = `#/list/${tab}`; },
     }, tabLabel(tab))));
   const items = visible(list.items);
-  const body = items.length
-    ? h('table', {},
-      h('thead', {}, h('tr', {}, ['due', 'received', 'reason', 'number', 'length', 'attempts', 'repeats', 'holder'].map((k) => h('th', { scope: 'col' }, t(k))))),
-      h('tbody', {}, items.map(listRow)))
-    : h('p', { class: 'muted' }, t('empty'));
+  const table = (rows, id) => h('table', { id },
+    h('thead', {}, h('tr', {}, ['due', 'received', 'reason', 'number', 'length', 'attempts', 'repeats', 'holder'].map((k) => h('th', { scope: 'col' }, t(k))))),
+    h('tbody', {}, rows.map(listRow)));
+  // Pending records that wait for their window come below the others.
+  const now = list.tab === 'pending' ? items.filter((i) => !later(i)) : items;
+  const waiting = list.tab === 'pending' ? laterSection(items, table) : [];
+  const body = [now.length ? table(now) : h('p', { class: 'muted' }, t('empty')), ...waiting];
   const more = list.cursor
     ? h('button', { type: 'button', id: 'more', onclick: loadMore }, t('more'))
     : null;

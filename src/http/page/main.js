@@ -7,14 +7,16 @@ import { lang, switchLang, t } from './i18n.js';
 import { showAdmin } from './admin.js';
 import { showList } from './list.js';
 import { showRecord } from './record.js';
+import { showStats } from './stats.js';
 import { loadEnums } from './schema.js';
-import { isAdmin, session, setMe, showPasswordChange, showSignIn } from './session.js';
+import { isAdmin, isSupervisor, session, setMe, showPasswordChange, showSignIn } from './session.js';
 import { leave, show } from './view.js';
 
 // Address pattern, who may see it, the view, and the header link if any.
 const VIEWS = [
   { pattern: /^#\/cb\/([\w-]+)$/, allowed: () => true, show: showRecord },
   { pattern: /^#\/agents$/, allowed: isAdmin, show: showAdmin, link: { id: 'admin', href: '#/agents', text: 'agents' } },
+  { pattern: /^#\/stats(?:\/(\w+))?$/, allowed: isSupervisor, show: showStats, link: { id: 'stats', href: '#/stats/week', text: 'sl_title' } },
   { pattern: /^#\/list\/(\w+)$/, allowed: () => true, show: showList },
 ];
 

@@ -39,6 +39,8 @@ pub const ASSETS: &[(&str, &str)] = files![
     "agents.js",
     "keys.js",
     "settings.js",
+    "stats.js",
+    "window.js",
 ];
 
 /// The content type of a file of the table, by its extension.
@@ -68,13 +70,10 @@ fn content_security_policy(state: &AppState) -> String {
 fn serve(state: &AppState, content_type: &'static str, body: &'static str) -> Response {
     let csp = HeaderValue::from_str(&content_security_policy(state))
         .unwrap_or(HeaderValue::from_static("default-src 'none'"));
-    let headers: [(HeaderName, HeaderValue); 6] = [
+    // `nosniff` is on every answer (`http::protective_headers`).
+    let headers: [(HeaderName, HeaderValue); 5] = [
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
         (header::CONTENT_SECURITY_POLICY, csp),
-        (
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ),
         (
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),

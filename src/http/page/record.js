@@ -7,6 +7,7 @@ import { listHash } from './list.js';
 import { enums } from './schema.js';
 import { isSupervisor } from './session.js';
 import { show } from './view.js';
+import { windowHours } from './window.js';
 
 // An open record reloads this often (one request).
 const POLL_MS = 20000;
@@ -29,6 +30,7 @@ function facts(r) {
   return h('dl', { class: 'facts' },
     h('dt', {}, t('status')), h('dd', { id: 'status' }, label('s_', r.status), r.claimed_by ? ` — ${t('held_by', holder(r))}` : ''),
     h('dt', {}, t('due')), h('dd', {}, fmtTime(r.due_at), slaBadge('span', r, ' ')),
+    r.window ? [h('dt', {}, t('window')), windowHours('dd', r)] : null,
     h('dt', {}, t('received')), h('dd', {}, `${fmtTime(r.received_at)} (${fmtRelative(r.received_at)})`),
     h('dt', {}, t('reason')), h('dd', {}, label('r_', r.reason)),
     h('dt', {}, t('number')), h('dd', {}, number),

@@ -26,6 +26,8 @@ function input(f, value) {
       return h('input', { id, name: f.name, type: 'number', step: 1, min: f.minimum, max: f.maximum, value });
     case 'enum':
       return h('select', { id, name: f.name }, f.choices.map((c) => h('option', { value: c, selected: c === value }, label('o_', c))));
+    case 'list':
+      return h('textarea', { id, name: f.name, rows: f.max_items, placeholder: f.example }, value.join('\n'));
     default:
       return h('input', { id, name: f.name, type: 'text', maxlength: f.max_length, value });
   }
@@ -34,6 +36,7 @@ function input(f, value) {
 function valueOf(f, el) {
   if (f.type === 'boolean') return el.checked;
   if (f.type === 'integer') return Number(el.value);
+  if (f.type === 'list') return el.value.split('\n').map((line) => line.trim()).filter(Boolean);
   return el.value;
 }
 
@@ -50,7 +53,7 @@ export const settingsPanel = {
       const change = {};
       for (const f of current.fields) {
         const value = valueOf(f, form.elements[f.name]);
-        if (value !== current[f.name]) change[f.name] = value;
+        if (JSON.stringify(value) !== JSON.stringify(current[f.name])) change[f.name] = value;
       }
       admin.act('PATCH', '/api/v1/settings', change, { where: 'settings', form, labels });
     });

@@ -59,7 +59,7 @@ pub async fn ivr_start(
         ),
         None => None,
     };
-    Ok(ivr.start(kept.is_some_and(|r| r.repeat), kept.map(|r| r.due_at)))
+    Ok(ivr.start(kept.is_some_and(|r| r.repeat), kept.map(|r| r.due)))
 }
 
 /// Runs one IVR step: carries out its effect, then answers its TwiML.
@@ -80,10 +80,15 @@ async fn ivr_step(
         ctx,
         now,
     ));
-    if let Effect::Confirm { number, how } = step.effect {
-        Intake::new(state.store.as_ref(), &hook.tenant, now)
-            .settle_number(&call_sid, caller.number(), number, how, ctx)
-            .await?;
+    let intake = Intake::new(state.store.as_ref(), &hook.tenant, now);
+    match step.effect {
+        Effect::None => {}
+        Effect::Confirm { number, how } => {
+            intake
+                .settle_number(&call_sid, caller.number(), number, how, ctx)
+                .await?;
+        }
+        Effect::Window(window) => intake.choose_window(&call_sid, window).await?,
     }
     Ok(step.twiml)
 }
@@ -142,7 +147,7 @@ impl StepPath {
 
 #[utoipa::path(
     post, path = "/twilio/{tenant}/ivr/offer/{reason}/{arrived}/{attempt}", tag = "twilio",
-    description = "Digits pressed at the caller-ID offer.",
+    description = "The answer at the caller-ID offer: digits pressed (or, with number_entry dtmf-speech, yes or no said).",
     params(TenantPath, StepPath),
     request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
@@ -152,16 +157,16 @@ pub async fn offer(
     ApiPath(step): ApiPath<StepPath>,
     hook: TwilioWebhook,
 ) -> Result<Twiml, ApiError> {
-    let digits = hook.digits().to_owned();
+    let answer = hook.answer();
     ivr_step(&state, &hook, step.context()?, |ivr| {
-        ivr.on_offer(&digits, step.attempt)
+        ivr.on_offer(&answer, step.attempt)
     })
     .await
 }
 
 #[utoipa::path(
     post, path = "/twilio/{tenant}/ivr/enter/{reason}/{arrived}/{attempt}", tag = "twilio",
-    description = "Digits typed as the callback number.",
+    description = "The callback number, typed (or, with number_entry dtmf-speech, said).",
     params(TenantPath, StepPath),
     request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
@@ -171,9 +176,28 @@ pub async fn enter(
     ApiPath(step): ApiPath<StepPath>,
     hook: TwilioWebhook,
 ) -> Result<Twiml, ApiError> {
-    let digits = hook.digits().to_owned();
+    let answer = hook.answer();
     ivr_step(&state, &hook, step.context()?, |ivr| {
-        ivr.on_entry(&digits, step.attempt)
+        ivr.on_entry(&answer, step.attempt)
+    })
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/window/{reason}/{arrived}/{attempt}", tag = "twilio",
+    description = "The choice of a callback window (0: as soon as possible), after the number is settled.",
+    params(TenantPath, StepPath),
+    request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
+)]
+pub async fn window(
+    State(state): State<AppState>,
+    ApiPath(step): ApiPath<StepPath>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let answer = hook.answer();
+    ivr_step(&state, &hook, step.context()?, |ivr| {
+        ivr.on_window(&answer, step.attempt)
     })
     .await
 }
@@ -195,7 +219,7 @@ pub struct ConfirmPath {
 
 #[utoipa::path(
     post, path = "/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}", tag = "twilio",
-    description = "Digits pressed when the typed number was read back.",
+    description = "The answer when the number given was read back: digits pressed (or, with number_entry dtmf-speech, yes or no said).",
     params(TenantPath, ConfirmPath),
     request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
@@ -209,9 +233,9 @@ pub async fn confirm(
         reason: path.reason,
         arrived: arrival(path.arrived)?,
     };
-    let digits = hook.digits().to_owned();
+    let answer = hook.answer();
     ivr_step(&state, &hook, ctx, |ivr| {
-        ivr.on_confirm(&path.typed, &digits, path.attempt)
+        ivr.on_confirm(&path.typed, &answer, path.attempt)
     })
     .await
 }
@@ -241,7 +265,11 @@ pub async fn recorded(
             );
             None
         });
-    Ok(ivr::after_recording(&hook.tenant.settings, due, now))
+    Ok(ivr::after_recording(
+        &hook.tenant.settings,
+        due.as_ref(),
+        now,
+    ))
 }
 
 /// What a recording status callback reports, or `None` for a state with

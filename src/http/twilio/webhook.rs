@@ -4,6 +4,7 @@
 
 use crate::domain::ids::{CallSid, TenantId};
 use crate::domain::phone::CallerId;
+use crate::domain::speech::Answer;
 use crate::domain::tenant::{AuthToken, Tenant};
 use crate::domain::twiml::Twiml;
 use crate::http::AppState;
@@ -160,5 +161,10 @@ impl TwilioWebhook {
 
     pub fn digits(&self) -> &str {
         self.param("Digits").unwrap_or_default()
+    }
+
+    /// A Gather's answer: the keys pressed, else what was said.
+    pub fn answer(&self) -> Answer {
+        Answer::new(self.param("Digits"), self.param("SpeechResult"))
     }
 }
