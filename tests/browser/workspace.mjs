@@ -183,12 +183,14 @@ try {
     // A supervisor's service level names it among those waiting longest.
     await bob.click('#stats');
     await bob.waitForSelector('#sl-oldest li');
-    assert.equal(await bob.locator('#sl-oldest li').count(), 1);
-    assert.equal(await bob.getAttribute('#sl-oldest li a', 'href'), `#/cb/${id}`);
-    assert.match(await bob.textContent('#sl-oldest li'), /対応中 — ann$/);
+    // Oldest first: ann's record, then the one waiting for its window.
+    const oldest = bob.locator('#sl-oldest li');
+    assert.equal(await oldest.count(), 2);
+    assert.equal(await oldest.nth(0).locator('a').getAttribute('href'), `#/cb/${id}`);
+    assert.match(await oldest.nth(0).textContent(), /対応中 — ann$/);
     assert.equal(await bob.textContent('#sl-claimed'), '1');
     await bob.screenshot({ path: `${SHOTS}/stats-phone-ja.png`, fullPage: true });
-    await bob.click('#sl-oldest li a');
+    await oldest.nth(0).locator('a').click();
     await bob.waitForSelector('#status:has-text("ann さんが対応中です")');
     await bob.goto(`${BASE}/app#/cb/${id}`);
     await bob.waitForSelector('#status:has-text("ann さんが対応中です")');
@@ -229,14 +231,16 @@ try {
     await signInAgain(bob, 'bob');
     await bob.click('#stats');
     await bob.waitForSelector('#sl-tab-week[aria-selected=true]');
-    // The demo's two calls are one record: ann tried once, then completed it.
-    assert.equal(await bob.textContent('#sl-received'), '1');
+    // The demo's two calls are one record: ann tried once, then completed
+    // it; the third caller's record waits for its window (not yet due).
+    assert.equal(await bob.textContent('#sl-received'), '2');
     assert.equal(await bob.textContent('#sl-completed'), '1');
     assert.match(await bob.textContent('#sl-share'), /^100%/);
     assert.equal(await bob.textContent('#sl-attempts'), '1');
     assert.equal(await bob.textContent('#sl-repeats'), '1');
-    assert.equal(await bob.textContent('#sl-pending'), '0');
-    assert.equal(await bob.textContent('#sl-oldest'), '該当なし');
+    assert.equal(await bob.textContent('#sl-pending'), '1');
+    assert.equal(await bob.locator('#sl-oldest li').count(), 1);
+    assert.notEqual(await bob.locator('#sl-oldest li').getAttribute('data-id'), id);
     assert.equal(await bob.locator('#sl-chart rect.bar').count(), 7);
     assert.equal(await bob.locator('#sl-days tbody tr').count(), 7);
     assert.deepEqual(await bob.locator('tr[data-login="ann"] td').allInnerTexts(), ['ann', '1', '0', '1']);
@@ -246,15 +250,17 @@ try {
     await bob.keyboard.press('Enter');
     await bob.waitForSelector('#sl-tab-today[aria-selected=true]');
     assert.equal(await bob.locator('#sl-chart rect.bar').count(), 1);
-    assert.equal(await bob.textContent('#sl-received'), '1');
+    assert.equal(await bob.textContent('#sl-received'), '2');
     // The export: numbers masked; whole ones are for admins only.
     assert.equal(await bob.locator('#sl-csv-whole').count(), 0);
     const csv = await bob.evaluate(async () => (await fetch(document.getElementById('sl-csv').href)).text());
     const lines = csv.trim().split('\r\n');
-    assert.equal(lines.length, 2);
+    assert.equal(lines.length, 3);
     assert.match(lines[0], /^id,received_at,reason,status,/);
-    assert.match(lines[1], /,completed,/);
-    assert.match(lines[1], /\*{3,}/);
+    const completed = lines.filter((l) => l.startsWith(`${id},`));
+    assert.equal(completed.length, 1);
+    assert.match(completed[0], /,completed,/);
+    assert.match(completed[0], /\*{3,}/);
     await bob.click('#lang');
     await bob.waitForSelector('h2:text("Service level")');
     await bob.screenshot({ path: `${SHOTS}/stats-en.png`, fullPage: true });
