@@ -67,6 +67,8 @@ async fn seed(app: &TestApp, s: Seed<'_>) -> CallbackRecord {
             agent: "ann".into(),
             outcome: Outcome::NoAnswer,
             note: None,
+            call: None,
+            corrections: Vec::new(),
         });
     }
     if s.repeat {

@@ -1,6 +1,7 @@
 // One callback: its summary and call controls beside what can be done
 // now, then its history with each call's recording where it came in.
 import { api, explain } from './api.js';
+import { callCard, followCalls } from './call.js';
 import { attemptCount, heldText, mine, nextDue, numberOf, slaBadge } from './callbacks.js';
 import { confirmDialog } from './dialog.js';
 import { clearInvalid, h, markInvalid, textArea, toast } from './dom.js';
@@ -70,11 +71,16 @@ function historyOf(r) {
   return h('ol', { class: 'history', id: 'history' },
     r.history.map((e) => h('li', { 'data-kind': e.kind },
       e.at ? h('time', { datetime: e.at }, fmtTime(e.at)) : t('time_unknown'), ' — ',
-      label('h_', e.kind, e.agent && person(e.agent), e.outcome && label('outcome_', e.outcome), e.handed_to && person(e.handed_to)),
+      label('h_', e.kind, e.agent && person(e.agent), e.outcome && label('outcome_', e.outcome), e.handed_to && person(e.handed_to),
+        e.previous_outcome && label('outcome_', e.previous_outcome), e.attempt),
       e.text ? h('div', { class: 'note' }, e.text) : null,
       e.call_sid ? recordingsOf(r, e, playable) : null)),
+    // Recordings of no call in the history (a recorded call back), by kind.
     loose.length ? h('li', { 'data-kind': 'recordings' }, t('recordings'),
-      loose.map((rec) => h('audio', { controls: true, preload: 'metadata', src: rec.url, 'aria-label': t('recordings'), 'data-sid': rec.recording_sid }))) : null);
+      loose.map((rec) => h('div', { class: 'recording' },
+        h('span', { id: `rec-${rec.recording_sid}`, class: 'muted' }, label('rk_', rec.kind),
+          rec.duration_seconds !== null ? `（${t('seconds', rec.duration_seconds)}）` : ''),
+        h('audio', { controls: true, preload: 'metadata', src: rec.url, 'aria-labelledby': `rec-${rec.recording_sid}`, 'data-sid': rec.recording_sid })))) : null);
 }
 
 /** Plays the newest recording, or pauses it (the `p` shortcut too). */
@@ -212,7 +218,9 @@ function renderRecord(r) {
   shown.version = r.version;
   shown.view.render(
     h('p', {}, h('a', { href: listHash(), id: 'back' }, `← ${t('back')}`)),
-    h('div', { class: 'record-top' }, summary(r), actions(r)),
+    h('div', { class: 'record-top' },
+      h('div', { class: 'record-main' }, summary(r), callCard(r, renderRecord)),
+      actions(r)),
     history(r));
 }
 
@@ -220,7 +228,7 @@ function renderRecord(r) {
 // playing is never thrown away by a refresh.
 function busy() {
   return [...document.querySelectorAll('#main textarea')].some((el) => el.value) ||
-    document.activeElement?.tagName === 'SELECT' || document.querySelector('dialog[open]') ||
+    ['SELECT', 'INPUT'].includes(document.activeElement?.tagName) || document.querySelector('dialog[open]') ||
     [...document.querySelectorAll('audio')].some((a) => !a.paused);
 }
 
@@ -249,5 +257,6 @@ export async function showRecord(id) {
     return;
   }
   view.every(POLL_MS, refresh);
+  followCalls(view, refresh);
 }
 

@@ -4,5 +4,6 @@
 pub mod forms;
 pub mod ivr;
 pub mod links;
+pub mod outbound;
 pub mod routing;
 pub mod webhook;
