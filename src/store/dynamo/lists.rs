@@ -442,17 +442,8 @@ impl DynamoStore {
         let mut rekeyed = 0;
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("sk = :cb")
-                .expression_attribute_values(":cb", s("CB"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("scan", e))?;
-            for item in out.items.unwrap_or_default() {
+            let (items, next) = self.scan_callbacks(start).await?;
+            for item in items {
                 let record = record_of(&item)?;
                 let wanted = callback_item(&record)?;
                 let mut set = Vec::new();
@@ -499,9 +490,9 @@ impl DynamoStore {
                     Err(e) => return Err(backend("update callback", e)),
                 }
             }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(rekeyed),
+            match next {
+                Some(key) => start = Some(key),
+                None => return Ok(rekeyed),
             }
         }
     }

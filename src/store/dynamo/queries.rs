@@ -10,6 +10,26 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
 impl DynamoStore {
+    /// One page of a scan of every callback record's item (the one-off
+    /// migrations): its items and where the next page starts, if any.
+    pub(super) async fn scan_callbacks(
+        &self,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("sk = :cb")
+            .expression_attribute_values(":cb", s("CB"))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| backend("scan", e))?;
+        let next = out.last_evaluated_key.filter(|key| !key.is_empty());
+        Ok((out.items.unwrap_or_default(), next))
+    }
+
     /// Queries one index partition in order, up to `limit` items.
     pub(super) async fn query(
         &self,
