@@ -11,6 +11,7 @@ pub mod ids;
 pub mod ivr;
 mod jp_numbers;
 pub mod notify;
+pub mod number_search;
 pub mod outbound;
 pub mod phone;
 pub mod prompts;

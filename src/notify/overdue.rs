@@ -8,7 +8,9 @@
 
 use crate::domain::callback::Status;
 use crate::store::notify::EndpointStore;
-use crate::store::{ListPosition, ListQuery, Store, StoreError, modify_callback};
+use crate::store::{
+    ListBy, ListFilter, ListPosition, ListQuery, Store, StoreError, modify_callback,
+};
 use jiff::{SignedDuration, Timestamp};
 
 /// How often `serve` sweeps (on AWS, the sweeper function's schedule).
@@ -43,9 +45,12 @@ pub async fn sweep(
             - MARGIN;
         let mut query = ListQuery {
             status: Some(Status::Pending),
+            by: ListBy::Due,
+            filter: ListFilter::default(),
             limit: PAGE,
             after: Some(ListPosition {
-                due_at_ms: from.as_millisecond(),
+                at_ms: from.as_millisecond(),
+                attempts: 0,
                 id: String::new(),
             }),
         };

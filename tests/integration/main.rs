@@ -19,6 +19,7 @@ mod history;
 mod idempotency;
 mod lambda;
 mod limits;
+mod lists;
 mod meter;
 mod notify;
 mod page;

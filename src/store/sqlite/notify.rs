@@ -1,4 +1,4 @@
-//! Notifications in the embedded store (schema v10): endpoints, the queue
+//! Notifications in the embedded store (schema v11): endpoints, the queue
 //! of deliveries (`notify_jobs`, whose rows are also the outbox: a record's
 //! write adds the rows of what it raised in its own transaction, `enqueue`)
 //! and the overdue sweep's progress per tenant.

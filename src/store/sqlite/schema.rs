@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -174,11 +174,27 @@ CREATE TABLE idempotency_keys (
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);
 ";
 
+/// The agents' list: found by the number's last four digits, filtered by
+/// reason and repeat calls, ordered by arrival or by attempts.
+const SCHEMA_V10: &str = "
+ALTER TABLE callbacks ADD COLUMN number_tail TEXT NOT NULL DEFAULT '';
+ALTER TABLE callbacks ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE callbacks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE callbacks ADD COLUMN repeat_calls INTEGER NOT NULL DEFAULT 0;
+UPDATE callbacks SET number_tail = substr(callback_number, -4),
+    reason = json_extract(doc, '$.reason'),
+    attempts = json_array_length(doc, '$.attempts'),
+    repeat_calls = coalesce(json_array_length(doc, '$.repeat_calls'), 0);
+CREATE INDEX callbacks_by_tail ON callbacks (tenant_id, number_tail, received_at_ms, id);
+CREATE INDEX callbacks_by_status_received ON callbacks (tenant_id, status, received_at_ms, id);
+CREATE INDEX callbacks_by_status_attempts ON callbacks (tenant_id, status, attempts DESC, received_at_ms, id);
+";
+
 /// Notifications (`notify`): the tenants' endpoints (`watches_overdue`:
 /// the sweeper's tenants), the queue of deliveries, which is also the
 /// outbox (a record's write adds the rows of what it raised, one per entry
 /// and target), and how far the overdue sweep got per tenant.
-const SCHEMA_V10: &str = "
+const SCHEMA_V11: &str = "
 CREATE TABLE notify_endpoints (
     tenant_id TEXT NOT NULL,
     id TEXT NOT NULL,
