@@ -162,12 +162,15 @@ fn handler(c: &mut Criterion) {
         let url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap();
         // Nothing is fetched: the bench plays the incoming call only.
         let api = TwilioApi::new("http://127.0.0.1:9", MediaHosts::default()).unwrap();
+        let hooks = afureko::notify::client::HookClient::new(Default::default())
+            .expect("the notifications' HTTP client");
         let state = startup::state(
             &backend,
             url,
             api,
             Arc::new(SystemClock),
             RateLimits::default(),
+            hooks,
         );
         afureko::http::app(state)
     });

@@ -187,6 +187,7 @@ async fn main() {
         audio: &audio,
         agents: sqlite.as_ref(),
         audit: sqlite.as_ref(),
+        endpoints: sqlite.as_ref(),
         clock: clock.as_ref(),
     };
     report("SQLite", deps).await;
@@ -228,6 +229,7 @@ async fn main() {
         audio: &audio,
         agents: dynamo.as_ref(),
         audit: dynamo.as_ref(),
+        endpoints: dynamo.as_ref(),
         clock: clock.as_ref(),
     };
     report("DynamoDB", deps).await;

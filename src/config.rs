@@ -1,5 +1,6 @@
 //! Configuration from the environment; every error names its variable.
 
+use crate::domain::notify::address::Reach;
 use crate::secrets::SecretKey;
 use crate::settings::{BaseUrl, ConfigError, MetricsToken, Rate, RateLimits};
 use crate::twilio::api::{MediaHosts, TwilioApi, TwilioApiError};
@@ -17,6 +18,9 @@ pub struct AwsTarget {
     /// The SQS queue of recording copies, and its dead-letter queue.
     pub copy_queue_url: String,
     pub copy_dlq_url: String,
+    /// The SQS queue of notification deliveries, and its dead-letter queue.
+    pub notify_queue_url: String,
+    pub notify_dlq_url: String,
 }
 
 /// How tenants' secrets are sealed (see `secrets`): a KMS key, else a
@@ -46,6 +50,9 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// A failed copy job is tried again after this times its receives.
     pub copy_retry: std::time::Duration,
+    /// Where notifications may go: public https addresses only, unless
+    /// `AFUREKO_ALLOW_PRIVATE_NOTIFY=true` (local use and tests).
+    pub notify_reach: Reach,
     /// `/metrics` on `serve` answers only with this token; off without it.
     pub metrics_token: Option<MetricsToken>,
 }
@@ -79,17 +86,22 @@ impl Config {
             PathBuf::from(lookup("AFUREKO_DATA_DIR").unwrap_or_else(|| "./data".to_owned()));
         let aws = match (lookup("AFUREKO_TABLE"), lookup("AFUREKO_BUCKET")) {
             (Some(table), Some(bucket)) => {
-                let queue = |var: &'static str| {
+                let queue = |var: &'static str, what: &str| {
                     lookup(var).ok_or_else(|| ConfigError {
                         var,
-                        reason: "must be set with AFUREKO_TABLE (the AWS backend copies recordings through SQS)".into(),
+                        reason: format!(
+                            "must be set with AFUREKO_TABLE (the AWS backend {what} through SQS)"
+                        ),
                     })
                 };
+                let (copies, notifications) = ("copies recordings", "sends notifications");
                 Some(AwsTarget {
                     table,
                     bucket,
-                    copy_queue_url: queue("AFUREKO_COPY_QUEUE_URL")?,
-                    copy_dlq_url: queue("AFUREKO_COPY_DLQ_URL")?,
+                    copy_queue_url: queue("AFUREKO_COPY_QUEUE_URL", copies)?,
+                    copy_dlq_url: queue("AFUREKO_COPY_DLQ_URL", copies)?,
+                    notify_queue_url: queue("AFUREKO_NOTIFY_QUEUE_URL", notifications)?,
+                    notify_dlq_url: queue("AFUREKO_NOTIFY_DLQ_URL", notifications)?,
                 })
             }
             (None, None) => None,
@@ -131,6 +143,18 @@ impl Config {
                 var: "AFUREKO_COPY_RETRY_SECONDS",
                 reason: format!("must be whole seconds from 1 to 3600 (got {retry_text:?})"),
             })?;
+        let notify_reach = match lookup("AFUREKO_ALLOW_PRIVATE_NOTIFY").as_deref() {
+            None | Some("false") => Reach::default(),
+            Some("true") => Reach {
+                allow_private: true,
+            },
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "AFUREKO_ALLOW_PRIVATE_NOTIFY",
+                    reason: format!("must be true or false (got {other:?})"),
+                });
+            }
+        };
         Ok(Config {
             aws,
             public_url,
@@ -152,6 +176,7 @@ impl Config {
             },
             rate_limits: rate_limits(&lookup)?,
             copy_retry,
+            notify_reach,
             metrics_token: lookup("AFUREKO_METRICS_TOKEN")
                 .map(|text| MetricsToken::parse("AFUREKO_METRICS_TOKEN", &text))
                 .transpose()?,
@@ -273,6 +298,15 @@ mod tests {
     }
 
     #[test]
+    fn private_notification_addresses_only_when_allowed() {
+        assert_eq!(config(&[]).unwrap().notify_reach, Reach::default());
+        let allowed = config(&[("AFUREKO_ALLOW_PRIVATE_NOTIFY", "true")]).unwrap();
+        assert!(allowed.notify_reach.allow_private);
+        let e = config(&[("AFUREKO_ALLOW_PRIVATE_NOTIFY", "yes")]).unwrap_err();
+        assert_eq!(e.var, "AFUREKO_ALLOW_PRIVATE_NOTIFY");
+    }
+
+    #[test]
     fn metrics_are_off_without_a_long_enough_token() {
         assert_eq!(config(&[]).unwrap().metrics_token, None);
         let c = config(&[("AFUREKO_METRICS_TOKEN", "0123456789abcdef")]).unwrap();
@@ -316,6 +350,8 @@ mod tests {
             ("AFUREKO_BUCKET", "b"),
             ("AFUREKO_COPY_QUEUE_URL", "https://sqs.example/1/q"),
             ("AFUREKO_COPY_DLQ_URL", "https://sqs.example/1/dlq"),
+            ("AFUREKO_NOTIFY_QUEUE_URL", "https://sqs.example/1/n"),
+            ("AFUREKO_NOTIFY_DLQ_URL", "https://sqs.example/1/ndlq"),
         ];
         let c = config(&all).unwrap();
         assert_eq!(
@@ -325,10 +361,20 @@ mod tests {
                 bucket: "b".into(),
                 copy_queue_url: "https://sqs.example/1/q".into(),
                 copy_dlq_url: "https://sqs.example/1/dlq".into(),
+                notify_queue_url: "https://sqs.example/1/n".into(),
+                notify_dlq_url: "https://sqs.example/1/ndlq".into(),
             })
         );
         assert_eq!(config(&all[..2]).unwrap_err().var, "AFUREKO_COPY_QUEUE_URL");
         assert_eq!(config(&all[..3]).unwrap_err().var, "AFUREKO_COPY_DLQ_URL");
+        assert_eq!(
+            config(&all[..4]).unwrap_err().var,
+            "AFUREKO_NOTIFY_QUEUE_URL"
+        );
+        assert_eq!(
+            config(&all[..5]).unwrap_err().to_string(),
+            "AFUREKO_NOTIFY_DLQ_URL: must be set with AFUREKO_TABLE (the AWS backend sends notifications through SQS)"
+        );
         assert_eq!(
             config(&[("AFUREKO_TABLE", "t")]).unwrap_err().var,
             "AFUREKO_BUCKET"

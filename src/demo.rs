@@ -6,9 +6,11 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::domain::callback_window::CallbackWindow;
 use crate::domain::ids::{AccountSid, TenantId};
+use crate::domain::notify::address::Reach;
 use crate::domain::prompts::Language;
 use crate::domain::speech::NumberEntry;
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
+use crate::notify::client::HookClient;
 use crate::settings::{BaseUrl, RateLimits};
 use crate::startup;
 use crate::store::StoreError;
@@ -119,12 +121,15 @@ pub async fn run(script: &Script, keep: Option<&Config>) -> Result<(), DemoError
     let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
     let api = TwilioApi::new(&twilio.base_url(), MediaHosts::default()).map_err(setup)?;
     let clock = Arc::new(SystemClock);
+    // The demo's tenant has no notification endpoint: nothing goes out.
+    let hooks = HookClient::new(Reach::default()).map_err(setup)?;
     let state = startup::state(
         &backend,
         public_url,
         api,
         clock.clone(),
         RateLimits::default(),
+        hooks,
     );
 
     let tenant = Tenant {

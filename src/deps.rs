@@ -5,6 +5,7 @@
 use crate::clock::Clock;
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
+use crate::store::notify::EndpointStore;
 use crate::store::{RecordingStore, Store};
 
 #[derive(Clone, Copy)]
@@ -13,6 +14,8 @@ pub struct Deps<'a> {
     pub audio: &'a dyn RecordingStore,
     pub agents: &'a dyn AgentStore,
     pub audit: &'a dyn AuditStore,
+    /// Notification endpoints.
+    pub endpoints: &'a dyn EndpointStore,
     /// Millisecond precision, as the stores sort on.
     pub clock: &'a dyn Clock,
 }

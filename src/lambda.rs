@@ -2,7 +2,10 @@
 //! `lambda_http`; with `AFUREKO_LAMBDA_ROLE=copier`, the recording copier
 //! fed by the SQS queue; with `AFUREKO_LAMBDA_ROLE=sweeper`, the sweeper:
 //! the scheduled re-drive of the dead-letter queue, and the table's stream
-//! of TTL deletions (retention), told apart by the event. Everything is
+//! of TTL deletions (retention), told apart by the event; with
+//! `AFUREKO_LAMBDA_ROLE=notifier`, the notification sender fed by its SQS
+//! queue, the relay of the table's stream of writes that raised something
+//! (the outbox) into that queue, and the scheduled overdue sweep. Everything is
 //! built once at init; the only network step is reading the key record of
 //! tenants' secrets (and, with KMS, one Decrypt of its data key), so a
 //! wrong key fails init, not every request.
@@ -10,8 +13,10 @@
 use crate::calls::recordings::{RecordingCopier, SWEEP_LIMIT, WorkReport};
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::notify::sender::{Notifier, NotifyReport};
 use crate::startup;
 use crate::store::copy_queue::{CopyJob, Delivery};
+use crate::store::notify::{NotifyDelivery, NotifyJob};
 use anyhow::Context;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use std::process::ExitCode;
@@ -56,6 +61,7 @@ async fn init() -> anyhow::Result<(crate::http::AppState, Duration)> {
         config.twilio_api()?,
         Arc::new(SystemClock),
         config.rate_limits,
+        startup::hook_client(&config)?,
     );
     // Not the whole numbering database (most of the init time before): the
     // first call from outside Japan's E.164 numbers loads it.
@@ -115,6 +121,36 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
                 .await
                 .map_err(|e| anyhow::anyhow!(e))
                 .context("the sweeper's Lambda runtime stopped")
+        }
+        Ok("notifier") => {
+            let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
+                let state = state.clone();
+                async move {
+                    let (notifier, now) = (&state.notifier, state.clock.now());
+                    if is_stream_batch(&event.payload) {
+                        let queue = notifier.queue().as_ref();
+                        let queued =
+                            crate::notify::relay::from_stream(queue, &event.payload, now).await?;
+                        return Ok::<_, lambda_http::Error>(
+                            serde_json::json!({ "queued": queued }),
+                        );
+                    }
+                    if event.payload["source"] == "aws.events" {
+                        let (store, endpoints) = (state.store.as_ref(), state.endpoints.as_ref());
+                        let announced =
+                            crate::notify::overdue::sweep(store, endpoints, now).await?;
+                        tracing::info!(announced, "overdue sweep");
+                        return Ok(serde_json::json!({ "announced": announced }));
+                    }
+                    let batch: SqsEvent = serde_json::from_value(event.payload)?;
+                    let response = notify_batch(notifier, batch).await;
+                    Ok(serde_json::to_value(response)?)
+                }
+            });
+            run(handler)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+                .context("the notifier's Lambda runtime stopped")
         }
         Ok("copier") => {
             let copier = state.copier.clone();
@@ -240,13 +276,58 @@ pub async fn copy_batch(
             Err(e) => tracing::error!(error = %e, "a copy job panicked"),
         }
     }
-    // Every message not known to be done is reported, a panicked one too.
+    tracing::info!(?report, "copy batch");
+    failures(ids, &done)
+}
+
+/// Every message not known to be done, a panicked one too, reported as a
+/// batch item failure: Lambda leaves it on the queue.
+fn failures(ids: Vec<String>, done: &std::collections::HashSet<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     for id in ids.into_iter().filter(|id| !done.contains(id)) {
         let mut failure = BatchItemFailure::default();
         failure.item_identifier = id;
         response.batch_item_failures.push(failure);
     }
-    tracing::info!(?report, "copy batch");
     response
+}
+
+/// The notifier role, fed by the notification queue: works every message
+/// of the batch at once; one to try again is handed back with its delay
+/// and reported as a batch item failure.
+pub async fn notify_batch(notifier: &Arc<Notifier>, event: SqsEvent) -> SqsBatchResponse {
+    let mut jobs = tokio::task::JoinSet::new();
+    let mut ids = Vec::new();
+    for message in event.records {
+        let (Some(id), Some(receipt)) = (message.message_id, message.receipt_handle) else {
+            continue;
+        };
+        let delivery = NotifyDelivery {
+            job: message.body.as_deref().and_then(NotifyJob::from_json),
+            receipt,
+            receives: message
+                .attributes
+                .get("ApproximateReceiveCount")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1),
+        };
+        ids.push(id.clone());
+        let notifier = notifier.clone();
+        jobs.spawn(async move { (id, notifier.work(&delivery).await) });
+    }
+    let mut done = std::collections::HashSet::new();
+    let mut report = NotifyReport::default();
+    while let Some(joined) = jobs.join_next().await {
+        match joined {
+            Ok((id, sent)) => {
+                report.add(sent);
+                if sent.is_settled() {
+                    done.insert(id);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "a notification job panicked"),
+        }
+    }
+    tracing::info!(?report, "notification batch");
+    failures(ids, &done)
 }

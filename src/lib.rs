@@ -16,7 +16,8 @@
 //!   stores, the clock) and for a change the `Actor`, writing its own
 //!   audit entry: `calls` (call intake, recordings, the agents' work on a
 //!   record, retention), `accounts` (sign-in and sessions, agents, API
-//!   keys), `tenants` (tenants and their settings, the audit trail).
+//!   keys), `tenants` (tenants and their settings, the audit trail),
+//!   `notify` (notification endpoints, their sender, the overdue sweep).
 //! - `settings`: the deployment's values (base URLs, rate limits) that
 //!   `config` reads from the environment and `http` uses.
 //! - The doors only parse, call a use case and format: `http` (the one
@@ -39,6 +40,7 @@ pub mod domain;
 pub mod http;
 pub mod lambda;
 pub mod monitoring;
+pub mod notify;
 pub mod secrets;
 pub mod server;
 pub mod settings;

@@ -6,6 +6,8 @@ use crate::config::{AwsTarget, Config, SecretKeys};
 use crate::http::limit::Limits;
 use crate::http::metrics::MetricsEndpoint;
 use crate::http::{AppState, app};
+use crate::notify::client::HookClient;
+use crate::notify::sender::Notifier;
 use crate::settings::{BaseUrl, ConfigError, MetricsToken, RateLimits};
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
@@ -16,10 +18,11 @@ use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
 use crate::store::key_record::{self, KEY_FILE, KeyError, KeyRecordStore, KeySource};
 use crate::store::layered::Layered;
+use crate::store::notify::{EndpointStore, NotifyQueue};
 use crate::store::s3::S3RecordingStore;
-use crate::store::sealed::SealedTenants;
+use crate::store::sealed::{SealedEndpoints, SealedTenants};
 use crate::store::sqlite::SqliteStore;
-use crate::store::sqs::SqsCopyQueue;
+use crate::store::sqs::{SqsCopyQueue, SqsNotifyQueue};
 use crate::store::tenant_cache::{self, TenantCache};
 use crate::store::{RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
@@ -42,6 +45,8 @@ pub enum StartupError {
     NoSecretKey,
     #[error("cannot build the Twilio client")]
     Twilio(#[from] TwilioApiError),
+    #[error("cannot build the notifications' HTTP client")]
+    Hooks(#[source] reqwest::Error),
     #[error("cannot listen on {addr}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -64,6 +69,11 @@ pub struct Backend {
     /// The recording copy queue: an outbox table in the same database
     /// (embedded), or SQS.
     pub queue: Arc<dyn CopyQueue>,
+    /// Notification endpoints (their secrets sealed), in the same database.
+    pub endpoints: Arc<dyn EndpointStore>,
+    /// The queue of notification deliveries: a table in the same database,
+    /// also the outbox (embedded), or SQS fed by the table's stream.
+    pub notify_queue: Arc<dyn NotifyQueue>,
 }
 
 /// The embedded default: `afureko.db`, `recordings/` and (unless a key is
@@ -81,13 +91,16 @@ pub async fn embedded(
     );
     let audio = FsRecordingStore::new(data_dir.to_path_buf());
     let source = key_source(secrets, Some(data_dir.join(KEY_FILE)), None).await?;
+    let sealed = sealed(store.clone(), &source).await?;
     Ok(Backend {
-        store: sealed_tenants(store.clone(), &source).await?,
+        store: sealed.store,
         audio: Arc::new(audio),
         idempotency: store.clone(),
         agents: store.clone(),
         audit: store.clone(),
-        queue: store,
+        queue: store.clone(),
+        endpoints: sealed.endpoints,
+        notify_queue: store,
     })
 }
 
@@ -116,21 +129,28 @@ async fn key_source(
     }
 }
 
-/// Tenants' secrets sealed with the key from `source`, which must open the
-/// store's key record (made at first start), and tenants read through the
-/// cache (every webhook reads its tenant; another process's change is seen
-/// within `tenant_cache::TTL`).
-pub async fn sealed_tenants<S>(
-    store: Arc<S>,
-    source: &KeySource,
-) -> Result<Arc<dyn Store>, StartupError>
+/// A store with its secrets sealed: tenants (through the cache) and
+/// notification endpoints.
+pub struct Sealed {
+    pub store: Arc<dyn Store>,
+    pub endpoints: Arc<dyn EndpointStore>,
+}
+
+/// Tenants' and endpoints' secrets sealed with the key from `source`, which
+/// must open the store's key record (made at first start), and tenants read
+/// through the cache (every webhook reads its tenant; another process's
+/// change is seen within `tenant_cache::TTL`).
+pub async fn sealed<S>(store: Arc<S>, source: &KeySource) -> Result<Sealed, StartupError>
 where
-    S: Store + KeyRecordStore + 'static,
+    S: Store + KeyRecordStore + EndpointStore + 'static,
 {
-    let sealer = key_record::unlock(source, store.as_ref()).await?;
-    let sealed = SealedTenants::new(store.clone(), Arc::new(sealer));
-    let cached = TenantCache::new(Arc::new(sealed), Arc::new(SystemClock), tenant_cache::TTL);
-    Ok(Arc::new(Layered::new(store, Arc::new(cached))))
+    let sealer = Arc::new(key_record::unlock(source, store.as_ref()).await?);
+    let tenants = SealedTenants::new(store.clone(), sealer.clone());
+    let cached = TenantCache::new(Arc::new(tenants), Arc::new(SystemClock), tenant_cache::TTL);
+    Ok(Sealed {
+        store: Arc::new(Layered::new(store.clone(), Arc::new(cached))),
+        endpoints: Arc::new(SealedEndpoints::new(store, sealer)),
+    })
 }
 
 pub fn state(
@@ -139,12 +159,22 @@ pub fn state(
     api: TwilioApi,
     clock: Arc<dyn Clock>,
     limits: RateLimits,
+    hooks: HookClient,
 ) -> AppState {
     let copier = RecordingCopier::new(
         backend.store.clone(),
         backend.audio.clone(),
         backend.queue.clone(),
+        api.clone(),
+        clock.clone(),
+    );
+    let notifier = Notifier::new(
+        backend.store.clone(),
+        backend.endpoints.clone(),
+        backend.notify_queue.clone(),
+        hooks,
         api,
+        public_url.as_str().to_owned(),
         clock.clone(),
     );
     AppState {
@@ -153,7 +183,9 @@ pub fn state(
         idempotency: backend.idempotency.clone(),
         agents: backend.agents.clone(),
         audit: backend.audit.clone(),
+        endpoints: backend.endpoints.clone(),
         copier: Arc::new(copier),
+        notifier: Arc::new(notifier),
         public_url,
         clock,
         limits: Arc::new(Limits::new(limits)),
@@ -176,17 +208,25 @@ pub async fn aws(
     );
     let source = key_source(secrets, None, Some(sdk)).await?;
     let (sqs, poller) = sqs_clients(sdk);
+    let sealed = sealed(dynamo.clone(), &source).await?;
     Ok(Backend {
-        store: sealed_tenants(dynamo.clone(), &source).await?,
+        store: sealed.store,
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
         idempotency: dynamo.clone(),
         agents: dynamo.clone(),
         audit: dynamo,
         queue: Arc::new(SqsCopyQueue::new(
-            sqs,
-            poller,
+            sqs.clone(),
+            poller.clone(),
             target.copy_queue_url.clone(),
             target.copy_dlq_url.clone(),
+        )),
+        endpoints: sealed.endpoints,
+        notify_queue: Arc::new(SqsNotifyQueue::new(
+            sqs,
+            poller,
+            target.notify_queue_url.clone(),
+            target.notify_dlq_url.clone(),
         )),
     })
 }
@@ -232,6 +272,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         config.twilio_api()?,
         Arc::new(SystemClock),
         config.rate_limits,
+        hook_client(&config)?,
     );
     if let Some(token) = config.metrics_token.clone() {
         state.metrics = metrics_endpoint(token);
@@ -258,7 +299,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     // The recording copier works the queue beside the server; on shutdown
     // it finishes the copies under way.
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let copier = tokio::spawn(state.copier.clone().run(config.copy_retry, stopped));
+    let copier = tokio::spawn(state.copier.clone().run(config.copy_retry, stopped.clone()));
+    // The notification sender likewise, with the overdue sweep.
+    let notifier = tokio::spawn(state.notifier.clone().run(stopped));
     tokio::spawn(purge_expired_every(
         backend.store.clone(),
         backend.audio.clone(),
@@ -275,7 +318,16 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     if let Err(e) = copier.await {
         tracing::error!(error = %e, "the recording copier stopped");
     }
+    if let Err(e) = notifier.await {
+        tracing::error!(error = %e, "the notification sender stopped");
+    }
     served.map_err(StartupError::Serve)
+}
+
+/// The client notifications go out with, to the addresses the
+/// configuration allows.
+pub fn hook_client(config: &Config) -> Result<HookClient, StartupError> {
+    HookClient::new(config.notify_reach).map_err(StartupError::Hooks)
 }
 
 /// `/metrics`: the Prometheus recorder, installed now, its histograms

@@ -1405,3 +1405,130 @@ fn tenant_reseal_seals_a_plaintext_tenant_and_a_wrong_key_stops_the_cli() {
         "error: AFUREKO_SECRET_KEY does not open this store's secrets: it is not the key they were sealed with (restore that key)"
     );
 }
+
+/// `notify add` prints a standard endpoint's secret once, `list` shows
+/// endpoints (never secrets) with their events, `remove` removes; a URL
+/// that is not https to a public address is refused, unless the operator
+/// allows private ones; every change is audited.
+#[test]
+fn notification_endpoints_are_added_listed_and_removed() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let url = "https://crm.example.com/hooks/afureko";
+    let added = cli.ok(&[
+        "notify",
+        "add",
+        "--tenant",
+        "acme",
+        "--url",
+        url,
+        "--events",
+        "created,overdue,completed,failed",
+        "--format",
+        "standard",
+    ]);
+    let mut lines = added.stdout.lines();
+    let heading = lines.next().unwrap();
+    let id = heading
+        .strip_prefix("added notification endpoint ")
+        .and_then(|rest| rest.strip_suffix(" for tenant acme"))
+        .unwrap_or_else(|| panic!("{heading}"));
+    let secret = lines.next().unwrap();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert_eq!(lines.next(), None);
+    assert!(
+        added
+            .stderr
+            .contains("This is the only time the signing secret is shown")
+    );
+    let slack = "https://hooks.slack.com/services/T0/B0/x";
+    let added = cli.ok(&[
+        "notify", "add", "--tenant", "acme", "--url", slack, "--events", "created", "--format",
+        "slack",
+    ]);
+    assert_eq!(added.stdout.lines().count(), 1, "Slack takes no secret");
+
+    let listed = cli.ok(&["notify", "list", "--tenant", "acme"]);
+    let lines: Vec<&str> = listed.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", listed.stdout);
+    assert!(lines[0].starts_with(id), "{}", lines[0]);
+    for part in [
+        "standard",
+        "active",
+        "created,overdue,completed,failed",
+        url,
+    ] {
+        assert!(lines[0].contains(part), "{part}: {}", lines[0]);
+    }
+    assert!(
+        lines[1].contains("slack") && lines[1].ends_with(slack),
+        "{}",
+        lines[1]
+    );
+    assert!(!listed.stdout.contains(secret));
+
+    for (bad, why) in [
+        ("http://crm.example.com/x", "url: must start with https://"),
+        (
+            "https://10.0.0.1/x",
+            "url: 10.0.0.1 is not a public address",
+        ),
+    ] {
+        let run = cli.run(&[
+            "notify", "add", "--tenant", "acme", "--url", bad, "--events", "created",
+        ]);
+        assert!(!run.ok && run.stderr.contains(why), "{bad}: {}", run.stderr);
+    }
+    let run = cli.run(&[
+        "notify", "add", "--tenant", "acme", "--url", url, "--events", "deleted",
+    ]);
+    assert!(
+        !run.ok && run.stderr.contains("unknown event \"deleted\""),
+        "{}",
+        run.stderr
+    );
+    let local = cli
+        .command(&[
+            "notify",
+            "add",
+            "--tenant",
+            "acme",
+            "--url",
+            "http://127.0.0.1:9/x",
+            "--events",
+            "created",
+        ])
+        .env("AFUREKO_ALLOW_PRIVATE_NOTIFY", "true")
+        .output()
+        .unwrap();
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+
+    cli.ok(&["notify", "remove", "--tenant", "acme", id]);
+    let run = cli.run(&["notify", "remove", "--tenant", "acme", id]);
+    assert!(
+        !run.ok
+            && run
+                .stderr
+                .contains(&format!("no notification endpoint \"{id}\""))
+    );
+    let audit = audit_entries(&cli.ok(&["audit", "list", "--tenant", "acme"]).stdout);
+    let actions: Vec<&str> = audit
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "notification_endpoint_removed",
+            "notification_endpoint_added",
+            "notification_endpoint_added",
+            "notification_endpoint_added",
+        ]
+    );
+    assert_eq!(audit[3]["counts"]["events"], 4);
+    assert_eq!(audit[3]["actor"], "operator");
+}

@@ -179,6 +179,14 @@ async fn run() -> anyhow::Result<bool> {
             ),
             ("AFUREKO_COPY_QUEUE_URL".to_owned(), queue.clone()),
             ("AFUREKO_COPY_DLQ_URL".to_owned(), format!("{queue}-dlq")),
+            (
+                "AFUREKO_NOTIFY_QUEUE_URL".to_owned(),
+                format!("{queue}-notify"),
+            ),
+            (
+                "AFUREKO_NOTIFY_DLQ_URL".to_owned(),
+                format!("{queue}-notify-dlq"),
+            ),
         ];
         own_env.extend(target.clone());
         Afureko {

@@ -6,6 +6,7 @@ use crate::domain::callback_window::Occurrence;
 use crate::domain::due::Due;
 use crate::domain::ids::{CallSid, CallbackId, RecordingSid};
 use crate::domain::ivr::IvrContext;
+use crate::domain::notify::sms;
 use crate::domain::phone::E164;
 use crate::domain::reason::Reason;
 use crate::domain::tenant::Tenant;
@@ -177,7 +178,8 @@ impl<'a> Intake<'a> {
     }
 
     /// Notes a recording on the call's record (its URL at once, so nothing
-    /// is lost); returns the record as written.
+    /// is lost), and asks for the caller's SMS confirmation in the same
+    /// write; returns the record as written.
     pub async fn recording_event(
         &self,
         call_sid: &CallSid,
@@ -203,19 +205,27 @@ impl<'a> Intake<'a> {
         event: &RecordingEvent,
     ) -> Result<CallbackRecord, StoreError> {
         let now = self.now;
+        let settings = &self.tenant.settings;
         modify_callback(self.store, &self.tenant.id, id, |r| match event {
             RecordingEvent::Completed {
                 sid,
                 url,
                 duration_seconds,
-            } => r.recording_completed(
-                kind,
-                call_sid.clone(),
-                sid.clone(),
-                url.clone(),
-                *duration_seconds,
-                now,
-            ),
+            } => {
+                let noted = r.recording_completed(
+                    kind,
+                    call_sid.clone(),
+                    sid.clone(),
+                    url.clone(),
+                    *duration_seconds,
+                    now,
+                );
+                // The caller's SMS confirmation goes out with this write.
+                if noted && kind == RecordingKind::Request {
+                    sms::after_recording(r, settings, now);
+                }
+                noted
+            }
             RecordingEvent::Absent { sid } => {
                 r.recording_absent(kind, call_sid.clone(), sid.clone(), now)
             }

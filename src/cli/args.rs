@@ -2,6 +2,8 @@
 
 use crate::domain::agent::Role;
 use crate::domain::ids::{AccountSid, TenantId};
+use crate::domain::notify::EventType;
+use crate::domain::notify::endpoint::Format;
 use crate::domain::phone::Region;
 use crate::domain::prompts::PromptKey;
 use crate::domain::schedule::Holiday;
@@ -74,7 +76,8 @@ pub enum Command {
     },
     /// Re-drive recording copy jobs the queue gave up on (dead-letter
     /// queue) and say what the copy queue holds; delete expired records and
-    /// their recordings (embedded store; DynamoDB's TTL does it on AWS).
+    /// their recordings (embedded store; DynamoDB's TTL does it on AWS);
+    /// announce records that went overdue (`callback.overdue`).
     Sweep {
         /// Dead jobs to move back in one run.
         #[arg(long, default_value_t = 500)]
@@ -98,6 +101,42 @@ pub enum Command {
     /// Read a tenant's audit trail (erasures, API keys, settings changes).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Add, list or remove a tenant's notification endpoints.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+}
+
+#[derive(Subcommand)]
+pub enum NotifyCommand {
+    /// Add an endpoint; a standard one's signing secret is printed once.
+    Add {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        /// https:// to a public address (http and private addresses only
+        /// with AFUREKO_ALLOW_PRIVATE_NOTIFY=true).
+        #[arg(long)]
+        url: String,
+        /// Events, comma-separated: created, repeat_call, overdue,
+        /// completed, failed, copy_failed (or their full names).
+        #[arg(long, value_delimiter = ',', required = true)]
+        events: Vec<EventType>,
+        /// standard: signed JSON (Standard Webhooks); slack: a Slack
+        /// incoming webhook.
+        #[arg(long, default_value = "standard")]
+        format: Format,
+    },
+    /// The tenant's endpoints and how their newest delivery went (never
+    /// their secrets).
+    List {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+    },
+    /// Remove an endpoint by its id: nothing more goes to it.
+    Remove {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]

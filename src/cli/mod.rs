@@ -1,11 +1,12 @@
 //! The `afureko` command line: serve, demo, sweep, tenants, callbacks,
-//! API keys, agents, the audit trail.
+//! API keys, agents, the audit trail, notification endpoints.
 
 mod agent;
 mod api_key;
 mod args;
 mod audit;
 mod callbacks;
+mod notify;
 mod ops;
 mod tenant;
 
@@ -13,6 +14,7 @@ use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::deps::Deps;
 use crate::domain::ids::TenantId;
+use crate::domain::notify::address::Reach;
 use crate::domain::tenant::Tenant;
 use crate::settings::BaseUrl;
 use crate::startup::{self, Backend};
@@ -87,23 +89,25 @@ async fn run(command: Command) -> anyhow::Result<()> {
         command => {
             let config = config()?;
             let backend = startup::backend(&config).await?;
-            on_backend(&backend, &config.public_url, command).await
+            on_backend(&backend, &config.public_url, config.notify_reach, command).await
         }
     }
 }
 
 /// Runs `afureko <args>` for a verb on tenants' data (tenant, agent,
-/// api-key, callbacks, audit) on `backend`, as the binary runs it on the
-/// configured one; `public_url` is what `tenant` prints webhook URLs
-/// under. Tests drive the CLI on every backend through it.
+/// api-key, callbacks, audit, notify) on `backend`, as the binary runs it
+/// on the configured one (notification endpoints to public addresses
+/// only); `public_url` is what `tenant` prints webhook URLs under. Tests
+/// drive the CLI on every backend through it.
 pub async fn run_on(backend: &Backend, public_url: &BaseUrl, args: &[&str]) -> anyhow::Result<()> {
     let cli = Cli::try_parse_from(std::iter::once("afureko").chain(args.iter().copied()))?;
-    on_backend(backend, public_url, cli.command).await
+    on_backend(backend, public_url, Reach::default(), cli.command).await
 }
 
 async fn on_backend(
     backend: &Backend,
     public_url: &BaseUrl,
+    reach: Reach,
     command: Command,
 ) -> anyhow::Result<()> {
     match command {
@@ -112,6 +116,7 @@ async fn on_backend(
         Command::ApiKey(command) => api_key::api_key(backend, command).await,
         Command::Agent(command) => agent::agent(backend, command).await,
         Command::Audit(command) => audit::audit(backend, command).await,
+        Command::Notify(command) => notify::notify(backend, reach, command).await,
         _ => anyhow::bail!("this command opens its own backend: run it as afureko"),
     }
 }
@@ -124,6 +129,7 @@ fn deps(backend: &Backend) -> Deps<'_> {
         audio: backend.audio.as_ref(),
         agents: backend.agents.as_ref(),
         audit: backend.audit.as_ref(),
+        endpoints: backend.endpoints.as_ref(),
         clock: &SystemClock,
     }
 }

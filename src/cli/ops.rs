@@ -1,5 +1,5 @@
-//! Operations: the sweep (re-drives dead copy jobs, retention) and AWS
-//! set-up.
+//! Operations: the sweep (re-drives dead copy jobs, retention, overdue
+//! records announced) and AWS set-up.
 
 use crate::config::Config;
 use crate::startup;
@@ -14,6 +14,7 @@ pub async fn sweep(config: &Config, limit: usize) -> anyhow::Result<()> {
         config.twilio_api()?,
         std::sync::Arc::new(crate::clock::SystemClock),
         config.rate_limits,
+        startup::hook_client(config)?,
     );
     let report = state
         .copier
@@ -36,12 +37,20 @@ pub async fn sweep(config: &Config, limit: usize) -> anyhow::Result<()> {
         "retention: {} expired records deleted with {} recordings",
         purged.records, purged.recordings
     );
+    let announced = crate::notify::overdue::sweep(
+        backend.store.as_ref(),
+        backend.endpoints.as_ref(),
+        jiff::Timestamp::now(),
+    )
+    .await
+    .context("the overdue sweep failed")?;
+    println!("overdue: {announced} records announced");
     Ok(())
 }
 
 pub async fn aws_init(config: &Config) -> anyhow::Result<()> {
     let target = config.aws.as_ref().context(
-        "AFUREKO_TABLE and AFUREKO_BUCKET: set both (and the copy queue URLs) to name what to create",
+        "AFUREKO_TABLE and AFUREKO_BUCKET: set both (and the copy and notification queue URLs) to name what to create",
     )?;
     let sdk = aws::sdk_config().await;
     let table =
@@ -60,6 +69,13 @@ pub async fn aws_init(config: &Config) -> anyhow::Result<()> {
     println!(
         "copy queue {} and dead-letter queue {}: ready",
         target.copy_queue_url, target.copy_dlq_url
+    );
+    crate::store::sqs::create_notify_queues(&sqs, &target.notify_queue_url, &target.notify_dlq_url)
+        .await
+        .context("cannot create the notification queues")?;
+    println!(
+        "notification queue {} and dead-letter queue {}: ready",
+        target.notify_queue_url, target.notify_dlq_url
     );
     Ok(())
 }

@@ -28,6 +28,11 @@ pub enum AuditAction {
     AgentDisabled,
     /// An agent's password reset to a one-time one (subject: the login).
     AgentPasswordReset,
+    /// A notification endpoint added (subject: its id; counts: `events`,
+    /// how many events it takes).
+    NotificationEndpointAdded,
+    /// A notification endpoint removed (subject: its id).
+    NotificationEndpointRemoved,
     /// Click-to-call placed a call back (subject: the callback's id).
     CallBackPlaced,
     /// An attempt's outcome corrected (subject: the callback's id; counts:

@@ -400,8 +400,9 @@ pub fn after_recording(settings: &TenantSettings, due: Option<&Due>, now: Timest
 }
 
 /// The prompt `key`, `{due}` spoken from `due` in the tenant's zone; when
-/// the tenant does not announce it, said without it.
-fn with_due(
+/// the tenant does not announce it, said without it (also the SMS
+/// confirmation's text).
+pub fn with_due(
     settings: &TenantSettings,
     key: PromptKey,
     due: Option<&Due>,

@@ -120,10 +120,12 @@ pub enum PromptKey {
     EnterNumberSpeech,
     /// The callback window choice; by default made from the windows.
     WindowChoice,
+    /// Not said but sent: the caller's SMS confirmation (`domain::notify::sms`).
+    SmsConfirmation,
 }
 
 impl PromptKey {
-    pub const ALL: [PromptKey; 15] = [
+    pub const ALL: [PromptKey; 16] = [
         PromptKey::Greeting,
         PromptKey::AfterHoursGreeting,
         PromptKey::OfferCallerId,
@@ -139,6 +141,7 @@ impl PromptKey {
         PromptKey::QueueOffer,
         PromptKey::EnterNumberSpeech,
         PromptKey::WindowChoice,
+        PromptKey::SmsConfirmation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -158,6 +161,7 @@ impl PromptKey {
             PromptKey::QueueOffer => "queue_offer",
             PromptKey::EnterNumberSpeech => "enter_number_speech",
             PromptKey::WindowChoice => "window_choice",
+            PromptKey::SmsConfirmation => "sms_confirmation",
         }
     }
 
@@ -174,7 +178,10 @@ impl PromptKey {
     pub fn takes_due(self) -> bool {
         matches!(
             self,
-            PromptKey::Thanks | PromptKey::RepeatCaller | PromptKey::AfterHoursGreeting
+            PromptKey::Thanks
+                | PromptKey::RepeatCaller
+                | PromptKey::AfterHoursGreeting
+                | PromptKey::SmsConfirmation
         )
     }
 
@@ -220,6 +227,10 @@ impl PromptKey {
                 PromptKey::QueueOffer => {
                     "折り返しのお電話をご希望の場合は 1 を押してください。お待ちいただいた順番はそのまま保たれます。"
                 }
+                // One SMS segment (70 characters in Japanese) with `{due}`.
+                PromptKey::SmsConfirmation => {
+                    "お電話ありがとうございました。ご依頼を承りました。{due}折り返しお電話します。このSMSへの返信は受け付けていません。"
+                }
                 PromptKey::EnterNumberSpeech => {
                     "折り返し先の電話番号を、市外局番からボタンで入力するか、お話しください。ボタンの場合は、最後にシャープを押してください。"
                 }
@@ -258,6 +269,9 @@ impl PromptKey {
                 PromptKey::QueueHold => "All of our agents are busy. Please stay on the line.",
                 PromptKey::QueueOffer => {
                     "To be called back instead, press 1. You keep your place in line."
+                }
+                PromptKey::SmsConfirmation => {
+                    "Thank you for calling. We have your request and will call you back {due}. Replies to this message are not read."
                 }
                 PromptKey::EnterNumberSpeech => {
                     "Please say or enter the number we should call back, with its area code. If you type it, press the pound key at the end."
@@ -303,8 +317,9 @@ mod tests {
                 let text = key.default_text(language);
                 assert!(!text.is_empty());
                 assert_eq!(text.contains("{number}"), key.takes_number(), "{key:?}");
-                // Only the thanks says it by default; the others may.
-                assert_eq!(text.contains("{due}"), key == PromptKey::Thanks, "{key:?}");
+                // Only the thanks and the SMS say it by default; the others may.
+                let says_due = matches!(key, PromptKey::Thanks | PromptKey::SmsConfirmation);
+                assert_eq!(text.contains("{due}"), says_due, "{key:?}");
                 assert!(!text.contains("{due}") || key.takes_due(), "{key:?}");
             }
         }

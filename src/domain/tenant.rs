@@ -2,6 +2,7 @@
 
 use crate::domain::callback_window::{self, CallbackWindow, WindowError};
 use crate::domain::ids::{AccountSid, TenantId};
+use crate::domain::notify::sms::SmsSender;
 use crate::domain::phone::{E164, Region};
 use crate::domain::prompts::{Language, PromptKey, PromptOverrides};
 use crate::domain::reason::Reason;
@@ -30,13 +31,19 @@ pub enum TenantError {
     #[error("prompt {0} must contain {{number}}, where the number is read back")]
     PromptNeedsNumber(&'static str),
     #[error(
-        "prompt {0} cannot say {{due}}: only thanks, repeat_caller and after_hours_greeting know when the callback comes"
+        "prompt {0} cannot say {{due}}: only thanks, repeat_caller, after_hours_greeting and sms_confirmation know when the callback comes"
     )]
     PromptCannotSayDue(&'static str),
     #[error("prompt {0} must not be empty")]
     EmptyPrompt(&'static str),
     #[error(transparent)]
     Routing(#[from] RoutingError),
+    #[error(
+        "sms_from must be a Twilio number (+ and E.164), a Messaging Service SID (MG…) or an alphanumeric sender ID of up to 11 letters, digits and spaces, got {0:?}"
+    )]
+    SmsFrom(String),
+    #[error("sms_from must be set to send SMS confirmations")]
+    SmsWithoutSender,
     #[error("callback_windows: {0}")]
     CallbackWindows(#[from] WindowError),
 }
@@ -53,6 +60,7 @@ impl TenantError {
             | TenantError::PromptCannotSayDue(_)
             | TenantError::EmptyPrompt(_) => "prompts",
             TenantError::Routing(e) => e.field(),
+            TenantError::SmsFrom(_) | TenantError::SmsWithoutSender => "sms_from",
             TenantError::CallbackWindows(_) => "callback_windows",
         }
     }
@@ -62,6 +70,8 @@ impl TenantError {
         match self {
             TenantError::VoiceLanguage { .. }
             | TenantError::Range(_)
+            | TenantError::SmsFrom(_)
+            | TenantError::SmsWithoutSender
             | TenantError::CallbackWindows(_) => true,
             TenantError::Routing(e) => e.names_its_field(),
             TenantError::EmptyAuthToken
@@ -208,6 +218,12 @@ pub struct TenantSettings {
     pub routing: Routing,
     /// Business hours; always open unless set.
     pub schedule: Schedule,
+    /// One SMS to the caller after the recording, saying by when the call
+    /// comes (mobile numbers only; `domain::notify::sms`).
+    pub sms_confirmation: bool,
+    /// Who it comes from: a number, a Messaging Service SID or an
+    /// alphanumeric sender ID (`SmsSender`); empty: not set.
+    pub sms_from: String,
     /// The tenant's own Twilio number that click-to-call shows the
     /// customer; click-to-call is off until it is set.
     pub outbound_caller_id: Option<E164>,
@@ -246,6 +262,8 @@ impl Default for TenantSettings {
             retention_days: 365,
             routing: Default::default(),
             schedule: Default::default(),
+            sms_confirmation: false,
+            sms_from: String::new(),
             outbound_caller_id: None,
             agent_ring_seconds: 20,
             callback_recording: false,
@@ -286,6 +304,12 @@ impl TenantSettings {
             return Err(TenantError::TimeZone(self.time_zone.clone()));
         }
         self.routing.validate()?;
+        if !self.sms_from.is_empty() && self.sms_sender().is_none() {
+            return Err(TenantError::SmsFrom(self.sms_from.clone()));
+        }
+        if self.sms_confirmation && self.sms_from.is_empty() {
+            return Err(TenantError::SmsWithoutSender);
+        }
         callback_window::check_windows(&self.callback_windows)?;
         callback_window::check_within_hours(&self.callback_windows, &self.schedule)?;
         for (key, text) in &self.prompts {
@@ -348,6 +372,11 @@ impl TenantSettings {
         };
         let audio = u64::from(seconds) * per_second * channels;
         audio + audio / 4 + 64 * 1024
+    }
+
+    /// Who the tenant's SMS come from, when set.
+    pub fn sms_sender(&self) -> Option<SmsSender> {
+        SmsSender::parse(&self.sms_from)
     }
 
     pub fn prompt(&self, key: PromptKey) -> &str {

@@ -11,6 +11,7 @@ use crate::domain::outbound::{CallRefusal, TwilioFault};
 use crate::domain::settings::SettingsError;
 use crate::domain::work::ChangeError;
 use crate::http::limit::RetryAfter;
+use crate::notify::NotifyError;
 use crate::store::StoreError;
 use crate::telemetry::error_chain;
 use crate::tenants::TenantsError;
@@ -241,6 +242,19 @@ impl From<TenantsError> for ApiError {
             TenantsError::Settings(e) => e.into(),
             TenantsError::Credentials(e) => ApiError::bad_field(e.field(), e),
             TenantsError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<NotifyError> for ApiError {
+    fn from(e: NotifyError) -> Self {
+        match e {
+            NotifyError::NoEndpoint(_) => ApiError::NotFound(e.to_string()),
+            NotifyError::Endpoint(e) => match e.field() {
+                Some(field) => ApiError::bad_field(field, e),
+                None => ApiError::BadRequest(e.to_string()),
+            },
+            NotifyError::Store(e) => e.into(),
         }
     }
 }

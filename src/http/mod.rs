@@ -14,10 +14,12 @@ pub mod twilio;
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
 use crate::deps::Deps;
+use crate::notify::sender::Notifier;
 use crate::settings::BaseUrl;
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
 use crate::store::idempotency::IdempotencyStore;
+use crate::store::notify::EndpointStore;
 use crate::store::{RecordingStore, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -43,7 +45,11 @@ pub struct AppState {
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub agents: Arc<dyn AgentStore>,
     pub audit: Arc<dyn AuditStore>,
+    /// Notification endpoints.
+    pub endpoints: Arc<dyn EndpointStore>,
     pub copier: Arc<RecordingCopier>,
+    /// Sends notifications (the endpoints' test event, here).
+    pub notifier: Arc<Notifier>,
     pub public_url: BaseUrl,
     pub clock: Arc<dyn Clock>,
     /// Rate limits: in memory, shared by every request of this process.
@@ -60,6 +66,7 @@ impl AppState {
             audio: self.audio.as_ref(),
             agents: self.agents.as_ref(),
             audit: self.audit.as_ref(),
+            endpoints: self.endpoints.as_ref(),
             clock: self.clock.as_ref(),
         }
     }
@@ -84,7 +91,7 @@ Every answer carries `X-Content-Type-Options: nosniff`, every API answer `Cache-
         (name = "callbacks", description = "Work the callback list"),
         (name = "sessions", description = "Sign in and out; the signed-in agent"),
         (name = "agents", description = "The tenant's agents"),
-        (name = "admin", description = "The tenant's API keys and settings: a signed-in admin only"),
+        (name = "admin", description = "The tenant's API keys, settings and notification endpoints: a signed-in admin only"),
         (name = "stats", description = "Service-level figures and the export of a period's records: supervisors, admins and API keys"),
         (name = "page", description = "The agents' page"),
         (name = "twilio", description = "Webhooks Twilio calls: signed forms in, TwiML out"),
@@ -182,6 +189,12 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api::settings::get_settings,
             api::settings::change_settings
         ))
+        .routes(routes!(
+            api::notifications::list_notifications,
+            api::notifications::add_notification
+        ))
+        .routes(routes!(api::notifications::remove_notification))
+        .routes(routes!(api::notifications::test_notification))
         // Calling back (click-to-call).
         .routes(routes!(api::calls::call_back))
         .routes(routes!(api::calls::correct_attempt))

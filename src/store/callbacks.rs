@@ -197,6 +197,7 @@ pub trait CallbackStore: Send + Sync {
     /// Creates the record unless one exists for its (tenant, CallSid), or
     /// another open record has its callback number; each check and its
     /// write are one atomic step, so racing calls make one open record.
+    /// What the new record raised goes into the outbox in the same write.
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError>;
     async fn get_callback(
         &self,
@@ -230,7 +231,8 @@ pub trait CallbackStore: Send + Sync {
     /// Writes `record` if the stored version still equals `record.version`,
     /// and returns it with the new version; `Conflict` otherwise, and
     /// `OpenNumberTaken` if an open record would take another open
-    /// record's number.
+    /// record's number. What the record raised goes into the outbox in the
+    /// same write (and is not on the record returned).
     async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError>;
     /// The tenant's records, newest call first.
     async fn recent_callbacks(
@@ -325,7 +327,8 @@ pub async fn open_by_lookups<S: CallbackStore + ?Sized>(
 
 /// Optimistic read-modify-write: applies `change` to the latest record and
 /// writes it conditionally, re-reading on a conflict. `change` returns false
-/// when there is nothing to write (e.g. a retried webhook).
+/// when there is nothing to write (e.g. a retried webhook). What the change
+/// raises (`domain::notify`) goes into the outbox with the write.
 pub async fn modify_callback<S: CallbackStore + ?Sized>(
     store: &S,
     tenant: &TenantId,
@@ -338,7 +341,7 @@ pub async fn modify_callback<S: CallbackStore + ?Sized>(
             .get_callback(tenant, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?;
-        if !change(&mut record) {
+        if !record.change(&mut change) {
             return Ok(record);
         }
         match store.update_callback(&record).await {

@@ -3,7 +3,8 @@
 //! is all three; audio (`RecordingStore`), agents and sessions
 //! (`agents::AgentStore`), the audit trail (`audit::AuditStore`), the
 //! API's Idempotency-Keys (`idempotency::IdempotencyStore`), the recording
-//! copy queue (`copy_queue::CopyQueue`), and the key record of tenants'
+//! copy queue (`copy_queue::CopyQueue`), notification endpoints and the
+//! queue of their deliveries (`notify`), and the key record of tenants'
 //! secrets (`key_record`: where the sealing key comes from and its check at
 //! start-up). Adapters: embedded (SQLite and a folder) and AWS (DynamoDB,
 //! S3 and SQS, their clients made by `aws`). Tenants are read and written
@@ -21,6 +22,7 @@ pub mod fs;
 pub mod idempotency;
 pub mod key_record;
 pub mod layered;
+pub mod notify;
 pub mod s3;
 pub mod sealed;
 pub mod sqlite;

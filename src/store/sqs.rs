@@ -1,8 +1,10 @@
-//! The copy queue on AWS: an SQS queue whose redrive policy moves a
-//! message received `MAX_RECEIVES` times to a dead-letter queue; the
-//! sweeper moves dead messages back.
+//! The queues on AWS. The copy queue: an SQS queue whose redrive policy
+//! moves a message received `MAX_RECEIVES` times to a dead-letter queue;
+//! the sweeper moves dead messages back. The notification queue
+//! (`SqsNotifyQueue`): the same, its delays the deliveries' retries.
 
 use crate::store::copy_queue::{CopyJob, CopyQueue, Delivery, Depth, LEASE, Redriven};
+use crate::store::notify::{self, NotifyDelivery, NotifyJob, NotifyQueue};
 use crate::store::{BoxError, StoreError};
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
@@ -27,9 +29,7 @@ fn secs(d: Duration) -> i32 {
 }
 
 pub struct SqsCopyQueue {
-    client: Client,
-    /// For long polls: its timeouts leave room for `MAX_WAIT`.
-    poller: Client,
+    sqs: Sqs,
     queue_url: String,
     dlq_url: String,
 }
@@ -48,11 +48,30 @@ impl SqsCopyQueue {
     /// the same configuration, waits out long polls.
     pub fn new(client: Client, poller: Client, queue_url: String, dlq_url: String) -> Self {
         SqsCopyQueue {
-            client,
-            poller,
+            sqs: Sqs { client, poller },
             queue_url,
             dlq_url,
         }
+    }
+}
+
+/// The SQS requests both queues make.
+struct Sqs {
+    client: Client,
+    /// For long polls: its timeouts leave room for `MAX_WAIT`.
+    poller: Client,
+}
+
+impl Sqs {
+    async fn send(&self, url: &str, body: String) -> Result<(), StoreError> {
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| sqs("send", e))?;
+        Ok(())
     }
 
     /// Up to `max` messages of `url`, leased for `lease`.
@@ -81,6 +100,36 @@ impl SqsCopyQueue {
         Ok(out.messages.unwrap_or_default())
     }
 
+    async fn delete(&self, url: &str, receipt: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| sqs("delete", e))?;
+        Ok(())
+    }
+
+    /// Hides a received message for `retry_in`; the redrive policy counts
+    /// its receives.
+    async fn retry_after(
+        &self,
+        url: &str,
+        receipt: &str,
+        retry_in: Duration,
+    ) -> Result<(), StoreError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .visibility_timeout(secs(retry_in))
+            .send()
+            .await
+            .map_err(|e| sqs("change visibility", e))?;
+        Ok(())
+    }
+
     /// Approximate visible and in-flight counts of `url`.
     async fn counts(&self, url: &str) -> Result<(usize, usize), StoreError> {
         let out = self
@@ -106,19 +155,34 @@ impl SqsCopyQueue {
             count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
         ))
     }
+
+    /// What a queue and its dead-letter queue hold.
+    async fn depth(&self, url: &str, dlq_url: &str) -> Result<Depth, StoreError> {
+        let (waiting, in_flight) = self.counts(url).await?;
+        let (dead, dead_in_flight) = self.counts(dlq_url).await?;
+        Ok(Depth {
+            waiting,
+            in_flight,
+            dead: dead + dead_in_flight,
+        })
+    }
+}
+
+/// A received message's receipt and receives; `None` without a receipt.
+fn receipt_of(message: &aws_sdk_sqs::types::Message) -> Option<(String, u32)> {
+    let receipt = message.receipt_handle()?.to_owned();
+    let receives = message
+        .attributes()
+        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    Some((receipt, receives))
 }
 
 #[async_trait]
 impl CopyQueue for SqsCopyQueue {
     async fn send(&self, job: &CopyJob, _now: Timestamp) -> Result<(), StoreError> {
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(job.to_json()?)
-            .send()
-            .await
-            .map_err(|e| sqs("send", e))?;
-        Ok(())
+        self.sqs.send(&self.queue_url, job.to_json()?).await
     }
 
     async fn receive(
@@ -127,19 +191,12 @@ impl CopyQueue for SqsCopyQueue {
         wait: Duration,
         _now: Timestamp,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let messages = self.take(&self.queue_url, max, wait, LEASE).await?;
+        let messages = self.sqs.take(&self.queue_url, max, wait, LEASE).await?;
         Ok(messages.iter().filter_map(delivery_of).collect())
     }
 
     async fn ack(&self, delivery: &Delivery) -> Result<(), StoreError> {
-        self.client
-            .delete_message()
-            .queue_url(&self.queue_url)
-            .receipt_handle(&delivery.receipt)
-            .send()
-            .await
-            .map_err(|e| sqs("delete", e))?;
-        Ok(())
+        self.sqs.delete(&self.queue_url, &delivery.receipt).await
     }
 
     async fn fail(
@@ -148,17 +205,10 @@ impl CopyQueue for SqsCopyQueue {
         retry_in: Duration,
         _now: Timestamp,
     ) -> Result<(), StoreError> {
-        // The redrive policy counts the receives: past the limit, the next
-        // receive moves the message to the dead-letter queue.
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.queue_url)
-            .receipt_handle(&delivery.receipt)
-            .visibility_timeout(secs(retry_in))
-            .send()
+        // Past the limit, the next receive moves it to the dead-letter queue.
+        self.sqs
+            .retry_after(&self.queue_url, &delivery.receipt, retry_in)
             .await
-            .map_err(|e| sqs("change visibility", e))?;
-        Ok(())
     }
 
     async fn redrive(&self, limit: usize, _now: Timestamp) -> Result<Redriven, StoreError> {
@@ -168,6 +218,7 @@ impl CopyQueue for SqsCopyQueue {
             // Leased while it moves; an unreadable one comes back to the
             // dead-letter queue when its lease lapses.
             let messages = self
+                .sqs
                 .take(&self.dlq_url, want, Duration::ZERO, LEASE)
                 .await?;
             if messages.is_empty() {
@@ -185,20 +236,8 @@ impl CopyQueue for SqsCopyQueue {
                     done.unreadable += 1;
                     continue;
                 }
-                self.client
-                    .send_message()
-                    .queue_url(&self.queue_url)
-                    .message_body(body)
-                    .send()
-                    .await
-                    .map_err(|e| sqs("send", e))?;
-                self.client
-                    .delete_message()
-                    .queue_url(&self.dlq_url)
-                    .receipt_handle(receipt)
-                    .send()
-                    .await
-                    .map_err(|e| sqs("delete", e))?;
+                self.sqs.send(&self.queue_url, body.to_owned()).await?;
+                self.sqs.delete(&self.dlq_url, receipt).await?;
                 done.requeued += 1;
             }
         }
@@ -206,24 +245,13 @@ impl CopyQueue for SqsCopyQueue {
     }
 
     async fn depth(&self, _now: Timestamp) -> Result<Depth, StoreError> {
-        let (waiting, in_flight) = self.counts(&self.queue_url).await?;
-        let (dead, dead_in_flight) = self.counts(&self.dlq_url).await?;
-        Ok(Depth {
-            waiting,
-            in_flight,
-            dead: dead + dead_in_flight,
-        })
+        self.sqs.depth(&self.queue_url, &self.dlq_url).await
     }
 }
 
 /// A received message as a delivery; `None` without a receipt handle.
 fn delivery_of(message: &aws_sdk_sqs::types::Message) -> Option<Delivery> {
-    let receipt = message.receipt_handle()?.to_owned();
-    let receives = message
-        .attributes()
-        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1);
+    let (receipt, receives) = receipt_of(message)?;
     let job = message.body().and_then(CopyJob::from_json);
     if job.is_none() {
         tracing::warn!(
@@ -238,15 +266,114 @@ fn delivery_of(message: &aws_sdk_sqs::types::Message) -> Option<Delivery> {
     })
 }
 
-/// Creates the queue and its dead-letter queue (`afureko aws init`) if
-/// missing, named by the last path segment of their URLs. The queue's redrive policy sends a message to the dead-letter
-/// queue after `MAX_RECEIVES` receives.
+/// The queue of notification deliveries on AWS (`AFUREKO_NOTIFY_QUEUE_URL`):
+/// fed by the relay of the table's stream, worked by the notifier; a
+/// message received `notify::MAX_RECEIVES` times goes to its dead-letter
+/// queue.
+pub struct SqsNotifyQueue {
+    sqs: Sqs,
+    queue_url: String,
+    dlq_url: String,
+}
+
+impl SqsNotifyQueue {
+    pub fn new(client: Client, poller: Client, queue_url: String, dlq_url: String) -> Self {
+        SqsNotifyQueue {
+            sqs: Sqs { client, poller },
+            queue_url,
+            dlq_url,
+        }
+    }
+}
+
+#[async_trait]
+impl NotifyQueue for SqsNotifyQueue {
+    async fn send(&self, jobs: &[NotifyJob], _now: Timestamp) -> Result<(), StoreError> {
+        for job in jobs {
+            self.sqs.send(&self.queue_url, job.to_json()?).await?;
+        }
+        Ok(())
+    }
+
+    async fn receive(
+        &self,
+        max: usize,
+        wait: Duration,
+        _now: Timestamp,
+    ) -> Result<Vec<NotifyDelivery>, StoreError> {
+        let messages = self
+            .sqs
+            .take(&self.queue_url, max, wait, notify::LEASE)
+            .await?;
+        Ok(messages.iter().filter_map(notify_delivery_of).collect())
+    }
+
+    async fn ack(&self, delivery: &NotifyDelivery) -> Result<(), StoreError> {
+        self.sqs.delete(&self.queue_url, &delivery.receipt).await
+    }
+
+    async fn fail(
+        &self,
+        delivery: &NotifyDelivery,
+        retry_in: Duration,
+        _now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.sqs
+            .retry_after(&self.queue_url, &delivery.receipt, retry_in)
+            .await
+    }
+
+    async fn depth(&self, _now: Timestamp) -> Result<Depth, StoreError> {
+        self.sqs.depth(&self.queue_url, &self.dlq_url).await
+    }
+}
+
+/// A received notification job; `None` without a receipt handle.
+pub fn notify_delivery_of(message: &aws_sdk_sqs::types::Message) -> Option<NotifyDelivery> {
+    let (receipt, receives) = receipt_of(message)?;
+    Some(NotifyDelivery {
+        job: message.body().and_then(NotifyJob::from_json),
+        receipt,
+        receives,
+    })
+}
+
+/// Creates the copy queue and its dead-letter queue (`afureko aws init`)
+/// if missing, named by the last path segment of their URLs. The queue's
+/// redrive policy sends a message to the dead-letter queue after
+/// `MAX_RECEIVES` receives.
 pub async fn create_queues(
     client: &Client,
     queue_url: &str,
     dlq_url: &str,
 ) -> Result<(), StoreError> {
     use crate::store::copy_queue::MAX_RECEIVES;
+    create_pair(client, queue_url, dlq_url, MAX_RECEIVES, LEASE).await
+}
+
+/// The same for the notification queue (`notify::MAX_RECEIVES`).
+pub async fn create_notify_queues(
+    client: &Client,
+    queue_url: &str,
+    dlq_url: &str,
+) -> Result<(), StoreError> {
+    create_pair(
+        client,
+        queue_url,
+        dlq_url,
+        notify::MAX_RECEIVES,
+        notify::LEASE,
+    )
+    .await
+}
+
+async fn create_pair(
+    client: &Client,
+    queue_url: &str,
+    dlq_url: &str,
+    max_receives: u32,
+    lease: Duration,
+) -> Result<(), StoreError> {
     let name = |url: &str| url.rsplit('/').next().unwrap_or_default().to_owned();
     let dlq = client
         .create_queue()
@@ -268,7 +395,7 @@ pub async fn create_queues(
         .ok_or_else(|| sqs("get queue attributes", "the dead-letter queue has no ARN"))?;
     let policy = serde_json::json!({
         "deadLetterTargetArn": dlq_arn,
-        "maxReceiveCount": MAX_RECEIVES,
+        "maxReceiveCount": max_receives,
     });
     client
         .create_queue()
@@ -276,7 +403,7 @@ pub async fn create_queues(
         .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
         .attributes(
             QueueAttributeName::VisibilityTimeout,
-            LEASE.as_secs().to_string(),
+            lease.as_secs().to_string(),
         )
         .send()
         .await

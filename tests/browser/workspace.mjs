@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
 
 const BASE = process.env.AFUREKO_URL;
 const SHOTS = process.env.SCREENSHOTS;
@@ -504,6 +505,58 @@ try {
     await ann.reload();
     await ann.waitForSelector('#signin');
     await ada.context().close();
+  });
+  await step('an admin adds notification endpoints, tests them, sees one delivered and why the other was not', async () => {
+    // A receiver on loopback (serve runs with AFUREKO_ALLOW_PRIVATE_NOTIFY=true):
+    // /ok answers 200, /fail 500.
+    const got = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        got.push({ path: req.url, signature: req.headers['webhook-signature'], body });
+        const ok = req.url === '/ok';
+        res.writeHead(ok ? 200 : 500, { 'content-type': 'text/plain' });
+        res.end(ok ? 'ok' : 'upstream unavailable');
+      });
+    });
+    await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${receiver.address().port}`;
+    try {
+      const ada = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+      watch(ada);
+      await signInAgain(ada, 'ada');
+      await ada.click('#admin');
+      await ada.waitForSelector('#notifications-table');
+      await ada.fill('#f-nt-url', `${url}/ok`);
+      await ada.click('#add-notification button[type=submit]');
+      await ada.waitForSelector('#one-time:has-text("whsec_")');
+      assert.match(await ada.textContent('#one-time'), /^署名用シークレット（この一度だけ表示）: whsec_[A-Za-z0-9+/=]{32}$/);
+      const ok = `#notifications-table tr:has-text("${url}/ok")`;
+      await ada.click(`${ok} button:has-text("テスト送信")`);
+      await ada.waitForSelector('#toast:has-text("テスト通知が届きました")');
+      await ada.waitForSelector(`${ok} td.last-delivery:has-text("配信済み")`);
+      assert.match(await ada.textContent(`${ok} td.last-delivery`), /^テスト: 配信済み（1回目、/);
+      await ada.fill('#f-nt-url', `${url}/fail`);
+      await ada.selectOption('#f-nt-format', 'slack');
+      await ada.check('#add-notification input[value="callback.overdue"]');
+      await ada.click('#add-notification button[type=submit]');
+      const failing = `#notifications-table tr:has-text("${url}/fail")`;
+      await ada.waitForSelector(failing);
+      assert.equal(await ada.textContent(`${failing} td:nth-child(2)`), '新しい依頼、期限切れ');
+      await ada.click(`${failing} button:has-text("テスト送信")`);
+      await ada.waitForSelector('#toast:has-text("テスト通知が届きませんでした: HTTP 500: upstream unavailable")');
+      await ada.waitForSelector(`${failing} td.last-delivery .error`);
+      assert.equal(await ada.textContent(`${failing} td.last-delivery .error`), 'HTTP 500: upstream unavailable');
+      await ada.screenshot({ path: `${SHOTS}/notifications-ja.png`, fullPage: true });
+      assert.deepEqual(got.map((g) => [g.path, Boolean(g.signature)]), [['/ok', true], ['/fail', false]]);
+      assert.equal(JSON.parse(got[0].body).type, 'notification.test');
+      await ada.click(`${failing} button:has-text("削除")`);
+      await ada.waitForSelector(failing, { state: 'detached' });
+      await ada.context().close();
+    } finally {
+      receiver.close();
+    }
   });
   await step('no script error or CSP violation', async () => {
     assert.deepEqual(errors, []);

@@ -241,6 +241,7 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
         "outbound_caller_id": "", "agent_ring_seconds": 20,
         "callback_recording": false, "reached_min_seconds": 10,
         "announce_due": true, "callback_windows": [], "number_entry": "dtmf",
+        "sms_confirmation": false, "sms_from": "",
     });
     let (read_settings, fields) = settings_and_fields(read.json());
     assert_eq!(read_settings, defaults);
@@ -478,6 +479,8 @@ fn all_fields() -> Value {
         json!({"name": "callback_windows", "type": "list", "label": "set_callback_windows",
                "max_items": 4, "example": "1=09:00-12:00"}),
         choice("number_entry", &NumberEntry::NAMES),
+        of_type("sms_confirmation", "boolean"),
+        of_type("sms_from", "string"),
     ])
 }
 

@@ -601,6 +601,7 @@ async fn the_openapi_document_lists_every_route() {
     let expected: Vec<(String, String)> = [
         ("DELETE", "/api/v1/api-keys/{id}"),
         ("DELETE", "/api/v1/callbacks/{id}"),
+        ("DELETE", "/api/v1/notifications/{id}"),
         ("DELETE", "/api/v1/sessions/current"),
         ("GET", "/"),
         ("GET", "/api/v1/agents"),
@@ -610,6 +611,7 @@ async fn the_openapi_document_lists_every_route() {
         ("GET", "/api/v1/callbacks/{id}"),
         ("GET", "/api/v1/callbacks/{id}/recording"),
         ("GET", "/api/v1/me"),
+        ("GET", "/api/v1/notifications"),
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/settings"),
         ("GET", "/api/v1/stats"),
@@ -633,6 +635,8 @@ async fn the_openapi_document_lists_every_route() {
         ("POST", "/api/v1/callbacks/{id}/notes"),
         ("POST", "/api/v1/callbacks/{id}/release"),
         ("POST", "/api/v1/me/password"),
+        ("POST", "/api/v1/notifications"),
+        ("POST", "/api/v1/notifications/{id}/test"),
         ("POST", "/api/v1/sessions"),
         ("POST", "/twilio/{tenant}/dial-result/{arrived}"),
         (

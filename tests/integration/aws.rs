@@ -187,6 +187,8 @@ async fn a_stalled_aws_endpoint_fails_the_call_instead_of_hanging() {
         bucket: "stalled".into(),
         copy_queue_url: format!("{endpoint}/123456789012/stalled"),
         copy_dlq_url: format!("{endpoint}/123456789012/stalled-dlq"),
+        notify_queue_url: format!("{endpoint}/123456789012/stalled-notify"),
+        notify_dlq_url: format!("{endpoint}/123456789012/stalled-notify-dlq"),
     };
     use afureko::store::TenantStore;
     let secrets = afureko::config::SecretKeys {

@@ -13,7 +13,7 @@ use afureko::store::aws;
 use afureko::store::dynamo::{DynamoStore, create_table};
 use afureko::store::key_record::KeySource;
 use afureko::store::s3::{S3RecordingStore, create_bucket};
-use afureko::store::sqs::{SqsCopyQueue, create_queues};
+use afureko::store::sqs::{SqsCopyQueue, SqsNotifyQueue, create_notify_queues, create_queues};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 use std::sync::Arc;
@@ -110,6 +110,19 @@ pub async fn copy_queue(name: &str) -> SqsCopyQueue {
     SqsCopyQueue::new(client, poller, queue, dlq)
 }
 
+/// A fresh notification queue and dead-letter queue on moto, as `afureko
+/// aws init` makes them.
+pub async fn notify_queue(name: &str) -> SqsNotifyQueue {
+    let moto = env("AFUREKO_TEST_MOTO_URL");
+    let (client, poller) = aws::sqs_clients(&sdk(&moto, "test", "test"));
+    let queue = format!("{moto}/123456789012/{name}-notify");
+    let dlq = format!("{moto}/123456789012/{name}-notify-dlq");
+    create_notify_queues(&client, &queue, &dlq)
+        .await
+        .expect("create queues");
+    SqsNotifyQueue::new(client, poller, queue, dlq)
+}
+
 /// The URLs of `name`'s copy queue and dead-letter queue on moto.
 pub fn queue_urls(moto: &str, name: &str) -> (String, String) {
     (
@@ -192,16 +205,19 @@ async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> Tes
         },
         _ => KeySource::Env(random_key()),
     };
+    let sealed = startup::sealed(store.clone(), &source)
+        .await
+        .expect("the key record");
     TestBackend {
         backend: Backend {
-            store: startup::sealed_tenants(store.clone(), &source)
-                .await
-                .expect("the key record"),
+            store: sealed.store,
             audio: Arc::new(S3RecordingStore::new(s3.clone(), name.clone())),
             idempotency: store.clone(),
             agents: store.clone(),
             audit: store,
             queue: Arc::new(copy_queue(&name).await),
+            endpoints: sealed.endpoints,
+            notify_queue: Arc::new(notify_queue(&name).await),
         },
         clock,
         dir,

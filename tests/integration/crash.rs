@@ -1,5 +1,7 @@
 //! A crash mid-load: the server process is killed while webhooks are in
-//! flight; every webhook it had answered 200 must have its record.
+//! flight; every webhook it had answered 200 must have its record. And a
+//! crash between a change and its notification: delivered after the
+//! restart.
 
 use afureko::domain::ids::{CallSid, TenantId};
 use afureko::store::CallbackStore;
@@ -146,4 +148,98 @@ async fn a_killed_server_loses_no_answered_webhook() {
             "{sid} was answered 200 but has no record"
         );
     }
+}
+
+/// `afureko serve` on `data`, listening on `port`, notifications allowed
+/// to loopback (where the test's receiver is).
+fn serve(data: &std::path::Path, port: u16) -> Server {
+    Server(
+        Command::new(env!("CARGO_BIN_EXE_afureko"))
+            .arg("serve")
+            .env("AFUREKO_DATA_DIR", data)
+            .env("AFUREKO_LISTEN", format!("127.0.0.1:{port}"))
+            .env("AFUREKO_PUBLIC_URL", PUBLIC_URL)
+            .env("AFUREKO_ALLOW_PRIVATE_NOTIFY", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+async fn wait_until_up(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server never answered /healthz");
+}
+
+/// The server is killed while it delivers a record's `callback.created`
+/// (the receiver holds the request): the outbox, written with the record,
+/// still has it, and the restarted server delivers it, the same event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_notification_outlives_a_killed_server() {
+    let data = tempfile::tempdir().unwrap();
+    let binary = env!("CARGO_BIN_EXE_afureko");
+    let receiver = crate::receiver::Receiver::start(&[], 200).await;
+    receiver.hold(true);
+    let cli = |args: &[&str]| {
+        let status = Command::new(binary)
+            .args(args)
+            .env("AFUREKO_DATA_DIR", data.path())
+            .env("AFUREKO_ALLOW_PRIVATE_NOTIFY", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "afureko {}", args.join(" "));
+    };
+    let sid = "AC00000000000000000000000000000001";
+    cli(&[
+        "tenant",
+        "create",
+        "--id",
+        "acme",
+        "--twilio-account-sid",
+        sid,
+        "--twilio-auth-token",
+        TOKEN,
+    ]);
+    cli(&[
+        "notify",
+        "add",
+        "--tenant",
+        "acme",
+        "--url",
+        &receiver.url,
+        "--events",
+        "created",
+    ]);
+
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server = serve(data.path(), port);
+    wait_until_up(&client, &base).await;
+    assert!(
+        send(&client, &base, 99, 1).await.is_some(),
+        "the call was answered"
+    );
+    // The delivery is under way, held by the receiver: kill -9 now.
+    let first = receiver.wait_for(1).await.remove(0);
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    receiver.hold(false);
+
+    let _restarted = serve(data.path(), port);
+    wait_until_up(&client, &base).await;
+    // Delivered again once the killed sender's lease on it lapsed.
+    let got = receiver.wait_for(2).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].header("webhook-id"), first.header("webhook-id"));
+    assert_eq!(got[1].body, first.body);
+    assert_eq!(got[1].json()["type"], "callback.created");
 }

@@ -95,6 +95,17 @@ async fn the_cli_and_the_api_leave_the_same_audit_entries(kind: Kind) {
         .browse(&admin, "POST", "/api/v1/agents/bob/password", None)
         .await;
     assert_eq!(reset.status, 200);
+    let endpoint = json!({"url": "https://hooks.example.com/a", "events": ["created", "overdue"]});
+    let added = app
+        .browse(&admin, "POST", "/api/v1/notifications", Some(endpoint))
+        .await;
+    assert_eq!(added.status, 201);
+    let api_endpoint = added.json()["id"].as_str().unwrap().to_owned();
+    let remove = format!("/api/v1/notifications/{api_endpoint}");
+    assert_eq!(
+        app.browse(&admin, "DELETE", &remove, None).await.status,
+        204
+    );
 
     // Through the CLI, as the operator: the same changes.
     app.cli(&["api-key", "create", "--tenant", TENANT, "--name", "desk"])
@@ -130,11 +141,43 @@ async fn the_cli_and_the_api_leave_the_same_audit_entries(kind: Kind) {
         .await;
     app.cli(&[&["agent", "reset-password"][..], &agent].concat())
         .await;
+    let url = "https://hooks.example.com/b";
+    let events = "created,overdue";
+    app.cli(&[
+        "notify", "add", "--tenant", TENANT, "--url", url, "--events", events,
+    ])
+    .await;
+    let cli_endpoint = app
+        .backend
+        .endpoints
+        .list_endpoints(&app.tenant.id)
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    app.cli(&["notify", "remove", "--tenant", TENANT, &cli_endpoint])
+        .await;
 
     let trail = app.audit_trail().await;
-    let by_api = seen(&trail, "agent:ada", &[(&api_key, "key"), ("bob", "agent")]);
-    let by_cli = seen(&trail, "operator", &[(&cli_key, "key"), ("carol", "agent")]);
-    assert_eq!(trail.len(), 14, "{trail:#?}");
+    let by_api = seen(
+        &trail,
+        "agent:ada",
+        &[
+            (&api_key, "key"),
+            ("bob", "agent"),
+            (&api_endpoint, "endpoint"),
+        ],
+    );
+    let by_cli = seen(
+        &trail,
+        "operator",
+        &[
+            (&cli_key, "key"),
+            ("carol", "agent"),
+            (&cli_endpoint, "endpoint"),
+        ],
+    );
+    assert_eq!(trail.len(), 18, "{trail:#?}");
     assert_eq!(by_api, by_cli);
     let names = |pairs: &[(&str, u64)]| -> BTreeMap<String, u64> {
         pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect()
@@ -158,6 +201,16 @@ async fn the_cli_and_the_api_leave_the_same_audit_entries(kind: Kind) {
             AuditAction::SettingsChanged,
             TENANT.to_owned(),
             names(&[("settings", 2)]),
+        ),
+        (
+            AuditAction::NotificationEndpointAdded,
+            "endpoint".to_owned(),
+            names(&[("events", 2)]),
+        ),
+        (
+            AuditAction::NotificationEndpointRemoved,
+            "endpoint".to_owned(),
+            names(&[]),
         ),
     ];
     expected.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));

@@ -35,6 +35,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
         TwilioApi::new("http://127.0.0.1:9", MediaHosts::default()).unwrap(),
         clock,
         crate::helpers::UNLIMITED,
+        crate::helpers::hook_client(),
     );
     let tenant_id = TenantId::parse("demo").unwrap();
     backend
@@ -130,7 +131,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 53] = [
+    let expectations: [(&str, u16, &str); 57] = [
         (
             "twilio-voice.json",
             200,
@@ -270,6 +271,27 @@ async fn every_event_runs_through_the_router() {
             "api-settings-change.json",
             403,
             "managing the tenant's settings needs an admin",
+        ),
+        // Notification endpoints: a signed-in admin only, never a key.
+        (
+            "api-notifications-list.json",
+            403,
+            "managing notification endpoints needs an admin",
+        ),
+        (
+            "api-notifications-add.json",
+            403,
+            "managing notification endpoints needs an admin",
+        ),
+        (
+            "api-notifications-remove.json",
+            403,
+            "managing notification endpoints needs an admin",
+        ),
+        (
+            "api-notifications-test.json",
+            403,
+            "managing notification endpoints needs an admin",
         ),
         // The figures of the last seven days in Tokyo.
         (

@@ -7,10 +7,12 @@ use afureko::domain::agent::{AgentAccount, Session};
 use afureko::domain::api_key::ApiKey;
 use afureko::domain::callback::{CallbackRecord, Confirmation, NewCallback, Status};
 use afureko::domain::ids::{AccountSid, CallSid, CallbackId, TenantId};
+use afureko::domain::notify::address::Reach;
 use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::http::AppState;
+use afureko::notify::client::HookClient;
 use afureko::settings::BaseUrl;
 use afureko::settings::{Rate, RateLimits};
 use afureko::startup::{self, Backend};
@@ -62,6 +64,15 @@ pub struct TestApp {
     pub tenant: Tenant,
     pub dir: tempfile::TempDir,
     next_sid: AtomicU32,
+}
+
+/// The client notifications go out with in tests: to loopback too, where
+/// the test receivers are (`AFUREKO_ALLOW_PRIVATE_NOTIFY=true`).
+pub fn hook_client() -> HookClient {
+    HookClient::new(Reach {
+        allow_private: true,
+    })
+    .expect("the notifications' HTTP client")
 }
 
 /// The app on the embedded store with the default settings: for tests whose
@@ -141,6 +152,8 @@ pub async fn spawn_limited(
         TwilioApi::new(&twilio.base_url(), MediaHosts::default()).expect("Twilio client"),
         clock.clone(),
         limits,
+        // Test receivers listen on loopback.
+        hook_client(),
     );
     let tenant = Tenant {
         id: TenantId::parse(TENANT).unwrap(),

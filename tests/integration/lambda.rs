@@ -340,6 +340,14 @@ async fn a_missing_secret_key_is_reported_to_the_runtime_api() {
             .env("AFUREKO_BUCKET", "afureko")
             .env("AFUREKO_COPY_QUEUE_URL", "http://127.0.0.1:9/queue/copy")
             .env("AFUREKO_COPY_DLQ_URL", "http://127.0.0.1:9/queue/copy-dlq")
+            .env(
+                "AFUREKO_NOTIFY_QUEUE_URL",
+                "http://127.0.0.1:9/queue/notify",
+            )
+            .env(
+                "AFUREKO_NOTIFY_DLQ_URL",
+                "http://127.0.0.1:9/queue/notify-dlq",
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()

@@ -627,6 +627,7 @@ async fn on_the_embedded_store_jobs_survive_a_restart_and_orphans_are_swept() {
         TwilioApi::new(&app.twilio.base_url(), MediaHosts::default()).unwrap(),
         app.clock.clone(),
         UNLIMITED,
+        crate::helpers::hook_client(),
     );
     let round = || state.copier.round(10, std::time::Duration::ZERO);
     assert_eq!(round().await.unwrap(), report(|r| r.stored = 1));

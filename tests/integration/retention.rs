@@ -421,10 +421,11 @@ fn a_day_is_the_shortest_retention() {
     );
 }
 
-/// `afureko aws init` makes the stream the sweeper reads (as the template).
+/// `afureko aws init` makes the stream the sweeper and the notifier read (as
+/// the template).
 #[tokio::test]
 #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
-async fn the_table_streams_the_old_image_of_removed_items() {
+async fn the_table_streams_the_old_and_new_images_of_changed_items() {
     crate::backends::require(Kind::Moto);
     let url = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
     let client = crate::backends::dynamo_client(&url);
@@ -444,6 +445,6 @@ async fn the_table_streams_the_old_image_of_removed_items() {
     assert!(stream.stream_enabled);
     assert_eq!(
         stream.stream_view_type,
-        Some(aws_sdk_dynamodb::types::StreamViewType::OldImage)
+        Some(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
     );
 }

@@ -295,15 +295,11 @@ async fn kms_seals_with_a_data_key_and_refuses_another_kms_key() {
     };
     let fresh = || Arc::new(DynamoStore::new(dynamo.clone(), table.clone()));
 
-    let first = startup::sealed_tenants(fresh(), &kms(&key_a))
-        .await
-        .unwrap();
+    let first = startup::sealed(fresh(), &kms(&key_a)).await.unwrap().store;
     let app = spawn_app().await;
     first.create_tenant(&app.tenant).await.unwrap();
 
-    let second = startup::sealed_tenants(fresh(), &kms(&key_a))
-        .await
-        .unwrap();
+    let second = startup::sealed(fresh(), &kms(&key_a)).await.unwrap().store;
     let read = second.get_tenant(&app.tenant.id).await.unwrap();
     assert_eq!(read, Some(app.tenant.clone()));
 
@@ -327,19 +323,19 @@ async fn kms_seals_with_a_data_key_and_refuses_another_kms_key() {
         Err(e) => e.to_string(),
     };
     assert_eq!(
-        refused(startup::sealed_tenants(fresh(), &kms(&key_b)).await),
+        refused(startup::sealed(fresh(), &kms(&key_b)).await),
         format!(
             "this store's secrets were sealed with the KMS key {arn}, but AFUREKO_KMS_KEY_ID ({key_b}) is configured: configure the key they were sealed with"
         )
     );
     assert_eq!(
-        refused(startup::sealed_tenants(fresh(), &KeySource::Env(random_key())).await),
+        refused(startup::sealed(fresh(), &KeySource::Env(random_key())).await),
         format!(
             "this store's secrets were sealed with the KMS key {arn}, but AFUREKO_SECRET_KEY is configured: configure the key they were sealed with"
         )
     );
     assert!(
-        refused(startup::sealed_tenants(fresh(), &kms("no-such-key")).await)
+        refused(startup::sealed(fresh(), &kms("no-such-key")).await)
             .starts_with("this store's secrets were sealed with the KMS key")
     );
 }
@@ -362,7 +358,7 @@ async fn a_missing_kms_key_fails_start_up_naming_the_variable() {
         key_id: "00000000-0000-0000-0000-000000000000".into(),
     };
     let store = Arc::new(DynamoStore::new(dynamo, table));
-    let error = match startup::sealed_tenants(store, &source).await {
+    let error = match startup::sealed(store, &source).await {
         Ok(_) => panic!("started without a KMS key"),
         Err(e) => e.to_string(),
     };

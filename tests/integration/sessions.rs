@@ -13,8 +13,8 @@ const PASSWORD: &str = "a long enough password";
 
 /// A browser: the session cookie and the CSRF token it was given.
 pub(crate) struct Browser {
-    cookie: String,
-    csrf: String,
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 impl TestApp {

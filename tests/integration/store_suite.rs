@@ -6,11 +6,15 @@ use afureko::domain::callback::{
     CallbackRecord, Confirmation, NewCallback, Outcome, RecordingState, Status,
 };
 use afureko::domain::ids::{AccountSid, CallSid, CallbackId, RecordingSid, TenantId};
+use afureko::domain::notify::address::Reach;
+use afureko::domain::notify::endpoint::{Disabled, Endpoint, Format};
+use afureko::domain::notify::{EventType, Outgoing};
 use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::startup::Backend;
 use afureko::store::copy_queue::{CopyJob, Depth, MAX_RECEIVES, Redriven};
+use afureko::store::notify::{NotifyJob, Target};
 use afureko::store::{Inserted, ListQuery, ReceivedQuery, StoreError, modify_callback};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -70,6 +74,8 @@ macro_rules! store_suite {
                 api_keys(),
                 audio_round_trip(),
                 copy_queue_leases_acks_and_dead_letters(),
+                notification_endpoints(),
+                notification_queue_leases_and_acks(),
             );
         }
     };
@@ -884,6 +890,117 @@ async fn copy_queue_leases_acks_and_dead_letters(b: &Backend) {
     assert_eq!(got[0].job.as_ref(), Some(&second));
     assert_eq!(got[0].receives, 1, "a re-driven job has its tries again");
     q.ack(&got[0]).await.unwrap();
+    assert_eq!(q.depth(now).await.unwrap(), Depth::default());
+}
+
+fn endpoint(tenant: &str, url: &str, events: &[EventType], minutes: i64) -> Endpoint {
+    let at: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let allow = Reach {
+        allow_private: false,
+    };
+    let tenant = TenantId::parse(tenant).unwrap();
+    let at = at + jiff::SignedDuration::from_mins(minutes);
+    Endpoint::new(tenant, url, events, Format::Standard, allow, at).unwrap()
+}
+
+/// Endpoints: per tenant, oldest first, secrets intact, changed only on
+/// the version read, and the tenants with an endpoint for overdue records.
+async fn notification_endpoints(b: &Backend) {
+    let e = b.endpoints.as_ref();
+    let acme = TenantId::parse("acme").unwrap();
+    let overdue = [EventType::CallbackOverdue];
+    let first = endpoint("acme", "https://a.example.com/", &overdue, 0);
+    let second = endpoint(
+        "acme",
+        "https://b.example.com/",
+        &[EventType::CallbackCreated],
+        1,
+    );
+    let other = endpoint("globex", "https://c.example.com/", &overdue, 0);
+    for made in [&second, &first, &other] {
+        e.create_endpoint(made).await.unwrap();
+    }
+    assert!(matches!(
+        e.create_endpoint(&first).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        e.get_endpoint(&acme, &first.id).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        e.get_endpoint(&acme, &other.id).await.unwrap(),
+        None,
+        "another tenant's"
+    );
+    assert_eq!(
+        e.list_endpoints(&acme).await.unwrap(),
+        [first.clone(), second.clone()]
+    );
+    let mut tenants = e.tenants_watching_overdue().await.unwrap();
+    tenants.sort();
+    assert_eq!(tenants, [acme.clone(), TenantId::parse("globex").unwrap()]);
+
+    let mut disabled = first.clone();
+    disabled.disabled = Some(Disabled {
+        at: first.created_at,
+        reason: "410 Gone".into(),
+    });
+    let written = e.update_endpoint(&disabled).await.unwrap();
+    assert_eq!(written.version, 1);
+    assert!(matches!(
+        e.update_endpoint(&disabled).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        e.get_endpoint(&acme, &first.id).await.unwrap(),
+        Some(written)
+    );
+    assert_eq!(
+        e.tenants_watching_overdue().await.unwrap(),
+        [TenantId::parse("globex").unwrap()],
+        "a disabled endpoint watches nothing"
+    );
+
+    assert_eq!(
+        e.delete_endpoint(&acme, &second.id).await.unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(e.delete_endpoint(&acme, &second.id).await.unwrap(), None);
+    assert!(matches!(
+        e.update_endpoint(&second).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    assert_eq!(e.overdue_swept_to(&acme).await.unwrap(), None);
+    let at: jiff::Timestamp = "2026-11-25T01:02:03.456Z".parse().unwrap();
+    e.set_overdue_swept_to(&acme, at).await.unwrap();
+    assert_eq!(e.overdue_swept_to(&acme).await.unwrap(), Some(at));
+}
+
+/// The notification queue: a received job is leased, a failed one comes
+/// back with its receives counted, an acked one is gone.
+async fn notification_queue_leases_and_acks(b: &Backend) {
+    let q = b.notify_queue.as_ref();
+    let now: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let out = Outgoing::of_write(&record("acme", 0, "+81312345678")).remove(0);
+    let job = NotifyJob {
+        target: Target::Endpoint("ne_0123456789abcdef".into()),
+        outgoing: out,
+    };
+    q.send(std::slice::from_ref(&job), now).await.unwrap();
+    let got = q.receive(10, Duration::ZERO, now).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].job.as_ref(), got[0].receives), (Some(&job), 1));
+    assert!(
+        q.receive(10, Duration::ZERO, now).await.unwrap().is_empty(),
+        "leased"
+    );
+    q.fail(&got[0], Duration::ZERO, now).await.unwrap();
+    let again = q.receive(10, Duration::ZERO, now).await.unwrap();
+    assert_eq!((again.len(), again[0].receives), (1, 2));
+    q.ack(&again[0]).await.unwrap();
+    assert!(q.receive(10, Duration::ZERO, now).await.unwrap().is_empty());
     assert_eq!(q.depth(now).await.unwrap(), Depth::default());
 }
 

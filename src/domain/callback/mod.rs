@@ -5,6 +5,7 @@ mod recording;
 use crate::domain::callback_window::Occurrence;
 use crate::domain::due::Due;
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
+use crate::domain::notify::{EventType, Raised};
 use crate::domain::outbound::OutboundCall;
 use crate::domain::phone::{self, E164};
 use crate::domain::reason::Reason;
@@ -259,6 +260,12 @@ pub struct CallbackRecord {
     /// deleted from then on, and the stores remove it (tenant retention).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// When the record was announced overdue (`callback.overdue`, once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_at: Option<Timestamp>,
+    /// The caller's SMS confirmation, once asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<crate::domain::notify::SmsConfirmation>,
     /// The latest click-to-call on this record: how far it got, and why it
     /// ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -266,6 +273,10 @@ pub struct CallbackRecord {
     /// Bumped by the store on every write; updates are conditional on it.
     pub version: u64,
     pub updated_at: Timestamp,
+    /// What the change being written raised (`domain::notify`): the store
+    /// puts it in its outbox in the same write. Never stored in the record.
+    #[serde(skip)]
+    pub raised: Vec<crate::domain::notify::Raised>,
 }
 
 /// What is known when a call produces its record.
@@ -315,9 +326,12 @@ impl CallbackRecord {
             first_due_at: Some(due),
             window: None,
             expires_at: None,
+            overdue_at: None,
+            sms: None,
             call: None,
             version: 0,
             updated_at: now,
+            raised: vec![Raised::Event(EventType::CallbackCreated)],
         }
     }
 
@@ -562,7 +576,9 @@ pub(crate) mod tests {
         r.choose_window(Some(window), asap, now);
         r.status = Status::Completed;
         assert_eq!(r.not_before(now), None);
-        // Stored with its window; a record without one stores none.
+        // Stored with its window (not what its changes raised); a record
+        // without one stores none.
+        r.raised.clear();
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(
             json["window"],

@@ -362,7 +362,7 @@ macro_rules! setting {
 }
 
 /// In the order the page shows them.
-pub static SETTINGS: [Setting; 21] = [
+pub static SETTINGS: [Setting; 23] = [
     setting!(
         "language",
         choice(Language::CODES, Language::code),
@@ -492,6 +492,19 @@ pub static SETTINGS: [Setting; 21] = [
         choice(NumberEntry::NAMES, NumberEntry::as_str),
         "dtmf: the number is typed; dtmf-speech: typed or said.",
         number_entry
+    ),
+    // Issue #26: the caller's SMS confirmation.
+    setting!(
+        "sms_confirmation",
+        boolean,
+        "After the recording, send the caller one SMS saying by when the call comes (mobile numbers only).",
+        sms_confirmation
+    ),
+    setting!(
+        "sms_from",
+        text,
+        "Who the SMS comes from: a Twilio number (+E.164), a Messaging Service SID (MG…) or an alphanumeric sender ID.",
+        sms_from
     ),
 ];
 

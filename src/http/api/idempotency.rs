@@ -29,17 +29,19 @@ pub const KEY_PATTERN: &str = "^[!-~]+$";
 /// Operations that change state but take no key, as (method, path): their
 /// answer must not be kept or replayed. Sign-in's and a password change's
 /// answers start a session (a cookie and its CSRF token), a new or reset
-/// agent's holds a one-time password, a new API key's the key: keeping
+/// agent's holds a one-time password, a new API key's the key, a new
+/// notification endpoint's its signing secret: keeping
 /// them would store secrets.
 /// Sign-out's is a cleared cookie, which a replay (status and body) would
 /// leave out; signing out twice does no harm anyway.
-pub const NEVER_REPLAYED: [(Method, &str); 6] = [
+pub const NEVER_REPLAYED: [(Method, &str); 7] = [
     (Method::POST, "/api/v1/sessions"),
     (Method::DELETE, "/api/v1/sessions/current"),
     (Method::POST, "/api/v1/me/password"),
     (Method::POST, "/api/v1/agents"),
     (Method::POST, "/api/v1/agents/{login}/password"),
     (Method::POST, "/api/v1/api-keys"),
+    (Method::POST, "/api/v1/notifications"),
 ];
 
 /// The operations that take a key: every API operation that changes

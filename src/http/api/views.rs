@@ -3,6 +3,7 @@
 use crate::domain::callback::{
     CallbackRecord, ClaimChange, Confirmation, Outcome, RecordingKind, RecordingState, Status,
 };
+use crate::domain::notify::SmsState;
 use crate::domain::outbound::{CallEnd, CallState, OutboundCall, TwilioFault};
 use crate::domain::phone::Region;
 use crate::domain::reason::Reason;
@@ -326,11 +327,25 @@ pub struct CallbackView {
     /// When a completed or failed record is deleted with its recordings
     /// (the tenant's retention); null while open.
     pub expires_at: Option<String>,
+    /// The caller's SMS confirmation, when one was asked for.
+    pub sms: Option<SmsView>,
     /// The latest click-to-call on it (`POST /api/v1/callbacks/{id}/call`);
     /// null when there was none.
     pub call: Option<CallView>,
     pub version: u64,
     pub updated_at: String,
+}
+
+/// The caller's SMS confirmation: asked for, then sent or failed (with
+/// Twilio's error, numbers masked).
+#[derive(Serialize, ToSchema)]
+pub struct SmsView {
+    pub state: SmsState,
+    pub requested_at: String,
+    /// When it was sent or failed for good.
+    pub done_at: Option<String>,
+    /// Twilio's error: the last one while it is tried again.
+    pub error: Option<String>,
 }
 
 impl CallbackView {
@@ -413,6 +428,12 @@ impl CallbackView {
             repeat_calls: r.repeat_calls.len(),
             history: history(r),
             expires_at: r.expires_at.map(|t| t.to_string()),
+            sms: r.sms.as_ref().map(|s| SmsView {
+                state: s.state,
+                requested_at: s.requested_at.to_string(),
+                done_at: s.done_at.map(|t| t.to_string()),
+                error: s.error.clone(),
+            }),
             call: r.call.as_ref().map(CallView::from),
             version: r.version,
             updated_at: r.updated_at.to_string(),

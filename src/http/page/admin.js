@@ -6,11 +6,12 @@ import { clearInvalid, clearToast, h, markInvalid, toast } from './dom.js';
 import { t } from './i18n.js';
 import { agentsPanel } from './agents.js';
 import { keysPanel } from './keys.js';
+import { notificationsPanel } from './notifications.js';
 import { loadAgents } from './names.js';
 import { settingsPanel } from './settings.js';
 import { show } from './view.js';
 
-const PANELS = [agentsPanel, keysPanel, settingsPanel];
+const PANELS = [agentsPanel, keysPanel, settingsPanel, notificationsPanel];
 
 let view = null;
 

@@ -40,6 +40,7 @@ pub const ASSETS: &[(&str, &str)] = files![
     "agents.js",
     "keys.js",
     "settings.js",
+    "notifications.js",
     "stats.js",
     "window.js",
     "alerts.js",

@@ -123,6 +123,9 @@ pub(super) fn record_of(item: &Item) -> Result<CallbackRecord, StoreError> {
     parse(item, &key)
 }
 
+/// The attribute of a record item that holds what its write raised.
+pub const OUTBOX: &str = "outbox";
+
 /// The whole item of a record: its JSON plus the keys that index it.
 pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
     let t = r.tenant_id.as_str();
@@ -155,6 +158,14 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
     if let Some(at) = r.expires_at {
         let second = at.as_second() + i64::from(at.subsec_nanosecond() > 0);
         item.insert("expires_at".into(), n(second));
+    }
+    // The outbox: what this write's change raised, carried by the table's
+    // stream to `notify::relay` (only on the writes that raised something).
+    if !r.raised.is_empty() {
+        item.insert(
+            OUTBOX.into(),
+            s(serde_json::to_string(&r.raised).map_err(encode("an outbox"))?),
+        );
     }
     // Sparse: only open records that were tried are in the attempts order.
     let attempts = attempts_of(r);

@@ -7,6 +7,7 @@
 //! - the key record of sealed secrets `META#SECRET_KEY` / `META`
 //! - idempotency key `TENANT#{t}#IDEM#{actor}#{key}` / `IDEM` (see `idempotency`)
 //! - agents and sessions: see `agents`
+//! - notification endpoints: see `notify`
 //!
 //! GSIs, keys only (lists read the records by BatchGetItem):
 //! `status_due_keys` (a status's list, due order), `due_keys` (all
@@ -20,12 +21,14 @@ mod call_links;
 mod idempotency;
 mod items;
 mod lists;
+mod notify;
 mod open_numbers;
 mod queries;
 mod received;
 mod table;
 mod writes;
 
+pub use items::OUTBOX;
 pub use open_numbers::NumberMigration;
 pub use table::{INDEXES, Index, create_table};
 
@@ -280,11 +283,13 @@ impl CallbackStore for DynamoStore {
         match put.send().await {
             Ok(out) => {
                 let Some(old_item) = out.attributes else {
+                    next.raised.clear();
                     return Ok(next);
                 };
                 let old = record_of(&old_item)?;
                 self.move_number_guard(&old, old_item, &next).await?;
                 self.linked.note(&next);
+                next.raised.clear();
                 Ok(next)
             }
             Err(e) if condition_failed(&e) => {

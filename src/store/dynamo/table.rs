@@ -83,11 +83,13 @@ pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, 
         .attribute_definitions(attr("pk")?)
         .attribute_definitions(attr("sk")?)
         // The TTL's removals, with the removed item, for the sweeper to
-        // delete their recordings (docs/retention.md).
+        // delete their recordings (docs/retention.md); and the writes that
+        // raised notifications, with the new item, for the notifier
+        // (docs/dynamodb.md, "Notifications").
         .stream_specification(
             StreamSpecification::builder()
                 .stream_enabled(true)
-                .stream_view_type(StreamViewType::OldImage)
+                .stream_view_type(StreamViewType::NewAndOldImages)
                 .build()
                 .map_err(|e| backend("table definition", e))?,
         );

@@ -89,7 +89,11 @@ impl DynamoStore {
             put = put.item(k, v);
         }
         match put.send().await {
-            Ok(_) => Ok(Inserted::Created(record.clone())),
+            Ok(_) => {
+                let mut created = record.clone();
+                created.raised.clear();
+                Ok(Inserted::Created(created))
+            }
             Err(e) if condition_failed(&e) => self
                 .get_callback_raw(record.tenant_id.as_str(), record.id.as_str())
                 .await?

@@ -6,6 +6,7 @@ mod agents;
 mod audit;
 mod idempotency;
 mod lists;
+mod notify;
 mod outbox;
 mod readers;
 mod rows;
@@ -45,6 +46,8 @@ pub struct SqliteStore {
     clock: Arc<dyn Clock>,
     /// Wakes a copier waiting for jobs (`outbox`).
     copy_sent: tokio::sync::Notify,
+    /// Wakes a notification sender waiting for jobs (`notify`).
+    notify_sent: tokio::sync::Notify,
 }
 
 impl SqliteStore {
@@ -63,6 +66,7 @@ impl SqliteStore {
             readers: Readers::new(path.to_path_buf()),
             clock: Arc::new(SystemClock),
             copy_sent: tokio::sync::Notify::new(),
+            notify_sent: tokio::sync::Notify::new(),
         })
     }
 
@@ -186,9 +190,14 @@ impl CallbackStore for SqliteStore {
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
         let record = record.clone();
         let now_ms = self.now_ms();
-        self.writer
+        let inserted = self
+            .writer
             .write(move |conn| writes::insert(conn, &record, now_ms))
-            .await
+            .await?;
+        if let Inserted::Created(_) = inserted {
+            self.notify_sent.notify_one();
+        }
+        Ok(inserted)
     }
 
     async fn open_callback_for_call(
@@ -197,9 +206,15 @@ impl CallbackStore for SqliteStore {
         now: Timestamp,
     ) -> Result<Opened, StoreError> {
         let fresh = fresh.clone();
-        self.writer
+        let opened = self
+            .writer
             .write(move |conn| writes::open_for_call(conn, &fresh, now))
-            .await
+            .await?;
+        // A new record and a repeat call raise events.
+        if let Opened::Created(_) | Opened::Joined(_) = opened {
+            self.notify_sent.notify_one();
+        }
+        Ok(opened)
     }
 
     async fn get_callback(
@@ -245,10 +260,16 @@ impl CallbackStore for SqliteStore {
     }
 
     async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
+        let raised = !record.raised.is_empty();
         let record = record.clone();
-        self.writer
+        let updated = self
+            .writer
             .write(move |conn| writes::update(conn, &record))
-            .await
+            .await?;
+        if raised {
+            self.notify_sent.notify_one();
+        }
+        Ok(updated)
     }
 
     async fn recent_callbacks(

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -188,6 +188,38 @@ UPDATE callbacks SET number_tail = substr(callback_number, -4),
 CREATE INDEX callbacks_by_tail ON callbacks (tenant_id, number_tail, received_at_ms, id);
 CREATE INDEX callbacks_by_status_received ON callbacks (tenant_id, status, received_at_ms, id);
 CREATE INDEX callbacks_by_status_attempts ON callbacks (tenant_id, status, attempts DESC, received_at_ms, id);
+";
+
+/// Notifications (`notify`): the tenants' endpoints (`watches_overdue`:
+/// the sweeper's tenants), the queue of deliveries, which is also the
+/// outbox (a record's write adds the rows of what it raised, one per entry
+/// and target), and how far the overdue sweep got per tenant.
+const SCHEMA_V11: &str = "
+CREATE TABLE notify_endpoints (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    watches_overdue INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX notify_endpoints_overdue ON notify_endpoints (watches_overdue) WHERE watches_overdue = 1;
+CREATE TABLE notify_jobs (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    target TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    receives INTEGER NOT NULL DEFAULT 0,
+    visible_at_ms INTEGER NOT NULL,
+    receipt TEXT UNIQUE,
+    dead INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (event_id, target)
+);
+CREATE INDEX notify_jobs_due ON notify_jobs (dead, visible_at_ms);
+CREATE TABLE notify_sweeps (
+    tenant_id TEXT PRIMARY KEY,
+    overdue_to_ms INTEGER NOT NULL
+);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.

@@ -1,5 +1,6 @@
 //! The callback writes, run by the writer inside a write's savepoint: an
-//! error returned here rolls back everything the write did.
+//! error returned here rolls back everything the write did, the outbox
+//! rows of what the change raised included (`notify::enqueue`).
 
 use super::rows::{BY_CALL_SID, Row, one_record};
 use crate::domain::callback::CallbackRecord;
@@ -73,7 +74,10 @@ pub(super) fn insert(
             row.attempts,
             row.repeat_calls
         ])?;
-        return Ok(Inserted::Created(record.clone()));
+        super::notify::enqueue(conn, record)?;
+        let mut created = record.clone();
+        created.raised.clear();
+        return Ok(Inserted::Created(created));
     }
     let existing = one_record(
         conn,
@@ -147,6 +151,8 @@ pub(super) fn update(
             return Err(StoreError::Conflict);
         }
     }
+    super::notify::enqueue(conn, &next)?;
+    next.raised.clear();
     Ok(next)
 }
 
@@ -195,7 +201,7 @@ fn join(
     if open.has_call(&fresh.call_sid) {
         return Ok(Opened::Existing(open));
     }
-    if open.attach_call(fresh.call_sid.clone(), fresh.received_at, now) {
+    if open.change(|r| r.attach_call(fresh.call_sid.clone(), fresh.received_at, now)) {
         open = update(conn, &open)?;
     }
     Ok(Opened::Joined(open))

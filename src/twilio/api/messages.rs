@@ -12,6 +12,8 @@ pub enum Sender {
     Number(E164),
     /// A Messaging Service, which picks the number: `MessagingServiceSid`.
     Service(MessagingServiceSid),
+    /// An alphanumeric sender ID, where the destination allows one: `From`.
+    Alphanumeric(String),
 }
 
 /// An SMS, as `POST Messages.json` takes it.
@@ -34,6 +36,7 @@ impl TwilioApi {
         let sender = match &message.sender {
             Sender::Number(number) => ("From", number.as_str()),
             Sender::Service(sid) => ("MessagingServiceSid", sid.as_str()),
+            Sender::Alphanumeric(id) => ("From", id.as_str()),
         };
         let form = [
             ("To", message.to.as_str()),
