@@ -19,6 +19,7 @@
 //!   `lambda`, `demo`, and `cli`, the binary.
 
 pub mod calls;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -28,6 +29,7 @@ pub mod domain;
 pub mod http;
 pub mod lambda;
 pub mod secrets;
+#[cfg(feature = "cli")]
 pub mod server;
 pub mod settings;
 pub mod startup;

@@ -3,26 +3,29 @@
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, Config, SecretKeys};
+use crate::http::AppState;
 use crate::http::limit::Limits;
-use crate::http::{AppState, app};
 use crate::settings::{BaseUrl, ConfigError, RateLimits};
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
 use crate::store::aws::{kms_client, s3_client, sdk_config, sqs_clients};
 use crate::store::copy_queue::CopyQueue;
 use crate::store::dynamo::DynamoStore;
+#[cfg(feature = "embedded")]
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
-use crate::store::key_record::{self, KEY_FILE, KeyError, KeyRecordStore, KeySource};
+#[cfg(feature = "embedded")]
+use crate::store::key_record::KEY_FILE;
+use crate::store::key_record::{self, KeyError, KeyRecordStore, KeySource};
 use crate::store::layered::Layered;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sealed::SealedTenants;
+#[cfg(feature = "embedded")]
 use crate::store::sqlite::SqliteStore;
 use crate::store::sqs::SqsCopyQueue;
 use crate::store::tenant_cache::{self, TenantCache};
 use crate::store::{RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
-use std::path::Path;
 use std::sync::Arc;
 
 /// The cause is the `source`, not part of the message, so a printed chain
@@ -41,6 +44,11 @@ pub enum StartupError {
     NoSecretKey,
     #[error("cannot build the Twilio client")]
     Twilio(#[from] TwilioApiError),
+    /// A Lambda build (no `embedded` feature) runs on AWS only.
+    #[error(
+        "this build has no embedded store: set AFUREKO_TABLE and AFUREKO_BUCKET (and the copy queues) for DynamoDB, S3 and SQS"
+    )]
+    NoEmbeddedStore,
     #[error("cannot listen on {addr}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -68,8 +76,9 @@ pub struct Backend {
 /// The embedded default: `afureko.db`, `recordings/` and (unless a key is
 /// configured) the key file under `data_dir`; `clock` decides which records
 /// have expired.
+#[cfg(feature = "embedded")]
 pub async fn embedded(
-    data_dir: &Path,
+    data_dir: &std::path::Path,
     secrets: &SecretKeys,
     clock: Arc<dyn Clock>,
 ) -> Result<Backend, StartupError> {
@@ -204,6 +213,9 @@ pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
             )
             .await
         }
+        #[cfg(not(feature = "embedded"))]
+        None => Err(StartupError::NoEmbeddedStore),
+        #[cfg(feature = "embedded")]
         None => {
             let backend =
                 embedded(&config.data_dir, &config.secrets, Arc::new(SystemClock)).await?;
@@ -216,6 +228,7 @@ pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
     }
 }
 
+#[cfg(feature = "cli")]
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let backend = backend(&config).await?;
     if config.public_url_defaulted {
@@ -261,7 +274,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     ));
     let served = crate::server::serve(
         listener,
-        app(state),
+        crate::http::app(state),
         crate::server::Limits::default(),
         shutdown_signal(),
     )
@@ -275,10 +288,12 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
 
 /// How often `serve` deletes expired records: their reads already treat
 /// them as gone, so this only bounds how long their audio stays on disk.
+#[cfg(feature = "cli")]
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// `serve`'s retention sweep (the embedded store; on DynamoDB the TTL does
 /// it, and `expired_callbacks` has nothing to give).
+#[cfg(feature = "cli")]
 async fn purge_expired_every(
     store: Arc<dyn Store>,
     audio: Arc<dyn RecordingStore>,
@@ -302,6 +317,7 @@ async fn purge_expired_every(
     }
 }
 
+#[cfg(feature = "cli")]
 async fn shutdown_signal() {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;
