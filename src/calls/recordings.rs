@@ -237,6 +237,11 @@ impl RecordingCopier {
         };
         let sid = &job.recording;
         let Some(recording) = record.recording(sid) else {
+            // Past the record's bound (`MAX_RECORDINGS`): not kept, so
+            // Twilio's copy goes unless the tenant keeps Twilio's copies.
+            if record.recordings_not_kept > 0 && tenant.settings.delete_twilio_recording {
+                return Ok(self.discard(&tenant, sid).await);
+            }
             return Ok(Worked::NothingToDo);
         };
         match recording.state {
@@ -380,6 +385,20 @@ impl RecordingCopier {
                 Ok(Deletion::Failed {
                     given_up: !updated.twilio_delete_pending(sid),
                 })
+            }
+        }
+    }
+
+    /// Deletes Twilio's copy of a recording no record keeps.
+    async fn discard(&self, tenant: &Tenant, sid: &RecordingSid) -> Worked {
+        match self.api.delete_recording(&tenant.twilio, sid).await {
+            Ok(()) => {
+                tracing::info!(recording_sid = %sid, "recording past the record's bound deleted at Twilio");
+                Worked::Deleted
+            }
+            Err(e) => {
+                tracing::warn!(recording_sid = %sid, error = error_chain(&e), "could not delete Twilio's copy of a recording not kept");
+                Worked::DeleteFailed { given_up: false }
             }
         }
     }

@@ -19,6 +19,7 @@ mod limits;
 mod meter;
 mod page;
 mod races;
+mod record_size;
 mod recordings;
 mod retention;
 mod routing;

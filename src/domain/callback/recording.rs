@@ -1,6 +1,6 @@
 //! A call's recordings: Twilio's copy, ours, and the copier's claim on it.
 
-use super::CallbackRecord;
+use super::{CallbackRecord, MAX_RECORDINGS};
 use crate::domain::ids::{CallSid, RecordingSid, TenantId};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -107,7 +107,9 @@ impl CallbackRecord {
     }
 
     /// Twilio finished a recording: keep its URL at once. A repeat of the
-    /// same callback changes nothing. Returns whether the record changed.
+    /// same callback changes nothing. Past `MAX_RECORDINGS` the recording
+    /// is only counted (`recording(sid)` stays `None`: nothing to copy).
+    /// Returns whether the record changed.
     pub fn recording_completed(
         &mut self,
         call_sid: CallSid,
@@ -127,22 +129,34 @@ impl CallbackRecord {
         )
     }
 
-    /// The call ended without a recording.
+    /// The call ended without a recording. Past `MAX_RECORDINGS` there is
+    /// nothing worth counting: changes nothing.
     pub fn recording_absent(
         &mut self,
         call_sid: CallSid,
         sid: RecordingSid,
         now: Timestamp,
     ) -> bool {
+        if self.recordings.len() >= MAX_RECORDINGS {
+            return false;
+        }
         self.add_recording(Recording::new(call_sid, sid), now)
     }
 
-    /// Adds a recording Twilio told us of; a repeated callback changes nothing.
+    /// Adds a recording Twilio told us of, or counts it past
+    /// `MAX_RECORDINGS`; a repeated callback changes nothing.
     fn add_recording(&mut self, recording: Recording, now: Timestamp) -> bool {
-        if self.recording(&recording.sid).is_some() {
+        if self.recording(&recording.sid).is_some()
+            || self.last_recording_not_kept.as_ref() == Some(&recording.sid)
+        {
             return false;
         }
-        self.recordings.push(recording);
+        if self.recordings.len() >= MAX_RECORDINGS {
+            self.recordings_not_kept = self.recordings_not_kept.saturating_add(1);
+            self.last_recording_not_kept = Some(recording.sid);
+        } else {
+            self.recordings.push(recording);
+        }
         self.updated_at = now;
         true
     }

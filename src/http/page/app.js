@@ -373,7 +373,8 @@ function renderRecord(r) {
       ? recordings.map((rec, i) => h('div', {},
         h('span', { class: 'muted', id: `rec-${i}` }, rec.duration_seconds !== null ? t('seconds', rec.duration_seconds) : ''),
         h('audio', { controls: true, preload: 'metadata', src: rec.url, 'aria-labelledby': `rec-${i}` })))
-      : h('p', { class: 'muted' }, t('none')));
+      : h('p', { class: 'muted' }, t('none')),
+    r.recordings_not_kept ? h('p', { class: 'muted', id: 'recordings-not-kept' }, t('recordings_not_kept', r.recordings_not_kept)) : '');
 
   const actions = h('section', { class: 'card', id: 'actions' }, h('p', { class: 'error', id: 'action-error', role: 'alert' }));
   if (open && !mine) {

@@ -271,15 +271,18 @@ pub async fn recording_status(
         return Ok(StatusCode::NO_CONTENT);
     };
     let sid = event.sid().clone();
+    let completed = matches!(event, RecordingEvent::Completed { .. });
     let record = Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
         .recording_event(&call_sid, event)
         .await?;
     // Queued while there is a copy (or a delete of Twilio's) to do, also
     // on a retried callback: a queue that failed the first time gets it
     // now. A queue that fails answers 5xx, so Twilio tries again.
-    let pending = record.recording(&sid).is_some_and(|r| {
-        r.state == RecordingState::PendingCopy || record.twilio_delete_pending(&sid)
-    });
+    let pending = match record.recording(&sid) {
+        Some(r) => r.state == RecordingState::PendingCopy || record.twilio_delete_pending(&sid),
+        // Past the record's bound: the copier deletes Twilio's copy.
+        None => completed && hook.tenant.settings.delete_twilio_recording,
+    };
     if pending {
         let job = CopyJob {
             tenant: hook.tenant.id.clone(),

@@ -36,7 +36,7 @@ use super::key_record::KeyRecordStore;
 use super::{ApiKeyStore, CallbackStore, Inserted, ListQuery, Page, StoreError, TenantStore};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
-use crate::domain::callback::CallbackRecord;
+use crate::domain::callback::{CallbackRecord, MAX_REPEAT_CALLS};
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
 use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
@@ -47,6 +47,10 @@ use call_links::LinkedCalls;
 use queries::{key_pair, position_of, primary_key};
 use std::collections::HashMap;
 use std::sync::Arc;
+
+/// How long the link of a repeat call a record may stop naming is kept:
+/// 30 days, the TTL then deletes it.
+const LINK_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
 pub struct DynamoStore {
     client: Client,
@@ -171,7 +175,12 @@ impl TenantStore for DynamoStore {
 impl CallbackStore for DynamoStore {
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
         let owner = self
-            .link_call(&record.tenant_id, &record.call_sid, record.id.as_str())
+            .link_call(
+                &record.tenant_id,
+                &record.call_sid,
+                record.id.as_str(),
+                None,
+            )
             .await?;
         if owner != record.id.as_str() {
             // A retried webhook: the call belongs to a record already. If a
@@ -253,9 +262,19 @@ impl CallbackStore for DynamoStore {
 
     async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
         // A repeat call's link is put before the record names the call.
+        // The call in the last place may be displaced by a later one, and
+        // the record no longer names it: its link expires by itself, long
+        // after the call's own webhooks (and the reconciliation) need it.
+        let last_place = record.repeat_calls.get(MAX_REPEAT_CALLS - 1);
         for call in &self.linked.new_in(record) {
+            let expires = last_place.filter(|last| &last.call_sid == call).map(|_| {
+                record
+                    .updated_at
+                    .as_second()
+                    .saturating_add(LINK_TTL_SECONDS)
+            });
             let owner = self
-                .link_call(&record.tenant_id, call, record.id.as_str())
+                .link_call(&record.tenant_id, call, record.id.as_str(), expires)
                 .await?;
             if owner != record.id.as_str() {
                 return Err(StoreError::Conflict);

@@ -6,8 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
+    SCHEMA_V9,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -148,6 +149,13 @@ CREATE TABLE copy_jobs (
     UNIQUE (tenant_id, callback_id, recording_sid)
 );
 CREATE INDEX copy_jobs_due ON copy_jobs (dead, visible_at_ms);
+";
+
+/// A record's call links by record: a record keeps only its first and
+/// latest repeat calls, yet every call that joined it has a link, which
+/// goes with the record.
+const SCHEMA_V9: &str = "
+CREATE INDEX callback_calls_by_callback ON callback_calls (tenant_id, callback_id);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
