@@ -112,10 +112,12 @@ pub enum PromptKey {
     RepeatCaller,
     QueueHold,
     QueueOffer,
+    /// The record-only flow's greeting: afureko is down or slow.
+    FallbackGreeting,
 }
 
 impl PromptKey {
-    pub const ALL: [PromptKey; 13] = [
+    pub const ALL: [PromptKey; 14] = [
         PromptKey::Greeting,
         PromptKey::AfterHoursGreeting,
         PromptKey::OfferCallerId,
@@ -129,6 +131,7 @@ impl PromptKey {
         PromptKey::RepeatCaller,
         PromptKey::QueueHold,
         PromptKey::QueueOffer,
+        PromptKey::FallbackGreeting,
     ];
 
     pub fn name(self) -> &'static str {
@@ -146,6 +149,7 @@ impl PromptKey {
             PromptKey::RepeatCaller => "repeat_caller",
             PromptKey::QueueHold => "queue_hold",
             PromptKey::QueueOffer => "queue_offer",
+            PromptKey::FallbackGreeting => "fallback_greeting",
         }
     }
 
@@ -197,6 +201,9 @@ impl PromptKey {
                 PromptKey::QueueOffer => {
                     "折り返しのお電話をご希望の場合は 1 を押してください。お待ちいただいた順番はそのまま保たれます。"
                 }
+                PromptKey::FallbackGreeting => {
+                    "お電話ありがとうございます。申し訳ございません、ただいまシステムが混み合っております。発信音のあとに、お名前と折り返し先のお電話番号、ご用件をお話しください。終わりましたらシャープを押すか、電話をお切りください。"
+                }
             },
             Language::EnUs => match self {
                 PromptKey::Greeting => {
@@ -231,6 +238,9 @@ impl PromptKey {
                 PromptKey::QueueHold => "All of our agents are busy. Please stay on the line.",
                 PromptKey::QueueOffer => {
                     "To be called back instead, press 1. You keep your place in line."
+                }
+                PromptKey::FallbackGreeting => {
+                    "Thank you for calling. We are sorry: our system is busy right now. After the tone, please leave your name, the number to call you back on and your request. When you are done, press the pound key or hang up."
                 }
             },
         }

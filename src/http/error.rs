@@ -49,6 +49,9 @@ pub enum ApiError {
     /// `total` is the resource's length, for `Content-Range: bytes */total`.
     #[error("the requested range is not satisfiable")]
     RangeNotSatisfiable { total: u64 },
+    /// 503: the work did not finish in time; Twilio tries again later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
 }
@@ -76,6 +79,7 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
             }
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -204,6 +208,9 @@ pub enum WebhookErrors {
     #[response(status = 413, description = "Body over 64 KiB",
         example = json!(example("payload_too_large", "webhook bodies are limited to 65536 bytes")))]
     PayloadTooLarge(ErrorBody),
+    #[response(status = 503, description = "The recording callback's work ran past the webhook's budget (8 s); the TwiML routes answer the record-only flow instead",
+        example = json!(example("unavailable", "the recording could not be kept in time; try again")))]
+    Unavailable(ErrorBody),
 }
 
 /// The errors of listing callbacks.

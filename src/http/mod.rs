@@ -184,6 +184,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            twilio::deadline::within_budget,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             api::idempotency::idempotent,
         ))
         .route_layer(axum::middleware::from_fn(logging::log_request))

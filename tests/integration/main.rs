@@ -10,6 +10,7 @@ mod body_properties;
 mod call_flow;
 mod capacity;
 mod crash;
+mod deadline;
 mod events;
 mod helpers;
 mod history;
