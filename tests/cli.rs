@@ -889,3 +889,54 @@ fn tenant_reseal_seals_a_plaintext_tenant_and_a_wrong_key_stops_the_cli() {
         "error: AFUREKO_SECRET_KEY does not open this store's secrets: it is not the key they were sealed with (restore that key)"
     );
 }
+
+#[test]
+fn fallback_twiml_records_the_request_and_thanks_from_a_second_document() {
+    let cli = Cli::new();
+    cli.create_acme();
+    cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--prompt",
+        "fallback_greeting=ただいま混み合っております。ご用件をどうぞ。",
+    ]);
+    let main = cli.ok(&["fallback-twiml", "--tenant", "acme"]);
+    assert_eq!(
+        main.stdout,
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#,
+            r#"<Say voice="Polly.Mizuki" language="ja-JP">ただいま混み合っております。ご用件をどうぞ。</Say>"#,
+            r##"<Record action="acme-thanks.xml" method="GET" maxLength="120" timeout="5" finishOnKey="#" playBeep="true" recordingStatusCallback="https://calls.example.com/twilio/acme/recording" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent"/>"##,
+            "</Response>\n"
+        )
+    );
+    let thanks = cli.ok(&["fallback-twiml", "--tenant", "acme", "--thanks"]);
+    assert_eq!(
+        thanks.stdout,
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#,
+            r#"<Say voice="Polly.Mizuki" language="ja-JP">ありがとうございました。担当者より折り返しお電話いたします。失礼いたします。</Say>"#,
+            "<Hangup/></Response>\n"
+        )
+    );
+    // Another language speaks its own defaults; a TwiML Bin's URL for the thanks.
+    let english = cli.ok(&[
+        "fallback-twiml",
+        "--tenant",
+        "acme",
+        "--language",
+        "en-US",
+        "--thanks-url",
+        "https://handler.twilio.com/twiml/EH00000000000000000000000000000000",
+    ]);
+    assert!(english.stdout.contains(r#"<Say voice="Polly.Joanna" language="en-US">Thank you for calling. We are sorry: our system is busy right now."#), "{}", english.stdout);
+    assert!(english.stdout.contains(r#"<Record action="https://handler.twilio.com/twiml/EH00000000000000000000000000000000" method="GET""#));
+    let unknown = cli.run(&["fallback-twiml", "--tenant", "nobody"]);
+    assert!(!unknown.ok);
+    assert!(
+        unknown.stderr.ends_with("error: no tenant nobody\n"),
+        "{}",
+        unknown.stderr
+    );
+}

@@ -67,6 +67,28 @@ pub enum Command {
     /// Read a tenant's audit trail (erasures, API keys, settings changes).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print the static TwiML for the Twilio number's fallback URL ("A call
+    /// comes in", primary handler fails): the tenant's apology, `<Record>`
+    /// of the request with its recording callback to afureko, then (from a
+    /// second document, `--thanks`) the thanks. Nothing in it needs afureko
+    /// during the call (docs/operations.md, "When afureko is down").
+    FallbackTwiml(FallbackArgs),
+}
+
+#[derive(Args)]
+pub struct FallbackArgs {
+    #[arg(long, value_parser = TenantId::parse)]
+    pub tenant: TenantId,
+    /// The prompts' language, when not the tenant's (its default texts).
+    #[arg(long)]
+    pub language: Option<Language>,
+    /// Print the second document instead: the thanks, and hang up.
+    #[arg(long)]
+    pub thanks: bool,
+    /// Where the second document is served: the Record's action, fetched
+    /// with GET. Default `{tenant}-thanks.xml`, beside the first.
+    #[arg(long, conflicts_with = "thanks")]
+    pub thanks_url: Option<String>,
 }
 
 #[derive(Subcommand)]

@@ -6,6 +6,7 @@ mod api_key;
 mod args;
 mod audit;
 mod callbacks;
+mod fallback;
 mod ops;
 mod tenant;
 
@@ -62,6 +63,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Audit(command) => audit::audit(&config()?, command).await,
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
         Command::Aws(AwsCommand::Migrate) => ops::aws_migrate(&config()?).await,
+        Command::FallbackTwiml(args) => fallback::fallback_twiml(&config()?, args).await,
     }
 }
 

@@ -1,0 +1,44 @@
+//! `afureko fallback-twiml`: the TwiML a Twilio number's fallback URL
+//! serves while afureko cannot answer (docs/operations.md, "When afureko is
+//! down").
+
+use super::args::FallbackArgs;
+use crate::config::Config;
+use crate::domain::ivr;
+use crate::domain::tenant::TenantSettings;
+use crate::domain::twiml::Method;
+use crate::http::twilio::links;
+use crate::startup;
+use anyhow::bail;
+
+pub async fn fallback_twiml(config: &Config, args: FallbackArgs) -> anyhow::Result<()> {
+    if config.public_url_defaulted {
+        bail!(
+            "AFUREKO_PUBLIC_URL: set it to the URL Twilio reaches afureko at; the fallback's recording callback goes there"
+        );
+    }
+    let backend = startup::backend(config).await?;
+    let tenant = super::load_tenant(backend.store.as_ref(), args.tenant).await?;
+    let mut settings = tenant.settings;
+    if let Some(language) = args.language.filter(|l| *l != settings.language) {
+        // The tenant's own texts are in its language: another speaks its defaults.
+        settings = TenantSettings {
+            max_recording_seconds: settings.max_recording_seconds,
+            ..TenantSettings::for_language(language)
+        };
+    }
+    let twiml = if args.thanks {
+        ivr::after_recording(&settings)
+    } else {
+        let thanks = match args.thanks_url {
+            Some(url) if url.trim().is_empty() => bail!("--thanks-url: empty"),
+            Some(url) => url,
+            None => format!("{}-thanks.xml", tenant.id),
+        };
+        // GET: a static host (an S3 object behind CloudFront) takes no POST.
+        let callback = links::recording_status_url(&config.public_url, &tenant.id);
+        ivr::record_only(&settings, thanks, Method::Get, callback)
+    };
+    println!("{}", twiml.render());
+    Ok(())
+}
