@@ -1,5 +1,6 @@
 //! Wiring: configuration → stores → AppState → Router → listener.
 
+use crate::calls::reconcile::Reconciler;
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, Config, SecretKeys};
@@ -18,6 +19,7 @@ use crate::store::idempotency::IdempotencyStore;
 use crate::store::key_record::KEY_FILE;
 use crate::store::key_record::{self, KeyError, KeyRecordStore, KeySource};
 use crate::store::layered::Layered;
+use crate::store::reconciled::ReconciledStore;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sealed::SealedTenants;
 #[cfg(feature = "embedded")]
@@ -71,6 +73,8 @@ pub struct Backend {
     /// The recording copy queue: an outbox table in the same database
     /// (embedded), or SQS.
     pub queue: Arc<dyn CopyQueue>,
+    /// How far each tenant's reconciliation got: in the same database.
+    pub reconciled: Arc<dyn ReconciledStore>,
 }
 
 /// The embedded default: `afureko.db`, `recordings/` and (unless a key is
@@ -95,6 +99,7 @@ pub async fn embedded(
         idempotency: store.clone(),
         agents: store.clone(),
         audit: store.clone(),
+        reconciled: store.clone(),
         queue: store,
     })
 }
@@ -155,13 +160,21 @@ pub fn state(
         api,
         clock.clone(),
     );
+    let copier = Arc::new(copier);
+    let reconciler = Reconciler::new(
+        backend.store.clone(),
+        backend.reconciled.clone(),
+        copier.clone(),
+        clock.clone(),
+    );
     AppState {
         store: backend.store.clone(),
         audio: backend.audio.clone(),
         idempotency: backend.idempotency.clone(),
         agents: backend.agents.clone(),
         audit: backend.audit.clone(),
-        copier: Arc::new(copier),
+        copier,
+        reconciler: Arc::new(reconciler),
         public_url,
         clock,
         limits: Arc::new(Limits::new(limits)),
@@ -188,7 +201,8 @@ pub async fn aws(
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
         idempotency: dynamo.clone(),
         agents: dynamo.clone(),
-        audit: dynamo,
+        audit: dynamo.clone(),
+        reconciled: dynamo,
         queue: Arc::new(SqsCopyQueue::new(
             sqs,
             poller,

@@ -940,3 +940,41 @@ fn fallback_twiml_records_the_request_and_thanks_from_a_second_document() {
         unknown.stderr
     );
 }
+
+/// A call afureko never saw (the fallback URL's) leaves only its recording
+/// at Twilio: `reconcile` makes its record, reason outage, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_makes_the_record_of_a_call_left_at_twilio_once() {
+    use afureko::twilio::sim::{FakeCall, FakeRecording, FakeTwilioApi, tone_wav};
+    let twilio = FakeTwilioApi::start(ACCOUNT_SID, AUTH_TOKEN).await.unwrap();
+    let cli = Cli::new();
+    cli.create_acme();
+    let (call, recording) = (
+        "CA00000000000000000000000000000011",
+        "RE00000000000000000000000000000011",
+    );
+    twilio.add_call(FakeCall::inbound(call, "+81312345678", "+81120123456"));
+    twilio.add_recording(recording, tone_wav(0.5));
+    let created = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5);
+    twilio.list_recording(FakeRecording::record_verb(recording, call, created));
+    let reconcile = |cli: &Cli| {
+        let mut command = cli.command(&["reconcile", "--tenant", "acme"]);
+        command.env("AFUREKO_TWILIO_API_BASE", twilio.base_url());
+        let run = Run::from(command.output().expect("the binary runs"));
+        assert!(run.ok, "{}", run.stderr);
+        run.stdout
+    };
+    assert_eq!(
+        reconcile(&cli),
+        "reconcile acme: 1 recordings listed (1 pages), 0 calls had records, 1 lost calls kept, 0 withheld (no caller ID, left at Twilio), 0 skipped; complete\n"
+    );
+    assert_eq!(
+        reconcile(&cli),
+        "reconcile acme: 1 recordings listed (1 pages), 1 calls had records, 0 lost calls kept, 0 withheld (no caller ID, left at Twilio), 0 skipped; complete\n"
+    );
+    let listed = cli.ok(&["callbacks", "list", "--tenant", "acme", "--full"]);
+    let records: Vec<&str> = listed.stdout.lines().skip(1).collect();
+    assert_eq!(records.len(), 1, "{}", listed.stdout);
+    assert!(records[0].contains(" outage "), "{}", listed.stdout);
+    assert!(listed.stdout.contains("+81312345678"), "{}", listed.stdout);
+}

@@ -73,6 +73,23 @@ pub enum Command {
     /// second document, `--thanks`) the thanks. Nothing in it needs afureko
     /// during the call (docs/operations.md, "When afureko is down").
     FallbackTwiml(FallbackArgs),
+    /// Make the records of calls left while afureko could not answer: the
+    /// recordings Twilio holds whose calls have none (reason `outage`). One
+    /// bounded run; run it again until it says complete. The scheduled
+    /// sweeper does the same on AWS.
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Args)]
+pub struct ReconcileArgs {
+    /// One tenant; without it every tenant of the store, from where its
+    /// last run ended.
+    #[arg(long, value_parser = TenantId::parse)]
+    pub tenant: Option<TenantId>,
+    /// Look at the recordings created on this day (GMT) and after, not
+    /// only those since the last run.
+    #[arg(long, requires = "tenant")]
+    pub since: Option<Date>,
 }
 
 #[derive(Args)]

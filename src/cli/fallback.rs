@@ -1,15 +1,16 @@
-//! `afureko fallback-twiml`: the TwiML a Twilio number's fallback URL
-//! serves while afureko cannot answer (docs/operations.md, "When afureko is
-//! down").
+//! When afureko is down (docs/operations.md): `afureko fallback-twiml`, the
+//! TwiML a Twilio number's fallback URL serves meanwhile, and `afureko
+//! reconcile`, the records of the requests left then.
 
-use super::args::FallbackArgs;
+use super::args::{FallbackArgs, ReconcileArgs};
+use crate::calls::reconcile::Reconciled;
 use crate::config::Config;
 use crate::domain::ivr;
 use crate::domain::tenant::TenantSettings;
 use crate::domain::twiml::Method;
 use crate::http::twilio::links;
 use crate::startup;
-use anyhow::bail;
+use anyhow::{Context, bail};
 
 pub async fn fallback_twiml(config: &Config, args: FallbackArgs) -> anyhow::Result<()> {
     if config.public_url_defaulted {
@@ -41,4 +42,49 @@ pub async fn fallback_twiml(config: &Config, args: FallbackArgs) -> anyhow::Resu
     };
     println!("{}", twiml.render());
     Ok(())
+}
+
+pub async fn reconcile(config: &Config, args: ReconcileArgs) -> anyhow::Result<()> {
+    let backend = startup::backend(config).await?;
+    let state = startup::state(
+        &backend,
+        config.public_url.clone(),
+        config.twilio_api()?,
+        std::sync::Arc::new(crate::clock::SystemClock),
+        config.rate_limits,
+    );
+    let (who, done) = match args.tenant {
+        Some(id) => {
+            let tenant = super::load_tenant(backend.store.as_ref(), id).await?;
+            let done = state.reconciler.run(&tenant, args.since).await;
+            let done = done.with_context(|| format!("cannot reconcile tenant {}", tenant.id))?;
+            (tenant.id.to_string(), done)
+        }
+        None => {
+            let done = state.reconciler.run_all(true).await;
+            (
+                "every tenant".to_owned(),
+                done.context("cannot list the tenants")?,
+            )
+        }
+    };
+    println!("reconcile {who}: {}", summary(&done));
+    Ok(())
+}
+
+fn summary(done: &Reconciled) -> String {
+    format!(
+        "{} recordings listed ({} pages), {} calls had records, {} lost calls kept, {} withheld (no caller ID, left at Twilio), {} skipped; {}",
+        done.listed,
+        done.pages,
+        done.known,
+        done.kept,
+        done.withheld,
+        done.skipped,
+        if done.complete {
+            "complete"
+        } else {
+            "not complete: run it again"
+        }
+    )
 }

@@ -64,6 +64,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
         Command::Aws(AwsCommand::Migrate) => ops::aws_migrate(&config()?).await,
         Command::FallbackTwiml(args) => fallback::fallback_twiml(&config()?, args).await,
+        Command::Reconcile(args) => fallback::reconcile(&config()?, args).await,
     }
 }
 

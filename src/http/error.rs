@@ -2,7 +2,7 @@
 //! `{"error": {"code", "message"}}`. A 5xx keeps its cause on the response
 //! for the request log, which writes it once; the client sees no detail.
 
-use crate::calls::intake::IntakeError;
+use crate::calls::reconcile::ReconcileError;
 use crate::calls::work::WorkError;
 use crate::domain::work::ChangeError;
 use crate::http::limit::RetryAfter;
@@ -105,11 +105,12 @@ impl From<ChangeError> for ApiError {
     }
 }
 
-impl From<IntakeError> for ApiError {
-    fn from(e: IntakeError) -> Self {
+impl From<ReconcileError> for ApiError {
+    fn from(e: ReconcileError) -> Self {
         match e {
-            IntakeError::UnknownCall(_) => ApiError::NotFound(e.to_string()),
-            IntakeError::Store(e) => e.into(),
+            ReconcileError::Store(e) => e.into(),
+            // Twilio could not say who called (logged): its retry may.
+            ReconcileError::Twilio(_) => ApiError::internal(e),
         }
     }
 }

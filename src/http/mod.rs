@@ -10,6 +10,7 @@ pub mod page;
 pub mod range;
 pub mod twilio;
 
+use crate::calls::reconcile::Reconciler;
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
 use crate::settings::BaseUrl;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub agents: Arc<dyn AgentStore>,
     pub audit: Arc<dyn AuditStore>,
     pub copier: Arc<RecordingCopier>,
+    /// Requests left while afureko could not answer (the sweeper's).
+    pub reconciler: Arc<Reconciler>,
     pub public_url: BaseUrl,
     pub clock: Arc<dyn Clock>,
     /// Rate limits: in memory, shared by every request of this process.

@@ -22,6 +22,7 @@ pub mod fs;
 pub mod idempotency;
 pub mod key_record;
 pub mod layered;
+pub mod reconciled;
 pub mod s3;
 pub mod sealed;
 #[cfg(feature = "embedded")]

@@ -20,6 +20,7 @@ mod limits;
 mod meter;
 mod page;
 mod races;
+mod reconcile;
 mod record_size;
 mod recordings;
 mod retention;

@@ -68,6 +68,7 @@ macro_rules! store_suite {
                 api_keys(),
                 audio_round_trip(),
                 copy_queue_leases_acks_and_dead_letters(),
+                reconciliation_progress_per_tenant(),
             );
         }
     };
@@ -505,6 +506,32 @@ async fn tenants_round_trip(b: &Backend) {
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(b.store.get_tenant(&ghost.id).await.unwrap(), None);
+}
+
+/// A tenant is reconciled from its creation on; each keeps its own
+/// progress, and the sweeper lists them without a scan.
+async fn reconciliation_progress_per_tenant(b: &Backend) {
+    let (acme, beta) = (tenant("acme"), tenant("beta"));
+    for t in [&acme, &beta] {
+        b.store.create_tenant(t).await.unwrap();
+    }
+    let created = Some(acme.created_at);
+    assert_eq!(b.reconciled.reconciled_at(&acme.id).await.unwrap(), created);
+    let later: jiff::Timestamp = "2026-11-26T03:00:00.123Z".parse().unwrap();
+    b.reconciled
+        .set_reconciled_at(&acme.id, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.reconciled.reconciled_at(&acme.id).await.unwrap(),
+        Some(later)
+    );
+    assert_eq!(b.reconciled.reconciled_at(&beta.id).await.unwrap(), created);
+    let ghost = TenantId::parse("ghost").unwrap();
+    assert_eq!(b.reconciled.reconciled_at(&ghost).await.unwrap(), None);
+    let mut listed = b.reconciled.reconciled_tenants().await.unwrap();
+    listed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(listed, [acme.id, beta.id]);
 }
 
 async fn recent_callbacks_are_newest_first(b: &Backend) {

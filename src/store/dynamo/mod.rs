@@ -21,6 +21,7 @@ mod idempotency;
 mod items;
 mod open_numbers;
 mod queries;
+mod reconciled;
 mod table;
 mod writes;
 
@@ -121,7 +122,11 @@ impl TenantStore for DynamoStore {
             "attribute_not_exists(pk)",
             StoreError::AlreadyExists,
         )
-        .await
+        .await?;
+        // The sweeper reconciles the tenants with a progress item: from
+        // its creation on (nothing was lost before it).
+        use crate::store::reconciled::ReconciledStore;
+        self.set_reconciled_at(&tenant.id, tenant.created_at).await
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {

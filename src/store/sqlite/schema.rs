@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9,
+    SCHEMA_V9, SCHEMA_V10,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -156,6 +156,14 @@ CREATE INDEX copy_jobs_due ON copy_jobs (dead, visible_at_ms);
 /// goes with the record.
 const SCHEMA_V9: &str = "
 CREATE INDEX callback_calls_by_callback ON callback_calls (tenant_id, callback_id);
+";
+
+/// How far each tenant's reconciliation got (`calls::reconcile`).
+const SCHEMA_V10: &str = "
+CREATE TABLE reconciliations (
+    tenant_id TEXT PRIMARY KEY,
+    at_ms INTEGER NOT NULL
+);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.
