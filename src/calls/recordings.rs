@@ -112,12 +112,17 @@ pub struct SweepReport {
     pub depth: Depth,
 }
 
-/// How long a failed job waits before it is tried again: `base` times the
-/// receives so far, at most a quarter of an hour.
+/// How long a failed job waits before it is tried again: `base` (a
+/// minute by default), doubling with each receive, at most `MAX_RETRY_WAIT`.
+/// With a minute, the waits of a copy's `MAX_COPY_ATTEMPTS` tries come to
+/// 24.5 hours: a day of Twilio's media failing loses no recording.
 pub fn retry_delay(base: Duration, receives: u32) -> Duration {
-    base.saturating_mul(receives.max(1))
-        .min(Duration::from_secs(15 * 60))
+    let doublings = receives.saturating_sub(1).min(16);
+    base.saturating_mul(1 << doublings).min(MAX_RETRY_WAIT)
 }
+
+/// The longest wait between two tries (SQS hides a message 12 hours at most).
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(8 * 3600);
 
 /// Jobs a copier takes at once.
 pub const BATCH: usize = 10;
@@ -516,13 +521,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_failed_job_waits_longer_each_time_up_to_a_quarter_hour() {
+    fn a_failed_job_waits_twice_as_long_each_time_for_about_a_day_in_all() {
         let base = Duration::from_secs(60);
         assert_eq!(retry_delay(base, 0), base);
         assert_eq!(retry_delay(base, 1), base);
-        assert_eq!(retry_delay(base, 3), Duration::from_secs(180));
-        assert_eq!(retry_delay(base, 40), Duration::from_secs(900));
+        assert_eq!(retry_delay(base, 3), Duration::from_secs(240));
+        assert_eq!(retry_delay(base, 9), Duration::from_secs(256 * 60));
+        assert_eq!(retry_delay(base, 10), MAX_RETRY_WAIT);
+        assert_eq!(retry_delay(base, 40), MAX_RETRY_WAIT);
         assert_eq!(retry_delay(Duration::ZERO, 5), Duration::ZERO);
+        // The waits between a copy's tries (docs/operations.md's schedule).
+        let waits: Duration = (1..crate::domain::callback::MAX_COPY_ATTEMPTS)
+            .map(|receives| retry_delay(base, receives))
+            .sum();
+        assert_eq!(waits, Duration::from_secs((511 + 2 * 480) * 60));
+        assert!(
+            crate::store::copy_queue::MAX_RECEIVES > crate::domain::callback::MAX_COPY_ATTEMPTS
+        );
     }
 
     #[test]

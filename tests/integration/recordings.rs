@@ -118,14 +118,14 @@ async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    // docs/operations.md: "up to 5 tries".
-    for _ in 1..5 {
+    // docs/operations.md: "up to 12 tries".
+    for _ in 1..12 {
         assert_eq!(app.copy_round().await, report(|r| r.copy_failed = 1));
     }
     assert_eq!(app.copy_round().await, report(|r| r.gave_up = 1));
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::CopyFailed);
-    assert_eq!(record.recordings[0].copy_attempts, 5);
+    assert_eq!(record.recordings[0].copy_attempts, 12);
     assert_eq!(
         record.recordings[0].twilio_url.as_deref(),
         Some(rec_url.as_str())

@@ -775,10 +775,14 @@ async fn copy_queue_leases_acks_and_dead_letters(b: &Backend) {
         q.fail(&got[0], Duration::ZERO, now).await.unwrap();
     }
     assert_eq!(
-        receives, 8,
-        "received 8 times (docs/operations.md), then dead"
+        receives, 16,
+        "received 16 times (docs/operations.md), then dead"
     );
-    assert_eq!(MAX_RECEIVES, 8, "as template.yaml's maxReceiveCount");
+    assert_eq!(MAX_RECEIVES, 16, "as template.yaml's maxReceiveCount");
+    assert!(
+        include_str!("../../template.yaml").contains("maxReceiveCount: 16"),
+        "template.yaml's maxReceiveCount"
+    );
     assert_eq!(
         q.depth(now).await.unwrap(),
         Depth {

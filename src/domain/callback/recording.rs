@@ -86,8 +86,9 @@ impl Recording {
     }
 }
 
-/// Recordings are retried this many times before they are given up.
-pub const MAX_COPY_ATTEMPTS: u32 = 5;
+/// Recordings are tried this many times before they are given up: with
+/// the copy queue's doubling waits, over about a day.
+pub const MAX_COPY_ATTEMPTS: u32 = 12;
 
 /// Deleting Twilio's copy is retried this many times.
 pub const MAX_DELETE_ATTEMPTS: u32 = 5;
