@@ -441,6 +441,32 @@ impl TestApp {
             .expect("the copy queue answers")
     }
 
+    /// What the copy queue holds (up to 10 jobs), received, as the SQS
+    /// event Lambda hands the copier.
+    pub async fn queue_as_sqs_event(&self) -> aws_lambda_events::event::sqs::SqsEvent {
+        use afureko::clock::Clock;
+        use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+        let deliveries = self
+            .backend
+            .queue
+            .receive(10, Duration::ZERO, self.clock.now())
+            .await
+            .expect("the copy queue answers");
+        let mut event = SqsEvent::default();
+        for (n, delivery) in deliveries.iter().enumerate() {
+            let mut message = SqsMessage::default();
+            message.message_id = Some(format!("m{n}"));
+            message.receipt_handle = Some(delivery.receipt.clone());
+            message.body = delivery.job.as_ref().map(|j| j.to_json().unwrap());
+            message.attributes.insert(
+                "ApproximateReceiveCount".into(),
+                delivery.receives.to_string(),
+            );
+            event.records.push(message);
+        }
+        event
+    }
+
     /// Stores a record directly, received `minutes` after NOW, on a fresh
     /// number (a number has one open record at a time).
     pub async fn seed(&self, tenant: &str, minutes: i64) -> CallbackRecord {

@@ -9,13 +9,11 @@
 use crate::backends::{Kind, make_seen_by, require};
 use crate::helpers::*;
 use crate::template::{self, Grant};
-use afureko::clock::Clock;
 use afureko::domain::agent::Role;
 use afureko::domain::tenant::TenantSettings;
 use afureko::store::Inserted;
 use afureko::store::copy_queue::CopyJob;
 use afureko::twilio::sim::{FakeCall, FakeRecording, tone_wav};
-use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
@@ -123,28 +121,7 @@ impl Intercept for Recorder {
 /// The copier's part, as Lambda hands it a batch: whatever the queue holds.
 async fn copy_batch_of(app: &TestApp, recorder: &Recorder) {
     recorder.now("setup");
-    let deliveries = app
-        .backend
-        .queue
-        .receive(10, Duration::ZERO, app.clock.now())
-        .await
-        .unwrap();
-    let records = deliveries
-        .iter()
-        .enumerate()
-        .map(|(n, d)| {
-            let mut message = SqsMessage::default();
-            message.message_id = Some(format!("m{n}"));
-            message.receipt_handle = Some(d.receipt.clone());
-            message.body = d.job.as_ref().map(|j| j.to_json().unwrap());
-            message
-                .attributes
-                .insert("ApproximateReceiveCount".into(), d.receives.to_string());
-            message
-        })
-        .collect();
-    let mut event = SqsEvent::default();
-    event.records = records;
+    let event = app.queue_as_sqs_event().await;
     recorder.now("CopierFunction");
     afureko::lambda::copy_batch(&app.state.copier, event, Duration::ZERO).await;
 }
