@@ -203,7 +203,7 @@ impl Default for TenantSettings {
             time_zone: "Asia/Tokyo".to_owned(),
             default_region: Region::JP,
             delete_twilio_recording: true,
-            recording_format: RecordingFormat::Wav,
+            recording_format: RecordingFormat::Mp3,
             retention_days: 365,
             routing: Default::default(),
             schedule: Default::default(),
@@ -493,6 +493,7 @@ mod tests {
     fn an_mp3_is_allowed_a_quarter_of_a_wav() {
         let wav = TenantSettings {
             max_recording_seconds: 120,
+            recording_format: RecordingFormat::Wav,
             ..TenantSettings::default()
         };
         let mp3 = TenantSettings {
