@@ -62,6 +62,15 @@ pub struct TestApp {
     next_sid: AtomicU32,
 }
 
+/// A tenant that keeps WAV (new tenants get MP3): for tests whose subject
+/// is the very bytes of Twilio's WAV, or its path.
+pub fn wav_settings() -> TenantSettings {
+    TenantSettings {
+        recording_format: afureko::domain::tenant::RecordingFormat::Wav,
+        ..TenantSettings::default()
+    }
+}
+
 /// The app on the embedded store with the default settings: for tests whose
 /// subject is not the store (HTTP framing, signatures, routes). Everything
 /// that stores or reads records runs on every backend (`spawn_on`).

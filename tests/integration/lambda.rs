@@ -240,7 +240,7 @@ async fn the_sweeper_role_redrives_a_dead_copy_job_on_a_scheduled_event() {
     use afureko::clock::Clock;
     use afureko::domain::callback::RecordingState;
     use afureko::store::copy_queue::MAX_RECEIVES;
-    let app = spawn_app().await;
+    let app = spawn_on(crate::backends::Kind::Embedded, wav_settings()).await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let audio = afureko::twilio::sim::tone_wav(1.0);
@@ -479,7 +479,7 @@ async fn the_copier_role_copies_a_batch_and_reports_the_poison_message() {
     use afureko::domain::reason::Reason;
     use aws_lambda_events::event::sqs::SqsEvent;
 
-    let app = spawn_app().await;
+    let app = spawn_on(crate::backends::Kind::Embedded, wav_settings()).await;
     app.add_tenant("demo").await;
     let recording = "RE0000000000000000000000000000e002";
     let audio = afureko::twilio::sim::tone_wav(1.0);

@@ -14,7 +14,7 @@ use serde_json::json;
 fn settings(days: u32) -> TenantSettings {
     TenantSettings {
         retention_days: days,
-        ..TenantSettings::default()
+        ..wav_settings()
     }
 }
 
