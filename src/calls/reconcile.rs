@@ -47,7 +47,7 @@ impl From<IntakeError> for ReconcileError {
 #[derive(Debug)]
 pub enum Kept {
     /// Noted on its call's record (and its copy queued).
-    Noted(CallbackRecord),
+    Noted(Box<CallbackRecord>),
     /// A call afureko never saw, from a withheld caller ID: there is no
     /// number to call back, so no record; Twilio keeps the recording.
     Withheld,
@@ -106,7 +106,7 @@ pub async fn keep_recording(
         };
         copier.enqueue(&job).await?;
     }
-    Ok(Kept::Noted(record))
+    Ok(Kept::Noted(Box::new(record)))
 }
 
 /// How much one run of one tenant does: pages of its list, of `page_size`

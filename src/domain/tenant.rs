@@ -178,7 +178,8 @@ pub struct TenantSettings {
     pub default_region: Region,
     /// Delete Twilio's copy of a recording once ours is stored.
     pub delete_twilio_recording: bool,
-    /// The audio fetched from Twilio: WAV, or MP3 at a tenth of the size.
+    /// The audio fetched from Twilio: MP3 (new tenants), or WAV at four
+    /// times the size.
     pub recording_format: RecordingFormat,
     /// Days a completed or failed record (and its recordings) is kept
     /// after it closed; `MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS`.

@@ -25,10 +25,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Who is calling now: a function's logical id, `init` (a function's
-/// start, which any of them may be), or `setup` (the test's own doing).
+/// What each caller did.
+#[derive(Default)]
+struct Recorded {
+    /// Who is calling now: a function's logical id, `init` (a function's
+    /// start, which any of them may be), or `setup` (the test's own doing).
+    now: String,
+    done: BTreeMap<String, BTreeSet<Grant>>,
+}
+
 #[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<(String, BTreeMap<String, BTreeSet<Grant>>)>>);
+struct Recorder(Arc<Mutex<Recorded>>);
 
 impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -38,14 +45,14 @@ impl std::fmt::Debug for Recorder {
 
 impl Recorder {
     fn now(&self, who: &str) {
-        self.0.lock().unwrap().0 = who.to_owned();
+        self.0.lock().unwrap().now = who.to_owned();
     }
 
     fn of(&self, who: &str) -> BTreeSet<Grant> {
         self.0
             .lock()
             .unwrap()
-            .1
+            .done
             .get(who)
             .cloned()
             .unwrap_or_default()
@@ -111,9 +118,9 @@ impl Intercept for Recorder {
             assert!(url.is_some(), "{action}: a queue URL the recorder knows");
         }
         let grant = Grant::new(&action, url.as_deref().map(queue_of));
-        let mut state = self.0.lock().unwrap();
-        let who = state.0.clone();
-        state.1.entry(who).or_default().insert(grant);
+        let mut recorded = self.0.lock().unwrap();
+        let who = recorded.now.clone();
+        recorded.done.entry(who).or_default().insert(grant);
         Ok(())
     }
 }
