@@ -3,10 +3,13 @@
 //! test of the running server is `scripts/bench`.
 
 use afureko::clock::SystemClock;
+use afureko::domain::due::Due;
 use afureko::domain::ids::{AccountSid, TenantId};
-use afureko::domain::ivr::{Ivr, IvrContext, Links};
+use afureko::domain::ivr::{Ivr, IvrContext, Links, after_recording};
 use afureko::domain::phone::{CallerId, E164, Region};
+use afureko::domain::prompts::Language;
 use afureko::domain::reason::Reason;
+use afureko::domain::speech::Answer;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::settings::BaseUrl;
 use afureko::settings::RateLimits;
@@ -67,8 +70,8 @@ fn parts(c: &mut Criterion) {
         b.iter(|| CallerId::from_twilio(black_box("+819012345678"), Region::JP))
     });
     let number = E164::parse("+819012345678", Region::JP).unwrap();
-    c.bench_function("spoken digits", |b| {
-        b.iter(|| black_box(&number).spoken_digits(Region::JP))
+    c.bench_function("read-back", |b| {
+        b.iter(|| black_box(&number).read_back(Region::JP, Language::JaJp))
     });
 }
 
@@ -83,6 +86,9 @@ impl Links for BenchLinks {
     }
     fn confirm(&self, _: &IvrContext, attempt: u32, typed: &str) -> String {
         format!("{PUBLIC_URL}/twilio/acme/ivr/confirm/overflow/1764032400/{attempt}/{typed}")
+    }
+    fn window(&self, _: &IvrContext, attempt: u32) -> String {
+        format!("{PUBLIC_URL}/twilio/acme/ivr/window/overflow/1764032400/{attempt}")
     }
     fn recorded(&self) -> String {
         format!("{PUBLIC_URL}/twilio/acme/ivr/recorded")
@@ -99,24 +105,36 @@ fn twiml(c: &mut Criterion) {
         arrived: "2026-11-25T01:00:00Z".parse().unwrap(),
     };
     let caller = CallerId::from_twilio("+819012345678", Region::JP);
-    let ivr = Ivr::new(&settings, &BenchLinks, caller.clone(), ctx);
-    let withheld = Ivr::new(&settings, &BenchLinks, CallerId::Withheld, ctx);
+    let ivr = Ivr::new(&settings, &BenchLinks, caller.clone(), ctx, ctx.arrived);
+    let withheld = Ivr::new(&settings, &BenchLinks, CallerId::Withheld, ctx, ctx.arrived);
     let mut group = c.benchmark_group("twiml");
-    group.bench_function("start", |b| b.iter(|| ivr.start(false).render()));
+    group.bench_function("start", |b| b.iter(|| ivr.start(false, None).render()));
     group.bench_function("start, repeat caller", |b| {
-        b.iter(|| ivr.start(true).render())
+        b.iter(|| ivr.start(true, None).render())
     });
     group.bench_function("start, withheld", |b| {
-        b.iter(|| withheld.start(false).render())
+        b.iter(|| withheld.start(false, None).render())
     });
     group.bench_function("offer accepted", |b| {
-        b.iter(|| ivr.on_offer("1", 1).twiml.render())
+        b.iter(|| ivr.on_offer(&Answer::Keys("1".into()), 1).twiml.render())
     });
     group.bench_function("number entered", |b| {
-        b.iter(|| ivr.on_entry("0312345678", 1).twiml.render())
+        b.iter(|| {
+            ivr.on_entry(&Answer::Keys("0312345678".into()), 1)
+                .twiml
+                .render()
+        })
     });
     group.bench_function("number confirmed", |b| {
-        b.iter(|| ivr.on_confirm("0312345678", "1", 1).twiml.render())
+        b.iter(|| {
+            ivr.on_confirm("0312345678", &Answer::Keys("1".into()), 1)
+                .twiml
+                .render()
+        })
+    });
+    let due = Due::at("2026-11-25T05:00:00Z".parse().unwrap());
+    group.bench_function("thanks, with the due time", |b| {
+        b.iter(|| after_recording(&settings, Some(&due), ctx.arrived).render())
     });
     group.finish();
 }

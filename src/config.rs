@@ -1,7 +1,7 @@
 //! Configuration from the environment; every error names its variable.
 
 use crate::secrets::SecretKey;
-use crate::settings::{BaseUrl, ConfigError, Rate, RateLimits};
+use crate::settings::{BaseUrl, ConfigError, MetricsToken, Rate, RateLimits};
 use crate::twilio::api::{MediaHosts, TwilioApi, TwilioApiError};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -46,6 +46,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// A failed copy job is tried again after this times its receives.
     pub copy_retry: std::time::Duration,
+    /// `/metrics` on `serve` answers only with this token; off without it.
+    pub metrics_token: Option<MetricsToken>,
 }
 
 impl Config {
@@ -150,6 +152,9 @@ impl Config {
             },
             rate_limits: rate_limits(&lookup)?,
             copy_retry,
+            metrics_token: lookup("AFUREKO_METRICS_TOKEN")
+                .map(|text| MetricsToken::parse("AFUREKO_METRICS_TOKEN", &text))
+                .transpose()?,
         })
     }
 }
@@ -264,6 +269,19 @@ mod tests {
             ("AFUREKO_SIGN_IN_FAILURE_BURST", "many"),
         ] {
             assert_eq!(config(&[(var, value)]).unwrap_err().var, var);
+        }
+    }
+
+    #[test]
+    fn metrics_are_off_without_a_long_enough_token() {
+        assert_eq!(config(&[]).unwrap().metrics_token, None);
+        let c = config(&[("AFUREKO_METRICS_TOKEN", "0123456789abcdef")]).unwrap();
+        let token = c.metrics_token.unwrap();
+        assert_eq!(token.expose(), "0123456789abcdef");
+        assert_eq!(format!("{token:?}"), "MetricsToken(***)");
+        for short in ["short", "0123456789 abcdef"] {
+            let e = config(&[("AFUREKO_METRICS_TOKEN", short)]).unwrap_err();
+            assert_eq!(e.var, "AFUREKO_METRICS_TOKEN");
         }
     }
 

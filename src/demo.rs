@@ -2,10 +2,12 @@
 //! Router in-process with correctly signed requests, printed as the caller
 //! lives it. A newcomer's first look, and a smoke test.
 
-use crate::clock::SystemClock;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::domain::callback_window::CallbackWindow;
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::prompts::Language;
+use crate::domain::speech::NumberEntry;
 use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use crate::settings::{BaseUrl, RateLimits};
 use crate::startup;
@@ -27,9 +29,39 @@ pub enum DemoError {
 const PUBLIC_URL: &str = "https://afureko.example";
 const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
 const AUTH_TOKEN: &str = "demo-auth-token";
-const CALLER: &str = "+81312345678";
 const COMPANY: &str = "+81120000000";
 const TYPED: &str = "09012345678";
+
+/// The number `TYPED`, as speech recognition may hear it said.
+fn spoken(language: Language) -> &'static str {
+    match language {
+        Language::JaJp => "ゼロキューゼロ、イチニーサンヨン、ゴーロクナナハチ",
+        Language::EnUs => "oh nine oh, one two three four, five six seven eight",
+    }
+}
+
+/// "Yes", as speech recognition hears it.
+fn yes(language: Language) -> &'static str {
+    match language {
+        Language::JaJp => "はい",
+        Language::EnUs => "Yes.",
+    }
+}
+
+/// What the demo plays: the tenant it calls and what its caller does.
+pub struct Script {
+    /// The demo tenant's language.
+    pub language: Language,
+    /// The caller asks to be called back on the caller ID instead of
+    /// giving another number.
+    pub caller_id: bool,
+    /// The caller's number.
+    pub from: String,
+    /// With speech, the caller says the number and says yes to confirm it.
+    pub number_entry: NumberEntry,
+    /// The windows the tenant offers; the caller chooses the first.
+    pub windows: Vec<CallbackWindow>,
+}
 
 fn setup(e: impl std::error::Error + 'static) -> DemoError {
     DemoError::Setup(crate::telemetry::error_chain(&e))
@@ -65,13 +97,10 @@ fn hear(doc: &Doc) {
 }
 
 /// `keep`: the configuration whose store the call is played into and kept
-/// in; a fresh temporary data dir otherwise. `caller_id`: the caller asks
-/// to be called back on the caller ID instead of typing a number.
-pub async fn run(
-    language: Language,
-    keep: Option<&Config>,
-    caller_id: bool,
-) -> Result<(), DemoError> {
+/// in (the demo tenant takes the script's number entry and windows); a
+/// fresh temporary data dir otherwise.
+pub async fn run(script: &Script, keep: Option<&Config>) -> Result<(), DemoError> {
+    let language = script.language;
     let data_dir: PathBuf = match keep {
         Some(config) => config.data_dir.clone(),
         None => {
@@ -89,11 +118,12 @@ pub async fn run(
     };
     let public_url = BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).map_err(setup)?;
     let api = TwilioApi::new(&twilio.base_url(), MediaHosts::default()).map_err(setup)?;
+    let clock = Arc::new(SystemClock);
     let state = startup::state(
         &backend,
         public_url,
         api,
-        Arc::new(SystemClock),
+        clock.clone(),
         RateLimits::default(),
     );
 
@@ -105,21 +135,40 @@ pub async fn run(
             webhook_shared_key: None,
             previous_auth_token: None,
         },
-        settings: TenantSettings::for_language(language),
-        created_at: jiff::Timestamp::now(),
+        settings: TenantSettings {
+            number_entry: script.number_entry,
+            callback_windows: script.windows.clone(),
+            ..TenantSettings::for_language(language)
+        },
+        created_at: clock.now(),
     };
+    tenant.settings.validate().map_err(setup)?;
     match backend.store.create_tenant(&tenant).await {
-        // An earlier `demo --keep` made it, with the same credentials.
-        Err(StoreError::AlreadyExists(_)) if keep.is_some() => {}
+        // An earlier `demo --keep` made it, with the same credentials:
+        // this run's entry and windows apply.
+        Err(StoreError::AlreadyExists(_)) if keep.is_some() => {
+            let mut kept = backend
+                .store
+                .get_tenant_fresh(&tenant.id)
+                .await
+                .map_err(setup)?
+                .ok_or_else(|| DemoError::Setup("the demo tenant vanished".into()))?;
+            kept.settings.number_entry = script.number_entry;
+            kept.settings.callback_windows = script.windows.clone();
+            kept.settings.validate().map_err(setup)?;
+            backend.store.update_tenant(&kept).await.map_err(setup)?;
+        }
         other => other.map_err(setup)?,
     }
 
     let copier = state.copier.clone();
     let sim = Sim::new(crate::http::app(state), PUBLIC_URL, ACCOUNT_SID, AUTH_TOKEN);
     let call_sid = format!("CA{}", uuid::Uuid::new_v4().simple());
-    let call = sim.call(&call_sid, CALLER, COMPANY);
+    let caller = script.from.as_str();
+    let call = sim.call(&call_sid, caller, COMPANY);
+    let speech = script.number_entry.speech();
 
-    println!("A caller at {CALLER} rings the demo tenant while every agent is busy.");
+    println!("A caller at {caller} rings the demo tenant while every agent is busy.");
     println!("Twilio asks afureko what to do ({PUBLIC_URL}/twilio/demo/voice):\n");
     let doc = expect_doc(
         "the incoming call",
@@ -132,7 +181,7 @@ pub async fn run(
         // A repeat caller (the number's earlier request is open) records
         // at once, into that record.
         doc
-    } else if caller_id {
+    } else if script.caller_id {
         println!("\n  caller presses 1 (call me back on this number)");
         let doc = expect_doc("the caller-ID offer", call.press(&doc, "1").await)?;
         hear(&doc);
@@ -142,14 +191,38 @@ pub async fn run(
         let doc = expect_doc("the caller-ID offer", call.press(&doc, "2").await)?;
         hear(&doc);
 
-        println!("\n  caller types {TYPED} #");
-        let doc = expect_doc("number entry", call.press(&doc, TYPED).await)?;
+        let doc = if speech {
+            let said = spoken(language);
+            println!("\n  caller says: {said}");
+            expect_doc("number entry", call.speak(&doc, said).await)?
+        } else {
+            println!("\n  caller types {TYPED} #");
+            expect_doc("number entry", call.press(&doc, TYPED).await)?
+        };
         hear(&doc);
 
-        println!("\n  caller presses 1 (that is right)");
-        let doc = expect_doc("confirmation", call.press(&doc, "1").await)?;
+        let doc = if speech {
+            let said = yes(language);
+            println!("\n  caller says: {said} (that is right)");
+            expect_doc("confirmation", call.speak(&doc, said).await)?
+        } else {
+            println!("\n  caller presses 1 (that is right)");
+            expect_doc("confirmation", call.press(&doc, "1").await)?
+        };
         hear(&doc);
         doc
+    };
+
+    // With windows offered, the number settled, the caller chooses one.
+    let doc = match script.windows.first() {
+        Some(window) if doc.gather().is_some() => {
+            let key = window.key.to_string();
+            println!("\n  caller presses {key} (call me back {})", window.hours);
+            let doc = expect_doc("the window choice", call.press(&doc, &key).await)?;
+            hear(&doc);
+            doc
+        }
+        _ => doc,
     };
 
     let recording_sid = format!("RE{}", uuid::Uuid::new_v4().simple());

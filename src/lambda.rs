@@ -27,6 +27,8 @@ pub async fn main() -> ExitCode {
     let json =
         std::env::var("AWS_LAMBDA_LOG_FORMAT").map_or(true, |f| f.eq_ignore_ascii_case("json"));
     crate::telemetry::init(json, "info");
+    // The figures `serve` shows at /metrics leave as EMF log lines here.
+    crate::monitoring::install_emf();
     let (state, retry) = match init().await {
         Ok(ready) => ready,
         Err(error) => {
@@ -102,7 +104,11 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
         Ok("sweeper") => {
             let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
                 let state = state.clone();
-                async move { sweeper_event(&state, &event.payload).await }
+                async move {
+                    let answer = sweeper_event(&state, &event.payload).await;
+                    crate::monitoring::flush_emf();
+                    answer
+                }
             });
             run(handler)
                 .await
@@ -114,7 +120,9 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
             let handler = service_fn(move |event: LambdaEvent<SqsEvent>| {
                 let copier = copier.clone();
                 async move {
-                    Ok::<_, lambda_http::Error>(copy_batch(&copier, event.payload, retry).await)
+                    let response = copy_batch(&copier, event.payload, retry).await;
+                    crate::monitoring::flush_emf();
+                    Ok::<_, lambda_http::Error>(response)
                 }
             });
             run(handler)
@@ -122,11 +130,25 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
                 .map_err(|e| anyhow::anyhow!(e))
                 .context("the copier's Lambda runtime stopped")
         }
-        _ => lambda_http::run(crate::http::app(state))
-            .await
-            .map_err(|e| anyhow::anyhow!(e))
-            .context("the Lambda runtime stopped"),
+        _ => {
+            let app = crate::http::app(state).layer(axum::middleware::from_fn(flush_after));
+            lambda_http::run(app)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+                .context("the Lambda runtime stopped")
+        }
     }
+}
+
+/// Each invocation's figures leave with it: the environment may be frozen
+/// until the next.
+async fn flush_after(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    crate::monitoring::flush_emf();
+    response
 }
 
 /// The sweeper role. A batch of the table's stream: the recordings of the

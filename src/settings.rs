@@ -77,3 +77,37 @@ impl Default for RateLimits {
         }
     }
 }
+
+/// The token `/metrics` asks for (`AFUREKO_METRICS_TOKEN`); never shown in
+/// `Debug` output or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MetricsToken(String);
+
+impl MetricsToken {
+    /// Shorter tokens are guessable.
+    pub const MIN_CHARS: usize = 16;
+
+    pub fn parse(var: &'static str, text: &str) -> Result<Self, ConfigError> {
+        let token = text.trim();
+        if token.chars().count() < Self::MIN_CHARS || token.chars().any(char::is_whitespace) {
+            return Err(ConfigError {
+                var,
+                reason: format!(
+                    "must be at least {} characters with no spaces (make one with `openssl rand -hex 32`)",
+                    Self::MIN_CHARS
+                ),
+            });
+        }
+        Ok(MetricsToken(token.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
+}

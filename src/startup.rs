@@ -6,7 +6,8 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, Config, SecretKeys};
 use crate::http::AppState;
 use crate::http::limit::Limits;
-use crate::settings::{BaseUrl, ConfigError, RateLimits};
+use crate::http::metrics::MetricsEndpoint;
+use crate::settings::{BaseUrl, ConfigError, MetricsToken, RateLimits};
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
 use crate::store::aws::{kms_client, s3_client, sdk_config, sqs_clients};
@@ -178,6 +179,7 @@ pub fn state(
         public_url,
         clock,
         limits: Arc::new(Limits::new(limits)),
+        metrics: None,
     }
 }
 
@@ -251,13 +253,16 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             "AFUREKO_PUBLIC_URL is not set: signatures are checked against the local address, which Twilio cannot reach"
         );
     }
-    let state = state(
+    let mut state = state(
         &backend,
         config.public_url.clone(),
         config.twilio_api()?,
         Arc::new(SystemClock),
         config.rate_limits,
     );
+    if let Some(token) = config.metrics_token.clone() {
+        state.metrics = metrics_endpoint(token);
+    }
     // Off the start-up path, so serving starts at once.
     tokio::task::spawn_blocking(crate::domain::phone::warm_up);
     tokio::task::spawn_blocking(|| {
@@ -298,6 +303,26 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         tracing::error!(error = %e, "the recording copier stopped");
     }
     served.map_err(StartupError::Serve)
+}
+
+/// `/metrics`: the Prometheus recorder, installed now, its histograms
+/// drained every few seconds.
+pub fn metrics_endpoint(token: MetricsToken) -> Option<Arc<MetricsEndpoint>> {
+    let Some(handle) = crate::monitoring::prometheus() else {
+        tracing::warn!("another metrics recorder is installed: /metrics stays off");
+        return None;
+    };
+    let endpoint = Arc::new(MetricsEndpoint::new(token, handle));
+    let kept = endpoint.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            kept.upkeep();
+        }
+    });
+    tracing::info!("/metrics is on");
+    Some(endpoint)
 }
 
 /// How often `serve` deletes expired records: their reads already treat

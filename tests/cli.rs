@@ -1,6 +1,7 @@
 //! The `afureko` binary as an operator runs it (docs/operations.md, "Commands"),
 //! on the embedded store in a temporary data dir.
 
+use afureko::domain::prompts::{Language, PromptKey};
 use std::process::{Command, Output};
 
 const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
@@ -158,6 +159,203 @@ async fn the_sweep_re_drives_a_dead_copy_job_and_says_so() {
     );
 }
 
+/// Plays the demo call in `language`: what it printed, and the record it
+/// left (printed as JSON).
+fn demo(language: &str) -> (String, serde_json::Value) {
+    demo_with(&["--language", language])
+}
+
+/// Plays the demo call with these flags.
+fn demo_with(args: &[&str]) -> (String, serde_json::Value) {
+    let cli = Cli::new();
+    let run = cli.ok(&[&["demo", "--keep"][..], args].concat());
+    let json_start = run.stdout.find("\n{").expect("the record") + 1;
+    let json_end = run.stdout[json_start..]
+        .find("\n}\n")
+        .expect("the record's end")
+        + 2;
+    let record = serde_json::from_str(&run.stdout[json_start..json_start + json_end]).unwrap();
+    (run.stdout, record)
+}
+
+/// The thanks as the demo says it, with `{due}` spoken from the record's
+/// due time (and window) at the call's arrival or a minute later (the
+/// thanks comes a moment after it: midnight may fall between).
+fn thanks_said(stdout: &str, record: &serde_json::Value, language: Language) -> bool {
+    use afureko::domain::callback_window::Occurrence;
+    use afureko::domain::due::due_phrase;
+    let at = |field: &str| -> jiff::Timestamp { record[field].as_str().unwrap().parse().unwrap() };
+    let window: Option<Occurrence> = serde_json::from_value(record["window"].clone()).ok();
+    let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+    let due = at("due_at");
+    [
+        at("received_at"),
+        at("received_at") + jiff::SignedDuration::from_mins(1),
+    ]
+    .iter()
+    .any(|now| {
+        let phrase = due_phrase(due, *now, &tokyo, language, window.as_ref());
+        let text = PromptKey::Thanks
+            .default_text(language)
+            .replace("{due}", &phrase);
+        stdout.contains(&format!("  afureko says: {text}\n"))
+    })
+}
+
+#[test]
+fn the_demo_reads_the_number_back_in_groups_and_says_when_the_callback_comes() {
+    let (stdout, record) = demo("ja-JP");
+    for said in [
+        PromptKey::OfferCallerId
+            .default_text(Language::JaJp)
+            .replace("{number}", "ゼロサン、イチニーサンヨン、ゴーロクナナハチ"),
+        PromptKey::ConfirmNumber
+            .default_text(Language::JaJp)
+            .replace(
+                "{number}",
+                "ゼロキューゼロ、イチニーサンヨン、ゴーロクナナハチ",
+            ),
+    ] {
+        assert!(
+            stdout.contains(&format!("  afureko says: {said}\n")),
+            "{said}\n{stdout}"
+        );
+    }
+    assert!(thanks_said(&stdout, &record, Language::JaJp), "{stdout}");
+
+    let (stdout, record) = demo("en-US");
+    assert!(
+        stdout.contains("  afureko says: You entered 0 9 0, 1 2 3 4, 5 6 7 8. If that is right, press 1. To enter it again, press 2.\n"),
+        "{stdout}"
+    );
+    assert!(thanks_said(&stdout, &record, Language::EnUs), "{stdout}");
+}
+
+#[test]
+fn the_demo_says_the_number_and_chooses_a_window() {
+    // 00:00-00:15 has always passed (or has too little left) when the call
+    // comes: tomorrow's.
+    let (stdout, record) = demo_with(&[
+        "--number-entry",
+        "dtmf-speech",
+        "--callback-window",
+        "1=00:00-00:15",
+    ]);
+    let read_back = "ゼロキューゼロ、イチニーサンヨン、ゴーロクナナハチ";
+    for line in [
+        format!(
+            "  afureko says: {}\n",
+            PromptKey::EnterNumberSpeech.default_text(Language::JaJp)
+        ),
+        format!("  caller says: {read_back}\n"),
+        format!(
+            "  afureko says: {}\n",
+            PromptKey::ConfirmNumber
+                .default_text(Language::JaJp)
+                .replace("{number}", read_back)
+        ),
+        "  caller says: はい (that is right)\n".to_owned(),
+        "  afureko says: できるだけ早くをご希望の方は0を、午前0時から0時15分は1を押してください。\n"
+            .to_owned(),
+        "  caller presses 1 (call me back 00:00-00:15)\n".to_owned(),
+    ] {
+        assert!(stdout.contains(&line), "{line}\n{stdout}");
+    }
+    assert!(
+        stdout.contains("明日の午前0時から0時15分の間に"),
+        "{stdout}"
+    );
+    assert!(thanks_said(&stdout, &record, Language::JaJp), "{stdout}");
+    assert_eq!(record["callback_number"], "+819012345678");
+    assert_eq!(record["confirmation"], "entered");
+    assert_eq!(record["due_at"], record["window"]["end"]);
+
+    let (stdout, record) = demo_with(&[
+        "--language",
+        "en-US",
+        "--number-entry",
+        "dtmf-speech",
+        "--callback-window",
+        "1=00:00-00:15",
+    ]);
+    for line in [
+        "  caller says: oh nine oh, one two three four, five six seven eight\n",
+        "  afureko says: You entered 0 9 0, 1 2 3 4, 5 6 7 8. If that is right, press 1. To enter it again, press 2.\n",
+        "  caller says: Yes. (that is right)\n",
+        "  afureko says: For a call as soon as possible, press 0. For midnight to 12:15 am, press 1.\n",
+    ] {
+        assert!(stdout.contains(line), "{line}\n{stdout}");
+    }
+    assert!(thanks_said(&stdout, &record, Language::EnUs), "{stdout}");
+}
+
+#[test]
+fn callback_windows_speech_and_the_due_time_are_set_from_the_command_line() {
+    let cli = Cli::new();
+    cli.create_acme();
+    cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--hours",
+        "mon-fri=09:00-18:00",
+        "--callback-window",
+        "2=13:00-17:00",
+        "--callback-window",
+        "1=09:00-12:00",
+        "--number-entry",
+        "dtmf-speech",
+        "--announce-due",
+        "false",
+    ]);
+    let shown = settings(&cli);
+    assert_eq!(
+        shown["callback_windows"],
+        serde_json::json!(["1=09:00-12:00", "2=13:00-17:00"])
+    );
+    assert_eq!(shown["number_entry"], "dtmf-speech");
+    assert_eq!(shown["announce_due"], false);
+
+    let refused = [
+        (
+            &["--callback-window", "1=17:00-19:00"][..],
+            "callback_windows: callback window 1=17:00-19:00 is outside business hours on every day",
+        ),
+        (
+            &[
+                "--callback-window",
+                "1=09:00-10:00",
+                "--callback-window",
+                "1=10:00-11:00",
+            ][..],
+            "callback_windows: key 1 is given to two callback windows",
+        ),
+        (
+            &["--callback-window", "morning"][..],
+            "a callback window must look like 1=09:00-12:00 (a key from 1 to 9), got \"morning\"",
+        ),
+        (
+            &[
+                "--no-callback-windows",
+                "--callback-window",
+                "1=09:00-10:00",
+            ][..],
+            "cannot be used with",
+        ),
+    ];
+    for (args, message) in refused {
+        let run = cli.run(&[&["tenant", "update", "acme"][..], args].concat());
+        assert!(!run.ok, "{args:?}");
+        assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(
+        settings(&cli)["callback_windows"].as_array().unwrap().len(),
+        2
+    );
+    cli.ok(&["tenant", "update", "acme", "--no-callback-windows"]);
+    assert_eq!(settings(&cli)["callback_windows"], serde_json::json!([]));
+}
+
 #[test]
 fn an_unknown_tenant_is_named() {
     let cli = Cli::new();
@@ -223,6 +421,8 @@ fn claim_timeout_and_retry_delay_are_set() {
 fn retention_days_are_set_within_their_bounds_and_the_sweep_reports_retention() {
     let cli = Cli::new();
     cli.create_acme();
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    assert_eq!(audit.stdout, "no audit entries for acme\n");
     assert_eq!(settings(&cli)["retention_days"], 365);
     cli.ok(&["tenant", "update", "acme", "--retention-days", "30"]);
     assert_eq!(settings(&cli)["retention_days"], 30);
@@ -242,8 +442,23 @@ fn retention_days_are_set_within_their_bounds_and_the_sweep_reports_retention() 
         "{}",
         swept.stdout
     );
+    // The change is audited as the API's are, by the operator; the
+    // refused one is not.
     let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
-    assert_eq!(audit.stdout, "no audit entries for acme\n");
+    let entries = audit_entries(&audit.stdout);
+    assert_eq!(entries.len(), 1, "{}", audit.stdout);
+    assert_eq!(entries[0]["action"], "settings_changed");
+    assert_eq!(entries[0]["actor"], "operator");
+    assert_eq!(entries[0]["subject"], "acme");
+    assert_eq!(entries[0]["counts"], serde_json::json!({"settings": 1}));
+}
+
+/// `audit list`'s lines, newest first.
+fn audit_entries(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON object a line"))
+        .collect()
 }
 
 #[test]
@@ -293,6 +508,96 @@ fn an_api_key_is_printed_once() {
     assert!(!listed.stdout.contains(key) && !listed.stderr.contains(key));
 }
 
+/// The CLI takes the API's rules for a key's name, and audits what it
+/// makes and revokes.
+#[test]
+fn an_api_key_name_is_refused_as_the_api_refuses_it_and_keys_are_audited() {
+    let cli = Cli::new();
+    cli.create_acme();
+    for name in ["a\u{7}b", &"x".repeat(101)] {
+        let run = cli.run(&["api-key", "create", "--tenant", "acme", "--name", name]);
+        assert!(!run.ok);
+        assert!(
+            run.stderr
+                .contains("name: at most 100 characters, no control characters"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+    let listed = cli.ok(&["api-key", "list", "--tenant", "acme"]);
+    assert_eq!(listed.stdout, "no API keys for acme\n");
+
+    let (key_id, _) = create_key(&cli);
+    cli.ok(&["api-key", "revoke", "--tenant", "acme", &key_id]);
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    let seen: Vec<(String, String, String)> = audit_entries(&audit.stdout)
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap().to_owned();
+            (field("action"), field("actor"), field("subject"))
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("api_key_revoked".into(), "operator".into(), key_id.clone()),
+            ("api_key_created".into(), "operator".into(), key_id),
+        ]
+    );
+}
+
+#[test]
+fn an_agent_is_changed_and_every_agent_change_is_audited() {
+    let cli = Cli::new();
+    cli.create_acme();
+    let agent = ["--tenant", "acme", "--login", "ann"];
+    cli.ok(&[&["agent", "add"][..], &agent, &["--name", "Ann"]].concat());
+    // A supervisor: the tenant's last active admin could not be disabled.
+    let changed = cli.ok(&[&["agent", "change"][..], &agent, &["--role", "supervisor"]].concat());
+    assert_eq!(
+        changed.stdout,
+        "changed ann of tenant acme: supervisor (Ann)\n"
+    );
+    let bad = cli.run(&[&["agent", "change"][..], &agent, &["--name", " "]].concat());
+    assert!(!bad.ok);
+    assert!(
+        bad.stderr.contains("name must be 1-100 characters"),
+        "{}",
+        bad.stderr
+    );
+    cli.ok(&[&["agent", "reset-password"][..], &agent].concat());
+    cli.ok(&[&["agent", "disable"][..], &agent].concat());
+    let list = cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
+    assert!(
+        list.starts_with("ann ") && list.contains("supervisor"),
+        "{list}"
+    );
+
+    let audit = cli.ok(&["audit", "list", "--tenant", "acme"]);
+    let seen: Vec<(String, serde_json::Value)> = audit_entries(&audit.stdout)
+        .iter()
+        .map(|e| {
+            assert_eq!(e["actor"], "operator");
+            assert_eq!(e["subject"], "ann");
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["counts"].clone(),
+            )
+        })
+        .collect();
+    let none = serde_json::json!({});
+    assert_eq!(
+        seen,
+        [
+            ("agent_disabled".into(), none.clone()),
+            ("agent_password_reset".into(), none.clone()),
+            ("agent_changed".into(), serde_json::json!({"role": 1})),
+            ("agent_added".into(), none),
+        ]
+    );
+}
+
 #[test]
 fn a_table_without_a_bucket_is_refused_naming_the_bucket_variable() {
     let cli = Cli::new();
@@ -312,7 +617,7 @@ fn a_table_without_a_bucket_is_refused_naming_the_bucket_variable() {
 }
 
 #[test]
-fn a_token_rotation_can_keep_the_old_token_for_a_while() {
+fn a_token_rotation_can_keep_the_old_token_and_only_named_secrets_change() {
     let cli = Cli::new();
     cli.create_acme();
     let shown = cli.ok(&["tenant", "show", "acme"]);
@@ -341,6 +646,85 @@ fn a_token_rotation_can_keep_the_old_token_for_a_while() {
     );
     assert!(!rotated.stdout.contains(AUTH_TOKEN));
     assert!(!rotated.stdout.contains("the-new-token"));
+
+    // `update` changes a secret only when told to: a token or webhook key
+    // still exported from `tenant create` replaces nothing and ends no
+    // rotation's overlap; the --…-from-env flags read them on purpose.
+    let until = previous_token_until(&rotated);
+    assert!(until.is_string(), "{}", rotated.stdout);
+    let exported = |args: &[&str], token: &str, key: &str| {
+        let mut command = cli.command(args);
+        command
+            .env("AFUREKO_TWILIO_AUTH_TOKEN", token)
+            .env("AFUREKO_TWILIO_WEBHOOK_KEY", key);
+        Run::from(command.output().expect("the binary runs"))
+    };
+    let unrelated = exported(
+        &["tenant", "update", "acme", "--language", "en-US"],
+        AUTH_TOKEN,
+        "a-stale-webhook-key",
+    );
+    assert!(unrelated.ok, "{}", unrelated.stderr);
+    assert_eq!(
+        previous_token_until(&unrelated),
+        until,
+        "the overlap stands"
+    );
+    assert!(
+        unrelated
+            .stdout
+            .contains(r#""webhook_shared_key": "(not set)""#),
+        "{}",
+        unrelated.stdout
+    );
+
+    let on_purpose = exported(
+        &[
+            "tenant",
+            "update",
+            "acme",
+            "--twilio-auth-token-from-env",
+            "--keep-previous-token-minutes",
+            "30",
+            "--twilio-webhook-key-from-env",
+        ],
+        "the-third-token",
+        "the-shared-key",
+    );
+    assert!(on_purpose.ok, "{}", on_purpose.stderr);
+    let later = previous_token_until(&on_purpose);
+    assert!(later.is_string() && later != until, "{}", on_purpose.stdout);
+    assert!(
+        on_purpose
+            .stdout
+            .contains(r#""webhook_shared_key": "(set, not shown)""#),
+        "{}",
+        on_purpose.stdout
+    );
+    assert!(!on_purpose.stdout.contains("the-third-token"));
+
+    let unset = cli.run(&["tenant", "update", "acme", "--twilio-auth-token-from-env"]);
+    assert!(!unset.ok);
+    assert!(
+        unset
+            .stderr
+            .contains("AFUREKO_TWILIO_AUTH_TOKEN is not set"),
+        "{}",
+        unset.stderr
+    );
+    let both = exported(
+        &[
+            "tenant",
+            "update",
+            "acme",
+            "--twilio-auth-token",
+            "x",
+            "--twilio-auth-token-from-env",
+        ],
+        "y",
+        "z",
+    );
+    assert!(!both.ok, "{}", both.stdout);
 
     let too_long = cli.run(&[
         "tenant",
@@ -372,6 +756,14 @@ fn a_token_rotation_can_keep_the_old_token_for_a_while() {
         "{}",
         without_token.stderr
     );
+}
+
+/// What `tenant show` says until when the old token is still accepted.
+fn previous_token_until(run: &Run) -> serde_json::Value {
+    let json = run.stdout.find('{').map_or("", |at| &run.stdout[at..]);
+    let shown: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    shown["twilio"]["previous_auth_token_accepted_until"].clone()
 }
 
 #[test]
@@ -438,6 +830,56 @@ fn agents_are_added_listed_reset_and_disabled() {
         "{list}"
     );
     assert!(!list.contains(initial) && !list.contains("argon2"));
+}
+
+/// A tenant keeps an active admin: the CLI cannot disable its last one,
+/// and `agent update --role admin` gives it another (also to recover a
+/// tenant that has none).
+#[test]
+fn an_operator_gives_a_tenant_an_admin_but_never_removes_its_last() {
+    let cli = Cli::new();
+    cli.create_acme();
+    for (login, role) in [("ada", "admin"), ("ann", "agent")] {
+        cli.ok(&[
+            "agent", "add", "--tenant", "acme", "--login", login, "--name", login, "--role", role,
+        ]);
+    }
+    let refused_as_last = |args: &[&str], login: &str| {
+        let refused = cli.run(args);
+        assert!(!refused.ok, "{args:?}");
+        let message = format!("{login} is the tenant's last active admin");
+        assert!(refused.stderr.contains(&message), "{}", refused.stderr);
+    };
+    refused_as_last(
+        &["agent", "disable", "--tenant", "acme", "--login", "ada"],
+        "ada",
+    );
+    let promoted = cli.ok(&[
+        "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "admin",
+    ]);
+    assert_eq!(promoted.stdout, "changed ann of tenant acme: admin (ann)\n");
+    cli.ok(&["agent", "disable", "--tenant", "acme", "--login", "ada"]);
+    refused_as_last(
+        &[
+            "agent", "update", "--tenant", "acme", "--login", "ann", "--role", "agent",
+        ],
+        "ann",
+    );
+    let renamed = cli.ok(&[
+        "agent", "update", "--tenant", "acme", "--login", "ann", "--name", "Ann Sato",
+    ]);
+    assert_eq!(
+        renamed.stdout,
+        "changed ann of tenant acme: admin (Ann Sato)\n"
+    );
+    let nothing = cli.run(&["agent", "update", "--tenant", "acme", "--login", "ann"]);
+    assert!(!nothing.ok);
+    let list = cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
+    assert!(
+        list.lines()
+            .any(|row| row.starts_with("ann ") && row.contains(" admin ")),
+        "{list}"
+    );
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! Call intake: keeping one callback record per caller as a call moves
 //! through the IVR, and noting the recordings Twilio makes.
 
-use crate::domain::callback::{CallbackRecord, Confirmation, NewCallback};
+use crate::domain::callback::{self, CallbackRecord, Confirmation, NewCallback};
+use crate::domain::callback_window::Occurrence;
+use crate::domain::due::Due;
 use crate::domain::ids::{CallSid, RecordingSid};
 use crate::domain::ivr::IvrContext;
 use crate::domain::phone::E164;
@@ -40,6 +42,15 @@ impl RecordingEvent {
     }
 }
 
+/// The record a known caller's call was kept on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallerRecord {
+    /// The call joined an earlier open record of the same number.
+    pub repeat: bool,
+    /// When the record is due, and the window its caller chose.
+    pub due: Due,
+}
+
 /// One call's view of the store at a moment.
 pub struct Intake<'a> {
     store: &'a dyn Store,
@@ -54,13 +65,13 @@ impl<'a> Intake<'a> {
 
     /// Keeps a record on the caller ID for this call; returns whether the
     /// call joined an earlier open record of the same number (a repeat
-    /// caller).
+    /// caller), and when the record is due.
     pub async fn open_for_caller(
         &self,
         call_sid: &CallSid,
         number: &E164,
         ctx: IvrContext,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<CallerRecord, StoreError> {
         let new = self.new_callback(
             call_sid,
             Some(number),
@@ -70,9 +81,18 @@ impl<'a> Intake<'a> {
         );
         Ok(match self.open(new).await? {
             // A retried webhook, or a later step of this call.
-            Opened::Existing(existing) => &existing.call_sid != call_sid,
-            Opened::Joined(_) => true,
-            Opened::Created(_) => false,
+            Opened::Existing(existing) => CallerRecord {
+                repeat: &existing.call_sid != call_sid,
+                due: existing.due(),
+            },
+            Opened::Joined(joined) => CallerRecord {
+                repeat: true,
+                due: joined.due(),
+            },
+            Opened::Created(created) => CallerRecord {
+                repeat: false,
+                due: created.due(),
+            },
         })
     }
 
@@ -117,6 +137,43 @@ impl<'a> Intake<'a> {
     /// Why the caller left the queue, when this call already has a record.
     pub async fn reason_of(&self, call_sid: &CallSid) -> Result<Option<Reason>, StoreError> {
         Ok(self.find_call(call_sid).await?.map(|r| r.reason))
+    }
+
+    /// When the call's record is due (and its window), to tell the caller.
+    pub async fn due_of(&self, call_sid: &CallSid) -> Result<Option<Due>, StoreError> {
+        Ok(self.find_call(call_sid).await?.map(|r| r.due()))
+    }
+
+    /// The caller chose when to be called back (`None`: as soon as
+    /// possible) for the record this call belongs to: its own, or the open
+    /// record it joined, the number's latest wish. A record an agent holds
+    /// already keeps its time. Nothing happens for a call with no record.
+    pub async fn choose_window(
+        &self,
+        call_sid: &CallSid,
+        window: Option<Occurrence>,
+    ) -> Result<(), StoreError> {
+        let Some(record) = self.find_call(call_sid).await? else {
+            return Ok(());
+        };
+        let settings = &self.tenant.settings;
+        let asap = callback::due_at(
+            settings
+                .due_from(record.reason, record.received_at)
+                .unwrap_or(record.received_at),
+            settings.callback_sla_minutes,
+        );
+        let now = self.now;
+        let chosen = modify_callback(self.store, &self.tenant.id, &record.id, |r| {
+            r.choose_window(window, asap, now)
+        })
+        .await?;
+        tracing::info!(
+            callback_id = %chosen.id,
+            window = chosen.window.is_some(),
+            "callback window chosen"
+        );
+        Ok(())
     }
 
     /// Notes a recording on the call's record (its URL at once, so nothing

@@ -7,4 +7,5 @@ pub mod reconcile;
 pub mod recordings;
 pub mod retention;
 pub mod spool;
+pub mod stats;
 pub mod work;

@@ -49,6 +49,21 @@ pub enum Worked {
 }
 
 impl Worked {
+    /// The outcome's name, as `/metrics` counts it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Worked::Stored => "stored",
+            Worked::StoredDeletePending => "stored_delete_pending",
+            Worked::CopyFailed => "copy_failed",
+            Worked::GaveUp => "gave_up",
+            Worked::Deleted => "deleted",
+            Worked::DeleteFailed { .. } => "delete_failed",
+            Worked::Held => "held",
+            Worked::NothingToDo => "nothing_to_do",
+            Worked::Unworkable => "unworkable",
+        }
+    }
+
     /// Whether the job is finished (acked), rather than tried again.
     pub fn is_done(self) -> bool {
         match self {
@@ -168,6 +183,7 @@ impl RecordingCopier {
                 }
             },
         };
+        crate::monitoring::copy_worked(worked.name());
         let settled = if worked.is_done() {
             self.queue.ack(delivery).await
         } else {
@@ -413,8 +429,15 @@ impl RecordingCopier {
     /// that have no job), and says what the queue holds.
     pub async fn sweep(&self, limit: usize) -> Result<SweepReport, StoreError> {
         let redriven = self.queue.redrive(limit, self.clock.now()).await?;
-        let depth = self.queue.depth(self.clock.now()).await?;
+        let depth = self.depth().await?;
         Ok(SweepReport { redriven, depth })
+    }
+
+    /// What the queue holds now; kept for `/metrics` too.
+    pub async fn depth(&self) -> Result<Depth, StoreError> {
+        let depth = self.queue.depth(self.clock.now()).await?;
+        crate::monitoring::copy_queue(depth.waiting, depth.in_flight, depth.dead);
+        Ok(depth)
     }
 
     /// `serve`'s copier: a sweep at start and every `SWEEP_EVERY`, and

@@ -4,7 +4,7 @@
 //! on DynamoDB (the stream of those deletions brings its recordings here).
 //! An admin may also erase a record at once, on the caller's request.
 
-use crate::domain::audit::{AuditAction, AuditEntry};
+use crate::domain::audit::{Actor, AuditAction, AuditEntry};
 use crate::domain::callback::{CallbackRecord, TwilioCopy};
 use crate::domain::ids::CallbackId;
 use crate::domain::tenant::Tenant;
@@ -142,8 +142,7 @@ pub struct Erased {
 pub struct Erasure<'a> {
     pub tenant: &'a Tenant,
     pub id: &'a CallbackId,
-    /// `agent:{login}`
-    pub actor: String,
+    pub actor: &'a Actor,
     pub at: Timestamp,
 }
 

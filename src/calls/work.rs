@@ -1,11 +1,13 @@
-//! Agents' work on the callback list: changes decided by the domain on the
-//! record's latest version and written only if nobody wrote since.
+//! Agents' work on the callback list: the list, a record and its
+//! recordings, and changes decided by the domain on the record's latest
+//! version and written only if nobody wrote since.
 
-use crate::domain::callback::CallbackRecord;
+use crate::domain::callback::{CallbackRecord, RecordingState};
 
+use crate::deps::Deps;
 use crate::domain::ids::{CallbackId, TenantId};
 use crate::domain::work::ChangeError;
-use crate::store::{Store, StoreError, modify_callback};
+use crate::store::{ListQuery, Page, RecordingAccess, StoreError, modify_callback};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkError {
@@ -14,6 +16,12 @@ pub enum WorkError {
     NotFound(String),
     #[error(transparent)]
     Refused(#[from] ChangeError),
+    /// The record has no stored recording (of that sid).
+    #[error("this callback has no stored recording {}", if *.of_sid { "of that sid" } else { "yet" })]
+    NoRecording { of_sid: bool },
+    /// A stored record names audio the recording store does not have.
+    #[error("recording {0} is missing from the store")]
+    MissingAudio(String),
     #[error(transparent)]
     Store(StoreError),
 }
@@ -24,15 +32,59 @@ impl From<StoreError> for WorkError {
     }
 }
 
+/// A page of the tenant's list, oldest due first.
+pub async fn list(
+    deps: Deps<'_>,
+    tenant: &TenantId,
+    query: &ListQuery,
+) -> Result<Page, StoreError> {
+    deps.store.list_callbacks(tenant, query).await
+}
+
+/// The tenant's newest `limit` records, newest call first.
+pub async fn recent(
+    deps: Deps<'_>,
+    tenant: &TenantId,
+    limit: usize,
+) -> Result<Vec<CallbackRecord>, StoreError> {
+    deps.store.recent_callbacks(tenant, limit).await
+}
+
+/// The stored recording `sid` of the record `id` (the newest stored one
+/// when `sid` is `None`): its key, and how an agent gets it.
+pub async fn recording(
+    deps: Deps<'_>,
+    tenant: &TenantId,
+    id: &str,
+    sid: Option<&str>,
+) -> Result<(String, RecordingAccess), WorkError> {
+    let record = load(deps, tenant, id).await?;
+    let key = match sid {
+        Some(sid) => record
+            .recordings
+            .iter()
+            .find(|r| r.sid.as_str() == sid && r.state == RecordingState::Stored)
+            .and_then(|r| r.storage_key.as_deref()),
+        None => record.latest_stored_key(),
+    }
+    .ok_or(WorkError::NoRecording {
+        of_sid: sid.is_some(),
+    })?;
+    match deps.audio.access(key).await? {
+        Some(access) => Ok((key.to_owned(), access)),
+        None => Err(WorkError::MissingAudio(key.to_owned())),
+    }
+}
+
 /// The tenant's record `id` (as the client wrote it).
 pub async fn load(
-    store: &dyn Store,
+    deps: Deps<'_>,
     tenant: &TenantId,
     id: &str,
 ) -> Result<CallbackRecord, WorkError> {
     let not_found = || WorkError::NotFound(id.to_owned());
     let callback_id = CallbackId::parse(id).ok_or_else(not_found)?;
-    store
+    deps.store
         .get_callback(tenant, &callback_id)
         .await?
         .ok_or_else(not_found)
@@ -40,7 +92,7 @@ pub async fn load(
 
 /// Applies an agent's change to the tenant's record `id`.
 pub async fn change(
-    store: &dyn Store,
+    deps: Deps<'_>,
     tenant: &TenantId,
     id: &str,
     mut apply: impl FnMut(&mut CallbackRecord) -> Result<(), ChangeError> + Send,
@@ -48,7 +100,7 @@ pub async fn change(
     let not_found = || WorkError::NotFound(id.to_owned());
     let callback_id = CallbackId::parse(id).ok_or_else(not_found)?;
     let mut refused = None;
-    let updated = modify_callback(store, tenant, &callback_id, |r| match apply(r) {
+    let updated = modify_callback(deps.store, tenant, &callback_id, |r| match apply(r) {
         Ok(()) => true,
         Err(e) => {
             refused = Some(e);

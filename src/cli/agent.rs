@@ -1,26 +1,16 @@
-//! `afureko agent add/list/disable/reset-password`.
+//! `afureko agent add/list/change (or update)/disable/reset-password`.
 
 use super::args::AgentCommand;
-use super::load_tenant;
-use crate::config::Config;
-use crate::domain::agent::{self, AgentAccount, initial_password};
+use super::{deps, load_tenant};
+use crate::accounts::agents::{self, AgentChange, NewAgent};
+use crate::domain::audit::Actor;
 use crate::domain::phone::E164;
-use crate::startup;
+use crate::startup::Backend;
 use anyhow::Context;
 
-/// The initial password: `AFUREKO_AGENT_PASSWORD` if given, else a random
-/// one that is printed once.
-fn password(given: Option<String>) -> (String, bool) {
-    match given {
-        Some(p) => (p, false),
-        None => (initial_password(), true),
-    }
-}
-
-pub async fn agent(config: &Config, command: AgentCommand) -> anyhow::Result<()> {
-    let backend = startup::backend(config).await?;
-    let (store, agents) = (backend.store.as_ref(), backend.agents.as_ref());
-    let now = jiff::Timestamp::now();
+pub async fn agent(backend: &Backend, command: AgentCommand) -> anyhow::Result<()> {
+    let deps = deps(backend);
+    let operator = &Actor::Operator;
     match command {
         AgentCommand::Add {
             tenant,
@@ -28,39 +18,38 @@ pub async fn agent(config: &Config, command: AgentCommand) -> anyhow::Result<()>
             name,
             role,
             phone,
-            password: given,
+            password,
         } => {
-            let tenant = load_tenant(store, tenant).await?;
-            let login = agent::login(&login).context("--login")?;
-            let name = agent::display_name(&name).context("--name")?;
+            let tenant = load_tenant(deps, &tenant).await?;
             let phone = phone
                 .map(|p| E164::parse(&p, tenant.settings.default_region))
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--phone: {e}"))?;
-            let (password, generated) = password(given);
-            let mut account =
-                AgentAccount::new(tenant.id.clone(), login, name, role, &password, now)
-                    .context("the initial password")?;
-            account.phone = phone.map(|p| p.to_string());
-            agents
-                .create_agent(&account)
+            let new = NewAgent {
+                login: &login,
+                name: &name,
+                role,
+                phone,
+                password,
+            };
+            let added = agents::add(deps, operator, &tenant.id, new)
                 .await
-                .with_context(|| format!("cannot add agent {} to {}", account.login, tenant.id))?;
+                .with_context(|| format!("cannot add agent {login} to {}", tenant.id))?;
+            let account = &added.account;
             println!(
                 "added {} {} ({}) to tenant {}",
                 account.role, account.login, account.name, tenant.id
             );
-            if generated {
-                println!("{password}");
+            if added.generated {
+                println!("{}", added.password);
                 eprintln!(
                     "This initial password is shown once; the agent chooses a new one at first sign-in."
                 );
             }
         }
         AgentCommand::List { tenant } => {
-            let tenant = load_tenant(store, tenant).await?;
-            let list = agents
-                .list_agents(&tenant.id)
+            let tenant = load_tenant(deps, &tenant).await?;
+            let list = agents::list(deps, &tenant.id)
                 .await
                 .with_context(|| format!("cannot list the agents of {}", tenant.id))?;
             if list.is_empty() {
@@ -75,10 +64,29 @@ pub async fn agent(config: &Config, command: AgentCommand) -> anyhow::Result<()>
                 println!("{:<20} {:<11} {:<30} {state}", a.login, a.role, a.name);
             }
         }
+        AgentCommand::Change {
+            tenant,
+            login,
+            name,
+            role,
+        } => {
+            let change = AgentChange {
+                name,
+                role,
+                disable: false,
+            };
+            let account = agents::change(deps, operator, &tenant, &login, change).await?;
+            println!(
+                "changed {} of tenant {}: {} ({})",
+                account.login, tenant, account.role, account.name
+            );
+        }
         AgentCommand::Disable { tenant, login } => {
-            let mut account = find(agents, &tenant, &login).await?;
-            account.disable(now);
-            agents.update_agent(&account).await?;
+            let change = AgentChange {
+                disable: true,
+                ..AgentChange::default()
+            };
+            let account = agents::change(deps, operator, &tenant, &login, change).await?;
             println!(
                 "disabled {} of tenant {}: signed out everywhere",
                 account.login, tenant
@@ -87,36 +95,18 @@ pub async fn agent(config: &Config, command: AgentCommand) -> anyhow::Result<()>
         AgentCommand::ResetPassword {
             tenant,
             login,
-            password: given,
+            password,
         } => {
-            let mut account = find(agents, &tenant, &login).await?;
-            let (password, generated) = password(given);
-            account
-                .reset_password(&password)
-                .context("the new password")?;
-            agents.update_agent(&account).await?;
+            let reset = agents::reset_password(deps, operator, &tenant, &login, password).await?;
             println!(
                 "reset the password of {} of tenant {}",
-                account.login, tenant
+                reset.account.login, tenant
             );
-            if generated {
-                println!("{password}");
+            if reset.generated {
+                println!("{}", reset.password);
                 eprintln!("Shown once; the agent chooses a new one at the next sign-in.");
             }
         }
     }
     Ok(())
-}
-
-async fn find(
-    agents: &dyn crate::store::agents::AgentStore,
-    tenant: &crate::domain::ids::TenantId,
-    login: &str,
-) -> anyhow::Result<AgentAccount> {
-    let login = agent::login(login).context("login")?;
-    agents
-        .get_agent(tenant, &login)
-        .await
-        .with_context(|| format!("cannot read agent {login}"))?
-        .with_context(|| format!("no agent {login} in tenant {tenant}"))
 }

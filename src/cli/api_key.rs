@@ -1,22 +1,18 @@
 //! `afureko api-key create/list/revoke`.
 
 use super::args::ApiKeyCommand;
-use super::load_tenant;
-use crate::config::Config;
-use crate::domain::api_key::ApiKey;
-use crate::startup;
+use super::{deps, load_tenant};
+use crate::accounts::keys;
+use crate::domain::audit::Actor;
+use crate::startup::Backend;
 use anyhow::Context;
 
-pub async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<()> {
-    let backend = startup::backend(config).await?;
-    let store = backend.store.as_ref();
+pub async fn api_key(backend: &Backend, command: ApiKeyCommand) -> anyhow::Result<()> {
+    let deps = deps(backend);
     match command {
         ApiKeyCommand::Create { tenant, name } => {
-            let tenant = load_tenant(store, tenant).await?;
-            let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-            let made = ApiKey::generate(tenant.id.clone(), name, jiff::Timestamp::now());
-            store
-                .create_api_key(&made.key)
+            let tenant = load_tenant(deps, &tenant).await?;
+            let made = keys::create(deps, &Actor::Operator, &tenant.id, name.as_deref())
                 .await
                 .with_context(|| format!("cannot create an API key for tenant {}", tenant.id))?;
             println!("created API key {} for tenant {}", made.key.id, tenant.id);
@@ -24,9 +20,8 @@ pub async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<
             eprintln!("This is the only time the key is shown: keep it now.");
         }
         ApiKeyCommand::List { tenant } => {
-            let tenant = load_tenant(store, tenant).await?;
-            let keys = store
-                .list_api_keys(&tenant.id)
+            let tenant = load_tenant(deps, &tenant).await?;
+            let keys = keys::list(deps, &tenant.id)
                 .await
                 .with_context(|| format!("cannot list the API keys of tenant {}", tenant.id))?;
             if keys.is_empty() {
@@ -47,9 +42,8 @@ pub async fn api_key(config: &Config, command: ApiKeyCommand) -> anyhow::Result<
             }
         }
         ApiKeyCommand::Revoke { tenant, key_id } => {
-            let tenant = load_tenant(store, tenant).await?;
-            let key = store
-                .revoke_api_key(&tenant.id, &key_id, jiff::Timestamp::now())
+            let tenant = load_tenant(deps, &tenant).await?;
+            let key = keys::revoke(deps, &Actor::Operator, &tenant.id, &key_id)
                 .await
                 .with_context(|| {
                     format!("cannot revoke API key {key_id} of tenant {}", tenant.id)

@@ -4,9 +4,9 @@ use crate::domain::agent::Role;
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey};
-use crate::domain::routing::RoutingMode;
 use crate::domain::schedule::Holiday;
-use clap::{Args, Parser, Subcommand};
+use crate::domain::settings::{Kind, SETTINGS, Setting, Value};
+use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand};
 use jiff::civil::Date;
 
 #[derive(Parser)]
@@ -29,7 +29,7 @@ pub enum Command {
     Demo {
         /// Prompt language of the demo tenant.
         #[arg(long, default_value = "ja-JP")]
-        language: Language,
+        language: crate::domain::prompts::Language,
         /// Play the call into the configured store (AFUREKO_DATA_DIR, or
         /// AFUREKO_TABLE and AFUREKO_BUCKET) and keep it there, as tenant
         /// `demo`, to work it on the agents' page.
@@ -40,6 +40,17 @@ pub enum Command {
         /// first record is open is a repeat call that joins it.
         #[arg(long)]
         caller_id: bool,
+        /// The caller's number.
+        #[arg(long, default_value = "+81312345678")]
+        from: String,
+        /// dtmf-speech: the caller says the number instead of typing it,
+        /// and says yes to confirm it.
+        #[arg(long, default_value = "dtmf")]
+        number_entry: crate::domain::speech::NumberEntry,
+        /// A callback window the demo tenant offers (repeatable, e.g.
+        /// 1=09:00-12:00); the caller chooses the first.
+        #[arg(long = "callback-window", value_name = "KEY=HH:MM-HH:MM")]
+        callback_windows: Vec<crate::domain::callback_window::CallbackWindow>,
     },
     /// Re-drive recording copy jobs the queue gave up on (dead-letter
     /// queue) and say what the copy queue holds; delete expired records and
@@ -61,7 +72,7 @@ pub enum Command {
     /// Create, list or revoke a tenant's API keys.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
-    /// Add, list, disable agents or reset their passwords.
+    /// Add, list, change, disable agents or reset their passwords.
     #[command(subcommand)]
     Agent(AgentCommand),
     /// Read a tenant's audit trail (erasures, API keys, settings changes).
@@ -149,7 +160,26 @@ pub enum AgentCommand {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
     },
-    /// Disable an agent: every session ends at once.
+    /// Change an agent's name or role (also `agent update`); `--role
+    /// admin` gives a tenant an admin, also one left with none. The
+    /// tenant's last active admin keeps the role.
+    #[command(
+        visible_alias = "update",
+        group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "role"]))
+    )]
+    Change {
+        #[arg(long, value_parser = TenantId::parse)]
+        tenant: TenantId,
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// agent, supervisor or admin.
+        #[arg(long)]
+        role: Option<Role>,
+    },
+    /// Disable an agent: every session ends at once (not the tenant's last
+    /// active admin).
     Disable {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
@@ -219,6 +249,10 @@ pub enum TenantCommand {
         /// Also read from AFUREKO_TWILIO_AUTH_TOKEN, which keeps it out of shell history.
         #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
         twilio_auth_token: String,
+        /// Secret of a Twilio webhook SharedKey, if the account signs with
+        /// one; also read from AFUREKO_TWILIO_WEBHOOK_KEY.
+        #[arg(long, env = "AFUREKO_TWILIO_WEBHOOK_KEY", hide_env_values = true)]
+        twilio_webhook_key: Option<String>,
         #[command(flatten)]
         settings: SettingsArgs,
     },
@@ -227,18 +261,29 @@ pub enum TenantCommand {
         #[arg(value_parser = TenantId::parse)]
         id: TenantId,
     },
-    /// Change a tenant's settings or credentials.
+    /// Change a tenant's settings or credentials. Secrets change only when
+    /// named: AFUREKO_TWILIO_AUTH_TOKEN and AFUREKO_TWILIO_WEBHOOK_KEY are
+    /// read only with their --…-from-env flag.
+    #[command(group(clap::ArgGroup::new("new_token").args(["twilio_auth_token", "twilio_auth_token_from_env"])))]
     Update {
         #[arg(value_parser = TenantId::parse)]
         id: TenantId,
         #[arg(long, value_parser = AccountSid::parse)]
         twilio_account_sid: Option<AccountSid>,
-        #[arg(long, env = "AFUREKO_TWILIO_AUTH_TOKEN", hide_env_values = true)]
+        #[arg(long)]
         twilio_auth_token: Option<String>,
-        /// With --twilio-auth-token: keep accepting the old token for this
+        /// The new auth token from AFUREKO_TWILIO_AUTH_TOKEN (out of shell history).
+        #[arg(long)]
+        twilio_auth_token_from_env: bool,
+        /// With a new token: keep accepting the old token for this
         /// many minutes (0-10080), for calls already under way.
-        #[arg(long, default_value_t = 0, requires = "twilio_auth_token")]
+        #[arg(long, default_value_t = 0, requires = "new_token")]
         keep_previous_token_minutes: u32,
+        #[arg(long, conflicts_with = "twilio_webhook_key_from_env")]
+        twilio_webhook_key: Option<String>,
+        /// The webhook SharedKey's secret from AFUREKO_TWILIO_WEBHOOK_KEY.
+        #[arg(long)]
+        twilio_webhook_key_from_env: bool,
         #[command(flatten)]
         settings: SettingsArgs,
     },
@@ -250,58 +295,130 @@ pub enum TenantCommand {
 
 #[derive(Args)]
 pub struct SettingsArgs {
-    /// Prompt language: ja-JP (default) or en-US.
-    #[arg(long)]
-    pub language: Option<Language>,
-    /// Twilio Say voice; defaults to the language's default voice.
-    #[arg(long)]
-    pub voice: Option<String>,
+    #[command(flatten)]
+    pub defined: DefinedSettings,
     /// Replace one prompt: NAME=TEXT (repeatable; `{number}` is read back).
     #[arg(long = "prompt", value_name = "NAME=TEXT", value_parser = prompt)]
     pub prompts: Vec<(PromptKey, String)>,
     /// Put one prompt back to the language default (repeatable).
     #[arg(long = "reset-prompt", value_name = "NAME")]
     pub reset_prompts: Vec<PromptKey>,
-    /// Secret of a Twilio webhook SharedKey, if the account signs with one.
-    #[arg(long, env = "AFUREKO_TWILIO_WEBHOOK_KEY", hide_env_values = true)]
-    pub twilio_webhook_key: Option<String>,
-    #[arg(long)]
-    pub max_recording_seconds: Option<u32>,
-    #[arg(long)]
-    pub number_entry_attempts: Option<u32>,
-    #[arg(long)]
-    pub max_callback_attempts: Option<u32>,
-    #[arg(long)]
-    pub callback_sla_minutes: Option<u32>,
-    /// Minutes after which an agent's claim lapses.
-    #[arg(long)]
-    pub claim_timeout_minutes: Option<u32>,
-    /// Minutes until an unreached callback is due again.
-    #[arg(long)]
-    pub retry_delay_minutes: Option<u32>,
-    /// IANA time zone, e.g. Asia/Tokyo.
-    #[arg(long)]
-    pub time_zone: Option<String>,
     /// Region for numbers typed without a country code, e.g. JP.
     #[arg(long, value_parser = Region::parse)]
     pub default_region: Option<Region>,
-    #[arg(long)]
-    pub delete_twilio_recording: Option<bool>,
-    /// Fetch recordings from Twilio as wav (default) or mp3 (a tenth of the size).
-    #[arg(long)]
-    pub recording_format: Option<crate::domain::tenant::RecordingFormat>,
-    /// Days a completed or failed record and its recordings are kept (1-3650).
-    #[arg(long)]
-    pub retention_days: Option<u32>,
     #[command(flatten)]
     pub routing: RoutingArgs,
 }
 
+/// A flag for each of `SETTINGS` (`--max-recording-seconds`), checked by
+/// the setting's own kind, bounds and choices, as the API checks them.
+pub struct DefinedSettings(pub Vec<(&'static Setting, Value)>);
+
+/// Flags that kept an older name as well.
+const OLD_NAMES: [(&str, &str); 1] = [("routing_mode", "mode")];
+
+fn flag(setting: &'static Setting) -> Arg {
+    let value_name = match setting.kind {
+        Kind::Boolean => "true|false".to_owned(),
+        Kind::Integer { min, max } => format!("{min}-{max}"),
+        Kind::Text { .. } => "TEXT".to_owned(),
+        Kind::Choice(choices) => choices.join("|"),
+        Kind::List { item, .. } => item.value_name().to_owned(),
+    };
+    let help = setting.help.trim_end_matches('.');
+    let arg = Arg::new(setting.name)
+        .value_name(value_name)
+        .value_parser(move |text: &str| setting.parse(text).map_err(|e| e.to_string()));
+    let arg = match setting.kind {
+        // A list is given an item a flag, named in the singular
+        // (`--callback-window`, repeated): the items replace the list.
+        Kind::List { .. } => arg
+            .long(list_flag(setting))
+            .action(ArgAction::Append)
+            .help(format!("{help} (repeatable; replaces the list)")),
+        _ => arg.long(setting.name.replace('_', "-")).help(help),
+    };
+    OLD_NAMES
+        .iter()
+        .filter(|(name, _)| *name == setting.name)
+        .fold(arg, |arg, (_, old)| arg.visible_alias(*old))
+}
+
+/// A list setting's flag: its name, in the plural, in the singular.
+fn list_flag(setting: &Setting) -> String {
+    let name = setting.name.replace('_', "-");
+    name.strip_suffix('s').unwrap_or(&name).to_owned()
+}
+
+/// The flag that empties a list setting: `--no-callback-windows`.
+fn clear_flag(setting: &'static Setting) -> Arg {
+    Arg::new(clear_id(setting))
+        .long(format!("no-{}", setting.name.replace('_', "-")))
+        .action(ArgAction::SetTrue)
+        .conflicts_with(setting.name)
+        .help(format!("Clear {} (none)", setting.name))
+}
+
+fn clear_id(setting: &Setting) -> String {
+    format!("no_{}", setting.name)
+}
+
+/// A setting's value from the command line, if given: a list's items
+/// gathered and checked as a whole.
+fn given(setting: &'static Setting, matches: &ArgMatches) -> Result<Option<Value>, clap::Error> {
+    let Kind::List { .. } = setting.kind else {
+        return Ok(matches.get_one::<Value>(setting.name).cloned());
+    };
+    if matches.get_flag(&clear_id(setting)) {
+        return Ok(Some(Value::List(Vec::new())));
+    }
+    let Some(values) = matches.get_many::<Value>(setting.name) else {
+        return Ok(None);
+    };
+    let items = values
+        .flat_map(|v| match v {
+            Value::List(items) => items.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    setting
+        .check(Value::List(items))
+        .map(Some)
+        .map_err(|e| clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{e}\n")))
+}
+
+impl clap::FromArgMatches for DefinedSettings {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut values = Vec::new();
+        for setting in &SETTINGS {
+            if let Some(value) = given(setting, matches)? {
+                values.push((setting, value));
+            }
+        }
+        Ok(DefinedSettings(values))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for DefinedSettings {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        SETTINGS.iter().fold(command, |command, s| match s.kind {
+            Kind::List { .. } => command.arg(flag(s)).arg(clear_flag(s)),
+            _ => command.arg(flag(s)),
+        })
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
 #[derive(Args)]
 pub struct RoutingArgs {
-    /// overflow (default), dial or queue.
-    #[arg(long)]
-    pub mode: Option<RoutingMode>,
     /// An agent's number or sip: URI for dial mode (repeatable; replaces the list).
     #[arg(long = "dial-to", value_name = "NUMBER|SIP")]
     pub dial_to: Vec<String>,
@@ -334,9 +451,6 @@ pub struct RoutingArgs {
     /// Remove a holiday (repeatable).
     #[arg(long = "remove-holiday", value_name = "DATE", value_parser = date)]
     pub remove_holidays: Vec<Date>,
-    /// Closed now, whatever the hours say (true/false).
-    #[arg(long)]
-    pub closed_now: Option<bool>,
 }
 
 #[derive(Subcommand)]

@@ -2,18 +2,16 @@
 //! object a line.
 
 use super::args::AuditCommand;
-use super::load_tenant;
-use crate::config::Config;
-use crate::startup;
+use super::{deps, load_tenant};
+use crate::startup::Backend;
+use crate::tenants;
 use anyhow::Context;
 
-pub async fn audit(config: &Config, command: AuditCommand) -> anyhow::Result<()> {
+pub async fn audit(backend: &Backend, command: AuditCommand) -> anyhow::Result<()> {
     let AuditCommand::List { tenant, limit } = command;
-    let backend = startup::backend(config).await?;
-    let tenant = load_tenant(backend.store.as_ref(), tenant).await?.id;
-    let entries = backend
-        .audit
-        .list_audit(&tenant, limit)
+    let deps = deps(backend);
+    let tenant = load_tenant(deps, &tenant).await?.id;
+    let entries = tenants::audit_trail(deps, &tenant, limit)
         .await
         .with_context(|| format!("cannot read the audit trail of tenant {tenant}"))?;
     if entries.is_empty() {

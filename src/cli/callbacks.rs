@@ -1,23 +1,21 @@
 //! `afureko callbacks list`.
 
 use super::args::CallbacksCommand;
-use super::load_tenant;
-use crate::config::Config;
+use super::{deps, load_tenant};
+use crate::calls::work;
 use crate::domain::phone::mask;
-use crate::startup;
+use crate::startup::Backend;
 use anyhow::Context;
 
-pub async fn callbacks(config: &Config, command: CallbacksCommand) -> anyhow::Result<()> {
+pub async fn callbacks(backend: &Backend, command: CallbacksCommand) -> anyhow::Result<()> {
     let CallbacksCommand::List {
         tenant,
         limit,
         full,
     } = command;
-    let backend = startup::backend(config).await?;
-    let tenant = load_tenant(backend.store.as_ref(), tenant).await?.id;
-    let records = backend
-        .store
-        .recent_callbacks(&tenant, limit)
+    let deps = deps(backend);
+    let tenant = load_tenant(deps, &tenant).await?.id;
+    let records = work::recent(deps, &tenant, limit)
         .await
         .with_context(|| format!("cannot list the callbacks of tenant {tenant}"))?;
     if records.is_empty() {

@@ -19,7 +19,7 @@ pub async fn fallback_twiml(config: &Config, args: FallbackArgs) -> anyhow::Resu
         );
     }
     let backend = startup::backend(config).await?;
-    let tenant = super::load_tenant(backend.store.as_ref(), args.tenant).await?;
+    let tenant = super::load_tenant(super::deps(&backend), &args.tenant).await?;
     let mut settings = tenant.settings;
     if let Some(language) = args.language.filter(|l| *l != settings.language) {
         // The tenant's own texts are in its language: another speaks its defaults.
@@ -29,7 +29,8 @@ pub async fn fallback_twiml(config: &Config, args: FallbackArgs) -> anyhow::Resu
         };
     }
     let twiml = if args.thanks {
-        ivr::after_recording(&settings)
+        // A static document knows no record: the thanks says "as soon as possible".
+        ivr::after_recording(&settings, None, jiff::Timestamp::now())
     } else {
         let thanks = match args.thanks_url {
             Some(url) if url.trim().is_empty() => bail!("--thanks-url: empty"),
@@ -55,7 +56,7 @@ pub async fn reconcile(config: &Config, args: ReconcileArgs) -> anyhow::Result<(
     );
     let (who, done) = match args.tenant {
         Some(id) => {
-            let tenant = super::load_tenant(backend.store.as_ref(), id).await?;
+            let tenant = super::load_tenant(super::deps(&backend), &id).await?;
             let done = state.reconciler.run(&tenant, args.since).await;
             let done = done.with_context(|| format!("cannot reconcile tenant {}", tenant.id))?;
             (tenant.id.to_string(), done)

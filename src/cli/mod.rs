@@ -10,12 +10,14 @@ mod fallback;
 mod ops;
 mod tenant;
 
+use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::deps::Deps;
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::Tenant;
-use crate::startup;
-use crate::store::Store;
-use anyhow::Context;
+use crate::settings::BaseUrl;
+use crate::startup::{self, Backend};
+use crate::tenants;
 use args::{AwsCommand, Cli, Command};
 use clap::Parser;
 use std::process::ExitCode;
@@ -50,28 +52,70 @@ async fn run(command: Command) -> anyhow::Result<()> {
             language,
             keep,
             caller_id,
+            from,
+            number_entry,
+            callback_windows,
         } => {
             let config = if keep { Some(config()?) } else { None };
-            Ok(crate::demo::run(language, config.as_ref(), caller_id).await?)
+            let script = crate::demo::Script {
+                language,
+                caller_id,
+                from,
+                number_entry,
+                windows: callback_windows,
+            };
+            Ok(crate::demo::run(&script, config.as_ref()).await?)
         }
         Command::Serve => Ok(startup::serve(config()?).await?),
         Command::Sweep { limit } => ops::sweep(&config()?, limit).await,
-        Command::Tenant(command) => tenant::tenant(&config()?, *command).await,
-        Command::Callbacks(command) => callbacks::callbacks(&config()?, command).await,
-        Command::ApiKey(command) => api_key::api_key(&config()?, command).await,
-        Command::Agent(command) => agent::agent(&config()?, command).await,
-        Command::Audit(command) => audit::audit(&config()?, command).await,
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
         Command::Aws(AwsCommand::Migrate) => ops::aws_migrate(&config()?).await,
         Command::FallbackTwiml(args) => fallback::fallback_twiml(&config()?, args).await,
         Command::Reconcile(args) => fallback::reconcile(&config()?, args).await,
+        command => {
+            let config = config()?;
+            let backend = startup::backend(&config).await?;
+            on_backend(&backend, &config.public_url, command).await
+        }
     }
 }
 
-async fn load_tenant(store: &dyn Store, id: TenantId) -> anyhow::Result<Tenant> {
-    store
-        .get_tenant(&id)
-        .await
-        .with_context(|| format!("cannot read tenant {id}"))?
-        .with_context(|| format!("no tenant {id}"))
+/// Runs `afureko <args>` for a verb on tenants' data (tenant, agent,
+/// api-key, callbacks, audit) on `backend`, as the binary runs it on the
+/// configured one; `public_url` is what `tenant` prints webhook URLs
+/// under. Tests drive the CLI on every backend through it.
+pub async fn run_on(backend: &Backend, public_url: &BaseUrl, args: &[&str]) -> anyhow::Result<()> {
+    let cli = Cli::try_parse_from(std::iter::once("afureko").chain(args.iter().copied()))?;
+    on_backend(backend, public_url, cli.command).await
+}
+
+async fn on_backend(
+    backend: &Backend,
+    public_url: &BaseUrl,
+    command: Command,
+) -> anyhow::Result<()> {
+    match command {
+        Command::Tenant(command) => tenant::tenant(backend, public_url, *command).await,
+        Command::Callbacks(command) => callbacks::callbacks(backend, command).await,
+        Command::ApiKey(command) => api_key::api_key(backend, command).await,
+        Command::Agent(command) => agent::agent(backend, command).await,
+        Command::Audit(command) => audit::audit(backend, command).await,
+        _ => anyhow::bail!("this command opens its own backend: run it as afureko"),
+    }
+}
+
+/// What the use cases run on: the configured backend's stores and the
+/// system clock. The operator's changes are audited as `Actor::Operator`.
+fn deps(backend: &Backend) -> Deps<'_> {
+    Deps {
+        store: backend.store.as_ref(),
+        audio: backend.audio.as_ref(),
+        agents: backend.agents.as_ref(),
+        audit: backend.audit.as_ref(),
+        clock: &SystemClock,
+    }
+}
+
+async fn load_tenant(deps: Deps<'_>, id: &TenantId) -> anyhow::Result<Tenant> {
+    Ok(tenants::load(deps, id).await?)
 }

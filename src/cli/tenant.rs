@@ -2,43 +2,43 @@
 //! settings; every write seals the tenant's secrets (`store::sealed`).
 
 use super::args::{SettingsArgs, TenantCommand};
-use super::load_tenant;
-use crate::config::Config;
-use crate::domain::settings::SettingsChange;
-use crate::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
-use crate::startup;
+use super::{deps, load_tenant};
+use crate::domain::audit::Actor;
+use crate::domain::settings::{OtherSettings, SettingsChange};
+use crate::domain::tenant::{AuthToken, Tenant, TwilioCredentials};
+use crate::settings::BaseUrl;
+use crate::startup::Backend;
+use crate::tenants::{self, CredentialsChange, TenantsError};
 use anyhow::Context;
+
+/// A secret given by its flag or, with `from_env`, by `var`. `update`
+/// reads the environment only when asked: a variable still exported from
+/// `create` must not replace a secret (or end a rotation's overlap).
+fn secret(given: Option<String>, from_env: bool, var: &str) -> anyhow::Result<Option<String>> {
+    if !from_env {
+        return Ok(given);
+    }
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Ok(Some(value)),
+        _ => anyhow::bail!("{var} is not set"),
+    }
+}
+
+/// The webhook SharedKey's secret, as a token.
+fn webhook_key(key: Option<String>) -> anyhow::Result<Option<AuthToken>> {
+    key.map(|key| AuthToken::new(&key).context("--twilio-webhook-key"))
+        .transpose()
+}
 
 impl SettingsArgs {
     /// The flags as the domain's change: the same rules as the API's
-    /// `PATCH /api/v1/settings`. The webhook key is a secret, so the CLI's
-    /// own.
-    fn apply(
-        self,
-        settings: &mut TenantSettings,
-        twilio: &mut TwilioCredentials,
-    ) -> anyhow::Result<()> {
-        if let Some(key) = self.twilio_webhook_key {
-            twilio.webhook_shared_key = Some(AuthToken::new(&key).context("--twilio-webhook-key")?);
-        }
+    /// `PATCH /api/v1/settings`. Secrets are the CLI's own (see `tenant`).
+    fn into_change(self) -> anyhow::Result<SettingsChange> {
         let routing = self.routing;
-        SettingsChange {
-            language: self.language,
-            voice: self.voice,
+        let mut change = SettingsChange::from(OtherSettings {
             prompts: self.prompts,
             reset_prompts: self.reset_prompts,
-            max_recording_seconds: self.max_recording_seconds,
-            number_entry_attempts: self.number_entry_attempts,
-            max_callback_attempts: self.max_callback_attempts,
-            callback_sla_minutes: self.callback_sla_minutes,
-            claim_timeout_minutes: self.claim_timeout_minutes,
-            retry_delay_minutes: self.retry_delay_minutes,
-            retention_days: self.retention_days,
-            time_zone: self.time_zone,
             default_region: self.default_region,
-            delete_twilio_recording: self.delete_twilio_recording,
-            recording_format: self.recording_format,
-            routing_mode: routing.mode,
             dial_to: routing.dial_to,
             ring_timeout_seconds: routing.ring_timeout_seconds,
             dial_caller_id: routing.dial_caller_id,
@@ -51,94 +51,96 @@ impl SettingsArgs {
             hours: routing.hours,
             holidays: routing.holidays,
             remove_holidays: routing.remove_holidays,
-            closed_now: routing.closed_now,
+        });
+        for (setting, value) in self.defined.0 {
+            change.set(setting, value)?;
         }
-        .apply(settings)?;
-        Ok(())
+        Ok(change)
     }
 }
 
-pub async fn tenant(config: &Config, command: TenantCommand) -> anyhow::Result<()> {
-    let backend = startup::backend(config).await?;
-    let store = backend.store.as_ref();
+pub async fn tenant(
+    backend: &Backend,
+    public_url: &BaseUrl,
+    command: TenantCommand,
+) -> anyhow::Result<()> {
+    let deps = deps(backend);
     match command {
         TenantCommand::Create {
             id,
             twilio_account_sid,
             twilio_auth_token,
+            twilio_webhook_key,
             settings,
         } => {
             let mut twilio =
                 TwilioCredentials::new(twilio_account_sid, AuthToken::new(&twilio_auth_token)?);
-            let mut tenant_settings =
-                TenantSettings::for_language(settings.language.unwrap_or_default());
-            settings.apply(&mut tenant_settings, &mut twilio)?;
-            let tenant = Tenant {
-                id,
-                twilio,
-                settings: tenant_settings,
-                created_at: jiff::Timestamp::now(),
-            };
-            store
-                .create_tenant(&tenant)
+            twilio.webhook_shared_key = webhook_key(twilio_webhook_key)?;
+            let change = settings.into_change()?;
+            let tenant = tenants::create(deps, id.clone(), twilio, change)
                 .await
-                .with_context(|| format!("cannot create tenant {}", tenant.id))?;
+                .with_context(|| format!("cannot create tenant {id}"))?;
             println!("created tenant {}", tenant.id);
-            print_tenant(config, &tenant);
+            print_tenant(public_url, &tenant);
         }
         TenantCommand::Show { id } => {
-            let tenant = load_tenant(store, id).await?;
-            print_tenant(config, &tenant);
+            let tenant = load_tenant(deps, &id).await?;
+            print_tenant(public_url, &tenant);
         }
         TenantCommand::Update {
             id,
             twilio_account_sid,
             twilio_auth_token,
+            twilio_auth_token_from_env,
             keep_previous_token_minutes,
+            twilio_webhook_key,
+            twilio_webhook_key_from_env,
             settings,
         } => {
-            let mut tenant = load_tenant(store, id).await?;
-            if let Some(sid) = twilio_account_sid {
-                tenant.twilio.account_sid = sid;
-            }
-            if let Some(token) = twilio_auth_token {
-                tenant
-                    .twilio
-                    .rotate_auth_token(
-                        AuthToken::new(&token)?,
-                        keep_previous_token_minutes,
-                        jiff::Timestamp::now(),
-                    )
-                    .context("--keep-previous-token-minutes")?;
-            }
-            settings.apply(&mut tenant.settings, &mut tenant.twilio)?;
-            store
-                .update_tenant(&tenant)
+            let (token_var, key_var) = ("AFUREKO_TWILIO_AUTH_TOKEN", "AFUREKO_TWILIO_WEBHOOK_KEY");
+            let token = secret(twilio_auth_token, twilio_auth_token_from_env, token_var)?;
+            let key = secret(twilio_webhook_key, twilio_webhook_key_from_env, key_var)?;
+            let webhook_shared_key = webhook_key(key)?;
+            let change = settings.into_change()?;
+            let auth_token = token
+                .map(|token| AuthToken::new(&token))
+                .transpose()?
+                .map(|token| (token, keep_previous_token_minutes));
+            let credentials = CredentialsChange {
+                account_sid: twilio_account_sid,
+                auth_token,
+                webhook_shared_key,
+            };
+            let tenant = tenants::update(deps, &Actor::Operator, &id, credentials, change)
                 .await
-                .with_context(|| format!("cannot update tenant {}", tenant.id))?;
+                .map_err(|e| match e {
+                    // Name the flag of a refused credential.
+                    TenantsError::Credentials(e) => {
+                        let flag = format!("--{}", e.field().replace('_', "-"));
+                        anyhow::Error::new(e).context(flag)
+                    }
+                    TenantsError::Store(e) => {
+                        anyhow::Error::new(e).context(format!("cannot update tenant {id}"))
+                    }
+                    other => other.into(),
+                })?;
             println!("updated tenant {}", tenant.id);
-            print_tenant(config, &tenant);
+            print_tenant(public_url, &tenant);
         }
         TenantCommand::Reseal => {
-            let ids = store.tenant_ids().await.context("cannot list tenants")?;
-            for id in &ids {
-                // Read opened, written sealed: a legacy plaintext secret is sealed.
-                let tenant = load_tenant(store, id.clone()).await?;
-                store
-                    .update_tenant(&tenant)
-                    .await
-                    .with_context(|| format!("cannot reseal tenant {id}"))?;
-            }
-            println!("sealed the secrets of {} tenants", ids.len());
+            let count = tenants::reseal(deps)
+                .await
+                .context("cannot reseal the tenants")?;
+            println!("sealed the secrets of {count} tenants");
         }
     }
     Ok(())
 }
 
-fn print_tenant(config: &Config, tenant: &Tenant) {
+fn print_tenant(public_url: &BaseUrl, tenant: &Tenant) {
     let view = serde_json::json!({
         "id": tenant.id,
-        "voice_webhook_url": config.public_url.join(&format!("/twilio/{}/voice", tenant.id)),
+        "voice_webhook_url": public_url.join(&format!("/twilio/{}/voice", tenant.id)),
         "twilio": {
             "account_sid": tenant.twilio.account_sid,
             "auth_token": "(set, not shown)",

@@ -131,6 +131,18 @@ pub enum AgentError {
     Hash,
 }
 
+impl AgentError {
+    /// The input at fault, where it is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            AgentError::Login => Some("login"),
+            AgentError::Name => Some("name"),
+            AgentError::PasswordLength | AgentError::SamePassword => Some("password"),
+            AgentError::Hash => None,
+        }
+    }
+}
+
 /// A login as typed: trimmed and lower-cased.
 pub fn login(input: &str) -> Result<String, AgentError> {
     let login = input.trim().to_ascii_lowercase();
@@ -247,6 +259,11 @@ impl AgentAccount {
 
     pub fn is_active(&self) -> bool {
         self.disabled_at.is_none()
+    }
+
+    /// Counts for the rule that a tenant keeps an active admin.
+    pub fn is_active_admin(&self) -> bool {
+        self.role == Role::Admin && self.is_active()
     }
 
     /// Checks a password and counts the result; the caller stores the

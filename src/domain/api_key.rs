@@ -22,6 +22,35 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// The longest name a key may have, in characters.
+pub const MAX_NAME_CHARS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiKeyError {
+    #[error("name: at most {MAX_NAME_CHARS} characters, no control characters")]
+    Name,
+}
+
+impl ApiKeyError {
+    /// The input at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ApiKeyError::Name => "name",
+        }
+    }
+}
+
+/// What a key is for, as given: trimmed; blank is none.
+pub fn key_name(input: Option<&str>) -> Result<Option<String>, ApiKeyError> {
+    let Some(name) = input.map(str::trim).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(ApiKeyError::Name);
+    }
+    Ok(Some(name.to_owned()))
+}
+
 /// A freshly made key: the secret to show once, and the record to store.
 pub struct NewApiKey {
     pub secret: String,
@@ -66,6 +95,28 @@ impl ApiKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_trimmed_bounded_and_printable() {
+        assert_eq!(
+            key_name(Some(" front desk ")),
+            Ok(Some("front desk".into()))
+        );
+        assert_eq!(key_name(Some("  ")), Ok(None));
+        assert_eq!(key_name(None), Ok(None));
+        assert_eq!(
+            key_name(Some(&"x".repeat(MAX_NAME_CHARS)))
+                .unwrap()
+                .unwrap()
+                .len(),
+            100
+        );
+        assert_eq!(
+            key_name(Some(&"x".repeat(MAX_NAME_CHARS + 1))),
+            Err(ApiKeyError::Name)
+        );
+        assert_eq!(key_name(Some("a\u{7}b")), Err(ApiKeyError::Name));
+    }
 
     #[test]
     fn keys_are_random_and_only_their_hash_is_kept() {

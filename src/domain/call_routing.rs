@@ -142,6 +142,7 @@ fn hold(settings: &TenantSettings, arrived: Timestamp, links: &dyn RoutingLinks)
             num_digits: Some(1),
             timeout_seconds: queue.offer_interval_seconds,
             finish_on_key: None,
+            speech: None,
             prompts: vec![hold, Prompt::Say(say(PromptKey::QueueOffer))],
         }))
         .push(Verb::Redirect {

@@ -6,8 +6,8 @@
 //! of that. Anything else (other countries, national forms) goes to the
 //! library.
 
-use regex::Regex;
-use std::sync::LazyLock;
+use regex::{Regex, RegexBuilder};
+use std::sync::{LazyLock, OnceLock};
 
 /// Japan's patterns and lengths from the library's metadata (libphonenumber
 /// 9.0.33, as the `phonenumber` crate carries it), whitespace removed. Kept
@@ -33,6 +33,154 @@ const KINDS: [(&str, &str, &[u16]); 8] = [
     ),
     ("mobile", r"[6-9]0[1-9]\d{7}", &[10]),
 ];
+
+/// Japan's national formats from the same metadata, in its order: the
+/// pattern, the last (most precise) leading-digits pattern, which is the
+/// one the library's formatter tries, the format, and the national-prefix
+/// formatting rule. The grouping depends on the exchange, not only the area
+/// code (0422-22-1234 but 042-212-3456). A test holds them to the library.
+static FORMATS: [Format; 16] = [
+    Format::new(r"(\d{4})(\d{4})", r"00777[01]", "$1-$2", None),
+    Format::new(r"(\d{8,10})", r"000", "$1", None),
+    Format::new(
+        r"(\d{3})(\d{3})(\d{3})",
+        r"(?:12|57|99)0",
+        "$1-$2-$3",
+        Some("$NP$FG"),
+    ),
+    Format::new(
+        r"(\d{4})(\d)(\d{4})",
+        r"1(?:267|3(?:7[247]|9[278])|466|5(?:47|58|64)|6(?:3[245]|48|5[4-68]))|499[2468]|5(?:769|979[2-69])|7468|8(?:3(?:8[7-9]|96[2457-9])|477|51[2-9])|9(?:802|9(?:1[23]|69))|1(?:45|58)[67]",
+        "$1-$2-$3",
+        Some("$NP$FG"),
+    ),
+    Format::new(r"(\d{2})(\d{3})(\d{4})", r"60", "$1-$2-$3", Some("$NP$FG")),
+    Format::new(
+        r"(\d)(\d{4})(\d{4})",
+        r"3|4(?:2(?:0|9[02-69])|7(?:0[019]|1))|6[1-9]",
+        "$1-$2-$3",
+        Some("$NP$FG"),
+    ),
+    Format::new(
+        r"(\d{2})(\d{3})(\d{4})",
+        r"1(?:1|5(?:4[018]|5[017])|77|88|9[69])|2(?:2[127]|3[0-269]|4[59]|5(?:[1-3]|5[0-69]|9(?:17|99))|6(?:2|4[016-9])|7(?:[1-35]|8[0189])|8(?:[16]|3[0134]|9[0-5])|9(?:[028]|17))|4(?:2(?:[13-79]|8[014-6])|3[0-57]|[45]|6[248]|7[2-47]|9[29])|5(?:2|3(?:[045]|9(?:[0-58]|6[4-9]|7[0-35689]))|4[0-369]|5[29]|8[02389]|9[0-3])|7(?:2[02-46-9]|34|[58]|6[0249]|7[57]|9(?:[23]|4[0-59]|5[01569]|6[0167]))|8(?:2(?:[1258]|4[0-39]|9[0169])|3(?:[29]|60|7(?:[017-9]|6[6-8]))|49|51|6(?:[0-24]|36[2-57-9]|5(?:[0-389]|5[23])|6(?:[01]|9[178])|7(?:2[2-468]|3[78])|9[0145])|7[0-468]|8[68])|9(?:4[15]|5[138]|7[156]|8[189]|9(?:[1289]|3(?:31|4[357])|4[0178]))|(?:8294|96)[1-3]|2(?:57|93)[015-9]|(?:223|8699)[014-9]|(?:25[0468]|422|838)[01]|(?:48|8292|9[23])[1-9]|(?:47[59]|59[89]|8(?:68|9))[019]",
+        "$1-$2-$3",
+        Some("$NP$FG"),
+    ),
+    Format::new(
+        r"(\d{3})(\d{2})(\d{4})",
+        r"[14]|[289][2-9]|5[3-9]|7[2-4679]",
+        "$1-$2-$3",
+        Some("$NP$FG"),
+    ),
+    Format::new(r"(\d{4})(\d{2})(\d{3,4})", r"0077", "$1-$2-$3", None),
+    Format::new(r"(\d{4})(\d{2})(\d{4})", r"008", "$1-$2-$3", None),
+    Format::new(r"(\d{3})(\d{3})(\d{4})", r"800", "$1-$2-$3", Some("$NP$FG")),
+    Format::new(
+        r"(\d{2})(\d{4})(\d{4})",
+        r"[25-9]",
+        "$1-$2-$3",
+        Some("$NP$FG"),
+    ),
+    Format::new(r"(\d{4})(\d{3})(\d{3,4})", r"0", "$1-$2-$3", None),
+    Format::new(r"(\d{4})(\d{4})(\d{4,5})", r"0", "$1-$2-$3", None),
+    Format::new(r"(\d{4})(\d{5})(\d{5,6})", r"0", "$1-$2-$3", None),
+    Format::new(r"(\d{4})(\d{6})(\d{6,7})", r"0", "$1-$2-$3", None),
+];
+
+/// Japan's trunk prefix, which `$NP` stands for.
+const NATIONAL_PREFIX: &str = "0";
+
+/// A regex compiled at its first use: a number tries the formats in order
+/// and stops at the first that fits, so a read-back compiles a few of the
+/// 32 patterns, not all of them (about 10 ms in release). Numbers are ASCII
+/// digits: without Unicode classes `\d` compiles at half the cost.
+struct Compiled {
+    source: &'static str,
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl Compiled {
+    const fn new(source: &'static str) -> Self {
+        Compiled {
+            source,
+            regex: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| RegexBuilder::new(self.source).unicode(false).build().ok())
+            .as_ref()
+    }
+
+    fn starts(&self, national: &str) -> bool {
+        self.get()
+            .and_then(|r| r.find(national))
+            .is_some_and(|m| m.start() == 0)
+    }
+}
+
+struct Format {
+    pattern: Compiled,
+    leading: Compiled,
+    format: &'static str,
+    national_prefix: Option<&'static str>,
+}
+
+impl Format {
+    const fn new(
+        pattern: &'static str,
+        leading: &'static str,
+        format: &'static str,
+        national_prefix: Option<&'static str>,
+    ) -> Self {
+        Format {
+            pattern: Compiled::new(pattern),
+            leading: Compiled::new(leading),
+            format,
+            national_prefix,
+        }
+    }
+
+    /// As the library's formatter picks a format: the leading digits at
+    /// the start, and the pattern spanning the whole number.
+    fn fits(&self, national: &str) -> bool {
+        self.leading.starts(national)
+            && self
+                .pattern
+                .get()
+                .and_then(|r| r.find(national))
+                .is_some_and(|m| m.start() == 0 && m.end() == national.len())
+    }
+
+    /// As the library's national format: the first group takes the
+    /// national-prefix rule (`$NP$FG`: the trunk prefix, then the group).
+    fn apply(&self, national: &str) -> Option<String> {
+        let mut template = self.format.to_owned();
+        if let Some(rule) = self.national_prefix {
+            let first = template.find("$1")?;
+            let with_prefix = rule.replace("$NP", NATIONAL_PREFIX).replace("$FG", "$1");
+            template.replace_range(first..first + 2, &with_prefix);
+        }
+        Some(
+            self.pattern
+                .get()?
+                .replace(national, template.as_str())
+                .into_owned(),
+        )
+    }
+}
+
+/// Japan's national format of a national number from `national_number`
+/// (`312345678` → `03-1234-5678`, `9012345678` → `090-1234-5678`);
+/// `None` when no format fits.
+pub fn national_format(national: &str) -> Option<String> {
+    FORMATS
+        .iter()
+        .find(|f| f.fits(national))
+        .and_then(|f| f.apply(national))
+}
 
 /// A descriptor of the numbering metadata: its lengths and its pattern.
 struct Pattern {
@@ -96,6 +244,14 @@ pub fn warm_up() {
     LazyLock::force(&JAPAN);
 }
 
+/// Compiles every national format now rather than at the first read-back.
+pub fn warm_up_formats() {
+    for format in &FORMATS {
+        format.leading.get();
+        format.pattern.get();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +296,46 @@ mod tests {
             .collect();
         assert_eq!(present, ours);
         assert!(JAPAN.is_some(), "every pattern compiles");
+    }
+
+    #[test]
+    fn the_formats_are_the_library_metadata() {
+        let strip = |s: &str| -> String { s.chars().filter(|c| !c.is_whitespace()).collect() };
+        let library: Vec<(String, String, String, Option<String>)> = DATABASE
+            .by_id("JP")
+            .unwrap()
+            .formats()
+            .iter()
+            .map(|f| {
+                (
+                    strip(f.pattern().as_str()),
+                    f.leading_digits()
+                        .last()
+                        .map(|l| strip(l.as_str()))
+                        .unwrap_or_default(),
+                    f.format().to_owned(),
+                    f.national_prefix().map(str::to_owned),
+                )
+            })
+            .collect();
+        let ours: Vec<(String, String, String, Option<String>)> = FORMATS
+            .iter()
+            .map(|f| {
+                (
+                    f.pattern.source.to_owned(),
+                    f.leading.source.to_owned(),
+                    f.format.to_owned(),
+                    f.national_prefix.map(str::to_owned),
+                )
+            })
+            .collect();
+        assert_eq!(library, ours);
+        warm_up_formats();
+        assert!(
+            FORMATS
+                .iter()
+                .all(|f| f.pattern.get().is_some() && f.leading.get().is_some()),
+            "every format compiles"
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! Phone numbers: E.164 normalisation, withheld caller IDs, read-back, masking.
 
 use super::jp_numbers;
+use super::prompts::Language;
 use phonenumber::{Mode, country};
 use serde::{Deserialize, Serialize};
-use std::fmt;
+use std::fmt::{self, Write};
 use std::str::FromStr;
 
 /// A two-letter region (ISO 3166-1) used to read numbers typed without a
@@ -86,31 +87,68 @@ impl E164 {
         &self.0
     }
 
-    /// The digits a caller in `region` would say: the national form for a
-    /// number of that region (`+81312345678` → `0 3 1 2 3 4 5 6 7 8` in JP),
-    /// the international form with its `+` otherwise.
-    pub fn spoken_digits(&self, region: Region) -> String {
-        let national = match jp_numbers::national_number(&self.0) {
-            // Japan's national form is always the trunk prefix 0 and the
-            // national number (a test holds this against the library).
-            Some(number) if region == Region::JP => Some(format!("0{number}")),
-            _ => self.national_with_library(region),
+    /// The number as a caller in `region` writes it, in its groups: the
+    /// national format for a number of `region` (`["03", "1234", "5678"]`),
+    /// else the international one, the country code first with its `+`
+    /// (`["+1", "415", "867", "5309"]`). The grouping is the numbering
+    /// metadata's, which depends on the exchange, not only the area code.
+    fn groups(&self, region: Region) -> Vec<String> {
+        let written = match jp_numbers::national_number(&self.0) {
+            // Japan's formats without the library's database; a number no
+            // format fits is its trunk prefix and digits, as the library
+            // would leave it (but with the prefix, so it reads back right).
+            Some(national) if region == Region::JP => Some(
+                jp_numbers::national_format(national).unwrap_or_else(|| format!("0{national}")),
+            ),
+            _ => self.format_with_library(region),
         };
-        let text = national.unwrap_or_else(|| self.0.clone());
-        let symbols: Vec<String> = text
-            .chars()
-            .filter(|c| c.is_ascii_digit() || *c == '+')
-            .map(String::from)
+        let Some(written) = written else {
+            return vec![self.0.clone()];
+        };
+        let mut groups: Vec<String> = written
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned)
             .collect();
-        symbols.join(" ")
+        if let Some(first) = groups.first_mut().filter(|_| written.starts_with('+')) {
+            first.insert(0, '+');
+        }
+        groups
     }
 
-    /// The national form, when the number is of `region`.
-    fn national_with_library(&self, region: Region) -> Option<String> {
-        phonenumber::parse(None, &self.0).ok().and_then(|n| {
-            (n.country().id() == Some(region.0))
-                .then(|| n.format().mode(Mode::National).to_string())
-        })
+    /// The number read back as an operator reads it: digit by digit, in its
+    /// groups, a pause between them. Japanese in the operators' readings
+    /// (`ゼロサン、イチニーサンヨン、ゴーロクナナハチ`): a Japanese voice
+    /// reads "1234" as a cardinal. English `0 3, 1 2 3 4, 5 6 7 8`.
+    pub fn read_back(&self, region: Region, language: Language) -> String {
+        let groups = self.groups(region);
+        let (digit_sep, group_sep) = match language {
+            Language::JaJp => ("", "、"),
+            Language::EnUs => (" ", ", "),
+        };
+        let spoken: Vec<String> = groups
+            .iter()
+            .map(|group| {
+                let words: Vec<&str> = group.chars().map(|c| say_symbol(c, language)).collect();
+                words.join(digit_sep)
+            })
+            .collect();
+        spoken.join(group_sep)
+    }
+
+    /// The national format for a number of `region`, the international one
+    /// otherwise.
+    fn format_with_library(&self, region: Region) -> Option<String> {
+        let number = phonenumber::parse(None, &self.0).ok()?;
+        let mode = if number.country().id() == Some(region.0) {
+            Mode::National
+        } else {
+            Mode::International
+        };
+        // The formatter fails for a country without metadata: not a panic.
+        let mut written = String::new();
+        write!(written, "{}", number.format().mode(mode)).ok()?;
+        Some(written)
     }
 
     /// For logs: country code and the last four digits only.
@@ -184,17 +222,54 @@ pub mod stored {
 }
 
 /// Loads the numbering metadata, which the crate reads lazily: without this
-/// the first call pays for it (hundreds of milliseconds).
+/// the first call pays for it (hundreds of milliseconds), and compiles
+/// Japan's national formats (about 10 ms), which a read-back otherwise
+/// compiles as it needs them.
 pub fn warm_up() {
     warm_up_japanese();
+    jp_numbers::warm_up_formats();
     let _ = E164::parse_with_library("+81312345678", Region::JP);
 }
 
 /// Compiles only the patterns of Japanese E.164 numbers (a few
 /// milliseconds): Lambda's init does this and leaves the library's database
-/// to the first number the fast path cannot decide.
+/// to the first number the fast path cannot decide, and Japan's national
+/// formats to the first read-back (a millisecond or two for the formats a
+/// number tries).
 pub fn warm_up_japanese() {
     jp_numbers::warm_up();
+}
+
+/// Japanese digits as operators read them: ニー and ゴー drawn out so that
+/// one-mora 2 and 5 are not lost; ヨン and ナナ, not シ and シチ, which
+/// sound alike; キュー, not ク.
+const JAPANESE_DIGITS: [&str; 10] = [
+    "ゼロ",
+    "イチ",
+    "ニー",
+    "サン",
+    "ヨン",
+    "ゴー",
+    "ロク",
+    "ナナ",
+    "ハチ",
+    "キュー",
+];
+const ENGLISH_DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+/// A digit, or the `+` of a country code, as `language` says it.
+fn say_symbol(symbol: char, language: Language) -> &'static str {
+    let digits = match language {
+        Language::JaJp => &JAPANESE_DIGITS,
+        Language::EnUs => &ENGLISH_DIGITS,
+    };
+    match symbol.to_digit(10) {
+        Some(d) => digits[d as usize],
+        None => match language {
+            Language::JaJp => "プラス",
+            Language::EnUs => "plus",
+        },
+    }
 }
 
 /// Masks anything number-like for logs: keeps the first three and the last
@@ -293,17 +368,170 @@ mod tests {
         );
     }
 
+    /// Every kind of Japanese number, and a few foreign ones: the groups
+    /// of the national format (international for another country's), each
+    /// digit in the operators' reading.
     #[test]
-    fn reads_back_as_a_person_would_hear_it() {
-        let jp = Region::JP;
-        let tokyo = E164::parse("+81312345678", jp).unwrap();
-        assert_eq!(tokyo.spoken_digits(jp), "0 3 1 2 3 4 5 6 7 8");
-        let mobile = E164::parse("+819012345678", jp).unwrap();
-        assert_eq!(mobile.spoken_digits(jp), "0 9 0 1 2 3 4 5 6 7 8");
-        let us = E164::parse("+14158675309", jp).unwrap();
-        assert_eq!(us.spoken_digits(jp), "+ 1 4 1 5 8 6 7 5 3 0 9");
-        let us_region = Region::parse("us").unwrap();
-        assert_eq!(us.spoken_digits(us_region), "4 1 5 8 6 7 5 3 0 9");
+    fn reads_back_in_the_groups_of_the_national_format() {
+        let us = Region::parse("US").unwrap();
+        let table: [(&str, Region, &str, &str); 22] = [
+            // Tokyo and Osaka: 1-digit area codes.
+            (
+                "+81312345678",
+                Region::JP,
+                "ゼロサン、イチニーサンヨン、ゴーロクナナハチ",
+                "0 3, 1 2 3 4, 5 6 7 8",
+            ),
+            (
+                "+81612345678",
+                Region::JP,
+                "ゼロロク、イチニーサンヨン、ゴーロクナナハチ",
+                "0 6, 1 2 3 4, 5 6 7 8",
+            ),
+            // Yokohama: 2 digits.
+            (
+                "+81451234567",
+                Region::JP,
+                "ゼロヨンゴー、イチニーサン、ヨンゴーロクナナ",
+                "0 4 5, 1 2 3, 4 5 6 7",
+            ),
+            // 0422-22 and 042-212: the exchange decides the area code.
+            (
+                "+81422221234",
+                Region::JP,
+                "ゼロヨンニーニー、ニーニー、イチニーサンヨン",
+                "0 4 2 2, 2 2, 1 2 3 4",
+            ),
+            (
+                "+81422123456",
+                Region::JP,
+                "ゼロヨンニー、ニーイチニー、サンヨンゴーロク",
+                "0 4 2, 2 1 2, 3 4 5 6",
+            ),
+            // 4- and 5-digit area codes.
+            (
+                "+81154521234",
+                Region::JP,
+                "ゼロイチゴーヨン、ゴーニー、イチニーサンヨン",
+                "0 1 5 4, 5 2, 1 2 3 4",
+            ),
+            (
+                "+81126721234",
+                Region::JP,
+                "ゼロイチニーロクナナ、ニー、イチニーサンヨン",
+                "0 1 2 6 7, 2, 1 2 3 4",
+            ),
+            // Mobile.
+            (
+                "+819012345678",
+                Region::JP,
+                "ゼロキューゼロ、イチニーサンヨン、ゴーロクナナハチ",
+                "0 9 0, 1 2 3 4, 5 6 7 8",
+            ),
+            (
+                "+818012345678",
+                Region::JP,
+                "ゼロハチゼロ、イチニーサンヨン、ゴーロクナナハチ",
+                "0 8 0, 1 2 3 4, 5 6 7 8",
+            ),
+            (
+                "+817012345678",
+                Region::JP,
+                "ゼロナナゼロ、イチニーサンヨン、ゴーロクナナハチ",
+                "0 7 0, 1 2 3 4, 5 6 7 8",
+            ),
+            // IP phone.
+            (
+                "+815012345678",
+                Region::JP,
+                "ゼロゴーゼロ、イチニーサンヨン、ゴーロクナナハチ",
+                "0 5 0, 1 2 3 4, 5 6 7 8",
+            ),
+            // Toll-free.
+            (
+                "+81120123456",
+                Region::JP,
+                "ゼロイチニーゼロ、イチニーサン、ヨンゴーロク",
+                "0 1 2 0, 1 2 3, 4 5 6",
+            ),
+            (
+                "+818001234567",
+                Region::JP,
+                "ゼロハチゼロゼロ、イチニーサン、ヨンゴーロクナナ",
+                "0 8 0 0, 1 2 3, 4 5 6 7",
+            ),
+            // Navi-dial.
+            (
+                "+81570123456",
+                Region::JP,
+                "ゼロゴーナナゼロ、イチニーサン、ヨンゴーロク",
+                "0 5 7 0, 1 2 3, 4 5 6",
+            ),
+            // Premium rate.
+            (
+                "+81990123456",
+                Region::JP,
+                "ゼロキューキューゼロ、イチニーサン、ヨンゴーロク",
+                "0 9 9 0, 1 2 3, 4 5 6",
+            ),
+            // Foreign numbers: with their country code.
+            (
+                "+14158675309",
+                Region::JP,
+                "プラスイチ、ヨンイチゴー、ハチロクナナ、ゴーサンゼロキュー",
+                "plus 1, 4 1 5, 8 6 7, 5 3 0 9",
+            ),
+            (
+                "+442070313000",
+                Region::JP,
+                "プラスヨンヨン、ニーゼロ、ナナゼロサンイチ、サンゼロゼロゼロ",
+                "plus 4 4, 2 0, 7 0 3 1, 3 0 0 0",
+            ),
+            (
+                "+8223123456",
+                Region::JP,
+                "プラスハチニー、ニー、サンイチニー、サンヨンゴーロク",
+                "plus 8 2, 2, 3 1 2, 3 4 5 6",
+            ),
+            (
+                "+33612345678",
+                Region::JP,
+                "プラスサンサン、ロク、イチニー、サンヨン、ゴーロク、ナナハチ",
+                "plus 3 3, 6, 1 2, 3 4, 5 6, 7 8",
+            ),
+            // A tenant in the US: its own numbers nationally, Japan's not.
+            (
+                "+14158675309",
+                us,
+                "ヨンイチゴー、ハチロクナナ、ゴーサンゼロキュー",
+                "4 1 5, 8 6 7, 5 3 0 9",
+            ),
+            (
+                "+81312345678",
+                us,
+                "プラスハチイチ、サン、イチニーサンヨン、ゴーロクナナハチ",
+                "plus 8 1, 3, 1 2 3 4, 5 6 7 8",
+            ),
+            (
+                "+819012345678",
+                us,
+                "プラスハチイチ、キューゼロ、イチニーサンヨン、ゴーロクナナハチ",
+                "plus 8 1, 9 0, 1 2 3 4, 5 6 7 8",
+            ),
+        ];
+        for (e164, region, ja, en) in table {
+            let number = E164::parse(e164, region).unwrap();
+            assert_eq!(
+                number.read_back(region, Language::JaJp),
+                ja,
+                "{e164} in {region}"
+            );
+            assert_eq!(
+                number.read_back(region, Language::EnUs),
+                en,
+                "{e164} in {region}"
+            );
+        }
     }
 
     #[test]
@@ -331,31 +559,10 @@ mod tests {
 
     /// Every example number of the metadata, and numbers of every
     /// two-digit prefix and length: valid or not, the fast path and the
-    /// library agree, and so do their read-backs.
+    /// library agree, and so do their national formats.
     #[test]
     fn the_japanese_fast_path_agrees_with_the_library() {
-        let d = phonenumber::metadata::DATABASE
-            .by_id("JP")
-            .unwrap()
-            .descriptors();
-        let kinds = [
-            d.fixed_line(),
-            d.mobile(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.voip(),
-            d.personal_number(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ];
-        let mut numbers: Vec<String> = kinds
-            .into_iter()
-            .flatten()
-            .filter_map(|k| k.example())
-            .map(|e| format!("+81{e}"))
-            .collect();
+        let mut numbers = example_numbers(&["JP"]);
         for prefix in 10..100 {
             for len in 4..=13 {
                 for digits in ["98765432101234", "12345678901234", "20000000000000"] {
@@ -372,9 +579,15 @@ mod tests {
             if let Some(library) = library {
                 valid += 1;
                 assert_eq!(library.as_str(), number);
-                let national = library.national_with_library(Region::JP).unwrap();
+                let national = library.format_with_library(Region::JP).unwrap();
                 let digits: String = national.chars().filter(char::is_ascii_digit).collect();
                 assert_eq!(format!("0{}", fast.unwrap()), digits, "{number}");
+                // Japan's formats in source write what the library writes.
+                assert_eq!(
+                    jp_numbers::national_format(fast.unwrap()).as_ref(),
+                    Some(&national),
+                    "{number}"
+                );
             }
         }
         assert!(
@@ -433,7 +646,92 @@ mod tests {
         assert_eq!(Region::parse("jp").unwrap().to_string(), "JP");
     }
 
+    /// The metadata's example numbers of every kind for `countries`.
+    fn example_numbers(countries: &[&str]) -> Vec<String> {
+        let mut numbers = Vec::new();
+        for &id in countries {
+            let meta = phonenumber::metadata::DATABASE.by_id(id).unwrap();
+            let d = meta.descriptors();
+            let kinds = [
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.voip(),
+                d.personal_number(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ];
+            numbers.extend(
+                kinds
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| k.example())
+                    .map(|e| format!("+{}{e}", meta.country_code())),
+            );
+        }
+        numbers
+    }
+
+    /// The number a listener writes down from a read-back: the digits, and
+    /// a `+` where the country code was said.
+    fn heard(spoken: &str, language: Language) -> Option<String> {
+        let (plus, digits) = match spoken
+            .strip_prefix("プラス")
+            .or_else(|| spoken.strip_prefix("plus "))
+        {
+            Some(rest) => ("+", rest),
+            None => ("", spoken),
+        };
+        let digits = crate::domain::speech::digits_from_speech(digits, language)?;
+        Some(format!("{plus}{digits}"))
+    }
+
     proptest::proptest! {
+        // Each case reads a number back ten times through the library,
+        // slow in a debug build.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Any valid number, read back in any region and language, gives
+        /// the number again when written down digit by digit.
+        #[test]
+        fn a_read_back_gives_the_number_again(
+            example in proptest::sample::select(example_numbers(&[
+                "JP", "US", "GB", "DE", "FR", "IT", "KR", "CN", "AU", "BR", "AR", "IN",
+            ])),
+            tail in "[0-9]{0,4}",
+        ) {
+            let kept = example.len() - tail.len().min(example.len() - 3);
+            let input = format!("{}{tail}", &example[..kept]);
+            let Ok(number) = E164::parse(&input, Region::JP) else {
+                return Ok(());
+            };
+            for region in ["JP", "US", "GB", "DE", "IT"] {
+                let region = Region::parse(region).unwrap();
+                for language in Language::ALL {
+                    let spoken = number.read_back(region, language);
+                    let written = heard(&spoken, language);
+                    proptest::prop_assert!(written.is_some(), "{spoken}");
+                    let written = written.unwrap();
+                    // With its country code it is the E.164 form itself
+                    // (the library's parse in a region whose trunk prefix
+                    // begins the national number may strip it: +82 1544…
+                    // in the US).
+                    let again = if written.starts_with('+') {
+                        E164::try_from(written)
+                    } else {
+                        E164::parse(&written, region)
+                    };
+                    proptest::prop_assert_eq!(again.as_ref(), Ok(&number), "{} in {}: {}", number, region, spoken);
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+
         #[test]
         fn any_input_parses_or_is_refused_and_numbers_round_trip(
             input in "[+0-9 ()-]{0,20}|.{0,20}",
@@ -443,8 +741,6 @@ mod tests {
                 if let Ok(number) = E164::parse(&input, region) {
                     let again = E164::try_from(number.to_string());
                     proptest::prop_assert_eq!(again.as_ref(), Ok(&number));
-                    let spoken = number.spoken_digits(region);
-                    proptest::prop_assert!(spoken.chars().all(|c| c.is_ascii_digit() || c == '+' || c == ' '));
                     proptest::prop_assert!(number.masked().ends_with(&number.as_str()[number.as_str().len() - 4..]));
                 }
                 let _ = CallerId::from_twilio(&input, region);

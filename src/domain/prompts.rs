@@ -1,5 +1,7 @@
 //! What callers hear: a Japanese and an English set, every text overridable
-//! per tenant. `{number}` in a text is replaced by the number read back.
+//! per tenant. `{number}` in a text is replaced by the number read back,
+//! `{due}` by when the callback comes (「本日15時30分までに」, "by 3:30 pm
+//! today").
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -17,8 +19,10 @@ pub enum Language {
 
 impl Language {
     pub const ALL: [Language; 2] = [Language::JaJp, Language::EnUs];
+    /// The codes of `ALL`, as serde writes them.
+    pub const CODES: [&'static str; 2] = [Self::ALL[0].code(), Self::ALL[1].code()];
 
-    pub fn code(self) -> &'static str {
+    pub const fn code(self) -> &'static str {
         match self {
             Language::JaJp => "ja-JP",
             Language::EnUs => "en-US",
@@ -112,12 +116,16 @@ pub enum PromptKey {
     RepeatCaller,
     QueueHold,
     QueueOffer,
+    /// Number entry when the number may be said too.
+    EnterNumberSpeech,
+    /// The callback window choice; by default made from the windows.
+    WindowChoice,
     /// The record-only flow's greeting: afureko is down or slow.
     FallbackGreeting,
 }
 
 impl PromptKey {
-    pub const ALL: [PromptKey; 14] = [
+    pub const ALL: [PromptKey; 16] = [
         PromptKey::Greeting,
         PromptKey::AfterHoursGreeting,
         PromptKey::OfferCallerId,
@@ -131,6 +139,8 @@ impl PromptKey {
         PromptKey::RepeatCaller,
         PromptKey::QueueHold,
         PromptKey::QueueOffer,
+        PromptKey::EnterNumberSpeech,
+        PromptKey::WindowChoice,
         PromptKey::FallbackGreeting,
     ];
 
@@ -149,6 +159,8 @@ impl PromptKey {
             PromptKey::RepeatCaller => "repeat_caller",
             PromptKey::QueueHold => "queue_hold",
             PromptKey::QueueOffer => "queue_offer",
+            PromptKey::EnterNumberSpeech => "enter_number_speech",
+            PromptKey::WindowChoice => "window_choice",
             PromptKey::FallbackGreeting => "fallback_greeting",
         }
     }
@@ -161,6 +173,17 @@ impl PromptKey {
         )
     }
 
+    /// Whether the text may contain `{due}`: the prompts said once the
+    /// record's due time is known.
+    pub fn takes_due(self) -> bool {
+        matches!(
+            self,
+            PromptKey::Thanks | PromptKey::RepeatCaller | PromptKey::AfterHoursGreeting
+        )
+    }
+
+    /// The language's text. `WindowChoice`'s is the choice without any
+    /// window: the IVR adds each of the tenant's windows to it.
     pub fn default_text(self, language: Language) -> &'static str {
         match language {
             Language::JaJp => match self {
@@ -184,7 +207,7 @@ impl PromptKey {
                     "発信音のあとにご用件をお話しください。終わりましたらシャープを押すか、電話をお切りください。"
                 }
                 PromptKey::Thanks => {
-                    "ありがとうございました。担当者より折り返しお電話いたします。失礼いたします。"
+                    "ありがとうございました。担当者より{due}折り返しお電話いたします。失礼いたします。"
                 }
                 PromptKey::GoodbyeCallerId => {
                     "入力を確認できませんでした。おかけの電話番号に折り返しお電話いたします。失礼いたします。"
@@ -201,6 +224,10 @@ impl PromptKey {
                 PromptKey::QueueOffer => {
                     "折り返しのお電話をご希望の場合は 1 を押してください。お待ちいただいた順番はそのまま保たれます。"
                 }
+                PromptKey::EnterNumberSpeech => {
+                    "折り返し先の電話番号を、市外局番からボタンで入力するか、お話しください。ボタンの場合は、最後にシャープを押してください。"
+                }
+                PromptKey::WindowChoice => "できるだけ早くをご希望の方は0を押してください。",
                 PromptKey::FallbackGreeting => {
                     "お電話ありがとうございます。申し訳ございません、ただいまシステムが混み合っております。発信音のあとに、お名前と折り返し先のお電話番号、ご用件をお話しください。終わりましたらシャープを押すか、電話をお切りください。"
                 }
@@ -225,7 +252,7 @@ impl PromptKey {
                 PromptKey::RecordRequest => {
                     "After the tone, please tell us what you are calling about. When you are done, press the pound key or hang up."
                 }
-                PromptKey::Thanks => "Thank you. We will call you back soon. Goodbye.",
+                PromptKey::Thanks => "Thank you. We will call you back {due}. Goodbye.",
                 PromptKey::GoodbyeCallerId => {
                     "Sorry, we did not get that. We will call you back at the number you are calling from. Goodbye."
                 }
@@ -239,6 +266,10 @@ impl PromptKey {
                 PromptKey::QueueOffer => {
                     "To be called back instead, press 1. You keep your place in line."
                 }
+                PromptKey::EnterNumberSpeech => {
+                    "Please say or enter the number we should call back, with its area code. If you type it, press the pound key at the end."
+                }
+                PromptKey::WindowChoice => "For a call as soon as possible, press 0.",
                 PromptKey::FallbackGreeting => {
                     "Thank you for calling. We are sorry: our system is busy right now. After the tone, please leave your name, the number to call you back on and your request. When you are done, press the pound key or hang up."
                 }
@@ -282,6 +313,9 @@ mod tests {
                 let text = key.default_text(language);
                 assert!(!text.is_empty());
                 assert_eq!(text.contains("{number}"), key.takes_number(), "{key:?}");
+                // Only the thanks says it by default; the others may.
+                assert_eq!(text.contains("{due}"), key == PromptKey::Thanks, "{key:?}");
+                assert!(!text.contains("{due}") || key.takes_due(), "{key:?}");
             }
         }
     }

@@ -3,6 +3,7 @@
 //! Twilio queue (`queue`). The decisions themselves are in `call_routing`.
 
 use crate::domain::phone::{E164, Region};
+use crate::domain::settings::OutOfRange;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -22,6 +23,20 @@ pub enum RoutingMode {
 impl RoutingMode {
     pub const ALL: [RoutingMode; 3] =
         [RoutingMode::Overflow, RoutingMode::Dial, RoutingMode::Queue];
+    /// The names of `ALL`, as serde writes them.
+    pub const NAMES: [&'static str; 3] = [
+        Self::ALL[0].as_str(),
+        Self::ALL[1].as_str(),
+        Self::ALL[2].as_str(),
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RoutingMode::Overflow => "overflow",
+            RoutingMode::Dial => "dial",
+            RoutingMode::Queue => "queue",
+        }
+    }
 }
 
 impl FromStr for RoutingMode {
@@ -142,17 +157,42 @@ pub struct Routing {
     pub queue: QueueSettings,
 }
 
+/// Why routing settings were refused, naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoutingError {
+    #[error(transparent)]
+    Range(#[from] OutOfRange),
+    #[error("at most {MAX_DESTINATIONS} dial destinations ring at once")]
+    TooManyDestinations,
+    #[error("queue name must be 1-64 characters, got {0:?}")]
+    QueueName(String),
+    #[error("hold audio URL must be http(s), got {0:?}")]
+    HoldAudioUrl(String),
+}
+
+impl RoutingError {
+    /// The setting at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            RoutingError::Range(e) => e.field,
+            RoutingError::TooManyDestinations => "dial_to",
+            RoutingError::QueueName(_) => "queue_name",
+            RoutingError::HoldAudioUrl(_) => "hold_audio_url",
+        }
+    }
+
+    /// Whether the message starts with `field()` already.
+    pub fn names_its_field(&self) -> bool {
+        matches!(self, RoutingError::Range(_))
+    }
+}
+
+/// The most numbers and SIP URIs rung at once.
+pub const MAX_DESTINATIONS: usize = 10;
+
 impl Routing {
-    pub fn validate(&self) -> Result<(), String> {
-        let range = |field: &str, got: u32, min: u32, max: u32| {
-            if (min..=max).contains(&got) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{field} must be between {min} and {max}, got {got}"
-                ))
-            }
-        };
+    pub fn validate(&self) -> Result<(), RoutingError> {
+        let range = OutOfRange::check;
         range(
             "ring_timeout_seconds",
             self.dial.ring_timeout_seconds,
@@ -167,17 +207,17 @@ impl Routing {
         )?;
         range("max_wait_seconds", self.queue.max_wait_seconds, 10, 3600)?;
         range("max_queue_size", self.queue.max_queue_size, 1, 1000)?;
-        if self.dial.destinations.len() > 10 {
-            return Err("at most 10 dial destinations ring at once".into());
+        if self.dial.destinations.len() > MAX_DESTINATIONS {
+            return Err(RoutingError::TooManyDestinations);
         }
         let name = &self.queue.name;
         if name.trim().is_empty() || name.len() > 64 {
-            return Err(format!("queue name must be 1-64 characters, got {name:?}"));
+            return Err(RoutingError::QueueName(name.clone()));
         }
         if let Some(url) = &self.queue.hold_audio_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
-            return Err(format!("hold audio URL must be http(s), got {url:?}"));
+            return Err(RoutingError::HoldAudioUrl(url.clone()));
         }
         Ok(())
     }
@@ -195,11 +235,18 @@ mod tests {
         r.validate().unwrap();
         r.dial.ring_timeout_seconds = 61;
         assert_eq!(
-            r.validate().unwrap_err(),
+            r.validate().unwrap_err().to_string(),
             "ring_timeout_seconds must be between 5 and 60, got 61"
         );
+        assert_eq!(r.validate().unwrap_err().field(), "ring_timeout_seconds");
         r.dial.ring_timeout_seconds = 20;
         r.queue.hold_audio_url = Some("ftp://x".into());
         assert!(r.validate().is_err());
+        assert_eq!(r.validate().unwrap_err().field(), "hold_audio_url");
+        assert_eq!(RoutingMode::NAMES, ["overflow", "dial", "queue"]);
+        for mode in RoutingMode::ALL {
+            assert_eq!(serde_json::json!(mode), mode.as_str());
+            assert_eq!(mode.as_str().parse(), Ok(mode));
+        }
     }
 }

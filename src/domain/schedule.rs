@@ -17,13 +17,37 @@ pub struct OpenRange {
     pub end: Time,
 }
 
+/// Why opening hours were refused; they are the `hours` setting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HoursError {
+    #[error("hours must look like mon-fri=09:00-18:00, got {0:?}")]
+    Spec(String),
+    #[error("unknown day {0:?} (mon, tue, wed, thu, fri, sat, sun)")]
+    Day(String),
+    #[error("day range {0:?} runs backwards")]
+    Backwards(String),
+    #[error("opening hours must look like 09:00-18:00, got {0:?}")]
+    Range(String),
+    #[error("opening hours must end after they start, got {0:?}")]
+    EndsFirst(String),
+    #[error("opening hours {0:?} overlap")]
+    Overlap(String),
+}
+
+impl HoursError {
+    /// The setting at fault.
+    pub fn field(&self) -> &'static str {
+        "hours"
+    }
+}
+
 impl FromStr for OpenRange {
-    type Err = String;
+    type Err = HoursError;
     /// `09:00-18:00`; `24:00` may end a range (until midnight).
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("opening hours must look like 09:00-18:00, got {s:?}");
+    fn from_str(s: &str) -> Result<Self, HoursError> {
+        let bad = || HoursError::Range(s.to_owned());
         let (start, end) = s.trim().split_once('-').ok_or_else(bad)?;
-        let parse = |t: &str| -> Result<Time, String> {
+        let parse = |t: &str| -> Result<Time, HoursError> {
             match t.trim() {
                 "24:00" => Ok(Time::MAX),
                 t => t.parse::<Time>().map_err(|_| bad()),
@@ -34,17 +58,15 @@ impl FromStr for OpenRange {
             end: parse(end)?,
         };
         if range.start >= range.end {
-            return Err(format!(
-                "opening hours must end after they start, got {s:?}"
-            ));
+            return Err(HoursError::EndsFirst(s.to_owned()));
         }
         Ok(range)
     }
 }
 
 impl TryFrom<String> for OpenRange {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = HoursError;
+    fn try_from(s: String) -> Result<Self, HoursError> {
         s.parse()
     }
 }
@@ -120,11 +142,11 @@ impl Day {
         ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][self as usize]
     }
 
-    fn parse(s: &str) -> Result<Day, String> {
+    fn parse(s: &str) -> Result<Day, HoursError> {
         Day::ALL
             .into_iter()
             .find(|d| d.name() == s.trim().to_ascii_lowercase())
-            .ok_or_else(|| format!("unknown day {s:?} (mon, tue, wed, thu, fri, sat, sun)"))
+            .ok_or_else(|| HoursError::Day(s.to_owned()))
     }
 }
 
@@ -140,20 +162,20 @@ pub struct Schedule {
 }
 
 /// How far ahead the next opening is looked for.
-const LOOKAHEAD_DAYS: i32 = 31;
+pub(crate) const LOOKAHEAD_DAYS: i32 = 31;
 
 impl Schedule {
     /// Sets the hours of some days from `mon-fri=09:00-12:00,13:00-18:00`,
     /// `sat=10:00-14:00` or `sun=closed`.
-    pub fn set_hours(&mut self, spec: &str) -> Result<(), String> {
+    pub fn set_hours(&mut self, spec: &str) -> Result<(), HoursError> {
         let (days, ranges) = spec
             .split_once('=')
-            .ok_or_else(|| format!("hours must look like mon-fri=09:00-18:00, got {spec:?}"))?;
+            .ok_or_else(|| HoursError::Spec(spec.to_owned()))?;
         let days: Vec<Day> = match days.split_once('-') {
             Some((from, to)) => {
                 let (from, to) = (Day::parse(from)?, Day::parse(to)?);
                 if from > to {
-                    return Err(format!("day range {days:?} runs backwards"));
+                    return Err(HoursError::Backwards(days.to_owned()));
                 }
                 Day::ALL
                     .into_iter()
@@ -168,10 +190,10 @@ impl Schedule {
             let mut parsed = ranges
                 .split(',')
                 .map(str::parse)
-                .collect::<Result<Vec<OpenRange>, String>>()?;
+                .collect::<Result<Vec<OpenRange>, HoursError>>()?;
             parsed.sort_by_key(|r| r.start);
             if parsed.windows(2).any(|w| w[0].end > w[1].start) {
-                return Err(format!("opening hours {ranges:?} overlap"));
+                return Err(HoursError::Overlap(ranges.to_owned()));
             }
             parsed
         };
@@ -196,10 +218,35 @@ impl Schedule {
         }
     }
 
+    /// The business hours of `day` of the week, from its first opening to
+    /// its last closing; `None` when it is closed all day. Always open
+    /// (no weekly hours): the whole day.
+    pub fn weekly_span(&self, day: Day) -> Option<OpenRange> {
+        let Some(weekly) = &self.weekly else {
+            return Some(OpenRange {
+                start: Time::MIN,
+                end: Time::MAX,
+            });
+        };
+        let ranges = weekly.get(&day)?;
+        Some(OpenRange {
+            start: ranges.iter().map(|r| r.start).min()?,
+            end: ranges.iter().map(|r| r.end).max()?,
+        })
+    }
+
+    /// As `weekly_span`, for a date: `None` on a holiday too.
+    pub fn business_span(&self, date: Date) -> Option<OpenRange> {
+        if self.is_holiday(date) {
+            return None;
+        }
+        self.weekly_span(Day::of(date.weekday()))
+    }
+
     /// The instants a range opens and closes on `date`, in `tz`. A local
     /// time skipped by DST moves forward by the gap (02:30 → 03:30), as
     /// calendars do; a repeated one takes its first occurrence.
-    fn window(
+    pub(crate) fn window(
         date: Date,
         range: &OpenRange,
         tz: &TimeZone,
@@ -272,21 +319,26 @@ impl Schedule {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn office() -> Schedule {
+    /// Weekdays with a lunch break, Saturday mornings.
+    pub(crate) fn office() -> Schedule {
         let mut s = Schedule::default();
         s.set_hours("mon-fri=09:00-12:00,13:00-18:00").unwrap();
         s.set_hours("sat=10:00-14:00").unwrap();
         s
     }
 
-    fn tokyo() -> TimeZone {
+    pub(crate) fn tokyo() -> TimeZone {
         TimeZone::get("Asia/Tokyo").unwrap()
     }
 
-    fn at(s: &str) -> Timestamp {
+    pub(crate) fn new_york() -> TimeZone {
+        TimeZone::get("America/New_York").unwrap()
+    }
+
+    pub(crate) fn at(s: &str) -> Timestamp {
         s.parse().unwrap()
     }
 
@@ -354,7 +406,7 @@ mod tests {
 
     #[test]
     fn dst_in_new_york() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         let mut s = Schedule::default();
         s.set_hours("mon-sun=09:00-17:00").unwrap();
         // Sat 2026-03-07 09:00 EST = 14:00Z; Sun 2026-03-08 (DST starts) 09:00 EDT = 13:00Z
@@ -372,7 +424,7 @@ mod tests {
 
     #[test]
     fn a_range_in_the_spring_gap_opens_after_it() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         let mut s = Schedule::default();
         s.set_hours("sun=02:30-04:00").unwrap();
         // 02:30 does not exist on 2026-03-08: it opens at 03:30 EDT = 07:30Z.
@@ -386,7 +438,7 @@ mod tests {
 
     #[test]
     fn a_time_in_the_autumn_repeated_hour_takes_its_first_occurrence() {
-        let ny = TimeZone::get("America/New_York").unwrap();
+        let ny = new_york();
         // Sun 2026-11-01: 01:00-02:00 happens twice, 05:00Z-06:00Z in EDT,
         // then 06:00Z-07:00Z in EST.
         let mut opens = Schedule::default();
@@ -432,6 +484,16 @@ mod tests {
         assert!(s.set_hours("mon=09:00-12:00,11:00-13:00").is_err());
         assert!(s.set_hours("funday=09:00-10:00").is_err());
         assert!(s.set_hours("mon 09:00").is_err());
+        assert_eq!(
+            s.set_hours("fri-mon=09:00-10:00"),
+            Err(HoursError::Backwards("fri-mon".into()))
+        );
+        assert_eq!(
+            s.set_hours("mon=09:00-12:00,11:00-13:00")
+                .unwrap_err()
+                .to_string(),
+            "opening hours \"09:00-12:00,11:00-13:00\" overlap"
+        );
         s.set_hours("mon=22:00-24:00").unwrap();
         s.set_hours("tue=closed").unwrap();
         let weekly = s.weekly.as_ref().unwrap();

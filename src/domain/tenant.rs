@@ -1,11 +1,14 @@
 //! Tenants: a company, its Twilio credentials and its call-flow settings.
 
+use crate::domain::callback_window::{self, CallbackWindow, WindowError};
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey, PromptOverrides};
 use crate::domain::reason::Reason;
-use crate::domain::routing::Routing;
+use crate::domain::routing::{Routing, RoutingError};
 use crate::domain::schedule::Schedule;
+use crate::domain::settings::{Kind, OutOfRange, SETTINGS, Value};
+use crate::domain::speech::NumberEntry;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -20,21 +23,22 @@ pub enum TenantError {
         language: Language,
         default: &'static str,
     },
-    #[error("{field} must be between {min} and {max}, got {got}")]
-    Range {
-        field: &'static str,
-        min: u32,
-        max: u32,
-        got: u32,
-    },
+    #[error(transparent)]
+    Range(#[from] OutOfRange),
     #[error("unknown time zone {0:?} (expected an IANA name such as Asia/Tokyo)")]
     TimeZone(String),
     #[error("prompt {0} must contain {{number}}, where the number is read back")]
     PromptNeedsNumber(&'static str),
+    #[error(
+        "prompt {0} cannot say {{due}}: only thanks, repeat_caller and after_hours_greeting know when the callback comes"
+    )]
+    PromptCannotSayDue(&'static str),
     #[error("prompt {0} must not be empty")]
     EmptyPrompt(&'static str),
-    #[error("{0}")]
-    Routing(String),
+    #[error(transparent)]
+    Routing(#[from] RoutingError),
+    #[error("callback_windows: {0}")]
+    CallbackWindows(#[from] WindowError),
 }
 
 impl TenantError {
@@ -43,10 +47,28 @@ impl TenantError {
         match self {
             TenantError::EmptyAuthToken => "twilio_auth_token",
             TenantError::VoiceLanguage { .. } => "voice",
-            TenantError::Range { field, .. } => field,
+            TenantError::Range(e) => e.field,
             TenantError::TimeZone(_) => "time_zone",
-            TenantError::PromptNeedsNumber(_) | TenantError::EmptyPrompt(_) => "prompts",
-            TenantError::Routing(_) => "routing",
+            TenantError::PromptNeedsNumber(_)
+            | TenantError::PromptCannotSayDue(_)
+            | TenantError::EmptyPrompt(_) => "prompts",
+            TenantError::Routing(e) => e.field(),
+            TenantError::CallbackWindows(_) => "callback_windows",
+        }
+    }
+
+    /// Whether the message starts with `field()` already.
+    pub fn names_its_field(&self) -> bool {
+        match self {
+            TenantError::VoiceLanguage { .. }
+            | TenantError::Range(_)
+            | TenantError::CallbackWindows(_) => true,
+            TenantError::Routing(e) => e.names_its_field(),
+            TenantError::EmptyAuthToken
+            | TenantError::TimeZone(_)
+            | TenantError::PromptNeedsNumber(_)
+            | TenantError::PromptCannotSayDue(_)
+            | TenantError::EmptyPrompt(_) => false,
         }
     }
 }
@@ -124,7 +146,7 @@ impl TwilioCredentials {
         overlap_minutes: u32,
         now: Timestamp,
     ) -> Result<(), TenantError> {
-        check_range(
+        OutOfRange::check(
             "keep_previous_token_minutes",
             overlap_minutes,
             0,
@@ -187,6 +209,13 @@ pub struct TenantSettings {
     pub routing: Routing,
     /// Business hours; always open unless set.
     pub schedule: Schedule,
+    /// Whether `{due}` says when the callback comes; off, it says nothing.
+    pub announce_due: bool,
+    /// Times the caller may choose to be called back in, each on its key;
+    /// none: no choice is offered.
+    pub callback_windows: Vec<CallbackWindow>,
+    /// Whether the number may be said as well as typed.
+    pub number_entry: NumberEntry,
 }
 
 impl Default for TenantSettings {
@@ -208,87 +237,14 @@ impl Default for TenantSettings {
             retention_days: 365,
             routing: Default::default(),
             schedule: Default::default(),
+            announce_due: true,
+            callback_windows: Vec::new(),
+            number_entry: NumberEntry::Dtmf,
         }
     }
 }
 
-fn check_range(field: &'static str, got: u32, min: u32, max: u32) -> Result<(), TenantError> {
-    if (min..=max).contains(&got) {
-        Ok(())
-    } else {
-        Err(TenantError::Range {
-            field,
-            min,
-            max,
-            got,
-        })
-    }
-}
-
-/// A numeric setting's bounds: what `validate` checks, and what the API's
-/// document states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub field: &'static str,
-    pub min: u32,
-    pub max: u32,
-}
-
-/// In the order of `TenantSettings::numbers`.
-pub const NUMBER_LIMITS: [Limit; 7] = [
-    // Twilio's own bounds for <Record maxLength> are 1..14400; a callback
-    // request longer than an hour is a mistake.
-    Limit {
-        field: "max_recording_seconds",
-        min: 5,
-        max: 3600,
-    },
-    Limit {
-        field: "number_entry_attempts",
-        min: 1,
-        max: 10,
-    },
-    Limit {
-        field: "max_callback_attempts",
-        min: 1,
-        max: 20,
-    },
-    Limit {
-        field: "callback_sla_minutes",
-        min: 1,
-        max: 60 * 24 * 14,
-    },
-    Limit {
-        field: "claim_timeout_minutes",
-        min: 1,
-        max: 60 * 24,
-    },
-    Limit {
-        field: "retry_delay_minutes",
-        min: 1,
-        max: 60 * 24 * 7,
-    },
-    Limit {
-        field: "retention_days",
-        min: MIN_RETENTION_DAYS,
-        max: MAX_RETENTION_DAYS,
-    },
-];
-
 impl TenantSettings {
-    /// The numeric settings, in the order of `NUMBER_LIMITS`.
-    pub fn numbers(&self) -> [u32; 7] {
-        [
-            self.max_recording_seconds,
-            self.number_entry_attempts,
-            self.max_callback_attempts,
-            self.callback_sla_minutes,
-            self.claim_timeout_minutes,
-            self.retry_delay_minutes,
-            self.retention_days,
-        ]
-    }
-
     /// Settings for a language, with that language's default voice.
     pub fn for_language(language: Language) -> Self {
         TenantSettings {
@@ -306,19 +262,28 @@ impl TenantSettings {
                 default: self.language.default_voice(),
             });
         }
-        for (limit, got) in NUMBER_LIMITS.iter().zip(self.numbers()) {
-            check_range(limit.field, got, limit.min, limit.max)?;
+        for setting in &SETTINGS {
+            if let (Kind::Integer { min, max }, Value::Integer(got)) =
+                (setting.kind, setting.read(self))
+            {
+                OutOfRange::check(setting.name, got, min, max)?;
+            }
         }
         if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
             return Err(TenantError::TimeZone(self.time_zone.clone()));
         }
-        self.routing.validate().map_err(TenantError::Routing)?;
+        self.routing.validate()?;
+        callback_window::check_windows(&self.callback_windows)?;
+        callback_window::check_within_hours(&self.callback_windows, &self.schedule)?;
         for (key, text) in &self.prompts {
             if text.trim().is_empty() {
                 return Err(TenantError::EmptyPrompt(key.name()));
             }
             if key.takes_number() && !text.contains("{number}") {
                 return Err(TenantError::PromptNeedsNumber(key.name()));
+            }
+            if !key.takes_due() && text.contains("{due}") {
+                return Err(TenantError::PromptCannotSayDue(key.name()));
             }
         }
         Ok(())
@@ -378,9 +343,11 @@ pub enum RecordingFormat {
 
 impl RecordingFormat {
     pub const ALL: [RecordingFormat; 2] = [RecordingFormat::Wav, RecordingFormat::Mp3];
+    /// The names of `ALL`, as serde writes them.
+    pub const NAMES: [&'static str; 2] = [Self::ALL[0].extension(), Self::ALL[1].extension()];
 
-    /// Twilio's media URL suffix, and our key's.
-    pub fn extension(self) -> &'static str {
+    /// Twilio's media URL suffix, and our key's; also its name.
+    pub const fn extension(self) -> &'static str {
         match self {
             RecordingFormat::Wav => "wav",
             RecordingFormat::Mp3 => "mp3",
@@ -473,6 +440,47 @@ mod tests {
             settings.validate(),
             Err(TenantError::PromptNeedsNumber("confirm_number"))
         );
+        let mut settings = TenantSettings::default();
+        settings
+            .prompts
+            .insert(PromptKey::Greeting, "{due}お電話します".into());
+        assert_eq!(
+            settings.validate(),
+            Err(TenantError::PromptCannotSayDue("greeting"))
+        );
+        for key in [
+            PromptKey::Thanks,
+            PromptKey::RepeatCaller,
+            PromptKey::AfterHoursGreeting,
+        ] {
+            let mut settings = TenantSettings::default();
+            settings.prompts.insert(key, "{due} {number}".into());
+            settings.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn callback_windows_lie_within_business_hours() {
+        let mut settings = TenantSettings::default();
+        settings.schedule.set_hours("mon-fri=09:00-18:00").unwrap();
+        settings.callback_windows =
+            callback_window::parse_windows(&["1=09:00-12:00", "2=17:00-19:00"]).unwrap();
+        let err = settings.validate().unwrap_err();
+        assert_eq!(err.field(), "callback_windows");
+        assert_eq!(
+            err.to_string(),
+            "callback_windows: callback window 2=17:00-19:00 is outside business hours on every day"
+        );
+        settings.callback_windows.pop();
+        settings.validate().unwrap();
+        // Older tenants, stored without the new settings, load with the defaults.
+        let mut stored = serde_json::to_value(TenantSettings::default()).unwrap();
+        for name in ["announce_due", "callback_windows", "number_entry"] {
+            stored.as_object_mut().unwrap().remove(name);
+        }
+        let loaded: TenantSettings = serde_json::from_value(stored).unwrap();
+        assert!(loaded.announce_due && loaded.callback_windows.is_empty());
+        assert_eq!(loaded.number_entry, NumberEntry::Dtmf);
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct Gather {
     pub num_digits: Option<u32>,
     pub timeout_seconds: u32,
     pub finish_on_key: Option<char>,
+    /// Speech taken too (`input="dtmf speech"`); keys only when `None`.
+    pub speech: Option<SpeechInput>,
     pub prompts: Vec<Prompt>,
 }
 
@@ -65,6 +67,17 @@ impl Method {
             Method::Get => "GET",
         }
     }
+}
+
+/// How `<Gather>` listens for speech.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeechInput {
+    /// The caller's language, e.g. ja-JP.
+    pub language: String,
+    pub model: String,
+    /// Seconds of silence that end the speech: a number, as Twilio refuses
+    /// `auto` once a model is named.
+    pub timeout_seconds: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +122,12 @@ impl Twiml {
 
     pub fn push(mut self, verb: Verb) -> Self {
         self.verbs.push(verb);
+        self
+    }
+
+    /// `more`'s verbs after these.
+    pub fn extend(mut self, more: Twiml) -> Self {
+        self.verbs.extend(more.verbs);
         self
     }
 
@@ -171,9 +190,14 @@ fn render_verb(out: &mut String, verb: &Verb) {
         }
         Verb::Leave => out.push_str("<Leave/>"),
         Verb::Gather(g) => {
+            let input = if g.speech.is_some() {
+                "dtmf speech"
+            } else {
+                "dtmf"
+            };
             let _ = write!(
                 out,
-                r#"<Gather input="dtmf" action="{}" method="POST" timeout="{}""#,
+                r#"<Gather input="{input}" action="{}" method="POST" timeout="{}""#,
                 escape(&g.action),
                 g.timeout_seconds
             );
@@ -182,6 +206,15 @@ fn render_verb(out: &mut String, verb: &Verb) {
             }
             if let Some(key) = g.finish_on_key {
                 let _ = write!(out, r#" finishOnKey="{}""#, escape(&key.to_string()));
+            }
+            if let Some(speech) = &g.speech {
+                let _ = write!(
+                    out,
+                    r#" language="{}" speechModel="{}" speechTimeout="{}""#,
+                    escape(&speech.language),
+                    escape(&speech.model),
+                    speech.timeout_seconds
+                );
             }
             out.push('>');
             for prompt in &g.prompts {
@@ -261,6 +294,7 @@ mod tests {
                 num_digits: Some(1),
                 timeout_seconds: 5,
                 finish_on_key: None,
+                speech: None,
                 prompts: vec![Prompt::Say(say("1")), Prompt::Pause { seconds: 1 }],
             }))
             .push(Verb::Redirect {
@@ -336,17 +370,32 @@ mod tests {
 
     #[test]
     fn gather_with_finish_key() {
-        let twiml = Twiml::new().push(Verb::Gather(Gather {
+        let gather = Gather {
             action: "a".into(),
             num_digits: None,
             timeout_seconds: 8,
             finish_on_key: Some('#'),
+            speech: None,
             prompts: vec![],
-        }));
+        };
         assert!(
-            twiml
+            Twiml::new()
+                .push(Verb::Gather(gather.clone()))
                 .render()
                 .contains(r##"<Gather input="dtmf" action="a" method="POST" timeout="8" finishOnKey="#"></Gather>"##)
+        );
+        let speech = Gather {
+            speech: Some(SpeechInput {
+                language: "ja-JP".into(),
+                model: "phone_call".into(),
+                timeout_seconds: 3,
+            }),
+            ..gather
+        };
+        assert!(
+            Twiml::new().push(Verb::Gather(speech)).render().contains(
+                r##"<Gather input="dtmf speech" action="a" method="POST" timeout="8" finishOnKey="#" language="ja-JP" speechModel="phone_call" speechTimeout="3"></Gather>"##
+            )
         );
     }
 

@@ -1,13 +1,17 @@
 //! One error type for every route, mapped once to a status and a JSON body
-//! `{"error": {"code", "message"}}`. A 5xx keeps its cause on the response
+//! `{"error": {"code", "message", "field"?, "holder"?}}`. A 5xx keeps its cause on the response
 //! for the request log, which writes it once; the client sees no detail.
 
+use crate::accounts::AccountError;
 use crate::calls::reconcile::ReconcileError;
+use crate::calls::stats::StatsError;
 use crate::calls::work::WorkError;
+use crate::domain::settings::SettingsError;
 use crate::domain::work::ChangeError;
 use crate::http::limit::RetryAfter;
 use crate::store::StoreError;
 use crate::telemetry::error_chain;
+use crate::tenants::TenantsError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +24,10 @@ use utoipa::{IntoResponses, ToSchema};
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// A bad request about one input: a body's member, a query parameter,
+    /// a setting (`field` in the body).
+    #[error("{message}")]
+    BadField { field: String, message: String },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -32,6 +40,9 @@ pub enum ApiError {
     UriTooLong(usize),
     #[error("{0}")]
     Conflict(String),
+    /// Another agent holds the record (`holder` in the body).
+    #[error("claimed by {holder}")]
+    HeldByOther { holder: String },
     #[error("{0}")]
     PayloadTooLarge(String),
     /// 429, with `Retry-After`.
@@ -61,15 +72,27 @@ impl ApiError {
         ApiError::Internal(Box::new(cause))
     }
 
+    /// A 400 about the input `field`.
+    pub fn bad_field(field: &str, message: impl std::fmt::Display) -> Self {
+        ApiError::BadField {
+            field: field.to_owned(),
+            message: message.to_string(),
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::BadRequest(_) | ApiError::BadField { .. } => {
+                (StatusCode::BAD_REQUEST, "bad_request")
+            }
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "uri_too_long"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Conflict(_) | ApiError::HeldByOther { .. } => {
+                (StatusCode::CONFLICT, "conflict")
+            }
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
@@ -89,16 +112,24 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
-            StoreError::Conflict => ApiError::Conflict(e.to_string()),
+            StoreError::AlreadyExists(_) | StoreError::Conflict | StoreError::LastAdmin(_) => {
+                ApiError::Conflict(e.to_string())
+            }
             other => ApiError::internal(other),
         }
+    }
+}
+
+impl From<SettingsError> for ApiError {
+    fn from(e: SettingsError) -> Self {
+        ApiError::bad_field(e.field(), e)
     }
 }
 
 impl From<ChangeError> for ApiError {
     fn from(e: ChangeError) -> Self {
         match e {
-            ChangeError::HeldByOther { .. } => ApiError::Conflict(e.to_string()),
+            ChangeError::HeldByOther { holder } => ApiError::HeldByOther { holder },
             ChangeError::NotHolder => ApiError::Forbidden(e.to_string()),
             ChangeError::InvalidState { .. } => ApiError::InvalidState(e.to_string()),
         }
@@ -118,9 +149,48 @@ impl From<ReconcileError> for ApiError {
 impl From<WorkError> for ApiError {
     fn from(e: WorkError) -> Self {
         match e {
-            WorkError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            WorkError::NotFound(_) | WorkError::NoRecording { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
             WorkError::Refused(e) => e.into(),
+            WorkError::MissingAudio(_) => ApiError::internal(e),
             WorkError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<StatsError> for ApiError {
+    fn from(e: StatsError) -> Self {
+        match e {
+            StatsError::Period(e) => ApiError::bad_field(e.field(), e),
+            StatsError::TooManyRecords { .. } => ApiError::bad_field("to", e),
+            StatsError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::NoAgent(_) | AccountError::NoKey(_) => ApiError::NotFound(e.to_string()),
+            AccountError::Agent(e) => match e.field() {
+                Some(field) => ApiError::bad_field(field, e),
+                None => ApiError::BadRequest(e.to_string()),
+            },
+            AccountError::Key(e) => ApiError::bad_field(e.field(), e),
+            AccountError::OwnAdmin => ApiError::BadRequest(e.to_string()),
+            AccountError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<TenantsError> for ApiError {
+    fn from(e: TenantsError) -> Self {
+        match e {
+            TenantsError::NoTenant(_) => ApiError::NotFound(e.to_string()),
+            TenantsError::Settings(e) => e.into(),
+            TenantsError::Credentials(e) => ApiError::bad_field(e.field(), e),
+            TenantsError::Store(e) => e.into(),
         }
     }
 }
@@ -136,12 +206,19 @@ impl IntoResponse for ApiError {
             ApiError::Internal(_) => "something went wrong on our side; it has been logged".into(),
             other => other.to_string(),
         };
+        let (field, holder) = match &self {
+            ApiError::BadField { field, .. } => (Some(field.clone()), None),
+            ApiError::HeldByOther { holder } => (None, Some(holder.clone())),
+            _ => (None, None),
+        };
         let mut response = (
             status,
             Json(ErrorBody {
                 error: ErrorDetail {
                     code: code.into(),
                     message,
+                    field,
+                    holder,
                 },
             }),
         )
@@ -172,6 +249,8 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What went wrong. `message` is for people; a program reads `code`, and
+/// `field` or `holder` where present, never the message.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// bad_request, unauthorized, forbidden, not_found, method_not_allowed,
@@ -179,6 +258,16 @@ pub struct ErrorDetail {
     /// invalid_state, idempotency_key_reused, range_not_satisfiable, internal.
     pub code: String,
     pub message: String,
+    /// On a `bad_request` about one input: its name (a body's member, a
+    /// query parameter; for settings, the member of `PATCH /api/v1/settings`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "max_recording_seconds")]
+    pub field: Option<String>,
+    /// On the `conflict` of a change to a record another agent holds: who
+    /// holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "bob")]
+    pub holder: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -189,6 +278,13 @@ pub struct ErrorBody {
 /// An example error body for the document.
 fn example(code: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "error": { "code": code, "message": message } })
+}
+
+/// An example error body with one of its optional members.
+fn example_with(code: &str, message: &str, member: &str, value: &str) -> serde_json::Value {
+    let mut body = example(code, message);
+    body["error"][member] = value.into();
+    body
 }
 
 // The families below are documentation only: each lists the errors a kind
@@ -282,8 +378,8 @@ pub enum AdminErrors {
 /// The errors of an admin's body: bad, or too big.
 #[derive(IntoResponses)]
 pub enum AdminBodyErrors {
-    #[response(status = 400, description = "A bad body or value; the message starts with the field",
-        example = json!(example("bad_request", "callback_sla_minutes must be between 1 and 20160, got 0")))]
+    #[response(status = 400, description = "A bad body or value; `field` names the member at fault",
+        example = json!(example_with("bad_request", "callback_sla_minutes must be between 1 and 20160, got 0", "field", "callback_sla_minutes")))]
     BadRequest(ErrorBody),
     #[response(status = 413, description = "Body over 64 KiB",
         example = json!(example("payload_too_large", "request bodies are limited to 65536 bytes")))]
@@ -314,8 +410,8 @@ pub enum RecordingErrors {
 /// The errors of an agent's change to a callback.
 #[derive(IntoResponses)]
 pub enum ChangeErrors {
-    #[response(status = 400, description = "Bad body, agent name or Idempotency-Key",
-        example = json!(example("bad_request", "agent must be 1-100 characters, not only spaces, with no control characters")))]
+    #[response(status = 400, description = "Bad body, agent name or Idempotency-Key; `field` names a member at fault",
+        example = json!(example_with("bad_request", "agent must be 1-100 characters, not only spaces, with no control characters", "field", "agent")))]
     BadRequest(ErrorBody),
     #[response(status = 401, description = "No or bad API key or session",
         example = json!(example("unauthorized", "the API key is not valid")))]
@@ -329,8 +425,8 @@ pub enum ChangeErrors {
     #[response(status = 404, description = "No such callback for this tenant",
         example = json!(example("not_found", "callback 0193c0de-0000-7000-8000-000000000000 does not exist")))]
     NotFound(ErrorBody),
-    #[response(status = 409, description = "Another agent holds it, or a request with this Idempotency-Key is still running",
-        example = json!(example("conflict", "claimed by bob")))]
+    #[response(status = 409, description = "Another agent holds it (`holder` says who), or a request with this Idempotency-Key is still running",
+        example = json!(example_with("conflict", "claimed by bob", "holder", "bob")))]
     Conflict(ErrorBody),
     #[response(status = 413, description = "Body over 64 KiB",
         example = json!(example("payload_too_large", "request bodies are limited to 65536 bytes")))]
@@ -342,4 +438,32 @@ or the Idempotency-Key was used with another request",
         example = json!(example("invalid_state", "cannot claim a callback that is completed"))
     )]
     Unprocessable(ErrorBody),
+}
+
+/// The errors of the service-level figures.
+#[derive(IntoResponses)]
+pub enum StatsErrors {
+    #[response(status = 400, description = "A bad date or period; `field` names the parameter at fault",
+        example = json!(example_with("bad_request", "a period is at most 366 days, got 367", "field", "to")))]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key or session",
+        example = json!(example("unauthorized", "the API key is not valid")))]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "An agent (the figures are for supervisors and admins), or a password still to change",
+        example = json!(example("forbidden", "this needs the supervisor role")))]
+    Forbidden(ErrorBody),
+}
+
+/// The errors of exporting a period's records.
+#[derive(IntoResponses)]
+pub enum ExportErrors {
+    #[response(status = 400, description = "A bad date or period, or more records than one export holds; `field` names the parameter at fault",
+        example = json!(example_with("bad_request", "the period holds 25000 records; an export holds at most 20000: choose a shorter period", "field", "to")))]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key or session",
+        example = json!(example("unauthorized", "the API key is not valid")))]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "An agent, whole numbers asked for by anyone but a signed-in admin, or a password still to change",
+        example = json!(example("forbidden", "whole numbers in an export needs an admin signed in")))]
+    Forbidden(ErrorBody),
 }

@@ -115,7 +115,11 @@ mod tests {
             .unwrap();
         let body: Value = serde_json::from_slice(&bytes).unwrap();
         prop_assert_eq!(body.as_object().map(|o| o.len()), Some(1));
-        prop_assert_eq!(body["error"].as_object().map(|o| o.len()), Some(2));
+        // The documented optional `field`, a non-empty name.
+        let field = body["error"].get("field");
+        prop_assert!(field.is_none_or(|f| f.as_str().is_some_and(|f| !f.is_empty())));
+        let members = 2 + usize::from(field.is_some());
+        prop_assert_eq!(body["error"].as_object().map(|o| o.len()), Some(members));
         prop_assert_eq!(&body["error"]["code"], "bad_request");
         prop_assert!(
             body["error"]["message"]
@@ -232,6 +236,11 @@ mod tests {
             check::<ChangeAgentBody>(&rt, &body)?;
             check::<NewApiKeyBody>(&rt, &body)?;
             check::<SettingsPatch>(&rt, &body)?;
+            if let Ok(patch) = parse::<SettingsPatch>(&rt, &body)
+                && let Err(e) = patch.into_change()
+            {
+                refused_well(&rt, e)?;
+            }
         }
 
         #[test]

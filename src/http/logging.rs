@@ -1,5 +1,6 @@
 //! One log line per request: route (the pattern, never the raw path, which
-//! can hold typed phone numbers), tenant, CallSid, status and latency.
+//! can hold typed phone numbers), tenant, CallSid, status and latency; the
+//! same figures counted for `/metrics` (`monitoring::request`).
 
 use crate::http::error::{ApiError, InternalCause};
 use axum::extract::{MatchedPath, Request};
@@ -24,8 +25,10 @@ pub async fn log_request(route: MatchedPath, request: Request, next: Next) -> Re
     );
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    let latency_ms = seconds * 1000.0;
     let status = response.status().as_u16();
+    crate::monitoring::request(route.as_str(), status, seconds);
     span.in_scope(|| match response.extensions().get::<InternalCause>() {
         Some(InternalCause(cause)) => {
             tracing::error!(status, latency_ms, error = %cause, "request failed");

@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod limit;
 pub mod logging;
+pub mod metrics;
 pub mod openapi;
 pub mod page;
 pub mod range;
@@ -13,6 +14,7 @@ pub mod twilio;
 use crate::calls::reconcile::Reconciler;
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
+use crate::deps::Deps;
 use crate::settings::BaseUrl;
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
@@ -49,6 +51,21 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Rate limits: in memory, shared by every request of this process.
     pub limits: Arc<limit::Limits>,
+    /// `/metrics`: its token and the recorder it renders; `None`: off.
+    pub metrics: Option<Arc<metrics::MetricsEndpoint>>,
+}
+
+impl AppState {
+    /// What the use cases run on.
+    pub fn deps(&self) -> Deps<'_> {
+        Deps {
+            store: self.store.as_ref(),
+            audio: self.audio.as_ref(),
+            agents: self.agents.as_ref(),
+            audit: self.audit.as_ref(),
+            clock: self.clock.as_ref(),
+        }
+    }
 }
 
 #[derive(OpenApi)]
@@ -59,7 +76,9 @@ pub struct AppState {
 Authenticate with `Authorization: Bearer <api key>` (the key decides the tenant), \
 or sign in (`POST /api/v1/sessions`) for the `afureko_session` cookie; with the cookie, \
 every POST, PATCH, PUT and DELETE carries the session's `X-CSRF-Token` header. \
-Errors are `{\"error\": {\"code\", \"message\"}}`."
+Errors are `{\"error\": {\"code\", \"message\"}}`, with `field` on a `bad_request` about one input \
+and `holder` on the `conflict` of a record another agent holds: read those, never the message. \
+Every answer carries `X-Content-Type-Options: nosniff`, every API answer `Cache-Control: no-store`."
     ),
     modifiers(&BearerAuth),
     // The error families refer to these by name.
@@ -69,6 +88,7 @@ Errors are `{\"error\": {\"code\", \"message\"}}`."
         (name = "sessions", description = "Sign in and out; the signed-in agent"),
         (name = "agents", description = "The tenant's agents"),
         (name = "admin", description = "The tenant's API keys and settings: a signed-in admin only"),
+        (name = "stats", description = "Service-level figures and the export of a period's records: supervisors, admins and API keys"),
         (name = "page", description = "The agents' page"),
         (name = "twilio", description = "Webhooks Twilio calls: signed forms in, TwiML out"),
         (name = "operations", description = "Health and this document")
@@ -84,6 +104,15 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "api_key",
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        components.add_security_scheme(
+            metrics::TOKEN_SCHEME,
+            SecurityScheme::Http(
+                utoipa::openapi::security::HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("AFUREKO_METRICS_TOKEN, the operator's"))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "session",
@@ -125,6 +154,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(twilio::ivr::offer))
         .routes(routes!(twilio::ivr::enter))
         .routes(routes!(twilio::ivr::confirm))
+        .routes(routes!(twilio::ivr::window))
         .routes(routes!(twilio::ivr::recorded))
         .routes(routes!(twilio::ivr::recording_status))
         .routes(routes!(api::handlers::list_callbacks))
@@ -155,12 +185,13 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api::settings::get_settings,
             api::settings::change_settings
         ))
+        .routes(routes!(api::stats::get_stats))
+        .routes(routes!(api::stats::export_records))
         .routes(routes!(page::root))
         .routes(routes!(page::index))
-        .routes(routes!(page::script))
-        .routes(routes!(page::strings))
-        .routes(routes!(page::style))
+        .routes(routes!(page::asset))
         .routes(routes!(healthz))
+        .routes(routes!(metrics::metrics))
         .split_for_parts();
     openapi::complete(&mut doc);
     (router, doc)
@@ -198,5 +229,31 @@ pub fn app(state: AppState) -> Router {
         .method_not_allowed_fallback(logging::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(logging::limit_uri))
+        .layer(axum::middleware::from_fn(protective_headers))
         .with_state(state)
+}
+
+/// The API's path prefix: its answers are never stored by a browser.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// On every answer, fallbacks and errors included: `nosniff`, so no
+/// browser reads a JSON, TwiML or audio answer as something else; and on
+/// every API answer `no-store`, so a shared browser keeps no callback
+/// number, recording, one-time password or key (nor an error about them).
+async fn protective_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let api = request.uri().path().starts_with(API_PREFIX);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if api {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }

@@ -4,11 +4,7 @@
 //! header, the rate limits' 429, the body limit's 413, and the links that
 //! lead from a listed record to everything that can be done with it.
 
-use crate::domain::prompts::Language;
-use crate::domain::routing::RoutingMode;
-use crate::domain::tenant::{NUMBER_LIMITS, RecordingFormat};
 use crate::http::api::idempotency::{self, KEY_PATTERN, MAX_KEY_CHARS, changes_state};
-use crate::http::api::settings;
 use crate::http::error::ApiError;
 use crate::http::extract::too_large;
 use crate::twilio::signature::SIGNATURE_HEADER;
@@ -65,6 +61,28 @@ pub fn complete(doc: &mut OpenApi) {
             if is_rate_limited(path) {
                 add_too_many_requests(operation);
             }
+            // Last: every answer, those added above too.
+            if path.starts_with(crate::http::API_PREFIX) {
+                add_no_store(operation);
+            }
+        }
+    }
+}
+
+/// Every API answer, errors too, is `Cache-Control: no-store`
+/// (`http::protective_headers`).
+fn add_no_store(operation: &mut Operation) {
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            let mut header = Header::new(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["no-store"])),
+            );
+            header.description = Some(
+                "Never stored by a browser: the answer may hold personal data or a secret".into(),
+            );
+            response.headers.insert("Cache-Control".into(), header);
         }
     }
 }
@@ -144,7 +162,8 @@ fn add_idempotency_key(operation: &mut Operation) {
         .description(Some(
             "Makes a retry safe: the same key with the same body within 24 h gets the first \
              answer again (with `Idempotent-Replayed: true`); with another body, 422. \
-             Keys are per tenant.",
+             Keys are per sender (the signed-in agent or the API key): another sender's \
+             same key is its own. A sender whose role was lowered since gets 403, not the answer.",
         ))
         .schema(Some(
             ObjectBuilder::new()
@@ -217,9 +236,6 @@ fn add_signature(operation: &mut Operation) {
 /// JSON because utoipa 5.5 writes a link's `operationId` as `operation_id`.
 pub fn document(doc: &OpenApi) -> serde_json::Value {
     let mut json = serde_json::to_value(doc).unwrap_or_default();
-    for name in settings::SCHEMAS {
-        bound_settings(&mut json["components"]["schemas"][name]["properties"]);
-    }
     if let Some(paths) = json["paths"].as_object_mut() {
         for item in paths.values_mut() {
             for method in ["get", "post"] {
@@ -230,37 +246,6 @@ pub fn document(doc: &OpenApi) -> serde_json::Value {
         }
     }
     json
-}
-
-/// The settings' bounds and choices, from the rules `validate` applies and
-/// the domain's enums (utoipa cannot take either from a constant).
-fn bound_settings(properties: &mut serde_json::Value) {
-    for limit in NUMBER_LIMITS {
-        let property = &mut properties[limit.field];
-        property["minimum"] = limit.min.into();
-        property["maximum"] = limit.max.into();
-    }
-    let enums = [
-        ("language", names(&Language::ALL)),
-        ("recording_format", names(&RecordingFormat::ALL)),
-        ("routing_mode", names(&RoutingMode::ALL)),
-    ];
-    for (field, mut values) in enums {
-        let property = &mut properties[field];
-        // A nullable property (in a change: "leave it") takes null too.
-        if property["type"]
-            .as_array()
-            .is_some_and(|types| types.iter().any(|t| t == "null"))
-        {
-            values.push(serde_json::Value::Null);
-        }
-        property["enum"] = values.into();
-    }
-}
-
-/// The values as serde writes them.
-fn names<T: serde::Serialize>(all: &[T]) -> Vec<serde_json::Value> {
-    all.iter().map(|v| serde_json::json!(v)).collect()
 }
 
 /// The list links its first item's id, a record's answer its own `id`.
@@ -358,6 +343,10 @@ mod tests {
             let Some(security) = operation["security"].as_array() else {
                 continue;
             };
+            // `/metrics` has a token of its own, for a scraper.
+            if security == &[serde_json::json!({crate::http::metrics::TOKEN_SCHEME: []})] {
+                continue;
+            }
             let wanted = if method == "get" { &session } else { &write };
             assert!(security.contains(wanted), "{method} {path}");
             let other = if method == "get" { &write } else { &session };
@@ -407,6 +396,29 @@ mod tests {
     }
 
     #[test]
+    fn every_api_answer_documents_no_store() {
+        let doc = document(&routes().1);
+        let mut answers = 0;
+        for (method, path, operation) in operations(&doc) {
+            let api = path.starts_with(crate::http::API_PREFIX);
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let header = &response["headers"]["Cache-Control"];
+                if api {
+                    answers += 1;
+                    assert_eq!(
+                        header["schema"],
+                        serde_json::json!({"type": "string", "enum": ["no-store"]}),
+                        "{method} {path} {status}"
+                    );
+                } else {
+                    assert!(header.is_null(), "{method} {path} {status}");
+                }
+            }
+        }
+        assert!(answers >= 150, "{answers}");
+    }
+
+    #[test]
     fn the_recording_documents_its_headers() {
         let doc = document(&routes().1);
         let recording = &doc["paths"]["/api/v1/callbacks/{id}/recording"]["get"];
@@ -425,13 +437,17 @@ mod tests {
 
     #[test]
     fn settings_state_the_bounds_and_choices_the_domain_checks() {
+        use crate::domain::settings::{Kind, SETTINGS};
         let doc = document(&routes().1);
-        for name in settings::SCHEMAS {
+        for name in ["SettingsView", "SettingsPatch"] {
             let properties = &doc["components"]["schemas"][name]["properties"];
-            for limit in NUMBER_LIMITS {
-                let property = &properties[limit.field];
-                assert_eq!(property["minimum"], limit.min, "{name}.{}", limit.field);
-                assert_eq!(property["maximum"], limit.max, "{name}.{}", limit.field);
+            for setting in &SETTINGS {
+                let Kind::Integer { min, max } = setting.kind else {
+                    continue;
+                };
+                let property = &properties[setting.name];
+                assert_eq!(property["minimum"], min, "{name}.{}", setting.name);
+                assert_eq!(property["maximum"], max, "{name}.{}", setting.name);
             }
             let language = &properties["language"]["enum"];
             assert_eq!(language[0], "ja-JP", "{name}");

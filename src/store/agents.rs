@@ -20,6 +20,13 @@ pub trait AgentStore: Send + Sync {
     /// and returns it with the new version; `Conflict` otherwise, `NotFound`
     /// when there is none.
     async fn update_agent(&self, agent: &AgentAccount) -> Result<AgentAccount, StoreError>;
+    /// `update_agent`, for a change that may take away an active admin
+    /// (a role, disabling): `LastAdmin` when the tenant would have none
+    /// left, even when such changes run at once.
+    async fn update_agent_keeping_an_admin(
+        &self,
+        agent: &AgentAccount,
+    ) -> Result<AgentAccount, StoreError>;
 
     /// Sessions are kept by the hash of their token, never the token.
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;

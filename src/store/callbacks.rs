@@ -61,6 +61,42 @@ pub struct Page {
     pub next: Option<ListPosition>,
 }
 
+/// Records by arrival: those received in `[from, until)`, oldest first
+/// (ties by id), a page at a time.
+#[derive(Debug, Clone)]
+pub struct ReceivedQuery {
+    pub from: Timestamp,
+    pub until: Timestamp,
+    pub limit: usize,
+    /// Start after this record (exclusive).
+    pub after: Option<ReceivedPosition>,
+}
+
+/// A record's place in arrival order: its received time and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedPosition {
+    pub received_at_ms: i64,
+    pub id: String,
+}
+
+impl ReceivedPosition {
+    pub fn of(record: &CallbackRecord) -> Self {
+        ReceivedPosition {
+            received_at_ms: record.received_at.as_millisecond(),
+            id: record.id.to_string(),
+        }
+    }
+}
+
+/// A page of records by arrival.
+#[derive(Debug)]
+pub struct ReceivedPage {
+    pub items: Vec<CallbackRecord>,
+    /// Set when more items may follow (after the last of this page, or
+    /// after `next` when the page's records all expired meanwhile).
+    pub next: Option<ReceivedPosition>,
+}
+
 impl ListPosition {
     pub fn of(record: &CallbackRecord) -> Self {
         ListPosition {
@@ -123,6 +159,22 @@ pub trait CallbackStore: Send + Sync {
         tenant: &TenantId,
         query: &ListQuery,
     ) -> Result<Page, StoreError>;
+    /// The tenant's records received in a period, oldest first: read
+    /// through an index on arrival time, never the rest of the history.
+    async fn received_callbacks(
+        &self,
+        tenant: &TenantId,
+        query: &ReceivedQuery,
+    ) -> Result<ReceivedPage, StoreError>;
+    /// How many of the tenant's records were received in `[from, until)`;
+    /// on DynamoDB records past their retention still count until its TTL
+    /// deletes them.
+    async fn count_received(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<usize, StoreError>;
     /// Deletes a record, expired or not, with its call links (and number
     /// guard); returns what it deleted, `None` when there was nothing.
     async fn delete_callback(

@@ -1,8 +1,9 @@
 //! Idempotency keys: a client that retries a change with the same
 //! `Idempotency-Key` gets the first answer back instead of a second change.
-//! Kept apart from `Store`, as its own narrow trait, per tenant.
+//! Kept apart from `Store`, as its own narrow trait, per tenant and sender.
 
 use super::StoreError;
+use crate::domain::agent::Role;
 use crate::domain::ids::TenantId;
 use async_trait::async_trait;
 use jiff::{SignedDuration, Timestamp};
@@ -30,6 +31,8 @@ pub enum Reservation {
     /// that request is still running.
     Taken {
         fingerprint: String,
+        /// The sender's role when it made the first request.
+        role: Role,
         answer: Option<StoredAnswer>,
     },
 }
@@ -38,6 +41,12 @@ pub enum Reservation {
 #[derive(Debug, Clone, Copy)]
 pub struct KeyUse<'a> {
     pub tenant: &'a TenantId,
+    /// Who sends it (`agent:{login}`, `api_key:{id}`): another
+    /// sender's same key is another key, so no one is answered with what
+    /// someone else's request got.
+    pub actor: &'a str,
+    /// The sender's role now, kept with a reservation: a replay needs it.
+    pub role: Role,
     pub key: &'a str,
     pub fingerprint: &'a str,
     pub at: Timestamp,

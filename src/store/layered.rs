@@ -3,7 +3,8 @@
 //! the store below: the decorators implement `TenantStore` only.
 
 use super::{
-    ApiKeyStore, CallbackStore, Inserted, ListQuery, Opened, Page, Store, StoreError, TenantStore,
+    ApiKeyStore, CallbackStore, Inserted, ListQuery, Opened, Page, ReceivedPage, ReceivedQuery,
+    Store, StoreError, TenantStore,
 };
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
@@ -124,6 +125,23 @@ impl CallbackStore for Layered {
         query: &ListQuery,
     ) -> Result<Page, StoreError> {
         self.store.list_callbacks(tenant, query).await
+    }
+
+    async fn received_callbacks(
+        &self,
+        tenant: &TenantId,
+        query: &ReceivedQuery,
+    ) -> Result<ReceivedPage, StoreError> {
+        self.store.received_callbacks(tenant, query).await
+    }
+
+    async fn count_received(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<usize, StoreError> {
+        self.store.count_received(tenant, from, until).await
     }
 }
 

@@ -33,8 +33,8 @@ pub mod tenants;
 
 pub use api_keys::ApiKeyStore;
 pub use callbacks::{
-    CallbackStore, Inserted, ListPosition, ListQuery, Opened, Page, modify_callback,
-    open_by_lookups,
+    CallbackStore, Inserted, ListPosition, ListQuery, Opened, Page, ReceivedPage, ReceivedPosition,
+    ReceivedQuery, modify_callback, open_by_lookups,
 };
 pub use tenants::TenantStore;
 
@@ -54,6 +54,9 @@ pub enum StoreError {
     /// The record changed since it was read (optimistic concurrency).
     #[error("the record was changed by someone else")]
     Conflict,
+    /// The change would leave the tenant with no active admin.
+    #[error("{0} is the tenant's last active admin")]
+    LastAdmin(String),
     /// An open record may not take a number another open record has.
     #[error("another open record has this callback number")]
     OpenNumberTaken,

@@ -48,6 +48,16 @@ async function signIn(page, login) {
   await page.waitForSelector('[role=tab][aria-selected=true]');
 }
 
+/** Signs in with the password chosen in `signIn`. */
+async function signInAgain(page, login) {
+  await page.goto(`${BASE}/app`);
+  await page.fill('#f-tenant', 'demo');
+  await page.fill('#f-login', login);
+  await page.fill('#f-password', `${login}'s own new passphrase`);
+  await page.click('#signin button[type=submit]');
+  await page.waitForSelector('[role=tab][aria-selected=true]');
+}
+
 /** Waits until every <audio> on the page has loaded its metadata; a
  * recording that neither loads nor fails within 15 s fails the step. */
 async function durations(page) {
@@ -112,12 +122,28 @@ try {
   await step('the list shows the waiting callback, number masked, one repeat call', async () => {
     const row = ann.locator('tr[data-id]').first();
     await row.waitFor();
-    assert.equal(await ann.locator('tr[data-id]').count(), 1, 'the repeat call joined the record');
+    assert.equal(await ann.locator('tr[data-id]:not(.sla-later)').count(), 1, 'the repeat call joined the record');
     id = await row.getAttribute('data-id');
     assert.match(await row.innerText(), /\*{3,}/);
     assert.match(await row.innerText(), /0 \/ \d/);
     assert.equal(await row.locator('td[data-label="再入電"]').innerText(), '1');
     await ann.screenshot({ path: `${SHOTS}/list-ja.png`, fullPage: true });
+  });
+  await step('a callback whose window has not opened waits later, with its hours', async () => {
+    // The seed's third call chose 00:00-00:15, which comes round tomorrow.
+    await ann.waitForSelector('#later');
+    assert.equal(await ann.textContent('#later'), 'ご希望の時間帯を待っている折り返し');
+    const row = ann.locator('#later-list tr[data-id]');
+    assert.equal(await row.count(), 1);
+    assert.equal(await row.getAttribute('class'), 'sla-later');
+    assert.equal(await row.locator('.sla').innerText(), '時間指定');
+    assert.equal(await row.locator('.window').innerText(), '00:00–00:15');
+    const waitingId = await row.getAttribute('data-id');
+    const page = await ann.evaluate(async () => (await fetch('/api/v1/callbacks?status=pending')).json());
+    const waiting = page.items.find((i) => i.id === waitingId);
+    assert.ok(waiting.not_before && new Date(waiting.not_before) > Date.now(), JSON.stringify(waiting));
+    assert.equal(waiting.due_at, waiting.window.end);
+    await ann.screenshot({ path: `${SHOTS}/list-later-ja.png`, fullPage: true });
   });
   await step('the English switch is kept per browser', async () => {
     await ann.click('#lang');
@@ -154,6 +180,16 @@ try {
     watch(bob);
     await signIn(bob, 'bob');
     await bob.screenshot({ path: `${SHOTS}/list-phone-ja.png`, fullPage: true });
+    // A supervisor's service level names it among those waiting longest.
+    await bob.click('#stats');
+    await bob.waitForSelector('#sl-oldest li');
+    assert.equal(await bob.locator('#sl-oldest li').count(), 1);
+    assert.equal(await bob.getAttribute('#sl-oldest li a', 'href'), `#/cb/${id}`);
+    assert.match(await bob.textContent('#sl-oldest li'), /対応中 — ann$/);
+    assert.equal(await bob.textContent('#sl-claimed'), '1');
+    await bob.screenshot({ path: `${SHOTS}/stats-phone-ja.png`, fullPage: true });
+    await bob.click('#sl-oldest li a');
+    await bob.waitForSelector('#status:has-text("ann さんが対応中です")');
     await bob.goto(`${BASE}/app#/cb/${id}`);
     await bob.waitForSelector('#status:has-text("ann さんが対応中です")');
     await bob.click('#claim');
@@ -186,6 +222,45 @@ try {
     await ann.click('#complete');
     await ann.waitForSelector('#status:text("完了")');
     assert.equal((await record(ann, id)).completion_note, 'メールで回答済み');
+  });
+  await step('a supervisor sees the day\'s figures, the chart and the export', async () => {
+    const bob = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    watch(bob);
+    await signInAgain(bob, 'bob');
+    await bob.click('#stats');
+    await bob.waitForSelector('#sl-tab-week[aria-selected=true]');
+    // The demo's two calls are one record: ann tried once, then completed it.
+    assert.equal(await bob.textContent('#sl-received'), '1');
+    assert.equal(await bob.textContent('#sl-completed'), '1');
+    assert.match(await bob.textContent('#sl-share'), /^100%/);
+    assert.equal(await bob.textContent('#sl-attempts'), '1');
+    assert.equal(await bob.textContent('#sl-repeats'), '1');
+    assert.equal(await bob.textContent('#sl-pending'), '0');
+    assert.equal(await bob.textContent('#sl-oldest'), '該当なし');
+    assert.equal(await bob.locator('#sl-chart rect.bar').count(), 7);
+    assert.equal(await bob.locator('#sl-days tbody tr').count(), 7);
+    assert.deepEqual(await bob.locator('tr[data-login="ann"] td').allInnerTexts(), ['ann', '1', '0', '1']);
+    await bob.screenshot({ path: `${SHOTS}/stats-ja.png`, fullPage: true });
+    // Today, by keyboard: one bar, the same record.
+    await tabTo(bob, '#sl-tab-today');
+    await bob.keyboard.press('Enter');
+    await bob.waitForSelector('#sl-tab-today[aria-selected=true]');
+    assert.equal(await bob.locator('#sl-chart rect.bar').count(), 1);
+    assert.equal(await bob.textContent('#sl-received'), '1');
+    // The export: numbers masked; whole ones are for admins only.
+    assert.equal(await bob.locator('#sl-csv-whole').count(), 0);
+    const csv = await bob.evaluate(async () => (await fetch(document.getElementById('sl-csv').href)).text());
+    const lines = csv.trim().split('\r\n');
+    assert.equal(lines.length, 2);
+    assert.match(lines[0], /^id,received_at,reason,status,/);
+    assert.match(lines[1], /,completed,/);
+    assert.match(lines[1], /\*{3,}/);
+    await bob.click('#lang');
+    await bob.waitForSelector('h2:text("Service level")');
+    await bob.screenshot({ path: `${SHOTS}/stats-en.png`, fullPage: true });
+    await bob.click('#lang');
+    await bob.waitForSelector('h2:text("サービスレベル")');
+    await bob.context().close();
   });
   await step('the page can be worked with the keyboard', async () => {
     await tabTo(ann, '#back');
@@ -226,10 +301,23 @@ try {
     await ada.waitForSelector('#toast:has-text("callback_sla_minutes must be between 1 and 20160, got 0")');
     assert.equal(await ada.textContent('#toast'),
       '「折り返し期限（分）」の値を確認してください（callback_sla_minutes must be between 1 and 20160, got 0）');
+    // …and marked at its input, which has the focus.
+    assert.equal(await ada.getAttribute('#set-callback_sla_minutes', 'aria-invalid'), 'true');
+    assert.equal(await ada.textContent('#set-callback_sla_minutes-error'), await ada.textContent('#toast'));
+    assert.equal(await ada.evaluate(() => document.activeElement.id), 'set-callback_sla_minutes');
+    await ada.screenshot({ path: `${SHOTS}/settings-refused-ja.png`, fullPage: true });
+    // A list setting: one window a line.
+    assert.equal(await ada.inputValue('#set-callback_windows'), '1=00:00-00:15');
     await ada.fill('#set-callback_sla_minutes', '90');
     await ada.click('#settings button[type=submit]');
     await ada.waitForSelector('#toast:has-text("保存しました")');
     assert.equal(await ada.inputValue('#set-callback_sla_minutes'), '90');
+    assert.equal(await ada.getAttribute('#set-callback_sla_minutes', 'aria-invalid'), null);
+    await ada.click('#lang');
+    await ada.waitForSelector('#agents-table th:text("Login")');
+    await ada.screenshot({ path: `${SHOTS}/agents-en.png`, fullPage: true });
+    await ada.click('#lang');
+    await ada.waitForSelector('#agents-table th:text("ログイン名")');
     await ada.click('#reset-ann');
     await ada.waitForSelector('#one-time:has-text("ann")');
     await ann.reload();

@@ -5,6 +5,7 @@ use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::domain::agent::Role;
 use afureko::domain::audit::AuditAction;
+use afureko::domain::speech::NumberEntry;
 use afureko::domain::tenant::TenantSettings;
 use serde_json::{Value, json};
 
@@ -14,6 +15,21 @@ fn at(time: &str) -> jiff::Timestamp {
 
 fn error(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message}})
+}
+
+/// A 400 about one input, named in `field`.
+fn bad_field(field: &str, message: &str) -> Value {
+    json!({"error": {"code": "bad_request", "message": message, "field": field}})
+}
+
+/// The view's settings without `fields`, and `fields`.
+fn settings_and_fields(view: Value) -> (Value, Value) {
+    let mut view = view;
+    let fields = view
+        .as_object_mut()
+        .and_then(|o| o.remove("fields"))
+        .unwrap_or_default();
+    (view, fields)
 }
 
 async fn admin_makes_lists_and_revokes_keys(kind: Kind) {
@@ -88,8 +104,8 @@ async fn admin_makes_lists_and_revokes_keys(kind: Kind) {
         .await;
     assert_eq!(
         bad_name.json(),
-        error(
-            "bad_request",
+        bad_field(
+            "name",
             "name: at most 100 characters, no control characters"
         )
     );
@@ -222,8 +238,11 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
         "retention_days": 365, "time_zone": "Asia/Tokyo",
         "delete_twilio_recording": true, "recording_format": "mp3",
         "routing_mode": "overflow", "closed_now": false,
+        "announce_due": true, "callback_windows": [], "number_entry": "dtmf",
     });
-    assert_eq!(read.json(), defaults);
+    let (read_settings, fields) = settings_and_fields(read.json());
+    assert_eq!(read_settings, defaults);
+    assert_eq!(fields, all_fields());
     // No secret in it, under any name.
     let text = String::from_utf8_lossy(&read.bytes);
     assert!(
@@ -250,13 +269,15 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
     expected["language"] = "en-US".into();
     expected["voice"] = "Polly.Joanna".into();
     expected["callback_sla_minutes"] = 17.into();
-    assert_eq!(changed.json(), expected);
-    assert_eq!(
+    let (changed_settings, fields) = settings_and_fields(changed.json());
+    assert_eq!(changed_settings, expected);
+    assert_eq!(fields, all_fields());
+    let (read_settings, _) = settings_and_fields(
         app.browse(&admin, "GET", "/api/v1/settings", None)
             .await
             .json(),
-        expected
     );
+    assert_eq!(read_settings, expected);
 
     // The next call speaks English, and its record is due 17 minutes on.
     let sid = app.call_sid();
@@ -298,27 +319,36 @@ async fn bad_settings_are_refused_by_name(kind: Kind) {
     let cases = [
         (
             json!({"callback_sla_minutes": 0}),
+            "callback_sla_minutes",
             "callback_sla_minutes must be between 1 and 20160, got 0",
         ),
         (
             json!({"retention_days": 3651}),
+            "retention_days",
             "retention_days must be between 1 and 3650, got 3651",
         ),
         (
             json!({"time_zone": "Mars/Olympus"}),
+            "time_zone",
             "time_zone: unknown time zone \"Mars/Olympus\" (expected an IANA name such as Asia/Tokyo)",
         ),
         (
             json!({"voice": "Polly.Joanna"}),
+            "voice",
             "voice \"Polly.Joanna\" cannot speak ja-JP; pick a ja-JP voice such as Polly.Mizuki",
         ),
+        (
+            json!({"max_recording_seconds": 4}),
+            "max_recording_seconds",
+            "max_recording_seconds must be between 5 and 3600, got 4",
+        ),
     ];
-    for (body, message) in cases {
+    for (body, field, message) in cases {
         let reply = app
             .browse(&admin, "PATCH", "/api/v1/settings", Some(body.clone()))
             .await;
         assert_eq!(reply.status, 400, "{body}");
-        assert_eq!(reply.json(), error("bad_request", message), "{body}");
+        assert_eq!(reply.json(), bad_field(field, message), "{body}");
     }
     // Wrong types and unknown fields: 400, the field named.
     let refused = [
@@ -340,7 +370,29 @@ async fn bad_settings_are_refused_by_name(kind: Kind) {
             .unwrap()
             .to_owned();
         assert!(message.contains(part), "{body}: {message}");
+        // A setting is named in `field`; an unknown member names none.
+        let member = body.as_object().unwrap().keys().next().unwrap().clone();
+        let field = (member != "auth_token").then_some(member);
+        assert_eq!(
+            reply.json()["error"].get("field"),
+            field.map(Value::from).as_ref(),
+            "{body}"
+        );
     }
+    assert_eq!(
+        app.browse(
+            &admin,
+            "PATCH",
+            "/api/v1/settings",
+            Some(json!({"language": "fr-FR"}))
+        )
+        .await
+        .json(),
+        bad_field(
+            "language",
+            "language: unknown variant `fr-FR`, expected `ja-JP` or `en-US`"
+        )
+    );
     // Nothing was changed, nothing audited.
     let stored = app
         .backend
@@ -360,7 +412,173 @@ async fn bad_settings_are_refused_by_name(kind: Kind) {
     );
 }
 
+/// What `fields` offers, in display order: bounds and choices are the
+/// domain's.
+fn all_fields() -> Value {
+    use afureko::domain::prompts::Language;
+    use afureko::domain::routing::RoutingMode;
+    use afureko::domain::tenant::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, RecordingFormat};
+    let integer = |name: &str, min: u32, max: u32| {
+        json!({"name": name, "type": "integer", "label": format!("set_{name}"),
+               "minimum": min, "maximum": max})
+    };
+    let of_type = |name: &str, kind: &str| json!({"name": name, "type": kind, "label": format!("set_{name}")});
+    let choice = |name: &str, choices: &[&str]| json!({"name": name, "type": "enum", "label": format!("set_{name}"), "choices": choices});
+    json!([
+        choice("language", &Language::CODES),
+        of_type("voice", "string"),
+        integer("max_recording_seconds", 5, 3600),
+        integer("number_entry_attempts", 1, 10),
+        integer("max_callback_attempts", 1, 20),
+        integer("callback_sla_minutes", 1, 20160),
+        integer("claim_timeout_minutes", 1, 1440),
+        integer("retry_delay_minutes", 1, 10080),
+        integer("retention_days", MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),
+        of_type("time_zone", "string"),
+        of_type("delete_twilio_recording", "boolean"),
+        choice("recording_format", &RecordingFormat::NAMES),
+        choice("routing_mode", &RoutingMode::NAMES),
+        of_type("closed_now", "boolean"),
+        of_type("announce_due", "boolean"),
+        json!({"name": "callback_windows", "type": "list", "label": "set_callback_windows",
+               "max_items": 4, "example": "1=09:00-12:00"}),
+        choice("number_entry", &NumberEntry::NAMES),
+    ])
+}
+
+/// The page builds its form from `fields`: exactly these entries, and the
+/// first ones spelled out as the page reads them.
+async fn settings_offer_each_fields_type_bounds_and_choices(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    app.add_agent(TENANT, "ada", Role::Admin).await;
+    let admin = app.browser("ada").await;
+    let read = app.browse(&admin, "GET", "/api/v1/settings", None).await;
+    let fields = read.json()["fields"].clone();
+    assert_eq!(fields, all_fields());
+    assert_eq!(
+        fields[0],
+        json!({"name": "language", "type": "enum", "label": "set_language",
+               "choices": ["ja-JP", "en-US"]})
+    );
+    assert_eq!(
+        fields[2],
+        json!({"name": "max_recording_seconds", "type": "integer",
+               "label": "set_max_recording_seconds", "minimum": 5, "maximum": 3600})
+    );
+    assert_eq!(
+        fields[13],
+        json!({"name": "closed_now", "type": "boolean", "label": "set_closed_now"})
+    );
+    // The PATCH answer offers them too.
+    let changed = app
+        .browse(
+            &admin,
+            "PATCH",
+            "/api/v1/settings",
+            Some(json!({"closed_now": true})),
+        )
+        .await;
+    assert_eq!(changed.json()["fields"], all_fields());
+    assert_eq!(changed.json()["closed_now"], true);
+}
+
+/// The list setting: set whole, kept sorted, refused by name, emptied; the
+/// next call offers the windows and takes speech.
+async fn windows_speech_and_the_due_time_are_set_through_the_api(kind: Kind) {
+    let mut settings = TenantSettings::default();
+    settings.schedule.set_hours("mon-fri=09:00-18:00").unwrap();
+    let app = spawn_on(kind, settings.clone()).await;
+    app.add_agent(TENANT, "ada", Role::Admin).await;
+    let admin = app.browser("ada").await;
+    let patch = |body: Value| app.browse(&admin, "PATCH", "/api/v1/settings", Some(body));
+
+    let changed = patch(json!({
+        "callback_windows": ["2=13:00-17:00", "1=09:00-12:00"],
+        "number_entry": "dtmf-speech",
+        "announce_due": false,
+    }))
+    .await;
+    assert_eq!(
+        changed.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&changed.bytes)
+    );
+    let view = changed.json();
+    assert_eq!(
+        view["callback_windows"],
+        json!(["1=09:00-12:00", "2=13:00-17:00"])
+    );
+    assert_eq!(view["number_entry"], "dtmf-speech");
+    assert_eq!(view["announce_due"], false);
+
+    let sid = app.call_sid();
+    let call = app.call(&sid, CALLER);
+    let doc = app.ring(&call).await;
+    assert_eq!(doc.gather().unwrap().attr("input"), Some("dtmf speech"));
+    let doc = call.speak(&doc, "はい").await.unwrap().doc().unwrap();
+    assert_eq!(
+        doc.said(),
+        [
+            "できるだけ早くをご希望の方は0を、午前9時から12時は1を、午後1時から5時は2を押してください。"
+        ]
+    );
+
+    let refused = [
+        (
+            json!({"callback_windows": ["1=17:00-19:00"]}),
+            "callback_windows: callback window 1=17:00-19:00 is outside business hours on every day",
+        ),
+        (
+            json!({"callback_windows": ["1=09:00-10:00", "1=13:00-14:00"]}),
+            "callback_windows: key 1 is given to two callback windows",
+        ),
+        (
+            json!({"callback_windows": vec!["1=09:00-10:00"; 5]}),
+            "callback_windows: at most 4 items, got 5",
+        ),
+        (
+            json!({"callback_windows": ["morning"]}),
+            "callback_windows: a callback window must look like 1=09:00-12:00 (a key from 1 to 9), got \"morning\"",
+        ),
+        (
+            json!({"callback_windows": "1=09:00-12:00"}),
+            "callback_windows: invalid type: string \"1=09:00-12:00\", expected a sequence",
+        ),
+        (
+            json!({"callback_windows": [1]}),
+            "callback_windows: invalid type: number `1`, expected a string",
+        ),
+        (
+            json!({"number_entry": "voice"}),
+            "number_entry: unknown variant `voice`, expected `dtmf` or `dtmf-speech`",
+        ),
+    ];
+    for (body, message) in refused {
+        let reply = patch(body.clone()).await;
+        assert_eq!(reply.status, 400, "{body}");
+        let field = body.as_object().unwrap().keys().next().unwrap().clone();
+        assert_eq!(reply.json(), bad_field(&field, message), "{body}");
+    }
+
+    // An empty list turns the choice off.
+    let emptied = patch(json!({"callback_windows": []})).await;
+    assert_eq!(emptied.json()["callback_windows"], json!([]));
+    let stored = app
+        .backend
+        .store
+        .get_tenant(&app.tenant.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(stored.settings.callback_windows.is_empty());
+    assert_eq!(stored.settings.number_entry, NumberEntry::DtmfSpeech);
+    assert!(!stored.settings.announce_due);
+}
+
 crate::on_every_backend!(
+    windows_speech_and_the_due_time_are_set_through_the_api,
+    settings_offer_each_fields_type_bounds_and_choices,
     admin_makes_lists_and_revokes_keys,
     only_a_signed_in_admin_manages_keys_and_settings,
     a_tenant_never_touches_anothers_keys,

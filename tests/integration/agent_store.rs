@@ -6,11 +6,15 @@ use afureko::domain::ids::TenantId;
 use afureko::store::StoreError;
 
 fn agent(tenant: &str, login: &str) -> AgentAccount {
+    agent_as(tenant, login, Role::Agent)
+}
+
+fn agent_as(tenant: &str, login: &str, role: Role) -> AgentAccount {
     AgentAccount::new(
         TenantId::parse(tenant).unwrap(),
         login.into(),
         format!("{login} name"),
-        Role::Agent,
+        role,
         "a long enough password",
         "2026-11-25T00:00:00Z".parse().unwrap(),
     )
@@ -97,7 +101,79 @@ async fn sessions_are_found_by_hash_touched_and_deleted(kind: Kind) {
     );
 }
 
+/// A change that takes away an active admin needs another one left. (At
+/// once, from two admins: tests/integration/races.rs.)
+async fn a_tenant_keeps_an_active_admin(kind: Kind) {
+    let made = make(kind).await;
+    let store = made.backend.agents.as_ref();
+    let acme = TenantId::parse("acme").unwrap();
+    for (login, role) in [
+        ("ada", Role::Admin),
+        ("bob", Role::Admin),
+        ("ann", Role::Agent),
+    ] {
+        store
+            .create_agent(&agent_as("acme", login, role))
+            .await
+            .unwrap();
+    }
+    store.create_agent(&agent("other", "solo")).await.unwrap();
+    let read = |tenant: &'static str, login: &'static str| async move {
+        let tenant = TenantId::parse(tenant).unwrap();
+        store.get_agent(&tenant, login).await.unwrap().unwrap()
+    };
+    let now = "2026-11-25T01:00:00Z".parse().unwrap();
+    let keeping = |a: AgentAccount| async move { store.update_agent_keeping_an_admin(&a).await };
+
+    let mut bob = read("acme", "bob").await;
+    bob.role = Role::Agent;
+    keeping(bob).await.unwrap();
+    let mut demoted = read("acme", "ada").await;
+    demoted.role = Role::Supervisor;
+    let mut disabled = read("acme", "ada").await;
+    disabled.disable(now);
+    for change in [demoted, disabled] {
+        let refused = keeping(change).await;
+        assert!(
+            matches!(&refused, Err(StoreError::LastAdmin(login)) if login == "ada"),
+            "{refused:?}"
+        );
+    }
+    let ada = read("acme", "ada").await;
+    assert_eq!((ada.role, ada.is_active()), (Role::Admin, true));
+    // What takes no admin away passes: a new name, a change to another agent.
+    let mut renamed = ada.clone();
+    renamed.name = "Ada Lovelace".into();
+    keeping(renamed).await.unwrap();
+    let mut ann = read("acme", "ann").await;
+    ann.disable(now);
+    keeping(ann).await.unwrap();
+    // A tenant without admins keeps none: its agents change as before.
+    let mut solo = read("other", "solo").await;
+    solo.disable(now);
+    keeping(solo).await.unwrap();
+    // With bob admin again, ada may go; a stale read is a conflict as ever.
+    let mut bob = read("acme", "bob").await;
+    bob.role = Role::Admin;
+    keeping(bob).await.unwrap();
+    let mut ada = read("acme", "ada").await;
+    let stale = ada.clone();
+    ada.disable(now);
+    keeping(ada).await.unwrap();
+    assert!(matches!(keeping(stale).await, Err(StoreError::Conflict)));
+    let admins: Vec<String> = store
+        .list_agents(&acme)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.role == Role::Admin && a.is_active())
+        .map(|a| a.login)
+        .collect();
+    assert_eq!(admins, ["bob"]);
+}
+
 crate::on_every_backend!(
+    a_tenant_keeps_an_active_admin,
     agents_round_trip_per_tenant,
     sessions_are_found_by_hash_touched_and_deleted
 );

@@ -560,6 +560,10 @@ async fn an_attempt_needs_no_claim_but_another_agents_claim_refuses_it(kind: Kin
     ] {
         assert_eq!(refused.status, 409);
         assert_eq!(refused.json()["error"]["message"], "claimed by bob");
+        assert_eq!(
+            refused.json(),
+            json!({"error": {"code": "conflict", "message": "claimed by bob", "holder": "bob"}})
+        );
     }
     let stored = app.api("GET", &path(&id, ""), &key, None).await.json();
     assert_eq!(stored["status"], "claimed");
@@ -608,9 +612,7 @@ async fn the_openapi_document_lists_every_route() {
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/settings"),
         ("GET", "/app"),
-        ("GET", "/app/app.css"),
-        ("GET", "/app/app.js"),
-        ("GET", "/app/strings.js"),
+        ("GET", "/app/{file}"),
         ("GET", "/healthz"),
         ("PATCH", "/api/v1/agents/{login}"),
         ("PATCH", "/api/v1/settings"),
@@ -639,6 +641,10 @@ async fn the_openapi_document_lists_every_route() {
             "/twilio/{tenant}/ivr/offer/{reason}/{arrived}/{attempt}",
         ),
         ("POST", "/twilio/{tenant}/ivr/recorded"),
+        (
+            "POST",
+            "/twilio/{tenant}/ivr/window/{reason}/{arrived}/{attempt}",
+        ),
         ("POST", "/twilio/{tenant}/queue/offer/{arrived}"),
         ("POST", "/twilio/{tenant}/queue/result/{arrived}"),
         ("POST", "/twilio/{tenant}/queue/wait/{arrived}"),
@@ -658,7 +664,8 @@ async fn the_openapi_document_lists_every_route() {
             .replace("{reason}", "overflow")
             .replace("{arrived}", "0")
             .replace("{attempt}", "1")
-            .replace("{typed}", "0312345678");
+            .replace("{typed}", "0312345678")
+            .replace("{file}", "main.js");
         let reply = app
             .send(
                 Request::builder()
@@ -680,6 +687,120 @@ async fn the_openapi_document_lists_every_route() {
         .await;
     assert_eq!(unrouted.status, 404);
     assert_eq!(unrouted.json()["error"]["message"], "no such route");
+}
+
+/// Every answer says `nosniff`; every `/api/v1` answer is `no-store`
+/// (numbers, recordings, one-time passwords and keys, errors too), so a
+/// shared browser keeps none of it.
+#[tokio::test]
+async fn no_answer_is_sniffed_and_no_api_answer_is_stored() {
+    use crate::sessions::browser_request_of;
+    use afureko::domain::agent::Role;
+    let app = spawn_app().await;
+    let key = app.api_key().await;
+    app.add_agent(TENANT, "ada", Role::Admin).await;
+    let ada = app.browser("ada").await;
+    let (record, _) = app.play_call(CALLER).await;
+    let id = record.id.to_string();
+    let as_ada = |method: &str, path: &str, body: Option<Value>| {
+        browser_request_of(&ada, method, path, body, true, None)
+    };
+    let by_key =
+        |method: &str, path: &str, body: Option<Value>| api_request(method, path, &key, body);
+    let empty = |method: &str, path: &str| {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let url = app.voice_url();
+    let params: Vec<(String, String)> = [("CallSid", app.call_sid()), ("From", CALLER.into())]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    let signature = afureko::twilio::signature::sign(
+        AUTH_TOKEN,
+        &url,
+        &params,
+        afureko::twilio::signature::Algorithm::Sha1,
+    );
+    let twiml = Request::post(format!("/twilio/{TENANT}/voice"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-twilio-signature", signature)
+        .body(Body::from(
+            form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&params)
+                .finish(),
+        ))
+        .unwrap();
+    let sign_in = Request::post("/api/v1/sessions")
+        .header("content-type", "application/json")
+        .body(Body::from(
+            json!({"tenant": TENANT, "login": "ada", "password": "a long enough password"})
+                .to_string(),
+        ))
+        .unwrap();
+    let too_large = Request::post(path(&id, "/claim"))
+        .header("authorization", format!("Bearer {key}"))
+        .header("content-type", "application/json")
+        .body(Body::from(vec![b' '; 65 * 1024]))
+        .unwrap();
+    let requests = [
+        (200, by_key("GET", "/api/v1/callbacks", None)),
+        (200, by_key("GET", &path(&id, ""), None)),
+        (
+            200,
+            by_key("POST", &path(&id, "/claim"), Some(json!({"agent": "ann"}))),
+        ),
+        (200, by_key("GET", &path(&id, "/recording"), None)),
+        (200, by_key("GET", "/api/v1/agents", None)),
+        (200, as_ada("GET", "/api/v1/api-keys", None)),
+        (
+            201,
+            as_ada("POST", "/api/v1/api-keys", Some(json!({"name": "desk"}))),
+        ),
+        (
+            201,
+            as_ada(
+                "POST",
+                "/api/v1/agents",
+                Some(json!({"login": "cat", "name": "Cat"})),
+            ),
+        ),
+        (200, as_ada("POST", "/api/v1/agents/cat/password", None)),
+        (200, as_ada("GET", "/api/v1/settings", None)),
+        (200, as_ada("GET", "/api/v1/me", None)),
+        (201, sign_in),
+        (200, empty("GET", "/api/v1/openapi.json")),
+        (401, empty("GET", "/api/v1/callbacks")),
+        (404, by_key("GET", "/api/v1/nothing", None)),
+        (405, by_key("PUT", "/api/v1/callbacks", None)),
+        (413, too_large),
+        (
+            414,
+            empty("GET", &format!("/api/v1/callbacks?{}", "a".repeat(9000))),
+        ),
+        (200, twiml),
+        (400, empty("POST", &format!("/twilio/{TENANT}/voice"))),
+        (200, empty("GET", "/app")),
+        (200, empty("GET", "/app/main.js")),
+        (200, empty("GET", "/healthz")),
+        (404, empty("GET", "/nothing")),
+    ];
+    for (status, request) in requests {
+        let what = format!("{} {}", request.method(), request.uri().path());
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, status, "{what}: {:?}", reply.json());
+        assert_eq!(reply.headers["x-content-type-options"], "nosniff", "{what}");
+        let cache = reply
+            .headers
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap());
+        if what.contains(" /api/v1") {
+            assert_eq!(cache, Some("no-store"), "{what}");
+        }
+    }
 }
 
 #[tokio::test]

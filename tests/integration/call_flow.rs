@@ -47,7 +47,8 @@ async fn caller_accepts_their_caller_id_and_leaves_a_request(kind: Kind) {
         doc.said(),
         [
             ja(PromptKey::Greeting).to_owned(),
-            ja(PromptKey::OfferCallerId).replace("{number}", "0 3 1 2 3 4 5 6 7 8"),
+            ja(PromptKey::OfferCallerId)
+                .replace("{number}", "ゼロサン、イチニーサンヨン、ゴーロクナナハチ"),
         ]
     );
     let gather = doc.gather().unwrap();
@@ -101,7 +102,13 @@ async fn caller_accepts_their_caller_id_and_leaves_a_request(kind: Kind) {
         .doc()
         .unwrap();
     assert_eq!(after.verb_names(), ["Say", "Hangup"]);
-    assert_eq!(after.said(), [ja(PromptKey::Thanks)]);
+    // The record is due at 14:00 JST, four hours after the call.
+    assert_eq!(
+        after.said(),
+        [
+            "ありがとうございました。担当者より本日14時までに折り返しお電話いたします。失礼いたします。"
+        ]
+    );
 
     let status = call
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 2)
@@ -152,7 +159,7 @@ async fn caller_types_another_number_and_confirms_it(kind: Kind) {
     assert_eq!(
         doc.said(),
         [
-            "You entered 0 9 0 1 2 3 4 5 6 7 8. If that is right, press 1. To enter it again, press 2."
+            "You entered 0 9 0, 1 2 3 4, 5 6 7 8. If that is right, press 1. To enter it again, press 2."
         ]
     );
     assert_eq!(
@@ -421,7 +428,7 @@ async fn a_repeat_caller_joins_a_claimed_record_and_the_claim_stays(kind: Kind) 
         doc.said()[1],
         PromptKey::RepeatCaller
             .default_text(Language::EnUs)
-            .replace("{number}", "0 3 1 2 3 4 5 6 7 8")
+            .replace("{number}", "0 3, 1 2 3 4, 5 6 7 8")
     );
     let records = app.records().await;
     assert_eq!(records.len(), 1);

@@ -13,7 +13,8 @@ use afureko::domain::tenant::{Tenant, TenantSettings};
 use afureko::http::twilio::deadline::BUDGET;
 use afureko::startup::{self, Backend};
 use afureko::store::{
-    ApiKeyStore, CallbackStore, Inserted, ListQuery, Page, StoreError, TenantStore,
+    ApiKeyStore, CallbackStore, Inserted, ListQuery, Page, ReceivedPage, ReceivedQuery, StoreError,
+    TenantStore,
 };
 use afureko::twilio::api::{MediaHosts, TwilioApi};
 use afureko::twilio::sim::{Reply, Sim};
@@ -84,6 +85,21 @@ impl CallbackStore for StallingStore {
         stall().await
     }
     async fn list_callbacks(&self, _: &TenantId, _: &ListQuery) -> Result<Page, StoreError> {
+        stall().await
+    }
+    async fn received_callbacks(
+        &self,
+        _: &TenantId,
+        _: &ReceivedQuery,
+    ) -> Result<ReceivedPage, StoreError> {
+        stall().await
+    }
+    async fn count_received(
+        &self,
+        _: &TenantId,
+        _: jiff::Timestamp,
+        _: jiff::Timestamp,
+    ) -> Result<usize, StoreError> {
         stall().await
     }
     async fn delete_callback(

@@ -3,6 +3,7 @@
 
 use afureko::calls::recordings::{BATCH, WorkReport};
 use afureko::clock::FixedClock;
+use afureko::domain::agent::{AgentAccount, Session};
 use afureko::domain::api_key::ApiKey;
 use afureko::domain::callback::{CallbackRecord, Confirmation, NewCallback};
 use afureko::domain::ids::{AccountSid, CallSid, CallbackId, TenantId};
@@ -13,9 +14,10 @@ use afureko::http::AppState;
 use afureko::settings::BaseUrl;
 use afureko::settings::{Rate, RateLimits};
 use afureko::startup::{self, Backend};
+use afureko::store::agents::AgentStore;
 use afureko::store::{
-    ApiKeyStore, CallbackStore, Inserted, ListQuery, Opened, Page, Store, StoreError, TenantStore,
-    open_by_lookups,
+    ApiKeyStore, CallbackStore, Inserted, ListQuery, Opened, Page, ReceivedPage, ReceivedQuery,
+    Store, StoreError, TenantStore, open_by_lookups,
 };
 use afureko::twilio::api::{MediaHosts, TwilioApi};
 use afureko::twilio::sim::tone_wav;
@@ -261,10 +263,18 @@ pub fn api_request(
     key: &str,
     body: Option<serde_json::Value>,
 ) -> Request<Body> {
-    let mut request = Request::builder()
+    let request = Request::builder()
         .method(method)
         .uri(path)
         .header("authorization", format!("Bearer {key}"));
+    with_json(request, body)
+}
+
+/// `request` with `body` as JSON, or with no body.
+pub fn with_json(
+    mut request: axum::http::request::Builder,
+    body: Option<serde_json::Value>,
+) -> Request<Body> {
     let body = match body {
         Some(json) => {
             request = request.header("content-type", "application/json");
@@ -692,6 +702,23 @@ impl CallbackStore for RacingStore {
         self.inner.list_callbacks(t, q).await
     }
 
+    async fn received_callbacks(
+        &self,
+        t: &TenantId,
+        q: &ReceivedQuery,
+    ) -> Result<ReceivedPage, StoreError> {
+        self.inner.received_callbacks(t, q).await
+    }
+
+    async fn count_received(
+        &self,
+        t: &TenantId,
+        from: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> Result<usize, StoreError> {
+        self.inner.count_received(t, from, until).await
+    }
+
     async fn delete_callback(
         &self,
         t: &TenantId,
@@ -742,4 +769,72 @@ pub async fn put_bytes(
     let file = tempfile::NamedTempFile::new().expect("a temporary file");
     std::fs::write(file.path(), bytes).expect("the temporary file is written");
     audio.put_file(key, file.path(), "audio/wav").await
+}
+
+/// An agent store that holds the first `n` agent reads at a barrier: `n`
+/// requests all authenticate (each reads its agent) before any of them
+/// changes anything, so their checks all see the same agents.
+pub struct RacingAgents {
+    inner: Arc<dyn AgentStore>,
+    barrier: tokio::sync::Barrier,
+    held: std::sync::atomic::AtomicUsize,
+    n: usize,
+}
+
+impl RacingAgents {
+    pub fn new(inner: Arc<dyn AgentStore>, n: usize) -> Self {
+        RacingAgents {
+            inner,
+            barrier: tokio::sync::Barrier::new(n),
+            held: std::sync::atomic::AtomicUsize::new(0),
+            n,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl AgentStore for RacingAgents {
+    async fn create_agent(&self, a: &AgentAccount) -> Result<(), StoreError> {
+        self.inner.create_agent(a).await
+    }
+    async fn get_agent(
+        &self,
+        t: &TenantId,
+        login: &str,
+    ) -> Result<Option<AgentAccount>, StoreError> {
+        let read = self.inner.get_agent(t, login).await;
+        if self.held.fetch_add(1, Ordering::SeqCst) < self.n {
+            let waited = tokio::time::timeout(Duration::from_secs(20), self.barrier.wait()).await;
+            assert!(
+                waited.is_ok(),
+                "fewer than {} agent reads within 20 s",
+                self.n
+            );
+        }
+        read
+    }
+    async fn list_agents(&self, t: &TenantId) -> Result<Vec<AgentAccount>, StoreError> {
+        self.inner.list_agents(t).await
+    }
+    async fn update_agent(&self, a: &AgentAccount) -> Result<AgentAccount, StoreError> {
+        self.inner.update_agent(a).await
+    }
+    async fn update_agent_keeping_an_admin(
+        &self,
+        a: &AgentAccount,
+    ) -> Result<AgentAccount, StoreError> {
+        self.inner.update_agent_keeping_an_admin(a).await
+    }
+    async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.inner.create_session(s).await
+    }
+    async fn find_session(&self, hash: &str) -> Result<Option<Session>, StoreError> {
+        self.inner.find_session(hash).await
+    }
+    async fn touch_session(&self, s: &Session) -> Result<(), StoreError> {
+        self.inner.touch_session(s).await
+    }
+    async fn delete_session(&self, hash: &str) -> Result<(), StoreError> {
+        self.inner.delete_session(hash).await
+    }
 }

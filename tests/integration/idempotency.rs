@@ -12,7 +12,17 @@ use serde_json::{Value, json};
 
 /// `POST path` with `body`, `key` as the bearer token and an Idempotency-Key.
 fn keyed(path: &str, key: &str, idempotency_key: &str, body: Value) -> Request<Body> {
-    let mut request = api_request("POST", path, key, Some(body));
+    keyed_as("POST", path, key, idempotency_key, body)
+}
+
+fn keyed_as(
+    method: &str,
+    path: &str,
+    key: &str,
+    idempotency_key: &str,
+    body: Value,
+) -> Request<Body> {
+    let mut request = api_request(method, path, key, Some(body));
     request
         .headers_mut()
         .insert("idempotency-key", idempotency_key.parse().unwrap());
@@ -211,21 +221,26 @@ async fn an_abandoned_reservation_is_taken_over(kind: Kind) {
         t0.checked_add(jiff::SignedDuration::from_secs(secs))
             .unwrap()
     };
-    let use_at = |secs| KeyUse {
+    // The takeover is ann's again, now a supervisor: her role is the new one's.
+    let use_at = |secs, role| KeyUse {
         tenant: &app.tenant.id,
+        actor: "agent:ann",
+        role,
         key: "k",
         fingerprint: "f",
         at: at(secs),
     };
-    let reserve = |secs| store.reserve_idempotency_key(use_at(secs));
-    assert_eq!(reserve(0).await.unwrap(), Reservation::Reserved);
+    let reserve = |secs, role| store.reserve_idempotency_key(use_at(secs, role));
+    let (first, later) = (Role::Agent, Role::Supervisor);
+    assert_eq!(reserve(0, first).await.unwrap(), Reservation::Reserved);
     let running = Reservation::Taken {
         fingerprint: "f".into(),
+        role: first,
         answer: None,
     };
-    assert_eq!(reserve(LEASE.as_secs() - 1).await.unwrap(), running);
+    assert_eq!(reserve(LEASE.as_secs() - 1, later).await.unwrap(), running);
     assert_eq!(
-        reserve(LEASE.as_secs()).await.unwrap(),
+        reserve(LEASE.as_secs(), later).await.unwrap(),
         Reservation::Reserved
     );
     let answer = |status| StoredAnswer {
@@ -235,20 +250,30 @@ async fn an_abandoned_reservation_is_taken_over(kind: Kind) {
     };
     // The first, abandoned request finishes late: its answer is not kept.
     store
-        .finish_idempotency_key(use_at(0), Some(&answer(409)))
+        .finish_idempotency_key(use_at(0, first), Some(&answer(409)))
         .await
         .unwrap();
     store
-        .finish_idempotency_key(use_at(LEASE.as_secs()), Some(&answer(200)))
+        .finish_idempotency_key(use_at(LEASE.as_secs(), later), Some(&answer(200)))
         .await
         .unwrap();
-    let found = reserve(LEASE.as_secs() + 1).await.unwrap();
+    let found = reserve(LEASE.as_secs() + 1, later).await.unwrap();
     assert_eq!(
         found,
         Reservation::Taken {
             fingerprint: "f".into(),
+            role: later,
             answer: Some(answer(200)),
         }
+    );
+    // Another sender's same key is another key.
+    let bob = KeyUse {
+        actor: "agent:bob",
+        ..use_at(LEASE.as_secs() + 1, later)
+    };
+    assert_eq!(
+        store.reserve_idempotency_key(bob).await.unwrap(),
+        Reservation::Reserved
     );
 }
 
@@ -386,6 +411,8 @@ async fn one_time_passwords_are_never_kept(kind: Kind) {
     for key in ["add-1", "reset-1"] {
         let unused = KeyUse {
             tenant: &app.tenant.id,
+            actor: "agent:root",
+            role: Role::Admin,
             key,
             fingerprint: "f",
             at: NOW.parse().unwrap(),
@@ -395,7 +422,131 @@ async fn one_time_passwords_are_never_kept(kind: Kind) {
     }
 }
 
+/// A kept answer is its sender's: another agent, or an API key, sending
+/// the same key makes its own request, checked against its own role.
+async fn a_replay_answers_only_whoever_made_it(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    app.add_agent(TENANT, "ada", Role::Admin).await;
+    app.add_agent(TENANT, "ann", Role::Agent).await;
+    app.add_agent(TENANT, "bob", Role::Agent).await;
+    let (ada, ann) = (app.browser("ada").await, app.browser("ann").await);
+    let change = json!({"callback_sla_minutes": 30});
+    let settings = "/api/v1/settings";
+    let first = app
+        .browse_keyed(&ada, "PATCH", settings, Some(change.clone()), "k1")
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.json());
+    let refused = app
+        .browse_keyed(&ann, "PATCH", settings, Some(change.clone()), "k1")
+        .await;
+    assert_eq!(
+        (refused.status, refused.json()),
+        (
+            403,
+            json!({"error": {"code": "forbidden",
+                "message": "managing the tenant's settings needs an admin signed in"}})
+        )
+    );
+    assert!(refused.headers.get("idempotent-replayed").is_none());
+
+    let promote = json!({"role": "supervisor"});
+    let path = "/api/v1/agents/bob";
+    let first_change = app
+        .browse_keyed(&ada, "PATCH", path, Some(promote.clone()), "k2")
+        .await;
+    assert_eq!(first_change.status, 200, "{:?}", first_change.json());
+    let by_key = app
+        .send(keyed_as("PATCH", path, &key, "k2", promote.clone()))
+        .await;
+    assert_eq!(
+        (by_key.status, by_key.json()),
+        (
+            403,
+            json!({"error": {"code": "forbidden", "message": "managing agents needs an admin signed in"}})
+        )
+    );
+    assert!(by_key.headers.get("idempotent-replayed").is_none());
+
+    // The sender's own retry is still its answer.
+    let again = app
+        .browse_keyed(&ada, "PATCH", settings, Some(change), "k1")
+        .await;
+    assert_eq!((again.status, &again.bytes), (200, &first.bytes));
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+}
+
+/// A supervisor's claim answer holds the whole number; an agent sending
+/// the same key gets what its own claim gets: 409, the number unseen.
+async fn another_agents_same_key_is_their_own_claim(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    app.add_agent(TENANT, "sue", Role::Supervisor).await;
+    app.add_agent(TENANT, "ann", Role::Agent).await;
+    let (sue, ann) = (app.browser("sue").await, app.browser("ann").await);
+    let record = app.seed(TENANT, 0).await;
+    let number = record.callback_number.to_string();
+    let path = format!("/api/v1/callbacks/{}/claim", record.id);
+    let claimed = app
+        .browse_keyed(&sue, "POST", &path, Some(json!({})), "k2")
+        .await;
+    assert_eq!(claimed.status, 200, "{:?}", claimed.json());
+    assert_eq!(claimed.json()["callback_number"], number.as_str());
+    let unkeyed = app.browse(&ann, "POST", &path, Some(json!({}))).await;
+    let keyed = app
+        .browse_keyed(&ann, "POST", &path, Some(json!({})), "k2")
+        .await;
+    for reply in [&unkeyed, &keyed] {
+        assert_eq!(
+            (reply.status, reply.json()),
+            (
+                409,
+                json!({"error": {"code": "conflict", "message": "claimed by sue", "holder": "sue"}})
+            )
+        );
+        assert!(reply.headers.get("idempotent-replayed").is_none());
+        assert!(!String::from_utf8_lossy(&reply.bytes).contains(&number[3..]));
+    }
+}
+
+/// A replay is an answer to the role its sender had: an admin demoted since
+/// gets 403 for their own earlier admin change, not its answer.
+async fn a_demoted_admin_gets_no_replay_of_an_admin_answer(kind: Kind) {
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    app.add_agent(TENANT, "ada", Role::Admin).await;
+    app.add_agent(TENANT, "root", Role::Admin).await;
+    let (ada, root) = (app.browser("ada").await, app.browser("root").await);
+    let change = json!({"callback_sla_minutes": 30});
+    let first = app
+        .browse_keyed(
+            &ada,
+            "PATCH",
+            "/api/v1/settings",
+            Some(change.clone()),
+            "k3",
+        )
+        .await;
+    assert_eq!(first.status, 200, "{:?}", first.json());
+    let demoted = app
+        .browse(
+            &root,
+            "PATCH",
+            "/api/v1/agents/ada",
+            Some(json!({"role": "agent"})),
+        )
+        .await;
+    assert_eq!(demoted.status, 200, "{:?}", demoted.json());
+    let again = app
+        .browse_keyed(&ada, "PATCH", "/api/v1/settings", Some(change), "k3")
+        .await;
+    assert_eq!(again.status, 403, "{:?}", again.json());
+    assert_eq!(again.error_code(), "forbidden");
+    assert!(again.headers.get("idempotent-replayed").is_none());
+}
+
 crate::on_every_backend!(
+    a_replay_answers_only_whoever_made_it,
+    another_agents_same_key_is_their_own_claim,
+    a_demoted_admin_gets_no_replay_of_an_admin_answer,
     a_server_error_is_not_kept,
     a_retried_erasure_answers_as_the_first,
     a_retried_agent_change_is_replayed,

@@ -147,7 +147,7 @@ async fn first_calls_at_once(kind: Kind, race: Race) {
     // earlier request is kept, and may record an addition.
     let repeat = PromptKey::RepeatCaller
         .default_text(Language::EnUs)
-        .replace("{number}", "0 3 1 2 3 4 5 6 7 8");
+        .replace("{number}", "0 3, 1 2 3 4, 5 6 7 8");
     let repeats = docs
         .iter()
         .filter(|doc| doc.said().contains(&repeat))
@@ -195,7 +195,57 @@ async fn concurrent_claims_have_exactly_one_winner(kind: Kind) {
     assert_eq!(stored.json()["claimed_by"], holder);
 }
 
+/// ada and bob, the tenant's two admins, each take the other's admin
+/// role away (`change`) at the same moment, both checked as admins first.
+/// At most one change passes; the other is 409, and an admin remains.
+async fn two_admins_at_once_cannot_remove_each_other(kind: Kind, change: serde_json::Value) {
+    use crate::sessions::browser_request_of;
+    use afureko::domain::agent::Role;
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    app.add_agent(TENANT, "ada", Role::Admin).await;
+    app.add_agent(TENANT, "bob", Role::Admin).await;
+    let (ada, bob) = (app.browser("ada").await, app.browser("bob").await);
+    let mut state = app.state.clone();
+    state.agents = Arc::new(RacingAgents::new(app.state.agents.clone(), 2));
+    let router = afureko::http::app(state);
+    let requests = [(&ada, "bob"), (&bob, "ada")].map(|(by, target)| {
+        let path = format!("/api/v1/agents/{target}");
+        let request = browser_request_of(by, "PATCH", &path, Some(change.clone()), true, None);
+        tokio::spawn(send_to(router.clone(), request))
+    });
+    let mut statuses = Vec::new();
+    for request in requests {
+        let reply = request.await.unwrap();
+        assert!(matches!(reply.status, 200 | 409), "{:?}", reply.json());
+        statuses.push(reply.status);
+    }
+    assert!(
+        statuses.iter().filter(|s| **s == 200).count() <= 1,
+        "{statuses:?}"
+    );
+    let admins = app
+        .backend
+        .agents
+        .list_agents(&app.tenant.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.role == Role::Admin && a.is_active())
+        .count();
+    assert!(admins >= 1, "{statuses:?}: no admin left");
+}
+
+async fn two_admins_at_once_cannot_demote_each_other(kind: Kind) {
+    two_admins_at_once_cannot_remove_each_other(kind, serde_json::json!({"role": "agent"})).await;
+}
+
+async fn two_admins_at_once_cannot_disable_each_other(kind: Kind) {
+    two_admins_at_once_cannot_remove_each_other(kind, serde_json::json!({"active": false})).await;
+}
+
 crate::on_atomic_backends!(
+    two_admins_at_once_cannot_demote_each_other,
+    two_admins_at_once_cannot_disable_each_other,
     concurrent_claims_have_exactly_one_winner,
     one_completed_recording_delivered_at_once_is_copied_once,
     first_calls_from_one_number_at_once_leave_one_open_record,

@@ -10,7 +10,7 @@ use afureko::domain::reason::Reason;
 use afureko::domain::routing::{Destination, RoutingMode};
 use afureko::domain::schedule::Holiday;
 use afureko::domain::tenant::TenantSettings;
-use afureko::twilio::sim::{Doc, Node, tone_wav};
+use afureko::twilio::sim::{Call, Doc, Node, tone_wav};
 
 fn english() -> TenantSettings {
     TenantSettings {
@@ -394,6 +394,98 @@ async fn business_hours_follow_dst_in_new_york(kind: Kind) {
     assert_eq!(autumn.said()[0], en(PromptKey::AfterHoursGreeting));
 }
 
+/// At the caller-ID offer `doc`, the caller presses 1 and leaves a
+/// request: afureko's answer to the recording.
+async fn keep_caller_id_and_record(app: &TestApp, call: &Call<'_>, doc: &Doc) -> Doc {
+    let doc = call.press(doc, "1").await.unwrap().doc().unwrap();
+    let rec_sid = app.recording_sid();
+    let rec_url = app.twilio.add_recording(&rec_sid, tone_wav(0.5));
+    call.record(&doc, &rec_sid, &rec_url, 1)
+        .await
+        .unwrap()
+        .doc()
+        .unwrap()
+}
+
+/// `{due}`: the thanks says when the callback comes, from the record; the
+/// after-hours greeting and the repeat caller's prompt may say it too.
+async fn the_caller_is_told_when_the_callback_comes(kind: Kind) {
+    let mut settings = office("America/New_York");
+    settings.prompts.insert(
+        PromptKey::AfterHoursGreeting,
+        "We are closed. We will call you back {due}.".into(),
+    );
+    settings.prompts.insert(
+        PromptKey::RepeatCaller,
+        "We will call you back at {number} {due}.".into(),
+    );
+    let app = spawn_on(kind, settings).await;
+    // Fri 2026-03-06 20:00 EST: the next opening is Mon 03-09 09:00 EDT
+    // (13:00Z, the clocks changed on Sunday), plus the SLA of 4 hours.
+    app.clock.set("2026-03-07T01:00:00Z".parse().unwrap());
+    let sid = app.call_sid();
+    let call = app.call(&sid, CALLER);
+    let doc = app.ring(&call).await;
+    assert_eq!(
+        doc.said(),
+        [
+            "We are closed. We will call you back by 1:00 pm on Monday, March 9.",
+            &en(PromptKey::OfferCallerId).replace("{number}", "0 3, 1 2 3 4, 5 6 7 8"),
+        ]
+    );
+    let thanks = keep_caller_id_and_record(&app, &call, &doc).await;
+    assert_eq!(
+        thanks.said(),
+        ["Thank you. We will call you back by 1:00 pm on Monday, March 9. Goodbye."]
+    );
+    assert_eq!(thanks.verb_names(), ["Say", "Hangup"]);
+
+    // Saturday 10:00 EST: the same caller again hears the due time of the
+    // record the call joins, not one of its own.
+    app.clock.set("2026-03-07T15:00:00Z".parse().unwrap());
+    let again = app.ring(&app.call(&app.call_sid(), CALLER)).await;
+    assert_eq!(
+        again.said(),
+        [
+            "We are closed. We will call you back by 1:00 pm on Monday, March 9.",
+            "We will call you back at 0 3, 1 2 3 4, 5 6 7 8 by 1:00 pm on Monday, March 9.",
+        ]
+    );
+
+    // A withheld caller has no record yet: the greeting says the due time
+    // the record will get. Monday 07:40 EDT: today, at 13:00 EDT.
+    app.clock.set("2026-03-09T11:40:00Z".parse().unwrap());
+    let withheld = app.ring(&app.call(&app.call_sid(), "anonymous")).await;
+    assert_eq!(
+        withheld.said()[0],
+        "We are closed. We will call you back by 1:00 pm today."
+    );
+}
+
+/// A Japanese tenant, in the evening: tomorrow, at the quarter hour.
+async fn the_thanks_says_tomorrow_in_japanese(kind: Kind) {
+    let mut settings = TenantSettings::default();
+    settings.schedule.set_hours("mon-fri=09:00-18:00").unwrap();
+    settings.callback_sla_minutes = 20;
+    let app = spawn_on(kind, settings).await;
+    // Wed 2026-11-25 19:30 JST: Thursday 09:00 plus 20 minutes, 9:30.
+    app.clock.set("2026-11-25T10:30:00Z".parse().unwrap());
+    let sid = app.call_sid();
+    let call = app.call(&sid, CALLER);
+    let doc = app.ring(&call).await;
+    let thanks = keep_caller_id_and_record(&app, &call, &doc).await;
+    assert_eq!(
+        app.record(&sid).await.unwrap().due_at.to_string(),
+        "2026-11-26T00:20:00Z"
+    );
+    assert_eq!(
+        thanks.said(),
+        [
+            "ありがとうございました。担当者より明日9時30分までに折り返しお電話いたします。失礼いたします。"
+        ]
+    );
+}
+
 async fn the_closed_now_switch_overrides_the_hours(kind: Kind) {
     let mut settings = english();
     settings.schedule.closed_now = true;
@@ -413,7 +505,7 @@ async fn a_repeat_caller_joins_the_open_record(kind: Kind) {
     assert_eq!(doc.verb_names(), ["Say", "Say", "Record"]);
     assert_eq!(
         doc.said()[1],
-        en(PromptKey::RepeatCaller).replace("{number}", "0 3 1 2 3 4 5 6 7 8")
+        en(PromptKey::RepeatCaller).replace("{number}", "0 3, 1 2 3 4, 5 6 7 8")
     );
     // A retried webhook changes nothing.
     let again = app.ring(&call).await;
@@ -501,6 +593,8 @@ crate::on_every_backend!(
     a_queue_error_sends_the_caller_to_the_ivr_as_overflow,
     after_hours_on_a_weekday_evening_a_weekend_and_a_holiday,
     business_hours_follow_dst_in_new_york,
+    the_caller_is_told_when_the_callback_comes,
+    the_thanks_says_tomorrow_in_japanese,
     the_closed_now_switch_overrides_the_hours,
     a_repeat_caller_joins_the_open_record,
     a_typed_number_with_an_open_record_joins_it,

@@ -2,7 +2,7 @@
 //! lockout, CSRF, impersonation, roles, notes and hand-overs.
 
 use crate::backends::Kind;
-use crate::helpers::{ApiReply, NOW, TENANT, TestApp, spawn_app, spawn_on};
+use crate::helpers::{ApiReply, NOW, TENANT, TestApp, spawn_app, spawn_on, with_json};
 use afureko::domain::agent::{AgentAccount, Role};
 use afureko::domain::tenant::TenantSettings;
 use axum::body::Body;
@@ -68,7 +68,7 @@ impl TestApp {
         body: Option<Value>,
         csrf: bool,
     ) -> ApiReply {
-        self.browser_request(b, method, path, body, csrf, None)
+        self.send(browser_request_of(b, method, path, body, csrf, None))
             .await
     }
 
@@ -81,37 +81,8 @@ impl TestApp {
         body: Option<Value>,
         idempotency_key: &str,
     ) -> ApiReply {
-        self.browser_request(b, method, path, body, true, Some(idempotency_key))
-            .await
-    }
-
-    async fn browser_request(
-        &self,
-        b: &Browser,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-        csrf: bool,
-        idempotency_key: Option<&str>,
-    ) -> ApiReply {
-        let mut request = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("cookie", format!("afureko_session={}", b.cookie));
-        if csrf {
-            request = request.header("x-csrf-token", &b.csrf);
-        }
-        if let Some(key) = idempotency_key {
-            request = request.header("idempotency-key", key);
-        }
-        let body = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                Body::from(json.to_string())
-            }
-            None => Body::empty(),
-        };
-        self.send(request.body(body).unwrap()).await
+        let request = browser_request_of(b, method, path, body, true, Some(idempotency_key));
+        self.send(request).await
     }
 
     pub(crate) async fn browse(
@@ -132,6 +103,29 @@ impl TestApp {
             .unwrap();
         self.clock.set(at);
     }
+}
+
+/// A request of browser `b` with the cookie, the CSRF header when `csrf`,
+/// and the Idempotency-Key if one.
+pub(crate) fn browser_request_of(
+    b: &Browser,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+    csrf: bool,
+    idempotency_key: Option<&str>,
+) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("cookie", format!("afureko_session={}", b.cookie));
+    if csrf {
+        request = request.header("x-csrf-token", &b.csrf);
+    }
+    if let Some(key) = idempotency_key {
+        request = request.header("idempotency-key", key);
+    }
+    with_json(request, body)
 }
 
 fn browser_of(reply: &ApiReply) -> Browser {
@@ -479,6 +473,11 @@ async fn roles_decide_who_hands_over_and_who_manages_agents(kind: Kind) {
         .await;
     assert_eq!(taken.status, 409);
     assert_eq!(taken.json()["error"]["message"], "claimed by ann");
+    // The page reads who holds it from `holder`, never from the message.
+    assert_eq!(
+        taken.json(),
+        json!({"error": {"code": "conflict", "message": "claimed by ann", "holder": "ann"}})
+    );
     let grab = app
         .browse(
             &bob,

@@ -40,7 +40,7 @@ async fn odd_settings_act_where_they_should(kind: Kind) {
     let mut doc = app.ring(&call).await;
     let offer = PromptKey::OfferCallerId
         .default_text(Language::EnUs)
-        .replace("{number}", "0 9 0 1 1 1 1 2 2 2 2");
+        .replace("{number}", "0 9 0, 1 1 1 1, 2 2 2 2");
     let mut asked = 0;
     while doc.gather().is_some() {
         assert_eq!(doc.said().last(), Some(&offer));

@@ -11,7 +11,7 @@ use afureko::domain::reason::Reason;
 use afureko::domain::tenant::{AuthToken, Tenant, TenantSettings, TwilioCredentials};
 use afureko::startup::Backend;
 use afureko::store::copy_queue::{CopyJob, Depth, MAX_RECEIVES, Redriven};
-use afureko::store::{Inserted, ListQuery, StoreError, modify_callback};
+use afureko::store::{Inserted, ListQuery, ReceivedQuery, StoreError, modify_callback};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -63,6 +63,7 @@ macro_rules! store_suite {
                 tenants_are_isolated(),
                 tenants_round_trip(),
                 recent_callbacks_are_newest_first(),
+                a_period_is_read_by_arrival_alone(),
                 repeat_callers_are_found(),
                 recording_states_persist(),
                 api_keys(),
@@ -562,6 +563,68 @@ async fn recent_callbacks_are_newest_first(b: &Backend) {
         .collect();
     calls.reverse();
     assert_eq!(recent, calls);
+}
+
+/// `[from, until)` by arrival, oldest first (ties by id), a page at a
+/// time; other periods, other tenants and expired records left out.
+async fn a_period_is_read_by_arrival_alone(b: &Backend) {
+    let acme = TenantId::parse("acme").unwrap();
+    let mut inside = Vec::new();
+    for (minutes, number) in [
+        (-1, "+81312340001"),
+        (0, "+81312340002"),
+        (10, "+81312340003"),
+        (10, "+81312340004"),
+        (30, "+81312340005"),
+        (60, "+81312340006"),
+    ] {
+        let r = b
+            .store
+            .insert_callback(&record("acme", minutes, number))
+            .await
+            .unwrap()
+            .into_record();
+        if (0..60).contains(&minutes) {
+            inside.push(r);
+        }
+    }
+    b.store
+        .insert_callback(&record("other", 20, "+81312340007"))
+        .await
+        .unwrap();
+    let from: jiff::Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let until = from + jiff::SignedDuration::from_hours(1);
+    assert_eq!(b.store.count_received(&acme, from, until).await.unwrap(), 4);
+    // Closed and past its retention: gone for every reader.
+    let mut expired = record("acme", 20, "+81312340008");
+    expired.status = Status::Completed;
+    expired.expires_at = Some("2026-11-24T00:00:00Z".parse().unwrap());
+    b.store.insert_callback(&expired).await.unwrap();
+    inside.sort_by_key(|r| (r.received_at, r.id.to_string()));
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = b
+            .store
+            .received_callbacks(
+                &acme,
+                &ReceivedQuery {
+                    from,
+                    until,
+                    limit: 3,
+                    after,
+                },
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.into_iter().map(|r| r.id));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let want: Vec<CallbackId> = inside.into_iter().map(|r| r.id).collect();
+    assert_eq!(seen, want);
 }
 
 async fn repeat_callers_are_found(b: &Backend) {

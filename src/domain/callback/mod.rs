@@ -2,6 +2,8 @@
 
 mod recording;
 
+use crate::domain::callback_window::Occurrence;
+use crate::domain::due::Due;
 use crate::domain::ids::{CallSid, CallbackId, RecordingSid, TenantId};
 use crate::domain::phone::{self, E164};
 use crate::domain::reason::Reason;
@@ -209,6 +211,15 @@ pub struct CallbackRecord {
     #[serde(default)]
     pub claimed_at: Option<Timestamp>,
     pub due_at: Timestamp,
+    /// The first due time: the SLA from arrival (after hours, from the next
+    /// opening). `due_at` moves on with every retry; the promise does not.
+    /// `None` on records from before it was kept (`stats` then works it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_due_at: Option<Timestamp>,
+    /// The callback window the caller chose, when it comes round: the
+    /// record is due at its end, and not to be called before its start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Occurrence>,
     /// Who completed the record without a logged attempt, and why.
     #[serde(default)]
     pub completed_by: Option<String>,
@@ -246,9 +257,16 @@ pub struct NewCallback {
     pub due_from: Option<Timestamp>,
 }
 
+/// When a callback is due: the tenant's SLA after `from`, the arrival or,
+/// after hours, the next opening.
+pub fn due_at(from: Timestamp, sla_minutes: u32) -> Timestamp {
+    let sla = SignedDuration::from_mins(i64::from(sla_minutes));
+    from.checked_add(sla).unwrap_or(from)
+}
+
 impl CallbackRecord {
     pub fn new(tenant_id: TenantId, new: NewCallback, sla_minutes: u32, now: Timestamp) -> Self {
-        let sla = SignedDuration::from_mins(i64::from(sla_minutes));
+        let due = due_at(new.due_from.unwrap_or(new.received_at), sla_minutes);
         CallbackRecord {
             id: CallbackId::generate(),
             tenant_id,
@@ -272,10 +290,9 @@ impl CallbackRecord {
             completed_at: None,
             notes: Vec::new(),
             claims: Vec::new(),
-            due_at: {
-                let from = new.due_from.unwrap_or(new.received_at);
-                from.checked_add(sla).unwrap_or(from)
-            },
+            due_at: due,
+            first_due_at: Some(due),
+            window: None,
             expires_at: None,
             version: 0,
             updated_at: now,
@@ -306,6 +323,43 @@ impl CallbackRecord {
         self.confirmation = how;
         self.updated_at = now;
         true
+    }
+
+    /// The caller's choice of when to be called back: a window (the record
+    /// is due at its end) or, `None`, as soon as possible (due `asap_due`,
+    /// the tenant's SLA). Only a pending record changes: one an agent holds
+    /// is being worked already. False when nothing changed.
+    pub fn choose_window(
+        &mut self,
+        window: Option<Occurrence>,
+        asap_due: Timestamp,
+        now: Timestamp,
+    ) -> bool {
+        if self.status != Status::Pending || self.window == window {
+            return false;
+        }
+        self.due_at = window.map_or(asap_due, |w| w.end);
+        // The caller's choice is the promise the service level measures.
+        self.first_due_at = Some(self.due_at);
+        self.window = window;
+        self.updated_at = now;
+        true
+    }
+
+    /// When the record is due, with the caller's window.
+    pub fn due(&self) -> Due {
+        Due {
+            at: self.due_at,
+            window: self.window,
+        }
+    }
+
+    /// When the record may be called, if not yet at `now`: its window's
+    /// start, while the window has not opened on an open record.
+    pub fn not_before(&self, now: Timestamp) -> Option<Timestamp> {
+        self.window
+            .map(|w| w.start)
+            .filter(|start| *start > now && self.is_open())
     }
 
     /// Every call that belongs to this record.
@@ -348,6 +402,27 @@ impl CallbackRecord {
 
     pub fn is_open(&self) -> bool {
         matches!(self.status, Status::Pending | Status::Claimed)
+    }
+
+    /// When a completed record was completed: without an attempt, when an
+    /// agent said so; else the reaching attempt; records completed before
+    /// the time was kept, their last change. `None` unless completed.
+    pub fn completed_time(&self) -> Option<Timestamp> {
+        if self.status != Status::Completed {
+            return None;
+        }
+        let reached = || {
+            self.attempts
+                .iter()
+                .rev()
+                .find(|a| a.outcome == Outcome::Reached)
+                .map(|a| a.at)
+        };
+        Some(
+            self.completed_at
+                .or_else(reached)
+                .unwrap_or(self.updated_at),
+        )
     }
 }
 
@@ -510,5 +585,48 @@ pub(crate) mod tests {
             "done".parse::<Status>().unwrap_err(),
             "status must be pending, claimed, completed or failed, got \"done\""
         );
+    }
+
+    #[test]
+    fn a_chosen_window_sets_when_the_record_is_due() {
+        let mut r = record();
+        let asap = r.due_at;
+        let window = Occurrence {
+            start: at("2026-11-25T04:00:00Z"),
+            end: at("2026-11-25T08:00:00Z"),
+        };
+        let now = at("2026-11-25T01:02:00Z");
+        assert!(r.choose_window(Some(window), asap, now));
+        assert_eq!((r.window, r.due_at), (Some(window), window.end));
+        assert!(!r.choose_window(Some(window), asap, now));
+        // Waits until the window opens.
+        assert_eq!(r.not_before(now), Some(window.start));
+        assert_eq!(r.not_before(window.start), None);
+        // As soon as possible: the SLA's due time again.
+        assert!(r.choose_window(None, asap, now));
+        assert_eq!((r.window, r.due_at), (None, asap));
+        assert!(!r.choose_window(None, asap, now));
+        // A record an agent holds keeps its time.
+        r.status = Status::Claimed;
+        assert!(!r.choose_window(Some(window), asap, now));
+        assert_eq!(r.window, None);
+        // A closed one waits for nothing.
+        r.status = Status::Pending;
+        r.choose_window(Some(window), asap, now);
+        r.status = Status::Completed;
+        assert_eq!(r.not_before(now), None);
+        // Stored with its window; a record without one stores none.
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["window"],
+            serde_json::json!({"start": "2026-11-25T04:00:00Z", "end": "2026-11-25T08:00:00Z"})
+        );
+        assert!(
+            serde_json::to_value(record())
+                .unwrap()
+                .get("window")
+                .is_none()
+        );
+        assert_eq!(serde_json::from_value::<CallbackRecord>(json).unwrap(), r);
     }
 }

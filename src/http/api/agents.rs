@@ -1,7 +1,8 @@
 //! The tenant's agents: everyone may list them (to hand a record over);
 //! a signed-in admin adds, changes, disables and resets them.
 
-use crate::domain::agent::{self, AgentAccount, Role, initial_password};
+use crate::accounts::agents::{self, AgentChange, NewAgent, WithPassword};
+use crate::domain::agent::{AgentAccount, Role};
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::rules;
@@ -41,6 +42,15 @@ pub struct AgentWithPassword {
     pub initial_password: String,
 }
 
+impl From<WithPassword> for AgentWithPassword {
+    fn from(made: WithPassword) -> Self {
+        AgentWithPassword {
+            agent: AgentView::from(&made.account),
+            initial_password: made.password,
+        }
+    }
+}
+
 #[utoipa::path(
     get, path = "/api/v1/agents", tag = "agents",
     responses(
@@ -56,7 +66,7 @@ pub async fn list_agents(
     State(state): State<AppState>,
     agent: Agent,
 ) -> Result<Json<Vec<AgentView>>, ApiError> {
-    let list = state.agents.list_agents(&agent.tenant.id).await?;
+    let list = agents::list(state.deps(), &agent.tenant.id).await?;
     Ok(Json(list.iter().map(AgentView::from).collect()))
 }
 
@@ -69,10 +79,6 @@ pub struct NewAgentBody {
     pub name: String,
     /// `agent` when absent.
     pub role: Option<Role>,
-}
-
-fn bad(e: agent::AgentError) -> ApiError {
-    ApiError::BadRequest(e.to_string())
 }
 
 #[utoipa::path(
@@ -94,36 +100,15 @@ pub async fn add_agent(
     ApiJson(body): ApiJson<NewAgentBody>,
 ) -> Result<(StatusCode, Json<AgentWithPassword>), ApiError> {
     agent.require_admin_session()?;
-    let login = agent::login(&body.login).map_err(bad)?;
-    let name = agent::display_name(&body.name).map_err(bad)?;
-    let role = body.role.unwrap_or(Role::Agent);
-    let password = initial_password();
-    let account = AgentAccount::new(
-        agent.tenant.id.clone(),
-        login,
-        name,
-        role,
-        &password,
-        state.clock.now(),
-    )
-    .map_err(bad)?;
-    state
-        .agents
-        .create_agent(&account)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::AlreadyExists(what) => {
-                ApiError::Conflict(format!("{what} already exists"))
-            }
-            other => other.into(),
-        })?;
-    Ok((
-        StatusCode::CREATED,
-        Json(AgentWithPassword {
-            agent: AgentView::from(&account),
-            initial_password: password,
-        }),
-    ))
+    let new = NewAgent {
+        login: &body.login,
+        name: &body.name,
+        role: body.role.unwrap_or(Role::Agent),
+        phone: None,
+        password: None,
+    };
+    let added = agents::add(state.deps(), &agent.actor, &agent.tenant.id, new).await?;
+    Ok((StatusCode::CREATED, Json(AgentWithPassword::from(added))))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -143,22 +128,6 @@ pub struct ChangeAgentBody {
     pub active: Option<bool>,
 }
 
-/// The tenant's agent `login`, for an admin to change.
-async fn admin_target(
-    state: &AppState,
-    agent: &Agent,
-    login: &str,
-) -> Result<AgentAccount, ApiError> {
-    agent.require_admin_session()?;
-    let missing = || ApiError::NotFound(format!("no agent {login:?}"));
-    let login = agent::login(login).map_err(|_| missing())?;
-    state
-        .agents
-        .get_agent(&agent.tenant.id, &login)
-        .await?
-        .ok_or_else(missing)
-}
-
 #[utoipa::path(
     patch, path = "/api/v1/agents/{login}", tag = "agents",
     params(AgentPath),
@@ -169,6 +138,9 @@ async fn admin_target(
             example = json!({"error": {"code": "bad_request", "message": "you cannot disable yourself or drop your own admin role"}})),
         (status = 404, description = "No such agent", body = ErrorBody,
             example = json!({"error": {"code": "not_found", "message": "no agent \"bob\""}})),
+        (status = 409, description = "The agent changed meanwhile, or the change would leave the tenant without an active admin \
+(another admin's change at the same moment), or a request with this Idempotency-Key is still running", body = ErrorBody,
+            example = json!({"error": {"code": "conflict", "message": "bob is the tenant's last active admin"}})),
         AdminErrors,
     ),
     security(("session" = []))
@@ -179,27 +151,21 @@ pub async fn change_agent(
     ApiPath(path): ApiPath<AgentPath>,
     ApiJson(body): ApiJson<ChangeAgentBody>,
 ) -> Result<Json<AgentView>, ApiError> {
-    let mut target = admin_target(&state, &agent, &path.login).await?;
-    let role = body.role;
-    // An admin locking themself out would leave the tenant with no admin.
-    if agent.login() == Some(target.login.as_str())
-        && (body.active == Some(false) || role.is_some_and(|r| r != Role::Admin))
-    {
-        return Err(ApiError::BadRequest(
-            "you cannot disable yourself or drop your own admin role".into(),
-        ));
-    }
-    if let Some(name) = body.name {
-        target.name = agent::display_name(&name).map_err(bad)?;
-    }
-    if let Some(role) = role {
-        target.role = role;
-    }
-    if body.active == Some(false) {
-        target.disable(state.clock.now());
-    }
-    let target = state.agents.update_agent(&target).await?;
-    Ok(Json(AgentView::from(&target)))
+    agent.require_admin_session()?;
+    let change = AgentChange {
+        name: body.name,
+        role: body.role,
+        disable: body.active == Some(false),
+    };
+    let changed = agents::change(
+        state.deps(),
+        &agent.actor,
+        &agent.tenant.id,
+        &path.login,
+        change,
+    )
+    .await?;
+    Ok(Json(AgentView::from(&changed)))
 }
 
 #[utoipa::path(
@@ -218,12 +184,14 @@ pub async fn reset_password(
     agent: Agent,
     ApiPath(path): ApiPath<AgentPath>,
 ) -> Result<Json<AgentWithPassword>, ApiError> {
-    let mut target = admin_target(&state, &agent, &path.login).await?;
-    let password = initial_password();
-    target.reset_password(&password).map_err(bad)?;
-    state.agents.update_agent(&target).await?;
-    Ok(Json(AgentWithPassword {
-        agent: AgentView::from(&target),
-        initial_password: password,
-    }))
+    agent.require_admin_session()?;
+    let reset = agents::reset_password(
+        state.deps(),
+        &agent.actor,
+        &agent.tenant.id,
+        &path.login,
+        None,
+    )
+    .await?;
+    Ok(Json(AgentWithPassword::from(reset)))
 }

@@ -2,24 +2,19 @@
 //! key shown once), revoke. An API key may not manage keys: a leaked key
 //! could otherwise mint itself successors that outlive its revocation.
 
+use crate::accounts::keys;
 use crate::domain::api_key::ApiKey;
-use crate::domain::audit::{AuditAction, AuditEntry};
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::error::{AdminBodyErrors, AdminErrors, ApiError, ErrorBody};
 use crate::http::extract::{ApiJson, ApiPath};
-use crate::store::StoreError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 const WHAT: &str = "managing API keys";
-
-/// The longest name a key may have.
-pub const MAX_NAME_CHARS: usize = 100;
 
 /// A key as listed: never the key itself, nor its hash.
 #[derive(Serialize, ToSchema)]
@@ -71,17 +66,6 @@ pub struct ApiKeyPath {
     pub id: String,
 }
 
-fn audit(agent: &Agent, at: jiff::Timestamp, action: AuditAction, key: &ApiKey) -> AuditEntry {
-    AuditEntry::new(
-        agent.tenant.id.clone(),
-        at,
-        format!("agent:{}", agent.login().unwrap_or_default()),
-        action,
-        key.id.clone(),
-        BTreeMap::new(),
-    )
-}
-
 #[utoipa::path(
     get, path = "/api/v1/api-keys", tag = "admin",
     responses(
@@ -95,7 +79,7 @@ pub async fn list_api_keys(
     agent: Agent,
 ) -> Result<Json<Vec<ApiKeyView>>, ApiError> {
     agent.admin_session(WHAT)?;
-    let keys = state.store.list_api_keys(&agent.tenant.id).await?;
+    let keys = keys::list(state.deps(), &agent.tenant.id).await?;
     Ok(Json(keys.iter().map(ApiKeyView::from).collect()))
 }
 
@@ -115,25 +99,13 @@ pub async fn create_api_key(
     ApiJson(body): ApiJson<NewApiKeyBody>,
 ) -> Result<(StatusCode, Json<NewApiKeyView>), ApiError> {
     agent.admin_session(WHAT)?;
-    let name = body
-        .name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty());
-    if name
-        .as_ref()
-        .is_some_and(|n| n.chars().count() > MAX_NAME_CHARS || n.chars().any(char::is_control))
-    {
-        return Err(ApiError::BadRequest(format!(
-            "name: at most {MAX_NAME_CHARS} characters, no control characters"
-        )));
-    }
-    let now = state.clock.now();
-    let made = ApiKey::generate(agent.tenant.id.clone(), name, now);
-    state.store.create_api_key(&made.key).await?;
-    state
-        .audit
-        .append_audit(&audit(&agent, now, AuditAction::ApiKeyCreated, &made.key))
-        .await?;
+    let made = keys::create(
+        state.deps(),
+        &agent.actor,
+        &agent.tenant.id,
+        body.name.as_deref(),
+    )
+    .await?;
     tracing::info!(key_id = %made.key.id, "API key created");
     Ok((
         StatusCode::CREATED,
@@ -162,19 +134,7 @@ pub async fn revoke_api_key(
     ApiPath(path): ApiPath<ApiKeyPath>,
 ) -> Result<StatusCode, ApiError> {
     agent.admin_session(WHAT)?;
-    let now = state.clock.now();
-    let key = state
-        .store
-        .revoke_api_key(&agent.tenant.id, &path.id, now)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound(_) => ApiError::NotFound(format!("no API key {:?}", path.id)),
-            other => other.into(),
-        })?;
-    state
-        .audit
-        .append_audit(&audit(&agent, now, AuditAction::ApiKeyRevoked, &key))
-        .await?;
+    let key = keys::revoke(state.deps(), &agent.actor, &agent.tenant.id, &path.id).await?;
     tracing::info!(key_id = %key.id, "API key revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,11 +1,13 @@
 //! Who is calling the API: an agent signed in with the session cookie, or
 //! an integration with the tenant's Bearer API key.
 
-use crate::domain::agent::{self, AgentAccount, Role, Session, csrf_token, hash_token};
-use crate::domain::api_key::hash_key;
+use crate::accounts::{keys, sessions};
+use crate::domain::agent::{self, AgentAccount, Role, Session, csrf_token};
+use crate::domain::audit::Actor;
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::tenants;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
@@ -26,6 +28,9 @@ pub struct Agent {
     pub tenant: Tenant,
     /// `None` for a tenant API key.
     pub signed_in: Option<SignedIn>,
+    /// Who the audit trail names for the caller's changes: the agent, or
+    /// the API key by its id.
+    pub actor: Actor,
 }
 
 #[derive(Clone)]
@@ -51,8 +56,9 @@ impl Agent {
                 ))),
             },
             (None, Some(name)) => crate::http::api::rules::agent_of(name),
-            (None, None) => Err(ApiError::BadRequest(
-                "agent is required with an API key: who is acting?".into(),
+            (None, None) => Err(ApiError::bad_field(
+                "agent",
+                "agent is required with an API key: who is acting?",
             )),
         }
     }
@@ -174,14 +180,13 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<Agent, ApiE
             "choose a new password first: POST /api/v1/me/password".into(),
         ));
     }
-    let tenant = state
-        .store
-        .get_tenant(&signed_in.session.tenant_id)
+    let tenant = tenants::get(state.deps(), &signed_in.session.tenant_id)
         .await?
         .ok_or_else(session_ended)?;
     tracing::Span::current().record("tenant", tenant.id.as_str());
     Ok(Agent {
         tenant,
+        actor: Actor::Agent(signed_in.account.login.clone()),
         signed_in: Some(signed_in),
     })
 }
@@ -190,24 +195,11 @@ fn session_ended() -> ApiError {
     ApiError::Unauthorized("your session has ended: sign in again".into())
 }
 
-/// The valid session of `token`, its last use recorded now and then.
+/// The valid session of `token`.
 async fn by_session(token: &str, state: &AppState) -> Result<SignedIn, ApiError> {
-    let now = state.clock.now();
-    let mut session = state
-        .agents
-        .find_session(&hash_token(token))
+    let (account, session) = sessions::find(state.deps(), token)
         .await?
         .ok_or_else(session_ended)?;
-    let account = state
-        .agents
-        .get_agent(&session.tenant_id, &session.login)
-        .await?
-        .filter(|account| session.is_valid_for(account, now))
-        .ok_or_else(session_ended)?;
-    if session.needs_touch(now) {
-        session.last_seen_at = now;
-        state.agents.touch_session(&session).await?;
-    }
     Ok(SignedIn {
         account,
         session,
@@ -225,22 +217,14 @@ async fn by_api_key(header: &axum::http::HeaderValue, state: &AppState) -> Resul
         .map(|(_, key)| key.trim())
         .filter(|k| !k.is_empty())
         .ok_or_else(|| ApiError::Unauthorized("Authorization must be Bearer <api key>".into()))?;
-    let invalid = || ApiError::Unauthorized("the API key is not valid".into());
-    let api_key = state
-        .store
-        .find_api_key(&hash_key(key))
+    let (tenant, api_key) = keys::authenticate(state.deps(), key)
         .await?
-        .filter(|k| k.is_active())
-        .ok_or_else(invalid)?;
-    let tenant = state
-        .store
-        .get_tenant(&api_key.tenant_id)
-        .await?
-        .ok_or_else(invalid)?;
+        .ok_or_else(|| ApiError::Unauthorized("the API key is not valid".into()))?;
     tracing::Span::current().record("tenant", tenant.id.as_str());
     Ok(Agent {
         tenant,
         signed_in: None,
+        actor: Actor::ApiKey(api_key.id),
     })
 }
 

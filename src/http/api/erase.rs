@@ -32,14 +32,11 @@ pub async fn erase_callback(
     agent: Agent,
     ApiPath(path): ApiPath<CallbackPath>,
 ) -> Result<StatusCode, ApiError> {
-    let admin = match &agent.signed_in {
-        Some(me) if me.account.role == Role::Admin => me.account.login.clone(),
-        _ => {
-            return Err(ApiError::Forbidden(
-                "erasing a record needs an admin signed in".into(),
-            ));
-        }
-    };
+    if !matches!(&agent.signed_in, Some(me) if me.account.role == Role::Admin) {
+        return Err(ApiError::Forbidden(
+            "erasing a record needs an admin signed in".into(),
+        ));
+    }
     let not_found = || ApiError::from(WorkError::NotFound(path.id.clone()));
     let id = CallbackId::parse(&path.id).ok_or_else(not_found)?;
     let erased = retention::erase(
@@ -50,7 +47,7 @@ pub async fn erase_callback(
         Erasure {
             tenant: &agent.tenant,
             id: &id,
-            actor: format!("agent:{admin}"),
+            actor: &agent.actor,
             at: state.clock.now(),
         },
     )

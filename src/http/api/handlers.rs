@@ -1,7 +1,7 @@
 //! The agents' API handlers: parse, hand to `calls::work`, answer JSON.
 
 use crate::calls::work;
-use crate::domain::callback::{Attempt, CallbackRecord, Outcome, RecordingState, Status};
+use crate::domain::callback::{Attempt, CallbackRecord, Outcome, Status};
 use crate::domain::tenant::RecordingFormat;
 use crate::domain::work::ChangeError;
 use crate::http::AppState;
@@ -37,7 +37,8 @@ pub struct ListParams {
 
 /// The tenant's callbacks, oldest due first. With a session the numbers
 /// are masked here, even for the holder (the record shows the holder the
-/// whole number); with an API key they are whole.
+/// whole number); with an API key they are whole. A record whose caller
+/// chose a window that has not opened yet carries `not_before`.
 #[utoipa::path(
     get, path = "/api/v1/callbacks", tag = "callbacks",
     params(ListParams),
@@ -57,7 +58,7 @@ pub async fn list_callbacks(
         .as_deref()
         .map(str::parse)
         .transpose()
-        .map_err(ApiError::BadRequest)?;
+        .map_err(|e| ApiError::bad_field("status", e))?;
     let limit = limit_of(params.limit)?;
     let after = params
         .cursor
@@ -69,12 +70,13 @@ pub async fn list_callbacks(
         limit: limit as usize,
         after,
     };
-    let page = state.store.list_callbacks(&agent.tenant.id, &query).await?;
+    let page = work::list(state.deps(), &agent.tenant.id, &query).await?;
+    let now = state.clock.now();
     Ok(Json(CallbackPage {
         items: page
             .items
             .iter()
-            .map(|r| CallbackView::in_list(r, agent.login()))
+            .map(|r| CallbackView::in_list(r, agent.login(), now))
             .collect(),
         next_cursor: page.next.map(|p| encode_cursor(status, &p)),
     }))
@@ -102,7 +104,7 @@ pub async fn get_callback(
     agent: Agent,
     ApiPath(path): ApiPath<CallbackPath>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let record = work::load(state.store.as_ref(), &agent.tenant.id, &path.id).await?;
+    let record = work::load(state.deps(), &agent.tenant.id, &path.id).await?;
     Ok(Json(CallbackView::for_caller(&record, agent.login())))
 }
 
@@ -141,7 +143,7 @@ pub(super) async fn respond(
     id: &str,
     apply: impl FnMut(&mut CallbackRecord) -> Result<(), ChangeError> + Send,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let record = work::change(state.store.as_ref(), &agent.tenant.id, id, apply).await?;
+    let record = work::change(state.deps(), &agent.tenant.id, id, apply).await?;
     Ok(Json(CallbackView::for_caller(&record, agent.login())))
 }
 
@@ -229,11 +231,6 @@ pub async fn complete(
     .await
 }
 
-/// A stored record names audio the recording store does not have.
-#[derive(Debug, thiserror::Error)]
-#[error("recording {0} is missing from the store")]
-struct MissingAudio(String);
-
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -268,27 +265,18 @@ pub async fn recording(
     ApiQuery(params): ApiQuery<RecordingParams>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let record = work::load(state.store.as_ref(), &agent.tenant.id, &path.id).await?;
-    let key = match &params.sid {
-        Some(sid) => record
-            .recordings
-            .iter()
-            .find(|r| r.sid.as_str() == sid && r.state == RecordingState::Stored)
-            .and_then(|r| r.storage_key.as_deref())
-            .ok_or_else(|| {
-                ApiError::NotFound("this callback has no stored recording of that sid".into())
-            })?,
-        None => record.latest_stored_key().ok_or_else(|| {
-            ApiError::NotFound("this callback has no stored recording yet".into())
-        })?,
-    };
-    let no_store = (header::CACHE_CONTROL, "private, no-store".to_owned());
-    let (path, total) = match state.audio.access(key).await? {
-        Some(RecordingAccess::File { path, length }) => (path, length),
-        Some(RecordingAccess::Redirect(url)) => {
-            return Ok((StatusCode::FOUND, [(header::LOCATION, url), no_store]).into_response());
+    let (key, access) = work::recording(
+        state.deps(),
+        &agent.tenant.id,
+        &path.id,
+        params.sid.as_deref(),
+    )
+    .await?;
+    let (path, total) = match access {
+        RecordingAccess::File { path, length } => (path, length),
+        RecordingAccess::Redirect(url) => {
+            return Ok((StatusCode::FOUND, [(header::LOCATION, url)]).into_response());
         }
-        None => return Err(ApiError::internal(MissingAudio(key.to_owned()))),
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, length, content_range) = match parse_range(range, total) {
@@ -303,17 +291,16 @@ pub async fn recording(
     };
     let body = file_body(&path, start, length)
         .await
-        .map_err(|e| ApiError::internal(AudioUnreadable(key.to_owned(), e)))?;
+        .map_err(|e| ApiError::internal(AudioUnreadable(key.clone(), e)))?;
     let mut response = (
         status,
         [
             (
                 header::CONTENT_TYPE,
-                RecordingFormat::of_key(key).content_type().to_owned(),
+                RecordingFormat::of_key(&key).content_type().to_owned(),
             ),
             (header::ACCEPT_RANGES, "bytes".to_owned()),
             (header::CONTENT_LENGTH, length.to_string()),
-            no_store,
         ],
         body,
     )

@@ -2,7 +2,9 @@
 //! answer must not be kept (`NEVER_REPLAYED`): a retry with
 //! the same key and body gets the first answer again (status and body), the
 //! same key with another request is refused (422). Keys are per tenant and
-//! kept for 24 h (`store::idempotency`).
+//! sender (the signed-in agent or the API key: another sender's same key is
+//! another key) and kept for 24 h (`store::idempotency`). A replay goes
+//! only to a sender who still has the role it had at the first request.
 
 use crate::http::error::ApiError;
 use crate::http::extract::too_large;
@@ -110,21 +112,31 @@ async fn run(state: AppState, request: Request, next: Next) -> Result<Response, 
         _ => return Ok(next.run(request).await),
     };
     let (mut parts, body) = request.into_parts();
-    // The key belongs to the tenant: without a valid API key nothing is kept.
+    // The key belongs to its sender: unauthenticated, nothing is kept.
     let agent = Agent::from_request_parts(&mut parts, &state).await?;
     let body = to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| too_large("request bodies"))?;
     let fingerprint = fingerprint(&parts.method, parts.uri.path(), &body);
-    let tenant = agent.tenant.id.clone();
+    let (tenant, actor) = (agent.tenant.id.clone(), agent.actor.to_string());
     let key = KeyUse {
         tenant: &tenant,
+        actor: &actor,
+        role: agent.role(),
         key: &key,
         fingerprint: &fingerprint,
         at: state.clock.now(),
     };
     match state.idempotency.reserve_idempotency_key(key).await? {
         Reservation::Reserved => {}
+        // Whatever role the operation checked, the first request passed it
+        // with this one; a sender demoted since gets no answer made for it.
+        Reservation::Taken { role, .. } if role > agent.role() => {
+            return Err(ApiError::Forbidden(format!(
+                "this {HEADER}'s first request was made with the {role} role, \
+                 which you no longer have: its answer is not replayed"
+            )));
+        }
         Reservation::Taken { fingerprint: f, .. } if f != fingerprint => {
             return Err(ApiError::KeyReused);
         }
@@ -192,15 +204,8 @@ async fn gone_since(
     else {
         return Ok(());
     };
-    let live = match crate::domain::ids::CallbackId::parse(id) {
-        Some(callback) => state.store.get_callback(tenant, &callback).await?.is_some(),
-        None => false,
-    };
-    if live {
-        Ok(())
-    } else {
-        Err(crate::calls::work::WorkError::NotFound(id.to_owned()).into())
-    }
+    crate::calls::work::load(state.deps(), tenant, id).await?;
+    Ok(())
 }
 
 fn replay(answer: StoredAnswer) -> Response {

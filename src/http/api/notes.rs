@@ -1,10 +1,11 @@
 //! Preparing the answer together: notes on a record and hand-overs.
 
-use crate::domain::agent::{self, Role};
+use crate::accounts::agents;
+use crate::domain::agent::Role;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::handlers::{CallbackPath, respond};
-use crate::http::api::rules::{self, note_of};
+use crate::http::api::rules::{self, note_of, text_of};
 use crate::http::api::views::CallbackView;
 use crate::http::error::{ApiError, ChangeErrors};
 use crate::http::extract::{ApiJson, ApiPath};
@@ -37,8 +38,7 @@ pub async fn add_note(
     ApiJson(body): ApiJson<NoteBody>,
 ) -> Result<Json<CallbackView>, ApiError> {
     let name = agent.acting(body.agent.as_deref())?;
-    let text = note_of(Some(body.text))?
-        .ok_or_else(|| ApiError::BadRequest("text must not be empty".into()))?;
+    let text = text_of(body.text)?;
     let now = state.clock.now();
     respond(&state, &agent, &path.id, |r| {
         r.add_note(&name, text.clone(), now);
@@ -76,14 +76,11 @@ pub async fn assign(
 ) -> Result<Json<CallbackView>, ApiError> {
     let by = agent.acting(body.agent.as_deref())?;
     let note = note_of(body.note)?;
-    let unknown = || ApiError::BadRequest(format!("no active agent {:?}", body.to));
-    let to = agent::login(&body.to).map_err(|_| unknown())?;
-    state
-        .agents
-        .get_agent(&agent.tenant.id, &to)
+    let unknown = || ApiError::bad_field("to", format!("no active agent {:?}", body.to));
+    let to = agents::active(state.deps(), &agent.tenant.id, &body.to)
         .await?
-        .filter(|a| a.is_active())
-        .ok_or_else(unknown)?;
+        .ok_or_else(unknown)?
+        .login;
     let supervisor = agent.role() >= Role::Supervisor;
     let (now, rules) = (state.clock.now(), agent.tenant.settings.work_rules());
     respond(&state, &agent, &path.id, |r| {

@@ -48,29 +48,47 @@ pub fn text_pattern() -> String {
 pub fn limit_of(limit: Option<u32>) -> Result<u32, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !LIMITS.contains(&limit) {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be between {} and {}, got {limit}",
-            LIMITS.start(),
-            LIMITS.end()
-        )));
+        return Err(ApiError::bad_field(
+            "limit",
+            format!(
+                "limit must be between {} and {}, got {limit}",
+                LIMITS.start(),
+                LIMITS.end()
+            ),
+        ));
     }
     Ok(limit)
 }
 
 pub fn agent_of(name: &str) -> Result<String, ApiError> {
     agent_name(name).ok_or_else(|| {
-        ApiError::BadRequest(format!(
-            "agent must be 1-{MAX_AGENT_CHARS} characters, not only spaces, with no control characters"
-        ))
+        ApiError::bad_field(
+            "agent",
+            format!(
+                "agent must be 1-{MAX_AGENT_CHARS} characters, not only spaces, with no control characters"
+            ),
+        )
     })
 }
 
 /// A blank note is no note.
 pub fn note_of(note: Option<String>) -> Result<Option<String>, ApiError> {
+    note_in("note", note)
+}
+
+/// A note's `text`: a note that is not blank.
+pub fn text_of(text: String) -> Result<String, ApiError> {
+    note_in("text", Some(text))?
+        .ok_or_else(|| ApiError::bad_field("text", "text must not be empty"))
+}
+
+/// A note given as the body's member `field`.
+fn note_in(field: &str, note: Option<String>) -> Result<Option<String>, ApiError> {
     match note {
-        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::BadRequest(format!(
-            "note must be at most {MAX_NOTE_CHARS} characters"
-        ))),
+        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(ApiError::bad_field(
+            field,
+            format!("note must be at most {MAX_NOTE_CHARS} characters"),
+        )),
         Some(n) if n.trim().is_empty() => Ok(None),
         other => Ok(other),
     }

@@ -1,6 +1,7 @@
 //! Signing in and out, the signed-in agent, and its password.
 
-use crate::domain::agent::{self, AgentAccount, Role, Session, SignIn, csrf_token, verify_nobody};
+use crate::accounts::sessions::{self, PasswordError, SignInError};
+use crate::domain::agent::{self, AgentAccount, Role, csrf_token, verify_nobody};
 use crate::domain::ids::TenantId;
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
@@ -9,7 +10,6 @@ use crate::http::api::rules;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiJson;
 use crate::http::limit::{ClientAddress, RetryAfter};
-use crate::store::StoreError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -96,23 +96,19 @@ fn set_cookie(state: &AppState, value: &str, max_age_seconds: i64) -> (header::H
     )
 }
 
-/// Starts a session for `account` and answers it with its cookie.
-async fn start_session(
+/// Answers a started session with its cookie.
+fn with_session(
     state: &AppState,
     tenant: &Tenant,
     account: &AgentAccount,
+    token: &str,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let made = Session::start(account, state.clock.now());
-    state.agents.create_session(&made.session).await?;
     let max_age = agent::SESSION_MAX.as_secs();
-    let mut response = (status, Json(me(tenant, account, &made.token))).into_response();
-    let (name, value) = set_cookie(state, &made.token, max_age);
+    let mut response = (status, Json(me(tenant, account, token))).into_response();
+    let (name, value) = set_cookie(state, token, max_age);
     let value = HeaderValue::from_str(&value).map_err(ApiError::internal)?;
     response.headers_mut().insert(name, value);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
 
@@ -171,35 +167,19 @@ pub async fn sign_in(
 /// A sign-in past the limits: the password checked against the login's
 /// lockout.
 async fn check_password(state: &AppState, body: &SignInBody) -> Result<Response, ApiError> {
-    let wrong = || ApiError::Unauthorized(WRONG_SIGN_IN.into());
-    // Every failure must count: a count lost to a concurrent sign-in is
-    // read again and counted again.
-    for _ in 0..SIGN_IN_TRIES {
-        let found = find_agent(state, body).await?;
-        let Some((tenant, mut account)) = found.filter(|(_, a)| a.is_active()) else {
-            return no_account(state, body);
-        };
-        let before = account.clone();
-        let outcome = account.sign_in(&body.password, state.clock.now());
-        if account != before {
-            match state.agents.update_agent(&account).await {
-                Err(StoreError::Conflict) => continue,
-                other => account = other?,
-            }
-        }
-        return match outcome {
-            SignIn::Ok => {
-                tracing::info!(login = %account.login, "signed in");
-                start_session(state, &tenant, &account, StatusCode::CREATED).await
-            }
-            SignIn::WrongPassword | SignIn::Disabled => {
-                tracing::info!(login = %account.login, "sign-in refused");
-                Err(wrong())
-            }
-            SignIn::Locked { until } => Err(locked(state, until)),
-        };
+    match sessions::sign_in(state.deps(), &body.tenant, &body.login, &body.password).await {
+        Ok(signed_in) => with_session(
+            state,
+            &signed_in.tenant,
+            &signed_in.account,
+            &signed_in.token,
+            StatusCode::CREATED,
+        ),
+        Err(SignInError::NoAccount) => no_account(state, body),
+        Err(SignInError::WrongPassword) => Err(ApiError::Unauthorized(WRONG_SIGN_IN.into())),
+        Err(SignInError::Locked { until }) => Err(locked(state, until)),
+        Err(SignInError::Store(e)) => Err(e.into()),
     }
-    Err(StoreError::Conflict.into())
 }
 
 fn locked(state: &AppState, until: Timestamp) -> ApiError {
@@ -227,24 +207,6 @@ fn no_account(state: &AppState, body: &SignInBody) -> Result<Response, ApiError>
     Err(ApiError::Unauthorized(WRONG_SIGN_IN.into()))
 }
 
-const SIGN_IN_TRIES: usize = 8;
-
-/// The tenant and agent a sign-in names, if both exist.
-async fn find_agent(
-    state: &AppState,
-    body: &SignInBody,
-) -> Result<Option<(Tenant, AgentAccount)>, ApiError> {
-    let (Ok(tenant_id), Ok(login)) = (TenantId::parse(&body.tenant), agent::login(&body.login))
-    else {
-        return Ok(None);
-    };
-    let Some(tenant) = state.store.get_tenant(&tenant_id).await? else {
-        return Ok(None);
-    };
-    let account = state.agents.get_agent(&tenant.id, &login).await?;
-    Ok(account.map(|account| (tenant, account)))
-}
-
 fn signed_in(agent: &Agent) -> Result<&SignedIn, ApiError> {
     agent.signed_in.as_ref().ok_or_else(|| {
         ApiError::Unauthorized("this needs a signed-in agent, not an API key".into())
@@ -264,7 +226,7 @@ fn signed_in(agent: &Agent) -> Result<&SignedIn, ApiError> {
 )]
 pub async fn sign_out(State(state): State<AppState>, agent: Agent) -> Result<Response, ApiError> {
     let me = signed_in(&agent)?;
-    state.agents.delete_session(&me.session.hash).await?;
+    sessions::end(state.deps(), &me.session).await?;
     Ok((StatusCode::NO_CONTENT, [set_cookie(&state, "", 0)]).into_response())
 }
 
@@ -279,11 +241,7 @@ pub async fn sign_out(State(state): State<AppState>, agent: Agent) -> Result<Res
 )]
 pub async fn get_me(agent: Agent) -> Result<Response, ApiError> {
     let me_ = signed_in(&agent)?;
-    Ok((
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(me(&agent.tenant, &me_.account, &me_.token)),
-    )
-        .into_response())
+    Ok(Json(me(&agent.tenant, &me_.account, &me_.token)).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -316,29 +274,25 @@ pub async fn change_password(
     ApiJson(body): ApiJson<PasswordBody>,
 ) -> Result<Response, ApiError> {
     let me = signed_in(&agent)?;
-    let mut account = me.account.clone();
-    let outcome = account.sign_in(&body.current_password, state.clock.now());
-    match outcome {
-        SignIn::Ok => {}
-        SignIn::Locked { until } => {
-            state.agents.update_agent(&account).await?;
+    let changed = sessions::change_password(
+        state.deps(),
+        &me.account,
+        &me.session,
+        &body.current_password,
+        &body.new_password,
+    )
+    .await;
+    let (account, token) = match changed {
+        Ok(changed) => changed,
+        Err(e @ PasswordError::Locked { until }) => {
             return Err(ApiError::TooManyRequests {
-                message: format!("too many wrong passwords: try again after {until}"),
+                message: e.to_string(),
                 retry_after: RetryAfter::until(until, state.clock.now()),
             });
         }
-        SignIn::WrongPassword | SignIn::Disabled => {
-            state.agents.update_agent(&account).await?;
-            return Err(ApiError::Unauthorized(
-                "the current password is wrong".into(),
-            ));
-        }
-    }
-    account
-        .change_password(&body.new_password)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let account = state.agents.update_agent(&account).await?;
-    state.agents.delete_session(&me.session.hash).await?;
-    tracing::info!(login = %account.login, "password changed");
-    start_session(&state, &agent.tenant, &account, StatusCode::OK).await
+        Err(e @ PasswordError::Wrong) => return Err(ApiError::Unauthorized(e.to_string())),
+        Err(PasswordError::Rules(e)) => return Err(ApiError::bad_field("new_password", e)),
+        Err(PasswordError::Store(e)) => return Err(e.into()),
+    };
+    with_session(&state, &agent.tenant, &account, &token, StatusCode::OK)
 }

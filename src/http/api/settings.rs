@@ -1,121 +1,251 @@
 //! The tenant's settings, read and changed by a signed-in admin. Only
 //! settings that are not secret: the Twilio credentials (auth token,
 //! webhook key) are the operator's, through the CLI, and never shown.
+//! Members, bounds and choices all come from `domain::settings::SETTINGS`.
 
-use crate::domain::audit::{AuditAction, AuditEntry};
-use crate::domain::prompts::Language;
-use crate::domain::routing::RoutingMode;
-use crate::domain::settings::SettingsChange;
-use crate::domain::tenant::{RecordingFormat, TenantSettings};
+use crate::domain::settings::{Kind, SETTINGS, Setting, SettingsChange, Value};
+use crate::domain::tenant::TenantSettings;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::error::{AdminBodyErrors, AdminErrors, ApiError};
 use crate::http::extract::ApiJson;
+use crate::tenants::{TenantsError, settings};
 use axum::Json;
 use axum::extract::State;
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
-use utoipa::ToSchema;
+use std::borrow::Cow;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::{KnownFormat, Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 const WHAT: &str = "managing the tenant's settings";
 
-/// The schemas whose properties `openapi::complete` bounds from
-/// `tenant::NUMBER_LIMITS` and the domain's enums.
-pub const SCHEMAS: [&str; 2] = ["SettingsView", "SettingsPatch"];
-
-/// What an admin may read and change of the tenant's settings.
-#[derive(Serialize, ToSchema)]
+/// What an admin may read and change of the tenant's settings: each
+/// setting by its name, and `fields`, how to offer them.
 pub struct SettingsView {
-    /// The callers' language.
-    #[schema(value_type = String)]
-    pub language: Language,
-    /// Twilio `<Say>` voice; must speak `language`.
-    pub voice: String,
-    pub max_recording_seconds: u32,
-    /// How many times the IVR asks before it ends the call politely.
-    pub number_entry_attempts: u32,
-    pub max_callback_attempts: u32,
-    /// Minutes from the call to when its callback is due.
-    pub callback_sla_minutes: u32,
-    /// Minutes after which an agent's claim lapses.
-    pub claim_timeout_minutes: u32,
-    /// Minutes until an unreached callback is due again.
-    pub retry_delay_minutes: u32,
-    /// Days a completed or failed record and its recordings are kept.
-    pub retention_days: u32,
-    /// IANA time zone, e.g. Asia/Tokyo.
-    pub time_zone: String,
-    /// Delete Twilio's copy of a recording once ours is stored.
-    pub delete_twilio_recording: bool,
-    #[schema(value_type = String)]
-    pub recording_format: RecordingFormat,
-    /// overflow: the IVR at once; dial: ring the agents first; queue: wait
-    /// in a Twilio queue.
-    #[schema(value_type = String)]
-    pub routing_mode: RoutingMode,
-    /// Closed now, whatever the hours say.
-    pub closed_now: bool,
+    values: Vec<(&'static str, Value)>,
+    fields: Vec<SettingField>,
 }
 
 impl From<&TenantSettings> for SettingsView {
-    fn from(s: &TenantSettings) -> Self {
+    fn from(settings: &TenantSettings) -> Self {
         SettingsView {
-            language: s.language,
-            voice: s.voice.clone(),
-            max_recording_seconds: s.max_recording_seconds,
-            number_entry_attempts: s.number_entry_attempts,
-            max_callback_attempts: s.max_callback_attempts,
-            callback_sla_minutes: s.callback_sla_minutes,
-            claim_timeout_minutes: s.claim_timeout_minutes,
-            retry_delay_minutes: s.retry_delay_minutes,
-            retention_days: s.retention_days,
-            time_zone: s.time_zone.clone(),
-            delete_twilio_recording: s.delete_twilio_recording,
-            recording_format: s.recording_format,
-            routing_mode: s.routing.mode,
-            closed_now: s.schedule.closed_now,
+            values: SETTINGS
+                .iter()
+                .map(|s| (s.name, s.read(settings)))
+                .collect(),
+            fields: SETTINGS.iter().map(SettingField::from).collect(),
         }
     }
 }
 
-/// The settings to change; absent or null ones stay as they are. A new
-/// `language` brings its default voice unless `voice` is given too.
-#[derive(Deserialize, ToSchema, Default)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsPatch {
-    #[schema(value_type = Option<String>)]
-    pub language: Option<Language>,
-    pub voice: Option<String>,
-    #[serde(default, deserialize_with = "whole")]
-    pub max_recording_seconds: Option<u32>,
-    #[serde(default, deserialize_with = "whole")]
-    pub number_entry_attempts: Option<u32>,
-    #[serde(default, deserialize_with = "whole")]
-    pub max_callback_attempts: Option<u32>,
-    #[serde(default, deserialize_with = "whole")]
-    pub callback_sla_minutes: Option<u32>,
-    #[serde(default, deserialize_with = "whole")]
-    pub claim_timeout_minutes: Option<u32>,
-    #[serde(default, deserialize_with = "whole")]
-    pub retry_delay_minutes: Option<u32>,
-    #[serde(default, deserialize_with = "whole")]
-    pub retention_days: Option<u32>,
-    /// A zone of the IANA time zone database, e.g. `Asia/Tokyo`; any other
-    /// name is 400.
-    pub time_zone: Option<String>,
-    pub delete_twilio_recording: Option<bool>,
-    #[schema(value_type = Option<String>)]
-    pub recording_format: Option<RecordingFormat>,
-    #[schema(value_type = Option<String>)]
-    pub routing_mode: Option<RoutingMode>,
-    pub closed_now: Option<bool>,
+impl Serialize for SettingsView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.values.len() + 1))?;
+        for (name, value) in &self.values {
+            map.serialize_entry(name, value)?;
+        }
+        map.serialize_entry("fields", &self.fields)?;
+        map.end()
+    }
+}
+
+/// The type of a setting's value, as a form offers it.
+#[derive(Serialize, ToSchema, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Boolean,
+    Integer,
+    String,
+    /// One of `choices`.
+    Enum,
+    /// Strings, at most `max_items`, each like `example`.
+    List,
+}
+
+/// One setting, as the page's form offers it; in display order.
+#[derive(Serialize, ToSchema)]
+pub struct SettingField {
+    /// The setting's member in the view and the patch.
+    #[schema(example = "max_recording_seconds")]
+    pub name: &'static str,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    /// The page's text key for its label.
+    #[schema(example = "set_max_recording_seconds")]
+    pub label: String,
+    /// An integer's bounds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = 5)]
+    pub minimum: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = 3600)]
+    pub maximum: Option<u32>,
+    /// An enum's values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = json!(["wav", "mp3"]))]
+    pub choices: Option<Vec<&'static str>>,
+    /// The longest text, in characters, where bounded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub max_length: Option<usize>,
+    /// A list's longest length.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = 4)]
+    pub max_items: Option<usize>,
+    /// An item of a list, as one is written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false, example = "1=09:00-12:00")]
+    pub example: Option<&'static str>,
+}
+
+impl From<&Setting> for SettingField {
+    fn from(setting: &Setting) -> Self {
+        let mut field = SettingField {
+            name: setting.name,
+            kind: FieldType::String,
+            label: setting.label(),
+            minimum: None,
+            maximum: None,
+            choices: None,
+            max_length: None,
+            max_items: None,
+            example: None,
+        };
+        match setting.kind {
+            Kind::Boolean => field.kind = FieldType::Boolean,
+            Kind::Integer { min, max } => {
+                field.kind = FieldType::Integer;
+                (field.minimum, field.maximum) = (Some(min), Some(max));
+            }
+            Kind::Text { max_length } => field.max_length = max_length,
+            Kind::Choice(choices) => {
+                field.kind = FieldType::Enum;
+                field.choices = Some(choices.to_vec());
+            }
+            Kind::List { max_items, item } => {
+                field.kind = FieldType::List;
+                field.max_items = Some(max_items);
+                field.example = Some(item.example());
+            }
+        }
+        field
+    }
+}
+
+/// A setting's schema in the view, or (`nullable`) in the patch.
+fn property(setting: &Setting, nullable: bool) -> Schema {
+    let types = |t: Type| match nullable {
+        true => SchemaType::from_iter([t, Type::Null]),
+        false => SchemaType::new(t),
+    };
+    let property = ObjectBuilder::new().description(Some(setting.help));
+    match setting.kind {
+        Kind::Boolean => property.schema_type(types(Type::Boolean)),
+        Kind::Integer { min, max } => property
+            .schema_type(types(Type::Integer))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int32)))
+            .minimum(Some(min))
+            .maximum(Some(max)),
+        Kind::Text { max_length } => property
+            .schema_type(types(Type::String))
+            .max_length(max_length),
+        Kind::Choice(choices) => {
+            let mut values: Vec<serde_json::Value> = choices.iter().map(|&c| c.into()).collect();
+            if nullable {
+                values.push(serde_json::Value::Null);
+            }
+            property
+                .schema_type(types(Type::String))
+                .enum_values(Some(values))
+        }
+        Kind::List { max_items, item } => {
+            let items = ObjectBuilder::new()
+                .schema_type(SchemaType::new(Type::String))
+                .pattern(Some(item.pattern()))
+                .examples([item.example()]);
+            return ArrayBuilder::new()
+                .schema_type(types(Type::Array))
+                .description(Some(setting.help))
+                .items(items)
+                .max_items(Some(max_items))
+                .into();
+        }
+    }
+    .into()
+}
+
+impl PartialSchema for SettingsView {
+    fn schema() -> RefOr<Schema> {
+        let object = SETTINGS.iter().fold(
+            ObjectBuilder::new().description(Some(
+                "The tenant's settings by name, and `fields`: each setting's type, bounds \
+                 and choices, in display order.",
+            )),
+            |object, s| object.property(s.name, property(s, false)).required(s.name),
+        );
+        object
+            .property(
+                "fields",
+                ArrayBuilder::new().items(Ref::from_schema_name(SettingField::name())),
+            )
+            .required("fields")
+            .into()
+    }
+}
+
+impl ToSchema for SettingsView {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((SettingField::name().into(), SettingField::schema()));
+        <SettingField as ToSchema>::schemas(schemas);
+    }
+}
+
+/// The settings to change, by name; absent or null ones stay as they are.
+#[derive(Deserialize, Default)]
+#[serde(transparent)]
+pub struct SettingsPatch(serde_json::Map<String, serde_json::Value>);
+
+impl PartialSchema for SettingsPatch {
+    fn schema() -> RefOr<Schema> {
+        SETTINGS
+            .iter()
+            .fold(
+                ObjectBuilder::new()
+                    .description(Some(
+                        "The settings to change; absent or null ones stay as they are. A new \
+                         `language` brings its default voice unless `voice` is given too.",
+                    ))
+                    .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+                |object, s| object.property(s.name, property(s, true)),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for SettingsPatch {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("SettingsPatch")
+    }
+}
+
+/// How serde would name a JSON value in a refusal.
+fn unexpected(json: &serde_json::Value) -> String {
+    match json {
+        serde_json::Value::Null => "null".into(),
+        serde_json::Value::Bool(b) => format!("boolean `{b}`"),
+        serde_json::Value::Number(n) => format!("number `{n}`"),
+        serde_json::Value::String(s) => format!("string {s:?}"),
+        serde_json::Value::Array(_) => "sequence".into(),
+        serde_json::Value::Object(_) => "map".into(),
+    }
 }
 
 /// A whole number, as JSON Schema counts them: `17` or `17.0`.
-fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    let Some(number) = Option::<serde_json::Number>::deserialize(d)? else {
-        return Ok(None);
-    };
+fn whole(number: &serde_json::Number) -> Option<u32> {
     let whole = match number.as_u64() {
         Some(n) => Some(n),
         None => number
@@ -123,62 +253,81 @@ fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error
             .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
             .map(|f| f as u64),
     };
-    whole
-        .and_then(|n| u32::try_from(n).ok())
-        .map(Some)
-        .ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "invalid value: {number}, expected a whole number from 0 to {}",
-                u32::MAX
-            ))
-        })
+    whole.and_then(|n| u32::try_from(n).ok())
+}
+
+/// A member's JSON as the setting's value; `None` for null.
+fn value_of(setting: &Setting, json: serde_json::Value) -> Result<Option<Value>, ApiError> {
+    let refused =
+        |problem: String| ApiError::bad_field(setting.name, format!("{}: {problem}", setting.name));
+    let value = match (setting.kind, json) {
+        (_, serde_json::Value::Null) => return Ok(None),
+        (Kind::Boolean, serde_json::Value::Bool(b)) => Value::Boolean(b),
+        (Kind::Integer { .. }, serde_json::Value::Number(n)) => match whole(&n) {
+            Some(n) => Value::Integer(n),
+            None => {
+                return Err(refused(format!(
+                    "invalid value: {n}, expected a whole number from 0 to {}",
+                    u32::MAX
+                )));
+            }
+        },
+        (Kind::Text { .. } | Kind::Choice(_), serde_json::Value::String(s)) => Value::Text(s),
+        (Kind::List { .. }, serde_json::Value::Array(items)) => Value::List(
+            items
+                .into_iter()
+                .map(|item| match item {
+                    serde_json::Value::String(s) => Ok(s),
+                    other => Err(refused(format!(
+                        "invalid type: {}, expected a string",
+                        unexpected(&other)
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        (kind, other) => {
+            let expected = match kind {
+                Kind::Boolean => "a boolean",
+                Kind::Integer { .. } => "a whole number",
+                Kind::Text { .. } | Kind::Choice(_) => "a string",
+                Kind::List { .. } => "a sequence",
+            };
+            return Err(refused(format!(
+                "invalid type: {}, expected {expected}",
+                unexpected(&other)
+            )));
+        }
+    };
+    Ok(Some(value))
 }
 
 impl SettingsPatch {
-    /// The domain's change, and how many settings it names.
-    fn into_change(self) -> (SettingsChange, u64) {
-        let change = SettingsChange {
-            language: self.language,
-            voice: self.voice,
-            max_recording_seconds: self.max_recording_seconds,
-            number_entry_attempts: self.number_entry_attempts,
-            max_callback_attempts: self.max_callback_attempts,
-            callback_sla_minutes: self.callback_sla_minutes,
-            claim_timeout_minutes: self.claim_timeout_minutes,
-            retry_delay_minutes: self.retry_delay_minutes,
-            retention_days: self.retention_days,
-            time_zone: self.time_zone,
-            delete_twilio_recording: self.delete_twilio_recording,
-            recording_format: self.recording_format,
-            routing_mode: self.routing_mode,
-            closed_now: self.closed_now,
-            ..SettingsChange::default()
-        };
-        let named = [
-            change.language.is_some(),
-            change.voice.is_some(),
-            change.max_recording_seconds.is_some(),
-            change.number_entry_attempts.is_some(),
-            change.max_callback_attempts.is_some(),
-            change.callback_sla_minutes.is_some(),
-            change.claim_timeout_minutes.is_some(),
-            change.retry_delay_minutes.is_some(),
-            change.retention_days.is_some(),
-            change.time_zone.is_some(),
-            change.delete_twilio_recording.is_some(),
-            change.recording_format.is_some(),
-            change.routing_mode.is_some(),
-            change.closed_now.is_some(),
-        ];
-        let count = named.into_iter().filter(|&n| n).count() as u64;
-        (change, count)
+    /// The domain's change: every member a setting of the right kind,
+    /// within its bounds and choices.
+    pub(crate) fn into_change(self) -> Result<SettingsChange, ApiError> {
+        let mut change = SettingsChange::default();
+        for (name, json) in self.0 {
+            let Some(setting) = Setting::find(&name) else {
+                let known: Vec<String> = SETTINGS.iter().map(|s| format!("`{}`", s.name)).collect();
+                let message = format!(
+                    "unknown field `{name}`, expected one of {}",
+                    known.join(", ")
+                );
+                // No `field`: it would name no setting.
+                return Err(ApiError::BadRequest(message));
+            };
+            if let Some(value) = value_of(setting, json)? {
+                change.set(setting, value)?;
+            }
+        }
+        Ok(change)
     }
 }
 
 #[utoipa::path(
     get, path = "/api/v1/settings", tag = "admin",
     responses(
-        (status = 200, description = "The tenant's settings; never its Twilio auth token or webhook key", body = SettingsView),
+        (status = 200, description = "The tenant's settings, and how to offer each (`fields`); never its Twilio auth token or webhook key", body = SettingsView),
         AdminErrors,
     ),
     security(("session" = []), ("api_key" = []))
@@ -188,12 +337,8 @@ pub async fn get_settings(
     agent: Agent,
 ) -> Result<Json<SettingsView>, ApiError> {
     agent.admin_session(WHAT)?;
-    let tenant = state
-        .store
-        .get_tenant_fresh(&agent.tenant.id)
-        .await?
-        .unwrap_or(agent.tenant);
-    Ok(Json(SettingsView::from(&tenant.settings)))
+    let settings = settings::read(state.deps(), &agent.tenant).await?;
+    Ok(Json(SettingsView::from(&settings)))
 }
 
 #[utoipa::path(
@@ -212,32 +357,19 @@ pub async fn change_settings(
     agent: Agent,
     ApiJson(patch): ApiJson<SettingsPatch>,
 ) -> Result<Json<SettingsView>, ApiError> {
-    let admin = agent.admin_session(WHAT)?.account.login.clone();
-    // Read past the tenant cache: what is written back includes the
-    // credentials, which the CLI may have rotated a moment ago.
-    let mut tenant = state
-        .store
-        .get_tenant_fresh(&agent.tenant.id)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("your session has ended: sign in again".into()))?;
-    let (change, named) = patch.into_change();
-    if named == 0 {
-        return Ok(Json(SettingsView::from(&tenant.settings)));
+    agent.admin_session(WHAT)?;
+    let change = patch.into_change()?;
+    let named = change.named();
+    let settings = settings::change(state.deps(), &agent.actor, &agent.tenant, change)
+        .await
+        .map_err(|e| match e {
+            TenantsError::NoTenant(_) => {
+                ApiError::Unauthorized("your session has ended: sign in again".into())
+            }
+            other => other.into(),
+        })?;
+    if named > 0 {
+        tracing::info!(settings = named, "tenant settings changed");
     }
-    change
-        .apply(&mut tenant.settings)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    state.store.update_tenant(&tenant).await?;
-    let now = state.clock.now();
-    let entry = AuditEntry::new(
-        tenant.id.clone(),
-        now,
-        format!("agent:{admin}"),
-        AuditAction::SettingsChanged,
-        tenant.id.to_string(),
-        BTreeMap::from([("settings".to_owned(), named)]),
-    );
-    state.audit.append_audit(&entry).await?;
-    tracing::info!(settings = named, "tenant settings changed");
-    Ok(Json(SettingsView::from(&tenant.settings)))
+    Ok(Json(SettingsView::from(&settings)))
 }

@@ -173,6 +173,15 @@ fn history(r: &CallbackRecord) -> Vec<HistoryEntry> {
     timed.into_iter().map(|(_, entry)| entry).collect()
 }
 
+/// The callback window a caller chose, as it comes round.
+#[derive(Serialize, ToSchema)]
+pub struct WindowView {
+    /// RFC 3339, UTC: not to be called before.
+    pub start: String,
+    /// RFC 3339, UTC: the record is due then.
+    pub end: String,
+}
+
 /// A callback record as agents see it.
 #[derive(Serialize, ToSchema)]
 pub struct CallbackView {
@@ -187,6 +196,14 @@ pub struct CallbackView {
     pub claimed_by: Option<String>,
     pub claimed_at: Option<String>,
     pub due_at: String,
+    /// The callback window the caller chose (the record is due at its
+    /// end); null when the caller chose none, as soon as possible.
+    pub window: Option<WindowView>,
+    /// In the list only: the window's start while the window has not
+    /// opened on an open record, which then waits until it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub not_before: Option<String>,
     pub attempts: Vec<AttemptView>,
     pub recordings: Vec<RecordingView>,
     /// Path of the audio, once a recording is stored.
@@ -226,6 +243,11 @@ impl From<&CallbackRecord> for CallbackView {
             claimed_by: r.claimed_by.clone(),
             claimed_at: r.claimed_at.map(|t| t.to_string()),
             due_at: r.due_at.to_string(),
+            window: r.window.map(|w| WindowView {
+                start: w.start.to_string(),
+                end: w.end.to_string(),
+            }),
+            not_before: None,
             attempts: r
                 .attempts
                 .iter()
@@ -282,9 +304,14 @@ impl CallbackView {
 
     /// A list row: masked for every signed-in agent, the holder too (the
     /// whole number is on the record, where it is called); API keys see it
-    /// whole.
-    pub fn in_list(r: &CallbackRecord, login: Option<&str>) -> Self {
-        CallbackView::from(r).masked_unless(login.is_none(), r)
+    /// whole. A record that waits for its window is marked with its
+    /// start (`not_before`) while the window has not opened at `now`.
+    pub fn in_list(r: &CallbackRecord, login: Option<&str>, now: Timestamp) -> Self {
+        CallbackView {
+            not_before: r.not_before(now).map(|t| t.to_string()),
+            ..CallbackView::from(r)
+        }
+        .masked_unless(login.is_none(), r)
     }
 
     fn masked_unless(mut self, whole: bool, r: &CallbackRecord) -> Self {

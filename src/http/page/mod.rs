@@ -1,16 +1,56 @@
-//! The agents' page at `/app`: plain HTML, CSS and JS compiled into the
-//! binary. It talks only to the JSON API, with the session cookie.
+//! The agents' page at `/app`: plain HTML, CSS and JS modules compiled into
+//! the binary, the files served from one table. It talks only to the JSON
+//! API, with the session cookie.
 
 use crate::http::AppState;
 use crate::http::api::sessions::cookie_is_secure;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiPath;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 
 const INDEX_HTML: &str = include_str!("index.html");
-const APP_JS: &str = include_str!("app.js");
-const STRINGS_JS: &str = include_str!("strings.js");
-const APP_CSS: &str = include_str!("app.css");
+
+/// `[(name, text)]` of files next to this one, each compiled in.
+macro_rules! files {
+    ($($name:literal),* $(,)?) => { &[$(($name, include_str!($name))),*] };
+}
+
+/// The files under `/app/`: the style sheet, and the modules of the script
+/// (index.html loads main.js, which imports the others).
+pub const ASSETS: &[(&str, &str)] = files![
+    "app.css",
+    "main.js",
+    "api.js",
+    "dom.js",
+    "view.js",
+    "i18n.js",
+    "strings.js",
+    "schema.js",
+    "session.js",
+    "callbacks.js",
+    "list.js",
+    "record.js",
+    "admin.js",
+    "agents.js",
+    "keys.js",
+    "settings.js",
+    "stats.js",
+    "window.js",
+];
+
+/// The content type of a file of the table, by its extension.
+pub fn content_type(name: &str) -> &'static str {
+    if name.ends_with(".css") {
+        "text/css; charset=utf-8"
+    } else {
+        "text/javascript; charset=utf-8"
+    }
+}
 
 /// No inline script or style, nothing from elsewhere; audio also from a
 /// presigned S3 link (any https host, or the loopback stand-ins locally).
@@ -27,16 +67,13 @@ fn content_security_policy(state: &AppState) -> String {
     )
 }
 
-fn asset(state: &AppState, content_type: &'static str, body: &'static str) -> Response {
+fn serve(state: &AppState, content_type: &'static str, body: &'static str) -> Response {
     let csp = HeaderValue::from_str(&content_security_policy(state))
         .unwrap_or(HeaderValue::from_static("default-src 'none'"));
-    let headers: [(HeaderName, HeaderValue); 6] = [
+    // `nosniff` is on every answer (`http::protective_headers`).
+    let headers: [(HeaderName, HeaderValue); 5] = [
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
         (header::CONTENT_SECURITY_POLICY, csp),
-        (
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ),
         (
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
@@ -61,29 +98,46 @@ pub async fn root() -> Redirect {
     responses((status = 200, description = "The agents' page", content_type = "text/html"))
 )]
 pub async fn index(State(state): State<AppState>) -> Response {
-    asset(&state, "text/html; charset=utf-8", INDEX_HTML)
+    serve(&state, "text/html; charset=utf-8", INDEX_HTML)
+}
+
+/// A file of the page, by name.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AssetPath {
+    #[param(schema_with = asset_names)]
+    pub file: String,
+}
+
+/// The names of `ASSETS`, for the document.
+fn asset_names() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(ASSETS.iter().map(|(name, _)| *name)))
+        .description(Some(
+            "A file of the page: its style sheet or a module of its script",
+        ))
+        .into()
 }
 
 #[utoipa::path(
-    get, path = "/app/app.js", tag = "page",
-    responses((status = 200, description = "The page's script", content_type = "text/javascript"))
+    get, path = "/app/{file}", tag = "page",
+    params(AssetPath),
+    responses(
+        (status = 200, description = "The file: the page's style sheet, or a module of its script \
+(main.js is the entry; strings.js holds the words in Japanese and English)",
+            content(("text/css"), ("text/javascript"))),
+        (status = 404, description = "No such file", body = ErrorBody,
+            example = json!({"error": {"code": "not_found", "message": "the page has no such file"}}))
+    )
 )]
-pub async fn script(State(state): State<AppState>) -> Response {
-    asset(&state, "text/javascript; charset=utf-8", APP_JS)
-}
-
-#[utoipa::path(
-    get, path = "/app/strings.js", tag = "page",
-    responses((status = 200, description = "The page's words in Japanese and English", content_type = "text/javascript"))
-)]
-pub async fn strings(State(state): State<AppState>) -> Response {
-    asset(&state, "text/javascript; charset=utf-8", STRINGS_JS)
-}
-
-#[utoipa::path(
-    get, path = "/app/app.css", tag = "page",
-    responses((status = 200, description = "The page's style sheet", content_type = "text/css"))
-)]
-pub async fn style(State(state): State<AppState>) -> Response {
-    asset(&state, "text/css; charset=utf-8", APP_CSS)
+pub async fn asset(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<AssetPath>,
+) -> Result<Response, ApiError> {
+    let (name, body) = ASSETS
+        .iter()
+        .find(|(name, _)| *name == path.file)
+        .ok_or_else(|| ApiError::NotFound("the page has no such file".into()))?;
+    Ok(serve(&state, content_type(name), body))
 }

@@ -16,7 +16,7 @@ pub struct CallForm {
     pub from: String,
 }
 
-/// The answer to a `<Gather>`: the digits pressed.
+/// The answer to a `<Gather>`: the digits pressed, or what was said.
 #[derive(ToSchema)]
 #[schema(rename_all = "PascalCase")]
 pub struct GatherForm {
@@ -25,6 +25,10 @@ pub struct GatherForm {
     /// Absent or empty when nothing was pressed.
     #[schema(example = "1")]
     pub digits: Option<String>,
+    /// What speech recognition heard, when the Gather took speech and no
+    /// key was pressed.
+    #[schema(example = "ゼロサン イチニーサンヨン ゴーロクナナハチ")]
+    pub speech_result: Option<String>,
 }
 
 /// The `<Dial>` action.

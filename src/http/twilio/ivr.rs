@@ -47,17 +47,18 @@ pub async fn ivr_start(
     ctx: IvrContext,
 ) -> Result<Twiml, ApiError> {
     let call_sid = hook.call_sid()?;
+    let now = state.clock.now();
     let links = TwilioLinks::new(state, &hook.tenant.id);
-    let ivr = Ivr::new(&hook.tenant.settings, &links, hook.caller()?, ctx);
-    let repeat = match ivr.opens_on_caller_id() {
-        Some(number) => {
-            Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
+    let ivr = Ivr::new(&hook.tenant.settings, &links, hook.caller()?, ctx, now);
+    let kept = match ivr.opens_on_caller_id() {
+        Some(number) => Some(
+            Intake::new(state.store.as_ref(), &hook.tenant, now)
                 .open_for_caller(&call_sid, number, ctx)
-                .await?
-        }
-        None => false,
+                .await?,
+        ),
+        None => None,
     };
-    Ok(ivr.start(repeat))
+    Ok(ivr.start(kept.is_some_and(|r| r.repeat), kept.map(|r| r.due)))
 }
 
 /// Runs one IVR step: carries out its effect, then answers its TwiML.
@@ -69,17 +70,24 @@ async fn ivr_step(
 ) -> Result<Twiml, ApiError> {
     let call_sid = hook.call_sid()?;
     let caller = hook.caller()?;
+    let now = state.clock.now();
     let links = TwilioLinks::new(state, &hook.tenant.id);
     let step = decide(&Ivr::new(
         &hook.tenant.settings,
         &links,
         caller.clone(),
         ctx,
+        now,
     ));
-    if let Effect::Confirm { number, how } = step.effect {
-        Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
-            .settle_number(&call_sid, caller.number(), number, how, ctx)
-            .await?;
+    let intake = Intake::new(state.store.as_ref(), &hook.tenant, now);
+    match step.effect {
+        Effect::None => {}
+        Effect::Confirm { number, how } => {
+            intake
+                .settle_number(&call_sid, caller.number(), number, how, ctx)
+                .await?;
+        }
+        Effect::Window(window) => intake.choose_window(&call_sid, window).await?,
     }
     Ok(step.twiml)
 }
@@ -138,7 +146,7 @@ impl StepPath {
 
 #[utoipa::path(
     post, path = "/twilio/{tenant}/ivr/offer/{reason}/{arrived}/{attempt}", tag = "twilio",
-    description = "Digits pressed at the caller-ID offer.",
+    description = "The answer at the caller-ID offer: digits pressed (or, with number_entry dtmf-speech, yes or no said).",
     params(TenantPath, StepPath),
     request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
@@ -148,16 +156,16 @@ pub async fn offer(
     ApiPath(step): ApiPath<StepPath>,
     hook: TwilioWebhook,
 ) -> Result<Twiml, ApiError> {
-    let digits = hook.digits().to_owned();
+    let answer = hook.answer();
     ivr_step(&state, &hook, step.context()?, |ivr| {
-        ivr.on_offer(&digits, step.attempt)
+        ivr.on_offer(&answer, step.attempt)
     })
     .await
 }
 
 #[utoipa::path(
     post, path = "/twilio/{tenant}/ivr/enter/{reason}/{arrived}/{attempt}", tag = "twilio",
-    description = "Digits typed as the callback number.",
+    description = "The callback number, typed (or, with number_entry dtmf-speech, said).",
     params(TenantPath, StepPath),
     request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
@@ -167,9 +175,28 @@ pub async fn enter(
     ApiPath(step): ApiPath<StepPath>,
     hook: TwilioWebhook,
 ) -> Result<Twiml, ApiError> {
-    let digits = hook.digits().to_owned();
+    let answer = hook.answer();
     ivr_step(&state, &hook, step.context()?, |ivr| {
-        ivr.on_entry(&digits, step.attempt)
+        ivr.on_entry(&answer, step.attempt)
+    })
+    .await
+}
+
+#[utoipa::path(
+    post, path = "/twilio/{tenant}/ivr/window/{reason}/{arrived}/{attempt}", tag = "twilio",
+    description = "The choice of a callback window (0: as soon as possible), after the number is settled.",
+    params(TenantPath, StepPath),
+    request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
+    responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
+)]
+pub async fn window(
+    State(state): State<AppState>,
+    ApiPath(step): ApiPath<StepPath>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let answer = hook.answer();
+    ivr_step(&state, &hook, step.context()?, |ivr| {
+        ivr.on_window(&answer, step.attempt)
     })
     .await
 }
@@ -191,7 +218,7 @@ pub struct ConfirmPath {
 
 #[utoipa::path(
     post, path = "/twilio/{tenant}/ivr/confirm/{reason}/{arrived}/{attempt}/{typed}", tag = "twilio",
-    description = "Digits pressed when the typed number was read back.",
+    description = "The answer when the number given was read back: digits pressed (or, with number_entry dtmf-speech, yes or no said).",
     params(TenantPath, ConfirmPath),
     request_body(content = GatherForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
@@ -205,23 +232,43 @@ pub async fn confirm(
         reason: path.reason,
         arrived: arrival(path.arrived)?,
     };
-    let digits = hook.digits().to_owned();
+    let answer = hook.answer();
     ivr_step(&state, &hook, ctx, |ivr| {
-        ivr.on_confirm(&path.typed, &digits, path.attempt)
+        ivr.on_confirm(&path.typed, &answer, path.attempt)
     })
     .await
 }
 
 #[utoipa::path(
     post, path = "/twilio/{tenant}/ivr/recorded", tag = "twilio",
-    description = "After the recording: thanks and hang up.",
+    description = "After the recording: thanks, when the callback comes, and hang up.",
     params(TenantPath),
     request_body(content = CallForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 200, description = "TwiML", content_type = "text/xml", body = String), WebhookErrors)
 )]
-pub async fn recorded(hook: TwilioWebhook) -> Result<Twiml, ApiError> {
-    hook.call_sid()?;
-    Ok(ivr::after_recording(&hook.tenant.settings))
+pub async fn recorded(
+    State(state): State<AppState>,
+    hook: TwilioWebhook,
+) -> Result<Twiml, ApiError> {
+    let call_sid = hook.call_sid()?;
+    let now = state.clock.now();
+    // The thanks says when the callback comes; the record is safe whatever
+    // the store answers now, so a failed read only makes it vaguer.
+    let due = Intake::new(state.store.as_ref(), &hook.tenant, now)
+        .due_of(&call_sid)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(
+                error = crate::telemetry::error_chain(&e),
+                "could not read the record's due time for the thanks"
+            );
+            None
+        });
+    Ok(ivr::after_recording(
+        &hook.tenant.settings,
+        due.as_ref(),
+        now,
+    ))
 }
 
 /// What a recording status callback reports, or `None` for a state with

@@ -50,6 +50,9 @@ impl Links for TwilioLinks {
     fn confirm(&self, ctx: &IvrContext, attempt: u32, typed: &str) -> String {
         format!("{}/{typed}", self.step("confirm", ctx, attempt))
     }
+    fn window(&self, ctx: &IvrContext, attempt: u32) -> String {
+        self.step("window", ctx, attempt)
+    }
     fn recorded(&self) -> String {
         format!("{}/ivr/recorded", self.base)
     }

@@ -4,6 +4,7 @@
 
 use crate::domain::ids::{CallSid, TenantId};
 use crate::domain::phone::CallerId;
+use crate::domain::speech::Answer;
 use crate::domain::tenant::{AuthToken, Tenant};
 use crate::domain::twiml::Twiml;
 use crate::http::AppState;
@@ -93,9 +94,7 @@ impl FromRequest<AppState> for TwilioWebhook {
         }
         let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
 
-        let tenant = state
-            .store
-            .get_tenant(&tenant_id)
+        let tenant = crate::tenants::get(state.deps(), &tenant_id)
             .await?
             .ok_or_else(unknown)?;
         let url = state.public_url.join(&path_and_query);
@@ -167,5 +166,10 @@ impl TwilioWebhook {
 
     pub fn digits(&self) -> &str {
         self.param("Digits").unwrap_or_default()
+    }
+
+    /// A Gather's answer: the keys pressed, else what was said.
+    pub fn answer(&self) -> Answer {
+        Answer::new(self.param("Digits"), self.param("SpeechResult"))
     }
 }

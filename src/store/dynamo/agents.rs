@@ -54,6 +54,35 @@ impl DynamoStore {
         }
     }
 
+    /// Rewrites an active admin of `agent`'s tenant other than `agent`,
+    /// unchanged but for its version; `LastAdmin` when there is none.
+    async fn rewrite_another_admin(&self, agent: &AgentAccount) -> Result<(), StoreError> {
+        let condition = "attribute_exists(pk) AND version = :expected";
+        // The list is an index read (it may lag); the rewrite's condition
+        // is what counts, and a failed one reads that admin again.
+        let listed = self.list_agents(&agent.tenant_id).await?;
+        for mut admin in listed {
+            for _ in 0..3 {
+                if admin.login == agent.login || !admin.is_active_admin() {
+                    break;
+                }
+                let mut rewritten = admin.clone();
+                rewritten.version += 1;
+                if self
+                    .put_agent(&rewritten, condition, Some(admin.version))
+                    .await?
+                {
+                    return Ok(());
+                }
+                match self.get_agent(&admin.tenant_id, &admin.login).await? {
+                    Some(fresh) => admin = fresh,
+                    None => break,
+                }
+            }
+        }
+        Err(StoreError::LastAdmin(agent.login.clone()))
+    }
+
     /// `condition`: for a touch, that the session still exists, so a touch
     /// racing a sign-out does not bring the session back.
     async fn put_session(
@@ -129,6 +158,33 @@ impl AgentStore for DynamoStore {
             Some(_) => Err(StoreError::Conflict),
             None => Err(StoreError::NotFound(format!("agent {}", agent.login))),
         }
+    }
+
+    /// Without transactions (dynalite has none): the change first rewrites
+    /// another active admin, unchanged but for its version, conditional on
+    /// the version it was read at, and only then writes the agent,
+    /// conditional on the version read before that. Of two admins taking
+    /// each other away at once, each rewrite moves the version the other's
+    /// write expects, so at most one change lands; an admin whose rewrite
+    /// passed was one at that moment and can only be taken away later by
+    /// a change that rewrites yet another admin.
+    async fn update_agent_keeping_an_admin(
+        &self,
+        agent: &AgentAccount,
+    ) -> Result<AgentAccount, StoreError> {
+        if !agent.is_active_admin() {
+            let stored = self
+                .get_agent(&agent.tenant_id, &agent.login)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("agent {}", agent.login)))?;
+            if stored.version != agent.version {
+                return Err(StoreError::Conflict);
+            }
+            if stored.is_active_admin() {
+                self.rewrite_another_admin(agent).await?;
+            }
+        }
+        self.update_agent(agent).await
     }
 
     async fn create_session(&self, session: &Session) -> Result<(), StoreError> {

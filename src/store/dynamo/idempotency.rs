@@ -1,6 +1,7 @@
-//! Idempotency keys: item `TENANT#{t}#IDEM#{key}` / `IDEM`. One conditional
-//! put reserves a key; `expires_at` (epoch seconds) is the table's TTL, and
-//! reads also treat an expired item as gone, since TTL deletes late.
+//! Idempotency keys: item `TENANT#{t}#IDEM#{actor}#{key}` / `IDEM` (an
+//! actor holds no `#`). One conditional put reserves a key; `expires_at`
+//! (epoch seconds) is the table's TTL, and reads also treat an expired
+//! item as gone, since TTL deletes late.
 
 use super::DynamoStore;
 use super::items::{Item, backend, condition_failed, n, s};
@@ -11,7 +12,7 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 fn key_pk(key: &KeyUse<'_>) -> String {
-    format!("TENANT#{}#IDEM#{}", key.tenant, key.key)
+    format!("TENANT#{}#IDEM#{}#{}", key.tenant, key.actor, key.key)
 }
 
 fn number(item: &Item, name: &str) -> Option<i64> {
@@ -30,6 +31,16 @@ fn taken(item: &Item, key: &KeyUse<'_>) -> Result<Option<Reservation>, StoreErro
         return Err(StoreError::Incomplete {
             key: key_pk(key),
             problem: "no fingerprint",
+        });
+    };
+    let role = match item.get("role") {
+        Some(AttributeValue::S(role)) => role.parse().ok(),
+        _ => None,
+    };
+    let Some(role) = role else {
+        return Err(StoreError::Incomplete {
+            key: key_pk(key),
+            problem: "no role",
         });
     };
     let status = number(item, "answer_status")
@@ -53,6 +64,7 @@ fn taken(item: &Item, key: &KeyUse<'_>) -> Result<Option<Reservation>, StoreErro
     });
     Ok(Some(Reservation::Taken {
         fingerprint: fingerprint.clone(),
+        role,
         answer,
     }))
 }
@@ -69,6 +81,7 @@ impl IdempotencyStore for DynamoStore {
                 .item("pk", s(key_pk(&key)))
                 .item("sk", s("IDEM"))
                 .item("fingerprint", s(key.fingerprint))
+                .item("role", s(key.role.as_str()))
                 .item("reserved_at", n(key.at.as_millisecond()))
                 .item("expires_at", n(key.expires_at().as_second()))
                 .condition_expression(

@@ -5,7 +5,7 @@
 //! - open number `TENANT#{t}#OPEN#{E.164}` / `OPEN` → its one open record
 //! - API key `APIKEY#{hash}` / `APIKEY`
 //! - the key record of sealed secrets `META#SECRET_KEY` / `META`
-//! - idempotency key `TENANT#{t}#IDEM#{key}` / `IDEM` (see `idempotency`)
+//! - idempotency key `TENANT#{t}#IDEM#{actor}#{key}` / `IDEM` (see `idempotency`)
 //! - agents and sessions: see `agents`
 //!
 //! GSIs, keys only (lists read the records by BatchGetItem):
@@ -21,6 +21,7 @@ mod idempotency;
 mod items;
 mod open_numbers;
 mod queries;
+mod received;
 mod reconciled;
 mod table;
 mod writes;
@@ -34,7 +35,10 @@ use items::{
 };
 
 use super::key_record::KeyRecordStore;
-use super::{ApiKeyStore, CallbackStore, Inserted, ListQuery, Page, StoreError, TenantStore};
+use super::{
+    ApiKeyStore, CallbackStore, Inserted, ListQuery, Page, ReceivedPage, ReceivedQuery, StoreError,
+    TenantStore,
+};
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::{CallbackRecord, MAX_REPEAT_CALLS};
@@ -394,6 +398,23 @@ impl CallbackStore for DynamoStore {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Page { items, next })
+    }
+
+    async fn received_callbacks(
+        &self,
+        tenant: &TenantId,
+        query: &ReceivedQuery,
+    ) -> Result<ReceivedPage, StoreError> {
+        self.received_page(tenant, query).await
+    }
+
+    async fn count_received(
+        &self,
+        tenant: &TenantId,
+        from: jiff::Timestamp,
+        until: jiff::Timestamp,
+    ) -> Result<usize, StoreError> {
+        self.count_received_keys(tenant, from, until).await
     }
 
     async fn delete_callback(

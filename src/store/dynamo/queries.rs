@@ -90,54 +90,63 @@ impl DynamoStore {
     /// since are left out. Eventually consistent, like the index that
     /// named them: half the read units of a consistent read.
     pub(super) async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
-        // DynamoDB's limit per BatchGetItem.
-        const MAX_KEYS: usize = 100;
-        const TRIES: u32 = 8;
-        let mut found: HashMap<(String, String), Item> = HashMap::new();
-        for chunk in keys.chunks(MAX_KEYS) {
-            let mut pending = KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .build()
+        batch_get(&self.client, &self.table, keys).await
+    }
+}
+
+/// `DynamoStore::batch_get` on a client and table of its own: for requests
+/// run as tasks beside each other.
+pub(super) async fn batch_get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<Item>,
+) -> Result<Vec<Item>, StoreError> {
+    use aws_sdk_dynamodb::types::KeysAndAttributes;
+    // DynamoDB's limit per BatchGetItem.
+    const MAX_KEYS: usize = 100;
+    const TRIES: u32 = 8;
+    let mut found: HashMap<(String, String), Item> = HashMap::new();
+    for chunk in keys.chunks(MAX_KEYS) {
+        let mut pending = KeysAndAttributes::builder()
+            .set_keys(Some(chunk.to_vec()))
+            .build()
+            .map_err(|e| backend("batch get", e))?;
+        for attempt in 0.. {
+            let out = client
+                .batch_get_item()
+                .request_items(table, pending)
+                .send()
+                .await
                 .map_err(|e| backend("batch get", e))?;
-            for attempt in 0.. {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| backend("batch get", e))?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    found.insert(key_pair(&item), item);
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(table))
+                .unwrap_or_default()
+            {
+                found.insert(key_pair(&item), item);
+            }
+            // Keys DynamoDB did not get to (throttling): asked again,
+            // after a growing pause.
+            match out.unprocessed_keys.and_then(|mut u| u.remove(table)) {
+                Some(rest) if !rest.keys().is_empty() && attempt + 1 < TRIES => {
+                    pending = rest;
+                    let pause = std::time::Duration::from_millis(25 << attempt);
+                    tokio::time::sleep(pause).await;
                 }
-                // Keys DynamoDB did not get to (throttling): asked again,
-                // after a growing pause.
-                match out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
-                    Some(rest) if !rest.keys().is_empty() && attempt + 1 < TRIES => {
-                        pending = rest;
-                        let pause = std::time::Duration::from_millis(25 << attempt);
-                        tokio::time::sleep(pause).await;
-                    }
-                    Some(rest) if !rest.keys().is_empty() => {
-                        return Err(backend(
-                            "batch get",
-                            format!("{} keys unprocessed after {TRIES} tries", rest.keys().len()),
-                        ));
-                    }
-                    _ => break,
+                Some(rest) if !rest.keys().is_empty() => {
+                    return Err(backend(
+                        "batch get",
+                        format!("{} keys unprocessed after {TRIES} tries", rest.keys().len()),
+                    ));
                 }
+                _ => break,
             }
         }
-        Ok(keys
-            .iter()
-            .filter_map(|k| found.remove(&key_pair(k)))
-            .collect())
     }
+    Ok(keys
+        .iter()
+        .filter_map(|k| found.remove(&key_pair(k)))
+        .collect())
 }
 
 /// The table key of an item (or of an index entry, which carries it).

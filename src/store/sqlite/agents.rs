@@ -13,6 +13,76 @@ fn agent_from(tenant: &str, login: &str, doc: &str) -> Result<AgentAccount, Stor
     from_json(format!("agent {tenant}/{login}"), doc)
 }
 
+/// An agent's new state, to write if the stored one is still at
+/// `expected`.
+struct Change {
+    tenant: String,
+    login: String,
+    expected: u64,
+    next: AgentAccount,
+    doc: String,
+}
+
+impl Change {
+    fn of(agent: &AgentAccount) -> Result<Change, StoreError> {
+        let mut next = agent.clone();
+        next.version += 1;
+        Ok(Change {
+            tenant: agent.tenant_id.to_string(),
+            login: agent.login.clone(),
+            expected: agent.version,
+            doc: to_json("an agent", &next)?,
+            next,
+        })
+    }
+
+    fn write(self, conn: &rusqlite::Connection) -> Result<AgentAccount, StoreError> {
+        let expected = i64::try_from(self.expected).unwrap_or(i64::MAX);
+        let updated = conn.execute(
+            "UPDATE agents SET doc = ?3 WHERE tenant_id = ?1 AND login = ?2
+             AND coalesce(json_extract(doc, '$.version'), 0) = ?4",
+            params![self.tenant, self.login, self.doc, expected],
+        )?;
+        if updated == 1 {
+            return Ok(self.next);
+        }
+        let exists: Option<i64> = conn
+            .query_row(
+                "SELECT 1 FROM agents WHERE tenant_id = ?1 AND login = ?2",
+                params![self.tenant, self.login],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match exists {
+            Some(_) => Err(StoreError::Conflict),
+            None => Err(StoreError::NotFound(format!("agent {}", self.login))),
+        }
+    }
+
+    /// Whether the stored agent, still as the change read it, is an
+    /// active admin and the tenant's only one.
+    fn takes_an_admin_away(&self, conn: &rusqlite::Connection) -> Result<bool, StoreError> {
+        let mut stmt = conn.prepare_cached("SELECT login, doc FROM agents WHERE tenant_id = ?1")?;
+        let rows = stmt
+            .query_map(params![self.tenant], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<(String, String)>, _>>()?;
+        let (mut stored, mut others) = (None, 0);
+        for (login, doc) in &rows {
+            let agent = agent_from(&self.tenant, login, doc)?;
+            if *login == self.login {
+                stored = Some(agent);
+            } else if agent.is_active_admin() {
+                others += 1;
+            }
+        }
+        // A stale or missing agent is for `write` to refuse.
+        Ok(
+            stored.is_some_and(|s| s.version == self.expected && s.is_active_admin())
+                && others == 0,
+        )
+    }
+}
+
 #[async_trait]
 impl AgentStore for SqliteStore {
     async fn create_agent(&self, agent: &AgentAccount) -> Result<(), StoreError> {
@@ -69,32 +139,24 @@ impl AgentStore for SqliteStore {
     }
 
     async fn update_agent(&self, agent: &AgentAccount) -> Result<AgentAccount, StoreError> {
-        let (tenant, login) = (agent.tenant_id.to_string(), agent.login.clone());
-        let expected = i64::try_from(agent.version).unwrap_or(i64::MAX);
-        let mut next = agent.clone();
-        next.version += 1;
-        let doc = to_json("an agent", &next)?;
+        let change = Change::of(agent)?;
+        self.writer.write(move |conn| change.write(conn)).await
+    }
+
+    async fn update_agent_keeping_an_admin(
+        &self,
+        agent: &AgentAccount,
+    ) -> Result<AgentAccount, StoreError> {
+        let change = Change::of(agent)?;
+        let keeps_admin = agent.is_active_admin();
+        // The check and the write share one write transaction (BEGIN
+        // IMMEDIATE): no other change, from any process, comes between.
         self.writer
             .write(move |conn| {
-                let updated = conn.execute(
-                    "UPDATE agents SET doc = ?3 WHERE tenant_id = ?1 AND login = ?2
-                 AND coalesce(json_extract(doc, '$.version'), 0) = ?4",
-                    params![tenant, login, doc, expected],
-                )?;
-                if updated == 1 {
-                    return Ok(next);
+                if !keeps_admin && change.takes_an_admin_away(conn)? {
+                    return Err(StoreError::LastAdmin(change.login));
                 }
-                let exists: Option<i64> = conn
-                    .query_row(
-                        "SELECT 1 FROM agents WHERE tenant_id = ?1 AND login = ?2",
-                        params![tenant, login],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                match exists {
-                    Some(_) => Err(StoreError::Conflict),
-                    None => Err(StoreError::NotFound(format!("agent {login}"))),
-                }
+                change.write(conn)
             })
             .await
     }

@@ -15,8 +15,8 @@ mod writes;
 
 use super::key_record::KeyRecordStore;
 use super::{
-    ApiKeyStore, CallbackStore, Inserted, ListPosition, ListQuery, Opened, Page, StoreError,
-    TenantStore,
+    ApiKeyStore, CallbackStore, Inserted, ListPosition, ListQuery, Opened, Page, ReceivedPage,
+    ReceivedPosition, ReceivedQuery, StoreError, TenantStore,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
@@ -310,6 +310,69 @@ impl CallbackStore for SqliteStore {
                     None
                 };
                 Ok(Page { items, next })
+            })
+            .await
+    }
+
+    async fn received_callbacks(
+        &self,
+        tenant: &TenantId,
+        query: &ReceivedQuery,
+    ) -> Result<ReceivedPage, StoreError> {
+        let tenant = tenant.to_string();
+        let (from, until) = (query.from.as_millisecond(), query.until.as_millisecond());
+        let (after_ms, after_id) = match &query.after {
+            Some(p) => (Some(p.received_at_ms), Some(p.id.clone())),
+            None => (None, None),
+        };
+        let limit = query.limit;
+        let now_ms = self.now_ms();
+        // One more than asked tells whether another page follows.
+        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        self.readers
+            .read(move |conn| {
+                // `callbacks_by_received`: the period's rows, nothing else.
+                let mut items = query_records(
+                    conn,
+                    &format!(
+                        "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND received_at_ms >= ?2 AND received_at_ms < ?3
+                         AND (?4 IS NULL OR (received_at_ms, id) > (?4, ?5))
+                         AND (expires_at_ms IS NULL OR expires_at_ms > ?7)
+                         ORDER BY received_at_ms, id LIMIT ?6"
+                    ),
+                    params![tenant, from, until, after_ms, after_id, fetch, now_ms],
+                )?;
+                let more = items.len() > limit;
+                items.truncate(limit);
+                let next = if more {
+                    items.last().map(ReceivedPosition::of)
+                } else {
+                    None
+                };
+                Ok(ReceivedPage { items, next })
+            })
+            .await
+    }
+
+    async fn count_received(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let tenant = tenant.to_string();
+        let (from, until) = (from.as_millisecond(), until.as_millisecond());
+        let now_ms = self.now_ms();
+        self.readers
+            .read(move |conn| {
+                let n: i64 = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM callbacks WHERE tenant_id = ?1
+                         AND received_at_ms >= ?2 AND received_at_ms < ?3
+                         AND (expires_at_ms IS NULL OR expires_at_ms > ?4)",
+                    )?
+                    .query_row(params![tenant, from, until, now_ms], |row| row.get(0))?;
+                Ok(usize::try_from(n).unwrap_or(0))
             })
             .await
     }

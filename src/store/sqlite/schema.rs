@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -151,15 +151,38 @@ CREATE TABLE copy_jobs (
 CREATE INDEX copy_jobs_due ON copy_jobs (dead, visible_at_ms);
 ";
 
+/// Idempotency keys per sender too (`actor`: `agent:{login}` or
+/// `api_key:{id}`), with the sender's role at the first request
+/// (`role`), so that a replay answers no one the first request would have
+/// refused. Keys kept before name no sender and are dropped: a retry of
+/// such a request (within its 24 h) runs again.
+const SCHEMA_V9: &str = "
+DROP TABLE idempotency_keys;
+CREATE TABLE idempotency_keys (
+    tenant_id TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    key TEXT NOT NULL,
+    role TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    reserved_at_ms INTEGER NOT NULL,
+    expires_at_ms INTEGER NOT NULL,
+    status INTEGER,
+    content_type TEXT,
+    body BLOB,
+    PRIMARY KEY (tenant_id, actor, key)
+);
+CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);
+";
+
 /// A record's call links by record: a record keeps only its first and
 /// latest repeat calls, yet every call that joined it has a link, which
 /// goes with the record.
-const SCHEMA_V9: &str = "
+const SCHEMA_V10: &str = "
 CREATE INDEX callback_calls_by_callback ON callback_calls (tenant_id, callback_id);
 ";
 
 /// How far each tenant's reconciliation got (`calls::reconcile`).
-const SCHEMA_V10: &str = "
+const SCHEMA_V11: &str = "
 CREATE TABLE reconciliations (
     tenant_id TEXT PRIMARY KEY,
     at_ms INTEGER NOT NULL

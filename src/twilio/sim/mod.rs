@@ -224,6 +224,24 @@ impl Call<'_> {
         self.post(action, &extra).await
     }
 
+    /// The caller speaks at the document's `<Gather>`, which must take
+    /// speech: Twilio posts what its recognition heard (`heard`) as
+    /// SpeechResult, with a Confidence and no Digits.
+    pub async fn speak(&self, doc: &Doc, heard: &str) -> Result<Reply, SimError> {
+        let gather = doc.gather().ok_or(SimError::Missing("Gather"))?;
+        let listens = gather
+            .attr("input")
+            .is_some_and(|input| input.split(' ').any(|i| i == "speech"));
+        if !listens {
+            return Err(SimError::Missing("Gather input speech"));
+        }
+        let action = gather
+            .attr("action")
+            .ok_or(SimError::Missing("Gather action"))?;
+        self.post(action, &[("SpeechResult", heard), ("Confidence", "0.92")])
+            .await
+    }
+
     /// The caller presses nothing: Twilio falls through the `<Gather>` to
     /// the next verb, the `<Redirect>`, and requests it without Digits.
     pub async fn silence(&self, doc: &Doc) -> Result<Reply, SimError> {
@@ -406,6 +424,20 @@ mod tests {
         assert!(pressed.body.starts_with("/g\nsigned=true\n"));
         assert!(pressed.body.contains("\nDigits=0901234"));
         assert!(pressed.body.contains("\nFinishedOnKey=#"));
+
+        assert!(matches!(
+            call.speak(&doc, "ゼロサン").await,
+            Err(SimError::Missing("Gather input speech"))
+        ));
+        let listening = Doc::parse(
+            r#"<Response><Gather input="dtmf speech" action="https://calls.example.com/g"/></Response>"#,
+        )
+        .unwrap();
+        let spoken = call.speak(&listening, "ゼロサン").await.unwrap();
+        assert!(spoken.body.starts_with("/g\nsigned=true\n"));
+        assert!(spoken.body.contains("\nSpeechResult=ゼロサン"));
+        assert!(spoken.body.contains("\nConfidence=0.92"));
+        assert!(!spoken.body.contains("Digits"));
 
         let silent = call.silence(&doc).await.unwrap();
         assert!(silent.body.starts_with("/r\nsigned=true\n"));

@@ -234,6 +234,7 @@ mod tests {
                 num_digits: None,
                 timeout_seconds: 5,
                 finish_on_key: Some('#'),
+                speech: None,
                 prompts: vec![Prompt::Say(say("番号を"))],
             }))
             .push(Verb::Redirect {

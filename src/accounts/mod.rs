@@ -1,0 +1,53 @@
+//! Use cases of the people and tools that work a tenant's list: signing in
+//! and sessions (`sessions`), agents (`agents`), API keys (`keys`). Each
+//! takes `Deps` and, for a change, the `Actor`, and writes the change's
+//! audit entry itself, so the API and the CLI leave the same one.
+
+pub mod agents;
+pub mod keys;
+pub mod sessions;
+
+use crate::deps::Deps;
+use crate::domain::agent::AgentError;
+use crate::domain::api_key::ApiKeyError;
+use crate::domain::audit::{Actor, AuditAction, AuditEntry};
+use crate::domain::ids::TenantId;
+use crate::store::StoreError;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("no agent {0:?}")]
+    NoAgent(String),
+    #[error("no API key {0:?}")]
+    NoKey(String),
+    #[error(transparent)]
+    Agent(#[from] AgentError),
+    #[error(transparent)]
+    Key(#[from] ApiKeyError),
+    /// An admin locking themself out would leave the tenant with no admin.
+    #[error("you cannot disable yourself or drop your own admin role")]
+    OwnAdmin,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Appends the audit entry of a change to `subject`.
+async fn audit(
+    deps: Deps<'_>,
+    tenant: &TenantId,
+    actor: &Actor,
+    action: AuditAction,
+    subject: &str,
+    counts: BTreeMap<String, u64>,
+) -> Result<(), StoreError> {
+    let entry = AuditEntry::new(
+        tenant.clone(),
+        deps.clock.now(),
+        actor,
+        action,
+        subject.to_owned(),
+        counts,
+    );
+    deps.audit.append_audit(&entry).await
+}
