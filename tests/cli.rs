@@ -119,10 +119,10 @@ fn tenant_show_never_prints_the_webhook_shared_key() {
     }
 }
 
-/// A copy job received 8 times is dead; `sweep` re-drives it and says so.
+/// A copy job received `MAX_RECEIVES` times is dead; `sweep` re-drives it and says so.
 #[tokio::test]
 async fn the_sweep_re_drives_a_dead_copy_job_and_says_so() {
-    use afureko::store::copy_queue::{CopyJob, CopyQueue};
+    use afureko::store::copy_queue::{CopyJob, CopyQueue, MAX_RECEIVES};
     let cli = Cli::new();
     cli.create_acme();
     {
@@ -135,7 +135,7 @@ async fn the_sweep_re_drives_a_dead_copy_job_and_says_so() {
         .expect("a copy job");
         let now = jiff::Timestamp::now();
         queue.send(&job, now).await.unwrap();
-        for receive in 1..=8 {
+        for receive in 1..=MAX_RECEIVES {
             assert_eq!(queue.depth(now).await.unwrap().dead, 0, "{receive}");
             let got = queue
                 .receive(1, std::time::Duration::ZERO, now)

@@ -29,8 +29,7 @@ pub async fn fallback_twiml(config: &Config, args: FallbackArgs) -> anyhow::Resu
         };
     }
     let twiml = if args.thanks {
-        // A static document knows no record: the thanks says "as soon as possible".
-        ivr::after_recording(&settings, None, jiff::Timestamp::now())
+        ivr::after_recording_no_due(&settings)
     } else {
         let thanks = match args.thanks_url {
             Some(url) if url.trim().is_empty() => bail!("--thanks-url: empty"),

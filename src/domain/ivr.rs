@@ -420,6 +420,16 @@ pub fn record_only(
         }))
 }
 
+/// After the recording when its record is not known (a static fallback
+/// document, a webhook past its budget): thank, promise no time, hang up.
+pub fn after_recording_no_due(settings: &TenantSettings) -> Twiml {
+    let thanks = say_in(
+        settings,
+        due::without_due(settings.prompt(PromptKey::Thanks)),
+    );
+    Twiml::new().push(Verb::Say(thanks)).push(Verb::Hangup)
+}
+
 /// After the recording: thank, say when the callback comes (`due`, the
 /// record's; `None`, not known: as soon as possible), hang up.
 pub fn after_recording(settings: &TenantSettings, due: Option<&Due>, now: Timestamp) -> Twiml {

@@ -217,7 +217,7 @@ async fn an_incoming_call_on_a_stalled_store_records_the_request_within_the_budg
         thanks.body,
         format!(
             r#"<?xml version="1.0" encoding="UTF-8"?><Response><Say voice="Polly.Joanna" language="en-US">{}</Say><Hangup/></Response>"#,
-            PromptKey::Thanks.default_text(Language::EnUs)
+            afureko::domain::due::without_due(PromptKey::Thanks.default_text(Language::EnUs))
         )
     );
 }

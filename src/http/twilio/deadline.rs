@@ -77,9 +77,7 @@ fn past_budget(
             ApiError::Unavailable("the recording could not be kept in time; try again".into())
                 .into_response()
         }
-        Some("/ivr/recorded") => {
-            ivr::after_recording(settings, None, state.clock.now()).into_response()
-        }
+        Some("/ivr/recorded") => ivr::after_recording_no_due(settings).into_response(),
         // A wait URL may not record: the caller leaves the queue, and the
         // Enqueue action records.
         Some(wait) if wait.starts_with("/queue/wait/") => {
