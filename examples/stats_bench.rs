@@ -76,11 +76,13 @@ fn record(n: usize, total: usize, settings: &TenantSettings) -> CallbackRecord {
         received,
     );
     let at = |minutes: i64| received + SignedDuration::from_mins(minutes);
-    let attempt = |minutes: i64, outcome: Outcome| Attempt {
-        at: at(minutes),
-        agent: ["ann", "bob", "cat"][n % 3].into(),
-        outcome,
-        note: Some("called back".into()),
+    let attempt = |minutes: i64, outcome: Outcome| {
+        Attempt::logged(
+            at(minutes),
+            ["ann", "bob", "cat"][n % 3].into(),
+            outcome,
+            Some("called back".into()),
+        )
     };
     let recent = now.duration_since(received) < SignedDuration::from_hours(24);
     match n % 10 {

@@ -13,7 +13,7 @@ use crate::settings::{BaseUrl, RateLimits};
 use crate::startup;
 use crate::store::StoreError;
 use crate::twilio::api::{MediaHosts, TwilioApi};
-use crate::twilio::sim::{Doc, FakeTwilioApi, Reply, Sim, tone_wav};
+use crate::twilio::sim::{CallBackScript, Doc, FakeTwilioApi, Reply, Sim, tone_wav};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -286,4 +286,34 @@ pub async fn run(script: &Script, keep: Option<&Config>) -> Result<(), DemoError
         None => println!("Demo data dir (safe to delete): {}", data_dir.display()),
     }
     Ok(())
+}
+
+/// `afureko twilio-stand-in`: Twilio's REST API on `listen` for the demo
+/// tenant's account, playing every call afureko places with `script`
+/// against `public_url`, until stopped. Prints its base URL first.
+pub async fn twilio_stand_in(
+    listen: std::net::SocketAddr,
+    public_url: &str,
+    script: CallBackScript,
+) -> Result<(), DemoError> {
+    let twilio = FakeTwilioApi::start_on(listen, ACCOUNT_SID, AUTH_TOKEN)
+        .await
+        .map_err(setup)?;
+    let sim = Sim::over_http(public_url, ACCOUNT_SID, AUTH_TOKEN).map_err(setup)?;
+    twilio.play_calls(sim, script);
+    println!("{}", twilio.base_url());
+    let mut ticks = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = ticks.tick() => {
+                for played in twilio.played().await {
+                    match played {
+                        Ok(()) => println!("played a call back"),
+                        Err(e) => eprintln!("a call back went wrong: {e}"),
+                    }
+                }
+            }
+        }
+    }
 }

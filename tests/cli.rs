@@ -453,6 +453,80 @@ fn retention_days_are_set_within_their_bounds_and_the_sweep_reports_retention() 
     assert_eq!(entries[0]["counts"], serde_json::json!({"settings": 1}));
 }
 
+#[test]
+fn click_to_call_is_set_up_by_flags_and_an_agent_gets_a_phone() {
+    let cli = Cli::new();
+    cli.create_acme();
+    assert_eq!(
+        settings(&cli)["outbound_caller_id"],
+        serde_json::Value::Null
+    );
+    let flags = [
+        "--outbound-caller-id",
+        "+81 50 1234 5678",
+        "--agent-ring-seconds",
+        "30",
+        "--callback-recording",
+        "true",
+        "--reached-min-seconds",
+        "5",
+    ];
+    cli.ok(&[&["tenant", "update", "acme"][..], &flags].concat());
+    let set = settings(&cli);
+    assert_eq!(set["outbound_caller_id"], "+815012345678");
+    assert_eq!(set["agent_ring_seconds"], 30);
+    assert_eq!(set["callback_recording"], true);
+    assert_eq!(set["reached_min_seconds"], 5);
+    for (flag, value, message) in [
+        (
+            "--outbound-caller-id",
+            "050-1234-5678",
+            "outbound_caller_id: \"050-1234-5678\" is not a number in E.164",
+        ),
+        (
+            "--agent-ring-seconds",
+            "5",
+            "agent_ring_seconds must be between 10 and 60, got 5",
+        ),
+    ] {
+        let run = cli.run(&["tenant", "update", "acme", flag, value]);
+        assert!(!run.ok);
+        assert!(run.stderr.contains(message), "{}", run.stderr);
+    }
+    cli.ok(&["tenant", "update", "acme", "--outbound-caller-id", "none"]);
+    assert_eq!(
+        settings(&cli)["outbound_caller_id"],
+        serde_json::Value::Null
+    );
+
+    let ann = ["--tenant", "acme", "--login", "ann"];
+    let sip = ["--name", "Ann", "--phone", "sip:ann@pbx.example.com"];
+    cli.ok(&[&["agent", "add"][..], &ann, &sip].concat());
+    let list = || cli.ok(&["agent", "list", "--tenant", "acme"]).stdout;
+    assert!(
+        list().ends_with("  phone sip:ann@pbx.example.com\n"),
+        "{}",
+        list()
+    );
+    cli.ok(&[
+        &["agent", "change"][..],
+        &ann,
+        &["--phone", "090-1234-5678"],
+    ]
+    .concat());
+    assert!(list().ends_with("  phone +819012345678\n"), "{}", list());
+    let bad = cli.run(&[&["agent", "change"][..], &ann, &["--phone", "call me"]].concat());
+    assert!(!bad.ok);
+    assert!(
+        bad.stderr
+            .contains("--phone: not a phone number or sip: URI: \"call me\""),
+        "{}",
+        bad.stderr
+    );
+    cli.ok(&[&["agent", "change"][..], &ann, &["--phone", "none"]].concat());
+    assert!(!list().contains("phone"), "{}", list());
+}
+
 /// `audit list`'s lines, newest first.
 fn audit_entries(stdout: &str) -> Vec<serde_json::Value> {
     stdout

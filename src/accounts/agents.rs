@@ -6,7 +6,7 @@ use crate::deps::Deps;
 use crate::domain::agent::{self, AgentAccount, Role, initial_password};
 use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::ids::TenantId;
-use crate::domain::phone::E164;
+use crate::domain::routing::Destination;
 use crate::store::StoreError;
 use std::collections::BTreeMap;
 
@@ -33,7 +33,7 @@ pub struct NewAgent<'a> {
     pub login: &'a str,
     pub name: &'a str,
     pub role: Role,
-    pub phone: Option<E164>,
+    pub phone: Option<Destination>,
     /// A one-time password is made when none is given.
     pub password: Option<String>,
 }
@@ -72,7 +72,7 @@ pub async fn add(
         &password,
         deps.clock.now(),
     )?;
-    account.phone = new.phone.map(|p| p.to_string());
+    account.phone = new.phone;
     deps.agents.create_agent(&account).await?;
     audit(
         deps,
@@ -109,6 +109,8 @@ async fn target(
 pub struct AgentChange {
     pub name: Option<String>,
     pub role: Option<Role>,
+    /// The phone click-to-call rings (`Some(None)` removes it).
+    pub phone: Option<Option<Destination>>,
     /// Disables the agent (every session ends at once); a disabled agent
     /// stays disabled.
     pub disable: bool,
@@ -116,7 +118,7 @@ pub struct AgentChange {
 
 /// Changes the tenant's agent `login`. Nobody disables themself or drops
 /// their own admin role, and the tenant's last active admin stays one
-/// (`StoreError::LastAdmin`).
+/// (`StoreError::LastAdmin`); an agent changes their own phone.
 pub async fn change(
     deps: Deps<'_>,
     actor: &Actor,
@@ -137,6 +139,10 @@ pub async fn change(
     if let Some(role) = change.role {
         account.role = role;
         named.insert("role".to_owned(), 1);
+    }
+    if let Some(phone) = change.phone {
+        account.phone = phone;
+        named.insert("phone".to_owned(), 1);
     }
     if change.disable {
         account.disable(deps.clock.now());

@@ -1,10 +1,10 @@
 //! Call intake: keeping one callback record per caller as a call moves
 //! through the IVR, and noting the recordings Twilio makes.
 
-use crate::domain::callback::{self, CallbackRecord, Confirmation, NewCallback};
+use crate::domain::callback::{self, CallbackRecord, Confirmation, NewCallback, RecordingKind};
 use crate::domain::callback_window::Occurrence;
 use crate::domain::due::Due;
-use crate::domain::ids::{CallSid, RecordingSid};
+use crate::domain::ids::{CallSid, CallbackId, RecordingSid};
 use crate::domain::ivr::IvrContext;
 use crate::domain::phone::E164;
 use crate::domain::reason::Reason;
@@ -187,13 +187,29 @@ impl<'a> Intake<'a> {
             .find_call(call_sid)
             .await?
             .ok_or_else(|| IntakeError::UnknownCall(call_sid.clone()))?;
+        let kind = RecordingKind::Request;
+        Ok(self
+            .note_recording(&record.id, kind, call_sid, &event)
+            .await?)
+    }
+
+    /// Notes a recording of `kind`, made on the call `call_sid`, on the
+    /// record `id`; a repeat changes nothing.
+    pub async fn note_recording(
+        &self,
+        id: &CallbackId,
+        kind: RecordingKind,
+        call_sid: &CallSid,
+        event: &RecordingEvent,
+    ) -> Result<CallbackRecord, StoreError> {
         let now = self.now;
-        let record = modify_callback(self.store, &self.tenant.id, &record.id, |r| match &event {
+        modify_callback(self.store, &self.tenant.id, id, |r| match event {
             RecordingEvent::Completed {
                 sid,
                 url,
                 duration_seconds,
             } => r.recording_completed(
+                kind,
                 call_sid.clone(),
                 sid.clone(),
                 url.clone(),
@@ -201,11 +217,10 @@ impl<'a> Intake<'a> {
                 now,
             ),
             RecordingEvent::Absent { sid } => {
-                r.recording_absent(call_sid.clone(), sid.clone(), now)
+                r.recording_absent(kind, call_sid.clone(), sid.clone(), now)
             }
         })
-        .await?;
-        Ok(record)
+        .await
     }
 
     async fn find_call(&self, call_sid: &CallSid) -> Result<Option<CallbackRecord>, StoreError> {

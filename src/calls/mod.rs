@@ -3,6 +3,7 @@
 //! domain.
 
 pub mod intake;
+pub mod outbound;
 pub mod reconcile;
 pub mod recordings;
 pub mod retention;

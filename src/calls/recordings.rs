@@ -5,7 +5,7 @@
 
 use super::spool::Spool;
 use crate::clock::Clock;
-use crate::domain::callback::{CallbackRecord, RecordingState, recording_key};
+use crate::domain::callback::{CallbackRecord, RecordingKind, RecordingState, recording_key};
 use crate::domain::ids::RecordingSid;
 use crate::domain::tenant::Tenant;
 use crate::store::copy_queue::{CopyJob, CopyQueue, Delivery, Depth, Redriven};
@@ -290,6 +290,10 @@ impl RecordingCopier {
             return Ok(Worked::NothingToDo);
         };
         let call_sid = recording.call_sid.as_ref().unwrap_or(&record.call_sid);
+        let max = match recording.kind {
+            RecordingKind::Request => tenant.settings.max_recording_bytes(),
+            RecordingKind::Callback => tenant.settings.max_callback_recording_bytes(),
+        };
         let format = tenant.settings.recording_format;
         let key = recording_key(&tenant.id, call_sid, sid, format.extension());
         if !self.claim(tenant, record, sid).await? {
@@ -297,7 +301,7 @@ impl RecordingCopier {
         }
         // The audio is fetched from the recording's own media URL under the
         // API base, never from a URL a request named.
-        let copied = self.transfer(tenant, sid, &key).await;
+        let copied = self.transfer(tenant, sid, &key, max).await;
         let now = self.clock.now();
         match copied {
             Ok(()) => {
@@ -352,17 +356,20 @@ impl RecordingCopier {
         Ok(won)
     }
 
-    /// Downloads the audio into a temporary file and stores it from there:
-    /// a long recording is never held in memory.
-    async fn transfer(&self, tenant: &Tenant, sid: &RecordingSid, key: &str) -> Result<(), String> {
+    /// Downloads the audio (at most `max` bytes) into a temporary file and
+    /// stores it from there: a long recording is never held in memory.
+    async fn transfer(
+        &self,
+        tenant: &Tenant,
+        sid: &RecordingSid,
+        key: &str,
+        max: u64,
+    ) -> Result<(), String> {
         let spool = Spool::new();
         let mut file = tokio::fs::File::create(spool.path())
             .await
             .map_err(|e| format!("cannot create {}: {e}", spool.path().display()))?;
-        let (format, max) = (
-            tenant.settings.recording_format,
-            tenant.settings.max_recording_bytes(),
-        );
+        let format = tenant.settings.recording_format;
         self.api
             .download(&tenant.twilio, sid, format, max, &mut file)
             .await

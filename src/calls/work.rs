@@ -19,6 +19,12 @@ pub enum WorkError {
     /// The record has no stored recording (of that sid).
     #[error("this callback has no stored recording {}", if *.of_sid { "of that sid" } else { "yet" })]
     NoRecording { of_sid: bool },
+    /// A correction would open the record again while another open record
+    /// has its number (the customer called again meanwhile).
+    #[error(
+        "another open callback has this number (the customer called again): this one cannot open again"
+    )]
+    NumberOpenElsewhere,
     /// A stored record names audio the recording store does not have.
     #[error("recording {0} is missing from the store")]
     MissingAudio(String),

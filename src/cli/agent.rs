@@ -3,10 +3,20 @@
 use super::args::AgentCommand;
 use super::{deps, load_tenant};
 use crate::accounts::agents::{self, AgentChange, NewAgent};
+use crate::domain::agent;
 use crate::domain::audit::Actor;
-use crate::domain::phone::E164;
+use crate::domain::tenant::Tenant;
 use crate::startup::Backend;
 use anyhow::Context;
+
+/// `--phone` as typed; "none" is no phone.
+fn phone_of(
+    input: &str,
+    tenant: &Tenant,
+) -> anyhow::Result<Option<crate::domain::routing::Destination>> {
+    let input = if input == "none" { "" } else { input };
+    agent::phone(input, tenant.settings.default_region).map_err(|e| anyhow::anyhow!("--{e}"))
+}
 
 pub async fn agent(backend: &Backend, command: AgentCommand) -> anyhow::Result<()> {
     let deps = deps(backend);
@@ -21,10 +31,10 @@ pub async fn agent(backend: &Backend, command: AgentCommand) -> anyhow::Result<(
             password,
         } => {
             let tenant = load_tenant(deps, &tenant).await?;
-            let phone = phone
-                .map(|p| E164::parse(&p, tenant.settings.default_region))
-                .transpose()
-                .map_err(|e| anyhow::anyhow!("--phone: {e}"))?;
+            let phone = match phone {
+                Some(p) => phone_of(&p, &tenant)?,
+                None => None,
+            };
             let new = NewAgent {
                 login: &login,
                 name: &name,
@@ -61,7 +71,15 @@ pub async fn agent(backend: &Backend, command: AgentCommand) -> anyhow::Result<(
                     None if a.must_change_password => "active (must change password)".into(),
                     None => "active".into(),
                 };
-                println!("{:<20} {:<11} {:<30} {state}", a.login, a.role, a.name);
+                let phone = a
+                    .phone
+                    .as_ref()
+                    .map(|p| format!("  phone {p}"))
+                    .unwrap_or_default();
+                println!(
+                    "{:<20} {:<11} {:<30} {state}{phone}",
+                    a.login, a.role, a.name
+                );
             }
         }
         AgentCommand::Change {
@@ -69,10 +87,16 @@ pub async fn agent(backend: &Backend, command: AgentCommand) -> anyhow::Result<(
             login,
             name,
             role,
+            phone,
         } => {
+            let phone = match phone {
+                Some(p) => Some(phone_of(&p, &load_tenant(deps, &tenant).await?)?),
+                None => None,
+            };
             let change = AgentChange {
                 name,
                 role,
+                phone,
                 disable: false,
             };
             let account = agents::change(deps, operator, &tenant, &login, change).await?;

@@ -52,6 +52,26 @@ pub enum Command {
         #[arg(long = "callback-window", value_name = "KEY=HH:MM-HH:MM")]
         callback_windows: Vec<crate::domain::callback_window::CallbackWindow>,
     },
+    /// A test tool: Twilio's REST API on this machine, playing every call
+    /// afureko places as Twilio would (point AFUREKO_TWILIO_API_BASE at it).
+    #[cfg(feature = "sim")]
+    #[command(hide = true)]
+    TwilioStandIn {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// afureko's AFUREKO_PUBLIC_URL: the calls' webhooks are under it.
+        #[arg(long)]
+        public_url: String,
+        /// What the agent does: press-KEYS, press-nothing, no-answer, busy or fails.
+        #[arg(long, default_value = "press-1", value_parser = agent_play)]
+        agent: crate::twilio::sim::AgentPlay,
+        /// How the customer's leg ends: talks-SECONDS, busy, no-answer, fails or hangs-up.
+        #[arg(long, default_value = "talks-45", value_parser = customer_play)]
+        customer: crate::twilio::sim::CustomerPlay,
+        /// Send the Dial's action and the last status callback twice.
+        #[arg(long)]
+        retries: bool,
+    },
     /// Re-drive recording copy jobs the queue gave up on (dead-letter
     /// queue) and say what the copy queue holds; delete expired records and
     /// their recordings (embedded store; DynamoDB's TTL does it on AWS).
@@ -144,7 +164,8 @@ pub enum AgentCommand {
         /// agent, supervisor or admin.
         #[arg(long, default_value = "agent")]
         role: Role,
-        /// The agent's own phone (E.164, or national in the tenant's region).
+        /// The phone click-to-call rings: a number (E.164, or national in
+        /// the tenant's region) or a sip: URI.
         #[arg(long)]
         phone: Option<String>,
         #[arg(
@@ -160,12 +181,12 @@ pub enum AgentCommand {
         #[arg(long, value_parser = TenantId::parse)]
         tenant: TenantId,
     },
-    /// Change an agent's name or role (also `agent update`); `--role
+    /// Change an agent's name, role or phone (also `agent update`); `--role
     /// admin` gives a tenant an admin, also one left with none. The
     /// tenant's last active admin keeps the role.
     #[command(
         visible_alias = "update",
-        group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "role"]))
+        group(clap::ArgGroup::new("change").required(true).multiple(true).args(["name", "role", "phone"]))
     )]
     Change {
         #[arg(long, value_parser = TenantId::parse)]
@@ -177,6 +198,10 @@ pub enum AgentCommand {
         /// agent, supervisor or admin.
         #[arg(long)]
         role: Option<Role>,
+        /// The phone click-to-call rings: a number or a sip: URI ("none"
+        /// removes it).
+        #[arg(long)]
+        phone: Option<String>,
     },
     /// Disable an agent: every session ends at once (not the tenant's last
     /// active admin).
@@ -323,6 +348,7 @@ fn flag(setting: &'static Setting) -> Arg {
         Kind::Integer { min, max } => format!("{min}-{max}"),
         Kind::Text { .. } => "TEXT".to_owned(),
         Kind::Choice(choices) => choices.join("|"),
+        Kind::Phone => "E164|none".to_owned(),
         Kind::List { item, .. } => item.value_name().to_owned(),
     };
     let help = setting.help.trim_end_matches('.');
@@ -481,4 +507,44 @@ fn date(entry: &str) -> Result<Date, String> {
         .trim()
         .parse()
         .map_err(|_| format!("expected YYYY-MM-DD, got {entry:?}"))
+}
+
+/// `--agent` of the Twilio stand-in.
+#[cfg(feature = "sim")]
+fn agent_play(text: &str) -> Result<crate::twilio::sim::AgentPlay, String> {
+    use crate::twilio::sim::AgentPlay;
+    Ok(match text {
+        "press-nothing" => AgentPlay::PressesNothing,
+        "no-answer" => AgentPlay::NoAnswer,
+        "busy" => AgentPlay::Busy,
+        "fails" => AgentPlay::Fails,
+        other => match other.strip_prefix("press-") {
+            Some(keys) if !keys.is_empty() => AgentPlay::Presses(keys.to_owned()),
+            _ => {
+                return Err(format!(
+                    "expected press-KEYS, press-nothing, no-answer, busy or fails, got {other:?}"
+                ));
+            }
+        },
+    })
+}
+
+/// `--customer` of the Twilio stand-in.
+#[cfg(feature = "sim")]
+fn customer_play(text: &str) -> Result<crate::twilio::sim::CustomerPlay, String> {
+    use crate::twilio::sim::CustomerPlay;
+    Ok(match text {
+        "busy" => CustomerPlay::Busy,
+        "no-answer" => CustomerPlay::NoAnswer,
+        "fails" => CustomerPlay::Fails,
+        "hangs-up" => CustomerPlay::AgentHangsUp,
+        other => match other.strip_prefix("talks-").map(str::parse) {
+            Some(Ok(seconds)) => CustomerPlay::Talks { seconds },
+            _ => {
+                return Err(format!(
+                    "expected talks-SECONDS, busy, no-answer, fails or hangs-up, got {other:?}"
+                ));
+            }
+        },
+    })
 }

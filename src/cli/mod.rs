@@ -66,6 +66,21 @@ async fn run(command: Command) -> anyhow::Result<()> {
             };
             Ok(crate::demo::run(&script, config.as_ref()).await?)
         }
+        #[cfg(feature = "sim")]
+        Command::TwilioStandIn {
+            listen,
+            public_url,
+            agent,
+            customer,
+            retries,
+        } => {
+            let script = crate::twilio::sim::CallBackScript {
+                agent,
+                customer,
+                retries,
+            };
+            Ok(crate::demo::twilio_stand_in(listen, &public_url, script).await?)
+        }
         Command::Serve => Ok(startup::serve(config()?).await?),
         Command::Sweep { limit } => ops::sweep(&config()?, limit).await,
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,

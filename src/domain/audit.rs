@@ -21,13 +21,18 @@ pub enum AuditAction {
     SettingsChanged,
     /// An agent added (subject: the login).
     AgentAdded,
-    /// An agent's name or role changed (subject: the login; counts: 1 for
-    /// each of `name` and `role` the change named).
+    /// An agent's name, role or phone changed (subject: the login; counts:
+    /// 1 for each of `name`, `role` and `phone` the change named).
     AgentChanged,
     /// An agent disabled: every session ends (subject: the login).
     AgentDisabled,
     /// An agent's password reset to a one-time one (subject: the login).
     AgentPasswordReset,
+    /// Click-to-call placed a call back (subject: the callback's id).
+    CallBackPlaced,
+    /// An attempt's outcome corrected (subject: the callback's id; counts:
+    /// `attempt`, its number).
+    AttemptCorrected,
     /// A period's records exported with whole phone numbers (subject: the
     /// period, `from..to`; counts: the records).
     RecordsExported,

@@ -298,7 +298,7 @@ mod tests {
                     Verb::Leave => "Leave",
                     Verb::Hangup => "Hangup",
                     Verb::Record(_) => "Record",
-                    Verb::Dial(_) => "Dial",
+                    Verb::Dial(_) | Verb::Bridge(_) => "Dial",
                     Verb::Enqueue(_) => "Enqueue",
                 };
                 assert!(allowed.contains(&name), "{name} in a wait URL");

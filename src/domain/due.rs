@@ -88,6 +88,23 @@ pub fn due_phrase(
     }
 }
 
+/// When something happened, as said to an agent: 「本日14時5分」, "today
+/// at 2:05 pm", 「12月8日(月)9時」, "on Monday, December 8 at 9:00 am".
+pub fn spoken_moment(at: Timestamp, now: Timestamp, tz: &TimeZone, language: Language) -> String {
+    let today = now.to_zoned_datetime(tz.clone()).date();
+    let at = at.to_zoned_datetime(tz.clone());
+    let day = day(at.date(), today, language);
+    let (hour, minute) = (at.hour(), at.minute());
+    match language {
+        Language::JaJp if minute == 0 => format!("{day}{hour}時"),
+        Language::JaJp => format!("{day}{hour}時{minute}分"),
+        Language::EnUs => {
+            let (twelve, half) = twelve_hour(hour);
+            format!("{day} at {twelve}:{minute:02} {half}")
+        }
+    }
+}
+
 /// `{due}` when the due time is unknown or past.
 pub fn as_soon_as_possible(language: Language) -> &'static str {
     match language {
@@ -241,6 +258,28 @@ mod tests {
         assert_eq!(
             both("2025-12-03T02:45:01Z", "2025-12-03T01:00:00Z", &tokyo()),
             ("本日12時までに".into(), "by 12:00 pm today".into())
+        );
+    }
+
+    #[test]
+    fn a_moment_is_said_with_its_day() {
+        let now = at("2025-12-03T06:00:00Z");
+        let said = |when: &str| {
+            (
+                spoken_moment(at(when), now, &tokyo(), Language::JaJp),
+                spoken_moment(at(when), now, &tokyo(), Language::EnUs),
+            )
+        };
+        assert_eq!(
+            said("2025-12-03T05:05:00Z"),
+            ("本日14時5分".into(), "today at 2:05 pm".into())
+        );
+        assert_eq!(
+            said("2025-12-01T00:00:00Z"),
+            (
+                "12月1日(月)9時".into(),
+                "on Monday, December 1 at 9:00 am".into()
+            )
         );
     }
 

@@ -151,6 +151,20 @@ impl E164 {
         Some(written)
     }
 
+    /// The last `count` digits, read one by one (`ゴーロクナナハチ`,
+    /// `5 6 7 8`): who a number is, without saying all of it.
+    pub fn read_ending(&self, count: usize, language: Language) -> String {
+        let digits: Vec<char> = self.0.chars().filter(char::is_ascii_digit).collect();
+        let words: Vec<&str> = digits[digits.len().saturating_sub(count)..]
+            .iter()
+            .map(|&c| say_symbol(c, language))
+            .collect();
+        words.join(match language {
+            Language::JaJp => "",
+            Language::EnUs => " ",
+        })
+    }
+
     /// For logs: country code and the last four digits only.
     pub fn masked(&self) -> String {
         mask(&self.0)
@@ -600,6 +614,17 @@ mod tests {
     fn masks_the_middle() {
         assert_eq!(mask("+81312345678"), "+81*****5678");
         assert_eq!(mask("12345"), "*****");
+    }
+
+    #[test]
+    fn the_ending_is_read_digit_by_digit() {
+        let number = E164::parse("+81312345678", Region::JP).unwrap();
+        assert_eq!(number.read_ending(4, Language::JaJp), "ゴーロクナナハチ");
+        assert_eq!(number.read_ending(4, Language::EnUs), "5 6 7 8");
+        assert_eq!(
+            number.read_ending(20, Language::EnUs),
+            "8 1 3 1 2 3 4 5 6 7 8"
+        );
     }
 
     #[test]

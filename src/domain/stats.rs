@@ -570,7 +570,7 @@ impl BacklogBuilder {
 mod tests {
     use super::*;
     use crate::domain::callback::tests::{at, record};
-    use crate::domain::callback::{Attempt, Recording};
+    use crate::domain::callback::{Attempt, Recording, RecordingKind};
     use crate::domain::ids::{CallSid, CallbackId, RecordingSid};
     use crate::domain::schedule::Schedule;
 
@@ -671,12 +671,7 @@ mod tests {
     }
 
     fn attempt(agent: &str, outcome: Outcome, when: &str) -> Attempt {
-        Attempt {
-            at: at(when),
-            agent: agent.into(),
-            outcome,
-            note: None,
-        }
+        Attempt::logged(at(when), agent.into(), outcome, None)
     }
 
     #[test]
@@ -718,6 +713,7 @@ mod tests {
             });
         waiting.recordings.push(Recording {
             sid: RecordingSid::parse("RE00000000000000000000000000000001").unwrap(),
+            kind: RecordingKind::Request,
             call_sid: None,
             state: RecordingState::PendingCopy,
             twilio_url: None,

@@ -2,7 +2,7 @@
 
 use crate::domain::callback_window::{self, CallbackWindow, WindowError};
 use crate::domain::ids::{AccountSid, TenantId};
-use crate::domain::phone::Region;
+use crate::domain::phone::{E164, Region};
 use crate::domain::prompts::{Language, PromptKey, PromptOverrides};
 use crate::domain::reason::Reason;
 use crate::domain::routing::{Routing, RoutingError};
@@ -209,6 +209,16 @@ pub struct TenantSettings {
     pub routing: Routing,
     /// Business hours; always open unless set.
     pub schedule: Schedule,
+    /// The tenant's own Twilio number that click-to-call shows the
+    /// customer; click-to-call is off until it is set.
+    pub outbound_caller_id: Option<E164>,
+    /// How long click-to-call rings the agent's phone.
+    pub agent_ring_seconds: u32,
+    /// Record click-to-call's customer leg (both parties, after a consent
+    /// notice).
+    pub callback_recording: bool,
+    /// A customer leg shorter than this is logged no_answer, not reached.
+    pub reached_min_seconds: u32,
     /// Whether `{due}` says when the callback comes; off, it says nothing.
     pub announce_due: bool,
     /// Times the caller may choose to be called back in, each on its key;
@@ -237,6 +247,10 @@ impl Default for TenantSettings {
             retention_days: 365,
             routing: Default::default(),
             schedule: Default::default(),
+            outbound_caller_id: None,
+            agent_ring_seconds: 20,
+            callback_recording: false,
+            reached_min_seconds: 10,
             announce_due: true,
             callback_windows: Vec::new(),
             number_entry: NumberEntry::Dtmf,
@@ -319,11 +333,21 @@ impl TenantSettings {
     /// 16-bit (16,000 bytes a second), its MP3 at most 32 kbit/s (4,000); a
     /// quarter more, and 64 KiB, spare.
     pub fn max_recording_bytes(&self) -> u64 {
+        self.audio_bound(self.max_recording_seconds, 1)
+    }
+
+    /// The largest download of a click-to-call recording: both parties,
+    /// a channel each, for at most the recorded call's time limit.
+    pub fn max_callback_recording_bytes(&self) -> u64 {
+        self.audio_bound(crate::domain::outbound::RECORDED_CALL_MAX_SECONDS, 2)
+    }
+
+    fn audio_bound(&self, seconds: u32, channels: u64) -> u64 {
         let per_second = match self.recording_format {
             RecordingFormat::Wav => 16_000,
             RecordingFormat::Mp3 => 4_000,
         };
-        let audio = u64::from(self.max_recording_seconds) * per_second;
+        let audio = u64::from(seconds) * per_second * channels;
         audio + audio / 4 + 64 * 1024
     }
 
@@ -511,6 +535,9 @@ mod tests {
         };
         assert_eq!(wav.max_recording_bytes(), 2_400_000 + 65_536);
         assert_eq!(mp3.max_recording_bytes(), 600_000 + 65_536);
+        // An hour of two channels.
+        assert_eq!(wav.max_callback_recording_bytes(), 144_000_000 + 65_536);
+        assert_eq!(mp3.max_callback_recording_bytes(), 36_000_000 + 65_536);
         assert_eq!("mp3".parse(), Ok(RecordingFormat::Mp3));
         assert_eq!(
             "ogg".parse::<RecordingFormat>(),

@@ -33,6 +33,28 @@ pub struct Dial {
     pub targets: Vec<DialTarget>,
 }
 
+/// One customer, dialled from an agent's call (click-to-call): the agent
+/// hears ringing until the customer answers (`answerOnBridge`), and the
+/// customer hears `on_answer`'s TwiML before the two are joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bridge {
+    pub action: String,
+    pub timeout_seconds: u32,
+    /// Twilio's default when unset: the calling leg's `From`.
+    pub caller_id: Option<String>,
+    pub number: String,
+    pub on_answer: String,
+    pub recording: Option<BridgeRecording>,
+}
+
+/// Both parties recorded from the answer, each on a channel of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeRecording {
+    pub status_callback: String,
+    /// The bridged call ends after this long (it bounds the recording).
+    pub time_limit_seconds: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enqueue {
     pub queue: String,
@@ -100,6 +122,7 @@ pub enum Verb {
     },
     Gather(Gather),
     Dial(Dial),
+    Bridge(Bridge),
     Enqueue(Enqueue),
     /// Leave the queue (only in a wait URL); the Enqueue action follows.
     Leave,
@@ -178,6 +201,32 @@ fn render_verb(out: &mut String, verb: &Verb) {
                 };
             }
             out.push_str("</Dial>");
+        }
+        Verb::Bridge(b) => {
+            let _ = write!(
+                out,
+                r#"<Dial action="{}" method="POST" timeout="{}""#,
+                escape(&b.action),
+                b.timeout_seconds,
+            );
+            if let Some(caller_id) = &b.caller_id {
+                let _ = write!(out, r#" callerId="{}""#, escape(caller_id));
+            }
+            out.push_str(r#" answerOnBridge="true""#);
+            if let Some(r) = &b.recording {
+                let _ = write!(
+                    out,
+                    r#" timeLimit="{}" record="record-from-answer-dual" recordingStatusCallback="{}" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent""#,
+                    r.time_limit_seconds,
+                    escape(&r.status_callback)
+                );
+            }
+            let _ = write!(
+                out,
+                r#"><Number url="{}" method="POST">{}</Number></Dial>"#,
+                escape(&b.on_answer),
+                escape(&b.number)
+            );
         }
         Verb::Enqueue(e) => {
             let _ = write!(
@@ -364,6 +413,42 @@ mod tests {
                 r#"<Number>+81355550000</Number><Sip>sip:desk@pbx.example.com</Sip></Dial>"#,
                 r#"<Enqueue action="https://x/r" method="POST" waitUrl="https://x/w" waitUrlMethod="POST">support &amp; sales</Enqueue>"#,
                 r#"<Play>https://x/hold.mp3</Play><Leave/></Response>"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_bridge_to_one_customer_with_and_without_recording() {
+        let bridge = Bridge {
+            action: "https://x/dialed?a=1&b=2".into(),
+            timeout_seconds: 30,
+            caller_id: Some("+81501234567".into()),
+            number: "+81312345678".into(),
+            on_answer: "https://x/customer".into(),
+            recording: None,
+        };
+        assert_eq!(
+            Twiml::new().push(Verb::Bridge(bridge.clone())).render(),
+            concat!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#,
+                r#"<Dial action="https://x/dialed?a=1&amp;b=2" method="POST" timeout="30" callerId="+81501234567" answerOnBridge="true">"#,
+                r#"<Number url="https://x/customer" method="POST">+81312345678</Number></Dial></Response>"#
+            )
+        );
+        let recorded = Bridge {
+            recording: Some(BridgeRecording {
+                status_callback: "https://x/rec".into(),
+                time_limit_seconds: 3600,
+            }),
+            ..bridge
+        };
+        assert_eq!(
+            Twiml::new().push(Verb::Bridge(recorded)).render(),
+            concat!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#,
+                r#"<Dial action="https://x/dialed?a=1&amp;b=2" method="POST" timeout="30" callerId="+81501234567" answerOnBridge="true" "#,
+                r#"timeLimit="3600" record="record-from-answer-dual" recordingStatusCallback="https://x/rec" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent">"#,
+                r#"<Number url="https://x/customer" method="POST">+81312345678</Number></Dial></Response>"#
             )
         );
     }

@@ -3,7 +3,8 @@
 //! only if nobody wrote since.
 
 use crate::domain::callback::{
-    Attempt, CallbackRecord, ClaimChange, ClaimEvent, MAX_CLAIM_EVENTS, Note, Outcome, Status,
+    Attempt, CallbackRecord, ClaimChange, ClaimEvent, Correction, MAX_CLAIM_EVENTS, Note, Outcome,
+    Status,
 };
 use crate::domain::tenant::WorkRules;
 use jiff::Timestamp;
@@ -23,7 +24,18 @@ pub enum ChangeError {
         action: &'static str,
         status: Status,
     },
+    /// No attempt has this number (1 is the first).
+    #[error("this callback has no attempt {n}")]
+    NoSuchAttempt { n: usize },
+    /// Only the agent who made an attempt (or a supervisor) corrects it.
+    #[error("only the agent who made the attempt or a supervisor can correct it")]
+    NotYourAttempt,
+    #[error("an attempt is corrected at most {MAX_CORRECTIONS} times")]
+    TooManyCorrections,
 }
+
+/// Corrections kept per attempt: bounds the stored item.
+pub const MAX_CORRECTIONS: usize = 20;
 
 /// The longest agent name, in characters (Unicode scalar values).
 pub const MAX_AGENT_CHARS: usize = 100;
@@ -63,7 +75,7 @@ impl CallbackRecord {
 
     /// Before `agent` acts on a record another agent's claim lapsed on,
     /// the history notes when that claim expired.
-    fn lapse_claim(&mut self, agent: &str, now: Timestamp, rules: &WorkRules) {
+    pub(crate) fn lapse_claim(&mut self, agent: &str, now: Timestamp, rules: &WorkRules) {
         if self.status != Status::Claimed || !self.claim_expired(now, rules) {
             return;
         }
@@ -76,14 +88,19 @@ impl CallbackRecord {
     }
 
     /// Whether `agent` holds a claim that has not expired.
-    fn holds(&self, agent: &str, now: Timestamp, rules: &WorkRules) -> bool {
+    pub(crate) fn holds(&self, agent: &str, now: Timestamp, rules: &WorkRules) -> bool {
         self.status == Status::Claimed
             && self.claimed_by.as_deref() == Some(agent)
             && !self.claim_expired(now, rules)
     }
 
     /// The agent holding a live claim, if it is someone other than `agent`.
-    fn other_holder(&self, agent: &str, now: Timestamp, rules: &WorkRules) -> Option<String> {
+    pub(crate) fn other_holder(
+        &self,
+        agent: &str,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Option<String> {
         match (&self.status, &self.claimed_by) {
             (Status::Claimed, Some(holder))
                 if holder != agent && !self.claim_expired(now, rules) =>
@@ -168,29 +185,101 @@ impl CallbackRecord {
         let now = attempt.at;
         self.open_for("log an attempt on", &attempt.agent, now, rules)?;
         self.lapse_claim(&attempt.agent, now, rules);
-        let outcome = attempt.outcome;
+        self.record_attempt(attempt, rules);
+        Ok(())
+    }
+
+    /// Adds an attempt to an open record and moves the record on.
+    pub(crate) fn record_attempt(&mut self, attempt: Attempt, rules: &WorkRules) {
+        let now = attempt.at;
         self.attempts.push(attempt);
+        if !self.close_by(now, rules) {
+            self.unclaim(now);
+            self.due_at = now.checked_add(rules.retry_delay).unwrap_or(now);
+        }
+        self.settle_expiry(rules.retention, now);
+    }
+
+    /// Closes the record when its attempts settle it: completed once one
+    /// reached the customer, failed after `max_attempts` that did not;
+    /// whether it closed.
+    pub(crate) fn close_by(&mut self, now: Timestamp, rules: &WorkRules) -> bool {
+        let reached = self.attempts.iter().any(|a| a.outcome == Outcome::Reached);
         let unreached = self
             .attempts
             .iter()
             .filter(|a| a.outcome != Outcome::Reached)
             .count();
-        if outcome == Outcome::Reached {
-            self.status = Status::Completed;
-            self.claimed_by = None;
-            self.claimed_at = None;
-            self.updated_at = now;
+        self.status = if reached {
+            Status::Completed
         } else if u32::try_from(unreached).unwrap_or(u32::MAX) >= rules.max_attempts {
-            self.status = Status::Failed;
-            self.claimed_by = None;
-            self.claimed_at = None;
-            self.updated_at = now;
+            Status::Failed
         } else {
-            self.unclaim(now);
-            self.due_at = now.checked_add(rules.retry_delay).unwrap_or(now);
+            return false;
+        };
+        self.claimed_by = None;
+        self.claimed_at = None;
+        self.updated_at = now;
+        true
+    }
+
+    /// Corrects the outcome of attempt `n` (1 is the first) with a note;
+    /// false when it has that outcome already. Its agent may, or a
+    /// supervisor (`supervisor`). The record's status follows: completed
+    /// when an attempt now reached the customer, failed when the
+    /// unreached ones reach the tenant's maximum, and a record that
+    /// closed on the old outcome opens again (pending, due the retry delay
+    /// after its last attempt). A record completed by hand stays
+    /// completed. A correction that would close a record another agent
+    /// holds is refused.
+    #[allow(clippy::too_many_arguments)]
+    pub fn correct_attempt(
+        &mut self,
+        n: usize,
+        by: &str,
+        supervisor: bool,
+        outcome: Outcome,
+        note: String,
+        now: Timestamp,
+        rules: &WorkRules,
+    ) -> Result<bool, ChangeError> {
+        let index = n
+            .checked_sub(1)
+            .filter(|i| *i < self.attempts.len())
+            .ok_or(ChangeError::NoSuchAttempt { n })?;
+        let attempt = &self.attempts[index];
+        if attempt.agent != by && !supervisor {
+            return Err(ChangeError::NotYourAttempt);
         }
-        self.settle_expiry(rules.retention, now);
-        Ok(())
+        if attempt.outcome == outcome {
+            return Ok(false);
+        }
+        if attempt.corrections.len() >= MAX_CORRECTIONS {
+            return Err(ChangeError::TooManyCorrections);
+        }
+        let mut next = self.clone();
+        let attempt = &mut next.attempts[index];
+        attempt.corrections.push(Correction {
+            at: now,
+            agent: by.to_owned(),
+            from: attempt.outcome,
+            note,
+        });
+        attempt.outcome = outcome;
+        next.updated_at = now;
+        if next.completed_by.is_none() && !next.close_by(now, rules) && !self.is_open() {
+            let last = next.attempts.last().map_or(now, |a| a.at);
+            next.unclaim(now);
+            next.due_at = last.checked_add(rules.retry_delay).unwrap_or(last);
+        }
+        if next.status != self.status
+            && let Some(holder) = self.other_holder(by, now, rules)
+        {
+            return Err(ChangeError::HeldByOther { holder });
+        }
+        next.settle_expiry(rules.retention, now);
+        *self = next;
+        Ok(true)
     }
 
     /// A note for colleagues; any record takes one, open or not.
@@ -276,12 +365,7 @@ mod tests {
     }
 
     fn attempt(agent: &str, outcome: Outcome, when: &str) -> Attempt {
-        Attempt {
-            at: at(when),
-            agent: agent.into(),
-            outcome,
-            note: None,
-        }
+        Attempt::logged(at(when), agent.into(), outcome, None)
     }
 
     #[test]
@@ -505,6 +589,215 @@ mod tests {
             .unwrap();
         assert_eq!(r.claims.len(), MAX_CLAIM_EVENTS);
         assert_eq!(r.claims.last().unwrap().agent, "bob");
+    }
+
+    /// A record ann reached at 02:05 (rules: 2 attempts, retry after 60 min).
+    fn reached() -> CallbackRecord {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("ann", Outcome::Reached, "2026-11-25T02:05:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.status, Status::Completed);
+        r
+    }
+
+    #[test]
+    fn a_reached_corrected_to_voicemail_opens_again() {
+        let mut r = reached();
+        let now = at("2026-11-25T02:10:00Z");
+        let corrected = r
+            .correct_attempt(
+                1,
+                "ann",
+                false,
+                Outcome::Voicemail,
+                "留守電だった".into(),
+                now,
+                &rules(),
+            )
+            .unwrap();
+        assert!(corrected);
+        assert_eq!(r.attempts.len(), 1);
+        assert_eq!(r.attempts[0].outcome, Outcome::Voicemail);
+        assert_eq!(
+            r.attempts[0].corrections,
+            [Correction {
+                at: now,
+                agent: "ann".into(),
+                from: Outcome::Reached,
+                note: "留守電だった".into(),
+            }]
+        );
+        assert_eq!((r.status, r.claimed_by.clone()), (Status::Pending, None));
+        assert_eq!(r.due_at, at("2026-11-25T03:05:00Z"));
+        assert_eq!(r.expires_at, None);
+        // The same outcome again changes nothing.
+        let again = r.clone();
+        assert_eq!(
+            r.correct_attempt(
+                1,
+                "ann",
+                false,
+                Outcome::Voicemail,
+                "x".into(),
+                now,
+                &rules()
+            ),
+            Ok(false)
+        );
+        assert_eq!(r, again);
+        // And back: completed, kept for the retention from now.
+        r.correct_attempt(
+            1,
+            "ann",
+            false,
+            Outcome::Reached,
+            "つながっていた".into(),
+            now,
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.status, Status::Completed);
+        assert_eq!(r.expires_at, Some(at("2026-11-26T02:10:00Z")));
+        assert_eq!(r.attempts[0].corrections.len(), 2);
+    }
+
+    #[test]
+    fn a_correction_that_reaches_the_maximum_fails_the_record() {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("ann", Outcome::Busy, "2026-11-25T02:05:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        r.claim("ann", at("2026-11-25T03:06:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("ann", Outcome::Reached, "2026-11-25T03:07:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        let now = at("2026-11-25T03:10:00Z");
+        r.correct_attempt(
+            2,
+            "ann",
+            false,
+            Outcome::Voicemail,
+            "機械だった".into(),
+            now,
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.status, Status::Failed);
+        assert_eq!(r.expires_at, Some(at("2026-11-26T03:10:00Z")));
+    }
+
+    #[test]
+    fn an_open_record_closes_by_a_correction_unless_someone_else_holds_it() {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("ann", Outcome::NoAnswer, "2026-11-25T02:05:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        r.claim("bob", at("2026-11-25T02:06:00Z"), &rules())
+            .unwrap();
+        let now = at("2026-11-25T02:07:00Z");
+        let before = r.clone();
+        assert_eq!(
+            r.correct_attempt(1, "ann", false, Outcome::Reached, "n".into(), now, &rules()),
+            Err(ChangeError::HeldByOther {
+                holder: "bob".into()
+            })
+        );
+        assert_eq!(r, before);
+        // A correction that leaves it open is fine while bob holds it.
+        r.correct_attempt(1, "ann", false, Outcome::Busy, "n".into(), now, &rules())
+            .unwrap();
+        assert_eq!(
+            (r.status, r.claimed_by.as_deref()),
+            (Status::Claimed, Some("bob"))
+        );
+        r.correct_attempt(1, "bob", true, Outcome::Reached, "n".into(), now, &rules())
+            .unwrap();
+        assert_eq!((r.status, r.claimed_by.clone()), (Status::Completed, None));
+    }
+
+    #[test]
+    fn only_its_agent_or_a_supervisor_corrects_an_attempt_that_exists() {
+        let mut r = reached();
+        let now = at("2026-11-25T02:10:00Z");
+        let fix = |r: &mut CallbackRecord, n, by: &str, supervisor| {
+            r.correct_attempt(
+                n,
+                by,
+                supervisor,
+                Outcome::Voicemail,
+                "n".into(),
+                now,
+                &rules(),
+            )
+        };
+        assert_eq!(
+            fix(&mut r, 0, "ann", false),
+            Err(ChangeError::NoSuchAttempt { n: 0 })
+        );
+        assert_eq!(
+            fix(&mut r, 2, "ann", false),
+            Err(ChangeError::NoSuchAttempt { n: 2 })
+        );
+        assert_eq!(
+            fix(&mut r, 1, "bob", false),
+            Err(ChangeError::NotYourAttempt)
+        );
+        assert_eq!(fix(&mut r, 1, "sue", true), Ok(true));
+        for i in 0..MAX_CORRECTIONS - 1 {
+            let outcome = [Outcome::Busy, Outcome::NoAnswer][i % 2];
+            r.correct_attempt(1, "ann", false, outcome, "n".into(), now, &rules())
+                .unwrap();
+        }
+        assert_eq!(
+            r.correct_attempt(1, "ann", false, Outcome::Reached, "n".into(), now, &rules()),
+            Err(ChangeError::TooManyCorrections)
+        );
+    }
+
+    #[test]
+    fn a_record_completed_by_hand_stays_completed() {
+        let mut r = record();
+        r.claim("ann", at("2026-11-25T02:00:00Z"), &rules())
+            .unwrap();
+        r.log_attempt(
+            attempt("ann", Outcome::NoAnswer, "2026-11-25T02:05:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        r.complete(
+            "ann",
+            Some("by mail".into()),
+            at("2026-11-25T02:06:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        r.correct_attempt(
+            1,
+            "ann",
+            false,
+            Outcome::Voicemail,
+            "n".into(),
+            at("2026-11-25T02:07:00Z"),
+            &rules(),
+        )
+        .unwrap();
+        assert_eq!(r.status, Status::Completed);
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! for the request log, which writes it once; the client sees no detail.
 
 use crate::accounts::AccountError;
+use crate::calls::outbound::{CallError, fault_of};
 use crate::calls::reconcile::ReconcileError;
 use crate::calls::stats::StatsError;
 use crate::calls::work::WorkError;
+use crate::domain::outbound::{CallRefusal, TwilioFault};
 use crate::domain::settings::SettingsError;
 use crate::domain::work::ChangeError;
 use crate::http::limit::RetryAfter;
@@ -54,6 +56,16 @@ pub enum ApiError {
     /// A change the record's state does not allow (422).
     #[error("{0}")]
     InvalidState(String),
+    /// A setting the operation needs is not set (422, `field` names it).
+    #[error("{message}")]
+    NotConfigured { field: String, message: String },
+    /// Twilio refused a request afureko made for this one, or could not be
+    /// reached (502, with Twilio's error body as `twilio`).
+    #[error("{message}")]
+    Twilio {
+        message: String,
+        twilio: TwilioFault,
+    },
     /// An Idempotency-Key sent again with another request (422).
     #[error("this Idempotency-Key was used with another request")]
     KeyReused,
@@ -98,6 +110,8 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
             }
             ApiError::InvalidState(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_state"),
+            ApiError::NotConfigured { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "not_configured"),
+            ApiError::Twilio { .. } => (StatusCode::BAD_GATEWAY, "twilio_error"),
             ApiError::KeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
             ApiError::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
@@ -131,7 +145,11 @@ impl From<ChangeError> for ApiError {
         match e {
             ChangeError::HeldByOther { holder } => ApiError::HeldByOther { holder },
             ChangeError::NotHolder => ApiError::Forbidden(e.to_string()),
-            ChangeError::InvalidState { .. } => ApiError::InvalidState(e.to_string()),
+            ChangeError::InvalidState { .. } | ChangeError::TooManyCorrections => {
+                ApiError::InvalidState(e.to_string())
+            }
+            ChangeError::NoSuchAttempt { .. } => ApiError::NotFound(e.to_string()),
+            ChangeError::NotYourAttempt => ApiError::Forbidden(e.to_string()),
         }
     }
 }
@@ -153,8 +171,40 @@ impl From<WorkError> for ApiError {
                 ApiError::NotFound(e.to_string())
             }
             WorkError::Refused(e) => e.into(),
+            WorkError::NumberOpenElsewhere => ApiError::Conflict(e.to_string()),
             WorkError::MissingAudio(_) => ApiError::internal(e),
             WorkError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<CallRefusal> for ApiError {
+    fn from(e: CallRefusal) -> Self {
+        match e {
+            CallRefusal::Record(e) => e.into(),
+            CallRefusal::NotClaimed | CallRefusal::UnderWay { .. } => {
+                ApiError::Conflict(e.to_string())
+            }
+            CallRefusal::NoCallerId | CallRefusal::NoPhone { .. } => ApiError::NotConfigured {
+                field: e.missing().unwrap_or_default().to_owned(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<CallError> for ApiError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Work(e) => e.into(),
+            CallError::Refused(e) => e.into(),
+            CallError::Twilio(cause) => {
+                let twilio = fault_of(&cause);
+                ApiError::Twilio {
+                    message: format!("Twilio did not place the call: {}", error_chain(&cause)),
+                    twilio,
+                }
+            }
         }
     }
 }
@@ -207,9 +257,15 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let (field, holder) = match &self {
-            ApiError::BadField { field, .. } => (Some(field.clone()), None),
+            ApiError::BadField { field, .. } | ApiError::NotConfigured { field, .. } => {
+                (Some(field.clone()), None)
+            }
             ApiError::HeldByOther { holder } => (None, Some(holder.clone())),
             _ => (None, None),
+        };
+        let twilio = match &self {
+            ApiError::Twilio { twilio, .. } => Some(twilio.clone()),
+            _ => None,
         };
         let mut response = (
             status,
@@ -219,6 +275,7 @@ impl IntoResponse for ApiError {
                     message,
                     field,
                     holder,
+                    twilio,
                 },
             }),
         )
@@ -255,11 +312,14 @@ impl IntoResponse for ApiError {
 pub struct ErrorDetail {
     /// bad_request, unauthorized, forbidden, not_found, method_not_allowed,
     /// conflict, payload_too_large, uri_too_long, too_many_requests,
-    /// invalid_state, idempotency_key_reused, range_not_satisfiable, internal.
+    /// invalid_state, not_configured, idempotency_key_reused,
+    /// range_not_satisfiable, twilio_error, internal.
     pub code: String,
     pub message: String,
     /// On a `bad_request` about one input: its name (a body's member, a
     /// query parameter; for settings, the member of `PATCH /api/v1/settings`).
+    /// On `not_configured`: the setting that is missing
+    /// (`outbound_caller_id`, or the agent's `phone`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "max_recording_seconds")]
     pub field: Option<String>,
@@ -268,6 +328,11 @@ pub struct ErrorDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "bob")]
     pub holder: Option<String>,
+    /// On a `twilio_error`: what Twilio answered (its status, error code,
+    /// message and more_info), or why it could not be reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub twilio: Option<TwilioFault>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -438,6 +503,53 @@ or the Idempotency-Key was used with another request",
         example = json!(example("invalid_state", "cannot claim a callback that is completed"))
     )]
     Unprocessable(ErrorBody),
+}
+
+/// The errors of calling a customer back (click-to-call).
+#[derive(IntoResponses)]
+pub enum CallErrors {
+    #[response(status = 400, description = "Bad body or Idempotency-Key, or `agent` names no active agent; `field` names the member at fault",
+        example = json!(example_with("bad_request", "no active agent \"ann\": click-to-call rings an agent's own phone", "field", "agent")))]
+    BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key or session",
+        example = json!(example("unauthorized", "the API key is not valid")))]
+    Unauthorized(ErrorBody),
+    #[response(
+        status = 403,
+        description = "Missing or wrong X-CSRF-Token, acting as another agent, or a password still to change",
+        example = json!(example("forbidden", "missing or wrong X-CSRF-Token header (GET /api/v1/me gives it)"))
+    )]
+    Forbidden(ErrorBody),
+    #[response(status = 404, description = "No such callback for this tenant",
+        example = json!(example("not_found", "no callback \"0193c0de-0000-7000-8000-000000000000\"")))]
+    NotFound(ErrorBody),
+    #[response(
+        status = 409,
+        description = "Another agent holds it (`holder` says who), nobody does (claim it first), a call back on it is under way, \
+or a request with this Idempotency-Key is still running. Nothing is asked of Twilio.",
+        example = json!(example_with("conflict", "claimed by bob", "holder", "bob"))
+    )]
+    Conflict(ErrorBody),
+    #[response(status = 413, description = "Body over 64 KiB",
+        example = json!(example("payload_too_large", "request bodies are limited to 65536 bytes")))]
+    PayloadTooLarge(ErrorBody),
+    #[response(
+        status = 422,
+        description = "`not_configured`: the tenant has no `outbound_caller_id`, or the agent no `phone` (`field` names which); \
+`invalid_state`: the record is completed or failed; or the Idempotency-Key was used with another request",
+        example = json!(example_with("not_configured", "click-to-call is off: the tenant has no outbound_caller_id (its Twilio number for calling back) yet", "field", "outbound_caller_id"))
+    )]
+    Unprocessable(ErrorBody),
+    #[response(
+        status = 502,
+        description = "Twilio refused the call or could not be reached: `twilio` holds its answer (status, code, message, more_info); \
+the record's `call` ended `twilio_refused` with the same",
+        example = json!({"error": {"code": "twilio_error",
+            "message": "Twilio did not place the call: Twilio answered 400 for the new call: error 21210: The source phone number provided, +81*****5678, is not yet verified for your account.",
+            "twilio": {"status": 400, "code": 21210, "message": "The source phone number provided, +81*****5678, is not yet verified for your account.",
+                "more_info": "https://www.twilio.com/docs/errors/21210"}}})
+    )]
+    BadGateway(ErrorBody),
 }
 
 /// The errors of the service-level figures.

@@ -171,7 +171,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(api::notes::assign))
         .routes(routes!(api::sessions::sign_in))
         .routes(routes!(api::sessions::sign_out))
-        .routes(routes!(api::sessions::get_me))
+        .routes(routes!(api::sessions::get_me, api::sessions::change_me))
         .routes(routes!(api::sessions::change_password))
         .routes(routes!(api::agents::list_agents, api::agents::add_agent))
         .routes(routes!(api::agents::change_agent))
@@ -185,6 +185,15 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api::settings::get_settings,
             api::settings::change_settings
         ))
+        // Calling back (click-to-call).
+        .routes(routes!(api::calls::call_back))
+        .routes(routes!(api::calls::correct_attempt))
+        .routes(routes!(twilio::outbound::answer))
+        .routes(routes!(twilio::outbound::connect))
+        .routes(routes!(twilio::outbound::customer))
+        .routes(routes!(twilio::outbound::dialed))
+        .routes(routes!(twilio::outbound::status))
+        .routes(routes!(twilio::outbound::recording))
         .routes(routes!(api::stats::get_stats))
         .routes(routes!(api::stats::export_records))
         .routes(routes!(page::root))

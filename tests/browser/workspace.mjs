@@ -183,18 +183,55 @@ try {
     // A supervisor's service level names it among those waiting longest.
     await bob.click('#stats');
     await bob.waitForSelector('#sl-oldest li');
-    assert.equal(await bob.locator('#sl-oldest li').count(), 1);
-    assert.equal(await bob.getAttribute('#sl-oldest li a', 'href'), `#/cb/${id}`);
-    assert.match(await bob.textContent('#sl-oldest li'), /対応中 — ann$/);
+    // Oldest first: ann's record, then the one waiting for its window.
+    const oldest = bob.locator('#sl-oldest li');
+    assert.equal(await oldest.count(), 2);
+    assert.equal(await oldest.nth(0).locator('a').getAttribute('href'), `#/cb/${id}`);
+    assert.match(await oldest.nth(0).textContent(), /対応中 — ann$/);
     assert.equal(await bob.textContent('#sl-claimed'), '1');
     await bob.screenshot({ path: `${SHOTS}/stats-phone-ja.png`, fullPage: true });
-    await bob.click('#sl-oldest li a');
+    await oldest.nth(0).locator('a').click();
     await bob.waitForSelector('#status:has-text("ann さんが対応中です")');
     await bob.goto(`${BASE}/app#/cb/${id}`);
     await bob.waitForSelector('#status:has-text("ann さんが対応中です")');
     await bob.click('#claim');
     await bob.waitForSelector('#action-error:text("ann さんが対応中です")');
     await bob.context().close();
+  });
+  await step('ann sets her phone and calls back: the outcome logs itself', async () => {
+    // No phone yet: the button says why it is off.
+    assert.equal(await ann.getAttribute('#call-back', 'disabled'), '');
+    assert.equal(await ann.textContent('#call-why'), 'あなたの電話番号が未設定のため発信できません。下で設定してください。');
+    await ann.fill('#my-phone', '090-1234-5678');
+    await ann.click('#save-phone');
+    await ann.waitForSelector('#call-back:not([disabled])');
+    assert.match(await ann.textContent('#phone summary'), /\+819012345678$/);
+    // With the keyboard: the stand-in rings her, she presses 1, the customer talks 45 s.
+    await ann.focus('#call-back');
+    await ann.keyboard.press('Enter');
+    await ann.waitForSelector('#call-state[data-end="logged"]');
+    await ann.waitForSelector('#history li[data-kind="attempt"]:has-text("ann: つながった")');
+    assert.equal(await ann.textContent('#call-state'), '通話終了 — 結果を記録しました — 発信 1 の結果: つながった');
+    await ann.waitForSelector('#status:text("完了")');
+    const after = await record(ann, id);
+    assert.equal(after.attempts.length, 1);
+    assert.equal(after.attempts[0].outcome, 'reached');
+    assert.match(after.attempts[0].call.agent_call_sid, /^CA[0-9a-f]{32}$/);
+    await ann.screenshot({ path: `${SHOTS}/call-back-ja.png`, fullPage: true });
+  });
+  await step('it was a voicemail: ann corrects the outcome and the record opens again', async () => {
+    await ann.selectOption('#correct-outcome', 'voicemail');
+    await ann.fill('#correct-note', '留守番電話が応答していた');
+    await ann.click('#correct-attempt');
+    await ann.waitForSelector('#history li[data-kind="attempt_corrected"]');
+    assert.equal(await ann.textContent('#history li[data-kind="attempt_corrected"] .note'), '留守番電話が応答していた');
+    assert.match(await ann.textContent('#history li[data-kind="attempt_corrected"]'), /ann が発信 1 の結果を訂正: つながった → 留守電/);
+    await ann.waitForSelector('#status:text("未対応")');
+    const after = await record(ann, id);
+    assert.equal(after.attempts.length, 1, 'no second attempt');
+    assert.equal(after.attempts[0].outcome, 'voicemail');
+    await ann.click('#claim');
+    await ann.waitForSelector('#outcome-no_answer');
   });
   await step('ann logs no_answer and it comes back due later', async () => {
     await ann.fill('#attempt-note', '留守番電話にもつながらず');
@@ -229,32 +266,37 @@ try {
     await signInAgain(bob, 'bob');
     await bob.click('#stats');
     await bob.waitForSelector('#sl-tab-week[aria-selected=true]');
-    // The demo's two calls are one record: ann tried once, then completed it.
-    assert.equal(await bob.textContent('#sl-received'), '1');
+    // The demo's two calls are one record: ann called back (corrected to
+    // voicemail), logged a no-answer, then completed it; the third caller's
+    // record waits for its window (not yet due).
+    assert.equal(await bob.textContent('#sl-received'), '2');
     assert.equal(await bob.textContent('#sl-completed'), '1');
     assert.match(await bob.textContent('#sl-share'), /^100%/);
-    assert.equal(await bob.textContent('#sl-attempts'), '1');
+    assert.equal(await bob.textContent('#sl-attempts'), '2');
     assert.equal(await bob.textContent('#sl-repeats'), '1');
-    assert.equal(await bob.textContent('#sl-pending'), '0');
-    assert.equal(await bob.textContent('#sl-oldest'), '該当なし');
+    assert.equal(await bob.textContent('#sl-pending'), '1');
+    assert.equal(await bob.locator('#sl-oldest li').count(), 1);
+    assert.notEqual(await bob.locator('#sl-oldest li').getAttribute('data-id'), id);
     assert.equal(await bob.locator('#sl-chart rect.bar').count(), 7);
     assert.equal(await bob.locator('#sl-days tbody tr').count(), 7);
-    assert.deepEqual(await bob.locator('tr[data-login="ann"] td').allInnerTexts(), ['ann', '1', '0', '1']);
+    assert.deepEqual(await bob.locator('tr[data-login="ann"] td').allInnerTexts(), ['ann', '2', '0', '1']);
     await bob.screenshot({ path: `${SHOTS}/stats-ja.png`, fullPage: true });
     // Today, by keyboard: one bar, the same record.
     await tabTo(bob, '#sl-tab-today');
     await bob.keyboard.press('Enter');
     await bob.waitForSelector('#sl-tab-today[aria-selected=true]');
     assert.equal(await bob.locator('#sl-chart rect.bar').count(), 1);
-    assert.equal(await bob.textContent('#sl-received'), '1');
+    assert.equal(await bob.textContent('#sl-received'), '2');
     // The export: numbers masked; whole ones are for admins only.
     assert.equal(await bob.locator('#sl-csv-whole').count(), 0);
     const csv = await bob.evaluate(async () => (await fetch(document.getElementById('sl-csv').href)).text());
     const lines = csv.trim().split('\r\n');
-    assert.equal(lines.length, 2);
+    assert.equal(lines.length, 3);
     assert.match(lines[0], /^id,received_at,reason,status,/);
-    assert.match(lines[1], /,completed,/);
-    assert.match(lines[1], /\*{3,}/);
+    const completed = lines.filter((l) => l.startsWith(`${id},`));
+    assert.equal(completed.length, 1);
+    assert.match(completed[0], /,completed,/);
+    assert.match(completed[0], /\*{3,}/);
     await bob.click('#lang');
     await bob.waitForSelector('h2:text("Service level")');
     await bob.screenshot({ path: `${SHOTS}/stats-en.png`, fullPage: true });

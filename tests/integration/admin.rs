@@ -238,6 +238,8 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
         "retention_days": 365, "time_zone": "Asia/Tokyo",
         "delete_twilio_recording": true, "recording_format": "mp3",
         "routing_mode": "overflow", "closed_now": false,
+        "outbound_caller_id": "", "agent_ring_seconds": 20,
+        "callback_recording": false, "reached_min_seconds": 10,
         "announce_due": true, "callback_windows": [], "number_entry": "dtmf",
     });
     let (read_settings, fields) = settings_and_fields(read.json());
@@ -301,6 +303,25 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
     assert_eq!(audit[0].subject, TENANT);
     // Two settings named with a value (null leaves `voice` as it is).
     assert_eq!(audit[0].counts["settings"], 2);
+
+    // Click-to-call's number: set (written as E.164), then none again.
+    for (sent, kept) in [("+81 50 1234 5678", "+815012345678"), ("", "")] {
+        let set = app
+            .browse(
+                &admin,
+                "PATCH",
+                "/api/v1/settings",
+                Some(json!({"outbound_caller_id": sent})),
+            )
+            .await;
+        assert_eq!(set.status, 200, "{}", set.json());
+        assert_eq!(set.json()["outbound_caller_id"], kept);
+        let me = app.browse(&admin, "GET", "/api/v1/me", None).await.json();
+        assert_eq!(
+            me["outbound_caller_id"],
+            Value::from((!kept.is_empty()).then_some(kept))
+        );
+    }
     // The credentials were written back untouched.
     let stored = app
         .backend
@@ -341,6 +362,16 @@ async fn bad_settings_are_refused_by_name(kind: Kind) {
             json!({"max_recording_seconds": 4}),
             "max_recording_seconds",
             "max_recording_seconds must be between 5 and 3600, got 4",
+        ),
+        (
+            json!({"outbound_caller_id": "050-1234-5678"}),
+            "outbound_caller_id",
+            "outbound_caller_id: \"050-1234-5678\" is not a number in E.164 such as +81501234567, or \"\" for none",
+        ),
+        (
+            json!({"agent_ring_seconds": 61}),
+            "agent_ring_seconds",
+            "agent_ring_seconds must be between 10 and 60, got 61",
         ),
     ];
     for (body, field, message) in cases {
@@ -439,6 +470,10 @@ fn all_fields() -> Value {
         choice("recording_format", &RecordingFormat::NAMES),
         choice("routing_mode", &RoutingMode::NAMES),
         of_type("closed_now", "boolean"),
+        of_type("outbound_caller_id", "phone"),
+        integer("agent_ring_seconds", 10, 60),
+        of_type("callback_recording", "boolean"),
+        integer("reached_min_seconds", 0, 300),
         of_type("announce_due", "boolean"),
         json!({"name": "callback_windows", "type": "list", "label": "set_callback_windows",
                "max_items": 4, "example": "1=09:00-12:00"}),

@@ -78,7 +78,7 @@ async fn the_cli_and_the_api_leave_the_same_audit_entries(kind: Kind) {
         (
             "PATCH",
             "/api/v1/agents/bob",
-            json!({"name": "Bobby", "role": "supervisor"}),
+            json!({"name": "Bobby", "role": "supervisor", "phone": "090-1234-5678"}),
         ),
         ("PATCH", "/api/v1/agents/bob", json!({"active": false})),
         (
@@ -114,7 +114,14 @@ async fn the_cli_and_the_api_leave_the_same_audit_entries(kind: Kind) {
     let agent = ["--tenant", TENANT, "--login", "carol"];
     app.cli(&[&["agent", "add"][..], &agent, &["--name", "Carol"]].concat())
         .await;
-    let change = ["--name", "Caroline", "--role", "supervisor"];
+    let change = [
+        "--name",
+        "Caroline",
+        "--role",
+        "supervisor",
+        "--phone",
+        "090-1234-5678",
+    ];
     app.cli(&[&["agent", "change"][..], &agent, &change].concat())
         .await;
     app.cli(&[&["agent", "disable"][..], &agent].concat()).await;
@@ -139,7 +146,7 @@ async fn the_cli_and_the_api_leave_the_same_audit_entries(kind: Kind) {
         (
             AuditAction::AgentChanged,
             "agent".to_owned(),
-            names(&[("name", 1), ("role", 1)]),
+            names(&[("name", 1), ("phone", 1), ("role", 1)]),
         ),
         (AuditAction::AgentDisabled, "agent".to_owned(), names(&[])),
         (
@@ -163,6 +170,11 @@ async fn the_cli_and_the_api_leave_the_same_audit_entries(kind: Kind) {
     assert_eq!((bob.login.as_str(), carol.login.as_str()), ("bob", "carol"));
     assert_eq!((bob.role, carol.role), (Role::Supervisor, Role::Supervisor));
     assert!(!bob.is_active() && !carol.is_active());
+    assert_eq!(bob.phone, carol.phone);
+    assert_eq!(
+        bob.phone.as_ref().map(ToString::to_string).as_deref(),
+        Some("+819012345678")
+    );
 }
 
 crate::on_every_backend!(the_cli_and_the_api_leave_the_same_audit_entries);

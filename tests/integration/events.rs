@@ -72,6 +72,7 @@ pub async fn app() -> (axum::Router, tempfile::TempDir) {
     );
     record.id = CallbackId::parse(CALLBACK).unwrap();
     record.recordings.push(Recording {
+        kind: Default::default(),
         sid: RecordingSid::parse("RE0000000000000000000000000000e0ff").unwrap(),
         call_sid: Some(record.call_sid.clone()),
         state: RecordingState::Stored,
@@ -129,7 +130,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 43] = [
+    let expectations: [(&str, u16, &str); 52] = [
         (
             "twilio-voice.json",
             200,
@@ -183,6 +184,25 @@ async fn every_event_runs_through_the_router() {
             200,
             "<Response><Hangup/></Response>",
         ),
+        // A call back's agent leg, on the pending callback.
+        ("twilio-outbound-answer.json", 200, "折り返しのお電話です。"),
+        (
+            "twilio-outbound-connect.json",
+            200,
+            "answerOnBridge=\"true\"><Number url=\"https://calls.example.com/twilio/demo/outbound/01938f2e-0000-7000-8000-000000000001/ann/1795568400/customer\"",
+        ),
+        (
+            "twilio-outbound-customer.json",
+            200,
+            "<Response></Response>",
+        ),
+        (
+            "twilio-outbound-dialed.json",
+            200,
+            "発信結果を、話し中、として記録しました。",
+        ),
+        ("twilio-outbound-status.json", 204, ""),
+        ("twilio-outbound-recording.json", 204, ""),
         ("api-callbacks-list.json", 200, CALLBACK),
         (
             "api-callbacks-get.json",
@@ -208,6 +228,9 @@ async fn every_event_runs_through_the_router() {
             "\"text\":\"asked the shop\"",
         ),
         ("api-callbacks-assign.json", 400, "no active agent"),
+        ("api-callbacks-call.json", 400, "no active agent"),
+        // The call back's busy, corrected by a key (a supervisor).
+        ("api-callbacks-correct.json", 200, "\"from\":\"busy\""),
         // An API key may not erase: a signed-in admin does.
         (
             "api-callbacks-erase.json",
@@ -256,6 +279,7 @@ async fn every_event_runs_through_the_router() {
             "wrong tenant, login or password",
         ),
         ("api-me.json", 401, "needs a signed-in agent"),
+        ("api-me-change.json", 401, "needs a signed-in agent"),
         ("api-me-password.json", 401, "needs a signed-in agent"),
         ("page-root.json", 303, ""),
         ("page-app.json", 200, "/app/main.js"),

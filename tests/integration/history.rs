@@ -52,7 +52,7 @@ async fn the_history_keeps_arrivals_claims_attempts_notes_and_completion(kind: K
         {"at": "2026-11-25T01:12:00Z", "kind": "released", "agent": "ann"},
         {"at": "2026-11-25T01:15:00Z", "kind": "claimed", "agent": "bob"},
         {"at": "2026-11-25T01:20:00Z", "kind": "attempt", "agent": "bob",
-         "outcome": "no_answer", "text": "no voicemail"},
+         "outcome": "no_answer", "text": "no voicemail", "attempt": 1},
         {"at": "2026-11-25T01:25:00Z", "kind": "note", "agent": "ann", "text": "prefers mornings"},
         {"at": "2026-11-25T01:30:00Z", "kind": "completed", "agent": "bob",
          "text": "answered by e-mail"},

@@ -502,6 +502,7 @@ async fn the_copier_role_copies_a_batch_and_reports_the_poison_message() {
     );
     record.id = CallbackId::parse("01938f2e-0000-7000-8000-000000000001").unwrap();
     record.recordings.push(Recording {
+        kind: Default::default(),
         sid: RecordingSid::parse(recording).unwrap(),
         call_sid: Some(record.call_sid.clone()),
         state: RecordingState::PendingCopy,

@@ -7,6 +7,7 @@ mod api;
 mod aws;
 mod backends;
 mod body_properties;
+mod call_backs;
 mod call_flow;
 mod capacity;
 mod choices;

@@ -204,6 +204,9 @@ async fn labelled_keys() -> Vec<(&'static str, Vec<String>)> {
         ("outcome_", "Outcome"),
         ("role_", "Role"),
         ("h_", "HistoryKind"),
+        ("cs_", "CallState"),
+        ("ce_", "CallEnd"),
+        ("rk_", "RecordingKind"),
     ]
     .into_iter()
     .map(|(prefix, schema)| (prefix, strings(&schemas[schema]["enum"], prefix)))

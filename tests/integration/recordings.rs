@@ -641,6 +641,7 @@ async fn on_the_embedded_store_jobs_survive_a_restart_and_orphans_are_swept() {
     let url = rec_url.replace(&rec_sid, &orphan);
     modify_callback(reopened.store.as_ref(), &app.tenant.id, &record.id, |r| {
         r.recording_completed(
+            afureko::domain::callback::RecordingKind::Request,
             call.clone(),
             recording.clone(),
             url.clone(),

@@ -8,8 +8,8 @@ use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::domain::agent::Role;
 use afureko::domain::callback::{
-    Attempt, CallbackRecord, Confirmation, NewCallback, Outcome, Recording, RecordingState,
-    RepeatCall, Status,
+    Attempt, CallbackRecord, Confirmation, NewCallback, Outcome, Recording, RecordingKind,
+    RecordingState, RepeatCall, Status,
 };
 use afureko::domain::ids::{CallSid, RecordingSid, TenantId};
 use afureko::domain::phone::{E164, Region};
@@ -235,12 +235,7 @@ fn record_of(tenant: &str, n: usize, plan: &Plan, settings: &TenantSettings) -> 
     r.attempts = plan
         .attempts
         .iter()
-        .map(|(at, agent, outcome)| Attempt {
-            at: *at,
-            agent: (*agent).into(),
-            outcome: *outcome,
-            note: None,
-        })
+        .map(|(at, agent, outcome)| Attempt::logged(*at, (*agent).into(), *outcome, None))
         .collect();
     r.due_at = plan.due_at;
     r.status = match plan.fate {
@@ -267,6 +262,7 @@ fn record_of(tenant: &str, n: usize, plan: &Plan, settings: &TenantSettings) -> 
     if let Some(state) = plan.recording {
         r.recordings.push(Recording {
             sid: RecordingSid::parse(&sid("RE", 0)).unwrap(),
+            kind: RecordingKind::Request,
             call_sid: Some(r.call_sid.clone()),
             state,
             twilio_url: None,

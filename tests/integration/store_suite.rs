@@ -313,12 +313,7 @@ async fn attempts_to_the_maximum_fail_the_record(b: &Backend) {
         let updated = modify_callback(b.store.as_ref(), &r.tenant_id, &r.id, |rec| {
             rec.claim("ann", at, &rules).unwrap();
             rec.log_attempt(
-                afureko::domain::callback::Attempt {
-                    at,
-                    agent: "ann".into(),
-                    outcome,
-                    note: None,
-                },
+                afureko::domain::callback::Attempt::logged(at, "ann".into(), outcome, None),
                 &rules,
             )
             .is_ok()
@@ -700,6 +695,7 @@ async fn recording_states_persist(b: &Backend) {
     let call = r.call_sid.clone();
     modify_callback(b.store.as_ref(), &r.tenant_id, &r.id, |x| {
         x.recording_completed(
+            afureko::domain::callback::RecordingKind::Request,
             call.clone(),
             sid.clone(),
             "https://api.twilio.com/r".into(),

@@ -5,6 +5,7 @@ mod recording;
 use crate::domain::callback_window::Occurrence;
 use crate::domain::due::Due;
 use crate::domain::ids::{CallSid, CallbackId, RecordingSid, TenantId};
+use crate::domain::outbound::OutboundCall;
 use crate::domain::phone::{self, E164};
 use crate::domain::reason::Reason;
 use jiff::{SignedDuration, Timestamp};
@@ -14,8 +15,8 @@ use std::str::FromStr;
 use utoipa::ToSchema;
 
 pub use recording::{
-    COPY_LEASE, MAX_COPY_ATTEMPTS, MAX_DELETE_ATTEMPTS, Recording, RecordingState, TwilioCopy,
-    recording_key,
+    COPY_LEASE, MAX_COPY_ATTEMPTS, MAX_DELETE_ATTEMPTS, Recording, RecordingKind, RecordingState,
+    TwilioCopy, recording_key,
 };
 
 /// How the callback number was obtained.
@@ -97,6 +98,49 @@ pub struct Attempt {
     pub agent: String,
     pub outcome: Outcome,
     pub note: Option<String>,
+    /// The call that logged it by itself (click-to-call); none for one an
+    /// agent logged by hand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<AttemptCall>,
+    /// Later corrections of its outcome, oldest first (`outcome` is the
+    /// latest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<Correction>,
+}
+
+impl Attempt {
+    /// An attempt an agent logs by hand.
+    pub fn logged(at: Timestamp, agent: String, outcome: Outcome, note: Option<String>) -> Self {
+        Attempt {
+            at,
+            agent,
+            outcome,
+            note,
+            call: None,
+            corrections: Vec::new(),
+        }
+    }
+}
+
+/// The calls of an attempt click-to-call logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptCall {
+    /// The call to the agent's phone (Twilio's parent call).
+    pub agent_call_sid: CallSid,
+    /// The customer's leg (the Dial's DialCallSid), when Twilio gave one.
+    pub customer_call_sid: Option<CallSid>,
+    /// How long the customer was connected (DialCallDuration).
+    pub duration_seconds: Option<u32>,
+}
+
+/// An attempt's outcome corrected after it was logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Correction {
+    pub at: Timestamp,
+    pub agent: String,
+    /// The outcome before this correction.
+    pub from: Outcome,
+    pub note: String,
 }
 
 /// An internal note agents leave for each other on a record; a hand-over
@@ -239,6 +283,10 @@ pub struct CallbackRecord {
     /// deleted from then on, and the stores remove it (tenant retention).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
+    /// The latest click-to-call on this record: how far it got, and why it
+    /// ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<OutboundCall>,
     /// Bumped by the store on every write; updates are conditional on it.
     pub version: u64,
     pub updated_at: Timestamp,
@@ -294,6 +342,7 @@ impl CallbackRecord {
             first_due_at: Some(due),
             window: None,
             expires_at: None,
+            call: None,
             version: 0,
             updated_at: now,
         }
@@ -505,15 +554,29 @@ pub(crate) mod tests {
         let rec = |n: u32| RecordingSid::parse(&format!("RE{n:032x}")).unwrap();
         for n in 1..=12 {
             let url = format!("https://api.twilio.com/{n}");
-            assert!(r.recording_completed(sid(n), rec(n), url, Some(30), now));
+            assert!(r.recording_completed(
+                RecordingKind::Request,
+                sid(n),
+                rec(n),
+                url,
+                Some(30),
+                now
+            ));
         }
         assert_eq!(r.recordings.len(), MAX_RECORDINGS);
         assert!(r.recording(&rec(10)).is_some() && r.recording(&rec(11)).is_none());
         assert_eq!(r.recordings_not_kept, 2);
-        let again = r.recording_completed(sid(12), rec(12), "u".into(), Some(30), now);
+        let again = r.recording_completed(
+            RecordingKind::Request,
+            sid(12),
+            rec(12),
+            "u".into(),
+            Some(30),
+            now,
+        );
         assert!(!again, "Twilio's retry of the last callback");
         assert!(
-            !r.recording_absent(sid(13), rec(13), now),
+            !r.recording_absent(RecordingKind::Request, sid(13), rec(13), now),
             "nothing to count"
         );
         assert_eq!(r.recordings_not_kept, 2);
@@ -529,7 +592,14 @@ pub(crate) mod tests {
             let url = format!(
                 "https://api.twilio.com/2010-04-01/Accounts/AC{n:032x}/Recordings/{recording}"
             );
-            r.recording_completed(sid(n), recording, url, Some(120), now);
+            r.recording_completed(
+                RecordingKind::Request,
+                sid(n),
+                recording,
+                url,
+                Some(120),
+                now,
+            );
         }
         assert_eq!((r.repeat_call_count(), r.recordings_not_kept), (499, 489));
         let bytes = serde_json::to_vec(&r).unwrap().len();

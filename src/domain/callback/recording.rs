@@ -30,9 +30,30 @@ impl RecordingState {
     }
 }
 
+/// What a recording holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingKind {
+    /// The caller's request, left in the IVR.
+    #[default]
+    Request,
+    /// A click-to-call conversation: the customer and the agent, a channel
+    /// each.
+    Callback,
+}
+
+impl RecordingKind {
+    fn is_request(&self) -> bool {
+        *self == RecordingKind::Request
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recording {
     pub sid: RecordingSid,
+    /// Records written before call backs were recorded hold requests only.
+    #[serde(default, skip_serializing_if = "RecordingKind::is_request")]
+    pub kind: RecordingKind,
     /// The call that made it (a repeat caller's later call has its own).
     #[serde(default)]
     pub call_sid: Option<CallSid>,
@@ -70,9 +91,10 @@ pub enum TwilioCopy {
 
 impl Recording {
     /// A recording that is absent until told otherwise.
-    fn new(call_sid: CallSid, sid: RecordingSid) -> Self {
+    fn new(kind: RecordingKind, call_sid: CallSid, sid: RecordingSid) -> Self {
         Recording {
             sid,
+            kind,
             call_sid: Some(call_sid),
             state: RecordingState::Absent,
             twilio_url: None,
@@ -113,6 +135,7 @@ impl CallbackRecord {
     /// Returns whether the record changed.
     pub fn recording_completed(
         &mut self,
+        kind: RecordingKind,
         call_sid: CallSid,
         sid: RecordingSid,
         twilio_url: String,
@@ -124,7 +147,7 @@ impl CallbackRecord {
                 state: RecordingState::PendingCopy,
                 twilio_url: Some(twilio_url),
                 duration_seconds,
-                ..Recording::new(call_sid, sid)
+                ..Recording::new(kind, call_sid, sid)
             },
             now,
         )
@@ -134,6 +157,7 @@ impl CallbackRecord {
     /// nothing worth counting: changes nothing.
     pub fn recording_absent(
         &mut self,
+        kind: RecordingKind,
         call_sid: CallSid,
         sid: RecordingSid,
         now: Timestamp,
@@ -141,7 +165,7 @@ impl CallbackRecord {
         if self.recordings.len() >= MAX_RECORDINGS {
             return false;
         }
-        self.add_recording(Recording::new(call_sid, sid), now)
+        self.add_recording(Recording::new(kind, call_sid, sid), now)
     }
 
     /// Adds a recording Twilio told us of, or counts it past
@@ -274,12 +298,13 @@ impl CallbackRecord {
         }
     }
 
-    /// Where the newest stored recording's audio is.
+    /// Where the newest stored request's audio is (a call back's
+    /// recording is fetched by its sid).
     pub fn latest_stored_key(&self) -> Option<&str> {
         self.recordings
             .iter()
             .rev()
-            .find(|rec| rec.state == RecordingState::Stored)
+            .find(|rec| rec.state == RecordingState::Stored && rec.kind.is_request())
             .and_then(|rec| rec.storage_key.as_deref())
     }
 
@@ -316,6 +341,7 @@ mod tests {
     fn recording_lifecycle_is_idempotent() {
         let mut r = record();
         assert!(r.recording_completed(
+            RecordingKind::Request,
             r.call_sid.clone(),
             sid(),
             "https://api.twilio.com/x".into(),
@@ -323,6 +349,7 @@ mod tests {
             at("2026-11-25T01:05:00Z")
         ));
         assert!(!r.recording_completed(
+            RecordingKind::Request,
             r.call_sid.clone(),
             sid(),
             "https://api.twilio.com/x".into(),
@@ -344,7 +371,14 @@ mod tests {
     fn copy_failures_end_in_a_terminal_state() {
         let mut r = record();
         let now = at("2026-11-25T01:05:00Z");
-        r.recording_completed(r.call_sid.clone(), sid(), "u".into(), None, now);
+        r.recording_completed(
+            RecordingKind::Request,
+            r.call_sid.clone(),
+            sid(),
+            "u".into(),
+            None,
+            now,
+        );
         for _ in 0..MAX_COPY_ATTEMPTS {
             assert!(r.recording_copy_failed(&sid(), "boom".into(), now));
         }
@@ -356,7 +390,14 @@ mod tests {
     fn one_copier_holds_a_recording_until_its_claim_lapses() {
         let mut r = record();
         let now = at("2026-11-25T01:05:00Z");
-        r.recording_completed(r.call_sid.clone(), sid(), "u".into(), None, now);
+        r.recording_completed(
+            RecordingKind::Request,
+            r.call_sid.clone(),
+            sid(),
+            "u".into(),
+            None,
+            now,
+        );
         assert!(r.begin_copy(&sid(), now));
         let lapse = now + COPY_LEASE;
         assert_eq!(lapse, at("2026-11-25T01:06:00Z"));
@@ -375,7 +416,14 @@ mod tests {
     fn twilios_copy_is_deleted_or_given_up_after_five_failures() {
         let now = at("2026-11-25T01:05:00Z");
         let mut r = record();
-        r.recording_completed(r.call_sid.clone(), sid(), "u".into(), None, now);
+        r.recording_completed(
+            RecordingKind::Request,
+            r.call_sid.clone(),
+            sid(),
+            "u".into(),
+            None,
+            now,
+        );
         assert!(!r.twilio_delete_pending(&sid()));
         r.recording_stored(&sid(), "k".into(), true, now);
         assert!(r.twilio_delete_pending(&sid()));

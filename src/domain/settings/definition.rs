@@ -11,6 +11,7 @@
 //! a kind, never a setting.
 
 use crate::domain::callback_window::{self, MAX_WINDOWS};
+use crate::domain::phone::{E164, Region};
 use crate::domain::prompts::Language;
 use crate::domain::routing::RoutingMode;
 use crate::domain::settings::{OutOfRange, SettingsError};
@@ -36,6 +37,9 @@ pub enum Kind {
     },
     /// One of these, as written.
     Choice(&'static [&'static str]),
+    /// A phone number in E.164 (`+` and the country code), or none: the
+    /// empty text.
+    Phone,
     /// At most `max_items` texts of the form `item` says, checked together
     /// (an empty list is a value too: none).
     List {
@@ -93,6 +97,7 @@ impl Kind {
             Kind::Integer { min, max } => format!("a whole number from {min} to {max}"),
             Kind::Text { .. } => "text".into(),
             Kind::Choice(choices) => one_of(choices),
+            Kind::Phone => "a number in E.164 such as +81501234567, or \"\" for none".into(),
             Kind::List { max_items, item } => {
                 format!("a list of at most {max_items} like {}", item.example())
             }
@@ -207,6 +212,11 @@ impl Setting {
                 }
                 _ => Ok(value),
             },
+            (Kind::Phone, Value::Text(text)) if text.is_empty() => Ok(value),
+            (Kind::Phone, Value::Text(text)) => match e164(text) {
+                Some(number) => Ok(Value::Text(number.as_str().to_owned())),
+                None => Err(self.refused(format!("{text:?} is not {}", self.kind.expected()))),
+            },
             (Kind::Choice(choices), Value::Text(text)) => {
                 if choices.contains(&text.as_str()) {
                     Ok(value)
@@ -248,11 +258,21 @@ impl Setting {
                 }
             },
             Kind::Text { .. } | Kind::Choice(_) => Value::Text(text.to_owned()),
+            // As `--dial-caller-id` takes it too.
+            Kind::Phone if text == "none" => Value::Text(String::new()),
+            Kind::Phone => Value::Text(text.trim().to_owned()),
             // One item: the command line gathers a list flag's values.
             Kind::List { .. } => Value::List(vec![text.to_owned()]),
         };
         self.check(value)
     }
+}
+
+/// A number written in E.164 (with its `+`): the region never applies.
+fn e164(text: &str) -> Option<E164> {
+    text.starts_with('+')
+        .then(|| E164::parse(text, Region::JP).ok())
+        .flatten()
 }
 
 /// A setting whose value is a field of `TenantSettings` (a path into it).
@@ -296,6 +316,20 @@ macro_rules! setting {
             },
         }
     };
+    // A number, or none (the empty text).
+    ($name:literal, phone, $help:literal, $($field:ident).+) => {
+        Setting {
+            name: $name,
+            kind: Kind::Phone,
+            help: $help,
+            read: |s| Value::Text(s.$($field).+.as_ref().map_or_else(String::new, |n| n.as_str().to_owned())),
+            write: |s, v| {
+                if let Some(text) = v.text() {
+                    s.$($field).+ = e164(text);
+                }
+            },
+        }
+    };
     // A list of items kept as a `Vec` of a type that reads and writes
     // itself as text (`FromStr`, `Display`).
     ($name:literal, list($item:expr, $max:expr), $help:literal, $($field:ident).+) => {
@@ -328,7 +362,7 @@ macro_rules! setting {
 }
 
 /// In the order the page shows them.
-pub static SETTINGS: [Setting; 17] = [
+pub static SETTINGS: [Setting; 21] = [
     setting!(
         "language",
         choice(Language::CODES, Language::code),
@@ -415,6 +449,31 @@ pub static SETTINGS: [Setting; 17] = [
         "Closed now, whatever the hours say.",
         schedule.closed_now
     ),
+    // Calling back from afureko (click-to-call).
+    setting!(
+        "outbound_caller_id",
+        phone,
+        "The tenant's Twilio number (E.164) a call back shows the customer; click-to-call is off until it is set.",
+        outbound_caller_id
+    ),
+    setting!(
+        "agent_ring_seconds",
+        integer(10, 60),
+        "Seconds click-to-call rings the agent's phone.",
+        agent_ring_seconds
+    ),
+    setting!(
+        "callback_recording",
+        boolean,
+        "Record call backs (both parties, after a consent notice to the customer).",
+        callback_recording
+    ),
+    setting!(
+        "reached_min_seconds",
+        integer(0, 300),
+        "A call back shorter than this (seconds) is logged no_answer, not reached.",
+        reached_min_seconds
+    ),
     // Issue #22: what the caller is told and may choose.
     setting!(
         "announce_due",
@@ -455,6 +514,13 @@ mod tests {
                 "routing_mode" => &stored["routing"]["mode"],
                 "closed_now" => &stored["schedule"]["closed_now"],
                 name => &stored[name],
+            };
+            // No number is stored as null, and offered as "".
+            let none = serde_json::json!("");
+            let path = if s.kind == Kind::Phone && path.is_null() {
+                &none
+            } else {
+                path
             };
             assert_eq!(&json, path, "{}", s.name);
             let mut written = TenantSettings::default();
@@ -548,6 +614,32 @@ mod tests {
         let closed = setting("closed_now");
         assert_eq!(closed.parse("true"), Ok(Value::Boolean(true)));
         assert_eq!(closed.parse("yes").unwrap_err().field(), "closed_now");
+        let caller_id = setting("outbound_caller_id");
+        assert_eq!(
+            caller_id.parse("+81 50 1234 5678"),
+            Ok(Value::Text("+815012345678".into()))
+        );
+        assert_eq!(caller_id.parse("none"), Ok(Value::Text(String::new())));
+        assert_eq!(
+            caller_id.check(Value::Text(String::new())),
+            Ok(Value::Text(String::new()))
+        );
+        assert_eq!(
+            caller_id.parse("0501234567").unwrap_err().to_string(),
+            "outbound_caller_id: \"0501234567\" is not a number in E.164 such as +81501234567, or \"\" for none"
+        );
+        assert_eq!(
+            caller_id.check(Value::Integer(5)).unwrap_err().to_string(),
+            "outbound_caller_id: expected a number in E.164 such as +81501234567, or \"\" for none"
+        );
+        let mut settings = TenantSettings::default();
+        caller_id.write(&mut settings, &caller_id.parse("+815012345678").unwrap());
+        assert_eq!(
+            settings.outbound_caller_id.as_ref().map(E164::as_str),
+            Some("+815012345678")
+        );
+        caller_id.write(&mut settings, &Value::Text(String::new()));
+        assert_eq!(settings.outbound_caller_id, None);
         let short = Setting {
             name: "short",
             kind: Kind::Text {

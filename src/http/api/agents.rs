@@ -1,8 +1,9 @@
 //! The tenant's agents: everyone may list them (to hand a record over);
 //! a signed-in admin adds, changes, disables and resets them.
 
+use crate::accounts::AccountError;
 use crate::accounts::agents::{self, AgentChange, NewAgent, WithPassword};
-use crate::domain::agent::{AgentAccount, Role};
+use crate::domain::agent::{AgentAccount, Role, phone as parse_phone};
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::api::rules;
@@ -21,6 +22,9 @@ pub struct AgentView {
     pub role: Role,
     pub active: bool,
     pub must_change_password: bool,
+    /// What click-to-call rings: a number in E.164 or a sip: URI.
+    #[schema(example = "+819012345678")]
+    pub phone: Option<String>,
 }
 
 impl From<&AgentAccount> for AgentView {
@@ -31,6 +35,7 @@ impl From<&AgentAccount> for AgentView {
             role: a.role,
             active: a.is_active(),
             must_change_password: a.must_change_password,
+            phone: a.phone.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -79,6 +84,10 @@ pub struct NewAgentBody {
     pub name: String,
     /// `agent` when absent.
     pub role: Option<Role>,
+    /// What click-to-call rings: a number (E.164, or national in the
+    /// tenant's region) or a sip: URI; none when absent or "".
+    #[schema(schema_with = rules::phone_schema)]
+    pub phone: Option<String>,
 }
 
 #[utoipa::path(
@@ -100,11 +109,15 @@ pub async fn add_agent(
     ApiJson(body): ApiJson<NewAgentBody>,
 ) -> Result<(StatusCode, Json<AgentWithPassword>), ApiError> {
     agent.require_admin_session()?;
+    let region = agent.tenant.settings.default_region;
     let new = NewAgent {
         login: &body.login,
         name: &body.name,
         role: body.role.unwrap_or(Role::Agent),
-        phone: None,
+        phone: match &body.phone {
+            Some(phone) => parse_phone(phone, region).map_err(AccountError::from)?,
+            None => None,
+        },
         password: None,
     };
     let added = agents::add(state.deps(), &agent.actor, &agent.tenant.id, new).await?;
@@ -126,6 +139,9 @@ pub struct ChangeAgentBody {
     /// `false` disables the agent (its sessions end at once); a disabled
     /// agent stays disabled.
     pub active: Option<bool>,
+    /// What click-to-call rings; "" removes it.
+    #[schema(schema_with = rules::phone_schema)]
+    pub phone: Option<String>,
 }
 
 #[utoipa::path(
@@ -152,9 +168,15 @@ pub async fn change_agent(
     ApiJson(body): ApiJson<ChangeAgentBody>,
 ) -> Result<Json<AgentView>, ApiError> {
     agent.require_admin_session()?;
+    let region = agent.tenant.settings.default_region;
     let change = AgentChange {
         name: body.name,
         role: body.role,
+        phone: body
+            .phone
+            .map(|p| parse_phone(&p, region))
+            .transpose()
+            .map_err(AccountError::from)?,
         disable: body.active == Some(false),
     };
     let changed = agents::change(

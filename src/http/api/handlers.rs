@@ -196,12 +196,12 @@ pub async fn log_attempt(
     ApiPath(path): ApiPath<CallbackPath>,
     ApiJson(body): ApiJson<AttemptBody>,
 ) -> Result<Json<CallbackView>, ApiError> {
-    let attempt = Attempt {
-        at: state.clock.now(),
-        agent: agent.acting(body.agent.as_deref())?,
-        outcome: body.outcome,
-        note: note_of(body.note)?,
-    };
+    let attempt = Attempt::logged(
+        state.clock.now(),
+        agent.acting(body.agent.as_deref())?,
+        body.outcome,
+        note_of(body.note)?,
+    );
     let rules = agent.tenant.settings.work_rules();
     respond(&state, &agent, &path.id, |r| {
         r.log_attempt(attempt.clone(), &rules)

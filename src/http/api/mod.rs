@@ -6,6 +6,7 @@
 pub mod agents;
 pub mod api_keys;
 pub mod auth;
+pub mod calls;
 pub mod cursor;
 pub mod erase;
 pub mod handlers;

@@ -105,6 +105,18 @@ pub fn limit_schema() -> Schema {
         .into()
 }
 
+/// An agent's phone: a number or a sip: URI, checked when applied.
+pub fn phone_schema() -> Schema {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .max_length(Some(255))
+        .description(Some(
+            "A number (E.164, or national in the tenant's region) or a sip: URI; \"\" for none",
+        ))
+        .examples(["+819012345678"])
+        .into()
+}
+
 pub fn agent_schema() -> Schema {
     name_like(
         "Who is acting (a name or login). Kept trimmed; a name of only spaces is refused.",

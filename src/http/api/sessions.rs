@@ -1,5 +1,7 @@
 //! Signing in and out, the signed-in agent, and its password.
 
+use crate::accounts::AccountError;
+use crate::accounts::agents::{self, AgentChange};
 use crate::accounts::sessions::{self, PasswordError, SignInError};
 use crate::domain::agent::{self, AgentAccount, Role, csrf_token, verify_nobody};
 use crate::domain::ids::TenantId;
@@ -48,6 +50,13 @@ pub struct Me {
     pub language: String,
     /// Attempts before a record fails.
     pub max_attempts: u32,
+    /// What click-to-call rings for this agent (`PATCH /api/v1/me` sets it).
+    #[schema(example = "+819012345678")]
+    pub phone: Option<String>,
+    /// The tenant's number a call back shows; click-to-call is off while
+    /// it is null.
+    #[schema(example = "+815012345678")]
+    pub outbound_caller_id: Option<String>,
 }
 
 fn me(tenant: &Tenant, account: &AgentAccount, token: &str) -> Me {
@@ -61,6 +70,12 @@ fn me(tenant: &Tenant, account: &AgentAccount, token: &str) -> Me {
         time_zone: tenant.settings.time_zone.clone(),
         language: tenant.settings.language.to_string(),
         max_attempts: tenant.settings.max_callback_attempts,
+        phone: account.phone.as_ref().map(ToString::to_string),
+        outbound_caller_id: tenant
+            .settings
+            .outbound_caller_id
+            .as_ref()
+            .map(ToString::to_string),
     }
 }
 
@@ -295,4 +310,65 @@ pub async fn change_password(
         Err(PasswordError::Store(e)) => return Err(e.into()),
     };
     with_session(&state, &agent.tenant, &account, &token, StatusCode::OK)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    /// What click-to-call rings; "" removes it.
+    #[schema(schema_with = rules::phone_schema)]
+    pub phone: Option<String>,
+}
+
+/// The signed-in agent's own profile (no session secrets: the answer may
+/// be kept for an Idempotency-Key).
+#[derive(Serialize, ToSchema)]
+pub struct Profile {
+    pub login: String,
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+#[utoipa::path(
+    patch, path = "/api/v1/me", tag = "sessions",
+    request_body = ProfileBody,
+    responses(
+        (status = 200, description = "Changed: the agent's own profile", body = Profile),
+        (status = 400, description = "Bad body or phone (`field` names it)", body = ErrorBody,
+            example = json!({"error": {"code": "bad_request", "message": "phone: not a phone number or sip: URI: \"call me\"", "field": "phone"}})),
+        (status = 401, description = "Not signed in (an API key has no session)", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": "this needs a signed-in agent, not an API key"}})),
+        (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody,
+            example = json!({"error": {"code": "forbidden", "message": "missing or wrong X-CSRF-Token header (GET /api/v1/me gives it)"}})),
+    ),
+    security(("session" = []))
+)]
+pub async fn change_me(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiJson(body): ApiJson<ProfileBody>,
+) -> Result<Json<Profile>, ApiError> {
+    let me = signed_in(&agent)?;
+    let region = agent.tenant.settings.default_region;
+    let change = AgentChange {
+        phone: body
+            .phone
+            .map(|p| agent::phone(&p, region))
+            .transpose()
+            .map_err(AccountError::from)?,
+        ..AgentChange::default()
+    };
+    let account = agents::change(
+        state.deps(),
+        &agent.actor,
+        &agent.tenant.id,
+        &me.account.login,
+        change,
+    )
+    .await?;
+    Ok(Json(Profile {
+        login: account.login.clone(),
+        name: account.name.clone(),
+        phone: account.phone.as_ref().map(ToString::to_string),
+    }))
 }

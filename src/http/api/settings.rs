@@ -62,6 +62,8 @@ pub enum FieldType {
     String,
     /// One of `choices`.
     Enum,
+    /// A number in E.164, or "" for none.
+    Phone,
     /// Strings, at most `max_items`, each like `example`.
     List,
 }
@@ -126,6 +128,7 @@ impl From<&Setting> for SettingField {
                 field.kind = FieldType::Enum;
                 field.choices = Some(choices.to_vec());
             }
+            Kind::Phone => field.kind = FieldType::Phone,
             Kind::List { max_items, item } => {
                 field.kind = FieldType::List;
                 field.max_items = Some(max_items);
@@ -135,6 +138,9 @@ impl From<&Setting> for SettingField {
         field
     }
 }
+
+/// E.164's shape, or none (""); the number itself is checked too.
+const PHONE_PATTERN: &str = r"^(\+[1-9][0-9]{6,14})?$";
 
 /// A setting's schema in the view, or (`nullable`) in the patch.
 fn property(setting: &Setting, nullable: bool) -> Schema {
@@ -153,6 +159,9 @@ fn property(setting: &Setting, nullable: bool) -> Schema {
         Kind::Text { max_length } => property
             .schema_type(types(Type::String))
             .max_length(max_length),
+        Kind::Phone => property
+            .schema_type(types(Type::String))
+            .pattern(Some(PHONE_PATTERN)),
         Kind::Choice(choices) => {
             let mut values: Vec<serde_json::Value> = choices.iter().map(|&c| c.into()).collect();
             if nullable {
@@ -272,7 +281,9 @@ fn value_of(setting: &Setting, json: serde_json::Value) -> Result<Option<Value>,
                 )));
             }
         },
-        (Kind::Text { .. } | Kind::Choice(_), serde_json::Value::String(s)) => Value::Text(s),
+        (Kind::Text { .. } | Kind::Choice(_) | Kind::Phone, serde_json::Value::String(s)) => {
+            Value::Text(s)
+        }
         (Kind::List { .. }, serde_json::Value::Array(items)) => Value::List(
             items
                 .into_iter()
@@ -289,7 +300,7 @@ fn value_of(setting: &Setting, json: serde_json::Value) -> Result<Option<Value>,
             let expected = match kind {
                 Kind::Boolean => "a boolean",
                 Kind::Integer { .. } => "a whole number",
-                Kind::Text { .. } | Kind::Choice(_) => "a string",
+                Kind::Text { .. } | Kind::Choice(_) | Kind::Phone => "a string",
                 Kind::List { .. } => "a sequence",
             };
             return Err(refused(format!(

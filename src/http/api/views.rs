@@ -1,8 +1,9 @@
 //! What agents see of a record: the JSON the API answers.
 
 use crate::domain::callback::{
-    CallbackRecord, ClaimChange, Confirmation, Outcome, RecordingState, Status,
+    CallbackRecord, ClaimChange, Confirmation, Outcome, RecordingKind, RecordingState, Status,
 };
+use crate::domain::outbound::{CallEnd, CallState, OutboundCall, TwilioFault};
 use crate::domain::reason::Reason;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -10,16 +11,80 @@ use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
 pub struct AttemptView {
+    /// Its number, 1 for the first: `PATCH /api/v1/callbacks/{id}/attempts/{n}` corrects it.
+    pub n: usize,
     /// RFC 3339, UTC.
     pub at: String,
     pub agent: String,
+    /// The latest outcome (after any corrections).
     pub outcome: Outcome,
     pub note: Option<String>,
+    /// The calls of an attempt click-to-call logged; null for one logged
+    /// by hand.
+    pub call: Option<AttemptCallView>,
+    /// Corrections of the outcome, oldest first.
+    pub corrections: Vec<CorrectionView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptCallView {
+    /// The call to the agent's phone.
+    pub agent_call_sid: String,
+    /// The customer's leg.
+    pub customer_call_sid: Option<String>,
+    /// How long the customer was connected, in seconds.
+    pub duration_seconds: Option<u32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CorrectionView {
+    pub at: String,
+    pub agent: String,
+    /// The outcome before this correction.
+    pub from: Outcome,
+    pub note: String,
+}
+
+/// The latest click-to-call on the record, as the page follows it.
+#[derive(Serialize, ToSchema)]
+pub struct CallView {
+    /// The agent whose phone it rang.
+    pub agent: String,
+    pub started_at: String,
+    pub state: CallState,
+    /// Why it ended, once `state` is `ended`.
+    pub end: Option<CallEnd>,
+    /// The attempt it logged (`n`), once ended `logged`.
+    pub attempt: Option<usize>,
+    pub agent_call_sid: Option<String>,
+    pub customer_call_sid: Option<String>,
+    /// What Twilio answered when it refused the call (`end`:
+    /// `twilio_refused`).
+    pub twilio_error: Option<TwilioFault>,
+    pub updated_at: String,
+}
+
+impl From<&OutboundCall> for CallView {
+    fn from(c: &OutboundCall) -> Self {
+        CallView {
+            agent: c.agent.clone(),
+            started_at: c.started_at.to_string(),
+            state: c.state,
+            end: c.end,
+            attempt: c.attempt,
+            agent_call_sid: c.agent_call_sid.as_ref().map(ToString::to_string),
+            customer_call_sid: c.customer_call_sid.as_ref().map(ToString::to_string),
+            twilio_error: c.twilio_error.clone(),
+            updated_at: c.updated_at.to_string(),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct RecordingView {
     pub recording_sid: String,
+    /// The caller's request, or a recorded call back.
+    pub kind: RecordingKind,
     pub state: RecordingState,
     pub duration_seconds: Option<u32>,
     /// Path of this recording's audio, once stored.
@@ -48,6 +113,9 @@ pub enum HistoryKind {
     /// The holder's claim timed out (noted when someone else acted).
     ClaimExpired,
     Attempt,
+    /// An attempt's outcome corrected (`outcome` the new one,
+    /// `previous_outcome` the old, `attempt` which).
+    AttemptCorrected,
     Note,
     HandedOver,
     /// Completed without a logged attempt (a `reached` attempt completes
@@ -79,6 +147,12 @@ pub struct HistoryEntry {
     /// Who a hand-over went to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handed_to: Option<String>,
+    /// The attempt a correction changed (`n`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<usize>,
+    /// The outcome a correction replaced.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_outcome: Option<Outcome>,
 }
 
 impl HistoryEntry {
@@ -91,6 +165,8 @@ impl HistoryEntry {
             outcome: None,
             text: None,
             handed_to: None,
+            attempt: None,
+            previous_outcome: None,
         }
     }
 }
@@ -130,16 +206,33 @@ fn history(r: &CallbackRecord) -> Vec<HistoryEntry> {
             },
         );
     }
-    for a in &r.attempts {
+    for (i, a) in r.attempts.iter().enumerate() {
+        // The attempt as it was logged; its corrections follow.
+        let logged = a.corrections.first().map_or(a.outcome, |c| c.from);
         push(
             a.at,
             HistoryEntry {
                 agent: Some(a.agent.clone()),
-                outcome: Some(a.outcome),
+                outcome: Some(logged),
                 text: a.note.clone(),
+                attempt: Some(i + 1),
                 ..HistoryEntry::new(Some(a.at), HistoryKind::Attempt)
             },
         );
+        let mut outcomes = a.corrections.iter().skip(1).map(|c| c.from);
+        for c in &a.corrections {
+            push(
+                c.at,
+                HistoryEntry {
+                    agent: Some(c.agent.clone()),
+                    outcome: Some(outcomes.next().unwrap_or(a.outcome)),
+                    previous_outcome: Some(c.from),
+                    text: Some(c.note.clone()),
+                    attempt: Some(i + 1),
+                    ..HistoryEntry::new(Some(c.at), HistoryKind::AttemptCorrected)
+                },
+            );
+        }
     }
     for n in &r.notes {
         let kind = match n.handed_to {
@@ -225,6 +318,9 @@ pub struct CallbackView {
     /// When a completed or failed record is deleted with its recordings
     /// (the tenant's retention); null while open.
     pub expires_at: Option<String>,
+    /// The latest click-to-call on it (`POST /api/v1/callbacks/{id}/call`);
+    /// null when there was none.
+    pub call: Option<CallView>,
     pub version: u64,
     pub updated_at: String,
 }
@@ -251,11 +347,28 @@ impl From<&CallbackRecord> for CallbackView {
             attempts: r
                 .attempts
                 .iter()
-                .map(|a| AttemptView {
+                .enumerate()
+                .map(|(i, a)| AttemptView {
+                    n: i + 1,
                     at: a.at.to_string(),
                     agent: a.agent.clone(),
                     outcome: a.outcome,
                     note: a.note.clone(),
+                    call: a.call.as_ref().map(|c| AttemptCallView {
+                        agent_call_sid: c.agent_call_sid.to_string(),
+                        customer_call_sid: c.customer_call_sid.as_ref().map(ToString::to_string),
+                        duration_seconds: c.duration_seconds,
+                    }),
+                    corrections: a
+                        .corrections
+                        .iter()
+                        .map(|c| CorrectionView {
+                            at: c.at.to_string(),
+                            agent: c.agent.clone(),
+                            from: c.from,
+                            note: c.note.clone(),
+                        })
+                        .collect(),
                 })
                 .collect(),
             recordings: r
@@ -263,6 +376,7 @@ impl From<&CallbackRecord> for CallbackView {
                 .iter()
                 .map(|rec| RecordingView {
                     recording_sid: rec.sid.to_string(),
+                    kind: rec.kind,
                     state: rec.state,
                     duration_seconds: rec.duration_seconds,
                     url: (rec.state == RecordingState::Stored)
@@ -288,6 +402,7 @@ impl From<&CallbackRecord> for CallbackView {
             recordings_not_kept: r.recordings_not_kept,
             history: history(r),
             expires_at: r.expires_at.map(|t| t.to_string()),
+            call: r.call.as_ref().map(CallView::from),
             version: r.version,
             updated_at: r.updated_at.to_string(),
         }

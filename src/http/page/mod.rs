@@ -35,6 +35,7 @@ pub const ASSETS: &[(&str, &str)] = files![
     "callbacks.js",
     "list.js",
     "record.js",
+    "call.js",
     "admin.js",
     "agents.js",
     "keys.js",

@@ -1,5 +1,6 @@
 // One callback: its facts, recordings, history and what can be done now.
 import { api, explain } from './api.js';
+import { callCard, followCalls } from './call.js';
 import { attemptCount, holder, mine, slaBadge } from './callbacks.js';
 import { h, textArea, toast } from './dom.js';
 import { fmtRelative, fmtTime, label, t } from './i18n.js';
@@ -21,7 +22,8 @@ function historyOf(r) {
   return h('ol', { class: 'history', id: 'history' }, r.history.map((e) =>
     h('li', { 'data-kind': e.kind },
       e.at ? h('time', { datetime: e.at }, fmtTime(e.at)) : t('time_unknown'), ' — ',
-      label('h_', e.kind, e.agent, e.outcome && label('outcome_', e.outcome), e.handed_to),
+      label('h_', e.kind, e.agent, e.outcome && label('outcome_', e.outcome), e.handed_to,
+        e.previous_outcome && label('outcome_', e.previous_outcome), e.attempt),
       e.text ? h('div', { class: 'note' }, e.text) : null)));
 }
 
@@ -43,7 +45,7 @@ function recordings(r) {
   return h('section', { class: 'card' }, h('h3', {}, t('recordings')),
     playable.length
       ? playable.map((rec, i) => h('div', {},
-        h('span', { class: 'muted', id: `rec-${i}` }, rec.duration_seconds !== null ? t('seconds', rec.duration_seconds) : ''),
+        h('span', { class: 'muted', id: `rec-${i}` }, label('rk_', rec.kind), ' ', rec.duration_seconds !== null ? t('seconds', rec.duration_seconds) : ''),
         h('audio', { controls: true, preload: 'metadata', src: rec.url, 'aria-labelledby': `rec-${i}` })))
       : h('p', { class: 'muted' }, t('none')),
     r.recordings_not_kept ? h('p', { class: 'muted', id: 'recordings-not-kept' }, t('recordings_not_kept', r.recordings_not_kept)) : '');
@@ -110,7 +112,7 @@ function renderRecord(r) {
   shown.version = r.version;
   shown.view.render(
     h('p', {}, h('a', { href: listHash(), id: 'back' }, `← ${t('back')}`)),
-    h('h2', {}, t('record')), facts(r), recordings(r),
+    h('h2', {}, t('record')), facts(r), callCard(r, renderRecord), recordings(r),
     h('section', { class: 'card' }, h('h3', {}, t('history')), historyOf(r)),
     actions(r));
 }
@@ -119,7 +121,7 @@ function renderRecord(r) {
 // thrown away by a refresh.
 function busy() {
   return [...document.querySelectorAll('textarea')].some((el) => el.value) ||
-    document.activeElement?.tagName === 'SELECT' ||
+    ['SELECT', 'INPUT'].includes(document.activeElement?.tagName) ||
     [...document.querySelectorAll('audio')].some((a) => !a.paused);
 }
 
@@ -147,4 +149,5 @@ export async function showRecord(id) {
     return;
   }
   view.every(POLL_MS, refresh);
+  followCalls(view, refresh);
 }

@@ -24,6 +24,8 @@ function input(f, value) {
       return h('input', { id, name: f.name, type: 'checkbox', checked: value === true });
     case 'integer':
       return h('input', { id, name: f.name, type: 'number', step: 1, min: f.minimum, max: f.maximum, value });
+    case 'phone':
+      return h('input', { id, name: f.name, type: 'tel', autocomplete: 'off', value });
     case 'enum':
       return h('select', { id, name: f.name }, f.choices.map((c) => h('option', { value: c, selected: c === value }, label('o_', c))));
     case 'list':

@@ -78,3 +78,30 @@ pub struct RecordingForm {
     pub recording_url: Option<String>,
     pub recording_duration: Option<String>,
 }
+
+/// A call back's Dial action: how the customer's leg ended.
+#[derive(ToSchema)]
+#[schema(rename_all = "PascalCase")]
+pub struct CallBackDialForm {
+    /// The agent's leg.
+    pub call_sid: String,
+    /// completed, busy, no-answer, failed or canceled.
+    #[schema(example = "completed")]
+    pub dial_call_status: String,
+    /// The customer's leg.
+    pub dial_call_sid: Option<String>,
+    /// Seconds the customer was connected.
+    #[schema(example = "95")]
+    pub dial_call_duration: Option<String>,
+}
+
+/// A call's status callback.
+#[derive(ToSchema)]
+#[schema(rename_all = "PascalCase")]
+pub struct CallStatusForm {
+    pub call_sid: String,
+    /// initiated, ringing, in-progress, completed, busy, no-answer, failed
+    /// or canceled.
+    #[schema(example = "ringing")]
+    pub call_status: String,
+}

@@ -1,10 +1,12 @@
 //! The absolute URLs Twilio is sent to next. The call's state (reason,
-//! arrival, attempt, typed digits) travels in their paths, never in query
-//! strings, which API Gateway's REST API may reorder.
+//! arrival, attempt, typed digits; a call back's record, agent and start)
+//! travels in their paths, never in query strings, which API Gateway's
+//! REST API may reorder.
 
 use crate::domain::call_routing::RoutingLinks;
 use crate::domain::ids::TenantId;
 use crate::domain::ivr::{IvrContext, Links};
+use crate::domain::outbound::{CallKey, OutboundLinks};
 use crate::http::AppState;
 use crate::settings::BaseUrl;
 use jiff::Timestamp;
@@ -73,5 +75,35 @@ impl RoutingLinks for TwilioLinks {
     }
     fn queue_result(&self, arrived: Timestamp) -> String {
         self.routing("queue/result", arrived)
+    }
+}
+
+impl TwilioLinks {
+    fn outbound(&self, key: &CallKey, step: &str) -> String {
+        format!(
+            "{}/outbound/{}/{}/{}/{step}",
+            self.base, key.callback, key.agent, key.started
+        )
+    }
+}
+
+impl OutboundLinks for TwilioLinks {
+    fn answer(&self, key: &CallKey) -> String {
+        self.outbound(key, "answer")
+    }
+    fn connect(&self, key: &CallKey) -> String {
+        self.outbound(key, "connect")
+    }
+    fn dialed(&self, key: &CallKey) -> String {
+        self.outbound(key, "dialed")
+    }
+    fn customer(&self, key: &CallKey) -> String {
+        self.outbound(key, "customer")
+    }
+    fn status(&self, key: &CallKey) -> String {
+        self.outbound(key, "status")
+    }
+    fn recording(&self, key: &CallKey) -> String {
+        self.outbound(key, "recording")
     }
 }

@@ -5,5 +5,6 @@ pub mod deadline;
 pub mod forms;
 pub mod ivr;
 pub mod links;
+pub mod outbound;
 pub mod routing;
 pub mod webhook;

@@ -8,10 +8,12 @@
 //! fakes Twilio's REST API and `wav` makes the audio.
 
 mod fake_api;
+mod outbound;
 mod twiml_reader;
 mod wav;
 
 pub use fake_api::{FakeCall, FakeRecording, FakeTwilioApi, Posted, TwilioFailure};
+pub use outbound::{AgentPlay, CallBackScript, CustomerPlay};
 pub use twiml_reader::{Doc, Node};
 pub use wav::{mp3_of, tone_wav};
 
@@ -37,18 +39,29 @@ pub enum SimError {
     /// The request could not be built, sent or read.
     #[error("request failed: {0}")]
     Transport(String),
+    /// afureko answered with something Twilio would not take.
+    #[error("answered {status}: {body}")]
+    Refused { status: u16, body: String },
 }
 
 fn transport(e: impl std::fmt::Display) -> SimError {
     SimError::Transport(e.to_string())
 }
 
-/// Twilio, as far as afureko can tell: signed form POSTs to the Router.
+/// Twilio, as far as afureko can tell: signed form POSTs to the Router,
+/// in-process, or over HTTP to a running server.
+#[derive(Clone)]
 pub struct Sim {
-    router: Router,
+    transport: Transport,
     public_url: String,
     account_sid: String,
     auth_token: String,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Router(Router),
+    Http(reqwest::Client),
 }
 
 /// One call in progress; every request carries its CallSid, From and To.
@@ -57,6 +70,11 @@ pub struct Call<'a> {
     call_sid: String,
     from: String,
     to: String,
+    /// `inbound`, or `outbound-api` for a call afureko placed.
+    direction: &'static str,
+    /// A placed call's Url and StatusCallback.
+    url: Option<String>,
+    status_callback: Option<String>,
 }
 
 /// What afureko answered, as Twilio would see it.
@@ -84,9 +102,43 @@ impl Sim {
         account_sid: impl Into<String>,
         auth_token: impl Into<String>,
     ) -> Self {
+        Self::with(
+            Transport::Router(router),
+            public_url,
+            account_sid,
+            auth_token,
+        )
+    }
+
+    /// Twilio calling afureko over HTTP at `public_url` (a server on this
+    /// machine: the stand-in never leaves loopback).
+    pub fn over_http(
+        public_url: impl Into<String>,
+        account_sid: impl Into<String>,
+        auth_token: impl Into<String>,
+    ) -> Result<Self, SimError> {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(transport)?;
+        Ok(Self::with(
+            Transport::Http(client),
+            public_url,
+            account_sid,
+            auth_token,
+        ))
+    }
+
+    fn with(
+        transport: Transport,
+        public_url: impl Into<String>,
+        account_sid: impl Into<String>,
+        auth_token: impl Into<String>,
+    ) -> Self {
         let public_url: String = public_url.into();
         Sim {
-            router,
+            transport,
             public_url: public_url.trim_end_matches('/').to_owned(),
             account_sid: account_sid.into(),
             auth_token: auth_token.into(),
@@ -100,6 +152,9 @@ impl Sim {
             call_sid: call_sid.to_owned(),
             from: from.to_owned(),
             to: to.to_owned(),
+            direction: "inbound",
+            url: None,
+            status_callback: None,
         }
     }
 
@@ -122,13 +177,17 @@ impl Sim {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(params)
             .finish();
+        let router = match &self.transport {
+            Transport::Router(router) => router.clone(),
+            Transport::Http(client) => return over_http(client, url, body, signature).await,
+        };
         let mut request =
             Request::post(uri).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(signature) = signature {
             request = request.header(SIGNATURE_HEADER, signature);
         }
         let request = request.body(Body::from(body)).map_err(transport)?;
-        let Ok(response) = self.router.clone().oneshot(request).await;
+        let Ok(response) = router.oneshot(request).await;
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -144,6 +203,35 @@ impl Sim {
             body: String::from_utf8_lossy(&bytes).into_owned(),
         })
     }
+}
+
+/// A signed form POST to `url` over HTTP, as Twilio sends it.
+async fn over_http(
+    client: &reqwest::Client,
+    url: &str,
+    body: String,
+    signature: Option<String>,
+) -> Result<Reply, SimError> {
+    let mut request = client
+        .post(url)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body);
+    if let Some(signature) = signature {
+        request = request.header(SIGNATURE_HEADER, signature);
+    }
+    let response = request.send().await.map_err(transport)?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = response.text().await.map_err(transport)?;
+    Ok(Reply {
+        status,
+        content_type,
+        body,
+    })
 }
 
 fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -170,7 +258,7 @@ impl Call<'_> {
             ("Called", &self.to),
             ("CallStatus", "in-progress"),
             ("ApiVersion", "2010-04-01"),
-            ("Direction", "inbound"),
+            ("Direction", self.direction),
             ("FromCountry", "JP"),
             ("ToCountry", "JP"),
         ])

@@ -169,6 +169,11 @@ impl Doc {
         self.verb("Record")
     }
 
+    /// The first top-level `<Dial>`: its action and whom it dials.
+    pub fn dial(&self) -> Option<&Node> {
+        self.verb("Dial")
+    }
+
     /// Whether the document ends the call with `<Hangup>`.
     pub fn hangs_up(&self) -> bool {
         self.verb("Hangup").is_some()

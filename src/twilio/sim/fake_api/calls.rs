@@ -82,10 +82,19 @@ pub(super) async fn create(State(fake): State<Fake>, body: Bytes) -> Response {
         direction: "outbound-api".to_owned(),
     };
     let answer = call.json(&fake);
+    let posted = Posted { sid, params };
+    let customer_sid = fake.next_sid("CA");
     {
         let mut state = fake.lock();
-        state.calls.insert(sid.clone(), call);
-        state.created_calls.push(Posted { sid, params });
+        state.calls.insert(posted.sid.clone(), call);
+        state.created_calls.push(posted.clone());
+        if let Some((sim, script)) = state.player.clone() {
+            let played = tokio::spawn(async move {
+                let call = sim.placed(&posted);
+                script.play(&call, &customer_sid).await
+            });
+            state.playing.push(played);
+        }
     }
     fake.answer(StatusCode::CREATED, answer)
 }

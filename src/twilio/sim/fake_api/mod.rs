@@ -11,7 +11,7 @@ mod recordings;
 pub use calls::FakeCall;
 pub use recordings::FakeRecording;
 
-use super::{SimError, transport};
+use super::{CallBackScript, Sim, SimError, transport};
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -41,6 +41,10 @@ struct FakeState {
     message_failure: Option<TwilioFailure>,
     unavailable: bool,
     deletes_refused: bool,
+    /// Plays every call afureko creates, when set.
+    player: Option<(Sim, CallBackScript)>,
+    /// The calls being played.
+    playing: Vec<tokio::task::JoinHandle<Result<(), SimError>>>,
     padding: usize,
     /// SIDs handed out so far.
     sids: u64,
@@ -238,7 +242,16 @@ impl FakeTwilioApi {
     /// Serves the account `account_sid`, accepting `auth_token`, on a free
     /// port.
     pub async fn start(account_sid: &str, auth_token: &str) -> Result<Self, SimError> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on(([127, 0, 0, 1], 0).into(), account_sid, auth_token).await
+    }
+
+    /// As `start`, on `addr`.
+    pub async fn start_on(
+        addr: std::net::SocketAddr,
+        account_sid: &str,
+        auth_token: &str,
+    ) -> Result<Self, SimError> {
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(transport)?;
         let addr = listener.local_addr().map_err(transport)?;
@@ -288,6 +301,24 @@ impl FakeTwilioApi {
     /// its Url and StatusCallback to play later.
     pub fn created_calls(&self) -> Vec<Posted> {
         self.fake.lock().created_calls.clone()
+    }
+
+    /// Plays every call afureko creates from now on with `script`,
+    /// sending Twilio's requests through `sim`, as Twilio does a moment
+    /// after it answered the create.
+    pub fn play_calls(&self, sim: Sim, script: CallBackScript) {
+        self.fake.lock().player = Some((sim, script));
+    }
+
+    /// Waits for every call being played to finish; what each came to, in
+    /// the order they were created.
+    pub async fn played(&self) -> Vec<Result<(), SimError>> {
+        let playing = std::mem::take(&mut self.fake.lock().playing);
+        let mut results = Vec::new();
+        for call in playing {
+            results.push(call.await.unwrap_or_else(|e| Err(transport(e))));
+        }
+        results
     }
 
     /// Makes `Calls/{sid}.json` answer `call`.
