@@ -94,6 +94,15 @@ impl CallbackStore for StallingStore {
     ) -> Result<ReceivedPage, StoreError> {
         stall().await
     }
+    async fn count_callbacks(
+        &self,
+        _: &TenantId,
+        _: afureko::domain::callback::Status,
+        _: Option<i64>,
+        _: usize,
+    ) -> Result<usize, StoreError> {
+        stall().await
+    }
     async fn count_received(
         &self,
         _: &TenantId,

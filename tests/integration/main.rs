@@ -21,6 +21,7 @@ mod iam;
 mod idempotency;
 mod lambda;
 mod limits;
+mod lists;
 mod meter;
 mod page;
 mod races;

@@ -35,6 +35,12 @@ function input(f, value) {
   }
 }
 
+function ruleOf(f) {
+  if (f.type === 'integer' && f.minimum !== undefined && f.maximum !== undefined) return t('rule_between', f.minimum, f.maximum);
+  if (f.max_length !== undefined) return t('rule_max_chars', f.max_length);
+  return '';
+}
+
 function valueOf(f, el) {
   if (f.type === 'boolean') return el.checked;
   if (f.type === 'integer') return Number(el.value);
@@ -48,8 +54,11 @@ export const settingsPanel = {
     // The server judges every value (and says why): no browser check first.
     const form = h('form', { class: 'card', id: 'settings', novalidate: true }, h('h2', {}, t('settings')),
       current.fields.map((f) => h('p', {}, labelOf(f), ' ', input(f, current[f.name]))),
-      h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('save'))));
+      h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('save'))),
+      h('p', { class: 'error form-error', role: 'alert' }));
     const labels = Object.fromEntries(current.fields.map((f) => [f.name, fieldLabel(f)]));
+    // What a refused value should be, in the page's words.
+    const rules = Object.fromEntries(current.fields.map((f) => [f.name, ruleOf(f)]));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const change = {};
@@ -57,7 +66,7 @@ export const settingsPanel = {
         const value = valueOf(f, form.elements[f.name]);
         if (JSON.stringify(value) !== JSON.stringify(current[f.name])) change[f.name] = value;
       }
-      admin.act('PATCH', '/api/v1/settings', change, { where: 'settings', form, labels });
+      admin.act('PATCH', '/api/v1/settings', change, { where: 'settings', form, labels, rules });
     });
     return [form];
   },
