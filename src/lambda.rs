@@ -108,11 +108,10 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
     use lambda_http::lambda_runtime::{LambdaEvent, run, service_fn};
     match std::env::var("AFUREKO_LAMBDA_ROLE").as_deref() {
         Ok("sweeper") => {
-            let copier = state.copier.clone();
             let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
-                let (copier, state) = (copier.clone(), state.clone());
+                let state = state.clone();
                 async move {
-                    let answer = sweep_or_purge(&copier, &state, event.payload).await;
+                    let answer = sweeper_event(&state, &event.payload).await;
                     crate::monitoring::flush_emf();
                     answer
                 }
@@ -188,32 +187,36 @@ async fn flush_after(
     response
 }
 
-/// The sweeper's event: a batch of the table's stream (retention), or the
-/// schedule's (re-drive the dead-letter queue).
-async fn sweep_or_purge(
-    copier: &Arc<RecordingCopier>,
+/// The sweeper role. A batch of the table's stream: the recordings of the
+/// records the TTL removed, answered with the stream's partial batch
+/// response (`ReportBatchItemFailures`: the retry starts at the change that
+/// failed). The schedule's event: the re-drive of dead copy jobs, then the
+/// reconciliation of every tenant.
+pub async fn sweeper_event(
     state: &crate::http::AppState,
-    payload: serde_json::Value,
+    event: &serde_json::Value,
 ) -> Result<serde_json::Value, lambda_http::Error> {
-    if is_stream_batch(&payload) {
-        let purged = crate::calls::retention::removed_from_table(
+    if is_stream_batch(event) {
+        let batch = crate::calls::retention::removed_from_table(
             state.store.as_ref(),
             state.audio.as_ref(),
-            &payload,
+            event,
         )
-        .await?;
+        .await;
         tracing::info!(
-            records = purged.records,
-            recordings = purged.recordings,
+            records = batch.purged.records,
+            recordings = batch.purged.recordings,
+            failed_at = batch.failed_at.as_deref(),
             "expired records' recordings deleted"
         );
-        return Ok(serde_json::json!({
-            "records": purged.records,
-            "recordings": purged.recordings,
-        }));
+        let failures: Vec<_> = batch
+            .failed_at
+            .iter()
+            .map(|sequence| serde_json::json!({ "itemIdentifier": sequence }))
+            .collect();
+        return Ok(serde_json::json!({ "batchItemFailures": failures }));
     }
-    // The sweep also records the queue's depth for the metrics.
-    let report = copier.sweep(SWEEP_LIMIT).await?;
+    let report = state.copier.sweep(SWEEP_LIMIT).await?;
     let (redriven, depth) = (report.redriven, report.depth);
     tracing::info!(
         requeued = redriven.requeued,
@@ -223,12 +226,16 @@ async fn sweep_or_purge(
         dead = depth.dead,
         "sweep"
     );
+    let reconciled = state.reconciler.run_all(false).await?;
+    tracing::info!(?reconciled, "reconciliation");
     Ok(serde_json::json!({
         "requeued": redriven.requeued,
         "unreadable": redriven.unreadable,
         "waiting": depth.waiting,
         "in_flight": depth.in_flight,
         "dead": depth.dead,
+        "lost_calls_kept": reconciled.kept,
+        "lost_calls_withheld": reconciled.withheld,
     }))
 }
 

@@ -30,6 +30,7 @@
 
 pub mod accounts;
 pub mod calls;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -42,6 +43,7 @@ pub mod lambda;
 pub mod monitoring;
 pub mod notify;
 pub mod secrets;
+#[cfg(feature = "cli")]
 pub mod server;
 pub mod settings;
 pub mod startup;

@@ -1,11 +1,12 @@
 //! Wiring: configuration → stores → AppState → Router → listener.
 
+use crate::calls::reconcile::Reconciler;
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, Config, SecretKeys};
+use crate::http::AppState;
 use crate::http::limit::Limits;
 use crate::http::metrics::MetricsEndpoint;
-use crate::http::{AppState, app};
 use crate::notify::client::HookClient;
 use crate::notify::sender::Notifier;
 use crate::settings::{BaseUrl, ConfigError, MetricsToken, RateLimits};
@@ -14,19 +15,23 @@ use crate::store::audit::AuditStore;
 use crate::store::aws::{kms_client, s3_client, sdk_config, sqs_clients};
 use crate::store::copy_queue::CopyQueue;
 use crate::store::dynamo::DynamoStore;
+#[cfg(feature = "embedded")]
 use crate::store::fs::FsRecordingStore;
 use crate::store::idempotency::IdempotencyStore;
-use crate::store::key_record::{self, KEY_FILE, KeyError, KeyRecordStore, KeySource};
+#[cfg(feature = "embedded")]
+use crate::store::key_record::KEY_FILE;
+use crate::store::key_record::{self, KeyError, KeyRecordStore, KeySource};
 use crate::store::layered::Layered;
 use crate::store::notify::{EndpointStore, NotifyQueue};
+use crate::store::reconciled::ReconciledStore;
 use crate::store::s3::S3RecordingStore;
 use crate::store::sealed::{SealedEndpoints, SealedTenants};
+#[cfg(feature = "embedded")]
 use crate::store::sqlite::SqliteStore;
 use crate::store::sqs::{SqsCopyQueue, SqsNotifyQueue};
 use crate::store::tenant_cache::{self, TenantCache};
 use crate::store::{RecordingStore, Store, StoreError};
 use crate::twilio::api::{TwilioApi, TwilioApiError};
-use std::path::Path;
 use std::sync::Arc;
 
 /// The cause is the `source`, not part of the message, so a printed chain
@@ -47,6 +52,11 @@ pub enum StartupError {
     Twilio(#[from] TwilioApiError),
     #[error("cannot build the notifications' HTTP client")]
     Hooks(#[source] reqwest::Error),
+    /// A Lambda build (no `embedded` feature) runs on AWS only.
+    #[error(
+        "this build has no embedded store: set AFUREKO_TABLE and AFUREKO_BUCKET (and the copy queues) for DynamoDB, S3 and SQS"
+    )]
+    NoEmbeddedStore,
     #[error("cannot listen on {addr}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -74,13 +84,16 @@ pub struct Backend {
     /// The queue of notification deliveries: a table in the same database,
     /// also the outbox (embedded), or SQS fed by the table's stream.
     pub notify_queue: Arc<dyn NotifyQueue>,
+    /// How far each tenant's reconciliation got: in the same database.
+    pub reconciled: Arc<dyn ReconciledStore>,
 }
 
 /// The embedded default: `afureko.db`, `recordings/` and (unless a key is
 /// configured) the key file under `data_dir`; `clock` decides which records
 /// have expired.
+#[cfg(feature = "embedded")]
 pub async fn embedded(
-    data_dir: &Path,
+    data_dir: &std::path::Path,
     secrets: &SecretKeys,
     clock: Arc<dyn Clock>,
 ) -> Result<Backend, StartupError> {
@@ -98,6 +111,7 @@ pub async fn embedded(
         idempotency: store.clone(),
         agents: store.clone(),
         audit: store.clone(),
+        reconciled: store.clone(),
         queue: store.clone(),
         endpoints: sealed.endpoints,
         notify_queue: store,
@@ -177,6 +191,13 @@ pub fn state(
         public_url.as_str().to_owned(),
         clock.clone(),
     );
+    let copier = Arc::new(copier);
+    let reconciler = Reconciler::new(
+        backend.store.clone(),
+        backend.reconciled.clone(),
+        copier.clone(),
+        clock.clone(),
+    );
     AppState {
         store: backend.store.clone(),
         audio: backend.audio.clone(),
@@ -184,8 +205,9 @@ pub fn state(
         agents: backend.agents.clone(),
         audit: backend.audit.clone(),
         endpoints: backend.endpoints.clone(),
-        copier: Arc::new(copier),
+        copier,
         notifier: Arc::new(notifier),
+        reconciler: Arc::new(reconciler),
         public_url,
         clock,
         limits: Arc::new(Limits::new(limits)),
@@ -214,7 +236,8 @@ pub async fn aws(
         audio: Arc::new(S3RecordingStore::new(s3_client(sdk), target.bucket.clone())),
         idempotency: dynamo.clone(),
         agents: dynamo.clone(),
-        audit: dynamo,
+        audit: dynamo.clone(),
+        reconciled: dynamo,
         queue: Arc::new(SqsCopyQueue::new(
             sqs.clone(),
             poller.clone(),
@@ -246,6 +269,9 @@ pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
             )
             .await
         }
+        #[cfg(not(feature = "embedded"))]
+        None => Err(StartupError::NoEmbeddedStore),
+        #[cfg(feature = "embedded")]
         None => {
             let backend =
                 embedded(&config.data_dir, &config.secrets, Arc::new(SystemClock)).await?;
@@ -258,6 +284,7 @@ pub async fn backend(config: &Config) -> Result<Backend, StartupError> {
     }
 }
 
+#[cfg(feature = "cli")]
 pub async fn serve(config: Config) -> Result<(), StartupError> {
     let backend = backend(&config).await?;
     if config.public_url_defaulted {
@@ -309,7 +336,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     ));
     let served = crate::server::serve(
         listener,
-        app(state),
+        crate::http::app(state),
         crate::server::Limits::default(),
         shutdown_signal(),
     )
@@ -352,10 +379,12 @@ pub fn metrics_endpoint(token: MetricsToken) -> Option<Arc<MetricsEndpoint>> {
 
 /// How often `serve` deletes expired records: their reads already treat
 /// them as gone, so this only bounds how long their audio stays on disk.
+#[cfg(feature = "cli")]
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// `serve`'s retention sweep (the embedded store; on DynamoDB the TTL does
 /// it, and `expired_callbacks` has nothing to give).
+#[cfg(feature = "cli")]
 async fn purge_expired_every(
     store: Arc<dyn Store>,
     audio: Arc<dyn RecordingStore>,
@@ -379,6 +408,7 @@ async fn purge_expired_every(
     }
 }
 
+#[cfg(feature = "cli")]
 async fn shutdown_signal() {
     if tokio::signal::ctrl_c().await.is_err() {
         std::future::pending::<()>().await;

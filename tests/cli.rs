@@ -119,10 +119,10 @@ fn tenant_show_never_prints_the_webhook_shared_key() {
     }
 }
 
-/// A copy job received 8 times is dead; `sweep` re-drives it and says so.
+/// A copy job received `MAX_RECEIVES` times is dead; `sweep` re-drives it and says so.
 #[tokio::test]
 async fn the_sweep_re_drives_a_dead_copy_job_and_says_so() {
-    use afureko::store::copy_queue::{CopyJob, CopyQueue};
+    use afureko::store::copy_queue::{CopyJob, CopyQueue, MAX_RECEIVES};
     let cli = Cli::new();
     cli.create_acme();
     {
@@ -135,7 +135,7 @@ async fn the_sweep_re_drives_a_dead_copy_job_and_says_so() {
         .expect("a copy job");
         let now = jiff::Timestamp::now();
         queue.send(&job, now).await.unwrap();
-        for receive in 1..=8 {
+        for receive in 1..=MAX_RECEIVES {
             assert_eq!(queue.depth(now).await.unwrap().dead, 0, "{receive}");
             let got = queue
                 .receive(1, std::time::Duration::ZERO, now)
@@ -1531,4 +1531,93 @@ fn notification_endpoints_are_added_listed_and_removed() {
     );
     assert_eq!(audit[3]["counts"]["events"], 4);
     assert_eq!(audit[3]["actor"], "operator");
+}
+
+#[test]
+fn fallback_twiml_records_the_request_and_thanks_from_a_second_document() {
+    let cli = Cli::new();
+    cli.create_acme();
+    cli.ok(&[
+        "tenant",
+        "update",
+        "acme",
+        "--prompt",
+        "fallback_greeting=ただいま混み合っております。ご用件をどうぞ。",
+    ]);
+    let main = cli.ok(&["fallback-twiml", "--tenant", "acme"]);
+    assert_eq!(
+        main.stdout,
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#,
+            r#"<Say voice="Polly.Mizuki" language="ja-JP">ただいま混み合っております。ご用件をどうぞ。</Say>"#,
+            r##"<Record action="acme-thanks.xml" method="GET" maxLength="120" timeout="5" finishOnKey="#" playBeep="true" recordingStatusCallback="https://calls.example.com/twilio/acme/recording" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent"/>"##,
+            "</Response>\n"
+        )
+    );
+    let thanks = cli.ok(&["fallback-twiml", "--tenant", "acme", "--thanks"]);
+    assert_eq!(
+        thanks.stdout,
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response>"#,
+            r#"<Say voice="Polly.Mizuki" language="ja-JP">ありがとうございました。担当者より折り返しお電話いたします。失礼いたします。</Say>"#,
+            "<Hangup/></Response>\n"
+        )
+    );
+    // Another language speaks its own defaults; a TwiML Bin's URL for the thanks.
+    let english = cli.ok(&[
+        "fallback-twiml",
+        "--tenant",
+        "acme",
+        "--language",
+        "en-US",
+        "--thanks-url",
+        "https://handler.twilio.com/twiml/EH00000000000000000000000000000000",
+    ]);
+    assert!(english.stdout.contains(r#"<Say voice="Polly.Joanna" language="en-US">Thank you for calling. We are sorry: our system is busy right now."#), "{}", english.stdout);
+    assert!(english.stdout.contains(r#"<Record action="https://handler.twilio.com/twiml/EH00000000000000000000000000000000" method="GET""#));
+    let unknown = cli.run(&["fallback-twiml", "--tenant", "nobody"]);
+    assert!(!unknown.ok);
+    assert!(
+        unknown.stderr.ends_with("error: no tenant nobody\n"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+/// A call afureko never saw (the fallback URL's) leaves only its recording
+/// at Twilio: `reconcile` makes its record, reason outage, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconcile_makes_the_record_of_a_call_left_at_twilio_once() {
+    use afureko::twilio::sim::{FakeCall, FakeRecording, FakeTwilioApi, tone_wav};
+    let twilio = FakeTwilioApi::start(ACCOUNT_SID, AUTH_TOKEN).await.unwrap();
+    let cli = Cli::new();
+    cli.create_acme();
+    let (call, recording) = (
+        "CA00000000000000000000000000000011",
+        "RE00000000000000000000000000000011",
+    );
+    twilio.add_call(FakeCall::inbound(call, "+81312345678", "+81120123456"));
+    twilio.add_recording(recording, tone_wav(0.5));
+    let created = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(5);
+    twilio.list_recording(FakeRecording::record_verb(recording, call, created));
+    let reconcile = |cli: &Cli| {
+        let mut command = cli.command(&["reconcile", "--tenant", "acme"]);
+        command.env("AFUREKO_TWILIO_API_BASE", twilio.base_url());
+        let run = Run::from(command.output().expect("the binary runs"));
+        assert!(run.ok, "{}", run.stderr);
+        run.stdout
+    };
+    assert_eq!(
+        reconcile(&cli),
+        "reconcile acme: 1 recordings listed (1 pages), 0 calls had records, 1 lost calls kept, 0 withheld (no caller ID, left at Twilio), 0 skipped; complete\n"
+    );
+    assert_eq!(
+        reconcile(&cli),
+        "reconcile acme: 1 recordings listed (1 pages), 1 calls had records, 0 lost calls kept, 0 withheld (no caller ID, left at Twilio), 0 skipped; complete\n"
+    );
+    let listed = cli.ok(&["callbacks", "list", "--tenant", "acme", "--full"]);
+    let records: Vec<&str> = listed.stdout.lines().skip(1).collect();
+    assert_eq!(records.len(), 1, "{}", listed.stdout);
+    assert!(records[0].contains(" outage "), "{}", listed.stdout);
+    assert!(listed.stdout.contains("+81312345678"), "{}", listed.stdout);
 }

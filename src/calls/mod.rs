@@ -4,6 +4,7 @@
 
 pub mod intake;
 pub mod outbound;
+pub mod reconcile;
 pub mod recordings;
 pub mod retention;
 pub mod spool;

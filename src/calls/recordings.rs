@@ -127,12 +127,17 @@ pub struct SweepReport {
     pub depth: Depth,
 }
 
-/// How long a failed job waits before it is tried again: `base` times the
-/// receives so far, at most a quarter of an hour.
+/// How long a failed job waits before it is tried again: `base` (a
+/// minute by default), doubling with each receive, at most `MAX_RETRY_WAIT`.
+/// With a minute, the waits of a copy's `MAX_COPY_ATTEMPTS` tries come to
+/// 24.5 hours: a day of Twilio's media failing loses no recording.
 pub fn retry_delay(base: Duration, receives: u32) -> Duration {
-    base.saturating_mul(receives.max(1))
-        .min(Duration::from_secs(15 * 60))
+    let doublings = receives.saturating_sub(1).min(16);
+    base.saturating_mul(1 << doublings).min(MAX_RETRY_WAIT)
 }
+
+/// The longest wait between two tries (SQS hides a message 12 hours at most).
+pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(8 * 3600);
 
 /// Jobs a copier takes at once.
 pub const BATCH: usize = 10;
@@ -253,6 +258,11 @@ impl RecordingCopier {
         };
         let sid = &job.recording;
         let Some(recording) = record.recording(sid) else {
+            // Past the record's bound (`MAX_RECORDINGS`): not kept, so
+            // Twilio's copy goes unless the tenant keeps Twilio's copies.
+            if record.recordings_not_kept > 0 && tenant.settings.delete_twilio_recording {
+                return Ok(self.discard(&tenant, sid).await);
+            }
             return Ok(Worked::NothingToDo);
         };
         match recording.state {
@@ -407,6 +417,20 @@ impl RecordingCopier {
         }
     }
 
+    /// Deletes Twilio's copy of a recording no record keeps.
+    async fn discard(&self, tenant: &Tenant, sid: &RecordingSid) -> Worked {
+        match self.api.delete_recording(&tenant.twilio, sid).await {
+            Ok(()) => {
+                tracing::info!(recording_sid = %sid, "recording past the record's bound deleted at Twilio");
+                Worked::Deleted
+            }
+            Err(e) => {
+                tracing::warn!(recording_sid = %sid, error = error_chain(&e), "could not delete Twilio's copy of a recording not kept");
+                Worked::DeleteFailed { given_up: false }
+            }
+        }
+    }
+
     /// The sweeper: moves up to `limit` jobs the queue gave up on back onto
     /// it (on the embedded store also queues recordings pending a copy
     /// that have no job), and says what the queue holds.
@@ -527,13 +551,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_failed_job_waits_longer_each_time_up_to_a_quarter_hour() {
+    fn a_failed_job_waits_twice_as_long_each_time_for_about_a_day_in_all() {
         let base = Duration::from_secs(60);
         assert_eq!(retry_delay(base, 0), base);
         assert_eq!(retry_delay(base, 1), base);
-        assert_eq!(retry_delay(base, 3), Duration::from_secs(180));
-        assert_eq!(retry_delay(base, 40), Duration::from_secs(900));
+        assert_eq!(retry_delay(base, 3), Duration::from_secs(240));
+        assert_eq!(retry_delay(base, 9), Duration::from_secs(256 * 60));
+        assert_eq!(retry_delay(base, 10), MAX_RETRY_WAIT);
+        assert_eq!(retry_delay(base, 40), MAX_RETRY_WAIT);
         assert_eq!(retry_delay(Duration::ZERO, 5), Duration::ZERO);
+        // The waits between a copy's tries (docs/operations.md's schedule).
+        let waits: Duration = (1..crate::domain::callback::MAX_COPY_ATTEMPTS)
+            .map(|receives| retry_delay(base, receives))
+            .sum();
+        assert_eq!(waits, Duration::from_secs((511 + 2 * 480) * 60));
     }
 
     #[test]

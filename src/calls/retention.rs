@@ -56,43 +56,75 @@ pub async fn purge_expired(
     Ok(purged)
 }
 
-/// Handles a batch of the DynamoDB table's stream (a Lambda event): for
-/// every callback item removed, its recordings and call links go too.
-/// The template hands over only the TTL's removals; an erasure's own
-/// removal would find nothing left to delete. A failure fails the batch,
-/// which Lambda retries (every delete here may run twice).
+/// What a batch of the table's stream came to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StreamBatch {
+    pub purged: Purged,
+    /// The `SequenceNumber` of the first change that failed: Lambda retries
+    /// the batch from it (`ReportBatchItemFailures`); the changes before it
+    /// are done.
+    pub failed_at: Option<String>,
+}
+
+/// Handles a batch of the DynamoDB table's stream (a Lambda event), in
+/// order: for every callback item removed, its recordings and call links
+/// go too. The template hands over only the TTL's removals; an erasure's
+/// own removal would find nothing left to delete. At the first change that
+/// fails the rest is left for the retry (every delete here may run twice).
 pub async fn removed_from_table(
     store: &dyn Store,
     audio: &dyn RecordingStore,
     event: &serde_json::Value,
-) -> Result<Purged, StoreError> {
-    let mut purged = Purged::default();
+) -> StreamBatch {
+    let mut batch = StreamBatch::default();
     let records = event["Records"].as_array().map_or(&[][..], Vec::as_slice);
     for change in records {
-        if change["eventName"] != "REMOVE" {
-            continue;
+        if let Err(e) = purge_removed(store, audio, change, &mut batch.purged).await {
+            let sequence = change["dynamodb"]["SequenceNumber"]
+                .as_str()
+                .unwrap_or_default();
+            tracing::warn!(
+                sequence,
+                error = error_chain(&e),
+                "a removed record's recordings could not be deleted; retried from it"
+            );
+            batch.failed_at = Some(sequence.to_owned());
+            break;
         }
-        let image = &change["dynamodb"]["OldImage"];
-        if image["sk"]["S"] != "CB" {
-            continue;
-        }
-        let Some(doc) = image["doc"]["S"].as_str() else {
-            continue;
-        };
-        let record: CallbackRecord = match serde_json::from_str(doc) {
-            Ok(record) => record,
-            Err(e) => {
-                // Retrying cannot mend it: logged (without the content), skipped.
-                let key = image["pk"]["S"].as_str().unwrap_or("?");
-                tracing::error!(key, error = %crate::store::JsonProblem::from(e), "removed callback item unreadable; its recordings stay");
-                continue;
-            }
-        };
-        purged.recordings += delete_recordings(audio, &record).await?;
-        store.unlink_callback(&record).await?;
-        purged.records += 1;
     }
-    Ok(purged)
+    batch
+}
+
+/// One change of the stream.
+async fn purge_removed(
+    store: &dyn Store,
+    audio: &dyn RecordingStore,
+    change: &serde_json::Value,
+    purged: &mut Purged,
+) -> Result<(), StoreError> {
+    if change["eventName"] != "REMOVE" {
+        return Ok(());
+    }
+    let image = &change["dynamodb"]["OldImage"];
+    if image["sk"]["S"] != "CB" {
+        return Ok(());
+    }
+    let Some(doc) = image["doc"]["S"].as_str() else {
+        return Ok(());
+    };
+    let record: CallbackRecord = match serde_json::from_str(doc) {
+        Ok(record) => record,
+        Err(e) => {
+            // Retrying cannot mend it: logged (without the content), skipped.
+            let key = image["pk"]["S"].as_str().unwrap_or("?");
+            tracing::error!(key, error = %crate::store::JsonProblem::from(e), "removed callback item unreadable; its recordings stay");
+            return Ok(());
+        }
+    };
+    purged.recordings += delete_recordings(audio, &record).await?;
+    store.unlink_callback(&record).await?;
+    purged.records += 1;
+    Ok(())
 }
 
 /// What an erasure removed, counted (the audit entry keeps these).

@@ -5,7 +5,7 @@ use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::notify::EventType;
 use crate::domain::notify::endpoint::Format;
 use crate::domain::phone::Region;
-use crate::domain::prompts::PromptKey;
+use crate::domain::prompts::{Language, PromptKey};
 use crate::domain::schedule::Holiday;
 use crate::domain::settings::{Kind, SETTINGS, Setting, Value};
 use clap::{Arg, ArgAction, ArgMatches, Args, Parser, Subcommand};
@@ -101,9 +101,48 @@ pub enum Command {
     /// Read a tenant's audit trail (erasures, API keys, settings changes).
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Print the static TwiML for the Twilio number's fallback URL ("A call
+    /// comes in", primary handler fails): the tenant's apology, `<Record>`
+    /// of the request with its recording callback to afureko, then (from a
+    /// second document, `--thanks`) the thanks. Nothing in it needs afureko
+    /// during the call (docs/operations.md, "When afureko is down").
+    FallbackTwiml(FallbackArgs),
+    /// Make the records of calls left while afureko could not answer: the
+    /// recordings Twilio holds whose calls have none (reason `outage`). One
+    /// bounded run; run it again until it says complete. The scheduled
+    /// sweeper does the same on AWS.
+    Reconcile(ReconcileArgs),
     /// Add, list or remove a tenant's notification endpoints.
     #[command(subcommand)]
     Notify(NotifyCommand),
+}
+
+#[derive(Args)]
+pub struct ReconcileArgs {
+    /// One tenant; without it every tenant of the store, from where its
+    /// last run ended.
+    #[arg(long, value_parser = TenantId::parse)]
+    pub tenant: Option<TenantId>,
+    /// Look at the recordings created on this day (GMT) and after, not
+    /// only those since the last run.
+    #[arg(long, requires = "tenant")]
+    pub since: Option<Date>,
+}
+
+#[derive(Args)]
+pub struct FallbackArgs {
+    #[arg(long, value_parser = TenantId::parse)]
+    pub tenant: TenantId,
+    /// The prompts' language, when not the tenant's (its default texts).
+    #[arg(long)]
+    pub language: Option<Language>,
+    /// Print the second document instead: the thanks, and hang up.
+    #[arg(long)]
+    pub thanks: bool,
+    /// Where the second document is served: the Record's action, fetched
+    /// with GET. Default `{tenant}-thanks.xml`, beside the first.
+    #[arg(long, conflicts_with = "thanks")]
+    pub thanks_url: Option<String>,
 }
 
 #[derive(Subcommand)]

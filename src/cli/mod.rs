@@ -6,6 +6,7 @@ mod api_key;
 mod args;
 mod audit;
 mod callbacks;
+mod fallback;
 mod notify;
 mod ops;
 mod tenant;
@@ -86,6 +87,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sweep { limit } => ops::sweep(&config()?, limit).await,
         Command::Aws(AwsCommand::Init) => ops::aws_init(&config()?).await,
         Command::Aws(AwsCommand::Migrate) => ops::aws_migrate(&config()?).await,
+        Command::FallbackTwiml(args) => fallback::fallback_twiml(&config()?, args).await,
+        Command::Reconcile(args) => fallback::reconcile(&config()?, args).await,
         command => {
             let config = config()?;
             let backend = startup::backend(&config).await?;

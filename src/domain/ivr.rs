@@ -9,7 +9,7 @@ use crate::domain::prompts::PromptKey;
 use crate::domain::reason::Reason;
 use crate::domain::speech::{self, Answer};
 use crate::domain::tenant::TenantSettings;
-use crate::domain::twiml::{Gather, Prompt, Record, Say, SpeechInput, Twiml, Verb};
+use crate::domain::twiml::{Gather, Method, Prompt, Record, Say, SpeechInput, Twiml, Verb};
 use jiff::Timestamp;
 
 /// Travels with the call through every step (in the action URLs), so any
@@ -351,6 +351,7 @@ impl<'a> Ivr<'a> {
     fn record_verb(&self) -> Verb {
         Verb::Record(Record {
             action: self.links.recorded(),
+            method: Method::Post,
             max_length_seconds: self.settings.max_recording_seconds,
             timeout_seconds: RECORD_SILENCE_SECONDS,
             status_callback: self.links.recording_status(),
@@ -390,6 +391,43 @@ impl<'a> Ivr<'a> {
     fn say_text(&self, text: String) -> Say {
         say_in(self.settings, text)
     }
+}
+
+/// The record-only flow, with no question on the way: the apology, then
+/// `<Record>` of the request (`recorded` its action, fetched with
+/// `method`; `recording_status` its recordingStatusCallback). What the
+/// number's fallback URL serves while afureko is down (`afureko
+/// fallback-twiml`), and what a webhook answers when its store work runs
+/// past its budget. The record is made from the recording's callback.
+pub fn record_only(
+    settings: &TenantSettings,
+    recorded: String,
+    method: Method,
+    recording_status: String,
+) -> Twiml {
+    let apology = say_in(
+        settings,
+        settings.prompt(PromptKey::FallbackGreeting).to_owned(),
+    );
+    Twiml::new()
+        .push(Verb::Say(apology))
+        .push(Verb::Record(Record {
+            action: recorded,
+            method,
+            max_length_seconds: settings.max_recording_seconds,
+            timeout_seconds: RECORD_SILENCE_SECONDS,
+            status_callback: recording_status,
+        }))
+}
+
+/// After the recording when its record is not known (a static fallback
+/// document, a webhook past its budget): thank, promise no time, hang up.
+pub fn after_recording_no_due(settings: &TenantSettings) -> Twiml {
+    let thanks = say_in(
+        settings,
+        due::without_due(settings.prompt(PromptKey::Thanks)),
+    );
+    Twiml::new().push(Verb::Say(thanks)).push(Verb::Hangup)
 }
 
 /// After the recording: thank, say when the callback comes (`due`, the

@@ -298,6 +298,7 @@ fn reason_phrase(reason: Reason, language: Language) -> &'static str {
             Reason::QueueFull => "待ち行列が満杯だった",
             Reason::AfterHours => "営業時間外の",
             Reason::Overflow => "混雑時の",
+            Reason::Outage => "システム障害中に録音で残された",
         },
         Language::EnUs => match reason {
             Reason::Busy => "when every line was busy",
@@ -307,6 +308,7 @@ fn reason_phrase(reason: Reason, language: Language) -> &'static str {
             Reason::QueueFull => "when the queue was full",
             Reason::AfterHours => "after hours",
             Reason::Overflow => "when the lines were full",
+            Reason::Outage => "and left a recording while the system was down",
         },
     }
 }

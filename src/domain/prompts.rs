@@ -122,10 +122,12 @@ pub enum PromptKey {
     WindowChoice,
     /// Not said but sent: the caller's SMS confirmation (`domain::notify::sms`).
     SmsConfirmation,
+    /// The record-only flow's greeting: afureko is down or slow.
+    FallbackGreeting,
 }
 
 impl PromptKey {
-    pub const ALL: [PromptKey; 16] = [
+    pub const ALL: [PromptKey; 17] = [
         PromptKey::Greeting,
         PromptKey::AfterHoursGreeting,
         PromptKey::OfferCallerId,
@@ -142,6 +144,7 @@ impl PromptKey {
         PromptKey::EnterNumberSpeech,
         PromptKey::WindowChoice,
         PromptKey::SmsConfirmation,
+        PromptKey::FallbackGreeting,
     ];
 
     pub fn name(self) -> &'static str {
@@ -162,6 +165,7 @@ impl PromptKey {
             PromptKey::EnterNumberSpeech => "enter_number_speech",
             PromptKey::WindowChoice => "window_choice",
             PromptKey::SmsConfirmation => "sms_confirmation",
+            PromptKey::FallbackGreeting => "fallback_greeting",
         }
     }
 
@@ -235,6 +239,9 @@ impl PromptKey {
                     "折り返し先の電話番号を、市外局番からボタンで入力するか、お話しください。ボタンの場合は、最後にシャープを押してください。"
                 }
                 PromptKey::WindowChoice => "できるだけ早くをご希望の方は0を押してください。",
+                PromptKey::FallbackGreeting => {
+                    "お電話ありがとうございます。申し訳ございません、ただいまシステムが混み合っております。発信音のあとに、お名前と折り返し先のお電話番号、ご用件をお話しください。終わりましたらシャープを押すか、電話をお切りください。"
+                }
             },
             Language::EnUs => match self {
                 PromptKey::Greeting => {
@@ -277,6 +284,9 @@ impl PromptKey {
                     "Please say or enter the number we should call back, with its area code. If you type it, press the pound key at the end."
                 }
                 PromptKey::WindowChoice => "For a call as soon as possible, press 0.",
+                PromptKey::FallbackGreeting => {
+                    "Thank you for calling. We are sorry: our system is busy right now. After the tone, please leave your name, the number to call you back on and your request. When you are done, press the pound key or hang up."
+                }
             },
         }
     }

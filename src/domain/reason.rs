@@ -16,6 +16,9 @@ pub enum Reason {
     QueueFull,
     AfterHours,
     Overflow,
+    /// afureko could not answer the call (down, or past a webhook's
+    /// budget): the caller left a request through the record-only flow.
+    Outage,
 }
 
 impl Reason {
@@ -28,6 +31,7 @@ impl Reason {
             Reason::QueueFull => "queue-full",
             Reason::AfterHours => "after-hours",
             Reason::Overflow => "overflow",
+            Reason::Outage => "outage",
         }
     }
 }
@@ -43,6 +47,7 @@ impl FromStr for Reason {
             Reason::QueueFull,
             Reason::AfterHours,
             Reason::Overflow,
+            Reason::Outage,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
@@ -69,6 +74,7 @@ mod tests {
             "queue-opt-out",
             "after-hours",
             "overflow",
+            "outage",
         ] {
             assert_eq!(r.parse::<Reason>().unwrap().as_str(), r);
         }

@@ -148,6 +148,7 @@ pub struct ByReason {
     pub queue_full: u64,
     #[serde(rename = "after-hours")]
     pub after_hours: u64,
+    pub outage: u64,
 }
 
 impl ByReason {
@@ -161,6 +162,7 @@ impl ByReason {
             Reason::QueueOptOut => &mut self.queue_opt_out,
             Reason::QueueFull => &mut self.queue_full,
             Reason::AfterHours => &mut self.after_hours,
+            Reason::Outage => &mut self.outage,
         };
         *n += 1;
     }

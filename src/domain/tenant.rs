@@ -210,7 +210,8 @@ pub struct TenantSettings {
     pub default_region: Region,
     /// Delete Twilio's copy of a recording once ours is stored.
     pub delete_twilio_recording: bool,
-    /// The audio fetched from Twilio: WAV, or MP3 at a tenth of the size.
+    /// The audio fetched from Twilio: MP3 (new tenants), or WAV at four
+    /// times the size.
     pub recording_format: RecordingFormat,
     /// Days a completed or failed record (and its recordings) is kept
     /// after it closed; `MIN_RETENTION_DAYS..=MAX_RETENTION_DAYS`.
@@ -258,7 +259,7 @@ impl Default for TenantSettings {
             time_zone: "Asia/Tokyo".to_owned(),
             default_region: Region::JP,
             delete_twilio_recording: true,
-            recording_format: RecordingFormat::Wav,
+            recording_format: RecordingFormat::Mp3,
             retention_days: 365,
             routing: Default::default(),
             schedule: Default::default(),
@@ -554,6 +555,7 @@ mod tests {
     fn an_mp3_is_allowed_a_quarter_of_a_wav() {
         let wav = TenantSettings {
             max_recording_seconds: 120,
+            recording_format: RecordingFormat::Wav,
             ..TenantSettings::default()
         };
         let mp3 = TenantSettings {

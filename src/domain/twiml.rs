@@ -74,6 +74,23 @@ pub struct Gather {
     pub prompts: Vec<Prompt>,
 }
 
+/// How Twilio fetches an action URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Post,
+    /// For static documents (an object behind CloudFront takes no POST).
+    Get,
+}
+
+impl Method {
+    fn as_str(self) -> &'static str {
+        match self {
+            Method::Post => "POST",
+            Method::Get => "GET",
+        }
+    }
+}
+
 /// How `<Gather>` listens for speech.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpeechInput {
@@ -88,6 +105,7 @@ pub struct SpeechInput {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub action: String,
+    pub method: Method,
     pub max_length_seconds: u32,
     pub timeout_seconds: u32,
     pub status_callback: String,
@@ -264,8 +282,9 @@ fn render_verb(out: &mut String, verb: &Verb) {
         Verb::Record(r) => {
             let _ = write!(
                 out,
-                r##"<Record action="{}" method="POST" maxLength="{}" timeout="{}" finishOnKey="#" playBeep="true" recordingStatusCallback="{}" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent"/>"##,
+                r##"<Record action="{}" method="{}" maxLength="{}" timeout="{}" finishOnKey="#" playBeep="true" recordingStatusCallback="{}" recordingStatusCallbackMethod="POST" recordingStatusCallbackEvent="completed absent"/>"##,
                 escape(&r.action),
+                r.method.as_str(),
                 r.max_length_seconds,
                 r.timeout_seconds,
                 escape(&r.status_callback)
@@ -332,6 +351,7 @@ mod tests {
             })
             .push(Verb::Record(Record {
                 action: "https://x.test/done".into(),
+                method: Method::Post,
                 max_length_seconds: 120,
                 timeout_seconds: 5,
                 status_callback: "https://x.test/rec".into(),

@@ -3,8 +3,8 @@
 //! for the request log, which writes it once; the client sees no detail.
 
 use crate::accounts::AccountError;
-use crate::calls::intake::IntakeError;
 use crate::calls::outbound::{CallError, fault_of};
+use crate::calls::reconcile::ReconcileError;
 use crate::calls::stats::StatsError;
 use crate::calls::work::WorkError;
 use crate::domain::outbound::{CallRefusal, TwilioFault};
@@ -77,6 +77,9 @@ pub enum ApiError {
     /// `total` is the resource's length, for `Content-Range: bytes */total`.
     #[error("the requested range is not satisfiable")]
     RangeNotSatisfiable { total: u64 },
+    /// 503: the work did not finish in time; Twilio tries again later.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn StdError + Send + Sync>),
 }
@@ -119,6 +122,7 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, "range_not_satisfiable")
             }
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -156,11 +160,12 @@ impl From<ChangeError> for ApiError {
     }
 }
 
-impl From<IntakeError> for ApiError {
-    fn from(e: IntakeError) -> Self {
+impl From<ReconcileError> for ApiError {
+    fn from(e: ReconcileError) -> Self {
         match e {
-            IntakeError::UnknownCall(_) => ApiError::NotFound(e.to_string()),
-            IntakeError::Store(e) => e.into(),
+            ReconcileError::Store(e) => e.into(),
+            // Twilio could not say who called (logged): its retry may.
+            ReconcileError::Twilio(_) => ApiError::internal(e),
         }
     }
 }
@@ -388,6 +393,9 @@ pub enum WebhookErrors {
     #[response(status = 413, description = "Body over 64 KiB",
         example = json!(example("payload_too_large", "webhook bodies are limited to 65536 bytes")))]
     PayloadTooLarge(ErrorBody),
+    #[response(status = 503, description = "The recording callback's work ran past the webhook's budget (8 s); the TwiML routes answer the record-only flow instead",
+        example = json!(example("unavailable", "the recording could not be kept in time; try again")))]
+    Unavailable(ErrorBody),
 }
 
 /// The errors of listing callbacks.

@@ -11,6 +11,7 @@ pub mod page;
 pub mod range;
 pub mod twilio;
 
+use crate::calls::reconcile::Reconciler;
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
 use crate::deps::Deps;
@@ -50,6 +51,8 @@ pub struct AppState {
     pub copier: Arc<RecordingCopier>,
     /// Sends notifications (the endpoints' test event, here).
     pub notifier: Arc<Notifier>,
+    /// Requests left while afureko could not answer (the sweeper's).
+    pub reconciler: Arc<Reconciler>,
     pub public_url: BaseUrl,
     pub clock: Arc<dyn Clock>,
     /// Rate limits: in memory, shared by every request of this process.
@@ -236,6 +239,10 @@ pub fn app(state: AppState) -> Router {
                 async move { axum::Json(openapi.as_ref().clone()) }
             }),
         )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            twilio::deadline::within_budget,
+        ))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api::idempotency::idempotent,

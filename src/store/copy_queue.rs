@@ -43,7 +43,8 @@ pub const LEASE: Duration = Duration::from_secs(120);
 /// template.yaml and `afureko aws init`). More than the copy's own
 /// `MAX_COPY_ATTEMPTS`, so a copy that keeps failing ends on the record
 /// first, and only jobs that cannot be worked at all die.
-pub const MAX_RECEIVES: u32 = 8;
+pub const MAX_RECEIVES: u32 = 16;
+const _: () = assert!(MAX_RECEIVES > crate::domain::callback::MAX_COPY_ATTEMPTS);
 
 /// What the queue holds now (approximate on SQS).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

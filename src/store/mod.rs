@@ -18,13 +18,16 @@ pub mod aws;
 pub mod callbacks;
 pub mod copy_queue;
 pub mod dynamo;
+#[cfg(feature = "embedded")]
 pub mod fs;
 pub mod idempotency;
 pub mod key_record;
 pub mod layered;
 pub mod notify;
+pub mod reconciled;
 pub mod s3;
 pub mod sealed;
+#[cfg(feature = "embedded")]
 pub mod sqlite;
 pub mod sqs;
 pub mod tenant_cache;
@@ -78,29 +81,37 @@ pub enum StoreError {
     /// Seen to exist (a failed condition) yet not found on reading it.
     #[error("{0} exists but cannot be read")]
     Unreadable(String),
+    #[cfg(feature = "embedded")]
     #[error("SQLite failed")]
     Sqlite(#[from] rusqlite::Error),
+    #[cfg(feature = "embedded")]
     #[error("cannot open {path}", path = path.display())]
     Open {
         path: std::path::PathBuf,
         #[source]
         source: rusqlite::Error,
     },
+    #[cfg(feature = "embedded")]
     #[error("{path} was written by a newer afureko (schema {version})", path = path.display())]
     NewerSchema {
         path: std::path::PathBuf,
         version: usize,
     },
+    #[cfg(feature = "embedded")]
     #[error("the database stayed locked for 5 s")]
     Locked(#[source] rusqlite::Error),
     #[error("the store's worker thread failed")]
     Worker(#[from] tokio::task::JoinError),
+    #[cfg(feature = "embedded")]
     #[error("cannot start the SQLite writer thread")]
     WriterThread(#[source] std::io::Error),
+    #[cfg(feature = "embedded")]
     #[error("the SQLite writer thread stopped")]
     WriterStopped,
+    #[cfg(feature = "embedded")]
     #[error("a SQLite write panicked")]
     WritePanicked,
+    #[cfg(feature = "embedded")]
     /// The transaction this write shared with others did not commit.
     #[error("SQLite could not commit the write")]
     Commit(#[source] std::sync::Arc<rusqlite::Error>),

@@ -101,7 +101,8 @@ impl TenantStore for TenantCache {
     }
 }
 
-#[cfg(test)]
+// On the embedded store, which a Lambda build leaves out.
+#[cfg(all(test, feature = "embedded"))]
 mod tests {
     use super::*;
     use crate::clock::FixedClock;

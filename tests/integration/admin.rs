@@ -236,7 +236,7 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
         "max_callback_attempts": 3, "callback_sla_minutes": 240,
         "claim_timeout_minutes": 30, "retry_delay_minutes": 60,
         "retention_days": 365, "time_zone": "Asia/Tokyo",
-        "delete_twilio_recording": true, "recording_format": "wav",
+        "delete_twilio_recording": true, "recording_format": "mp3",
         "routing_mode": "overflow", "closed_now": false,
         "outbound_caller_id": "", "agent_ring_seconds": 20,
         "callback_recording": false, "reached_min_seconds": 10,

@@ -24,7 +24,7 @@ async fn recording_with_range(app: &TestApp, key: &str, id: &str, range: &str) -
 
 #[tokio::test]
 async fn range_requests_follow_rfc_9110() {
-    let app = spawn_app().await;
+    let app = spawn_on(crate::backends::Kind::Embedded, wav_settings()).await;
     let key = app.api_key().await;
     let (record, audio) = app.play_call(CALLER).await;
     let id = record.id.to_string();
@@ -57,7 +57,7 @@ async fn range_requests_follow_rfc_9110() {
 }
 
 async fn the_whole_life_of_a_callback(kind: Kind) {
-    let app = spawn_on(kind, TenantSettings::default()).await;
+    let app = spawn_on(kind, wav_settings()).await;
     let key = app.api_key().await;
     let (record, audio) = app.play_call(CALLER).await;
     let id = record.id.to_string();

@@ -10,7 +10,7 @@ use afureko::domain::tenant::TenantSettings;
 use afureko::twilio::sim::tone_wav;
 
 async fn recording_is_presigned_from_s3(kind: Kind) {
-    let app = spawn_app_on(make(kind).await, TenantSettings::default()).await;
+    let app = spawn_app_on(make(kind).await, wav_settings()).await;
     let key = app.api_key().await;
     let (record, audio) = app.play_call(CALLER).await;
     assert_eq!(record.recordings[0].state, RecordingState::Stored);
@@ -64,11 +64,7 @@ async fn a_call_on_dynalite_and_s3s_fs_stores_its_recording_in_s3() {
 #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
 async fn an_s3_outage_keeps_the_twilio_url_and_the_copier_finishes_later() {
     require(Kind::Moto);
-    let app = spawn_app_on(
-        make_with(Kind::Moto, false).await,
-        TenantSettings::default(),
-    )
-    .await;
+    let app = spawn_app_on(make_with(Kind::Moto, false).await, wav_settings()).await;
     let (sid, doc) = app.call_to_recording().await;
     let call = app.call(&sid, CALLER);
     let rec_sid = app.recording_sid();

@@ -16,6 +16,7 @@ use afureko::store::s3::{S3RecordingStore, create_bucket};
 use afureko::store::sqs::{SqsCopyQueue, SqsNotifyQueue, create_notify_queues, create_queues};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy)]
@@ -101,12 +102,24 @@ pub fn dynamo_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
 /// A fresh copy queue and dead-letter queue on moto, as `afureko aws init`
 /// makes them.
 pub async fn copy_queue(name: &str) -> SqsCopyQueue {
+    copy_queue_seen_by(name, None).await
+}
+
+/// `copy_queue`, its clients seen by `intercept`.
+async fn copy_queue_seen_by(name: &str, intercept: Option<&SharedInterceptor>) -> SqsCopyQueue {
     let moto = env("AFUREKO_TEST_MOTO_URL");
-    let (client, poller) = aws::sqs_clients(&sdk(&moto, "test", "test"));
+    let (mut client, mut poller) = aws::sqs_clients(&sdk(&moto, "test", "test"));
     let (queue, dlq) = queue_urls(&moto, name);
     create_queues(&client, &queue, &dlq)
         .await
         .expect("create queues");
+    if let Some(intercept) = intercept {
+        let with = |c: &aws_sdk_sqs::Client| {
+            let config = c.config().to_builder().interceptor(intercept.clone());
+            aws_sdk_sqs::Client::from_conf(config.build())
+        };
+        (client, poller) = (with(&client), with(&poller));
+    }
     SqsCopyQueue::new(client, poller, queue, dlq)
 }
 
@@ -147,15 +160,27 @@ pub async fn make(kind: Kind) -> TestBackend {
 
 /// `with_bucket: false` leaves the bucket missing, as in an S3 outage.
 pub async fn make_with(kind: Kind, with_bucket: bool) -> TestBackend {
-    make_inner(kind, with_bucket, None).await
+    make_inner(kind, with_bucket, None, None).await
 }
 
 /// An AWS backend whose DynamoDB and S3 clients report to `meter`.
 pub async fn make_metered(kind: Kind, meter: &Meter) -> TestBackend {
-    make_inner(kind, true, Some(meter)).await
+    make_inner(kind, true, Some(meter), None).await
 }
 
-async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> TestBackend {
+/// An AWS backend every one of whose SDK clients (DynamoDB, S3, SQS, KMS)
+/// `intercept` sees; its key record was made by a first start and read by
+/// a second, as a deployment's functions do.
+pub async fn make_seen_by(kind: Kind, intercept: SharedInterceptor) -> TestBackend {
+    make_inner(kind, true, None, Some(intercept)).await
+}
+
+async fn make_inner(
+    kind: Kind,
+    with_bucket: bool,
+    meter: Option<&Meter>,
+    intercept: Option<SharedInterceptor>,
+) -> TestBackend {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock = Arc::new(FixedClock::new(crate::helpers::NOW.parse().unwrap()));
     let name = format!("afureko-{}", uuid::Uuid::new_v4().simple());
@@ -196,11 +221,20 @@ async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> Tes
     if with_bucket {
         create_bucket(&s3, &name).await.expect("create bucket");
     }
+    let mut kms = aws::kms_client(&dynamo_sdk);
+    if let Some(intercept) = &intercept {
+        let config = dynamo.config().to_builder().interceptor(intercept.clone());
+        dynamo = aws_sdk_dynamodb::Client::from_conf(config.build());
+        let config = s3.config().to_builder().interceptor(intercept.clone());
+        s3 = aws_sdk_s3::Client::from_conf(config.build());
+        let config = kms.config().to_builder().interceptor(intercept.clone());
+        kms = aws_sdk_kms::Client::from_conf(config.build());
+    }
     let store = Arc::new(DynamoStore::new(dynamo, name.clone()).with_clock(clock.clone()));
     // Secrets sealed as deployed: moto serves KMS; dynalite gets a local key.
     let source = match kind {
         Kind::Moto => KeySource::Kms {
-            client: aws::kms_client(&dynamo_sdk),
+            client: kms,
             key_id: new_kms_key(&dynamo_sdk).await,
         },
         _ => KeySource::Env(random_key()),
@@ -208,14 +242,21 @@ async fn make_inner(kind: Kind, with_bucket: bool, meter: Option<&Meter>) -> Tes
     let sealed = startup::sealed(store.clone(), &source)
         .await
         .expect("the key record");
+    if intercept.is_some() {
+        // A second start reads the record the first one made.
+        startup::sealed(store.clone(), &source)
+            .await
+            .expect("the key record, again");
+    }
     TestBackend {
         backend: Backend {
             store: sealed.store,
             audio: Arc::new(S3RecordingStore::new(s3.clone(), name.clone())),
             idempotency: store.clone(),
             agents: store.clone(),
-            audit: store,
-            queue: Arc::new(copy_queue(&name).await),
+            audit: store.clone(),
+            reconciled: store,
+            queue: Arc::new(copy_queue_seen_by(&name, intercept.as_ref()).await),
             endpoints: sealed.endpoints,
             notify_queue: Arc::new(notify_queue(&name).await),
         },

@@ -604,8 +604,10 @@ async fn a_logged_outcome_is_corrected_without_a_second_attempt(kind: Kind) {
 async fn a_recorded_call_back_tells_the_customer_and_keeps_the_recording(kind: Kind) {
     let app = spawn_on(
         kind,
+        // WAV: the stored bytes are compared with Twilio's.
         TenantSettings {
             callback_recording: true,
+            recording_format: afureko::domain::tenant::RecordingFormat::Wav,
             ..calling()
         },
     )

@@ -31,7 +31,7 @@ fn gather_action(doc: &Doc) -> String {
 }
 
 async fn caller_accepts_their_caller_id_and_leaves_a_request(kind: Kind) {
-    let app = spawn_on(kind, TenantSettings::default()).await;
+    let app = spawn_on(kind, wav_settings()).await;
     let sid = app.call_sid();
     let call = app.call(&sid, CALLER);
 

@@ -75,6 +75,15 @@ pub fn hook_client() -> HookClient {
     .expect("the notifications' HTTP client")
 }
 
+/// A tenant that keeps WAV (new tenants get MP3): for tests whose subject
+/// is the very bytes of Twilio's WAV, or its path.
+pub fn wav_settings() -> TenantSettings {
+    TenantSettings {
+        recording_format: afureko::domain::tenant::RecordingFormat::Wav,
+        ..TenantSettings::default()
+    }
+}
+
 /// The app on the embedded store with the default settings: for tests whose
 /// subject is not the store (HTTP framing, signatures, routes). Everything
 /// that stores or reads records runs on every backend (`spawn_on`).
@@ -462,6 +471,32 @@ impl TestApp {
             .drain(Duration::ZERO, 20)
             .await
             .expect("the copy queue answers")
+    }
+
+    /// What the copy queue holds (up to 10 jobs), received, as the SQS
+    /// event Lambda hands the copier.
+    pub async fn queue_as_sqs_event(&self) -> aws_lambda_events::event::sqs::SqsEvent {
+        use afureko::clock::Clock;
+        use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+        let deliveries = self
+            .backend
+            .queue
+            .receive(10, Duration::ZERO, self.clock.now())
+            .await
+            .expect("the copy queue answers");
+        let mut event = SqsEvent::default();
+        for (n, delivery) in deliveries.iter().enumerate() {
+            let mut message = SqsMessage::default();
+            message.message_id = Some(format!("m{n}"));
+            message.receipt_handle = Some(delivery.receipt.clone());
+            message.body = delivery.job.as_ref().map(|j| j.to_json().unwrap());
+            message.attributes.insert(
+                "ApproximateReceiveCount".into(),
+                delivery.receives.to_string(),
+            );
+            event.records.push(message);
+        }
+        event
     }
 
     /// Stores a record directly, received `minutes` after NOW, on a fresh

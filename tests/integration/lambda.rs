@@ -240,7 +240,7 @@ async fn the_sweeper_role_redrives_a_dead_copy_job_on_a_scheduled_event() {
     use afureko::clock::Clock;
     use afureko::domain::callback::RecordingState;
     use afureko::store::copy_queue::MAX_RECEIVES;
-    let app = spawn_app().await;
+    let app = spawn_on(crate::backends::Kind::Embedded, wav_settings()).await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let audio = afureko::twilio::sim::tone_wav(1.0);
@@ -312,7 +312,8 @@ async fn the_sweeper_role_redrives_a_dead_copy_job_on_a_scheduled_event() {
     assert_eq!(
         report,
         serde_json::json!({
-            "requeued": 1, "unreadable": 0, "waiting": 1, "in_flight": 0, "dead": 0
+            "requeued": 1, "unreadable": 0, "waiting": 1, "in_flight": 0, "dead": 0,
+            "lost_calls_kept": 0, "lost_calls_withheld": 0
         })
     );
     // The sweeper ran on the real clock: the job is due from then.
@@ -417,7 +418,57 @@ async fn the_sweeper_role_deletes_the_recordings_of_records_the_ttl_removed() {
     let (id, body) = rest.split_once(' ').unwrap();
     assert_eq!((kind, id), ("response", "req-1"), "{body}");
     let report: serde_json::Value = serde_json::from_str(body).unwrap();
-    assert_eq!(report, serde_json::json!({"records": 1, "recordings": 1}));
+    assert_eq!(report, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(app.backend.audio.get(&key).await.unwrap(), None);
+}
+
+/// A change of the stream that fails is reported by its SequenceNumber
+/// (the template's `ReportBatchItemFailures`): Lambda retries from it, and
+/// the changes before it are done.
+#[tokio::test]
+async fn the_stream_handler_reports_the_change_that_failed() {
+    use crate::helpers::*;
+    let app = spawn_app().await;
+    let (good, _) = app.play_call(CALLER).await;
+    let key = good.latest_stored_key().unwrap().to_owned();
+    let mut bad = app.seed(TENANT, 5).await;
+    // A key the recordings folder refuses: its delete fails every time.
+    let mut recording = good.recordings[0].clone();
+    recording.storage_key = Some("../outside".into());
+    bad.recordings.push(recording);
+    let change = |sequence: &str, record: &afureko::domain::callback::CallbackRecord| {
+        serde_json::json!({
+            "eventName": "REMOVE",
+            "eventSource": "aws:dynamodb",
+            "dynamodb": {
+                "SequenceNumber": sequence,
+                "OldImage": {
+                    "sk": {"S": "CB"},
+                    "doc": {"S": serde_json::to_string(record).unwrap()},
+                },
+            },
+        })
+    };
+    let event = serde_json::json!({"Records": [change("111", &bad), change("222", &good)]});
+    let answer = afureko::lambda::sweeper_event(&app.state, &event)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "111"}]})
+    );
+    assert!(
+        app.backend.audio.get(&key).await.unwrap().is_some(),
+        "left for the retry"
+    );
+    let event = serde_json::json!({"Records": [change("222", &good), change("333", &bad)]});
+    let answer = afureko::lambda::sweeper_event(&app.state, &event)
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!({"batchItemFailures": [{"itemIdentifier": "333"}]})
+    );
     assert_eq!(app.backend.audio.get(&key).await.unwrap(), None);
 }
 
@@ -436,7 +487,7 @@ async fn the_copier_role_copies_a_batch_and_reports_the_poison_message() {
     use afureko::domain::reason::Reason;
     use aws_lambda_events::event::sqs::SqsEvent;
 
-    let app = spawn_app().await;
+    let app = spawn_on(crate::backends::Kind::Embedded, wav_settings()).await;
     app.add_tenant("demo").await;
     let recording = "RE0000000000000000000000000000e002";
     let audio = afureko::twilio::sim::tone_wav(1.0);
@@ -504,4 +555,179 @@ async fn the_copier_role_copies_a_batch_and_reports_the_poison_message() {
     assert_eq!(kept.twilio_copy, Some(TwilioCopy::Deleted));
     let key = kept.storage_key.clone().unwrap();
     assert_eq!(app.backend.audio.get(&key).await.unwrap(), Some(audio));
+}
+
+/// SAM's rust-cargolambda build runs `cargo lambda build --release` and no
+/// other cargo flag: Cargo.toml's `[package.metadata.lambda.build]` config
+/// must make that release build the lambda profile, setting by setting
+/// (docs/performance.md measures the lambda profile), and
+/// `[profile.release]` must set what cargo-lambda would otherwise set its
+/// own way, panic=abort among them: a panicking copy job is then reported
+/// as a batch item failure in both builds, not the end of the process.
+#[test]
+fn sams_release_build_is_the_lambda_profile() {
+    let manifest = include_str!("../../Cargo.toml");
+    // `key = value` lines of the `[name]` table.
+    let table = |name: &str| -> Vec<(String, String)> {
+        let start = manifest
+            .find(&format!("\n[{name}]\n"))
+            .unwrap_or_else(|| panic!("Cargo.toml has no [{name}]"));
+        manifest[start + name.len() + 4..]
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(|l| {
+                let (k, v) = l.split_once('=').unwrap();
+                (k.trim().to_owned(), v.trim().to_owned())
+            })
+            .collect()
+    };
+    let mut lambda: Vec<String> = table("profile.lambda")
+        .into_iter()
+        .filter(|(k, _)| k != "inherits")
+        .map(|(k, v)| format!("profile.release.{k}={v}"))
+        .collect();
+    for package in ["argon2", "blake2"] {
+        for (k, v) in table(&format!("profile.lambda.package.{package}")) {
+            lambda.push(format!("profile.release.package.{package}.{k}={v}"));
+        }
+    }
+    let config = &manifest[manifest
+        .find("[package.metadata.lambda.build]")
+        .expect("the build metadata")..];
+    let config = &config[config.find("config = [").expect("its config")..];
+    let entries: Vec<String> = config[..config.find("\n]").unwrap()]
+        .lines()
+        .skip(1)
+        .map(|l| l.trim().trim_end_matches(',').trim_matches('\'').to_owned())
+        .collect();
+    let mut release: Vec<String> = entries
+        .iter()
+        .filter(|e| e.starts_with("profile.release."))
+        .cloned()
+        .collect();
+    lambda.sort();
+    release.sort();
+    assert_eq!(
+        release, lambda,
+        "the metadata's config is the lambda profile"
+    );
+    assert!(
+        entries.contains(
+            &r#"target.aarch64-unknown-linux-gnu.rustflags=["-C", "target-cpu=neoverse-n1"]"#
+                .to_owned()
+        )
+    );
+    let release_profile = table("profile.release");
+    for (key, value) in [("panic", "\"unwind\""), ("lto", "false")] {
+        assert!(
+            release_profile.contains(&(key.to_owned(), value.to_owned())),
+            "[profile.release] sets {key} = {value}"
+        );
+    }
+    assert!(manifest.contains("no_default_features = true"));
+}
+
+/// A store whose upload of `poisoned` panics; others go to `inner`.
+struct PanickingUpload {
+    inner: std::sync::Arc<dyn afureko::store::RecordingStore>,
+    poisoned: String,
+}
+
+#[async_trait::async_trait]
+impl afureko::store::RecordingStore for PanickingUpload {
+    async fn put_file(
+        &self,
+        key: &str,
+        file: &std::path::Path,
+        content_type: &str,
+    ) -> Result<(), afureko::store::StoreError> {
+        assert!(!key.contains(&self.poisoned), "a bug in the upload");
+        self.inner.put_file(key, file, content_type).await
+    }
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, afureko::store::StoreError> {
+        self.inner.get(key).await
+    }
+    async fn access(
+        &self,
+        key: &str,
+    ) -> Result<Option<afureko::store::RecordingAccess>, afureko::store::StoreError> {
+        self.inner.access(key).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), afureko::store::StoreError> {
+        self.inner.delete(key).await
+    }
+}
+
+/// A copy job that panics fails alone: its message is reported (SQS gives
+/// it again, and dead-letters it after its receives), the batch's other
+/// jobs are done. With panic=unwind, as both the lambda profile and SAM's
+/// build have it (`sams_release_build_is_the_lambda_profile`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_job_that_panics_fails_alone() {
+    use crate::helpers::*;
+    let app = spawn_app().await;
+    let mut calls = Vec::new();
+    for from in ["+81311110001", "+81311110002"] {
+        let sid = app.call_sid();
+        let call = app.call(&sid, from);
+        let doc = app.ring(&call).await;
+        let doc = call.press(&doc, "1").await.unwrap().doc().unwrap();
+        let rec_sid = app.recording_sid();
+        let url = app
+            .twilio
+            .add_recording(&rec_sid, afureko::twilio::sim::tone_wav(0.5));
+        let reply = call
+            .recording_status(&doc, "completed", &rec_sid, &url, 1)
+            .await
+            .unwrap();
+        assert_eq!(reply.status, 204);
+        calls.push(sid);
+    }
+    let backend = afureko::startup::Backend {
+        audio: std::sync::Arc::new(PanickingUpload {
+            inner: app.backend.audio.clone(),
+            poisoned: calls[0].clone(),
+        }),
+        ..app.backend.clone()
+    };
+    let state = afureko::startup::state(
+        &backend,
+        afureko::settings::BaseUrl::parse("AFUREKO_PUBLIC_URL", PUBLIC_URL).unwrap(),
+        app.state.copier.api().clone(),
+        app.clock.clone(),
+        UNLIMITED,
+        crate::helpers::hook_client(),
+    );
+    let poisoned_recording = app.record(&calls[0]).await.unwrap().recordings[0]
+        .sid
+        .clone();
+    let event = app.queue_as_sqs_event().await;
+    let poisoned_message = event
+        .records
+        .iter()
+        .find(|m| {
+            afureko::store::copy_queue::CopyJob::from_json(m.body.as_deref().unwrap())
+                .is_some_and(|j| j.recording == poisoned_recording)
+        })
+        .and_then(|m| m.message_id.clone())
+        .unwrap();
+    let response =
+        afureko::lambda::copy_batch(&state.copier, event, std::time::Duration::ZERO).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, [poisoned_message.as_str()]);
+    let done = app.record(&calls[1]).await.unwrap();
+    assert_eq!(
+        done.recordings[0].state,
+        afureko::domain::callback::RecordingState::Stored
+    );
+    let poisoned = app.record(&calls[0]).await.unwrap();
+    assert_eq!(
+        poisoned.recordings[0].state,
+        afureko::domain::callback::RecordingState::PendingCopy
+    );
 }

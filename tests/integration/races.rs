@@ -34,7 +34,7 @@ fn racing_sim(app: &TestApp, race: Race, n: usize) -> Arc<Sim> {
 
 async fn one_completed_recording_delivered_at_once_is_copied_once(kind: Kind) {
     const DELIVERIES: usize = 4;
-    let app = spawn_on(kind, TenantSettings::default()).await;
+    let app = spawn_on(kind, wav_settings()).await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let audio = tone_wav(1.0);

@@ -26,7 +26,7 @@ async fn depth(app: &TestApp) -> Depth {
 /// The callback answers once the URL is kept and the job queued: no media
 /// request is made on its path, and the copier does the copy afterwards.
 async fn a_recording_callback_answers_before_the_copy_starts(kind: Kind) {
-    let app = spawn_on(kind, TenantSettings::default()).await;
+    let app = spawn_on(kind, wav_settings()).await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let audio = tone_wav(1.5);
@@ -67,7 +67,7 @@ async fn a_recording_callback_answers_before_the_copy_starts(kind: Kind) {
 }
 
 async fn a_failed_download_is_kept_retryable_and_the_copier_finishes_it(kind: Kind) {
-    let app = spawn_on(kind, TenantSettings::default()).await;
+    let app = spawn_on(kind, wav_settings()).await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let audio = tone_wav(1.5);
@@ -118,14 +118,14 @@ async fn copies_that_keep_failing_end_in_copy_failed(kind: Kind) {
         .recording_status(&doc, "completed", &rec_sid, &rec_url, 1)
         .await
         .unwrap();
-    // docs/operations.md: "up to 5 tries".
-    for _ in 1..5 {
+    // docs/operations.md: "up to 12 tries".
+    for _ in 1..12 {
         assert_eq!(app.copy_round().await, report(|r| r.copy_failed = 1));
     }
     assert_eq!(app.copy_round().await, report(|r| r.gave_up = 1));
     let record = app.record(&sid).await.unwrap();
     assert_eq!(record.recordings[0].state, RecordingState::CopyFailed);
-    assert_eq!(record.recordings[0].copy_attempts, 5);
+    assert_eq!(record.recordings[0].copy_attempts, 12);
     assert_eq!(
         record.recordings[0].twilio_url.as_deref(),
         Some(rec_url.as_str())
@@ -242,7 +242,7 @@ async fn the_media_fetch_uses_the_tenants_credentials(kind: Kind) {
 async fn recordings_longer_than_the_tenant_allows_are_refused(kind: Kind) {
     let settings = TenantSettings {
         max_recording_seconds: 5,
-        ..TenantSettings::default()
+        ..wav_settings()
     };
     assert_eq!(settings.max_recording_bytes(), 165_536);
     let app = spawn_on(kind, settings).await;
@@ -412,7 +412,7 @@ async fn a_poison_job_is_dead_lettered_and_the_sweeper_redrives_it(kind: Kind) {
 /// Twilio retries the callback and a queue may deliver a job twice: the
 /// recording is still downloaded, stored and deleted at Twilio once.
 async fn a_job_delivered_twice_is_processed_once(kind: Kind) {
-    let app = spawn_on(kind, TenantSettings::default()).await;
+    let app = spawn_on(kind, wav_settings()).await;
     let (sid, doc) = app.call_to_recording().await;
     let rec_sid = app.recording_sid();
     let audio = tone_wav(1.0);

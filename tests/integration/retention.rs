@@ -3,7 +3,7 @@
 
 use crate::backends::Kind;
 use crate::helpers::*;
-use afureko::calls::retention::{Purged, purge_expired, removed_from_table};
+use afureko::calls::retention::{Purged, StreamBatch, purge_expired, removed_from_table};
 use afureko::domain::agent::Role;
 use afureko::domain::callback::CallbackRecord;
 use afureko::domain::tenant::TenantSettings;
@@ -14,7 +14,7 @@ use serde_json::json;
 fn settings(days: u32) -> TenantSettings {
     TenantSettings {
         retention_days: days,
-        ..TenantSettings::default()
+        ..wav_settings()
     }
 }
 
@@ -195,14 +195,15 @@ async fn closed_records_past_their_retention_are_gone_from_every_read(kind: Kind
                     "doc": {"S": serde_json::to_string(&removed).unwrap()},
                 }},
             }]});
-            let purged = removed_from_table(store, audio_store, &event)
-                .await
-                .unwrap();
+            let batch = removed_from_table(store, audio_store, &event).await;
             assert_eq!(
-                purged,
-                Purged {
-                    records: 1,
-                    recordings: 1
+                batch,
+                StreamBatch {
+                    purged: Purged {
+                        records: 1,
+                        recordings: 1
+                    },
+                    failed_at: None,
                 }
             );
         }

@@ -13,7 +13,10 @@ use afureko::domain::tenant::TenantSettings;
 use afureko::twilio::sim::{Call, Doc, Node, tone_wav};
 
 fn english() -> TenantSettings {
-    TenantSettings::for_language(Language::EnUs)
+    TenantSettings {
+        recording_format: afureko::domain::tenant::RecordingFormat::Wav,
+        ..TenantSettings::for_language(Language::EnUs)
+    }
 }
 
 fn en(key: PromptKey) -> &'static str {

@@ -329,6 +329,7 @@ fn figures(plans: &[&Plan], now: Timestamp) -> Value {
             "queue-opt-out": reason(Reason::QueueOptOut),
             "queue-full": reason(Reason::QueueFull),
             "after-hours": reason(Reason::AfterHours),
+            "outage": reason(Reason::Outage),
         },
         "completed": completed,
         "failed": failed,

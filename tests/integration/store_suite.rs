@@ -76,6 +76,7 @@ macro_rules! store_suite {
                 copy_queue_leases_acks_and_dead_letters(),
                 notification_endpoints(),
                 notification_queue_leases_and_acks(),
+                reconciliation_progress_per_tenant(),
             );
         }
     };
@@ -515,6 +516,32 @@ async fn tenants_round_trip(b: &Backend) {
     assert_eq!(b.store.get_tenant(&ghost.id).await.unwrap(), None);
 }
 
+/// A tenant is reconciled from its creation on; each keeps its own
+/// progress, and the sweeper lists them without a scan.
+async fn reconciliation_progress_per_tenant(b: &Backend) {
+    let (acme, beta) = (tenant("acme"), tenant("beta"));
+    for t in [&acme, &beta] {
+        b.store.create_tenant(t).await.unwrap();
+    }
+    let created = Some(acme.created_at);
+    assert_eq!(b.reconciled.reconciled_at(&acme.id).await.unwrap(), created);
+    let later: jiff::Timestamp = "2026-11-26T03:00:00.123Z".parse().unwrap();
+    b.reconciled
+        .set_reconciled_at(&acme.id, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        b.reconciled.reconciled_at(&acme.id).await.unwrap(),
+        Some(later)
+    );
+    assert_eq!(b.reconciled.reconciled_at(&beta.id).await.unwrap(), created);
+    let ghost = TenantId::parse("ghost").unwrap();
+    assert_eq!(b.reconciled.reconciled_at(&ghost).await.unwrap(), None);
+    let mut listed = b.reconciled.reconciled_tenants().await.unwrap();
+    listed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(listed, [acme.id, beta.id]);
+}
+
 async fn recent_callbacks_are_newest_first(b: &Backend) {
     let mut calls = Vec::new();
     // Open and closed records, arriving in turn.
@@ -864,10 +891,14 @@ async fn copy_queue_leases_acks_and_dead_letters(b: &Backend) {
         q.fail(&got[0], Duration::ZERO, now).await.unwrap();
     }
     assert_eq!(
-        receives, 8,
-        "received 8 times (docs/operations.md), then dead"
+        receives, 16,
+        "received 16 times (docs/operations.md), then dead"
     );
-    assert_eq!(MAX_RECEIVES, 8, "as template.yaml's maxReceiveCount");
+    assert_eq!(MAX_RECEIVES, 16, "as template.yaml's maxReceiveCount");
+    assert!(
+        include_str!("../../template.yaml").contains("maxReceiveCount: 16"),
+        "template.yaml's maxReceiveCount"
+    );
     assert_eq!(
         q.depth(now).await.unwrap(),
         Depth {

@@ -4,7 +4,7 @@ mod recording;
 
 use crate::domain::callback_window::Occurrence;
 use crate::domain::due::Due;
-use crate::domain::ids::{CallSid, CallbackId, TenantId};
+use crate::domain::ids::{CallSid, CallbackId, RecordingSid, TenantId};
 use crate::domain::notify::{EventType, Raised};
 use crate::domain::outbound::OutboundCall;
 use crate::domain::phone::{self, E164};
@@ -207,6 +207,20 @@ pub struct ClaimEvent {
 /// DynamoDB item is at most 400 KB) however often a record changes hands.
 pub const MAX_CLAIM_EVENTS: usize = 100;
 
+/// Repeat calls kept on a record: the first ones, and in the last place
+/// the latest (a call's own later webhooks find the record through it).
+/// The rest are counted. Bounds the item however often a number calls (a
+/// robocaller, a spoofed caller ID): 20 calls are about 1.5 KB.
+pub const MAX_REPEAT_CALLS: usize = 20;
+
+/// Recordings kept on a record, the first ones; later ones are counted and
+/// not copied (each is about 0.5 KB of the item, and audio to store).
+pub const MAX_RECORDINGS: usize = 10;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallbackRecord {
     pub id: CallbackId,
@@ -222,9 +236,19 @@ pub struct CallbackRecord {
     pub received_at: Timestamp,
     pub reason: Reason,
     pub recordings: Vec<Recording>,
-    /// Later calls from the same number while this record was open.
+    /// Later calls from the same number while this record was open: the
+    /// first `MAX_REPEAT_CALLS - 1` and the latest.
     #[serde(default)]
     pub repeat_calls: Vec<RepeatCall>,
+    /// Repeat calls past `MAX_REPEAT_CALLS`, counted but not kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeat_calls_not_kept: u32,
+    /// Recordings past `MAX_RECORDINGS`, counted but not kept (nor copied).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub recordings_not_kept: u32,
+    /// The latest of those, so a retried callback is not counted twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_recording_not_kept: Option<RecordingSid>,
     pub status: Status,
     pub attempts: Vec<Attempt>,
     pub claimed_by: Option<String>,
@@ -313,6 +337,9 @@ impl CallbackRecord {
             reason: new.reason,
             recordings: Vec::new(),
             repeat_calls: Vec::new(),
+            repeat_calls_not_kept: 0,
+            recordings_not_kept: 0,
+            last_recording_not_kept: None,
             status: Status::Pending,
             attempts: Vec::new(),
             claimed_by: None,
@@ -410,16 +437,30 @@ impl CallbackRecord {
 
     /// A later call from the same number, which arrived at `arrived`,
     /// joins this record; false when it already has (a retried webhook).
+    /// Past `MAX_REPEAT_CALLS` it takes the last place, and the call it
+    /// displaces is counted in `repeat_calls_not_kept`.
     pub fn attach_call(&mut self, call_sid: CallSid, arrived: Timestamp, now: Timestamp) -> bool {
         if self.has_call(&call_sid) {
             return false;
         }
-        self.repeat_calls.push(RepeatCall {
+        let call = RepeatCall {
             call_sid,
             at: Some(arrived),
-        });
+        };
+        match self.repeat_calls.get_mut(MAX_REPEAT_CALLS - 1) {
+            Some(last) => {
+                *last = call;
+                self.repeat_calls_not_kept = self.repeat_calls_not_kept.saturating_add(1);
+            }
+            None => self.repeat_calls.push(call),
+        }
         self.updated_at = now;
         true
+    }
+
+    /// Every later call from the number, kept or only counted.
+    pub fn repeat_call_count(&self) -> u64 {
+        self.repeat_calls.len() as u64 + u64::from(self.repeat_calls_not_kept)
     }
 
     pub fn is_open(&self) -> bool {
@@ -496,6 +537,88 @@ pub(crate) mod tests {
                 at: Some(arrived)
             }]
         );
+    }
+
+    fn sid(n: u32) -> CallSid {
+        CallSid::parse(&format!("CA{n:032x}")).unwrap()
+    }
+
+    #[test]
+    fn repeat_calls_past_the_bound_keep_the_first_and_the_latest() {
+        let mut r = record();
+        let (arrived, now) = (at("2026-11-25T01:58:00Z"), at("2026-11-25T02:00:00Z"));
+        for n in 2..=31 {
+            assert!(r.attach_call(sid(n), arrived, now), "call {n}");
+        }
+        // 30 repeat calls: 2..=20 kept, 31 the latest, 21..=30 counted.
+        assert_eq!(r.repeat_calls.len(), MAX_REPEAT_CALLS);
+        assert_eq!(r.repeat_calls[18].call_sid, sid(20));
+        assert_eq!(r.repeat_calls[19].call_sid, sid(31));
+        assert_eq!(r.repeat_calls_not_kept, 10);
+        assert_eq!(r.repeat_call_count(), 30);
+        assert!(!r.attach_call(sid(31), arrived, now), "a retried webhook");
+        assert!(!r.has_call(&sid(30)), "displaced: found by its link only");
+        assert_eq!(r.repeat_call_count(), 30);
+    }
+
+    #[test]
+    fn recordings_past_the_bound_are_counted_once() {
+        let mut r = record();
+        let now = at("2026-11-25T02:00:00Z");
+        let rec = |n: u32| RecordingSid::parse(&format!("RE{n:032x}")).unwrap();
+        for n in 1..=12 {
+            let url = format!("https://api.twilio.com/{n}");
+            assert!(r.recording_completed(
+                RecordingKind::Request,
+                sid(n),
+                rec(n),
+                url,
+                Some(30),
+                now
+            ));
+        }
+        assert_eq!(r.recordings.len(), MAX_RECORDINGS);
+        assert!(r.recording(&rec(10)).is_some() && r.recording(&rec(11)).is_none());
+        assert_eq!(r.recordings_not_kept, 2);
+        let again = r.recording_completed(
+            RecordingKind::Request,
+            sid(12),
+            rec(12),
+            "u".into(),
+            Some(30),
+            now,
+        );
+        assert!(!again, "Twilio's retry of the last callback");
+        assert!(
+            !r.recording_absent(RecordingKind::Request, sid(13), rec(13), now),
+            "nothing to count"
+        );
+        assert_eq!(r.recordings_not_kept, 2);
+    }
+
+    #[test]
+    fn a_number_that_calls_hundreds_of_times_keeps_a_small_record() {
+        let mut r = record();
+        let now = at("2026-11-25T02:00:00Z");
+        for n in 2..=500 {
+            r.attach_call(sid(n), now, now);
+            let recording = RecordingSid::parse(&format!("RE{n:032x}")).unwrap();
+            let url = format!(
+                "https://api.twilio.com/2010-04-01/Accounts/AC{n:032x}/Recordings/{recording}"
+            );
+            r.recording_completed(
+                RecordingKind::Request,
+                sid(n),
+                recording,
+                url,
+                Some(120),
+                now,
+            );
+        }
+        assert_eq!((r.repeat_call_count(), r.recordings_not_kept), (499, 489));
+        let bytes = serde_json::to_vec(&r).unwrap().len();
+        // DynamoDB's limit is 400 KB; a write costs 1 WRU a KB.
+        assert!(bytes < 8 * 1024, "{bytes} bytes");
     }
 
     #[test]

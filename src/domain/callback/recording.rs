@@ -1,6 +1,6 @@
 //! A call's recordings: Twilio's copy, ours, and the copier's claim on it.
 
-use super::CallbackRecord;
+use super::{CallbackRecord, MAX_RECORDINGS};
 use crate::domain::ids::{CallSid, RecordingSid, TenantId};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -108,8 +108,9 @@ impl Recording {
     }
 }
 
-/// Recordings are retried this many times before they are given up.
-pub const MAX_COPY_ATTEMPTS: u32 = 5;
+/// Recordings are tried this many times before they are given up: with
+/// the copy queue's doubling waits, over about a day.
+pub const MAX_COPY_ATTEMPTS: u32 = 12;
 
 /// Deleting Twilio's copy is retried this many times.
 pub const MAX_DELETE_ATTEMPTS: u32 = 5;
@@ -129,7 +130,9 @@ impl CallbackRecord {
     }
 
     /// Twilio finished a recording: keep its URL at once. A repeat of the
-    /// same callback changes nothing. Returns whether the record changed.
+    /// same callback changes nothing. Past `MAX_RECORDINGS` the recording
+    /// is only counted (`recording(sid)` stays `None`: nothing to copy).
+    /// Returns whether the record changed.
     pub fn recording_completed(
         &mut self,
         kind: RecordingKind,
@@ -150,7 +153,8 @@ impl CallbackRecord {
         )
     }
 
-    /// The call ended without a recording.
+    /// The call ended without a recording. Past `MAX_RECORDINGS` there is
+    /// nothing worth counting: changes nothing.
     pub fn recording_absent(
         &mut self,
         kind: RecordingKind,
@@ -158,15 +162,26 @@ impl CallbackRecord {
         sid: RecordingSid,
         now: Timestamp,
     ) -> bool {
+        if self.recordings.len() >= MAX_RECORDINGS {
+            return false;
+        }
         self.add_recording(Recording::new(kind, call_sid, sid), now)
     }
 
-    /// Adds a recording Twilio told us of; a repeated callback changes nothing.
+    /// Adds a recording Twilio told us of, or counts it past
+    /// `MAX_RECORDINGS`; a repeated callback changes nothing.
     fn add_recording(&mut self, recording: Recording, now: Timestamp) -> bool {
-        if self.recording(&recording.sid).is_some() {
+        if self.recording(&recording.sid).is_some()
+            || self.last_recording_not_kept.as_ref() == Some(&recording.sid)
+        {
             return false;
         }
-        self.recordings.push(recording);
+        if self.recordings.len() >= MAX_RECORDINGS {
+            self.recordings_not_kept = self.recordings_not_kept.saturating_add(1);
+            self.last_recording_not_kept = Some(recording.sid);
+        } else {
+            self.recordings.push(recording);
+        }
         self.updated_at = now;
         true
     }

@@ -228,6 +228,8 @@ impl Words {
             Reason::AfterHours => "After hours",
             Reason::Overflow if ja => "受付上限",
             Reason::Overflow => "Overflow",
+            Reason::Outage if ja => "システム障害中",
+            Reason::Outage => "During an outage",
         }
     }
 

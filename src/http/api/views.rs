@@ -319,8 +319,13 @@ pub struct CallbackView {
     pub completion_note: Option<String>,
     /// Internal notes and hand-overs, oldest first.
     pub notes: Vec<NoteView>,
-    /// Later calls from the same number that joined this record.
-    pub repeat_calls: usize,
+    /// Later calls from the same number that joined this record, all of
+    /// them; the record keeps (and `history` shows) the first 19 and the
+    /// latest.
+    pub repeat_calls: u64,
+    /// Recordings past the record's first 10: not kept, and Twilio's copy
+    /// deleted as the tenant's setting says.
+    pub recordings_not_kept: u32,
     /// Arrivals, claims, attempts, notes, hand-overs and completion,
     /// oldest first.
     pub history: Vec<HistoryEntry>,
@@ -425,7 +430,8 @@ impl CallbackView {
                     handed_to: n.handed_to.clone(),
                 })
                 .collect(),
-            repeat_calls: r.repeat_calls.len(),
+            repeat_calls: r.repeat_call_count(),
+            recordings_not_kept: r.recordings_not_kept,
             history: history(r),
             expires_at: r.expires_at.map(|t| t.to_string()),
             sms: r.sms.as_ref().map(|s| SmsView {

@@ -102,7 +102,8 @@ function history(r) {
     h('div', { class: 'section-head' },
       h('h3', { id: 'history-title' }, t('history')),
       h('button', { type: 'button', id: 'play-latest', disabled: !any, onclick: playLatest }, `▶ ${t('play_latest')}`)),
-    historyOf(r));
+    historyOf(r),
+    r.recordings_not_kept ? h('p', { class: 'muted', id: 'recordings-not-kept' }, t('recordings_not_kept', r.recordings_not_kept)) : null);
 }
 
 function say(text) {

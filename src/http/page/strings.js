@@ -247,6 +247,9 @@ export const STRINGS = {
     set_number_entry: '折り返し番号の入力',
     o_dtmf: 'ボタンのみ',
     'o_dtmf-speech': 'ボタンまたは音声',
+    // Calls taken while afureko was down, the record's bounds (issue #25)
+    r_outage: 'システム障害中',
+    recordings_not_kept: 'ほかに {0} 件の録音がありましたが、1 件の記録に残すのは最初の 10 件までです。',
     // ux (#23): noticing new calls, finding a customer, safe actions, keys
     all: 'すべて',
     cancel: 'キャンセル',
@@ -561,6 +564,9 @@ export const STRINGS = {
     set_number_entry: 'Callback number entry',
     o_dtmf: 'Keypad only',
     'o_dtmf-speech': 'Keypad or speech',
+    // Calls taken while afureko was down, the record's bounds (issue #25)
+    r_outage: 'During an outage',
+    recordings_not_kept: '{0} more recordings were left: a record keeps its first 10.',
     // ux (#23): noticing new calls, finding a customer, safe actions, keys
     all: 'All',
     cancel: 'Cancel',

@@ -2,6 +2,7 @@
 //! of the recording, and Twilio's recording status callback.
 
 use crate::calls::intake::{Intake, RecordingEvent};
+use crate::calls::reconcile;
 use crate::domain::call_routing::{Incoming, route_incoming};
 use crate::domain::callback::{CallbackRecord, RecordingState};
 use crate::domain::ids::RecordingSid;
@@ -301,10 +302,12 @@ pub(super) fn recording_event(
 }
 
 /// Twilio's recordingStatusCallback: keep the URL at once and queue the
-/// copy; the copier does the rest, so the answer never waits on media.
+/// copy; the copier does the rest, so the answer never waits on media. A
+/// call afureko never saw (the fallback's record-only flow) gets its
+/// record here, from Twilio's view of the call.
 #[utoipa::path(
     post, path = "/twilio/{tenant}/recording", tag = "twilio",
-    description = "recordingStatusCallback: keeps the recording URL and queues the copy of the audio.",
+    description = "recordingStatusCallback: keeps the recording URL and queues the copy of the audio; a call afureko never saw (the fallback URL's) gets its record, reason outage.",
     params(TenantPath),
     request_body(content = RecordingForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
     responses((status = 204, description = "Taken; the copy is queued"), WebhookErrors)
@@ -317,11 +320,27 @@ pub async fn recording_status(
     let Some(event) = recording_event(&hook, &state)? else {
         return Ok(StatusCode::NO_CONTENT);
     };
-    let sid = event.sid().clone();
-    let record = Intake::new(state.store.as_ref(), &hook.tenant, state.clock.now())
-        .recording_event(&call_sid, event)
-        .await?;
-    queue_copy(&state, &record, sid).await?;
+    let now = state.clock.now();
+    // When the recording began: the call's arrival, for a call never seen.
+    let started = hook
+        .param("RecordingStartTime")
+        .and_then(|t| {
+            jiff::fmt::rfc2822::DateTimeParser::new()
+                .parse_timestamp(t)
+                .ok()
+        })
+        .filter(|t| *t <= now)
+        .unwrap_or(now);
+    reconcile::keep_recording(
+        state.store.as_ref(),
+        &state.copier,
+        &hook.tenant,
+        &call_sid,
+        event,
+        started,
+        now,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

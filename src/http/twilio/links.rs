@@ -8,10 +8,17 @@ use crate::domain::ids::TenantId;
 use crate::domain::ivr::{IvrContext, Links};
 use crate::domain::outbound::{CallKey, OutboundLinks};
 use crate::http::AppState;
+use crate::settings::BaseUrl;
 use jiff::Timestamp;
 
 pub struct TwilioLinks {
     base: String,
+}
+
+/// The recording status callback of `tenant`: also where the static
+/// fallback TwiML sends its recordings (`afureko fallback-twiml`).
+pub fn recording_status_url(public_url: &BaseUrl, tenant: &TenantId) -> String {
+    public_url.join(&format!("/twilio/{tenant}/recording"))
 }
 
 impl TwilioLinks {

@@ -10,6 +10,7 @@ use crate::domain::twiml::Twiml;
 use crate::http::AppState;
 use crate::http::error::ApiError;
 use crate::http::extract::{ApiPath, too_large};
+use crate::http::twilio::deadline::SettingsSeen;
 use crate::twilio::signature::{self, Algorithm};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -74,6 +75,7 @@ impl FromRequest<AppState> for TwilioWebhook {
             .map_or_else(|| parts.uri.path(), |pq| pq.as_str())
             .to_owned();
         let headers = std::mem::take(&mut parts.headers);
+        let seen = parts.extensions.get::<SettingsSeen>().cloned();
         let body = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(|rejection| {
@@ -119,6 +121,9 @@ impl FromRequest<AppState> for TwilioWebhook {
             return Err(ApiError::Forbidden(
                 "X-Twilio-Signature does not match this request".into(),
             ));
+        }
+        if let Some(seen) = seen {
+            seen.note(&tenant.settings);
         }
         Ok(TwilioWebhook { tenant, params })
     }

@@ -2,7 +2,7 @@
 //! what this process last linked, so an update puts only new links.
 
 use super::DynamoStore;
-use super::items::{backend, call_pk, condition_failed, s};
+use super::items::{backend, call_pk, condition_failed, n, s};
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, TenantId};
 use crate::store::StoreError;
@@ -55,13 +55,15 @@ impl LinkedCalls {
 }
 
 impl DynamoStore {
-    /// Points `call` at callback `id`, unless it points elsewhere already.
-    /// Returns the id the call belongs to.
+    /// Points `call` at callback `id`, unless it points elsewhere already;
+    /// a link with `expires_at` (epoch seconds) is the table's TTL's to
+    /// delete. Returns the id the call belongs to.
     pub(super) async fn link_call(
         &self,
         t: &TenantId,
         call: &CallSid,
         id: &str,
+        expires_at: Option<i64>,
     ) -> Result<String, StoreError> {
         let put = self
             .client
@@ -71,9 +73,13 @@ impl DynamoStore {
             .item("sk", s("CALL"))
             .item("callback_id", s(id))
             .condition_expression("attribute_not_exists(pk) OR callback_id = :id")
-            .expression_attribute_values(":id", s(id))
-            .send()
-            .await;
+            .expression_attribute_values(":id", s(id));
+        let put = match expires_at {
+            Some(at) => put.item("expires_at", n(at)),
+            None => put,
+        }
+        .send()
+        .await;
         match put {
             Ok(_) => Ok(id.to_owned()),
             Err(e) if condition_failed(&e) => self

@@ -25,6 +25,7 @@ mod notify;
 mod open_numbers;
 mod queries;
 mod received;
+mod reconciled;
 mod table;
 mod writes;
 
@@ -44,7 +45,7 @@ use super::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
-use crate::domain::callback::{CallbackRecord, Status};
+use crate::domain::callback::{CallbackRecord, MAX_REPEAT_CALLS, Status};
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
 use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
@@ -54,6 +55,10 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use call_links::LinkedCalls;
 use queries::key_pair;
 use std::sync::Arc;
+
+/// How long the link of a repeat call a record may stop naming is kept:
+/// 30 days, the TTL then deletes it.
+const LINK_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
 pub struct DynamoStore {
     client: Client,
@@ -124,7 +129,11 @@ impl TenantStore for DynamoStore {
             "attribute_not_exists(pk)",
             StoreError::AlreadyExists,
         )
-        .await
+        .await?;
+        // The sweeper reconciles the tenants with a progress item: from
+        // its creation on (nothing was lost before it).
+        use crate::store::reconciled::ReconciledStore;
+        self.set_reconciled_at(&tenant.id, tenant.created_at).await
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
@@ -178,7 +187,12 @@ impl TenantStore for DynamoStore {
 impl CallbackStore for DynamoStore {
     async fn insert_callback(&self, record: &CallbackRecord) -> Result<Inserted, StoreError> {
         let owner = self
-            .link_call(&record.tenant_id, &record.call_sid, record.id.as_str())
+            .link_call(
+                &record.tenant_id,
+                &record.call_sid,
+                record.id.as_str(),
+                None,
+            )
             .await?;
         if owner != record.id.as_str() {
             // A retried webhook: the call belongs to a record already. If a
@@ -260,9 +274,19 @@ impl CallbackStore for DynamoStore {
 
     async fn update_callback(&self, record: &CallbackRecord) -> Result<CallbackRecord, StoreError> {
         // A repeat call's link is put before the record names the call.
+        // The call in the last place may be displaced by a later one, and
+        // the record no longer names it: its link expires by itself, long
+        // after the call's own webhooks (and the reconciliation) need it.
+        let last_place = record.repeat_calls.get(MAX_REPEAT_CALLS - 1);
         for call in &self.linked.new_in(record) {
+            let expires = last_place.filter(|last| &last.call_sid == call).map(|_| {
+                record
+                    .updated_at
+                    .as_second()
+                    .saturating_add(LINK_TTL_SECONDS)
+            });
             let owner = self
-                .link_call(&record.tenant_id, call, record.id.as_str())
+                .link_call(&record.tenant_id, call, record.id.as_str(), expires)
                 .await?;
             if owner != record.id.as_str() {
                 return Err(StoreError::Conflict);

@@ -9,6 +9,7 @@ mod lists;
 mod notify;
 mod outbox;
 mod readers;
+mod reconciled;
 mod rows;
 mod schema;
 mod writer;
@@ -139,7 +140,10 @@ impl TenantStore for SqliteStore {
             "INSERT INTO tenants (id, doc) VALUES (?1, ?2) ON CONFLICT(id) DO NOTHING",
             StoreError::AlreadyExists,
         )
-        .await
+        .await?;
+        // Reconciled from its creation on: nothing was lost before it.
+        use crate::store::reconciled::ReconciledStore;
+        self.set_reconciled_at(&tenant.id, tenant.created_at).await
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {

@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 11] = [
+const MIGRATIONS: [&str; 13] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11,
+    SCHEMA_V9, SCHEMA_V10, SCHEMA_V11, SCHEMA_V12, SCHEMA_V13,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -219,6 +219,21 @@ CREATE INDEX notify_jobs_due ON notify_jobs (dead, visible_at_ms);
 CREATE TABLE notify_sweeps (
     tenant_id TEXT PRIMARY KEY,
     overdue_to_ms INTEGER NOT NULL
+);
+";
+
+/// A record's call links by record: a record keeps only its first and
+/// latest repeat calls, yet every call that joined it has a link, which
+/// goes with the record.
+const SCHEMA_V12: &str = "
+CREATE INDEX callback_calls_by_callback ON callback_calls (tenant_id, callback_id);
+";
+
+/// How far each tenant's reconciliation got (`calls::reconcile`).
+const SCHEMA_V13: &str = "
+CREATE TABLE reconciliations (
+    tenant_id TEXT PRIMARY KEY,
+    at_ms INTEGER NOT NULL
 );
 ";
 

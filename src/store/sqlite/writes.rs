@@ -227,14 +227,10 @@ pub(super) fn delete(
     Ok(Some(record))
 }
 
-/// Deletes the call links that still point at `record`.
+/// Deletes the call links that point at `record`: also those of repeat
+/// calls it no longer lists (`MAX_REPEAT_CALLS`).
 pub(super) fn unlink(conn: &Connection, record: &CallbackRecord) -> Result<(), StoreError> {
-    let (tenant, id) = (record.tenant_id.as_str(), record.id.as_str());
-    for call_sid in std::iter::once(&record.call_sid).chain(record.repeat_call_sids()) {
-        conn.prepare_cached(
-            "DELETE FROM callback_calls WHERE tenant_id = ?1 AND call_sid = ?2 AND callback_id = ?3",
-        )?
-        .execute(params![tenant, call_sid.as_str(), id])?;
-    }
+    conn.prepare_cached("DELETE FROM callback_calls WHERE tenant_id = ?1 AND callback_id = ?2")?
+        .execute(params![record.tenant_id.as_str(), record.id.as_str()])?;
     Ok(())
 }

@@ -15,7 +15,7 @@ const MAX_PAGE_SIZE: u16 = 1000;
 impl TwilioApi {
     /// Where Twilio keeps recording `sid` of `account`: the only media URL
     /// afureko fetches, whatever a request said.
-    fn recording_url(
+    pub fn recording_url(
         &self,
         account: &crate::domain::ids::AccountSid,
         sid: &RecordingSid,
