@@ -82,6 +82,14 @@ impl Destination {
     }
 }
 
+impl FromStr for Destination {
+    type Err = String;
+    /// A kept destination (E.164 or sip:), whatever the region.
+    fn from_str(s: &str) -> Result<Self, String> {
+        Destination::parse(s, Region::JP)
+    }
+}
+
 impl TryFrom<String> for Destination {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
