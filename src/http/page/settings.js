@@ -76,7 +76,7 @@ export const settingsPanel = {
     // The server judges every value (and says why): no browser check first.
     const groups = [...new Set(current.fields.map((f) => f.group))];
     const row = (f) => (f.type === 'prompts'
-      ? h('fieldset', {}, h('legend', {}, fieldLabel(f)), prompts(f, current[f.name], current.language))
+      ? h('fieldset', { id: `set-${f.name}`, name: f.name }, h('legend', {}, fieldLabel(f)), prompts(f, current[f.name], current.language))
       : h('p', {}, labelOf(f), ' ', input(f, current[f.name])));
     const form = h('form', { class: 'card', id: 'settings', novalidate: true }, h('h2', {}, t('settings')),
       groups.map((g) => h('fieldset', { id: `group-${g}` }, h('legend', {}, label('g_', g)),
