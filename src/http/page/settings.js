@@ -53,7 +53,7 @@ function input(f, value) {
     case 'enum':
       return h('select', { id, name: f.name }, f.choices.map((c) => h('option', { value: c, selected: c === value }, label('o_', c))));
     case 'list':
-      return h('textarea', { id, name: f.name, rows: f.max_items, placeholder: f.example }, value.join('\n'));
+      return h('textarea', { id, name: f.name, rows: Math.min(f.max_items, 7), placeholder: f.example }, value.join('\n'));
     default:
       return h('input', { id, name: f.name, type: 'text', maxlength: f.max_length, value });
   }
