@@ -91,6 +91,20 @@ async fn odd_settings_act_where_they_should(kind: Kind) {
     assert_eq!(stored.json()["status"], "failed");
 }
 
+/// The tenant's settings as stored.
+async fn stored(app: &TestApp) -> TenantSettings {
+    let tenant = app.backend.store.get_tenant(&app.tenant.id).await;
+    tenant.unwrap().expect("the tenant").settings
+}
+
+async fn audit(app: &TestApp) -> Vec<afureko::domain::audit::AuditEntry> {
+    app.backend
+        .audit
+        .list_audit(&app.tenant.id, 10)
+        .await
+        .unwrap()
+}
+
 /// Every setting the CLI has, through `PATCH /api/v1/settings`: kept in
 /// its domain form, read back by `GET`, audited once.
 async fn every_setting_round_trips_through_the_api(kind: Kind) {
@@ -145,18 +159,11 @@ async fn every_setting_round_trips_through_the_api(kind: Kind) {
             assert_eq!(&view[name], value, "{name}");
         }
     }
-    let stored = app
-        .backend
-        .store
-        .get_tenant(&app.tenant.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .settings;
-    assert_eq!(stored.prompts.len(), 2);
-    assert_eq!(stored.schedule.holidays.len(), 2);
-    assert_eq!(stored.routing.queue.max_queue_size, 5);
-    assert_eq!(stored.default_region.to_string(), "US");
+    let kept = stored(&app).await;
+    assert_eq!(kept.prompts.len(), 2);
+    assert_eq!(kept.schedule.holidays.len(), 2);
+    assert_eq!(kept.routing.queue.max_queue_size, 5);
+    assert_eq!(kept.default_region.to_string(), "US");
 
     // Null puts a prompt back to the language's own; empty lists and texts
     // are none: open around the clock, no holidays, nobody to dial.
@@ -184,30 +191,18 @@ async fn every_setting_round_trips_through_the_api(kind: Kind) {
     ] {
         assert_eq!(view[name], none, "{name}");
     }
-    let stored = app
-        .backend
-        .store
-        .get_tenant(&app.tenant.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .settings;
-    assert_eq!(stored.schedule.weekly, None);
-    assert_eq!(stored.routing.queue.hold_audio_url, None);
-    let audit = app
-        .backend
-        .audit
-        .list_audit(&app.tenant.id, 10)
-        .await
-        .unwrap();
-    assert_eq!(audit.len(), 2);
+    let kept = stored(&app).await;
+    assert_eq!(kept.schedule.weekly, None);
+    assert_eq!(kept.routing.queue.hold_audio_url, None);
+    let entries = audit(&app).await;
+    assert_eq!(entries.len(), 2);
     assert!(
-        audit
+        entries
             .iter()
             .all(|a| a.action == AuditAction::SettingsChanged)
     );
     // The first change named twelve settings, the second six.
-    let mut counts: Vec<u64> = audit.iter().map(|a| a.counts["settings"]).collect();
+    let mut counts: Vec<u64> = entries.iter().map(|a| a.counts["settings"]).collect();
     counts.sort();
     assert_eq!(counts, [6, 12]);
 }
@@ -255,22 +250,9 @@ async fn a_bad_value_of_any_setting_is_refused_by_name(kind: Kind) {
             .to_owned();
         assert!(message.starts_with(field), "{body}: {message}");
     }
-    let stored = app
-        .backend
-        .store
-        .get_tenant(&app.tenant.id)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(stored.settings, TenantSettings::default());
-    assert!(
-        app.backend
-            .audit
-            .list_audit(&app.tenant.id, 10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let kept = stored(&app).await;
+    assert_eq!(kept, TenantSettings::default());
+    assert!(audit(&app).await.is_empty());
 }
 
 /// An admin changes the after-hours greeting and makes today a holiday;
