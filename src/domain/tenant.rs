@@ -63,8 +63,8 @@ impl TenantError {
             TenantError::VoiceLanguage { .. }
             | TenantError::Range(_)
             | TenantError::CallbackWindows(_) => true,
-            TenantError::Routing(e) => e.names_its_field(),
-            TenantError::EmptyAuthToken
+            TenantError::Routing(_)
+            | TenantError::EmptyAuthToken
             | TenantError::TimeZone(_)
             | TenantError::PromptNeedsNumber(_)
             | TenantError::PromptCannotSayDue(_)
