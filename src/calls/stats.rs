@@ -99,7 +99,7 @@ pub async fn service_level(
         let mut query = ListQuery {
             status: Some(status),
             limit: PAGE,
-            after: None,
+            ..ListQuery::default()
         };
         loop {
             let page = deps.store.list_callbacks(&tenant.id, &query).await?;

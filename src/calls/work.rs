@@ -2,7 +2,7 @@
 //! recordings, and changes decided by the domain on the record's latest
 //! version and written only if nobody wrote since.
 
-use crate::domain::callback::{CallbackRecord, RecordingState};
+use crate::domain::callback::{CallbackRecord, RecordingState, Status};
 
 use crate::deps::Deps;
 use crate::domain::ids::{CallbackId, TenantId};
@@ -45,6 +45,76 @@ pub async fn list(
     query: &ListQuery,
 ) -> Result<Page, StoreError> {
     deps.store.list_callbacks(tenant, query).await
+}
+
+/// Counts stop here: a count this high means at least as many.
+pub const COUNT_CAP: usize = 1000;
+/// Claimed records read to count an agent's own: claims are few (each
+/// agent holds a handful, and a claim lapses).
+const MINE_READ: usize = 200;
+
+/// What an agent keeping the list open needs to notice new calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts {
+    pub pending: usize,
+    /// Pending records past their due time.
+    pub overdue: usize,
+    pub claimed: usize,
+    /// Claimed by the signed-in agent (among the first `MINE_READ` claimed
+    /// by due time); `None` for an API key.
+    pub mine: Option<usize>,
+    /// When the newest record's first call arrived: a new call changes it.
+    pub latest_received_at: Option<jiff::Timestamp>,
+}
+
+/// The tenant's open records counted, and its newest call; `login` is the
+/// signed-in agent's.
+pub async fn counts(
+    deps: Deps<'_>,
+    tenant: &TenantId,
+    login: Option<&str>,
+) -> Result<Counts, StoreError> {
+    let now = deps.clock.now().as_millisecond();
+    let store = deps.store;
+    let pending = store
+        .count_callbacks(tenant, Status::Pending, None, COUNT_CAP)
+        .await?;
+    let overdue = store
+        .count_callbacks(tenant, Status::Pending, Some(now), COUNT_CAP)
+        .await?;
+    let claimed = store
+        .count_callbacks(tenant, Status::Claimed, None, COUNT_CAP)
+        .await?;
+    let mine = match login {
+        Some(login) if claimed > 0 => {
+            let query = ListQuery {
+                status: Some(Status::Claimed),
+                limit: MINE_READ,
+                ..ListQuery::default()
+            };
+            let page = store.list_callbacks(tenant, &query).await?;
+            Some(
+                page.items
+                    .iter()
+                    .filter(|r| r.claimed_by.as_deref() == Some(login))
+                    .count(),
+            )
+        }
+        Some(_) => Some(0),
+        None => None,
+    };
+    let latest_received_at = store
+        .recent_callbacks(tenant, 1)
+        .await?
+        .first()
+        .map(|r| r.received_at);
+    Ok(Counts {
+        pending,
+        overdue,
+        claimed,
+        mine,
+        latest_received_at,
+    })
 }
 
 /// The tenant's newest `limit` records, newest call first.

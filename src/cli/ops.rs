@@ -78,9 +78,14 @@ pub async fn aws_migrate(config: &Config) -> anyhow::Result<()> {
         .migrate_open_numbers()
         .await
         .with_context(|| format!("cannot migrate table {}", target.table))?;
+    let rekeyed = store
+        .migrate_list_keys()
+        .await
+        .with_context(|| format!("cannot migrate table {}", target.table))?;
     println!(
         "table {}: {} open records indexed by number, {} closed records unindexed; \
-         {} open records hold their number, {} share it with an older open record",
+         {} open records hold their number, {} share it with an older open record; \
+         {rekeyed} records given the keys of the number search and the open orders",
         target.table, report.indexed, report.unindexed, report.guarded, report.shared
     );
     Ok(())

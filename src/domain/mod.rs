@@ -10,6 +10,7 @@ pub mod due;
 pub mod ids;
 pub mod ivr;
 mod jp_numbers;
+pub mod number_search;
 pub mod outbound;
 pub mod phone;
 pub mod prompts;

@@ -93,16 +93,7 @@ impl E164 {
     /// (`["+1", "415", "867", "5309"]`). The grouping is the numbering
     /// metadata's, which depends on the exchange, not only the area code.
     fn groups(&self, region: Region) -> Vec<String> {
-        let written = match jp_numbers::national_number(&self.0) {
-            // Japan's formats without the library's database; a number no
-            // format fits is its trunk prefix and digits, as the library
-            // would leave it (but with the prefix, so it reads back right).
-            Some(national) if region == Region::JP => Some(
-                jp_numbers::national_format(national).unwrap_or_else(|| format!("0{national}")),
-            ),
-            _ => self.format_with_library(region),
-        };
-        let Some(written) = written else {
+        let Some(written) = self.written(region) else {
             return vec![self.0.clone()];
         };
         let mut groups: Vec<String> = written
@@ -134,6 +125,60 @@ impl E164 {
             })
             .collect();
         spoken.join(group_sep)
+    }
+
+    /// The number as a caller in `region` writes it: `03-1234-5678`, or
+    /// `+1 415-867-5309` for another country's; `None` when the metadata
+    /// has no format for it.
+    fn written(&self, region: Region) -> Option<String> {
+        match jp_numbers::national_number(&self.0) {
+            // Japan's formats without the library's database; a number no
+            // format fits is its trunk prefix and digits, as the library
+            // would leave it (but with the prefix, so it reads back right).
+            Some(national) if region == Region::JP => Some(
+                jp_numbers::national_format(national).unwrap_or_else(|| format!("0{national}")),
+            ),
+            _ => self.format_with_library(region),
+        }
+    }
+
+    /// The number as people in `region` read it, for agents: the national
+    /// format for a number of `region` (`090-1111-2222`, `03-1234-5678`),
+    /// the international one otherwise (`+1 415-867-5309`). The groups are
+    /// the numbering metadata's.
+    pub fn display(&self, region: Region) -> String {
+        self.written(region).unwrap_or_else(|| self.0.clone())
+    }
+
+    /// `display` with the digits between its first and last group hidden
+    /// (`090-****-2222`, `+1 ***-***-5309`); a number of fewer groups is
+    /// masked as `masked` does.
+    pub fn display_masked(&self, region: Region) -> String {
+        let written = self.display(region);
+        let groups = written
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|g| !g.is_empty())
+            .count();
+        if groups < 3 {
+            return self.masked();
+        }
+        let mut group = 0;
+        let mut in_digits = false;
+        written
+            .chars()
+            .map(|c| {
+                if c.is_ascii_digit() {
+                    if !in_digits {
+                        group += 1;
+                        in_digits = true;
+                    }
+                    if group > 1 && group < groups { '*' } else { c }
+                } else {
+                    in_digits = false;
+                    c
+                }
+            })
+            .collect()
     }
 
     /// The national format for a number of `region`, the international one
@@ -608,6 +653,40 @@ mod tests {
             valid > 200,
             "only {valid} valid numbers: the sample is too thin"
         );
+    }
+
+    /// Agents read numbers as people in the tenant's region write them,
+    /// in the metadata's groups, and masked in the same groups.
+    #[test]
+    fn displays_in_the_regions_format() {
+        let us = Region::parse("US").unwrap();
+        for (number, region, shown, masked) in [
+            (
+                "+819011112222",
+                Region::JP,
+                "090-1111-2222",
+                "090-****-2222",
+            ),
+            ("+81312345678", Region::JP, "03-1234-5678", "03-****-5678"),
+            ("+81422221234", Region::JP, "0422-22-1234", "0422-**-1234"),
+            ("+81120123456", Region::JP, "0120-123-456", "0120-***-456"),
+            (
+                "+14158675309",
+                Region::JP,
+                "+1 415-867-5309",
+                "+1 ***-***-5309",
+            ),
+            ("+14158675309", us, "(415) 867-5309", "(415) ***-5309"),
+            ("+81312345678", us, "+81 3-1234-5678", "+81 *-****-5678"),
+        ] {
+            let number = E164::try_from(number.to_owned()).unwrap();
+            assert_eq!(number.display(region), shown, "{number} in {region}");
+            assert_eq!(
+                number.display_masked(region),
+                masked,
+                "{number} in {region}"
+            );
+        }
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub enum ApiError {
     /// a setting (`field` in the body).
     #[error("{message}")]
     BadField { field: String, message: String },
+    /// The current password given to change one's password is wrong: a
+    /// 400 about `current_password`, not a 401, as the session stays.
+    #[error("the current password is wrong")]
+    WrongPassword,
     #[error("{0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -94,6 +98,7 @@ impl ApiError {
             ApiError::BadRequest(_) | ApiError::BadField { .. } => {
                 (StatusCode::BAD_REQUEST, "bad_request")
             }
+            ApiError::WrongPassword => (StatusCode::BAD_REQUEST, "wrong_password"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -255,6 +260,7 @@ impl IntoResponse for ApiError {
             ApiError::BadField { field, .. } | ApiError::NotConfigured { field, .. } => {
                 (Some(field.clone()), None)
             }
+            ApiError::WrongPassword => (Some("current_password".to_owned()), None),
             ApiError::HeldByOther { holder } => (None, Some(holder.clone())),
             _ => (None, None),
         };
@@ -305,16 +311,19 @@ impl IntoResponse for ApiError {
 /// `field` or `holder` where present, never the message.
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// bad_request, unauthorized, forbidden, not_found, method_not_allowed,
-    /// conflict, payload_too_large, uri_too_long, too_many_requests,
-    /// invalid_state, not_configured, idempotency_key_reused,
-    /// range_not_satisfiable, twilio_error, internal.
+    /// bad_request, wrong_password (400: the current password given to
+    /// change one's own is wrong; the session stays), unauthorized,
+    /// forbidden, not_found, method_not_allowed, conflict,
+    /// payload_too_large, uri_too_long, too_many_requests, invalid_state,
+    /// not_configured, idempotency_key_reused, range_not_satisfiable,
+    /// twilio_error, internal.
     pub code: String,
     pub message: String,
     /// On a `bad_request` about one input: its name (a body's member, a
-    /// query parameter; for settings, the member of `PATCH /api/v1/settings`).
-    /// On `not_configured`: the setting that is missing
-    /// (`outbound_caller_id`, or the agent's `phone`).
+    /// query parameter; for settings, the member of `PATCH /api/v1/settings`);
+    /// `current_password` on a `wrong_password`. On `not_configured`: the
+    /// setting that is missing (`outbound_caller_id`, or the agent's
+    /// `phone`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "max_recording_seconds")]
     pub field: Option<String>,
@@ -373,6 +382,17 @@ pub enum ListErrors {
     #[response(status = 400, description = "Bad filter, limit or cursor",
         example = json!(example("bad_request", "limit must be between 1 and 200, got 0")))]
     BadRequest(ErrorBody),
+    #[response(status = 401, description = "No or bad API key or session",
+        example = json!(example("unauthorized", "the API key is not valid")))]
+    Unauthorized(ErrorBody),
+    #[response(status = 403, description = "A password still to change",
+        example = json!(example("forbidden", "choose a new password first: POST /api/v1/me/password")))]
+    Forbidden(ErrorBody),
+}
+
+/// The errors of counting callbacks.
+#[derive(IntoResponses)]
+pub enum CountErrors {
     #[response(status = 401, description = "No or bad API key or session",
         example = json!(example("unauthorized", "the API key is not valid")))]
     Unauthorized(ErrorBody),

@@ -154,7 +154,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(twilio::ivr::window))
         .routes(routes!(twilio::ivr::recorded))
         .routes(routes!(twilio::ivr::recording_status))
-        .routes(routes!(api::handlers::list_callbacks))
+        .routes(routes!(api::lists::list_callbacks))
         .routes(routes!(
             api::handlers::get_callback,
             api::erase::erase_callback
@@ -193,6 +193,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(twilio::outbound::recording))
         .routes(routes!(api::stats::get_stats))
         .routes(routes!(api::stats::export_records))
+        .routes(routes!(api::lists::counts))
         .routes(routes!(page::root))
         .routes(routes!(page::index))
         .routes(routes!(page::asset))

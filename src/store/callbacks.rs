@@ -5,7 +5,9 @@
 use super::StoreError;
 use crate::domain::callback::{CallbackRecord, Status};
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
+use crate::domain::number_search::NumberSearch;
 use crate::domain::phone::E164;
+use crate::domain::reason::Reason;
 use async_trait::async_trait;
 use jiff::Timestamp;
 
@@ -38,26 +40,98 @@ pub enum Opened {
     Created(CallbackRecord),
 }
 
-/// Where a page of the due-ordered list ended: the last item's due time
-/// and id. Keyset pagination, so pages stay right while records change.
+/// Where a page of a list ended: the last item's place in the list's
+/// order and its id. Keyset pagination, so pages stay right while records
+/// change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListPosition {
-    pub due_at_ms: i64,
+    /// The time the list is ordered by: the due time (`ListBy::Due`,
+    /// `DueDesc`), else when the first call arrived.
+    pub at_ms: i64,
+    /// The attempts logged (`ListBy::Attempts`; 0 for the other orders).
+    pub attempts: u32,
     pub id: String,
 }
 
-#[derive(Debug, Clone)]
+/// Which records a list holds, in which order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ListBy {
+    /// Oldest due first, ties by id.
+    #[default]
+    Due,
+    /// Latest due first: a closed list's newest records lead.
+    DueDesc,
+    /// Open records (pending or claimed), oldest call first: who waited longest.
+    Received,
+    /// Open records, most attempts first (those about to fail), then oldest call.
+    Attempts,
+    /// The records whose callback number ends in the search's digits,
+    /// newest call first.
+    Number(NumberSearch),
+}
+
+/// Due times a list keeps, in ms: `from` (inclusive) to `before`. A due
+/// filter keeps open records only: a closed record is due no more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DueRange {
+    pub from: Option<i64>,
+    pub before: Option<i64>,
+}
+
+impl DueRange {
+    pub fn contains(&self, due_ms: i64) -> bool {
+        self.from.is_none_or(|f| due_ms >= f) && self.before.is_none_or(|b| due_ms < b)
+    }
+}
+
+/// What else a record must be to be listed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListFilter {
+    pub reason: Option<Reason>,
+    pub due: Option<DueRange>,
+    /// Only records a later call joined.
+    pub repeat: bool,
+}
+
+impl ListFilter {
+    /// Whether `record` passes (the status and the order's own rules aside).
+    pub fn keeps(&self, record: &CallbackRecord) -> bool {
+        self.reason.is_none_or(|r| record.reason == r)
+            && (!self.repeat || !record.repeat_calls.is_empty())
+            && self
+                .due
+                .is_none_or(|d| record.is_open() && d.contains(record.due_at.as_millisecond()))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct ListQuery {
     pub status: Option<Status>,
+    pub by: ListBy,
+    pub filter: ListFilter,
     pub limit: usize,
     /// Start after this position (exclusive).
     pub after: Option<ListPosition>,
 }
 
+impl ListQuery {
+    /// Whether `record` belongs in this list: its status, its order's
+    /// rules and the filter.
+    pub fn keeps(&self, record: &CallbackRecord) -> bool {
+        let order_keeps = match &self.by {
+            ListBy::Due | ListBy::DueDesc => true,
+            ListBy::Received | ListBy::Attempts => record.is_open(),
+            ListBy::Number(search) => search.matches(&record.callback_number),
+        };
+        self.status.is_none_or(|s| record.status == s) && order_keeps && self.filter.keeps(record)
+    }
+}
+
 #[derive(Debug)]
 pub struct Page {
     pub items: Vec<CallbackRecord>,
-    /// Set when more items may follow.
+    /// Set when more items may follow. A filtered list may end a page
+    /// early (even with no items) and still have more.
     pub next: Option<ListPosition>,
 }
 
@@ -98,12 +172,24 @@ pub struct ReceivedPage {
 }
 
 impl ListPosition {
-    pub fn of(record: &CallbackRecord) -> Self {
+    /// `record`'s place in a list ordered `by`.
+    pub fn of(record: &CallbackRecord, by: &ListBy) -> Self {
+        let (at, attempts) = match by {
+            ListBy::Due | ListBy::DueDesc => (record.due_at, 0),
+            ListBy::Received | ListBy::Number(_) => (record.received_at, 0),
+            ListBy::Attempts => (record.received_at, attempts_of(record)),
+        };
         ListPosition {
-            due_at_ms: record.due_at.as_millisecond(),
+            at_ms: at.as_millisecond(),
+            attempts,
             id: record.id.to_string(),
         }
     }
+}
+
+/// The attempts of a record, as the lists order them.
+pub fn attempts_of(record: &CallbackRecord) -> u32 {
+    u32::try_from(record.attempts.len()).unwrap_or(u32::MAX)
 }
 
 #[async_trait]
@@ -152,13 +238,24 @@ pub trait CallbackStore: Send + Sync {
         tenant: &TenantId,
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError>;
-    /// The tenant's records, oldest due first (ties by id), optionally of
-    /// one status, starting after `query.after`.
+    /// A page of the tenant's records `query` keeps, in its order,
+    /// starting after `query.after`. Unfiltered lists fill their pages;
+    /// a filtered one reads a bounded number of records a page and may
+    /// end it early.
     async fn list_callbacks(
         &self,
         tenant: &TenantId,
         query: &ListQuery,
     ) -> Result<Page, StoreError>;
+    /// How many of the tenant's records have `status` (and are due before
+    /// `due_before`, in ms, when set), counting up to `cap`.
+    async fn count_callbacks(
+        &self,
+        tenant: &TenantId,
+        status: Status,
+        due_before: Option<i64>,
+        cap: usize,
+    ) -> Result<usize, StoreError>;
     /// The tenant's records received in a period, oldest first: read
     /// through an index on arrival time, never the rest of the history.
     async fn received_callbacks(

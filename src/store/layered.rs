@@ -7,7 +7,7 @@ use super::{
     Store, StoreError, TenantStore,
 };
 use crate::domain::api_key::ApiKey;
-use crate::domain::callback::CallbackRecord;
+use crate::domain::callback::{CallbackRecord, Status};
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
 use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
@@ -125,6 +125,18 @@ impl CallbackStore for Layered {
         query: &ListQuery,
     ) -> Result<Page, StoreError> {
         self.store.list_callbacks(tenant, query).await
+    }
+
+    async fn count_callbacks(
+        &self,
+        tenant: &TenantId,
+        status: Status,
+        due_before: Option<i64>,
+        cap: usize,
+    ) -> Result<usize, StoreError> {
+        self.store
+            .count_callbacks(tenant, status, due_before, cap)
+            .await
     }
 
     async fn received_callbacks(

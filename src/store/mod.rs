@@ -30,8 +30,8 @@ pub mod tenants;
 
 pub use api_keys::ApiKeyStore;
 pub use callbacks::{
-    CallbackStore, Inserted, ListPosition, ListQuery, Opened, Page, ReceivedPage, ReceivedPosition,
-    ReceivedQuery, modify_callback, open_by_lookups,
+    CallbackStore, DueRange, Inserted, ListBy, ListFilter, ListPosition, ListQuery, Opened, Page,
+    ReceivedPage, ReceivedPosition, ReceivedQuery, attempts_of, modify_callback, open_by_lookups,
 };
 pub use tenants::TenantStore;
 

@@ -3,12 +3,14 @@
 // scripts/browser-test against `afureko serve` on a seeded store.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 
 const BASE = process.env.AFUREKO_URL;
 const SHOTS = process.env.SCREENSHOTS;
 const INITIAL = process.env.INITIAL_PASSWORD;
-assert.ok(BASE && SHOTS && INITIAL, 'AFUREKO_URL, SCREENSHOTS and INITIAL_PASSWORD are set');
+const BIN = process.env.AFUREKO_BIN;
+assert.ok(BASE && SHOTS && INITIAL && BIN, 'AFUREKO_URL, SCREENSHOTS, INITIAL_PASSWORD and AFUREKO_BIN are set');
 mkdirSync(SHOTS, { recursive: true });
 
 // Nothing may leave the machine: no background, update or sync traffic.
@@ -33,8 +35,8 @@ async function step(name, run) {
   }
 }
 
-/** Signs in with the initial password and chooses a new one. */
-async function signIn(page, login) {
+/** Signs in with the initial password, to the forced change. */
+async function signInFirst(page, login) {
   await page.goto(`${BASE}/`);
   await page.waitForURL(`${BASE}/app`);
   await page.fill('#f-tenant', 'demo');
@@ -42,6 +44,11 @@ async function signIn(page, login) {
   await page.fill('#f-password', INITIAL);
   await page.click('#signin button[type=submit]');
   await page.waitForSelector('#newpw');
+}
+
+/** Signs in with the initial password and chooses a new one. */
+async function signIn(page, login) {
+  await signInFirst(page, login);
   await page.fill('#f-current_password', INITIAL);
   await page.fill('#f-new_password', `${login}'s own new passphrase`);
   await page.click('#newpw button[type=submit]');
@@ -78,6 +85,12 @@ async function tabTo(page, selector) {
   throw new Error(`Tab never reached ${selector}`);
 }
 
+/** The page fits its width: nothing to scroll sideways. */
+async function fitsWidth(page) {
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(scroll <= width, `scroll width ${scroll} > ${width}`);
+}
+
 async function record(page, id) {
   return page.evaluate(async (path) => (await fetch(path)).json(), `/api/v1/callbacks/${id}`);
 }
@@ -85,8 +98,9 @@ async function record(page, id) {
 const errors = [];
 function watch(page) {
   // A CSP violation, a script error or an unexpected HTTP error fails the
-  // run; the 401 before sign-in, the expected 409, the settings value
-  // refused on purpose and the browser's own favicon probe are not errors.
+  // run; the 401 of a session ended by a password reset, the expected 409,
+  // the wrong current password and the settings value refused on purpose
+  // are not errors.
   page.on('console', (m) => {
     if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(m.text());
   });
@@ -94,8 +108,8 @@ function watch(page) {
   page.on('response', (r) => {
     const path = new URL(r.url()).pathname;
     const expected = (r.status() === 401 && path === '/api/v1/me') ||
-      (r.status() === 409 && path.endsWith('/claim')) || path === '/favicon.ico' ||
-      (r.status() === 400 && path === '/api/v1/settings');
+      (r.status() === 409 && path.endsWith('/claim')) ||
+      (r.status() === 400 && (path === '/api/v1/settings' || path === '/api/v1/me/password'));
     if (r.status() >= 400 && !expected) errors.push(`${r.status()} ${path}`);
   });
 }
@@ -105,9 +119,15 @@ try {
   watch(ann);
   let id;
   await step('a wrong password is refused in the page\'s language', async () => {
-    // Not watched: the 401 is the point.
+    // Not watched: the 401 is the point. A signed-out load asks for no
+    // session it cannot have, and for no icon the page does not name.
     const page = await (await browser.newContext()).newPage();
+    const asked = [];
+    page.on('request', (r) => asked.push(new URL(r.url()).pathname));
     await page.goto(`${BASE}/app`);
+    await page.waitForSelector('#signin');
+    assert.ok(!asked.includes('/api/v1/me'), asked.join(' '));
+    assert.ok(!asked.includes('/favicon.ico'), asked.join(' '));
     await page.fill('#f-tenant', 'demo');
     await page.fill('#f-login', 'ann');
     await page.fill('#f-password', 'not her password');
@@ -115,18 +135,40 @@ try {
     await page.waitForSelector('#signin .error:text("テナント、ログイン名またはパスワードが違います。")');
     await page.context().close();
   });
-  await step('ann signs in and chooses her password', async () => {
-    await signIn(ann, 'ann');
+  await step('the forced password change cannot be left, and a wrong current password keeps the session', async () => {
+    await signInFirst(ann, 'ann');
     assert.equal(await ann.getAttribute('html', 'lang'), 'ja');
+    await ann.click('#home');
+    await ann.waitForSelector('#newpw');
+    await ann.goto(`${BASE}/app#/list/pending`);
+    await ann.waitForSelector('#newpw');
+    assert.equal(await ann.textContent('#toast'), '');
+    await ann.fill('#f-current_password', 'not the initial one');
+    await ann.fill('#f-new_password', "ann's own new passphrase");
+    await ann.click('#newpw button[type=submit]');
+    await ann.waitForSelector('#f-current_password-error');
+    assert.equal(await ann.textContent('#f-current_password-error'), '現在のパスワードが違います。');
+    assert.equal(await ann.getAttribute('#f-current_password', 'aria-invalid'), 'true');
+    assert.equal(await ann.evaluate(() => document.activeElement.id), 'f-current_password');
+    assert.equal(await ann.evaluate(async () => (await fetch('/api/v1/me')).status), 200);
+    await ann.screenshot({ path: `${SHOTS}/password-wrong-ja.png`, fullPage: true });
+    await ann.fill('#f-current_password', INITIAL);
+    await ann.click('#newpw button[type=submit]');
+    await ann.waitForSelector('[role=tab][aria-selected=true]');
   });
   await step('the list shows the waiting callback, number masked, one repeat call', async () => {
     const row = ann.locator('tr[data-id]').first();
     await row.waitFor();
     assert.equal(await ann.locator('tr[data-id]:not(.sla-later)').count(), 1, 'the repeat call joined the record');
     id = await row.getAttribute('data-id');
-    assert.match(await row.innerText(), /\*{3,}/);
+    // The number as the region reads it, masked.
+    assert.equal(await row.locator('.digits').innerText(), '03-****-5678');
     assert.match(await row.innerText(), /0 \/ \d/);
-    assert.equal(await row.locator('td[data-label="再入電"]').innerText(), '1');
+    assert.equal(await row.locator('.badge.repeat').innerText(), '再入電 1');
+    // Both records wait: the count on the tab and in the title.
+    await ann.waitForSelector('#count-pending');
+    assert.equal(await ann.textContent('#count-pending'), '2');
+    assert.match(await ann.title(), /^\(2\) 折り返し一覧 — afureko$/);
     await ann.screenshot({ path: `${SHOTS}/list-ja.png`, fullPage: true });
   });
   await step('a callback whose window has not opened waits later, with its hours', async () => {
@@ -145,9 +187,28 @@ try {
     assert.equal(waiting.due_at, waiting.window.end);
     await ann.screenshot({ path: `${SHOTS}/list-later-ja.png`, fullPage: true });
   });
+  await step('a search by the last four digits finds the caller', async () => {
+    await ann.fill('#q', '2222');
+    await ann.press('#q', 'Enter');
+    await ann.waitForSelector('#clear-search');
+    assert.equal(await ann.locator('tr[data-id]').count(), 1);
+    assert.equal(await ann.locator('tr[data-id] .digits').innerText(), '090-****-2222');
+    await ann.screenshot({ path: `${SHOTS}/search-ja.png`, fullPage: true });
+    // The whole number, typed with hyphens, finds the other.
+    await ann.fill('#q', '03-1234-5678');
+    await ann.press('#q', 'Enter');
+    await ann.waitForSelector(`tr[data-id="${id}"]`);
+    assert.equal(await ann.locator('tr[data-id]').count(), 1);
+    await ann.click('#clear-search');
+    await ann.waitForSelector('#later');
+  });
   await step('the English switch is kept per browser', async () => {
     await ann.click('#lang');
     await ann.waitForSelector('th:text("Due")');
+    // Dates no English reader mistakes: "Dec 7, 16:58".
+    assert.match(await ann.textContent(`tr[data-id="${id}"] a.open`), /^[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d$/);
+    assert.equal(await ann.textContent(`tr[data-id="${id}"] .badge.repeat`), 'Called 1× again');
+    assert.match(await ann.title(), /^\(2\) Callbacks — afureko$/);
     await ann.screenshot({ path: `${SHOTS}/list-en.png`, fullPage: true });
     await ann.reload();
     await ann.waitForSelector('th:text("Due")');
@@ -163,14 +224,22 @@ try {
     for (const d of lengths) assert.ok(Number.isFinite(d) && d > 0, `duration ${d}`);
     assert.match(await ann.textContent('dl.facts'), /再入電\s*1/);
     assert.equal(await ann.locator('#history li[data-kind="repeat_call"]').count(), 1);
+    // Each recording sits with the call it came from, labelled with it.
+    assert.match(await ann.textContent('#history li[data-kind="arrived"] .recording'), /^最初の着信 \d\d:\d\dの録音/);
+    assert.match(await ann.textContent('#history li[data-kind="repeat_call"] .recording'), /^再入電 \d\d:\d\dの録音/);
+    assert.equal(await ann.isEnabled('#play-latest'), true);
   });
   await step('ann claims it and sees the whole number', async () => {
     await ann.click('#claim');
     await ann.waitForSelector('#tel');
-    assert.match(await ann.getAttribute('#tel', 'href'), /^tel:\+\d+$/);
+    assert.equal(await ann.getAttribute('#tel', 'href'), 'tel:+81312345678');
+    assert.equal(await ann.getAttribute('#tel', 'class'), 'call-button');
+    assert.equal(await ann.textContent('#record-number .digits'), '03-1234-5678');
+    assert.equal(await ann.textContent('#status'), 'あなたが対応中です');
     await ann.screenshot({ path: `${SHOTS}/record-ja.png`, fullPage: true });
     await ann.click('#lang');
     await ann.waitForSelector('#outcome-no_answer:text("No answer")');
+    assert.equal(await ann.textContent('#status'), 'You are working on it');
     await ann.screenshot({ path: `${SHOTS}/record-en.png`, fullPage: true });
     await ann.click('#lang');
     await ann.waitForSelector('#outcome-no_answer:text("応答なし")');
@@ -179,6 +248,7 @@ try {
     const bob = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
     watch(bob);
     await signIn(bob, 'bob');
+    await fitsWidth(bob);
     await bob.screenshot({ path: `${SHOTS}/list-phone-ja.png`, fullPage: true });
     // A supervisor's service level names it among those waiting longest.
     await bob.click('#stats');
@@ -191,12 +261,22 @@ try {
     assert.equal(await bob.textContent('#sl-claimed'), '1');
     await bob.screenshot({ path: `${SHOTS}/stats-phone-ja.png`, fullPage: true });
     await oldest.nth(0).locator('a').click();
-    await bob.waitForSelector('#status:has-text("ann さんが対応中です")');
+    await bob.waitForSelector('#status:has-text("Ann Satoさんが対応中です")');
     await bob.goto(`${BASE}/app#/cb/${id}`);
-    await bob.waitForSelector('#status:has-text("ann さんが対応中です")');
+    await bob.waitForSelector('#status:has-text("Ann Satoさんが対応中です")');
+    await fitsWidth(bob);
+    await bob.screenshot({ path: `${SHOTS}/record-phone-ja.png`, fullPage: true });
     await bob.click('#claim');
-    await bob.waitForSelector('#action-error:text("ann さんが対応中です")');
+    await bob.waitForSelector('#action-error:text("Ann Satoさんが対応中です")');
     await bob.context().close();
+  });
+  await step('"reached" asks first: a stray click closes nothing', async () => {
+    await ann.click('#outcome-reached');
+    await ann.waitForSelector('#confirm');
+    assert.match(await ann.textContent('#confirm-text'), /完了になります/);
+    await ann.click('#confirm-no');
+    await ann.waitForSelector('#confirm', { state: 'detached' });
+    assert.equal((await record(ann, id)).status, 'claimed');
   });
   await step('ann sets her phone and calls back: the outcome logs itself', async () => {
     // No phone yet: the button says why it is off.
@@ -210,7 +290,7 @@ try {
     await ann.focus('#call-back');
     await ann.keyboard.press('Enter');
     await ann.waitForSelector('#call-state[data-end="logged"]');
-    await ann.waitForSelector('#history li[data-kind="attempt"]:has-text("ann: つながった")');
+    await ann.waitForSelector('#history li[data-kind="attempt"]:has-text("あなたが発信: つながった")');
     assert.equal(await ann.textContent('#call-state'), '通話終了 — 結果を記録しました — 発信 1 の結果: つながった');
     await ann.waitForSelector('#status:text("完了")');
     const after = await record(ann, id);
@@ -225,7 +305,7 @@ try {
     await ann.click('#correct-attempt');
     await ann.waitForSelector('#history li[data-kind="attempt_corrected"]');
     assert.equal(await ann.textContent('#history li[data-kind="attempt_corrected"] .note'), '留守番電話が応答していた');
-    assert.match(await ann.textContent('#history li[data-kind="attempt_corrected"]'), /ann が発信 1 の結果を訂正: つながった → 留守電/);
+    assert.match(await ann.textContent('#history li[data-kind="attempt_corrected"]'), /あなたが発信 1 の結果を訂正: つながった → 留守電/);
     await ann.waitForSelector('#status:text("未対応")');
     const after = await record(ann, id);
     assert.equal(after.attempts.length, 1, 'no second attempt');
@@ -233,28 +313,36 @@ try {
     await ann.click('#claim');
     await ann.waitForSelector('#outcome-no_answer');
   });
-  await step('ann logs no_answer and it comes back due later', async () => {
+  await step('ann logs no_answer, it comes back due later, and the next record is offered', async () => {
     await ann.fill('#attempt-note', '留守番電話にもつながらず');
     await ann.click('#outcome-no_answer');
-    await ann.waitForSelector('#history li:has-text("ann: 応答なし")');
+    await ann.waitForSelector('#history li:has-text("あなたが発信: 応答なし")');
+    await ann.waitForSelector('#open-next');
+    assert.notEqual(await ann.getAttribute('#open-next', 'href'), `#/cb/${id}`);
     const after = await record(ann, id);
     assert.equal(after.status, 'pending');
     const tried = after.attempts[after.attempts.length - 1];
     assert.equal(tried.outcome, 'no_answer');
     assert.ok(new Date(after.due_at) > new Date(tried.at), `due ${after.due_at}, tried ${tried.at}`);
-    assert.equal(await ann.textContent('#history li:has-text("ann: 応答なし") .note'), '留守番電話にもつながらず');
+    assert.equal(await ann.textContent('#history li:has-text("あなたが発信: 応答なし") .note'), '留守番電話にもつながらず');
   });
   await step('a note with markup stays text', async () => {
     const probe = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
     await ann.fill('#note-text', probe);
     await ann.click('#add-note');
-    await ann.waitForSelector('#history li:has-text("ann のメモ")');
-    assert.equal(await ann.textContent('#history li:has-text("ann のメモ") .note'), probe);
+    await ann.waitForSelector('#history li:has-text("あなたのメモ")');
+    assert.equal(await ann.textContent('#history li:has-text("あなたのメモ") .note'), probe);
     assert.equal(await ann.locator('#history img, #history script').count(), 0);
     assert.equal(await ann.evaluate(() => window.__xss), undefined);
   });
-  await step('ann claims again and completes it', async () => {
+  await step('ann claims again, hands over to no one (refused), and completes it', async () => {
     await ann.click('#claim');
+    await ann.waitForSelector('#assign');
+    assert.equal(await ann.inputValue('#assign-to'), '');
+    await ann.click('#assign');
+    await ann.waitForSelector('#assign-to-error');
+    assert.equal(await ann.textContent('#assign-to-error'), '引き継ぎ先を選んでください。');
+    assert.equal((await record(ann, id)).claimed_by, 'ann');
     await ann.fill('#complete-note', 'メールで回答済み');
     await ann.click('#complete');
     await ann.waitForSelector('#status:text("完了")');
@@ -307,13 +395,41 @@ try {
   await step('the page can be worked with the keyboard', async () => {
     await tabTo(ann, '#back');
     await ann.keyboard.press('Enter');
-    await ann.waitForSelector('[role=tab]');
-    await tabTo(ann, '#tab-completed');
-    await ann.keyboard.press('Enter');
+    await ann.waitForSelector('#tab-pending[aria-selected=true]');
+    // The tabs are one stop; arrow keys move between them.
+    await tabTo(ann, '#tab-pending');
+    await ann.keyboard.press('ArrowLeft');
+    await ann.waitForSelector('#tab-failed[aria-selected=true]');
+    await ann.keyboard.press('ArrowLeft');
+    await ann.waitForSelector('#tab-completed[aria-selected=true]');
     await ann.waitForSelector(`tr[data-id="${id}"]`);
+    assert.equal(await ann.evaluate(() => document.activeElement.id), 'tab-completed');
+    // `?` lists the shortcuts; Escape closes the list.
+    await ann.keyboard.press('?');
+    await ann.waitForSelector('#keys-help');
+    assert.ok(await ann.locator('#keys-help kbd').count() >= 6);
+    await ann.screenshot({ path: `${SHOTS}/keys-ja.png` });
+    await ann.keyboard.press('Escape');
+    await ann.waitForSelector('#keys-help', { state: 'detached' });
     await tabTo(ann, `tr[data-id="${id}"] a`);
     await ann.keyboard.press('Enter');
     await ann.waitForSelector('#history li[data-kind="completed"]');
+  });
+  await step('a call arriving while the list is open raises the count and the title', async () => {
+    await ann.goto(`${BASE}/app#/list/pending`);
+    await ann.waitForSelector('#count-pending:text("1")');
+    assert.match(await ann.title(), /^\(1\) /);
+    // The demo sets its tenant up again: with the seed's window, which
+    // this caller chooses too.
+    execFileSync(BIN, ['demo', '--keep', '--caller-id', '--from', '+819033334444',
+      '--callback-window', '1=00:00-00:15'], { stdio: 'ignore' });
+    // The counts are asked for every 15 s.
+    await ann.waitForSelector('#count-pending:text("2")', { timeout: 40000 });
+    assert.match(await ann.title(), /^\(2\) /);
+    await ann.waitForSelector('tr.new');
+    assert.equal(await ann.locator('tr.new .digits').innerText(), '090-****-4444');
+    assert.equal(await ann.locator('tr.new .badge.new').innerText(), '新着');
+    await ann.screenshot({ path: `${SHOTS}/list-new-ja.png`, fullPage: true });
   });
   await step('an admin adds an agent and a password reset signs ann out', async () => {
     const ada = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
@@ -326,27 +442,46 @@ try {
     await ada.fill('#f-new-login', 'cat');
     await ada.fill('#f-new-name', '猫田 <b>タマ</b>');
     await ada.click('#add-agent button[type=submit]');
+    // The one-time password: in a dialog, with a copy button.
+    await ada.waitForSelector('#secret-dialog');
+    assert.equal(await ada.textContent('#secret-title'), '初回パスワード');
+    assert.match(await ada.inputValue('#secret'), /^\w{20}$/);
+    assert.equal(await ada.evaluate(() => document.activeElement.id), 'secret-copy');
+    await ada.screenshot({ path: `${SHOTS}/one-time-ja.png` });
+    await ada.click('#secret-close');
+    await ada.waitForSelector('#secret-dialog', { state: 'detached' });
     await ada.waitForSelector('tr[data-login="cat"]');
-    assert.match(await ada.textContent('#one-time'), /^cat の初回パスワード（一度だけ表示）: \w{20}$/);
     assert.equal(await ada.textContent('tr[data-login="cat"] td:nth-child(2)'), '猫田 <b>タマ</b>');
+    // Disabling asks first; "cancel" changes nothing.
+    await ada.click('#disable-cat');
+    await ada.waitForSelector('#confirm');
+    await ada.click('#confirm-no');
+    await ada.waitForSelector('#confirm', { state: 'detached' });
+    assert.equal(await ada.isEnabled('#disable-cat'), true);
     await ada.screenshot({ path: `${SHOTS}/agents-ja.png`, fullPage: true });
     // API keys: made (shown once), then revoked; the name stays text.
     await ada.fill('#f-key-name', '受付 <i>desk</i>');
     await ada.click('#add-key button[type=submit]');
-    await ada.waitForSelector('#one-time:has-text("afk_")');
-    assert.match(await ada.textContent('#one-time'), /^新しいAPIキー（一度だけ表示）: afk_\w{64}$/);
+    await ada.waitForSelector('#secret-dialog');
+    assert.equal(await ada.textContent('#secret-title'), '新しいAPIキー');
+    assert.match(await ada.inputValue('#secret'), /^afk_\w{64}$/);
+    await ada.click('#secret-close');
+    await ada.waitForSelector('#secret-dialog', { state: 'detached' });
+    // Revoking asks first.
     await ada.click('tr:has-text("受付 <i>desk</i>") button');
+    await ada.waitForSelector('#confirm');
+    await ada.click('#confirm-yes');
     await ada.waitForSelector('tr:has-text("受付 <i>desk</i>") td:has-text("失効済み")');
     // Settings: a refused value is named, a good one is saved and shown.
     await ada.fill('#set-callback_sla_minutes', '0');
     await ada.click('#settings button[type=submit]');
-    await ada.waitForSelector('#toast:has-text("callback_sla_minutes must be between 1 and 20160, got 0")');
-    assert.equal(await ada.textContent('#toast'),
-      '「折り返し期限（分）」の値を確認してください（callback_sla_minutes must be between 1 and 20160, got 0）');
-    // …and marked at its input, which has the focus.
+    // …at its input, which keeps the focus, in the page's language.
+    await ada.waitForSelector('#set-callback_sla_minutes-error');
+    assert.equal(await ada.textContent('#set-callback_sla_minutes-error'),
+      '「折り返し期限（分）」を確認してください。1〜20160の整数で入力してください。');
     assert.equal(await ada.getAttribute('#set-callback_sla_minutes', 'aria-invalid'), 'true');
-    assert.equal(await ada.textContent('#set-callback_sla_minutes-error'), await ada.textContent('#toast'));
     assert.equal(await ada.evaluate(() => document.activeElement.id), 'set-callback_sla_minutes');
+    assert.equal(await ada.textContent('#toast'), '');
     await ada.screenshot({ path: `${SHOTS}/settings-refused-ja.png`, fullPage: true });
     // A list setting: one window a line.
     assert.equal(await ada.inputValue('#set-callback_windows'), '1=00:00-00:15');
@@ -373,7 +508,11 @@ try {
     await ada.click('#lang');
     await ada.waitForSelector('#agents-table th:text("ログイン名")');
     await ada.click('#reset-ann');
-    await ada.waitForSelector('#one-time:has-text("ann")');
+    await ada.waitForSelector('#confirm');
+    await ada.click('#confirm-yes');
+    await ada.waitForSelector('#secret-dialog');
+    assert.match(await ada.textContent('#secret-dialog'), /Ann Sato（ann）/);
+    await ada.click('#secret-close');
     await ann.reload();
     await ann.waitForSelector('#signin');
     await ada.context().close();

@@ -606,6 +606,7 @@ async fn the_openapi_document_lists_every_route() {
         ("GET", "/api/v1/agents"),
         ("GET", "/api/v1/api-keys"),
         ("GET", "/api/v1/callbacks"),
+        ("GET", "/api/v1/callbacks/counts"),
         ("GET", "/api/v1/callbacks/{id}"),
         ("GET", "/api/v1/callbacks/{id}/recording"),
         ("GET", "/api/v1/me"),
@@ -688,6 +689,10 @@ async fn the_openapi_document_lists_every_route() {
 
     // Every documented operation is routed: none falls through to "no such route".
     for (method, template) in &documented {
+        // Off without AFUREKO_METRICS_TOKEN, and then it answers as no route.
+        if template == "/metrics" {
+            continue;
+        }
         let concrete = template
             .replace("{id}", "0193c0de-0000-7000-8000-000000000000")
             .replace("{tenant}", "acme")

@@ -502,8 +502,98 @@ async fn migrate_indexes_old_open_records(kind: Kind) {
     assert_eq!(again, expected);
 }
 
+/// A table written before the number search and the open orders: its
+/// records are in one `received_keys` partition and in neither new index
+/// until `afureko aws migrate` gives them their keys.
+async fn migrate_gives_old_records_their_list_keys(kind: Kind) {
+    use afureko::store::dynamo::DynamoStore;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let app = spawn_on(kind, TenantSettings::default()).await;
+    let key = app.api_key().await;
+    let endpoint = match kind {
+        Kind::Moto => "AFUREKO_TEST_MOTO_URL",
+        _ => "AFUREKO_TEST_DYNALITE_URL",
+    };
+    let dynamo = crate::backends::dynamo_client(&std::env::var(endpoint).unwrap());
+    let table = app.s3.as_ref().unwrap().1.clone();
+    let tried = app.seed(TENANT, 0).await;
+    let closed = app.seed(TENANT, 1).await;
+    let (tried_id, closed_id) = (tried.id.to_string(), closed.id.to_string());
+    let outcome = serde_json::json!({"agent": "ann", "outcome": "busy"});
+    assert_eq!(app.attempt(&key, &tried_id, outcome).await.status, 200);
+    assert_eq!(app.claim(&key, &closed_id, "ann").await.status, 200);
+    let done = app
+        .complete(&key, &closed_id, serde_json::json!({"agent": "ann"}))
+        .await;
+    assert_eq!(done.status, 200);
+    for record in [&tried, &closed] {
+        dynamo
+            .update_item()
+            .table_name(&table)
+            .key(
+                "pk",
+                AttributeValue::S(format!("TENANT#{TENANT}#CB#{}", record.id)),
+            )
+            .key("sk", AttributeValue::S("CB".into()))
+            .update_expression("SET gsi4pk = :old REMOVE gsi5pk, gsi6pk, gsi6sk")
+            .expression_attribute_values(":old", AttributeValue::S(format!("TENANT#{TENANT}#CB")))
+            .send()
+            .await
+            .unwrap();
+    }
+    async fn listed(app: &TestApp, key: &str, url: &str) -> Vec<String> {
+        let reply = app.api("GET", url, key, None).await;
+        assert_eq!(reply.status, 200);
+        reply.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    }
+    let tail = &tried.callback_number.as_str()[tried.callback_number.as_str().len() - 4..];
+    let search = format!("/api/v1/callbacks?q={tail}");
+    let by_attempts = "/api/v1/callbacks?sort=attempts";
+    assert!(
+        listed(&app, &key, &search).await.is_empty(),
+        "not in the new index yet"
+    );
+    assert!(listed(&app, &key, by_attempts).await.is_empty());
+
+    let migrating = DynamoStore::new(dynamo.clone(), table.clone());
+    assert_eq!(migrating.migrate_list_keys().await.unwrap(), 2);
+    assert_eq!(listed(&app, &key, &search).await, [tried_id.as_str()]);
+    assert_eq!(listed(&app, &key, by_attempts).await, [tried_id.as_str()]);
+    assert_eq!(
+        app.backend
+            .store
+            .recent_callbacks(&app.tenant.id, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>(),
+        [closed_id, tried_id]
+    );
+    assert_eq!(migrating.migrate_list_keys().await.unwrap(), 0);
+}
+
 mod on_aws {
     use super::*;
+
+    #[tokio::test]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
+    async fn migrate_gives_old_records_their_list_keys_on_moto() {
+        require(Kind::Moto);
+        migrate_gives_old_records_their_list_keys(Kind::Moto).await;
+    }
+
+    #[tokio::test]
+    #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]
+    async fn migrate_gives_old_records_their_list_keys_on_dynalite() {
+        require(Kind::DynaliteAndS3sFs);
+        migrate_gives_old_records_their_list_keys(Kind::DynaliteAndS3sFs).await;
+    }
 
     #[tokio::test]
     #[ignore = "needs local AWS: scripts/local-aws start && . target/local-aws/env"]

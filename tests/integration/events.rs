@@ -130,7 +130,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 52] = [
+    let expectations: [(&str, u16, &str); 53] = [
         (
             "twilio-voice.json",
             200,
@@ -204,6 +204,11 @@ async fn every_event_runs_through_the_router() {
         ("twilio-outbound-status.json", 204, ""),
         ("twilio-outbound-recording.json", 204, ""),
         ("api-callbacks-list.json", 200, CALLBACK),
+        (
+            "api-callbacks-counts.json",
+            200,
+            "{\"pending\":2,\"overdue\":0,\"claimed\":0,\"mine\":null,\"latest_received_at\":\"2026-11-25T01:00:00Z\",\"cap\":1000}",
+        ),
         (
             "api-callbacks-get.json",
             200,

@@ -5,7 +5,7 @@ use afureko::calls::recordings::{BATCH, WorkReport};
 use afureko::clock::FixedClock;
 use afureko::domain::agent::{AgentAccount, Session};
 use afureko::domain::api_key::ApiKey;
-use afureko::domain::callback::{CallbackRecord, Confirmation, NewCallback};
+use afureko::domain::callback::{CallbackRecord, Confirmation, NewCallback, Status};
 use afureko::domain::ids::{AccountSid, CallSid, CallbackId, TenantId};
 use afureko::domain::phone::{E164, Region};
 use afureko::domain::reason::Reason;
@@ -665,6 +665,16 @@ impl CallbackStore for RacingStore {
 
     async fn list_callbacks(&self, t: &TenantId, q: &ListQuery) -> Result<Page, StoreError> {
         self.inner.list_callbacks(t, q).await
+    }
+
+    async fn count_callbacks(
+        &self,
+        t: &TenantId,
+        status: Status,
+        due_before: Option<i64>,
+        cap: usize,
+    ) -> Result<usize, StoreError> {
+        self.inner.count_callbacks(t, status, due_before, cap).await
     }
 
     async fn received_callbacks(

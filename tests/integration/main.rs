@@ -19,6 +19,7 @@ mod history;
 mod idempotency;
 mod lambda;
 mod limits;
+mod lists;
 mod meter;
 mod page;
 mod races;

@@ -24,6 +24,7 @@ async fn the_page_is_served_with_strict_headers_and_no_inline_script() {
     }
     assert_eq!(content_type("app.css"), "text/css; charset=utf-8");
     assert_eq!(content_type("main.js"), "text/javascript; charset=utf-8");
+    assert_eq!(content_type("favicon.svg"), "image/svg+xml");
     for (path, kind, text) in pages {
         let reply = app
             .send(Request::get(&path).body(Body::empty()).unwrap())
@@ -95,6 +96,8 @@ fn imports(text: &str) -> Vec<String> {
 fn every_module_is_served_and_imported() {
     assert!(INDEX.contains(r#"<script src="/app/main.js" type="module"></script>"#));
     assert!(INDEX.contains(r#"<link rel="stylesheet" href="/app/app.css">"#));
+    // The icon is the page's own: the browser asks for no /favicon.ico.
+    assert!(INDEX.contains(r#"<link rel="icon" href="/app/favicon.svg" type="image/svg+xml">"#));
     let mut reached = vec!["main.js".to_owned()];
     let mut next = 0;
     while next < reached.len() {

@@ -46,6 +46,7 @@ async fn reads(app: &TestApp, key: &str, record: &CallbackRecord) -> Vec<(&'stat
                 status: None,
                 limit: 100,
                 after: None,
+                ..ListQuery::default()
             },
         )
         .await

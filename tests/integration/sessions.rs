@@ -415,7 +415,16 @@ async fn a_new_password_is_chosen_first_and_ends_other_sessions() {
             Some(json!({"current_password": "nope", "new_password": "my own new password"})),
         )
         .await;
-    assert_eq!(wrong.status, 401);
+    // A wrong current password is an input refused, not a session ended:
+    // its own code, the field it is about, and the session stays.
+    assert_eq!(wrong.status, 400);
+    assert_eq!(
+        wrong.json(),
+        json!({"error": {"code": "wrong_password", "message": "the current password is wrong", "field": "current_password"}})
+    );
+    let still = app.browse(&first, "GET", "/api/v1/me", None).await;
+    assert_eq!(still.status, 200);
+    assert_eq!(still.json()["must_change_password"], true);
     let short = app
         .browse(
             &first,

@@ -63,6 +63,7 @@ macro_rules! store_suite {
                 tenants_are_isolated(),
                 tenants_round_trip(),
                 recent_callbacks_are_newest_first(),
+                counts_stop_at_their_cap(),
                 a_period_is_read_by_arrival_alone(),
                 repeat_callers_are_found(),
                 recording_states_persist(),
@@ -351,6 +352,7 @@ async fn attempts_to_the_maximum_fail_the_record(b: &Backend) {
                 status: Some(Status::Failed),
                 limit: 10,
                 after: None,
+                ..ListQuery::default()
             },
         )
         .await
@@ -379,6 +381,7 @@ async fn pages_have_no_gaps_or_duplicates(b: &Backend) {
                     status: None,
                     limit: 37,
                     after,
+                    ..ListQuery::default()
                 },
             )
             .await
@@ -411,6 +414,7 @@ async fn pages_have_no_gaps_or_duplicates(b: &Backend) {
                 status: Some(Status::Pending),
                 limit: 500,
                 after: None,
+                ..ListQuery::default()
             },
         )
         .await
@@ -425,6 +429,7 @@ async fn pages_have_no_gaps_or_duplicates(b: &Backend) {
                 status: Some(Status::Failed),
                 limit: 10,
                 after: None,
+                ..ListQuery::default()
             },
         )
         .await
@@ -470,6 +475,7 @@ async fn tenants_are_isolated(b: &Backend) {
                 status: None,
                 limit: 10,
                 after: None,
+                ..ListQuery::default()
             },
         )
         .await
@@ -505,8 +511,16 @@ async fn tenants_round_trip(b: &Backend) {
 
 async fn recent_callbacks_are_newest_first(b: &Backend) {
     let mut calls = Vec::new();
-    for (minutes, number) in [(0, "+81312345678"), (60, "+81312345679")] {
-        let r = record("acme", minutes, number);
+    // Open and closed records, arriving in turn.
+    for (minutes, number) in [
+        (0, "+81312345678"),
+        (30, "+81312345670"),
+        (60, "+81312345679"),
+    ] {
+        let mut r = record("acme", minutes, number);
+        if minutes == 30 {
+            r.status = Status::Completed;
+        }
         calls.push(
             b.store
                 .insert_callback(&r)
@@ -531,6 +545,43 @@ async fn recent_callbacks_are_newest_first(b: &Backend) {
         .collect();
     calls.reverse();
     assert_eq!(recent, calls);
+}
+
+/// Counts of a status, due before a time, stopping at a cap; another
+/// tenant's and another status's records are not counted.
+async fn counts_stop_at_their_cap(b: &Backend) {
+    let tenant = TenantId::parse("counted").unwrap();
+    for n in 0..7 {
+        let mut r = record("counted", n * 10, &format!("+8131234{n:04}"));
+        if n == 6 {
+            r.status = Status::Claimed;
+        }
+        b.store.insert_callback(&r).await.unwrap();
+    }
+    b.store
+        .insert_callback(&record("other", 0, "+81312349999"))
+        .await
+        .unwrap();
+    let count = |status, due_before, cap| {
+        let store = b.store.clone();
+        let tenant = tenant.clone();
+        async move {
+            store
+                .count_callbacks(&tenant, status, due_before, cap)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count(Status::Pending, None, 100).await, 6);
+    assert_eq!(count(Status::Pending, None, 4).await, 4);
+    assert_eq!(count(Status::Claimed, None, 100).await, 1);
+    assert_eq!(count(Status::Failed, None, 100).await, 0);
+    // Due 60 minutes after each arrival: two of them before 01:00 + 80 min.
+    let before: jiff::Timestamp = "2026-11-25T02:20:00Z".parse().unwrap();
+    let before = before.as_millisecond();
+    assert_eq!(count(Status::Pending, Some(before), 100).await, 2);
+    // A record due exactly then is not due before it.
+    assert_eq!(count(Status::Pending, Some(before + 1), 100).await, 3);
 }
 
 /// `[from, until)` by arrival, oldest first (ties by id), a page at a

@@ -4,6 +4,7 @@
 use crate::accounts::{keys, sessions};
 use crate::domain::agent::{self, AgentAccount, Role, Session, csrf_token};
 use crate::domain::audit::Actor;
+use crate::domain::phone::Region;
 use crate::domain::tenant::Tenant;
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -100,6 +101,11 @@ impl Agent {
     /// The login when signed in.
     pub fn login(&self) -> Option<&str> {
         self.signed_in.as_ref().map(|me| me.account.login.as_str())
+    }
+
+    /// Where the tenant's numbers are national: how agents read them.
+    pub fn region(&self) -> Region {
+        self.tenant.settings.default_region
     }
 }
 

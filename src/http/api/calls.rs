@@ -142,5 +142,9 @@ pub async fn correct_attempt(
         note,
     )
     .await?;
-    Ok(Json(CallbackView::for_caller(&record, agent.login())))
+    Ok(Json(CallbackView::for_caller(
+        &record,
+        agent.login(),
+        agent.region(),
+    )))
 }

@@ -1,18 +1,17 @@
 //! The agents' API handlers: parse, hand to `calls::work`, answer JSON.
 
 use crate::calls::work;
-use crate::domain::callback::{Attempt, CallbackRecord, Outcome, Status};
+use crate::domain::callback::{Attempt, CallbackRecord, Outcome};
 use crate::domain::tenant::RecordingFormat;
 use crate::domain::work::ChangeError;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
-use crate::http::api::cursor::{decode_cursor, encode_cursor};
-use crate::http::api::rules::{self, limit_of, note_of};
-use crate::http::api::views::{CallbackPage, CallbackView};
-use crate::http::error::{ApiError, ChangeErrors, ListErrors, ReadErrors, RecordingErrors};
+use crate::http::api::rules::{self, note_of};
+use crate::http::api::views::CallbackView;
+use crate::http::error::{ApiError, ChangeErrors, ReadErrors, RecordingErrors};
 use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::http::range::{RangeRequest, parse_range};
-use crate::store::{ListQuery, RecordingAccess};
+use crate::store::RecordingAccess;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -20,67 +19,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    /// Only records in this status; all when absent.
-    // Text, parsed by `Status::from_str` for its clearer message.
-    #[param(inline, value_type = Option<Status>)]
-    pub status: Option<String>,
-    #[param(schema_with = rules::limit_schema)]
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// The tenant's callbacks, oldest due first. With a session the numbers
-/// are masked here, even for the holder (the record shows the holder the
-/// whole number); with an API key they are whole. A record whose caller
-/// chose a window that has not opened yet carries `not_before`.
-#[utoipa::path(
-    get, path = "/api/v1/callbacks", tag = "callbacks",
-    params(ListParams),
-    responses(
-        (status = 200, description = "The callback list, oldest due first", body = CallbackPage),
-        ListErrors,
-    ),
-    security(("api_key" = []), ("session" = []))
-)]
-pub async fn list_callbacks(
-    State(state): State<AppState>,
-    agent: Agent,
-    ApiQuery(params): ApiQuery<ListParams>,
-) -> Result<Json<CallbackPage>, ApiError> {
-    let status: Option<Status> = params
-        .status
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|e| ApiError::bad_field("status", e))?;
-    let limit = limit_of(params.limit)?;
-    let after = params
-        .cursor
-        .as_deref()
-        .map(|c| decode_cursor(c, status))
-        .transpose()?;
-    let query = ListQuery {
-        status,
-        limit: limit as usize,
-        after,
-    };
-    let page = work::list(state.deps(), &agent.tenant.id, &query).await?;
-    let now = state.clock.now();
-    Ok(Json(CallbackPage {
-        items: page
-            .items
-            .iter()
-            .map(|r| CallbackView::in_list(r, agent.login(), now))
-            .collect(),
-        next_cursor: page.next.map(|p| encode_cursor(status, &p)),
-    }))
-}
 
 /// A callback's id in the path.
 #[derive(Deserialize, IntoParams)]
@@ -105,7 +43,11 @@ pub async fn get_callback(
     ApiPath(path): ApiPath<CallbackPath>,
 ) -> Result<Json<CallbackView>, ApiError> {
     let record = work::load(state.deps(), &agent.tenant.id, &path.id).await?;
-    Ok(Json(CallbackView::for_caller(&record, agent.login())))
+    Ok(Json(CallbackView::for_caller(
+        &record,
+        agent.login(),
+        agent.region(),
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -144,7 +86,11 @@ pub(super) async fn respond(
     apply: impl FnMut(&mut CallbackRecord) -> Result<(), ChangeError> + Send,
 ) -> Result<Json<CallbackView>, ApiError> {
     let record = work::change(state.deps(), &agent.tenant.id, id, apply).await?;
-    Ok(Json(CallbackView::for_caller(&record, agent.login())))
+    Ok(Json(CallbackView::for_caller(
+        &record,
+        agent.login(),
+        agent.region(),
+    )))
 }
 
 #[utoipa::path(

@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod erase;
 pub mod handlers;
 pub mod idempotency;
+pub mod lists;
 pub mod notes;
 pub mod rules;
 pub mod sessions;

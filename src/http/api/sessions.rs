@@ -272,10 +272,13 @@ pub struct PasswordBody {
     request_body = PasswordBody,
     responses(
         (status = 200, description = "Changed: every session of the agent ends, and this answer starts a new one (new cookie, new CSRF token)", body = Me),
-        (status = 400, description = "Bad body, or the new password is the current one", body = ErrorBody,
-            example = json!({"error": {"code": "bad_request", "message": "the new password must differ from the current one"}})),
-        (status = 401, description = "Not signed in, or the current password is wrong", body = ErrorBody,
-            example = json!({"error": {"code": "unauthorized", "message": "the current password is wrong"}})),
+        (status = 400, description = "Bad body, the new password is the current one (`bad_request`, `field` `new_password`), or the current password is wrong (`wrong_password`, `field` `current_password`; counted against the login's lockout, and the session stays)", body = ErrorBody,
+            examples(
+                ("new_password" = (value = json!({"error": {"code": "bad_request", "message": "the new password must differ from the current one", "field": "new_password"}}))),
+                ("wrong_password" = (value = json!({"error": {"code": "wrong_password", "message": "the current password is wrong", "field": "current_password"}}))),
+            )),
+        (status = 401, description = "Not signed in", body = ErrorBody,
+            example = json!({"error": {"code": "unauthorized", "message": "your session has ended: sign in again"}})),
         (status = 403, description = "Missing or wrong X-CSRF-Token", body = ErrorBody,
             example = json!({"error": {"code": "forbidden", "message": "missing or wrong X-CSRF-Token header (GET /api/v1/me gives it)"}})),
         (status = 429, description = "Too many wrong passwords (locked for 15 minutes), or too many requests for this tenant", body = ErrorBody,
@@ -305,7 +308,7 @@ pub async fn change_password(
                 retry_after: RetryAfter::until(until, state.clock.now()),
             });
         }
-        Err(e @ PasswordError::Wrong) => return Err(ApiError::Unauthorized(e.to_string())),
+        Err(PasswordError::Wrong) => return Err(ApiError::WrongPassword),
         Err(PasswordError::Rules(e)) => return Err(ApiError::bad_field("new_password", e)),
         Err(PasswordError::Store(e)) => return Err(e.into()),
     };

@@ -4,6 +4,7 @@ use crate::domain::callback::{
     CallbackRecord, ClaimChange, Confirmation, Outcome, RecordingKind, RecordingState, Status,
 };
 use crate::domain::outbound::{CallEnd, CallState, OutboundCall, TwilioFault};
+use crate::domain::phone::Region;
 use crate::domain::reason::Reason;
 use jiff::Timestamp;
 use serde::Serialize;
@@ -85,6 +86,9 @@ pub struct RecordingView {
     pub recording_sid: String,
     /// The caller's request, or a recorded call back.
     pub kind: RecordingKind,
+    /// The call that left it: the first call's CallSid or a repeat call's
+    /// (see `history`); null on recordings from before it was kept.
+    pub call_sid: Option<String>,
     pub state: RecordingState,
     pub duration_seconds: Option<u32>,
     /// Path of this recording's audio, once stored.
@@ -282,6 +286,15 @@ pub struct CallbackView {
     pub call_sid: String,
     pub caller_number: Option<String>,
     pub callback_number: String,
+    /// `callback_number` as people in the tenant's region read it: the
+    /// national format there (`090-1111-2222`), the international one for
+    /// another country's (`+1 415-867-5309`); masked in the same groups
+    /// where `callback_number` is (`090-****-2222`).
+    pub callback_display: String,
+    /// `caller_number` the same way.
+    pub caller_display: Option<String>,
+    /// `unconfirmed`: the caller hung up before confirming the number (it
+    /// is the caller ID).
     pub confirmation: Confirmation,
     pub received_at: String,
     pub reason: Reason,
@@ -320,13 +333,16 @@ pub struct CallbackView {
     pub updated_at: String,
 }
 
-impl From<&CallbackRecord> for CallbackView {
-    fn from(r: &CallbackRecord) -> Self {
+impl CallbackView {
+    /// The record whole, its numbers shown as people in `region` read them.
+    fn of(r: &CallbackRecord, region: Region) -> Self {
         CallbackView {
             id: r.id.to_string(),
             call_sid: r.call_sid.to_string(),
             caller_number: r.caller_number.as_ref().map(|n| n.to_string()),
             callback_number: r.callback_number.to_string(),
+            callback_display: r.callback_number.display(region),
+            caller_display: r.caller_number.as_ref().map(|n| n.display(region)),
             confirmation: r.confirmation,
             received_at: r.received_at.to_string(),
             reason: r.reason,
@@ -372,6 +388,7 @@ impl From<&CallbackRecord> for CallbackView {
                 .map(|rec| RecordingView {
                     recording_sid: rec.sid.to_string(),
                     kind: rec.kind,
+                    call_sid: rec.call_sid.as_ref().map(|c| c.to_string()),
                     state: rec.state,
                     duration_seconds: rec.duration_seconds,
                     url: (rec.state == RecordingState::Stored)
@@ -406,27 +423,34 @@ impl From<&CallbackRecord> for CallbackView {
 impl CallbackView {
     /// The view for a signed-in agent (`login`) shows the callback number
     /// whole only while that agent holds the record; API keys see it whole.
-    pub fn for_caller(r: &CallbackRecord, login: Option<&str>) -> Self {
+    pub fn for_caller(r: &CallbackRecord, login: Option<&str>, region: Region) -> Self {
         let holder = login.is_none_or(|login| r.claimed_by.as_deref() == Some(login));
-        CallbackView::from(r).masked_unless(holder, r)
+        CallbackView::of(r, region).masked_unless(holder, r, region)
     }
 
     /// A list row: masked for every signed-in agent, the holder too (the
     /// whole number is on the record, where it is called); API keys see it
     /// whole. A record that waits for its window is marked with its
     /// start (`not_before`) while the window has not opened at `now`.
-    pub fn in_list(r: &CallbackRecord, login: Option<&str>, now: Timestamp) -> Self {
+    pub fn in_list(
+        r: &CallbackRecord,
+        login: Option<&str>,
+        region: Region,
+        now: Timestamp,
+    ) -> Self {
         CallbackView {
             not_before: r.not_before(now).map(|t| t.to_string()),
-            ..CallbackView::from(r)
+            ..CallbackView::of(r, region)
         }
-        .masked_unless(login.is_none(), r)
+        .masked_unless(login.is_none(), r, region)
     }
 
-    fn masked_unless(mut self, whole: bool, r: &CallbackRecord) -> Self {
+    fn masked_unless(mut self, whole: bool, r: &CallbackRecord, region: Region) -> Self {
         if !whole {
             self.callback_number = r.callback_number.masked();
+            self.callback_display = r.callback_number.display_masked(region);
             self.caller_number = r.caller_number.as_ref().map(|n| n.masked());
+            self.caller_display = r.caller_number.as_ref().map(|n| n.display_masked(region));
         }
         self
     }

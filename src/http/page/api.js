@@ -45,15 +45,28 @@ export async function api(method, path, body) {
 }
 
 /** An API error in the page's language: by its members, never by parsing
- * its message. A record someone holds names them; a refused input with a
- * label in `labels` (by field name) is named, the rule as sent; otherwise
- * by `code`, more precisely where the form says what it means
- * (`e_<where>_<code>`). Unknown codes show the server's message. */
-export function explain(err, where, labels = {}) {
-  if (err.code === 'conflict' && err.holder) return t('held_by', err.holder);
-  if (err.field && Object.hasOwn(labels, err.field)) return t('e_field', labels[err.field], err.message);
+ * its message, which is English. A record someone holds names them. A
+ * refused input says so by its own words where the form has them
+ * (`e_<where>_<field>`), else by its label in `labels` (by field name) and
+ * the rule in `rules` where known. Otherwise by `code`, more precisely
+ * where the form says what it means (`e_<where>_<code>`); an unknown code
+ * says that something went wrong, with its code. */
+export function explain(err, where, labels = {}, rules = {}) {
+  if (err.code === 'conflict' && err.holder) return holderText(err.holder);
+  if (err.field) {
+    if (known(`e_${where}_${err.field}`)) return t(`e_${where}_${err.field}`);
+    if (Object.hasOwn(labels, err.field)) return t('e_field', labels[err.field], rules[err.field] ?? '').trim();
+  }
   for (const key of [`e_${where}_${err.code}`, `e_${err.code}`]) {
     if (err.code && known(key)) return t(key);
   }
-  return err.message;
+  return t('e_unknown', err.code ?? err.status);
+}
+
+let holderText = (login) => t('held_by', login);
+
+/** How a record's holder is named in a 409 (by display name, once the
+ * page knows them). */
+export function nameHolders(fn) {
+  holderText = fn;
 }

@@ -1,6 +1,7 @@
 // The agents' page: the one script index.html loads. It talks only to the
 // JSON API (api.js). Each view is a module; VIEWS maps addresses to them
 // and puts those that have one in the header.
+import { startAlerts, stopAlerts } from './alerts.js';
 import { api, explain, onUnauthorized } from './api.js';
 import { h } from './dom.js';
 import { lang, switchLang, t } from './i18n.js';
@@ -9,7 +10,8 @@ import { showList } from './list.js';
 import { showRecord } from './record.js';
 import { showStats } from './stats.js';
 import { loadEnums } from './schema.js';
-import { isAdmin, isSupervisor, session, setMe, showPasswordChange, showSignIn } from './session.js';
+import { isAdmin, isSupervisor, maybeSignedIn, session, setMe, showPasswordChange, showSignIn } from './session.js';
+import { installShortcuts, showHelp } from './shortcuts.js';
 import { leave, show } from './view.js';
 
 // Address pattern, who may see it, the view, and the header link if any.
@@ -29,15 +31,22 @@ function renderHeader() {
   button.lang = switchTo;
   document.getElementById('signout').hidden = !session.me;
   const working = session.me && !session.me.must_change_password;
+  document.getElementById('help').hidden = !working;
+  document.getElementById('help').setAttribute('aria-label', t('keys_title'));
   document.getElementById('nav').replaceChildren(...VIEWS
     .filter((v) => v.link && working && v.allowed())
     .map((v) => h('a', { id: v.link.id, href: v.link.href }, t(v.link.text))));
-  document.getElementById('who').textContent = session.me ? `${session.me.name} (${session.me.login})` : '';
+  const who = document.getElementById('who');
+  who.textContent = session.me ? session.me.name : '';
+  who.title = session.me ? `${session.me.name} (${session.me.login})` : '';
 }
 
+// Every address leads to a view: the sign-in form while signed out, the
+// password change while one is due, else the view it names.
 function route() {
   leave();
-  if (!session.me || session.me.must_change_password) return;
+  if (!session.me) return showSignIn(undefined, start);
+  if (session.me.must_change_password) return showPasswordChange(start);
   for (const view of VIEWS) {
     const match = view.pattern.exec(location.hash);
     if (match && view.allowed()) return view.show(match[1]);
@@ -52,39 +61,48 @@ async function start() {
     await loadEnums();
   } catch (err) {
     show('afureko', h('p', { class: 'error' }, explain(err)));
-    return;
+    return undefined;
   }
-  route();
+  startAlerts();
+  return route();
 }
 
-function signedOut(message) {
+function signedOut(notice) {
   leave();
+  stopAlerts();
   setMe(null);
   renderHeader();
-  location.hash = '#/';
-  showSignIn(message, start);
+  history.replaceState(null, '', '#/');
+  showSignIn(notice, start);
 }
 
-onUnauthorized(() => signedOut(t('session_over')));
+onUnauthorized(() => signedOut({ text: t('session_over'), error: true }));
 
 document.getElementById('lang').addEventListener('click', () => {
-  document.getElementById('toast').textContent = '';
   switchLang();
   renderHeader();
-  if (!session.me) showSignIn(undefined, start);
-  else if (session.me.must_change_password) showPasswordChange(start);
-  else route();
+  route();
 });
 document.getElementById('signout').addEventListener('click', async () => {
   try { await api('DELETE', '/api/v1/sessions/current'); } catch { /* signed out either way */ }
-  signedOut(t('signed_out'));
+  signedOut({ text: t('signed_out'), error: false });
 });
+document.getElementById('help').addEventListener('click', showHelp);
 window.addEventListener('hashchange', route);
+installShortcuts();
 
-try {
-  setMe(await api('GET', '/api/v1/me'));
+// Without a session in this browser the sign-in form comes at once: no
+// request that could only answer 401.
+if (maybeSignedIn()) {
+  try {
+    setMe(await api('GET', '/api/v1/me'));
+  } catch {
+    setMe(null);
+  }
+}
+if (session.me) {
   start();
-} catch {
+} else {
   renderHeader();
   showSignIn(undefined, start);
 }

@@ -20,8 +20,8 @@ macro_rules! files {
     ($($name:literal),* $(,)?) => { &[$(($name, include_str!($name))),*] };
 }
 
-/// The files under `/app/`: the style sheet, and the modules of the script
-/// (index.html loads main.js, which imports the others).
+/// The files under `/app/`: the style sheet, the modules of the script
+/// (index.html loads main.js, which imports the others) and the icon.
 pub const ASSETS: &[(&str, &str)] = files![
     "app.css",
     "main.js",
@@ -42,12 +42,19 @@ pub const ASSETS: &[(&str, &str)] = files![
     "settings.js",
     "stats.js",
     "window.js",
+    "alerts.js",
+    "names.js",
+    "dialog.js",
+    "shortcuts.js",
+    "favicon.svg",
 ];
 
 /// The content type of a file of the table, by its extension.
 pub fn content_type(name: &str) -> &'static str {
     if name.ends_with(".css") {
         "text/css; charset=utf-8"
+    } else if name.ends_with(".svg") {
+        "image/svg+xml"
     } else {
         "text/javascript; charset=utf-8"
     }
@@ -116,7 +123,7 @@ fn asset_names() -> Schema {
         .schema_type(Type::String)
         .enum_values(Some(ASSETS.iter().map(|(name, _)| *name)))
         .description(Some(
-            "A file of the page: its style sheet or a module of its script",
+            "A file of the page: its style sheet, a module of its script, or its icon",
         ))
         .into()
 }
@@ -125,9 +132,9 @@ fn asset_names() -> Schema {
     get, path = "/app/{file}", tag = "page",
     params(AssetPath),
     responses(
-        (status = 200, description = "The file: the page's style sheet, or a module of its script \
-(main.js is the entry; strings.js holds the words in Japanese and English)",
-            content(("text/css"), ("text/javascript"))),
+        (status = 200, description = "The file: the page's style sheet, a module of its script \
+(main.js is the entry; strings.js holds the words in Japanese and English), or its icon",
+            content(("text/css"), ("text/javascript"), ("image/svg+xml"))),
         (status = 404, description = "No such file", body = ErrorBody,
             example = json!({"error": {"code": "not_found", "message": "the page has no such file"}}))
     )

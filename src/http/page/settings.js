@@ -59,6 +59,12 @@ function input(f, value) {
   }
 }
 
+function ruleOf(f) {
+  if (f.type === 'integer' && f.minimum !== undefined && f.maximum !== undefined) return t('rule_between', f.minimum, f.maximum);
+  if (f.max_length !== undefined) return t('rule_max_chars', f.max_length);
+  return '';
+}
+
 function valueOf(f, form) {
   if (f.type === 'prompts') {
     return Object.fromEntries(f.choices.map((key) => [key, form.elements[`prompt-${key}`].value.trim() || null]));
@@ -81,8 +87,11 @@ export const settingsPanel = {
     const form = h('form', { class: 'card', id: 'settings', novalidate: true }, h('h2', {}, t('settings')),
       groups.map((g) => h('fieldset', { id: `group-${g}` }, h('legend', {}, label('g_', g)),
         current.fields.filter((f) => f.group === g).map(row))),
-      h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('save'))));
+      h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('save'))),
+      h('p', { class: 'error form-error', role: 'alert' }));
     const labels = Object.fromEntries(current.fields.map((f) => [f.name, fieldLabel(f)]));
+    // What a refused value should be, in the page's words.
+    const rules = Object.fromEntries(current.fields.map((f) => [f.name, ruleOf(f)]));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       const change = {};
@@ -94,7 +103,7 @@ export const settingsPanel = {
           if (changed.length) change[f.name] = Object.fromEntries(changed);
         } else if (JSON.stringify(value) !== JSON.stringify(current[f.name])) change[f.name] = value;
       }
-      admin.act('PATCH', '/api/v1/settings', change, { where: 'settings', form, labels });
+      admin.act('PATCH', '/api/v1/settings', change, { where: 'settings', form, labels, rules });
     });
     return [form];
   },

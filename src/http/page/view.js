@@ -1,10 +1,13 @@
 // The one view in <main>. `show` starts a view and ends the one before:
 // an ended view's late answers and timers change nothing, so a slow request
 // never draws over the page the agent went on to.
+import { clearToast } from './dom.js';
+
 class View {
   constructor() {
     this.live = true;
     this.timers = [];
+    this.endings = [];
   }
 
   /** Replaces the view's content, if it is still shown. */
@@ -28,21 +31,49 @@ class View {
     if (this.live) this.timers.push(setInterval(fn, ms));
   }
 
+  /** Runs `fn` when the view ends. */
+  onEnd(fn) {
+    this.endings.push(fn);
+  }
+
   end() {
     this.live = false;
     for (const timer of this.timers) clearInterval(timer);
+    for (const fn of this.endings) fn();
   }
 }
 
 let current = null;
+const title = { text: 'afureko', waiting: 0 };
 
-/** Shows `nodes` as a new view titled `title`, and returns it. */
-export function show(title, ...nodes) {
+// "(12) 折り返し一覧 — afureko": the records waiting, seen from any tab.
+function drawTitle() {
+  const count = title.waiting > 0 ? `(${title.waiting}) ` : '';
+  document.title = title.text === 'afureko' ? `${count}afureko` : `${count}${title.text} — afureko`;
+}
+
+/** The number of records waiting, shown in the document title (0: none). */
+export function setWaiting(n) {
+  title.waiting = n;
+  drawTitle();
+}
+
+/** Shows `nodes` as a new view titled `text`, and returns it. A message
+ * of the view before (the toast) goes with it. */
+export function show(text, ...nodes) {
   leave();
+  clearToast();
   current = new View();
-  document.title = `${title} — afureko`;
+  title.text = text;
+  drawTitle();
   current.render(...nodes);
   return current;
+}
+
+/** Names the view shown once it knows more (a record's number). */
+export function retitle(text) {
+  title.text = text;
+  drawTitle();
 }
 
 export function leave() {

@@ -2,8 +2,9 @@
 
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::{CallSid, TenantId};
+use crate::domain::number_search::tail_of;
 use crate::domain::phone::E164;
-use crate::store::{BoxError, StoreError};
+use crate::store::{BoxError, StoreError, attempts_of};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -63,6 +64,37 @@ pub(super) fn open_pk(t: &TenantId, number: &E164) -> String {
     format!("TENANT#{t}#OPEN#{number}")
 }
 
+/// The partition of a tenant's open (or closed) records in arrival order
+/// (`received_keys`); records move once, when they close.
+pub(super) fn received_pk(t: &str, open: bool) -> String {
+    let state = if open { "OPEN" } else { "CLOSED" };
+    format!("TENANT#{t}#CB#{state}")
+}
+
+/// The partition of a tenant's records whose number ends in `tail`
+/// (`number_tail_keys`).
+pub(super) fn tail_pk(t: &str, tail: &str) -> String {
+    format!("TENANT#{t}#TAIL#{tail}")
+}
+
+/// The partition of a tenant's open records that were tried (`tried_keys`).
+pub(super) fn tried_pk(t: &str) -> String {
+    format!("TENANT#{t}#TRIED")
+}
+
+/// Most attempts first, then the oldest call: `9999 - attempts`, zero-padded,
+/// before the arrival's `ms_key`.
+pub(super) fn tried_key(attempts: u32, received_ms: i64, id: &str) -> String {
+    format!(
+        "{:04}#{}",
+        MAX_TRIED.saturating_sub(attempts),
+        ms_key(received_ms, id)
+    )
+}
+
+/// The attempts `tried_key` orders; a tenant allows far fewer.
+pub(super) const MAX_TRIED: u32 = 9999;
+
 fn doc_of(item: &Item, key: &str) -> Result<String, StoreError> {
     match item.get("doc") {
         Some(AttributeValue::S(doc)) => Ok(doc.clone()),
@@ -113,8 +145,9 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
         ("gsi1sk".into(), s(ms_key(due, id))),
         ("gsi2pk".into(), s(format!("TENANT#{t}#CB"))),
         ("gsi2sk".into(), s(ms_key(due, id))),
-        ("gsi4pk".into(), s(format!("TENANT#{t}#CB"))),
+        ("gsi4pk".into(), s(received_pk(t, r.is_open()))),
         ("gsi4sk".into(), s(ms_key(received, id))),
+        ("gsi5pk".into(), s(tail_pk(t, tail_of(&r.callback_number)))),
     ]);
     // The table's TTL, in whole seconds rounded up: never before the
     // record is gone for readers (the stream of TTL deletions then deletes
@@ -122,6 +155,12 @@ pub(super) fn callback_item(r: &CallbackRecord) -> Result<Item, StoreError> {
     if let Some(at) = r.expires_at {
         let second = at.as_second() + i64::from(at.subsec_nanosecond() > 0);
         item.insert("expires_at".into(), n(second));
+    }
+    // Sparse: only open records that were tried are in the attempts order.
+    let attempts = attempts_of(r);
+    if r.is_open() && attempts > 0 {
+        item.insert("gsi6pk".into(), s(tried_pk(t)));
+        item.insert("gsi6sk".into(), s(tried_key(attempts, received, id)));
     }
     // Sparse: only an open record is found by its number.
     if r.is_open() {

@@ -19,6 +19,7 @@ mod audit;
 mod call_links;
 mod idempotency;
 mod items;
+mod lists;
 mod open_numbers;
 mod queries;
 mod received;
@@ -40,7 +41,7 @@ use super::{
 };
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
-use crate::domain::callback::CallbackRecord;
+use crate::domain::callback::{CallbackRecord, Status};
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
 use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
@@ -48,8 +49,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use call_links::LinkedCalls;
-use queries::{key_pair, position_of, primary_key};
-use std::collections::HashMap;
+use queries::key_pair;
 use std::sync::Arc;
 
 pub struct DynamoStore {
@@ -305,14 +305,7 @@ impl CallbackStore for DynamoStore {
         tenant: &TenantId,
         limit: usize,
     ) -> Result<Vec<CallbackRecord>, StoreError> {
-        self.query_records(
-            "received_keys",
-            "gsi4pk",
-            format!("TENANT#{tenant}#CB"),
-            false,
-            limit,
-        )
-        .await
+        self.recent(tenant, limit).await
     }
 
     async fn list_callbacks(
@@ -320,60 +313,17 @@ impl CallbackStore for DynamoStore {
         tenant: &TenantId,
         query: &ListQuery,
     ) -> Result<Page, StoreError> {
-        let t = tenant.as_str();
-        let (index, pk_attr, sk_attr, pk) = match query.status {
-            Some(status) => (
-                "status_due_keys",
-                "gsi1pk",
-                "gsi1sk",
-                format!("TENANT#{t}#STATUS#{}", status.as_str()),
-            ),
-            None => ("due_keys", "gsi2pk", "gsi2sk", format!("TENANT#{t}#CB")),
-        };
-        // The cursor's position is a full index key: keyset pagination.
-        let start = query.after.as_ref().map(|p| {
-            HashMap::from([
-                ("pk".to_owned(), s(callback_pk(t, &p.id))),
-                ("sk".to_owned(), s("CB")),
-                (pk_attr.to_owned(), s(pk.clone())),
-                (sk_attr.to_owned(), s(ms_key(p.due_at_ms, &p.id))),
-            ])
-        });
-        let mut entries = Vec::new();
-        let mut start = start;
-        // One more than asked tells whether another page follows.
-        let want = query.limit + 1;
-        loop {
-            let room = i32::try_from(want - entries.len()).unwrap_or(i32::MAX);
-            let (batch, last) = self
-                .query(index, pk_attr, pk.clone(), true, Some(room), start)
-                .await?;
-            entries.extend(batch);
-            match last {
-                Some(key) if entries.len() < want => start = Some(key),
-                _ => break,
-            }
-        }
-        let more = entries.len() > query.limit;
-        entries.truncate(query.limit);
-        let next = match entries.last() {
-            Some(entry) if more => Some(position_of(entry, sk_attr)?),
-            _ => None,
-        };
-        let items = self
-            .batch_get(entries.iter().map(primary_key).collect())
-            .await?
-            .iter()
-            .map(record_of)
-            // The index lags a change by a moment: a record whose status
-            // changed since is left to the list of its new status.
-            .filter(|r| {
-                r.as_ref().map_or(true, |r| {
-                    query.status.is_none_or(|s| r.status == s) && !r.is_expired(self.clock.now())
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page { items, next })
+        self.list(tenant, query).await
+    }
+
+    async fn count_callbacks(
+        &self,
+        tenant: &TenantId,
+        status: Status,
+        due_before: Option<i64>,
+        cap: usize,
+    ) -> Result<usize, StoreError> {
+        self.count(tenant, status, due_before, cap).await
     }
 
     async fn received_callbacks(

@@ -169,17 +169,8 @@ impl DynamoStore {
         let mut open = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("sk = :cb")
-                .expression_attribute_values(":cb", s("CB"))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| backend("scan", e))?;
-            for item in out.items.unwrap_or_default() {
+            let (items, next) = self.scan_callbacks(start).await?;
+            for item in items {
                 let record = record_of(&item)?;
                 let key = match item.get("gsi3pk") {
                     Some(AttributeValue::S(key)) => Some(key.as_str()),
@@ -226,9 +217,9 @@ impl DynamoStore {
                     open.push(record);
                 }
             }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
+            match next {
+                Some(key) => start = Some(key),
+                None => break,
             }
         }
         // The oldest open record of a number is the one repeat callers join.

@@ -5,11 +5,31 @@ use super::DynamoStore;
 use super::items::{Item, backend, record_of, s};
 use super::table::INDEXES;
 use crate::domain::callback::CallbackRecord;
-use crate::store::{ListPosition, StoreError};
+use crate::store::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
 impl DynamoStore {
+    /// One page of a scan of every callback record's item (the one-off
+    /// migrations): its items and where the next page starts, if any.
+    pub(super) async fn scan_callbacks(
+        &self,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("sk = :cb")
+            .expression_attribute_values(":cb", s("CB"))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| backend("scan", e))?;
+        let next = out.last_evaluated_key.filter(|key| !key.is_empty());
+        Ok((out.items.unwrap_or_default(), next))
+    }
+
     /// Queries one index partition in order, up to `limit` items.
     pub(super) async fn query(
         &self,
@@ -163,21 +183,4 @@ pub(super) fn key_pair(item: &Item) -> (String, String) {
         _ => String::new(),
     };
     (text("pk"), text("sk"))
-}
-
-/// Where a list page ends: the due time and id in an index entry's sort key
-/// (`ms_key`).
-pub(super) fn position_of(entry: &Item, sk_attr: &str) -> Result<ListPosition, StoreError> {
-    let bad = || StoreError::Incomplete {
-        key: format!("index entry {:?}", key_pair(entry).0),
-        problem: "its sort key is not a time and an id",
-    };
-    let Some(AttributeValue::S(sk)) = entry.get(sk_attr) else {
-        return Err(bad());
-    };
-    let (ms, id) = sk.split_once('#').ok_or_else(bad)?;
-    Ok(ListPosition {
-        due_at_ms: ms.parse().map_err(|_| bad())?,
-        id: id.to_owned(),
-    })
 }

@@ -4,8 +4,8 @@
 //! (docs/dynamodb.md, "Service-level figures").
 
 use super::DynamoStore;
-use super::items::{Item, backend, callback_pk, ms_key, record_of, s};
-use super::queries::{batch_get, position_of, primary_key};
+use super::items::{Item, backend, callback_pk, ms_key, received_pk, record_of, s};
+use super::queries::{batch_get, key_pair, primary_key};
 use crate::domain::ids::TenantId;
 use crate::store::{ReceivedPage, ReceivedPosition, ReceivedQuery, StoreError};
 use aws_sdk_dynamodb::types::Select;
@@ -19,8 +19,17 @@ const PARALLEL_GETS: usize = 4;
 /// Keys per BatchGetItem (DynamoDB's limit).
 const KEYS_PER_GET: usize = 100;
 
-fn partition(tenant: &TenantId) -> String {
-    format!("TENANT#{tenant}#CB")
+/// The index has two partitions a tenant: open records and closed ones
+/// (`received_pk`); a period is read from both, merged in order.
+fn partitions(tenant: &TenantId) -> [String; 2] {
+    [true, false].map(|open| received_pk(tenant.as_str(), open))
+}
+
+fn sort_key(entry: &Item) -> &str {
+    match entry.get("gsi4sk") {
+        Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) => sk,
+        _ => "",
+    }
 }
 
 /// `gsi4sk` is `{ms:015}#{id}`: every key of a millisecond in
@@ -31,11 +40,27 @@ fn bounds(from: Timestamp, until: Timestamp) -> (String, String) {
     (key(from.as_millisecond()), key(until.as_millisecond()))
 }
 
+/// Where a page ends: the received time and id in an entry's `gsi4sk`.
+fn position_of(entry: &Item) -> Result<ReceivedPosition, StoreError> {
+    let bad = || StoreError::Incomplete {
+        key: format!("index entry {:?}", key_pair(entry).0),
+        problem: "its sort key is not a time and an id",
+    };
+    let Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) = entry.get("gsi4sk") else {
+        return Err(bad());
+    };
+    let (ms, id) = sk.split_once('#').ok_or_else(bad)?;
+    Ok(ReceivedPosition {
+        received_at_ms: ms.parse().map_err(|_| bad())?,
+        id: id.to_owned(),
+    })
+}
+
 impl DynamoStore {
     /// One Query of the period's index entries, in order.
     async fn received_keys(
         &self,
-        tenant: &TenantId,
+        partition: &str,
         from: Timestamp,
         until: Timestamp,
         limit: Option<i32>,
@@ -50,7 +75,7 @@ impl DynamoStore {
             // BETWEEN includes `high`, which no key equals: every key has
             // `#id` after its 15 digits.
             .key_condition_expression("gsi4pk = :pk AND gsi4sk BETWEEN :low AND :high")
-            .expression_attribute_values(":pk", s(partition(tenant)))
+            .expression_attribute_values(":pk", s(partition))
             .expression_attribute_values(":low", s(low))
             .expression_attribute_values(":high", s(high))
             .set_limit(limit)
@@ -66,38 +91,37 @@ impl DynamoStore {
         tenant: &TenantId,
         query: &ReceivedQuery,
     ) -> Result<ReceivedPage, StoreError> {
-        let mut start = query.after.as_ref().map(|p| {
-            HashMap::from([
-                ("pk".to_owned(), s(callback_pk(tenant.as_str(), &p.id))),
-                ("sk".to_owned(), s("CB")),
-                ("gsi4pk".to_owned(), s(partition(tenant))),
-                ("gsi4sk".to_owned(), s(ms_key(p.received_at_ms, &p.id))),
-            ])
-        });
         let mut entries = Vec::new();
         // One more than asked tells whether another page follows.
         let want = query.limit + 1;
-        loop {
-            let room = i32::try_from(want - entries.len()).unwrap_or(i32::MAX);
-            let out = self
-                .received_keys(tenant, query.from, query.until, Some(room), None, start)
-                .await?;
-            entries.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) if entries.len() < want => start = Some(key),
-                _ => break,
+        for partition in partitions(tenant) {
+            let mut start = query.after.as_ref().map(|p| {
+                HashMap::from([
+                    ("pk".to_owned(), s(callback_pk(tenant.as_str(), &p.id))),
+                    ("sk".to_owned(), s("CB")),
+                    ("gsi4pk".to_owned(), s(partition.clone())),
+                    ("gsi4sk".to_owned(), s(ms_key(p.received_at_ms, &p.id))),
+                ])
+            });
+            let mut found = Vec::new();
+            loop {
+                let room = i32::try_from(want - found.len()).unwrap_or(i32::MAX);
+                let out = self
+                    .received_keys(&partition, query.from, query.until, Some(room), None, start)
+                    .await?;
+                found.extend(out.items.unwrap_or_default());
+                match out.last_evaluated_key {
+                    Some(key) if found.len() < want => start = Some(key),
+                    _ => break,
+                }
             }
+            entries.extend(found);
         }
+        entries.sort_by(|a, b| sort_key(a).cmp(sort_key(b)));
         let more = entries.len() > query.limit;
         entries.truncate(query.limit);
         let next = match entries.last() {
-            Some(entry) if more => {
-                let p = position_of(entry, "gsi4sk")?;
-                Some(ReceivedPosition {
-                    received_at_ms: p.due_at_ms,
-                    id: p.id,
-                })
-            }
+            Some(entry) if more => Some(position_of(entry)?),
             _ => None,
         };
         let keys: Vec<Item> = entries.iter().map(primary_key).collect();
@@ -139,17 +163,20 @@ impl DynamoStore {
         until: Timestamp,
     ) -> Result<usize, StoreError> {
         let mut count = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .received_keys(tenant, from, until, None, Some(Select::Count), start)
-                .await?;
-            count += usize::try_from(out.count).unwrap_or(0);
-            match out.last_evaluated_key {
-                Some(key) => start = Some(key),
-                None => return Ok(count),
+        for partition in partitions(tenant) {
+            let mut start = None;
+            loop {
+                let out = self
+                    .received_keys(&partition, from, until, None, Some(Select::Count), start)
+                    .await?;
+                count += usize::try_from(out.count).unwrap_or(0);
+                match out.last_evaluated_key {
+                    Some(key) => start = Some(key),
+                    None => break,
+                }
             }
         }
+        Ok(count)
     }
 }
 

@@ -27,12 +27,30 @@ const fn keys_only(name: &'static str, pk: &'static str, sk: &'static str) -> In
 /// when its keys change (a status or due time), not on every change; a list
 /// reads the records by BatchGetItem (docs/dynamodb.md, "Cost").
 /// `open_number_keys` is sparse: a record is in it only while open.
-pub const INDEXES: [Index; 4] = [
+/// `number_tail_keys` shares `received_keys`'s sort key (the arrival):
+/// an attribute less on every record. `tried_keys` is sparse: open records
+/// with attempts.
+pub const INDEXES: [Index; 6] = [
     keys_only("status_due_keys", "gsi1pk", "gsi1sk"),
     keys_only("due_keys", "gsi2pk", "gsi2sk"),
     keys_only("open_number_keys", "gsi3pk", "gsi3sk"),
     keys_only("received_keys", "gsi4pk", "gsi4sk"),
+    keys_only("number_tail_keys", "gsi5pk", "gsi4sk"),
+    keys_only("tried_keys", "gsi6pk", "gsi6sk"),
 ];
+
+/// Every attribute an index keys on, each once.
+pub fn index_attributes() -> Vec<&'static str> {
+    let mut attributes: Vec<&'static str> = Vec::new();
+    for index in INDEXES {
+        for attr in [index.pk, index.sk] {
+            if !attributes.contains(&attr) {
+                attributes.push(attr);
+            }
+        }
+    }
+    attributes
+}
 
 /// Creates the table with its indexes, stream and TTL if it does not
 /// exist; says which it did. On-demand billing: no capacity to plan.
@@ -73,23 +91,23 @@ pub async fn create_table(client: &Client, table: &str) -> Result<&'static str, 
                 .build()
                 .map_err(|e| backend("table definition", e))?,
         );
+    for name in index_attributes() {
+        request = request.attribute_definitions(attr(name)?);
+    }
     for index in INDEXES {
         let projection = match index.keys_only {
             true => ProjectionType::KeysOnly,
             false => ProjectionType::All,
         };
-        request = request
-            .attribute_definitions(attr(index.pk)?)
-            .attribute_definitions(attr(index.sk)?)
-            .global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(index.name)
-                    .key_schema(key(index.pk, KeyType::Hash)?)
-                    .key_schema(key(index.sk, KeyType::Range)?)
-                    .projection(Projection::builder().projection_type(projection).build())
-                    .build()
-                    .map_err(|e| backend("table definition", e))?,
-            );
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .key_schema(key(index.pk, KeyType::Hash)?)
+                .key_schema(key(index.sk, KeyType::Range)?)
+                .projection(Projection::builder().projection_type(projection).build())
+                .build()
+                .map_err(|e| backend("table definition", e))?,
+        );
     }
     match request.send().await {
         Ok(_) => {}
@@ -167,6 +185,10 @@ mod tests {
             }
         }
         let attributes = template.matches("AttributeType: S }").count();
-        assert_eq!(attributes, 2 + 2 * INDEXES.len(), "attribute definitions");
+        assert_eq!(
+            attributes,
+            2 + super::index_attributes().len(),
+            "attribute definitions"
+        );
     }
 }

@@ -5,6 +5,7 @@
 mod agents;
 mod audit;
 mod idempotency;
+mod lists;
 mod outbox;
 mod readers;
 mod rows;
@@ -14,12 +15,12 @@ mod writes;
 
 use super::key_record::KeyRecordStore;
 use super::{
-    ApiKeyStore, CallbackStore, Inserted, ListPosition, ListQuery, Opened, Page, ReceivedPage,
-    ReceivedPosition, ReceivedQuery, StoreError, TenantStore,
+    ApiKeyStore, CallbackStore, Inserted, ListQuery, Opened, Page, ReceivedPage, ReceivedPosition,
+    ReceivedQuery, StoreError, TenantStore,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::domain::api_key::ApiKey;
-use crate::domain::callback::CallbackRecord;
+use crate::domain::callback::{CallbackRecord, Status};
 use crate::domain::ids::{CallSid, CallbackId, TenantId};
 use crate::domain::phone::E164;
 use crate::domain::tenant::Tenant;
@@ -276,37 +277,22 @@ impl CallbackStore for SqliteStore {
         tenant: &TenantId,
         query: &ListQuery,
     ) -> Result<Page, StoreError> {
-        let tenant = tenant.to_string();
-        let status = query.status.map(|s| s.as_str());
-        let (after_due, after_id) = match &query.after {
-            Some(p) => (Some(p.due_at_ms), Some(p.id.clone())),
-            None => (None, None),
-        };
-        let limit = query.limit;
-        let now_ms = self.now_ms();
-        // One more than asked tells whether another page follows.
-        let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+        let (tenant, query, now_ms) = (tenant.to_string(), query.clone(), self.now_ms());
         self.readers
-            .read(move |conn| {
-                let mut items = query_records(
-                    conn,
-                    &format!(
-                        "{SELECT_CALLBACK} WHERE tenant_id = ?1 AND (?2 IS NULL OR status = ?2)
-                         AND (?3 IS NULL OR (due_at_ms, id) > (?3, ?4))
-                         AND (expires_at_ms IS NULL OR expires_at_ms > ?6)
-                         ORDER BY due_at_ms, id LIMIT ?5"
-                    ),
-                    params![tenant, status, after_due, after_id, fetch, now_ms],
-                )?;
-                let more = items.len() > limit;
-                items.truncate(limit);
-                let next = if more {
-                    items.last().map(ListPosition::of)
-                } else {
-                    None
-                };
-                Ok(Page { items, next })
-            })
+            .read(move |conn| lists::list(conn, &tenant, &query, now_ms))
+            .await
+    }
+
+    async fn count_callbacks(
+        &self,
+        tenant: &TenantId,
+        status: Status,
+        due_before: Option<i64>,
+        cap: usize,
+    ) -> Result<usize, StoreError> {
+        let (tenant, now_ms) = (tenant.to_string(), self.now_ms());
+        self.readers
+            .read(move |conn| lists::count(conn, &tenant, status.as_str(), due_before, cap, now_ms))
             .await
     }
 

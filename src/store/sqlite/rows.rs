@@ -3,7 +3,8 @@
 
 use crate::domain::api_key::ApiKey;
 use crate::domain::callback::CallbackRecord;
-use crate::store::StoreError;
+use crate::domain::number_search::tail_of;
+use crate::store::{StoreError, attempts_of};
 use rusqlite::Connection;
 
 pub(super) const SELECT_CALLBACK: &str = "SELECT tenant_id, id, doc FROM callbacks";
@@ -55,6 +56,10 @@ pub(super) struct Row {
     pub received_at_ms: i64,
     pub needs_copy: bool,
     pub expires_at_ms: Option<i64>,
+    pub number_tail: String,
+    pub reason: &'static str,
+    pub attempts: u32,
+    pub repeat_calls: u32,
     pub version: u64,
     pub doc: String,
 }
@@ -71,6 +76,10 @@ impl Row {
             received_at_ms: record.received_at.as_millisecond(),
             needs_copy: record.has_pending_copy(),
             expires_at_ms: record.expires_at.map(|t| t.as_millisecond()),
+            number_tail: tail_of(&record.callback_number).to_owned(),
+            reason: record.reason.as_str(),
+            attempts: attempts_of(record),
+            repeat_calls: u32::try_from(record.repeat_calls.len()).unwrap_or(u32::MAX),
             version: record.version,
             doc: to_json("a callback", record)?,
         })

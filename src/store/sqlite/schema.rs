@@ -6,9 +6,9 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Schema migrations, in order; `user_version` counts those applied.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8,
-    SCHEMA_V9,
+    SCHEMA_V9, SCHEMA_V10,
 ];
 
 pub(super) const SCHEMA_V1: &str = "
@@ -172,6 +172,22 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (tenant_id, actor, key)
 );
 CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);
+";
+
+/// The agents' list: found by the number's last four digits, filtered by
+/// reason and repeat calls, ordered by arrival or by attempts.
+const SCHEMA_V10: &str = "
+ALTER TABLE callbacks ADD COLUMN number_tail TEXT NOT NULL DEFAULT '';
+ALTER TABLE callbacks ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE callbacks ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE callbacks ADD COLUMN repeat_calls INTEGER NOT NULL DEFAULT 0;
+UPDATE callbacks SET number_tail = substr(callback_number, -4),
+    reason = json_extract(doc, '$.reason'),
+    attempts = json_array_length(doc, '$.attempts'),
+    repeat_calls = coalesce(json_array_length(doc, '$.repeat_calls'), 0);
+CREATE INDEX callbacks_by_tail ON callbacks (tenant_id, number_tail, received_at_ms, id);
+CREATE INDEX callbacks_by_status_received ON callbacks (tenant_id, status, received_at_ms, id);
+CREATE INDEX callbacks_by_status_attempts ON callbacks (tenant_id, status, attempts DESC, received_at_ms, id);
 ";
 
 /// Opens (or creates) the database file and brings its schema up to date.

@@ -52,8 +52,9 @@ pub(super) fn insert(
             .execute(params![row.tenant_id, row.call_sid, row.id])?;
     if linked == 1 {
         conn.prepare_cached(
-            "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc, expires_at_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO callbacks (tenant_id, id, call_sid, status, callback_number, due_at_ms, received_at_ms, needs_copy, version, doc, expires_at_ms,
+                number_tail, reason, attempts, repeat_calls)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         )?
         .execute(params![
             row.tenant_id,
@@ -66,7 +67,11 @@ pub(super) fn insert(
             row.needs_copy,
             row.version,
             row.doc,
-            row.expires_at_ms
+            row.expires_at_ms,
+            row.number_tail,
+            row.reason,
+            row.attempts,
+            row.repeat_calls
         ])?;
         return Ok(Inserted::Created(record.clone()));
     }
@@ -90,7 +95,8 @@ pub(super) fn update(
     let row = Row::of(&next)?;
     let updated = conn
         .prepare_cached(
-            "UPDATE callbacks SET status = ?3, callback_number = ?4, due_at_ms = ?5, needs_copy = ?6, version = ?7, doc = ?8, expires_at_ms = ?10
+            "UPDATE callbacks SET status = ?3, callback_number = ?4, due_at_ms = ?5, needs_copy = ?6, version = ?7, doc = ?8, expires_at_ms = ?10,
+                number_tail = ?11, reason = ?12, attempts = ?13, repeat_calls = ?14
              WHERE tenant_id = ?1 AND id = ?2 AND version = ?9",
         )?
         .execute(params![
@@ -103,7 +109,11 @@ pub(super) fn update(
             row.version,
             row.doc,
             expected,
-            row.expires_at_ms
+            row.expires_at_ms,
+            row.number_tail,
+            row.reason,
+            row.attempts,
+            row.repeat_calls
         ])
         .map_err(|e| {
             if open_number_taken(&e) {
