@@ -4,7 +4,6 @@ use crate::domain::agent::Role;
 use crate::domain::ids::{AccountSid, TenantId};
 use crate::domain::notify::EventType;
 use crate::domain::notify::endpoint::Format;
-use crate::domain::phone::Region;
 use crate::domain::prompts::{Language, PromptKey};
 use crate::domain::schedule::Holiday;
 use crate::domain::settings::{Kind, SETTINGS, Setting, Value};
@@ -367,9 +366,6 @@ pub struct SettingsArgs {
     /// Put one prompt back to the language default (repeatable).
     #[arg(long = "reset-prompt", value_name = "NAME")]
     pub reset_prompts: Vec<PromptKey>,
-    /// Region for numbers typed without a country code, e.g. JP.
-    #[arg(long, value_parser = Region::parse)]
-    pub default_region: Option<Region>,
     #[command(flatten)]
     pub routing: RoutingArgs,
 }
@@ -377,6 +373,21 @@ pub struct SettingsArgs {
 /// A flag for each of `SETTINGS` (`--max-recording-seconds`), checked by
 /// the setting's own kind, bounds and choices, as the API checks them.
 pub struct DefinedSettings(pub Vec<(&'static Setting, Value)>);
+
+/// Settings whose flags are the command line's own (`--prompt NAME=TEXT`,
+/// `--holiday` and `--remove-holiday`, numbers in the tenant's region, …).
+pub const OWN_FLAGS: [&str; 6] = [
+    "prompts",
+    "hours",
+    "holidays",
+    "dial_to",
+    "dial_caller_id",
+    "hold_audio_url",
+];
+
+fn generated(setting: &Setting) -> bool {
+    !OWN_FLAGS.contains(&setting.name)
+}
 
 /// Flags that kept an older name as well.
 const OLD_NAMES: [(&str, &str); 1] = [("routing_mode", "mode")];
@@ -389,6 +400,8 @@ fn flag(setting: &'static Setting) -> Arg {
         Kind::Choice(choices) => choices.join("|"),
         Kind::Phone => "E164|none".to_owned(),
         Kind::List { item, .. } => item.value_name().to_owned(),
+        Kind::Region => "CC".to_owned(),
+        Kind::Prompts => "NAME=TEXT".to_owned(),
     };
     let help = setting.help.trim_end_matches('.');
     let arg = Arg::new(setting.name)
@@ -455,7 +468,7 @@ fn given(setting: &'static Setting, matches: &ArgMatches) -> Result<Option<Value
 impl clap::FromArgMatches for DefinedSettings {
     fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
         let mut values = Vec::new();
-        for setting in &SETTINGS {
+        for setting in SETTINGS.iter().filter(|s| generated(s)) {
             if let Some(value) = given(setting, matches)? {
                 values.push((setting, value));
             }
@@ -471,7 +484,8 @@ impl clap::FromArgMatches for DefinedSettings {
 
 impl Args for DefinedSettings {
     fn augment_args(command: clap::Command) -> clap::Command {
-        SETTINGS.iter().fold(command, |command, s| match s.kind {
+        let settings = SETTINGS.iter().filter(|s| generated(s));
+        settings.fold(command, |command, s| match s.kind {
             Kind::List { .. } => command.arg(flag(s)).arg(clear_flag(s)),
             _ => command.arg(flag(s)),
         })
@@ -487,23 +501,12 @@ pub struct RoutingArgs {
     /// An agent's number or sip: URI for dial mode (repeatable; replaces the list).
     #[arg(long = "dial-to", value_name = "NUMBER|SIP")]
     pub dial_to: Vec<String>,
-    /// Seconds the agents ring before the callback IVR (5-60).
-    #[arg(long)]
-    pub ring_timeout_seconds: Option<u32>,
     /// Caller ID shown to agents in dial mode ("none" for Twilio's default).
     #[arg(long)]
     pub dial_caller_id: Option<String>,
-    #[arg(long)]
-    pub queue_name: Option<String>,
     /// Audio played while waiting ("none" to say the queue_hold prompt).
     #[arg(long)]
     pub hold_audio_url: Option<String>,
-    #[arg(long)]
-    pub offer_interval_seconds: Option<u32>,
-    #[arg(long)]
-    pub max_wait_seconds: Option<u32>,
-    #[arg(long)]
-    pub max_queue_size: Option<u32>,
     /// Opening hours, e.g. mon-fri=09:00-12:00,13:00-18:00 or sun=closed (repeatable).
     #[arg(long = "hours", value_name = "DAYS=RANGES")]
     pub hours: Vec<String>,

@@ -4,12 +4,13 @@
 use super::args::{SettingsArgs, TenantCommand};
 use super::{deps, load_tenant};
 use crate::domain::audit::Actor;
-use crate::domain::settings::{OtherSettings, SettingsChange};
+use crate::domain::settings::{OtherSettings, Setting, SettingsChange, Value};
 use crate::domain::tenant::{AuthToken, Tenant, TwilioCredentials};
 use crate::settings::BaseUrl;
 use crate::startup::Backend;
 use crate::tenants::{self, CredentialsChange, TenantsError};
 use anyhow::Context;
+use std::collections::BTreeMap;
 
 /// A secret given by its flag or, with `from_env`, by `var`. `update`
 /// reads the environment only when asked: a variable still exported from
@@ -36,17 +37,9 @@ impl SettingsArgs {
     fn into_change(self) -> anyhow::Result<SettingsChange> {
         let routing = self.routing;
         let mut change = SettingsChange::from(OtherSettings {
-            prompts: self.prompts,
-            reset_prompts: self.reset_prompts,
-            default_region: self.default_region,
             dial_to: routing.dial_to,
-            ring_timeout_seconds: routing.ring_timeout_seconds,
             dial_caller_id: routing.dial_caller_id,
-            queue_name: routing.queue_name,
             hold_audio_url: routing.hold_audio_url,
-            offer_interval_seconds: routing.offer_interval_seconds,
-            max_wait_seconds: routing.max_wait_seconds,
-            max_queue_size: routing.max_queue_size,
             always_open: routing.always_open,
             hours: routing.hours,
             holidays: routing.holidays,
@@ -54,6 +47,20 @@ impl SettingsArgs {
         });
         for (setting, value) in self.defined.0 {
             change.set(setting, value)?;
+        }
+        let prompts: BTreeMap<String, Option<String>> = self
+            .prompts
+            .into_iter()
+            .map(|(key, text)| (key.name().to_owned(), Some(text)))
+            .chain(
+                self.reset_prompts
+                    .into_iter()
+                    .map(|k| (k.name().to_owned(), None)),
+            )
+            .collect();
+        if !prompts.is_empty() {
+            let setting = Setting::find("prompts").context("the prompts setting")?;
+            change.set(setting, Value::Prompts(prompts))?;
         }
         Ok(change)
     }

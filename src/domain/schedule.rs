@@ -111,6 +111,16 @@ impl FromStr for Holiday {
     }
 }
 
+impl fmt::Display for Holiday {
+    /// As `FromStr` reads it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(name) => write!(f, "{}={name}", self.date),
+            None => write!(f, "{}", self.date),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Day {
@@ -200,6 +210,34 @@ impl Schedule {
         let weekly = self.weekly.get_or_insert_with(BTreeMap::new);
         for day in days {
             weekly.insert(day, ranges.clone());
+        }
+        Ok(())
+    }
+
+    /// The weekly hours as `set_hours` reads them, a day a spec
+    /// (`mon=09:00-12:00,13:00-18:00`, `sun=closed`); none: always open.
+    pub fn hours_specs(&self) -> Vec<String> {
+        let Some(weekly) = &self.weekly else {
+            return Vec::new();
+        };
+        Day::ALL
+            .into_iter()
+            .map(|day| match weekly.get(&day).map(Vec::as_slice) {
+                None | Some([]) => format!("{}=closed", day.name()),
+                Some(ranges) => {
+                    let ranges: Vec<String> = ranges.iter().map(ToString::to_string).collect();
+                    format!("{}={}", day.name(), ranges.join(","))
+                }
+            })
+            .collect()
+    }
+
+    /// Weekly hours from specs as `hours_specs` writes them, replacing
+    /// the hours; none: always open.
+    pub fn replace_hours(&mut self, specs: &[String]) -> Result<(), HoursError> {
+        self.weekly = None;
+        for spec in specs {
+            self.set_hours(spec)?;
         }
         Ok(())
     }

@@ -73,8 +73,8 @@ impl TenantError {
             | TenantError::SmsFrom(_)
             | TenantError::SmsWithoutSender
             | TenantError::CallbackWindows(_) => true,
-            TenantError::Routing(e) => e.names_its_field(),
-            TenantError::EmptyAuthToken
+            TenantError::Routing(_)
+            | TenantError::EmptyAuthToken
             | TenantError::TimeZone(_)
             | TenantError::PromptNeedsNumber(_)
             | TenantError::PromptCannotSayDue(_)

@@ -491,6 +491,18 @@ try {
     await ada.waitForSelector('#toast:has-text("保存しました")');
     assert.equal(await ada.inputValue('#set-callback_sla_minutes'), '90');
     assert.equal(await ada.getAttribute('#set-callback_sla_minutes', 'aria-invalid'), null);
+    // The after-hours greeting: its preview fills in a sample due time, and
+    // saved, it is what the tenant's callers hear next.
+    const greeting = 'ただいま営業時間外です。{due}折り返しお電話いたします。';
+    await ada.fill('#prompt-after_hours_greeting', greeting);
+    assert.equal(await ada.textContent('#prompt-after_hours_greeting-heard'),
+      '聞こえ方：ただいま営業時間外です。本日15時30分までに折り返しお電話いたします。');
+    await ada.click('#settings button[type=submit]');
+    await ada.waitForFunction(async (text) => {
+      const settings = await (await fetch('/api/v1/settings')).json();
+      return settings.prompts.after_hours_greeting === text;
+    }, greeting);
+    await ada.screenshot({ path: `${SHOTS}/settings-greeting-ja.png`, fullPage: true });
     await ada.click('#lang');
     await ada.waitForSelector('#agents-table th:text("Login")');
     await ada.screenshot({ path: `${SHOTS}/agents-en.png`, fullPage: true });

@@ -5,6 +5,7 @@ use crate::backends::Kind;
 use crate::helpers::*;
 use afureko::domain::agent::Role;
 use afureko::domain::audit::AuditAction;
+use afureko::domain::prompts::{Language, PromptKey};
 use afureko::domain::speech::NumberEntry;
 use afureko::domain::tenant::TenantSettings;
 use serde_json::{Value, json};
@@ -242,10 +243,15 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
         "callback_recording": false, "reached_min_seconds": 10,
         "announce_due": true, "callback_windows": [], "number_entry": "dtmf",
         "sms_confirmation": false, "sms_from": "",
+        "prompts": PromptKey::ALL.map(|k| (k.name().to_owned(), Value::Null)).into_iter().collect::<serde_json::Map<_, _>>(),
+        "hours": [], "holidays": [], "dial_to": [], "ring_timeout_seconds": 20,
+        "dial_caller_id": "", "queue_name": "afureko", "hold_audio_url": "",
+        "offer_interval_seconds": 30, "max_wait_seconds": 300, "max_queue_size": 20,
+        "default_region": "JP",
     });
     let (read_settings, fields) = settings_and_fields(read.json());
     assert_eq!(read_settings, defaults);
-    assert_eq!(fields, all_fields());
+    assert_eq!(fields, all_fields(Language::JaJp));
     // No secret in it, under any name.
     let text = String::from_utf8_lossy(&read.bytes);
     assert!(
@@ -274,7 +280,7 @@ async fn admin_reads_and_changes_settings_where_they_act(kind: Kind) {
     expected["callback_sla_minutes"] = 17.into();
     let (changed_settings, fields) = settings_and_fields(changed.json());
     assert_eq!(changed_settings, expected);
-    assert_eq!(fields, all_fields());
+    assert_eq!(fields, all_fields(Language::EnUs));
     let (read_settings, _) = settings_and_fields(
         app.browse(&admin, "GET", "/api/v1/settings", None)
             .await
@@ -445,9 +451,8 @@ async fn bad_settings_are_refused_by_name(kind: Kind) {
 }
 
 /// What `fields` offers, in display order: bounds and choices are the
-/// domain's.
-fn all_fields() -> Value {
-    use afureko::domain::prompts::Language;
+/// domain's; the prompts' standard texts are of `language`.
+fn all_fields(language: Language) -> Value {
     use afureko::domain::routing::RoutingMode;
     use afureko::domain::tenant::{MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, RecordingFormat};
     let integer = |name: &str, min: u32, max: u32| {
@@ -456,7 +461,7 @@ fn all_fields() -> Value {
     };
     let of_type = |name: &str, kind: &str| json!({"name": name, "type": kind, "label": format!("set_{name}")});
     let choice = |name: &str, choices: &[&str]| json!({"name": name, "type": "enum", "label": format!("set_{name}"), "choices": choices});
-    json!([
+    let mut fields = json!([
         choice("language", &Language::CODES),
         of_type("voice", "string"),
         integer("max_recording_seconds", 5, 3600),
@@ -481,7 +486,56 @@ fn all_fields() -> Value {
         choice("number_entry", &NumberEntry::NAMES),
         of_type("sms_confirmation", "boolean"),
         of_type("sms_from", "string"),
-    ])
+        json!({"name": "prompts", "type": "prompts", "label": "set_prompts",
+               "choices": PromptKey::ALL.map(PromptKey::name),
+               "defaults": PromptKey::ALL.map(|k| (k.name().to_owned(), Value::from(k.default_text(language))))
+                   .into_iter().collect::<serde_json::Map<_, _>>()}),
+        json!({"name": "hours", "type": "list", "label": "set_hours",
+               "max_items": 7, "example": "mon-fri=09:00-18:00"}),
+        json!({"name": "holidays", "type": "list", "label": "set_holidays",
+               "max_items": 400, "example": "2026-12-31=年末"}),
+        json!({"name": "dial_to", "type": "list", "label": "set_dial_to",
+               "max_items": 10, "example": "+81355550000"}),
+        integer("ring_timeout_seconds", 5, 60),
+        of_type("dial_caller_id", "phone"),
+        of_type("queue_name", "string"),
+        json!({"name": "hold_audio_url", "type": "string", "label": "set_hold_audio_url",
+               "max_length": 2000}),
+        integer("offer_interval_seconds", 5, 300),
+        integer("max_wait_seconds", 10, 3600),
+        integer("max_queue_size", 1, 1000),
+        json!({"name": "default_region", "type": "string", "label": "set_default_region",
+               "max_length": 2}),
+    ]);
+    // Where the page shows each.
+    for field in fields.as_array_mut().unwrap() {
+        let group = match field["name"].as_str().unwrap() {
+            "language"
+            | "voice"
+            | "max_recording_seconds"
+            | "number_entry_attempts"
+            | "announce_due"
+            | "number_entry"
+            | "prompts" => "greeting",
+            "time_zone" | "closed_now" | "hours" | "holidays" => "hours",
+            "outbound_caller_id"
+            | "agent_ring_seconds"
+            | "callback_recording"
+            | "reached_min_seconds" => "calling_back",
+            "routing_mode"
+            | "dial_to"
+            | "ring_timeout_seconds"
+            | "dial_caller_id"
+            | "queue_name"
+            | "hold_audio_url"
+            | "offer_interval_seconds"
+            | "max_wait_seconds"
+            | "max_queue_size" => "routing",
+            _ => "callbacks",
+        };
+        field["group"] = group.into();
+    }
+    fields
 }
 
 /// The page builds its form from `fields`: exactly these entries, and the
@@ -492,20 +546,20 @@ async fn settings_offer_each_fields_type_bounds_and_choices(kind: Kind) {
     let admin = app.browser("ada").await;
     let read = app.browse(&admin, "GET", "/api/v1/settings", None).await;
     let fields = read.json()["fields"].clone();
-    assert_eq!(fields, all_fields());
+    assert_eq!(fields, all_fields(Language::JaJp));
     assert_eq!(
         fields[0],
-        json!({"name": "language", "type": "enum", "label": "set_language",
+        json!({"name": "language", "type": "enum", "group": "greeting", "label": "set_language",
                "choices": ["ja-JP", "en-US"]})
     );
     assert_eq!(
         fields[2],
-        json!({"name": "max_recording_seconds", "type": "integer",
+        json!({"name": "max_recording_seconds", "type": "integer", "group": "greeting",
                "label": "set_max_recording_seconds", "minimum": 5, "maximum": 3600})
     );
     assert_eq!(
         fields[13],
-        json!({"name": "closed_now", "type": "boolean", "label": "set_closed_now"})
+        json!({"name": "closed_now", "type": "boolean", "group": "hours", "label": "set_closed_now"})
     );
     // The PATCH answer offers them too.
     let changed = app
@@ -516,7 +570,7 @@ async fn settings_offer_each_fields_type_bounds_and_choices(kind: Kind) {
             Some(json!({"closed_now": true})),
         )
         .await;
-    assert_eq!(changed.json()["fields"], all_fields());
+    assert_eq!(changed.json()["fields"], all_fields(Language::JaJp));
     assert_eq!(changed.json()["closed_now"], true);
 }
 

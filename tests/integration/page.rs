@@ -230,6 +230,17 @@ async fn labelled_keys() -> Vec<(&'static str, Vec<String>)> {
         .flat_map(|f| strings(&f["choices"], "o_"))
         .collect();
     labelled.push(("o_", choices));
+    let groups = fields
+        .iter()
+        .map(|f| format!("g_{}", f["group"].as_str().unwrap()))
+        .collect();
+    labelled.push(("g_", groups));
+    let prompts = fields
+        .iter()
+        .filter(|f| f["type"] == "prompts")
+        .flat_map(|f| strings(&f["choices"], "pk_"))
+        .collect();
+    labelled.push(("pk_", prompts));
     labelled
 }
 

@@ -5,21 +5,22 @@
 //! of `GET /api/v1/settings`) are all made from `SETTINGS`.
 //!
 //! A new setting is a field of `TenantSettings` and an entry here; a list
-//! of texts is `Kind::List`, its items' form a `ListItem`. Another
-//! structured one (a text per prompt with a reset, holidays to add and
-//! remove) will bring its own `Kind` and `Value` variants; the doors handle
-//! a kind, never a setting.
+//! of texts is `Kind::List`, its items' form a `ListItem`; the prompts are
+//! `Kind::Prompts`, a text per prompt or none (the language's). The doors
+//! handle a kind, never a setting.
 
 use crate::domain::callback_window::{self, MAX_WINDOWS};
 use crate::domain::phone::{E164, Region};
-use crate::domain::prompts::Language;
-use crate::domain::routing::RoutingMode;
+use crate::domain::prompts::{Language, PromptKey};
+use crate::domain::routing::{Destination, MAX_DESTINATIONS, RoutingMode};
+use crate::domain::schedule::{Holiday, Schedule};
 use crate::domain::settings::{OutOfRange, SettingsError};
 use crate::domain::speech::NumberEntry;
 use crate::domain::tenant::{
     MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, RecordingFormat, TenantError, TenantSettings,
 };
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What a setting takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,23 @@ pub enum Kind {
         max_items: usize,
         item: ListItem,
     },
+    /// A region's code (ISO 3166, `JP`).
+    Region,
+    /// A text per prompt (`PromptKey`), or none: the language's own.
+    Prompts,
+}
+
+/// Where the page shows a setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// What callers hear and how they answer.
+    Greeting,
+    Hours,
+    Routing,
+    /// The callback records: when they are due, tried and kept.
+    Callbacks,
+    /// Calling the customer back from afureko.
+    CallingBack,
 }
 
 /// What the items of a list setting are.
@@ -53,6 +71,25 @@ pub enum Kind {
 pub enum ListItem {
     /// A callback window, `1=09:00-12:00`.
     CallbackWindow,
+    /// A holiday, `2026-12-31` or `2026-12-31=year end`.
+    Holiday,
+    /// Some days' opening hours, `mon-fri=09:00-18:00` or `sun=closed`;
+    /// none: open around the clock.
+    Hours,
+    /// An agent's phone dial mode rings: E.164 or a sip: URI.
+    Destination,
+}
+
+impl Group {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Greeting => "greeting",
+            Group::Hours => "hours",
+            Group::Routing => "routing",
+            Group::Callbacks => "callbacks",
+            Group::CallingBack => "calling_back",
+        }
+    }
 }
 
 impl ListItem {
@@ -60,6 +97,9 @@ impl ListItem {
     pub fn value_name(self) -> &'static str {
         match self {
             ListItem::CallbackWindow => "KEY=HH:MM-HH:MM",
+            ListItem::Holiday => "DATE[=NAME]",
+            ListItem::Hours => "DAYS=RANGES",
+            ListItem::Destination => "NUMBER|SIP",
         }
     }
 
@@ -68,6 +108,9 @@ impl ListItem {
     pub fn pattern(self) -> &'static str {
         match self {
             ListItem::CallbackWindow => callback_window::PATTERN,
+            ListItem::Holiday => r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(=.*)?$",
+            ListItem::Hours => r"^[a-z]{3}(-[a-z]{3})?=(closed|[0-9:,-]+)$",
+            ListItem::Destination => r"^(\+[1-9][0-9]{6,14}|sip:[^@\s]+@\S+)$",
         }
     }
 
@@ -75,6 +118,9 @@ impl ListItem {
     pub fn example(self) -> &'static str {
         match self {
             ListItem::CallbackWindow => "1=09:00-12:00",
+            ListItem::Holiday => "2026-12-31=年末",
+            ListItem::Hours => "mon-fri=09:00-18:00",
+            ListItem::Destination => "+81355550000",
         }
     }
 
@@ -85,6 +131,32 @@ impl ListItem {
             ListItem::CallbackWindow => callback_window::parse_windows(items)
                 .map(|windows| windows.iter().map(ToString::to_string).collect())
                 .map_err(|e| e.to_string()),
+            ListItem::Holiday => {
+                let mut days = items
+                    .iter()
+                    .map(|i| i.parse::<Holiday>())
+                    .collect::<Result<Vec<_>, _>>()?;
+                days.sort_by_key(|h| h.date);
+                if let Some(pair) = days.windows(2).find(|w| w[0].date == w[1].date) {
+                    return Err(format!("{} is given twice", pair[0].date));
+                }
+                Ok(days.iter().map(ToString::to_string).collect())
+            }
+            ListItem::Hours => {
+                let mut schedule = Schedule::default();
+                schedule.replace_hours(items).map_err(|e| e.to_string())?;
+                Ok(schedule.hours_specs())
+            }
+            // The region does not apply: a kept number is in E.164.
+            ListItem::Destination => items
+                .iter()
+                .map(|i| match i.trim() {
+                    d if d.starts_with('+') || d.starts_with("sip:") => {
+                        d.parse::<Destination>().map(|d| d.to_string())
+                    }
+                    d => Err(format!("{d:?} is not a number in E.164 or a sip: URI")),
+                })
+                .collect(),
         }
     }
 }
@@ -101,6 +173,8 @@ impl Kind {
             Kind::List { max_items, item } => {
                 format!("a list of at most {max_items} like {}", item.example())
             }
+            Kind::Region => "a region's code such as JP".into(),
+            Kind::Prompts => "a text or null for each prompt by its name".into(),
         }
     }
 }
@@ -123,6 +197,8 @@ pub enum Value {
     Integer(u32),
     Text(String),
     List(Vec<String>),
+    /// Prompts by name: a text, or none for the language's own.
+    Prompts(BTreeMap<String, Option<String>>),
 }
 
 impl Value {
@@ -139,6 +215,13 @@ impl Value {
             _ => None,
         }
     }
+
+    fn prompts(&self) -> Option<&BTreeMap<String, Option<String>>> {
+        match self {
+            Value::Prompts(prompts) => Some(prompts),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -147,6 +230,7 @@ pub struct Setting {
     /// `set_<name>` label.
     pub name: &'static str,
     pub kind: Kind,
+    pub group: Group,
     /// One line for `--help` and the API document.
     pub help: &'static str,
     read: fn(&TenantSettings) -> Value,
@@ -237,6 +321,18 @@ impl Setting {
                     .map(Value::List)
                     .map_err(|message| self.refused(message))
             }
+            (Kind::Region, Value::Text(text)) => Region::parse(text.trim())
+                .map(|region| Value::Text(region.to_string()))
+                .map_err(|e| self.refused(e.to_string())),
+            (Kind::Prompts, Value::Prompts(prompts)) => {
+                match prompts.keys().find(|k| k.parse::<PromptKey>().is_err()) {
+                    Some(unknown) => Err(self.refused(format!(
+                        "unknown prompt {unknown:?}, expected one of {}",
+                        PromptKey::ALL.map(PromptKey::name).join(", ")
+                    ))),
+                    None => Ok(value),
+                }
+            }
             _ => Err(self.refused(format!("expected {}", self.kind.expected()))),
         }
     }
@@ -257,12 +353,21 @@ impl Setting {
                     );
                 }
             },
-            Kind::Text { .. } | Kind::Choice(_) => Value::Text(text.to_owned()),
+            Kind::Text { .. } | Kind::Choice(_) | Kind::Region => Value::Text(text.to_owned()),
             // As `--dial-caller-id` takes it too.
             Kind::Phone if text == "none" => Value::Text(String::new()),
             Kind::Phone => Value::Text(text.trim().to_owned()),
             // One item: the command line gathers a list flag's values.
             Kind::List { .. } => Value::List(vec![text.to_owned()]),
+            // `NAME=TEXT`, as `--prompt` takes it.
+            Kind::Prompts => match text.split_once('=') {
+                Some((name, text)) => {
+                    Value::Prompts(BTreeMap::from([(name.to_owned(), Some(text.to_owned()))]))
+                }
+                None => {
+                    return Err(self.refused(format!("expected NAME=TEXT, got {text:?}")));
+                }
+            },
         };
         self.check(value)
     }
@@ -277,9 +382,10 @@ fn e164(text: &str) -> Option<E164> {
 
 /// A setting whose value is a field of `TenantSettings` (a path into it).
 macro_rules! setting {
-    ($name:literal, boolean, $help:literal, $($field:ident).+) => {
+    ($group:ident, $name:literal, boolean, $help:literal, $($field:ident).+) => {
         Setting {
             name: $name,
+            group: Group::$group,
             kind: Kind::Boolean,
             help: $help,
             read: |s| Value::Boolean(s.$($field).+),
@@ -290,9 +396,10 @@ macro_rules! setting {
             },
         }
     };
-    ($name:literal, integer($min:expr, $max:expr), $help:literal, $($field:ident).+) => {
+    ($group:ident, $name:literal, integer($min:expr, $max:expr), $help:literal, $($field:ident).+) => {
         Setting {
             name: $name,
+            group: Group::$group,
             kind: Kind::Integer { min: $min, max: $max },
             help: $help,
             read: |s| Value::Integer(s.$($field).+),
@@ -303,9 +410,10 @@ macro_rules! setting {
             },
         }
     };
-    ($name:literal, text, $help:literal, $($field:ident).+) => {
+    ($group:ident, $name:literal, text, $help:literal, $($field:ident).+) => {
         Setting {
             name: $name,
+            group: Group::$group,
             kind: Kind::Text { max_length: None },
             help: $help,
             read: |s| Value::Text(s.$($field).+.clone()),
@@ -317,9 +425,10 @@ macro_rules! setting {
         }
     };
     // A number, or none (the empty text).
-    ($name:literal, phone, $help:literal, $($field:ident).+) => {
+    ($group:ident, $name:literal, phone, $help:literal, $($field:ident).+) => {
         Setting {
             name: $name,
+            group: Group::$group,
             kind: Kind::Phone,
             help: $help,
             read: |s| Value::Text(s.$($field).+.as_ref().map_or_else(String::new, |n| n.as_str().to_owned())),
@@ -332,9 +441,10 @@ macro_rules! setting {
     };
     // A list of items kept as a `Vec` of a type that reads and writes
     // itself as text (`FromStr`, `Display`).
-    ($name:literal, list($item:expr, $max:expr), $help:literal, $($field:ident).+) => {
+    ($group:ident, $name:literal, list($item:expr, $max:expr), $help:literal, $($field:ident).+) => {
         Setting {
             name: $name,
+            group: Group::$group,
             kind: Kind::List { max_items: $max, item: $item },
             help: $help,
             read: |s| Value::List(s.$($field).+.iter().map(ToString::to_string).collect()),
@@ -345,10 +455,40 @@ macro_rules! setting {
             },
         }
     };
-    // An enum, by its names; `FromStr` reads a name back.
-    ($name:literal, choice($names:expr, $as_str:expr), $help:literal, $($field:ident).+) => {
+    // A text, or none (the empty text).
+    ($group:ident, $name:literal, optional_text($max:expr), $help:literal, $($field:ident).+) => {
         Setting {
             name: $name,
+            group: Group::$group,
+            kind: Kind::Text { max_length: Some($max) },
+            help: $help,
+            read: |s| Value::Text(s.$($field).+.clone().unwrap_or_default()),
+            write: |s, v| {
+                if let Some(text) = v.text() {
+                    s.$($field).+ = (!text.is_empty()).then(|| text.to_owned());
+                }
+            },
+        }
+    };
+    ($group:ident, $name:literal, region, $help:literal, $($field:ident).+) => {
+        Setting {
+            name: $name,
+            group: Group::$group,
+            kind: Kind::Region,
+            help: $help,
+            read: |s| Value::Text(s.$($field).+.to_string()),
+            write: |s, v| {
+                if let Some(Ok(region)) = v.text().map(Region::parse) {
+                    s.$($field).+ = region;
+                }
+            },
+        }
+    };
+    // An enum, by its names; `FromStr` reads a name back.
+    ($group:ident, $name:literal, choice($names:expr, $as_str:expr), $help:literal, $($field:ident).+) => {
+        Setting {
+            name: $name,
+            group: Group::$group,
             kind: Kind::Choice(&$names),
             help: $help,
             read: |s| Value::Text($as_str(s.$($field).+).to_owned()),
@@ -361,15 +501,17 @@ macro_rules! setting {
     };
 }
 
-/// In the order the page shows them.
-pub static SETTINGS: [Setting; 23] = [
+/// In the order the page shows them (by `group`).
+pub static SETTINGS: [Setting; 35] = [
     setting!(
+        Greeting,
         "language",
         choice(Language::CODES, Language::code),
         "The callers' language; a new one brings its default voice unless a voice is given.",
         language
     ),
     setting!(
+        Greeting,
         "voice",
         text,
         "Twilio <Say> voice; must speak the language.",
@@ -378,72 +520,84 @@ pub static SETTINGS: [Setting; 23] = [
     // Twilio's own bounds for <Record maxLength> are 1..14400; a callback
     // request longer than an hour is a mistake.
     setting!(
+        Greeting,
         "max_recording_seconds",
         integer(5, 3600),
         "The longest recording of a caller's request, in seconds.",
         max_recording_seconds
     ),
     setting!(
+        Greeting,
         "number_entry_attempts",
         integer(1, 10),
         "How many times the IVR asks before it ends the call politely.",
         number_entry_attempts
     ),
     setting!(
+        Callbacks,
         "max_callback_attempts",
         integer(1, 20),
         "Attempts before a callback fails.",
         max_callback_attempts
     ),
     setting!(
+        Callbacks,
         "callback_sla_minutes",
         integer(1, 60 * 24 * 14),
         "Minutes from the call to when its callback is due.",
         callback_sla_minutes
     ),
     setting!(
+        Callbacks,
         "claim_timeout_minutes",
         integer(1, 60 * 24),
         "Minutes after which an agent's claim lapses.",
         claim_timeout_minutes
     ),
     setting!(
+        Callbacks,
         "retry_delay_minutes",
         integer(1, 60 * 24 * 7),
         "Minutes until an unreached callback is due again.",
         retry_delay_minutes
     ),
     setting!(
+        Callbacks,
         "retention_days",
         integer(MIN_RETENTION_DAYS, MAX_RETENTION_DAYS),
         "Days a completed or failed record and its recordings are kept.",
         retention_days
     ),
     setting!(
+        Hours,
         "time_zone",
         text,
         "IANA time zone, e.g. Asia/Tokyo; any other name is refused.",
         time_zone
     ),
     setting!(
+        Callbacks,
         "delete_twilio_recording",
         boolean,
         "Delete Twilio's copy of a recording once ours is stored.",
         delete_twilio_recording
     ),
     setting!(
+        Callbacks,
         "recording_format",
         choice(RecordingFormat::NAMES, RecordingFormat::extension),
         "Fetch recordings from Twilio as wav, or mp3 (a tenth of the size).",
         recording_format
     ),
     setting!(
+        Routing,
         "routing_mode",
         choice(RoutingMode::NAMES, RoutingMode::as_str),
         "overflow: the IVR at once; dial: ring the agents first; queue: wait in a Twilio queue.",
         routing.mode
     ),
     setting!(
+        Hours,
         "closed_now",
         boolean,
         "Closed now, whatever the hours say.",
@@ -451,24 +605,28 @@ pub static SETTINGS: [Setting; 23] = [
     ),
     // Calling back from afureko (click-to-call).
     setting!(
+        CallingBack,
         "outbound_caller_id",
         phone,
         "The tenant's Twilio number (E.164) a call back shows the customer; click-to-call is off until it is set.",
         outbound_caller_id
     ),
     setting!(
+        CallingBack,
         "agent_ring_seconds",
         integer(10, 60),
         "Seconds click-to-call rings the agent's phone.",
         agent_ring_seconds
     ),
     setting!(
+        CallingBack,
         "callback_recording",
         boolean,
         "Record call backs (both parties, after a consent notice to the customer).",
         callback_recording
     ),
     setting!(
+        CallingBack,
         "reached_min_seconds",
         integer(0, 300),
         "A call back shorter than this (seconds) is logged no_answer, not reached.",
@@ -476,18 +634,21 @@ pub static SETTINGS: [Setting; 23] = [
     ),
     // Issue #22: what the caller is told and may choose.
     setting!(
+        Greeting,
         "announce_due",
         boolean,
         "Tell callers by when they will be called back ({due} in the prompts); off, no time is promised.",
         announce_due
     ),
     setting!(
+        Callbacks,
         "callback_windows",
         list(ListItem::CallbackWindow, MAX_WINDOWS),
         "Times a caller may choose to be called back in, each on its key (1=09:00-12:00), within business hours; none: no choice.",
         callback_windows
     ),
     setting!(
+        Greeting,
         "number_entry",
         choice(NumberEntry::NAMES, NumberEntry::as_str),
         "dtmf: the number is typed; dtmf-speech: typed or said.",
@@ -495,16 +656,130 @@ pub static SETTINGS: [Setting; 23] = [
     ),
     // Issue #26: the caller's SMS confirmation.
     setting!(
+        Callbacks,
         "sms_confirmation",
         boolean,
         "After the recording, send the caller one SMS saying by when the call comes (mobile numbers only).",
         sms_confirmation
     ),
     setting!(
+        Callbacks,
         "sms_from",
         text,
         "Who the SMS comes from: a Twilio number (+E.164), a Messaging Service SID (MG…) or an alphanumeric sender ID.",
         sms_from
+    ),
+    // Issue #21: every setting from the page.
+    Setting {
+        name: "prompts",
+        group: Group::Greeting,
+        kind: Kind::Prompts,
+        help: "What callers hear, by prompt: the tenant's text, or null for the language's own; {number} is read back, {due} says by when.",
+        read: |s| {
+            Value::Prompts(
+                PromptKey::ALL
+                    .into_iter()
+                    .map(|k| (k.name().to_owned(), s.prompts.get(&k).cloned()))
+                    .collect(),
+            )
+        },
+        write: |s, v| {
+            for (name, text) in v.prompts().into_iter().flatten() {
+                let Ok(key) = name.parse::<PromptKey>() else {
+                    continue;
+                };
+                match text {
+                    Some(text) => s.prompts.insert(key, text.clone()),
+                    None => s.prompts.remove(&key),
+                };
+            }
+        },
+    },
+    Setting {
+        name: "hours",
+        group: Group::Hours,
+        kind: Kind::List {
+            max_items: 7,
+            item: ListItem::Hours,
+        },
+        help: "Weekly opening hours, a day or days each (mon-fri=09:00-12:00,13:00-18:00, sun=closed; a day not named is closed); none: open around the clock.",
+        read: |s| Value::List(s.schedule.hours_specs()),
+        write: |s, v| {
+            if let Some(specs) = v.list() {
+                // Checked: the specs parse.
+                let _ = s.schedule.replace_hours(specs);
+            }
+        },
+    },
+    setting!(
+        Hours,
+        "holidays",
+        list(ListItem::Holiday, 400),
+        "Days closed all day (2026-12-31 or 2026-12-31=name); replaces the list.",
+        schedule.holidays
+    ),
+    setting!(
+        Routing,
+        "dial_to",
+        list(ListItem::Destination, MAX_DESTINATIONS),
+        "Dial mode: the agents' numbers (E.164) or sip: URIs rung at once.",
+        routing.dial.destinations
+    ),
+    setting!(
+        Routing,
+        "ring_timeout_seconds",
+        integer(5, 60),
+        "Dial mode: seconds the agents ring before the callback IVR.",
+        routing.dial.ring_timeout_seconds
+    ),
+    setting!(
+        Routing,
+        "dial_caller_id",
+        phone,
+        "Dial mode: the number (E.164) the agents see; none: the caller's.",
+        routing.dial.caller_id
+    ),
+    setting!(
+        Routing,
+        "queue_name",
+        text,
+        "Queue mode: the Twilio queue's name (1-64 characters).",
+        routing.queue.name
+    ),
+    setting!(
+        Routing,
+        "hold_audio_url",
+        optional_text(2000),
+        "Queue mode: audio (http or https URL) played while waiting; none: the queue_hold prompt is said.",
+        routing.queue.hold_audio_url
+    ),
+    setting!(
+        Routing,
+        "offer_interval_seconds",
+        integer(5, 300),
+        "Queue mode: seconds between callback offers.",
+        routing.queue.offer_interval_seconds
+    ),
+    setting!(
+        Routing,
+        "max_wait_seconds",
+        integer(10, 3600),
+        "Queue mode: the longest wait before the callback IVR.",
+        routing.queue.max_wait_seconds
+    ),
+    setting!(
+        Routing,
+        "max_queue_size",
+        integer(1, 1000),
+        "Queue mode: callers waiting at most; the next goes to the callback IVR.",
+        routing.queue.max_queue_size
+    ),
+    setting!(
+        Callbacks,
+        "default_region",
+        region,
+        "Region (JP) of numbers written without a country code.",
+        default_region
     ),
 ];
 
@@ -523,14 +798,40 @@ mod tests {
         for s in &SETTINGS {
             let value = s.read(&defaults);
             let json = serde_json::to_value(&value).unwrap();
+            let (routing, dial, queue) = (
+                &stored["routing"],
+                &stored["routing"]["dial"],
+                &stored["routing"]["queue"],
+            );
             let path = match s.name {
-                "routing_mode" => &stored["routing"]["mode"],
+                "routing_mode" => &routing["mode"],
                 "closed_now" => &stored["schedule"]["closed_now"],
+                "holidays" => &stored["schedule"]["holidays"],
+                "dial_to" => &dial["destinations"],
+                "ring_timeout_seconds" => &dial["ring_timeout_seconds"],
+                "dial_caller_id" => &dial["caller_id"],
+                "queue_name"
+                | "hold_audio_url"
+                | "offer_interval_seconds"
+                | "max_wait_seconds"
+                | "max_queue_size" => &queue[s.name.strip_prefix("queue_").unwrap_or(s.name)],
+                // Kept in other forms: none (open around the clock), no
+                // text of the tenant's own.
+                "hours" => {
+                    assert_eq!(stored["schedule"]["weekly"], serde_json::Value::Null);
+                    assert_eq!(value, Value::List(Vec::new()));
+                    &json
+                }
+                "prompts" => {
+                    assert_eq!(stored["prompts"], serde_json::json!({}));
+                    assert!(json.as_object().unwrap().values().all(|v| v.is_null()));
+                    &json
+                }
                 name => &stored[name],
             };
-            // No number is stored as null, and offered as "".
+            // None is stored as null, and offered as "".
             let none = serde_json::json!("");
-            let path = if s.kind == Kind::Phone && path.is_null() {
+            let path = if matches!(s.kind, Kind::Phone | Kind::Text { .. }) && path.is_null() {
                 &none
             } else {
                 path
@@ -698,5 +999,114 @@ mod tests {
         windows.write(&mut settings, &list(&["3=10:00-11:00"]));
         assert_eq!(settings.callback_windows[0].key, 3);
         assert_eq!(windows.read(&settings), list(&["3=10:00-11:00"]));
+    }
+
+    #[test]
+    fn hours_holidays_and_dial_lists_keep_their_domain_forms() {
+        let list = |items: &[&str]| Value::List(items.iter().map(|i| i.to_string()).collect());
+        let hours = setting("hours");
+        let week = hours
+            .check(list(&[
+                "mon-fri=13:00-18:00,09:00-12:00",
+                "sat=10:00-14:00",
+            ]))
+            .unwrap();
+        assert_eq!(
+            week,
+            list(&[
+                "mon=09:00-12:00,13:00-18:00",
+                "tue=09:00-12:00,13:00-18:00",
+                "wed=09:00-12:00,13:00-18:00",
+                "thu=09:00-12:00,13:00-18:00",
+                "fri=09:00-12:00,13:00-18:00",
+                "sat=10:00-14:00",
+                "sun=closed",
+            ])
+        );
+        let mut settings = TenantSettings::default();
+        hours.write(&mut settings, &week);
+        assert_eq!(hours.read(&settings), week);
+        hours.write(&mut settings, &list(&[]));
+        assert_eq!(settings.schedule.weekly, None);
+        assert_eq!(
+            hours.check(list(&["someday=9-5"])).unwrap_err().to_string(),
+            "hours: unknown day \"someday\" (mon, tue, wed, thu, fri, sat, sun)"
+        );
+        let holidays = setting("holidays");
+        assert_eq!(
+            holidays.check(list(&["2026-12-31=年末", " 2026-12-30"])),
+            Ok(list(&["2026-12-30", "2026-12-31=年末"]))
+        );
+        assert_eq!(
+            holidays
+                .check(list(&["2026-12-31", "2026-12-31=again"]))
+                .unwrap_err()
+                .to_string(),
+            "holidays: 2026-12-31 is given twice"
+        );
+        assert_eq!(
+            holidays.check(list(&["new year"])).unwrap_err().field(),
+            "holidays"
+        );
+        let dial = setting("dial_to");
+        assert_eq!(
+            dial.check(list(&["+81 3 5555 0000", "sip:desk@pbx.example.com"])),
+            Ok(list(&["+81355550000", "sip:desk@pbx.example.com"]))
+        );
+        assert_eq!(
+            dial.check(list(&["0355550000"])).unwrap_err().to_string(),
+            "dial_to: \"0355550000\" is not a number in E.164 or a sip: URI"
+        );
+        let region = setting("default_region");
+        assert_eq!(region.parse("us"), Ok(Value::Text("US".into())));
+        assert_eq!(region.parse("XX").unwrap_err().field(), "default_region");
+        let hold = setting("hold_audio_url");
+        hold.write(
+            &mut settings,
+            &Value::Text("https://example.com/a.mp3".into()),
+        );
+        assert_eq!(
+            settings.routing.queue.hold_audio_url.as_deref(),
+            Some("https://example.com/a.mp3")
+        );
+        hold.write(&mut settings, &Value::Text(String::new()));
+        assert_eq!(settings.routing.queue.hold_audio_url, None);
+    }
+
+    #[test]
+    fn a_prompt_is_set_or_reset_by_its_name() {
+        let prompts = setting("prompts");
+        let change = |pairs: &[(&str, Option<&str>)]| {
+            Value::Prompts(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.map(str::to_owned)))
+                    .collect(),
+            )
+        };
+        let mut settings = TenantSettings::default();
+        let set = change(&[("thanks", Some("Bye")), ("greeting", Some("Hello"))]);
+        prompts.write(&mut settings, &prompts.check(set).unwrap());
+        prompts.write(&mut settings, &change(&[("greeting", None)]));
+        assert_eq!(settings.prompts.len(), 1);
+        assert_eq!(settings.prompts[&PromptKey::Thanks], "Bye");
+        let Value::Prompts(read) = prompts.read(&settings) else {
+            panic!("prompts");
+        };
+        assert_eq!(read.len(), PromptKey::ALL.len());
+        assert_eq!(read["thanks"].as_deref(), Some("Bye"));
+        assert_eq!(read["greeting"], None);
+        assert_eq!(
+            prompts.parse("thanks=Bye"),
+            Ok(change(&[("thanks", Some("Bye"))]))
+        );
+        let unknown = prompts.check(change(&[("hello", Some("Hi"))])).unwrap_err();
+        assert_eq!(unknown.field(), "prompts");
+        assert!(
+            unknown.to_string().starts_with(
+                "prompts: unknown prompt \"hello\", expected one of greeting, after_hours_greeting,"
+            ),
+            "{unknown}"
+        );
     }
 }

@@ -5,10 +5,9 @@
 
 mod definition;
 
-pub use definition::{Kind, ListItem, SETTINGS, Setting, Value};
+pub use definition::{Group, Kind, ListItem, SETTINGS, Setting, Value};
 
-use crate::domain::phone::{E164, Region};
-use crate::domain::prompts::PromptKey;
+use crate::domain::phone::E164;
 use crate::domain::routing::Destination;
 use crate::domain::schedule::{Holiday, HoursError};
 use crate::domain::tenant::{TenantError, TenantSettings};
@@ -84,23 +83,16 @@ pub struct SettingsChange {
     other: OtherSettings,
 }
 
-/// The settings `SETTINGS` does not define yet: the command line's own.
+/// The command line's own forms of some of `SETTINGS`: numbers in the
+/// tenant's region, holidays and hours added and removed one by one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OtherSettings {
-    pub prompts: Vec<(PromptKey, String)>,
-    pub reset_prompts: Vec<PromptKey>,
-    pub default_region: Option<Region>,
     /// Replaces the dial list when not empty.
     pub dial_to: Vec<String>,
-    pub ring_timeout_seconds: Option<u32>,
     /// `"none"` for Twilio's default.
     pub dial_caller_id: Option<String>,
-    pub queue_name: Option<String>,
     /// `"none"` to say the queue_hold prompt.
     pub hold_audio_url: Option<String>,
-    pub offer_interval_seconds: Option<u32>,
-    pub max_wait_seconds: Option<u32>,
-    pub max_queue_size: Option<u32>,
     /// Forget the weekly hours first (open around the clock).
     pub always_open: bool,
     /// `DAYS=RANGES` specs, applied in order after `always_open`.
@@ -121,12 +113,6 @@ impl From<OtherSettings> for SettingsChange {
 
 fn value(field: &'static str) -> impl Fn(String) -> SettingsError {
     move |message| SettingsError::Value { field, message }
-}
-
-fn set<T>(given: Option<T>, field: &mut T) {
-    if let Some(value) = given {
-        *field = value;
-    }
 }
 
 impl SettingsChange {
@@ -150,20 +136,12 @@ impl SettingsChange {
     pub fn named(&self) -> u64 {
         let other = &self.other;
         let given = [
-            other.default_region.is_some(),
             !other.dial_to.is_empty(),
-            other.ring_timeout_seconds.is_some(),
             other.dial_caller_id.is_some(),
-            other.queue_name.is_some(),
             other.hold_audio_url.is_some(),
-            other.offer_interval_seconds.is_some(),
-            other.max_wait_seconds.is_some(),
-            other.max_queue_size.is_some(),
             other.always_open,
         ];
         let lists = self.values.len()
-            + other.prompts.len()
-            + other.reset_prompts.len()
             + other.hours.len()
             + other.holidays.len()
             + other.remove_holidays.len();
@@ -181,11 +159,6 @@ impl SettingsChange {
         if new_language && !settings.language.accepts_voice(&settings.voice) {
             settings.voice = settings.language.default_voice().to_owned();
         }
-        settings.prompts.extend(other.prompts);
-        for key in other.reset_prompts {
-            settings.prompts.remove(&key);
-        }
-        set(other.default_region, &mut settings.default_region);
 
         let region = settings.default_region;
         let routing = &mut settings.routing;
@@ -197,10 +170,6 @@ impl SettingsChange {
                 .collect::<Result<_, _>>()
                 .map_err(value("dial_to"))?;
         }
-        set(
-            other.ring_timeout_seconds,
-            &mut routing.dial.ring_timeout_seconds,
-        );
         if let Some(caller_id) = &other.dial_caller_id {
             routing.dial.caller_id = match caller_id.as_str() {
                 "none" => None,
@@ -210,16 +179,9 @@ impl SettingsChange {
                 ),
             };
         }
-        set(other.queue_name, &mut routing.queue.name);
         if let Some(url) = other.hold_audio_url {
             routing.queue.hold_audio_url = (url != "none").then_some(url);
         }
-        set(
-            other.offer_interval_seconds,
-            &mut routing.queue.offer_interval_seconds,
-        );
-        set(other.max_wait_seconds, &mut routing.queue.max_wait_seconds);
-        set(other.max_queue_size, &mut routing.queue.max_queue_size);
 
         let schedule = &mut settings.schedule;
         if other.always_open {
@@ -298,19 +260,13 @@ mod tests {
             ..Default::default()
         });
         assert_eq!(dial.field(), "dial_to");
-        let queue = refusal(OtherSettings {
-            queue_name: Some(" ".into()),
-            ..Default::default()
-        });
+        let queue = applied_values(&[("queue_name", " ")]).unwrap_err();
         assert_eq!(queue.field(), "queue_name");
         assert_eq!(
             queue.to_string(),
             "queue_name: queue name must be 1-64 characters, got \" \""
         );
-        let ring = refusal(OtherSettings {
-            ring_timeout_seconds: Some(61),
-            ..Default::default()
-        });
+        let ring = applied_values(&[("ring_timeout_seconds", "61")]).unwrap_err();
         assert_eq!(ring.field(), "ring_timeout_seconds");
         assert_eq!(
             ring.to_string(),

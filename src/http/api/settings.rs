@@ -3,6 +3,7 @@
 //! webhook key) are the operator's, through the CLI, and never shown.
 //! Members, bounds and choices all come from `domain::settings::SETTINGS`.
 
+use crate::domain::prompts::PromptKey;
 use crate::domain::settings::{Kind, SETTINGS, Setting, SettingsChange, Value};
 use crate::domain::tenant::TenantSettings;
 use crate::http::AppState;
@@ -15,6 +16,7 @@ use axum::extract::State;
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use utoipa::openapi::schema::{
     AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
@@ -37,7 +39,22 @@ impl From<&TenantSettings> for SettingsView {
                 .iter()
                 .map(|s| (s.name, s.read(settings)))
                 .collect(),
-            fields: SETTINGS.iter().map(SettingField::from).collect(),
+            fields: SETTINGS
+                .iter()
+                .map(|s| {
+                    let mut field = SettingField::from(s);
+                    if s.kind == Kind::Prompts {
+                        let language = settings.language;
+                        field.defaults = Some(
+                            PromptKey::ALL
+                                .into_iter()
+                                .map(|k| (k.name(), k.default_text(language)))
+                                .collect(),
+                        );
+                    }
+                    field
+                })
+                .collect(),
         }
     }
 }
@@ -66,6 +83,8 @@ pub enum FieldType {
     Phone,
     /// Strings, at most `max_items`, each like `example`.
     List,
+    /// A text or null (the language's own) per prompt of `choices`.
+    Prompts,
 }
 
 /// One setting, as the page's form offers it; in display order.
@@ -76,6 +95,10 @@ pub struct SettingField {
     pub name: &'static str,
     #[serde(rename = "type")]
     pub kind: FieldType,
+    /// Where the page shows it: greeting, hours, routing, callbacks or
+    /// calling_back.
+    #[schema(example = "greeting")]
+    pub group: &'static str,
     /// The page's text key for its label.
     #[schema(example = "set_max_recording_seconds")]
     pub label: String,
@@ -98,6 +121,10 @@ pub struct SettingField {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = 4)]
     pub max_items: Option<usize>,
+    /// A prompt's text when the tenant has none, in the tenant's language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub defaults: Option<BTreeMap<&'static str, &'static str>>,
     /// An item of a list, as one is written.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false, example = "1=09:00-12:00")]
@@ -109,12 +136,14 @@ impl From<&Setting> for SettingField {
         let mut field = SettingField {
             name: setting.name,
             kind: FieldType::String,
+            group: setting.group.as_str(),
             label: setting.label(),
             minimum: None,
             maximum: None,
             choices: None,
             max_length: None,
             max_items: None,
+            defaults: None,
             example: None,
         };
         match setting.kind {
@@ -133,6 +162,11 @@ impl From<&Setting> for SettingField {
                 field.kind = FieldType::List;
                 field.max_items = Some(max_items);
                 field.example = Some(item.example());
+            }
+            Kind::Region => field.max_length = Some(2),
+            Kind::Prompts => {
+                field.kind = FieldType::Prompts;
+                field.choices = Some(PromptKey::ALL.map(PromptKey::name).to_vec());
             }
         }
         field
@@ -162,6 +196,20 @@ fn property(setting: &Setting, nullable: bool) -> Schema {
         Kind::Phone => property
             .schema_type(types(Type::String))
             .pattern(Some(PHONE_PATTERN)),
+        Kind::Region => property
+            .schema_type(types(Type::String))
+            .pattern(Some("^[A-Za-z]{2}$")),
+        Kind::Prompts => {
+            let text = || {
+                ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            };
+            PromptKey::ALL.into_iter().fold(
+                property
+                    .schema_type(types(Type::Object))
+                    .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+                |object, key| object.property(key.name(), text()),
+            )
+        }
         Kind::Choice(choices) => {
             let mut values: Vec<serde_json::Value> = choices.iter().map(|&c| c.into()).collect();
             if nullable {
@@ -281,9 +329,24 @@ fn value_of(setting: &Setting, json: serde_json::Value) -> Result<Option<Value>,
                 )));
             }
         },
-        (Kind::Text { .. } | Kind::Choice(_) | Kind::Phone, serde_json::Value::String(s)) => {
-            Value::Text(s)
-        }
+        (
+            Kind::Text { .. } | Kind::Choice(_) | Kind::Phone | Kind::Region,
+            serde_json::Value::String(s),
+        ) => Value::Text(s),
+        // A null prompt is reset to the language's own.
+        (Kind::Prompts, serde_json::Value::Object(prompts)) => Value::Prompts(
+            prompts
+                .into_iter()
+                .map(|(name, text)| match text {
+                    serde_json::Value::String(s) => Ok((name, Some(s))),
+                    serde_json::Value::Null => Ok((name, None)),
+                    other => Err(refused(format!(
+                        "{name}: invalid type: {}, expected a string or null",
+                        unexpected(&other)
+                    ))),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
         (Kind::List { .. }, serde_json::Value::Array(items)) => Value::List(
             items
                 .into_iter()
@@ -300,8 +363,9 @@ fn value_of(setting: &Setting, json: serde_json::Value) -> Result<Option<Value>,
             let expected = match kind {
                 Kind::Boolean => "a boolean",
                 Kind::Integer { .. } => "a whole number",
-                Kind::Text { .. } | Kind::Choice(_) | Kind::Phone => "a string",
+                Kind::Text { .. } | Kind::Choice(_) | Kind::Phone | Kind::Region => "a string",
                 Kind::List { .. } => "a sequence",
+                Kind::Prompts => "a map",
             };
             return Err(refused(format!(
                 "invalid type: {}, expected {expected}",

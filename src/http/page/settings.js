@@ -1,6 +1,6 @@
 // The tenant's settings (admin page), drawn from the fields the API
-// describes (`fields`: name, type, label key, bounds, choices), in its
-// order; only what the admin changed is sent.
+// describes (`fields`: name, type, group, label key, bounds, choices), in
+// its order, a fieldset a group; only what the admin changed is sent.
 import { api } from './api.js';
 import { h } from './dom.js';
 import { known, label, t } from './i18n.js';
@@ -17,6 +17,30 @@ function labelOf(f) {
   return h('label', { for: `set-${f.name}` }, fieldLabel(f), bounds);
 }
 
+// A prompt as the caller hears it: a sample number and due time filled in.
+const SAMPLE = {
+  'ja-JP': { number: '090-1234-5678', due: '本日15時30分までに' },
+  'en-US': { number: '090 1234 5678', due: 'by 3:30 pm today' },
+};
+
+function heard(text, language) {
+  const sample = SAMPLE[language] || SAMPLE['ja-JP'];
+  return text.replaceAll('{number}', sample.number).replaceAll('{due}', sample.due);
+}
+
+// A text a prompt (empty: the standard one), each with how it sounds.
+function prompts(f, value, language) {
+  return f.choices.map((key) => {
+    const id = `prompt-${key}`;
+    const area = h('textarea', { id, name: id, rows: 2, placeholder: f.defaults[key] }, value[key] || '');
+    const preview = h('span', { class: 'muted', id: `${id}-heard` });
+    const show = () => { preview.textContent = t('prompt_preview', heard(area.value.trim() || f.defaults[key], language)); };
+    area.addEventListener('input', show);
+    show();
+    return h('p', {}, h('label', { for: id }, label('pk_', key)), h('br', {}), area, h('br', {}), preview);
+  });
+}
+
 function input(f, value) {
   const id = `set-${f.name}`;
   switch (f.type) {
@@ -29,7 +53,7 @@ function input(f, value) {
     case 'enum':
       return h('select', { id, name: f.name }, f.choices.map((c) => h('option', { value: c, selected: c === value }, label('o_', c))));
     case 'list':
-      return h('textarea', { id, name: f.name, rows: f.max_items, placeholder: f.example }, value.join('\n'));
+      return h('textarea', { id, name: f.name, rows: Math.min(f.max_items, 7), placeholder: f.example }, value.join('\n'));
     default:
       return h('input', { id, name: f.name, type: 'text', maxlength: f.max_length, value });
   }
@@ -41,7 +65,11 @@ function ruleOf(f) {
   return '';
 }
 
-function valueOf(f, el) {
+function valueOf(f, form) {
+  if (f.type === 'prompts') {
+    return Object.fromEntries(f.choices.map((key) => [key, form.elements[`prompt-${key}`].value.trim() || null]));
+  }
+  const el = form.elements[f.name];
   if (f.type === 'boolean') return el.checked;
   if (f.type === 'integer') return Number(el.value);
   if (f.type === 'list') return el.value.split('\n').map((line) => line.trim()).filter(Boolean);
@@ -52,8 +80,13 @@ export const settingsPanel = {
   load: () => api('GET', '/api/v1/settings'),
   render(current, admin) {
     // The server judges every value (and says why): no browser check first.
+    const groups = [...new Set(current.fields.map((f) => f.group))];
+    const row = (f) => (f.type === 'prompts'
+      ? h('fieldset', { id: `set-${f.name}`, name: f.name }, h('legend', {}, fieldLabel(f)), prompts(f, current[f.name], current.language))
+      : h('p', {}, labelOf(f), ' ', input(f, current[f.name])));
     const form = h('form', { class: 'card', id: 'settings', novalidate: true }, h('h2', {}, t('settings')),
-      current.fields.map((f) => h('p', {}, labelOf(f), ' ', input(f, current[f.name]))),
+      groups.map((g) => h('fieldset', { id: `group-${g}` }, h('legend', {}, label('g_', g)),
+        current.fields.filter((f) => f.group === g).map(row))),
       h('p', {}, h('button', { type: 'submit', class: 'primary' }, t('save'))),
       h('p', { class: 'error form-error', role: 'alert' }));
     const labels = Object.fromEntries(current.fields.map((f) => [f.name, fieldLabel(f)]));
@@ -63,8 +96,12 @@ export const settingsPanel = {
       ev.preventDefault();
       const change = {};
       for (const f of current.fields) {
-        const value = valueOf(f, form.elements[f.name]);
-        if (JSON.stringify(value) !== JSON.stringify(current[f.name])) change[f.name] = value;
+        const value = valueOf(f, form);
+        if (f.type === 'prompts') {
+          // Only the prompts changed: a null one goes back to the standard text.
+          const changed = Object.entries(value).filter(([key, text]) => text !== (current[f.name][key] ?? null));
+          if (changed.length) change[f.name] = Object.fromEntries(changed);
+        } else if (JSON.stringify(value) !== JSON.stringify(current[f.name])) change[f.name] = value;
       }
       admin.act('PATCH', '/api/v1/settings', change, { where: 'settings', form, labels, rules });
     });
