@@ -332,6 +332,22 @@ mod tests {
         assert!(limited >= 17, "{limited}");
     }
 
+    /// Clients and schemathesis name operations by their ids: one each.
+    #[test]
+    fn every_operation_id_is_unique() {
+        let doc = document(&routes().1);
+        let mut seen = std::collections::HashMap::new();
+        for (method, path, operation) in operations(&doc) {
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if let Some(first) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("{id}: {first} and {method} {path}");
+            }
+        }
+    }
+
     /// Session-only operations say so; a session's writes need the CSRF
     /// header too, its reads only the cookie.
     #[test]

@@ -160,6 +160,7 @@ pub async fn status(
 
 #[utoipa::path(
     post, path = "/twilio/{tenant}/outbound/{callback}/{agent}/{started}/recording", tag = "twilio",
+    operation_id = "outbound_recording",
     description = "A recorded call back: the recording's status callback. Kept on the record and copied like a caller's request.",
     params(TenantPath, CallBackPath),
     request_body(content = RecordingForm, content_type = "application/x-www-form-urlencoded", description = "Twilio's webhook parameters (those afureko reads)"),
