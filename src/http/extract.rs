@@ -38,8 +38,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
             return Ok(OptionalJson(None));
         }
         let request = Request::from_parts(parts, axum::body::Body::from(bytes));
-        let ApiJson(value) = ApiJson::from_request(request, state).await?;
-        Ok(OptionalJson(Some(value)))
+        // `null` is the document's "no body" too (the schema is nullable).
+        let ApiJson(value) = ApiJson::<Option<T>>::from_request(request, state).await?;
+        Ok(OptionalJson(value))
     }
 }
 
