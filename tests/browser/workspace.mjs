@@ -542,8 +542,11 @@ try {
       await ada.waitForSelector('#notifications-table');
       await ada.fill('#f-nt-url', `${url}/ok`);
       await ada.click('#add-notification button[type=submit]');
-      await ada.waitForSelector('#one-time:has-text("whsec_")');
-      assert.match(await ada.textContent('#one-time'), /^署名用シークレット（この一度だけ表示）: whsec_[A-Za-z0-9+/=]{32}$/);
+      await ada.waitForSelector('#secret-dialog');
+      assert.equal(await ada.textContent('#secret-title'), '署名用シークレット');
+      assert.match(await ada.inputValue('#secret'), /^whsec_[A-Za-z0-9+/=]{32}$/);
+      await ada.click('#secret-close');
+      await ada.waitForSelector('#secret-dialog', { state: 'detached' });
       const ok = `#notifications-table tr:has-text("${url}/ok")`;
       await ada.click(`${ok} button:has-text("テスト送信")`);
       await ada.waitForSelector('#toast:has-text("テスト通知が届きました")');

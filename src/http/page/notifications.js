@@ -62,7 +62,7 @@ function addForm(admin) {
       format: form.elements.format.value,
       events: [...form.querySelectorAll('input[name=event]:checked')].map((c) => c.value),
     };
-    const made = (r) => (r.secret ? admin.oneTime(t('nt_secret_once', r.secret)) : toast(t('saved')));
+    const made = (r) => (r.secret ? admin.oneTime(t('nt_secret_title'), t('nt_secret_explain'), r.secret) : toast(t('saved')));
     admin.act('POST', '/api/v1/notifications', body, {
       done: made, where: 'notifications', form, labels: { url: t('nt_url'), events: t('nt_events') },
     });
