@@ -226,6 +226,9 @@ async fn run() -> anyhow::Result<bool> {
             AUTH_TOKEN,
             "--language",
             "en-US",
+            // The stand-in's media serves `{sid}.wav` (new tenants fetch MP3).
+            "--recording-format",
+            "wav",
         ])
         .await?;
     server.start().await?;
