@@ -104,11 +104,13 @@ pub fn copy_queue(waiting: usize, in_flight: usize, dead: usize) {
     }
 }
 
+#[cfg(feature = "cli")]
 static PROMETHEUS: OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
     OnceLock::new();
 
 /// The Prometheus recorder, installed as the process's recorder on the
 /// first call; `None` when another recorder was installed first.
+#[cfg(feature = "cli")]
 pub fn prometheus() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
     PROMETHEUS
         .get_or_init(|| {

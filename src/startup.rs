@@ -6,10 +6,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{AwsTarget, Config, SecretKeys};
 use crate::http::AppState;
 use crate::http::limit::Limits;
-use crate::http::metrics::MetricsEndpoint;
 use crate::notify::client::HookClient;
 use crate::notify::sender::Notifier;
-use crate::settings::{BaseUrl, ConfigError, MetricsToken, RateLimits};
+use crate::settings::{BaseUrl, ConfigError, RateLimits};
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
 use crate::store::aws::{kms_client, s3_client, sdk_config, sqs_clients};
@@ -359,12 +358,16 @@ pub fn hook_client(config: &Config) -> Result<HookClient, StartupError> {
 
 /// `/metrics`: the Prometheus recorder, installed now, its histograms
 /// drained every few seconds.
-pub fn metrics_endpoint(token: MetricsToken) -> Option<Arc<MetricsEndpoint>> {
+#[cfg(feature = "cli")]
+pub fn metrics_endpoint(
+    token: crate::settings::MetricsToken,
+) -> Option<Arc<crate::http::metrics::MetricsEndpoint>> {
+    use crate::http::metrics::MetricsEndpoint;
     let Some(handle) = crate::monitoring::prometheus() else {
         tracing::warn!("another metrics recorder is installed: /metrics stays off");
         return None;
     };
-    let endpoint = Arc::new(MetricsEndpoint::new(token, handle));
+    let endpoint = Arc::new(MetricsEndpoint::new(token, Box::new(handle)));
     let kept = endpoint.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(5));

@@ -10,27 +10,43 @@ use crate::telemetry::error_chain;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::PrometheusHandle;
 use sha2::{Digest, Sha256};
 
 /// The OpenAPI security scheme of `/metrics` (its annotation names it too).
 pub const TOKEN_SCHEME: &str = "metrics_token";
 
+/// A recorder that renders the Prometheus text format: the exporter's,
+/// linked by `serve` only (the Lambda build has none).
+pub trait Exposition: Send + Sync {
+    fn render(&self) -> String;
+    /// Drains histograms, which otherwise grow between scrapes.
+    fn upkeep(&self);
+}
+
 /// What `/metrics` needs: the token it asks for and the recorder it renders.
 pub struct MetricsEndpoint {
     token: MetricsToken,
-    handle: PrometheusHandle,
+    recorder: Box<dyn Exposition>,
 }
 
 impl MetricsEndpoint {
-    pub fn new(token: MetricsToken, handle: PrometheusHandle) -> Self {
-        MetricsEndpoint { token, handle }
+    pub fn new(token: MetricsToken, recorder: Box<dyn Exposition>) -> Self {
+        MetricsEndpoint { token, recorder }
     }
 
-    /// Drains the recorder's histograms, which otherwise grow between
-    /// scrapes (`serve` calls it every few seconds).
+    /// `serve` calls it every few seconds.
     pub fn upkeep(&self) {
-        self.handle.run_upkeep();
+        self.recorder.upkeep();
+    }
+}
+
+#[cfg(feature = "cli")]
+impl Exposition for metrics_exporter_prometheus::PrometheusHandle {
+    fn render(&self) -> String {
+        metrics_exporter_prometheus::PrometheusHandle::render(self)
+    }
+    fn upkeep(&self) {
+        self.run_upkeep();
     }
 }
 
@@ -88,7 +104,7 @@ pub async fn metrics(
         // The rest is still worth having.
         tracing::warn!(error = error_chain(&e), "the copy queue's depth is unknown");
     }
-    let text = endpoint.handle.render();
+    let text = endpoint.recorder.render();
     Ok((
         [(
             header::CONTENT_TYPE,
