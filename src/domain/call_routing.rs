@@ -2,6 +2,8 @@
 //! routing mode and business hours. Pure decisions; the handlers carry
 //! them out.
 
+use crate::domain::ivr::{Ivr, IvrContext, Links};
+use crate::domain::phone::CallerId;
 use crate::domain::prompts::PromptKey;
 use crate::domain::reason::Reason;
 use crate::domain::routing::{Destination, RoutingMode};
@@ -63,6 +65,28 @@ pub fn route_incoming(
             wait_url: links.queue_wait(now),
             action: links.queue_result(now),
         }))),
+    }
+}
+
+/// The first TwiML of a new caller's call arriving at `now`, and why it
+/// went to the callback IVR if it did: what `voice` answers a caller with
+/// no open record (an admin's preview of the settings).
+pub fn first_answer<L: Links + RoutingLinks>(
+    settings: &TenantSettings,
+    now: Timestamp,
+    links: &L,
+    caller: CallerId,
+) -> (Option<Reason>, Twiml) {
+    match route_incoming(settings, now, links) {
+        Incoming::Ivr(reason) => {
+            let ctx = IvrContext {
+                reason,
+                arrived: now,
+            };
+            let ivr = Ivr::new(settings, links, caller, ctx, now);
+            (Some(reason), ivr.start(false, None))
+        }
+        Incoming::Connect(twiml) => (None, twiml),
     }
 }
 

@@ -192,6 +192,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             api::settings::get_settings,
             api::settings::change_settings
         ))
+        .routes(routes!(api::settings::next_call))
         .routes(routes!(
             api::notifications::list_notifications,
             api::notifications::add_notification

@@ -503,6 +503,22 @@ try {
       return settings.prompts.after_hours_greeting === text;
     }, greeting);
     await ada.screenshot({ path: `${SHOTS}/settings-greeting-ja.png`, fullPage: true });
+    // Closed now: the first TwiML the next call gets, under the form, is the
+    // new greeting, and the next call (the demo's, on the same store) hears it.
+    await ada.check('#set-closed_now');
+    await ada.click('#settings button[type=submit]');
+    await ada.waitForSelector('#next-call-twiml:has-text("ただいま営業時間外です。")');
+    assert.match(await ada.textContent('#next-call p'), /から着信があった場合.*理由：営業時間外$/);
+    await ada.locator('#next-call').screenshot({ path: `${SHOTS}/settings-next-call-ja.png` });
+    const heard = execFileSync(BIN, ['demo', '--keep', '--caller-id', '--from', '+819077778888',
+      '--callback-window', '1=00:00-00:15'], { encoding: 'utf8' });
+    assert.match(heard, /ただいま営業時間外です。[^\n]*折り返しお電話いたします。/);
+    await ada.uncheck('#set-closed_now');
+    await ada.click('#settings button[type=submit]');
+    await ada.waitForFunction(async () => {
+      const settings = await (await fetch('/api/v1/settings')).json();
+      return settings.closed_now === false;
+    });
     await ada.click('#lang');
     await ada.waitForSelector('#agents-table th:text("Login")');
     await ada.screenshot({ path: `${SHOTS}/agents-en.png`, fullPage: true });

@@ -151,6 +151,7 @@ async fn only_a_signed_in_admin_manages_keys_and_settings(kind: Kind) {
             &keys_refused,
         ),
         ("GET", "/api/v1/settings", None, &settings_refused),
+        ("GET", "/api/v1/settings/next-call", None, &settings_refused),
         (
             "PATCH",
             "/api/v1/settings",

@@ -614,6 +614,7 @@ async fn the_openapi_document_lists_every_route() {
         ("GET", "/api/v1/notifications"),
         ("GET", "/api/v1/openapi.json"),
         ("GET", "/api/v1/settings"),
+        ("GET", "/api/v1/settings/next-call"),
         ("GET", "/api/v1/stats"),
         ("GET", "/api/v1/stats/records.csv"),
         ("GET", "/app"),

@@ -131,7 +131,7 @@ async fn every_event_runs_through_the_router() {
     let (router, _dir) = app().await;
     // (file, status, a part of the answer that matters, or "" for an empty
     // answer), in call order.
-    let expectations: [(&str, u16, &str); 57] = [
+    let expectations: [(&str, u16, &str); 58] = [
         (
             "twilio-voice.json",
             200,
@@ -269,6 +269,11 @@ async fn every_event_runs_through_the_router() {
         ),
         (
             "api-settings-change.json",
+            403,
+            "managing the tenant's settings needs an admin",
+        ),
+        (
+            "api-settings-next-call.json",
             403,
             "managing the tenant's settings needs an admin",
         ),

@@ -3,6 +3,7 @@
 
 use crate::backends::Kind;
 use crate::helpers::*;
+use crate::sessions::Browser;
 use afureko::domain::agent::Role;
 use afureko::domain::audit::AuditAction;
 use afureko::domain::prompts::{Language, PromptKey};
@@ -257,13 +258,32 @@ async fn a_bad_value_of_any_setting_is_refused_by_name(kind: Kind) {
     assert!(audit(&app).await.is_empty());
 }
 
+/// The settings page's "first TwiML the next call will get".
+async fn next_call(app: &TestApp, admin: &Browser) -> serde_json::Value {
+    let next = app
+        .browse(admin, "GET", "/api/v1/settings/next-call", None)
+        .await;
+    assert_eq!(next.status, 200, "{}", next.json());
+    next.json()
+}
+
 /// An admin changes the after-hours greeting and makes today a holiday;
-/// the next call hears the new greeting.
+/// the page's preview shows the first TwiML of the next call, and the next
+/// call hears the new greeting.
 async fn a_change_from_the_page_is_in_force_for_the_next_call(kind: Kind) {
     let app = spawn_on(kind, TenantSettings::default()).await;
     app.add_agent(TENANT, "ada", Role::Admin).await;
     let admin = app.browser("ada").await;
     // NOW is Wed 2026-11-25 10:00 in Tokyo: open around the clock.
+    let before = next_call(&app, &admin).await;
+    assert_eq!(before["at"], "2026-11-25T01:00:00Z");
+    assert_eq!(before["caller"], "+819012345678");
+    assert_eq!(before["reason"], "overflow");
+    let twiml = before["twiml"].as_str().unwrap();
+    assert!(
+        twiml.contains("ただいま電話が大変混み合っております"),
+        "{twiml}"
+    );
     let changed = app
         .browse(
             &admin,
@@ -286,6 +306,20 @@ async fn a_change_from_the_page_is_in_force_for_the_next_call(kind: Kind) {
         format!(
             r##"<?xml version="1.0" encoding="UTF-8"?><Response>{say}本日は休業日です。ご用件をお伺いします。</Say><Gather input="dtmf" action="{after_hours}" method="POST" timeout="6" numDigits="1" finishOnKey="#"><Say voice="Polly.Mizuki" language="ja-JP">おかけの電話番号、ゼロサン、イチニーサンヨン、ゴーロクナナハチ に折り返してよろしければ 1 を、別の番号をご希望の場合は 2 を押してください。</Say></Gather><Redirect method="POST">{after_hours}</Redirect></Response>"##
         )
+    );
+    // The preview is exactly what a new caller gets (its own sample number).
+    let after = next_call(&app, &admin).await;
+    assert_eq!(after["reason"], "after-hours");
+    let sample = app.call(&app.call_sid(), "+819012345678");
+    let heard = sample.incoming(&app.voice_url()).await.unwrap();
+    assert_eq!(after["twiml"], heard.body.as_str());
+    assert!(heard.body.contains("本日は休業日です。"), "{}", heard.body);
+    assert!(
+        heard
+            .body
+            .contains("ゼロキューゼロ、イチニーサンヨン、ゴーロクナナハチ"),
+        "{}",
+        heard.body
     );
 }
 

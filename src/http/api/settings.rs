@@ -4,12 +4,14 @@
 //! Members, bounds and choices all come from `domain::settings::SETTINGS`.
 
 use crate::domain::prompts::PromptKey;
+use crate::domain::reason::Reason;
 use crate::domain::settings::{Kind, SETTINGS, Setting, SettingsChange, Value};
 use crate::domain::tenant::TenantSettings;
 use crate::http::AppState;
 use crate::http::api::auth::Agent;
 use crate::http::error::{AdminBodyErrors, AdminErrors, ApiError};
 use crate::http::extract::ApiJson;
+use crate::http::twilio::links::TwilioLinks;
 use crate::tenants::{TenantsError, settings};
 use axum::Json;
 use axum::extract::State;
@@ -447,4 +449,48 @@ pub async fn change_settings(
         tracing::info!(settings = named, "tenant settings changed");
     }
     Ok(Json(SettingsView::from(&settings)))
+}
+
+/// What a new caller would hear first if they called now.
+#[derive(Serialize, ToSchema)]
+pub struct NextCallView {
+    /// The moment previewed (now), RFC 3339
+    #[schema(example = "2026-12-07T09:00:00Z")]
+    pub at: String,
+    /// The caller imagined: a caller ID with no open record
+    #[schema(example = "+819012345678")]
+    pub caller: &'static str,
+    /// Why the call goes to the callback IVR; null when it first rings the
+    /// agents or joins the queue (routing mode, hours)
+    pub reason: Option<Reason>,
+    /// The TwiML of the voice webhook's answer, as the call will get it
+    /// once the settings are in force (within 2 s of a change)
+    #[schema(
+        example = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Say language=\"ja-JP\">…</Say>…</Response>"
+    )]
+    pub twiml: String,
+}
+
+#[utoipa::path(
+    get, path = "/api/v1/settings/next-call", tag = "admin",
+    description = "The first TwiML the next call will get: the voice webhook's answer, now, on the settings as stored now, to a caller with a caller ID and no open record.",
+    responses(
+        (status = 200, description = "The first answer of a call arriving now", body = NextCallView),
+        AdminErrors,
+    ),
+    security(("session" = []), ("api_key" = []))
+)]
+pub async fn next_call(
+    State(state): State<AppState>,
+    agent: Agent,
+) -> Result<Json<NextCallView>, ApiError> {
+    agent.admin_session(WHAT)?;
+    let links = TwilioLinks::new(&state, &agent.tenant.id);
+    let next = settings::next_call(state.deps(), &agent.tenant, &links).await?;
+    Ok(Json(NextCallView {
+        at: next.at.to_string(),
+        caller: settings::SAMPLE_CALLER,
+        reason: next.reason,
+        twiml: next.twiml,
+    }))
 }

@@ -3,7 +3,7 @@
 // its order, a fieldset a group; only what the admin changed is sent.
 import { api } from './api.js';
 import { h } from './dom.js';
-import { known, label, t } from './i18n.js';
+import { fmtTime, known, label, t } from './i18n.js';
 
 function fieldLabel(f) {
   return known(f.label) ? t(f.label) : f.name;
@@ -67,7 +67,11 @@ function ruleOf(f) {
 
 function valueOf(f, form) {
   if (f.type === 'prompts') {
-    return Object.fromEntries(f.choices.map((key) => [key, form.elements[`prompt-${key}`].value.trim() || null]));
+    // Blank is the standard text; any other text is sent as typed.
+    return Object.fromEntries(f.choices.map((key) => {
+      const text = form.elements[`prompt-${key}`].value;
+      return [key, text.trim() ? text : null];
+    }));
   }
   const el = form.elements[f.name];
   if (f.type === 'boolean') return el.checked;
@@ -76,13 +80,29 @@ function valueOf(f, form) {
   return el.value;
 }
 
+// The first TwiML the next call gets: the server's own answer, now, on the
+// stored settings (drawn again after each save).
+function nextCall(next) {
+  const why = next.reason ? label('r_', next.reason) : t('next_call_connect');
+  // One verb a line: Say texts escape their own angle brackets.
+  const twiml = next.twiml.replaceAll('><', '>\n<');
+  return h('section', { class: 'card', id: 'next-call' },
+    h('h2', {}, t('next_call')),
+    h('p', { class: 'muted' }, t('next_call_explain', fmtTime(next.at), next.caller, why)),
+    h('pre', { id: 'next-call-twiml', tabindex: 0, 'aria-label': t('next_call') }, twiml));
+}
+
 export const settingsPanel = {
-  load: () => api('GET', '/api/v1/settings'),
-  render(current, admin) {
+  load: async () => {
+    const [current, next] = await Promise.all([api('GET', '/api/v1/settings'), api('GET', '/api/v1/settings/next-call')]);
+    return { current, next };
+  },
+  render({ current, next }, admin) {
     // The server judges every value (and says why): no browser check first.
     const groups = [...new Set(current.fields.map((f) => f.group))];
     const row = (f) => (f.type === 'prompts'
-      ? h('fieldset', { id: `set-${f.name}`, name: f.name }, h('legend', {}, fieldLabel(f)), prompts(f, current[f.name], current.language))
+      // Focusable: a refused prompt marks the fieldset and moves there.
+      ? h('fieldset', { id: `set-${f.name}`, name: f.name, tabindex: -1 }, h('legend', {}, fieldLabel(f)), prompts(f, current[f.name], current.language))
       : h('p', {}, labelOf(f), ' ', input(f, current[f.name])));
     const form = h('form', { class: 'card', id: 'settings', novalidate: true }, h('h2', {}, t('settings')),
       groups.map((g) => h('fieldset', { id: `group-${g}` }, h('legend', {}, label('g_', g)),
@@ -105,6 +125,6 @@ export const settingsPanel = {
       }
       admin.act('PATCH', '/api/v1/settings', change, { where: 'settings', form, labels, rules });
     });
-    return [form];
+    return [form, nextCall(next)];
   },
 };
