@@ -10,10 +10,10 @@
 //! tenants' secrets (and, with KMS, one Decrypt of its data key), so a
 //! wrong key fails init, not every request.
 
-use crate::calls::recordings::{RecordingCopier, SWEEP_LIMIT, WorkReport};
+use crate::calls::recordings::{RecordingCopier, SWEEP_LIMIT, WorkReport, Worked};
 use crate::clock::SystemClock;
 use crate::config::Config;
-use crate::notify::sender::{Notifier, NotifyReport};
+use crate::notify::sender::{Notifier, NotifyReport, Sent};
 use crate::startup;
 use crate::store::copy_queue::{CopyJob, Delivery};
 use crate::store::notify::{NotifyDelivery, NotifyJob};
@@ -125,25 +125,9 @@ async fn run(state: crate::http::AppState, retry: Duration) -> anyhow::Result<()
             let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| {
                 let state = state.clone();
                 async move {
-                    let (notifier, now) = (&state.notifier, state.clock.now());
-                    if is_stream_batch(&event.payload) {
-                        let queue = notifier.queue().as_ref();
-                        let queued =
-                            crate::notify::relay::from_stream(queue, &event.payload, now).await?;
-                        return Ok::<_, lambda_http::Error>(
-                            serde_json::json!({ "queued": queued }),
-                        );
-                    }
-                    if event.payload["source"] == "aws.events" {
-                        let (store, endpoints) = (state.store.as_ref(), state.endpoints.as_ref());
-                        let announced =
-                            crate::notify::overdue::sweep(store, endpoints, now).await?;
-                        tracing::info!(announced, "overdue sweep");
-                        return Ok(serde_json::json!({ "announced": announced }));
-                    }
-                    let batch: SqsEvent = serde_json::from_value(event.payload)?;
-                    let response = notify_batch(notifier, batch).await;
-                    Ok(serde_json::to_value(response)?)
+                    let answer = notifier_event(&state, event.payload).await;
+                    crate::monitoring::flush_emf();
+                    answer
                 }
             });
             run(handler)
@@ -185,6 +169,29 @@ async fn flush_after(
     let response = next.run(request).await;
     crate::monitoring::flush_emf();
     response
+}
+
+/// The notifier role. A batch of the table's stream: the outbox of the
+/// writes that raised something, queued as jobs. The schedule's event: the
+/// overdue sweep. Anything else is a batch of the notification queue.
+pub async fn notifier_event(
+    state: &crate::http::AppState,
+    event: serde_json::Value,
+) -> Result<serde_json::Value, lambda_http::Error> {
+    let (notifier, now) = (&state.notifier, state.clock.now());
+    if is_stream_batch(&event) {
+        let queue = notifier.queue().as_ref();
+        let queued = crate::notify::relay::from_stream(queue, &event, now).await?;
+        return Ok(serde_json::json!({ "queued": queued }));
+    }
+    if event["source"] == "aws.events" {
+        let (store, endpoints) = (state.store.as_ref(), state.endpoints.as_ref());
+        let announced = crate::notify::overdue::sweep(store, endpoints, now).await?;
+        tracing::info!(announced, "overdue sweep");
+        return Ok(serde_json::json!({ "announced": announced }));
+    }
+    let batch: SqsEvent = serde_json::from_value(event)?;
+    Ok(serde_json::to_value(notify_batch(notifier, batch).await)?)
 }
 
 /// The sweeper role. A batch of the table's stream: the recordings of the
@@ -239,6 +246,57 @@ pub async fn sweeper_event(
     }))
 }
 
+/// Works every message of an SQS batch at once: `start` makes each one's
+/// work from its id, body, receipt and receives so far; `settled` says
+/// which outcomes are done. The others, a panicked job too, are answered as
+/// batch item failures: Lambda leaves them on the queue.
+async fn work_batch<T, F>(
+    event: SqsEvent,
+    queue: &'static str,
+    mut start: impl FnMut(&str, Option<&str>, String, u32) -> F,
+    settled: impl Fn(&T) -> bool,
+) -> (Vec<T>, SqsBatchResponse)
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut jobs = tokio::task::JoinSet::new();
+    let mut ids = Vec::new();
+    for message in event.records {
+        let (Some(id), Some(receipt)) = (message.message_id, message.receipt_handle) else {
+            continue;
+        };
+        let receives = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1);
+        let work = start(&id, message.body.as_deref(), receipt, receives);
+        ids.push(id.clone());
+        jobs.spawn(async move { (id, work.await) });
+    }
+    let mut done = std::collections::HashSet::new();
+    let mut outcomes = Vec::new();
+    while let Some(joined) = jobs.join_next().await {
+        match joined {
+            Ok((id, outcome)) => {
+                if settled(&outcome) {
+                    done.insert(id);
+                }
+                outcomes.push(outcome);
+            }
+            Err(e) => tracing::error!(error = %e, queue, "a job panicked"),
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    for id in ids.into_iter().filter(|id| !done.contains(id)) {
+        let mut failure = BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
+    }
+    (outcomes, response)
+}
+
 /// The copier role: works every message of the batch at once. A message to
 /// try again is handed back with its delay and reported as a batch item
 /// failure; Lambda deletes the others. Past the queue's receives SQS moves
@@ -248,54 +306,22 @@ pub async fn copy_batch(
     event: SqsEvent,
     retry_base: Duration,
 ) -> SqsBatchResponse {
-    let mut jobs = tokio::task::JoinSet::new();
-    let mut ids = Vec::new();
-    for message in event.records {
-        let (Some(id), Some(receipt)) = (message.message_id, message.receipt_handle) else {
-            continue;
-        };
+    let start = |id: &str, body: Option<&str>, receipt, receives| {
         let delivery = Delivery {
-            job: message.body.as_deref().and_then(CopyJob::from_json),
+            job: body.and_then(CopyJob::from_json),
             receipt,
-            receives: message
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1),
+            receives,
         };
         if delivery.job.is_none() {
             tracing::warn!(message_id = id, "a copy job that does not parse");
         }
-        ids.push(id.clone());
         let copier = copier.clone();
-        jobs.spawn(async move { (id, copier.work(&delivery, retry_base).await) });
-    }
-    let mut done = std::collections::HashSet::new();
+        async move { copier.work(&delivery, retry_base).await }
+    };
+    let (outcomes, response) = work_batch(event, "copy", start, |w: &Worked| w.is_done()).await;
     let mut report = WorkReport::default();
-    while let Some(joined) = jobs.join_next().await {
-        match joined {
-            Ok((id, worked)) => {
-                report.add(worked);
-                if worked.is_done() {
-                    done.insert(id);
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "a copy job panicked"),
-        }
-    }
+    outcomes.into_iter().for_each(|w| report.add(w));
     tracing::info!(?report, "copy batch");
-    failures(ids, &done)
-}
-
-/// Every message not known to be done, a panicked one too, reported as a
-/// batch item failure: Lambda leaves it on the queue.
-fn failures(ids: Vec<String>, done: &std::collections::HashSet<String>) -> SqsBatchResponse {
-    let mut response = SqsBatchResponse::default();
-    for id in ids.into_iter().filter(|id| !done.contains(id)) {
-        let mut failure = BatchItemFailure::default();
-        failure.item_identifier = id;
-        response.batch_item_failures.push(failure);
-    }
     response
 }
 
@@ -303,38 +329,18 @@ fn failures(ids: Vec<String>, done: &std::collections::HashSet<String>) -> SqsBa
 /// of the batch at once; one to try again is handed back with its delay
 /// and reported as a batch item failure.
 pub async fn notify_batch(notifier: &Arc<Notifier>, event: SqsEvent) -> SqsBatchResponse {
-    let mut jobs = tokio::task::JoinSet::new();
-    let mut ids = Vec::new();
-    for message in event.records {
-        let (Some(id), Some(receipt)) = (message.message_id, message.receipt_handle) else {
-            continue;
-        };
+    let start = |_: &str, body: Option<&str>, receipt, receives| {
         let delivery = NotifyDelivery {
-            job: message.body.as_deref().and_then(NotifyJob::from_json),
+            job: body.and_then(NotifyJob::from_json),
             receipt,
-            receives: message
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1),
+            receives,
         };
-        ids.push(id.clone());
         let notifier = notifier.clone();
-        jobs.spawn(async move { (id, notifier.work(&delivery).await) });
-    }
-    let mut done = std::collections::HashSet::new();
+        async move { notifier.work(&delivery).await }
+    };
+    let (outcomes, response) = work_batch(event, "notify", start, |s: &Sent| s.is_settled()).await;
     let mut report = NotifyReport::default();
-    while let Some(joined) = jobs.join_next().await {
-        match joined {
-            Ok((id, sent)) => {
-                report.add(sent);
-                if sent.is_settled() {
-                    done.insert(id);
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "a notification job panicked"),
-        }
-    }
+    outcomes.into_iter().for_each(|s| report.add(s));
     tracing::info!(?report, "notification batch");
-    failures(ids, &done)
+    response
 }

@@ -106,33 +106,41 @@ pub async fn copy_queue(name: &str) -> SqsCopyQueue {
 }
 
 /// `copy_queue`, its clients seen by `intercept`.
+/// The SQS clients (sender, poller) on moto, seen by `intercept` if any.
+fn sqs_clients_seen_by(
+    intercept: Option<&SharedInterceptor>,
+) -> (aws_sdk_sqs::Client, aws_sdk_sqs::Client) {
+    let (client, poller) = aws::sqs_clients(&sdk(&env("AFUREKO_TEST_MOTO_URL"), "test", "test"));
+    let Some(intercept) = intercept else {
+        return (client, poller);
+    };
+    let with = |c: &aws_sdk_sqs::Client| {
+        let config = c.config().to_builder().interceptor(intercept.clone());
+        aws_sdk_sqs::Client::from_conf(config.build())
+    };
+    (with(&client), with(&poller))
+}
+
 async fn copy_queue_seen_by(name: &str, intercept: Option<&SharedInterceptor>) -> SqsCopyQueue {
-    let moto = env("AFUREKO_TEST_MOTO_URL");
-    let (mut client, mut poller) = aws::sqs_clients(&sdk(&moto, "test", "test"));
-    let (queue, dlq) = queue_urls(&moto, name);
-    create_queues(&client, &queue, &dlq)
+    let (queue, dlq) = queue_urls(&env("AFUREKO_TEST_MOTO_URL"), name);
+    // Made by the test, not seen as any function's doing.
+    create_queues(&sqs_clients_seen_by(None).0, &queue, &dlq)
         .await
         .expect("create queues");
-    if let Some(intercept) = intercept {
-        let with = |c: &aws_sdk_sqs::Client| {
-            let config = c.config().to_builder().interceptor(intercept.clone());
-            aws_sdk_sqs::Client::from_conf(config.build())
-        };
-        (client, poller) = (with(&client), with(&poller));
-    }
+    let (client, poller) = sqs_clients_seen_by(intercept);
     SqsCopyQueue::new(client, poller, queue, dlq)
 }
 
 /// A fresh notification queue and dead-letter queue on moto, as `afureko
 /// aws init` makes them.
-pub async fn notify_queue(name: &str) -> SqsNotifyQueue {
+async fn notify_queue_seen_by(name: &str, intercept: Option<&SharedInterceptor>) -> SqsNotifyQueue {
     let moto = env("AFUREKO_TEST_MOTO_URL");
-    let (client, poller) = aws::sqs_clients(&sdk(&moto, "test", "test"));
     let queue = format!("{moto}/123456789012/{name}-notify");
     let dlq = format!("{moto}/123456789012/{name}-notify-dlq");
-    create_notify_queues(&client, &queue, &dlq)
+    create_notify_queues(&sqs_clients_seen_by(None).0, &queue, &dlq)
         .await
         .expect("create queues");
+    let (client, poller) = sqs_clients_seen_by(intercept);
     SqsNotifyQueue::new(client, poller, queue, dlq)
 }
 
@@ -258,7 +266,7 @@ async fn make_inner(
             reconciled: store,
             queue: Arc::new(copy_queue_seen_by(&name, intercept.as_ref()).await),
             endpoints: sealed.endpoints,
-            notify_queue: Arc::new(notify_queue(&name).await),
+            notify_queue: Arc::new(notify_queue_seen_by(&name, intercept.as_ref()).await),
         },
         clock,
         dir,

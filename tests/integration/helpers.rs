@@ -66,6 +66,25 @@ pub struct TestApp {
     next_sid: AtomicU32,
 }
 
+/// Lambda's SQS event of messages (receipt, body, receives so far).
+fn sqs_event(
+    messages: impl Iterator<Item = (String, Option<String>, u32)>,
+) -> aws_lambda_events::event::sqs::SqsEvent {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    let mut event = SqsEvent::default();
+    for (n, (receipt, body, receives)) in messages.enumerate() {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(format!("m{n}"));
+        message.receipt_handle = Some(receipt);
+        message.body = body;
+        message
+            .attributes
+            .insert("ApproximateReceiveCount".into(), receives.to_string());
+        event.records.push(message);
+    }
+    event
+}
+
 /// The client notifications go out with in tests: to loopback too, where
 /// the test receivers are (`AFUREKO_ALLOW_PRIVATE_NOTIFY=true`).
 pub fn hook_client() -> HookClient {
@@ -477,26 +496,32 @@ impl TestApp {
     /// event Lambda hands the copier.
     pub async fn queue_as_sqs_event(&self) -> aws_lambda_events::event::sqs::SqsEvent {
         use afureko::clock::Clock;
-        use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
         let deliveries = self
             .backend
             .queue
             .receive(10, Duration::ZERO, self.clock.now())
             .await
             .expect("the copy queue answers");
-        let mut event = SqsEvent::default();
-        for (n, delivery) in deliveries.iter().enumerate() {
-            let mut message = SqsMessage::default();
-            message.message_id = Some(format!("m{n}"));
-            message.receipt_handle = Some(delivery.receipt.clone());
-            message.body = delivery.job.as_ref().map(|j| j.to_json().unwrap());
-            message.attributes.insert(
-                "ApproximateReceiveCount".into(),
-                delivery.receives.to_string(),
-            );
-            event.records.push(message);
-        }
-        event
+        sqs_event(deliveries.iter().map(|d| {
+            let body = d.job.as_ref().map(|j| j.to_json().unwrap());
+            (d.receipt.clone(), body, d.receives)
+        }))
+    }
+
+    /// What the notification queue holds (up to 10 jobs), received, as
+    /// the SQS event Lambda hands the notifier.
+    pub async fn notify_queue_as_sqs_event(&self) -> aws_lambda_events::event::sqs::SqsEvent {
+        use afureko::clock::Clock;
+        let deliveries = self
+            .backend
+            .notify_queue
+            .receive(10, Duration::ZERO, self.clock.now())
+            .await
+            .expect("the notification queue answers");
+        sqs_event(deliveries.iter().map(|d| {
+            let body = d.job.as_ref().map(|j| j.to_json().unwrap());
+            (d.receipt.clone(), body, d.receives)
+        }))
     }
 
     /// Stores a record directly, received `minutes` after NOW, on a fresh

@@ -8,6 +8,9 @@
 
 use crate::backends::{Kind, make_seen_by, require};
 use crate::helpers::*;
+use crate::notify::add_endpoint;
+use crate::receiver::Receiver;
+use crate::stream::Stream;
 use crate::template::{self, Grant};
 use afureko::domain::agent::Role;
 use afureko::domain::tenant::TenantSettings;
@@ -60,14 +63,18 @@ impl Recorder {
 }
 
 /// The queue's logical id in template.yaml, from its URL (backends.rs names
-/// them `{name}-copy` and `{name}-copy-dlq`).
+/// them `{name}-copy`, `{name}-notify` and their `-dlq`).
 fn queue_of(url: &str) -> &'static str {
-    if url.ends_with("-copy-dlq") {
-        "CopyDeadLetterQueue"
-    } else {
-        assert!(url.ends_with("-copy"), "an unknown queue {url}");
-        "CopyQueue"
-    }
+    let queues = [
+        ("-copy-dlq", "CopyDeadLetterQueue"),
+        ("-copy", "CopyQueue"),
+        ("-notify-dlq", "NotifyDeadLetterQueue"),
+        ("-notify", "NotifyQueue"),
+    ];
+    queues
+        .into_iter()
+        .find_map(|(suffix, id)| url.ends_with(suffix).then_some(id))
+        .unwrap_or_else(|| panic!("an unknown queue {url}"))
 }
 
 impl Intercept for Recorder {
@@ -347,6 +354,28 @@ async fn every_function_may_do_exactly_what_it_does(kind: Kind) {
         .unwrap();
     let revoke = format!("/api/v1/api-keys/{}", made["id"].as_str().unwrap());
     ok(app.browse(&root, "DELETE", &revoke, None).await, "revoke");
+    // Notification endpoints: one that takes deliveries, one that fails.
+    let taker = Receiver::start(&[], 200).await;
+    let failing = Receiver::start(&[], 503).await;
+    let mut endpoint_ids = Vec::new();
+    for url in [&taker.url, &failing.url] {
+        let events = ["created", "overdue"];
+        endpoint_ids.push(add_endpoint(&app, &root, url, &events, "standard").await.0);
+    }
+    ok(
+        app.browse(&root, "GET", "/api/v1/notifications", None)
+            .await,
+        "endpoints",
+    );
+    let tested = format!("/api/v1/notifications/{}/test", endpoint_ids[0]);
+    ok(app.browse(&root, "POST", &tested, None).await, "test");
+    let (extra, _) = add_endpoint(&app, &root, &taker.url, &["completed"], "slack").await;
+    let removed = format!("/api/v1/notifications/{extra}");
+    ok(
+        app.browse(&root, "DELETE", &removed, None).await,
+        "remove endpoint",
+    );
+
     let other = app.browser("root").await;
     ok(
         app.browse(&other, "DELETE", "/api/v1/sessions/current", None)
@@ -390,17 +419,52 @@ async fn every_function_may_do_exactly_what_it_does(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(stream, json!({"batchItemFailures": []}));
+
+    // The notifier: the stream's writes that raised something, relayed as
+    // jobs; the jobs delivered (the failing endpoint's handed back); the
+    // overdue sweep once a record is past due.
+    recorder.now("setup");
+    let new_call = app.call_sid();
+    app.ring(&app.call(&new_call, "+81311115555")).await;
+    let moto = std::env::var("AFUREKO_TEST_MOTO_URL").unwrap();
+    let (_, table) = app.s3.as_ref().expect("an AWS backend");
+    let batch = Stream::open(&moto, table).await.read().await;
+    recorder.now("NotifierFunction");
+    let relayed = afureko::lambda::notifier_event(&app.state, batch)
+        .await
+        .unwrap();
+    assert!(relayed["queued"].as_u64() > Some(0), "{relayed}");
+    // Each event's job becomes one job an endpoint, delivered next round.
+    let mut handed_back = 0;
+    for _ in 0..10 {
+        recorder.now("setup");
+        let deliveries = app.notify_queue_as_sqs_event().await;
+        if deliveries.records.is_empty() {
+            break;
+        }
+        recorder.now("NotifierFunction");
+        let answer = afureko::lambda::notifier_event(&app.state, json!(deliveries))
+            .await
+            .unwrap();
+        handed_back += answer["batchItemFailures"].as_array().unwrap().len();
+    }
+    assert!(!taker.got().is_empty() && !failing.got().is_empty());
+    assert!(
+        handed_back > 0,
+        "the failing endpoint's deliveries come back"
+    );
+    let overdue = app.record(&new_call).await.unwrap();
+    app.clock
+        .set(overdue.due_at + jiff::SignedDuration::from_mins(1));
+    let swept = afureko::lambda::notifier_event(&app.state, json!({"source": "aws.events"}))
+        .await
+        .unwrap();
+    assert!(swept["announced"].as_u64() > Some(0), "{swept}");
     recorder.now("setup");
 
     let mut problems = Vec::new();
     let init = recorder.of("init");
-    // The notifier (issue 26) landed after this test was written: its part
-    // (stream relay, deliveries, overdue sweep) is not played here yet, so
-    // its policy is checked by review only (closing note of 2026-12-07).
-    let played = template::functions()
-        .into_iter()
-        .filter(|f| f.name != "NotifierFunction");
-    for function in played {
+    for function in template::functions() {
         let mut used = recorder.of(&function.name);
         assert!(!used.is_empty(), "{} played no part", function.name);
         used.extend(init.iter().cloned());

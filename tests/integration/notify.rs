@@ -83,7 +83,7 @@ async fn admin(app: &TestApp) -> Browser {
 }
 
 /// Adds an endpoint through the API; its id and secret.
-async fn add_endpoint(
+pub(crate) async fn add_endpoint(
     app: &TestApp,
     admin: &Browser,
     url: &str,
