@@ -9,13 +9,12 @@
 use crate::calls::intake::{Intake, IntakeError, RecordingEvent};
 use crate::calls::recordings::RecordingCopier;
 use crate::clock::Clock;
-use crate::domain::callback::{CallbackRecord, RecordingState};
+use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::CallSid;
 use crate::domain::ivr::IvrContext;
 use crate::domain::phone::CallerId;
 use crate::domain::reason::Reason;
 use crate::domain::tenant::Tenant;
-use crate::store::copy_queue::CopyJob;
 use crate::store::reconciled::ReconciledStore;
 use crate::store::{Store, StoreError};
 use crate::twilio::api::TwilioApiError;
@@ -86,26 +85,12 @@ pub async fn keep_recording(
         }
         Err(e) => return Err(e.into()),
     };
-    let sid = event.sid();
-    // Queued while there is a copy (or a delete of Twilio's) to do, also
-    // on a retried callback: a queue that failed the first time gets it
-    // now.
-    let pending = match record.recording(sid) {
-        Some(r) => r.state == RecordingState::PendingCopy || record.twilio_delete_pending(sid),
-        // Past the record's bound: the copier deletes Twilio's copy.
-        None => {
-            matches!(event, RecordingEvent::Completed { .. })
-                && tenant.settings.delete_twilio_recording
-        }
-    };
-    if pending {
-        let job = CopyJob {
-            tenant: tenant.id.clone(),
-            callback: record.id.clone(),
-            recording: sid.clone(),
-        };
-        copier.enqueue(&job).await?;
-    }
+    // Past the record's bound: the copier deletes Twilio's copy.
+    let delete_unkept = matches!(event, RecordingEvent::Completed { .. })
+        && tenant.settings.delete_twilio_recording;
+    copier
+        .queue_copy(&record, event.sid(), delete_unkept)
+        .await?;
     Ok(Kept::Noted(Box::new(record)))
 }
 

@@ -168,6 +168,32 @@ impl RecordingCopier {
         self.queue.send(job, self.clock.now()).await
     }
 
+    /// Queues the job of `record`'s recording `sid` while there is a copy
+    /// (or a delete of Twilio's) to do, also on a retried callback: a queue
+    /// that failed the first time gets it now. `delete_unkept`: a completed
+    /// recording past the record's bound (not on it) still has Twilio's copy
+    /// to delete.
+    pub async fn queue_copy(
+        &self,
+        record: &CallbackRecord,
+        sid: &RecordingSid,
+        delete_unkept: bool,
+    ) -> Result<(), StoreError> {
+        let pending = match record.recording(sid) {
+            Some(r) => r.state == RecordingState::PendingCopy || record.twilio_delete_pending(sid),
+            None => delete_unkept,
+        };
+        if !pending {
+            return Ok(());
+        }
+        self.enqueue(&CopyJob {
+            tenant: record.tenant_id.clone(),
+            callback: record.id.clone(),
+            recording: sid.clone(),
+        })
+        .await
+    }
+
     /// Works a delivered job, then acks it when it is finished or hands it
     /// back to be tried again after `retry_delay(retry_base, receives)`.
     /// Store failures are outcomes here (`Unworkable`), logged: the queue

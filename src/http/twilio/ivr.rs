@@ -4,7 +4,6 @@
 use crate::calls::intake::{Intake, RecordingEvent};
 use crate::calls::reconcile;
 use crate::domain::call_routing::{Incoming, route_incoming};
-use crate::domain::callback::{CallbackRecord, RecordingState};
 use crate::domain::ids::RecordingSid;
 use crate::domain::ivr::{self, Effect, Ivr, IvrContext, Step};
 use crate::domain::reason::Reason;
@@ -15,7 +14,6 @@ use crate::http::extract::ApiPath;
 use crate::http::twilio::forms::{CallForm, GatherForm, RecordingForm};
 use crate::http::twilio::links::TwilioLinks;
 use crate::http::twilio::webhook::{TenantPath, TwilioWebhook};
-use crate::store::copy_queue::CopyJob;
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
@@ -342,29 +340,6 @@ pub async fn recording_status(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Queues the copy of `record`'s recording `sid` while there is a copy
-/// (or a delete of Twilio's) to do, also on a retried callback: a queue
-/// that failed the first time gets it now. A queue that fails answers 5xx,
-/// so Twilio tries again.
-pub(super) async fn queue_copy(
-    state: &AppState,
-    record: &CallbackRecord,
-    sid: RecordingSid,
-) -> Result<(), ApiError> {
-    let pending = record.recording(&sid).is_some_and(|r| {
-        r.state == RecordingState::PendingCopy || record.twilio_delete_pending(&sid)
-    });
-    if pending {
-        let job = CopyJob {
-            tenant: record.tenant_id.clone(),
-            callback: record.id.clone(),
-            recording: sid,
-        };
-        state.copier.enqueue(&job).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use crate::http::extract::ApiPath;
 use crate::http::twilio::forms::{
     CallBackDialForm, CallForm, CallStatusForm, GatherForm, RecordingForm,
 };
-use crate::http::twilio::ivr::{arrival, arrival_schema, queue_copy, recording_event};
+use crate::http::twilio::ivr::{arrival, arrival_schema, recording_event};
 use crate::http::twilio::links::TwilioLinks;
 use crate::http::twilio::webhook::{TenantPath, TwilioWebhook};
 use axum::extract::State;
@@ -178,7 +178,8 @@ pub async fn recording(
     };
     let kept = outbound::recording(state.deps(), &hook.tenant, &key, &call_sid, &event).await?;
     if let Some(record) = kept {
-        queue_copy(&state, &record, event.sid().clone()).await?;
+        // A queue that fails answers 5xx, so Twilio tries again.
+        state.copier.queue_copy(&record, event.sid(), false).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
