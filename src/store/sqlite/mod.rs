@@ -12,6 +12,7 @@ mod readers;
 mod reconciled;
 mod rows;
 mod schema;
+mod table_queue;
 mod writer;
 mod writes;
 

@@ -5,6 +5,7 @@
 
 use super::SqliteStore;
 use super::rows::{from_json, to_json};
+use super::table_queue::TableQueue;
 use crate::domain::callback::CallbackRecord;
 use crate::domain::ids::TenantId;
 use crate::domain::notify::endpoint::Endpoint;
@@ -16,12 +17,18 @@ use crate::store::notify::{
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use std::time::Duration;
 
-fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
+/// A delivery that failed is handed back with its delay (the sender counts
+/// its attempts); only one whose sender died with it every time goes dead.
+const NOTIFY_JOBS: TableQueue = TableQueue {
+    table: "notify_jobs",
+    columns: "doc",
+    lease: LEASE,
+    max_receives: MAX_RECEIVES,
+    dead_on_failure: false,
+};
 
 /// Adds the jobs of what `record` (as written) raised, in the write's own
 /// transaction: the outbox. Returns whether it added any.
@@ -246,36 +253,17 @@ impl NotifyQueue for SqliteStore {
         wait: Duration,
         now: Timestamp,
     ) -> Result<Vec<NotifyDelivery>, StoreError> {
-        let received = self.take_due_notifications(max, now).await?;
-        if received.is_empty() && !wait.is_zero() {
-            let at = now.as_millisecond();
-            let next: Option<i64> = self
-                .readers
-                .read(move |conn| {
-                    Ok(conn
-                        .prepare_cached(
-                            "SELECT min(visible_at_ms) FROM notify_jobs WHERE dead = 0",
-                        )?
-                        .query_row([], |row| row.get(0))?)
-                })
+        let received = NOTIFY_JOBS.take_due(self, max, now, delivery).await?;
+        if received.is_empty() {
+            NOTIFY_JOBS
+                .wait_for_more(self, wait, now, &self.notify_sent)
                 .await?;
-            let due_in = next.map_or(wait, |next| {
-                Duration::from_millis(u64::try_from(next.saturating_sub(at)).unwrap_or(0))
-            });
-            let _ = tokio::time::timeout(wait.min(due_in), self.notify_sent.notified()).await;
         }
         Ok(received)
     }
 
     async fn ack(&self, delivery: &NotifyDelivery) -> Result<(), StoreError> {
-        let receipt = delivery.receipt.clone();
-        self.writer
-            .write(move |conn| {
-                conn.prepare_cached("DELETE FROM notify_jobs WHERE receipt = ?1")?
-                    .execute(params![receipt])?;
-                Ok(())
-            })
-            .await
+        NOTIFY_JOBS.ack(self, &delivery.receipt).await
     }
 
     async fn fail(
@@ -284,78 +272,21 @@ impl NotifyQueue for SqliteStore {
         retry_in: Duration,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let receipt = delivery.receipt.clone();
-        let at = now.as_millisecond().saturating_add(ms(retry_in));
-        self.writer
-            .write(move |conn| {
-                conn.prepare_cached(
-                    "UPDATE notify_jobs SET visible_at_ms = ?2, receipt = NULL WHERE receipt = ?1",
-                )?
-                .execute(params![receipt, at])?;
-                Ok(())
-            })
+        NOTIFY_JOBS
+            .fail(self, &delivery.receipt, retry_in, now)
             .await
     }
 
     async fn depth(&self, now: Timestamp) -> Result<Depth, StoreError> {
-        let at = now.as_millisecond();
-        self.readers
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached(
-                        "SELECT
-                           count(*) FILTER (WHERE dead = 0 AND (receipt IS NULL OR visible_at_ms <= ?1)),
-                           count(*) FILTER (WHERE dead = 0 AND receipt IS NOT NULL AND visible_at_ms > ?1),
-                           count(*) FILTER (WHERE dead = 1)
-                         FROM notify_jobs",
-                    )?
-                    .query_row(params![at], |row| {
-                        Ok(Depth {
-                            waiting: row.get(0)?,
-                            in_flight: row.get(1)?,
-                            dead: row.get(2)?,
-                        })
-                    })?)
-            })
-            .await
+        NOTIFY_JOBS.depth(self, now).await
     }
 }
 
-impl SqliteStore {
-    /// Leases up to `max` due jobs; one past its receives (its sender died
-    /// with it every time) goes dead instead.
-    async fn take_due_notifications(
-        &self,
-        max: usize,
-        now: Timestamp,
-    ) -> Result<Vec<NotifyDelivery>, StoreError> {
-        let max = i64::try_from(max).unwrap_or(i64::MAX);
-        let at = now.as_millisecond();
-        let until = at.saturating_add(ms(LEASE));
-        self.writer
-            .write(move |conn| {
-                conn.prepare_cached(
-                    "UPDATE notify_jobs SET dead = 1
-                     WHERE dead = 0 AND visible_at_ms <= ?1 AND receives >= ?2",
-                )?
-                .execute(params![at, MAX_RECEIVES])?;
-                let mut taken = conn.prepare_cached(
-                    "UPDATE notify_jobs SET receives = receives + 1, visible_at_ms = ?2,
-                       receipt = lower(hex(randomblob(16)))
-                     WHERE id IN (SELECT id FROM notify_jobs WHERE dead = 0 AND visible_at_ms <= ?1
-                                  ORDER BY visible_at_ms, id LIMIT ?3)
-                     RETURNING doc, receipt, receives",
-                )?;
-                let rows = taken.query_map(params![at, until, max], |row| {
-                    let doc: String = row.get(0)?;
-                    Ok(NotifyDelivery {
-                        job: NotifyJob::from_json(&doc),
-                        receipt: row.get(1)?,
-                        receives: row.get(2)?,
-                    })
-                })?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .await
-    }
+fn delivery(row: &Row<'_>) -> rusqlite::Result<NotifyDelivery> {
+    let doc: String = row.get(2)?;
+    Ok(NotifyDelivery {
+        job: NotifyJob::from_json(&doc),
+        receipt: row.get(0)?,
+        receives: row.get(1)?,
+    })
 }

@@ -3,6 +3,7 @@
 //! kill. One row per recording; a dead row is the dead-letter queue.
 
 use super::SqliteStore;
+use super::table_queue::TableQueue;
 use crate::domain::ids::{CallbackId, RecordingSid, TenantId};
 use crate::store::StoreError;
 use crate::store::copy_queue::{
@@ -10,12 +11,17 @@ use crate::store::copy_queue::{
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
-use rusqlite::params;
+use rusqlite::{Row, params};
 use std::time::Duration;
 
-fn ms(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
+/// A job past its receives goes dead, also when its last try failed.
+const COPY_JOBS: TableQueue = TableQueue {
+    table: "copy_jobs",
+    columns: "tenant_id, callback_id, recording_sid",
+    lease: LEASE,
+    max_receives: MAX_RECEIVES,
+    dead_on_failure: true,
+};
 
 #[async_trait]
 impl CopyQueue for SqliteStore {
@@ -48,36 +54,17 @@ impl CopyQueue for SqliteStore {
         wait: Duration,
         now: Timestamp,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let received = self.take_due(max, now).await?;
-        if received.is_empty() && !wait.is_zero() {
-            // Until a send, or the next job is due; the caller asks again
-            // with a fresh `now`.
-            let at = now.as_millisecond();
-            let next: Option<i64> = self
-                .readers
-                .read(move |conn| {
-                    Ok(conn
-                        .prepare_cached("SELECT min(visible_at_ms) FROM copy_jobs WHERE dead = 0")?
-                        .query_row([], |row| row.get(0))?)
-                })
+        let received = COPY_JOBS.take_due(self, max, now, delivery).await?;
+        if received.is_empty() {
+            COPY_JOBS
+                .wait_for_more(self, wait, now, &self.copy_sent)
                 .await?;
-            let due_in = next.map_or(wait, |next| {
-                Duration::from_millis(u64::try_from(next.saturating_sub(at)).unwrap_or(0))
-            });
-            let _ = tokio::time::timeout(wait.min(due_in), self.copy_sent.notified()).await;
         }
         Ok(received)
     }
 
     async fn ack(&self, delivery: &Delivery) -> Result<(), StoreError> {
-        let receipt = delivery.receipt.clone();
-        self.writer
-            .write(move |conn| {
-                conn.prepare_cached("DELETE FROM copy_jobs WHERE receipt = ?1")?
-                    .execute(params![receipt])?;
-                Ok(())
-            })
-            .await
+        COPY_JOBS.ack(self, &delivery.receipt).await
     }
 
     async fn fail(
@@ -86,18 +73,7 @@ impl CopyQueue for SqliteStore {
         retry_in: Duration,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let receipt = delivery.receipt.clone();
-        let at = now.as_millisecond().saturating_add(ms(retry_in));
-        self.writer
-            .write(move |conn| {
-                conn.prepare_cached(
-                    "UPDATE copy_jobs SET visible_at_ms = ?2, receipt = NULL, dead = (receives >= ?3)
-                     WHERE receipt = ?1",
-                )?
-                .execute(params![receipt, at, MAX_RECEIVES])?;
-                Ok(())
-            })
-            .await
+        COPY_JOBS.fail(self, &delivery.receipt, retry_in, now).await
     }
 
     async fn redrive(&self, limit: usize, now: Timestamp) -> Result<Redriven, StoreError> {
@@ -144,64 +120,18 @@ impl CopyQueue for SqliteStore {
     }
 
     async fn depth(&self, now: Timestamp) -> Result<Depth, StoreError> {
-        let at = now.as_millisecond();
-        self.readers
-            .read(move |conn| {
-                let counts = conn
-                    .prepare_cached(
-                        "SELECT
-                           count(*) FILTER (WHERE dead = 0 AND (receipt IS NULL OR visible_at_ms <= ?1)),
-                           count(*) FILTER (WHERE dead = 0 AND receipt IS NOT NULL AND visible_at_ms > ?1),
-                           count(*) FILTER (WHERE dead = 1)
-                         FROM copy_jobs",
-                    )?
-                    .query_row(params![at], |row| {
-                        Ok(Depth {
-                            waiting: row.get(0)?,
-                            in_flight: row.get(1)?,
-                            dead: row.get(2)?,
-                        })
-                    })?;
-                Ok(counts)
-            })
-            .await
+        COPY_JOBS.depth(self, now).await
     }
 }
 
-impl SqliteStore {
-    /// Leases up to `max` due jobs; a job past its receives (its worker
-    /// died with it every time) goes dead instead.
-    async fn take_due(&self, max: usize, now: Timestamp) -> Result<Vec<Delivery>, StoreError> {
-        let max = i64::try_from(max).unwrap_or(i64::MAX);
-        let at = now.as_millisecond();
-        let until = at.saturating_add(ms(LEASE));
-        self.writer
-            .write(move |conn| {
-                conn.prepare_cached(
-                    "UPDATE copy_jobs SET dead = 1
-                     WHERE dead = 0 AND visible_at_ms <= ?1 AND receives >= ?2",
-                )?
-                .execute(params![at, MAX_RECEIVES])?;
-                let mut taken = conn.prepare_cached(
-                    "UPDATE copy_jobs SET receives = receives + 1, visible_at_ms = ?2,
-                       receipt = lower(hex(randomblob(16)))
-                     WHERE id IN (SELECT id FROM copy_jobs WHERE dead = 0 AND visible_at_ms <= ?1
-                                  ORDER BY visible_at_ms, id LIMIT ?3)
-                     RETURNING tenant_id, callback_id, recording_sid, receipt, receives",
-                )?;
-                let rows = taken.query_map(params![at, until, max], |row| {
-                    let (tenant, callback, recording): (String, String, String) =
-                        (row.get(0)?, row.get(1)?, row.get(2)?);
-                    Ok(Delivery {
-                        job: job_of(&tenant, &callback, &recording),
-                        receipt: row.get(3)?,
-                        receives: row.get(4)?,
-                    })
-                })?;
-                Ok(rows.collect::<Result<Vec<_>, _>>()?)
-            })
-            .await
-    }
+fn delivery(row: &Row<'_>) -> rusqlite::Result<Delivery> {
+    let (tenant, callback, recording): (String, String, String) =
+        (row.get(2)?, row.get(3)?, row.get(4)?);
+    Ok(Delivery {
+        job: job_of(&tenant, &callback, &recording),
+        receipt: row.get(0)?,
+        receives: row.get(1)?,
+    })
 }
 
 fn job_of(tenant: &str, callback: &str, recording: &str) -> Option<CopyJob> {
