@@ -4,7 +4,7 @@
 // agent's own phone; and correcting the outcome an attempt was logged with.
 import { api, explain } from './api.js';
 import { mine } from './callbacks.js';
-import { h, textArea, toast } from './dom.js';
+import { clearToast, h, textArea, toast } from './dom.js';
 import { label, t } from './i18n.js';
 import { enums } from './schema.js';
 import { isSupervisor, session } from './session.js';
@@ -112,6 +112,8 @@ function correction(r, show) {
  * attempt; `show` draws a record again. Nothing when none of it applies. */
 export function callCard(r, show) {
   live = underWay(r.call);
+  // "Ringing your phone" is over once the call is.
+  if (!live && document.getElementById('toast')?.textContent === t('call_placed')) clearToast();
   const open = r.status === 'pending' || r.status === 'claimed';
   const calling = open && mine(r);
   const fix = correction(r, show);
