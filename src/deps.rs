@@ -3,10 +3,13 @@
 //! backend).
 
 use crate::clock::Clock;
+use crate::domain::audit::{Actor, AuditAction, AuditEntry};
+use crate::domain::ids::TenantId;
 use crate::store::agents::AgentStore;
 use crate::store::audit::AuditStore;
 use crate::store::notify::EndpointStore;
-use crate::store::{RecordingStore, Store};
+use crate::store::{RecordingStore, Store, StoreError};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy)]
 pub struct Deps<'a> {
@@ -18,4 +21,26 @@ pub struct Deps<'a> {
     pub endpoints: &'a dyn EndpointStore,
     /// Millisecond precision, as the stores sort on.
     pub clock: &'a dyn Clock,
+}
+
+impl Deps<'_> {
+    /// Appends the audit entry of `actor`'s change to `subject`, now.
+    pub async fn record_audit(
+        &self,
+        tenant: &TenantId,
+        actor: &Actor,
+        action: AuditAction,
+        subject: &str,
+        counts: BTreeMap<String, u64>,
+    ) -> Result<(), StoreError> {
+        let entry = AuditEntry::new(
+            tenant.clone(),
+            self.clock.now(),
+            actor,
+            action,
+            subject.to_owned(),
+            counts,
+        );
+        self.audit.append_audit(&entry).await
+    }
 }

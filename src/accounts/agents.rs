@@ -1,7 +1,7 @@
 //! A tenant's agents: added, changed, disabled and given a one-time
 //! password by an admin (API) or the operator (CLI).
 
-use super::{AccountError, audit};
+use super::AccountError;
 use crate::deps::Deps;
 use crate::domain::agent::{self, AgentAccount, Role, initial_password};
 use crate::domain::audit::{Actor, AuditAction};
@@ -74,8 +74,7 @@ pub async fn add(
     )?;
     account.phone = new.phone;
     deps.agents.create_agent(&account).await?;
-    audit(
-        deps,
+    deps.record_audit(
         tenant,
         actor,
         AuditAction::AgentAdded,
@@ -151,11 +150,13 @@ pub async fn change(
     let account = deps.agents.update_agent_keeping_an_admin(&account).await?;
     if !named.is_empty() {
         let action = AuditAction::AgentChanged;
-        audit(deps, tenant, actor, action, &account.login, named).await?;
+        deps.record_audit(tenant, actor, action, &account.login, named)
+            .await?;
     }
     if change.disable {
         let action = AuditAction::AgentDisabled;
-        audit(deps, tenant, actor, action, &account.login, BTreeMap::new()).await?;
+        deps.record_audit(tenant, actor, action, &account.login, BTreeMap::new())
+            .await?;
     }
     Ok(account)
 }
@@ -174,7 +175,8 @@ pub async fn reset_password(
     account.reset_password(&password)?;
     let account = deps.agents.update_agent(&account).await?;
     let action = AuditAction::AgentPasswordReset;
-    audit(deps, tenant, actor, action, &account.login, BTreeMap::new()).await?;
+    deps.record_audit(tenant, actor, action, &account.login, BTreeMap::new())
+        .await?;
     Ok(WithPassword {
         account,
         password,

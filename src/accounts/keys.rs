@@ -2,7 +2,7 @@
 //! listed and revoked by an admin (API) or the operator (CLI); and the
 //! caller a key stands for.
 
-use super::{AccountError, audit};
+use super::AccountError;
 use crate::deps::Deps;
 use crate::domain::api_key::{ApiKey, NewApiKey, hash_key, key_name};
 use crate::domain::audit::{Actor, AuditAction};
@@ -27,7 +27,8 @@ pub async fn create(
     let made = ApiKey::generate(tenant.clone(), name, deps.clock.now());
     deps.store.create_api_key(&made.key).await?;
     let action = AuditAction::ApiKeyCreated;
-    audit(deps, tenant, actor, action, &made.key.id, BTreeMap::new()).await?;
+    deps.record_audit(tenant, actor, action, &made.key.id, BTreeMap::new())
+        .await?;
     Ok(made)
 }
 
@@ -48,7 +49,8 @@ pub async fn revoke(
             other => other.into(),
         })?;
     let action = AuditAction::ApiKeyRevoked;
-    audit(deps, tenant, actor, action, &key.id, BTreeMap::new()).await?;
+    deps.record_audit(tenant, actor, action, &key.id, BTreeMap::new())
+        .await?;
     Ok(key)
 }
 

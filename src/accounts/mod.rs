@@ -7,13 +7,9 @@ pub mod agents;
 pub mod keys;
 pub mod sessions;
 
-use crate::deps::Deps;
 use crate::domain::agent::AgentError;
 use crate::domain::api_key::ApiKeyError;
-use crate::domain::audit::{Actor, AuditAction, AuditEntry};
-use crate::domain::ids::TenantId;
 use crate::store::StoreError;
-use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -30,24 +26,4 @@ pub enum AccountError {
     OwnAdmin,
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// Appends the audit entry of a change to `subject`.
-async fn audit(
-    deps: Deps<'_>,
-    tenant: &TenantId,
-    actor: &Actor,
-    action: AuditAction,
-    subject: &str,
-    counts: BTreeMap<String, u64>,
-) -> Result<(), StoreError> {
-    let entry = AuditEntry::new(
-        tenant.clone(),
-        deps.clock.now(),
-        actor,
-        action,
-        subject.to_owned(),
-        counts,
-    );
-    deps.audit.append_audit(&entry).await
 }

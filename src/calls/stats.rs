@@ -4,7 +4,7 @@
 //! records; never the rest of a tenant's history.
 
 use crate::deps::Deps;
-use crate::domain::audit::{Actor, AuditAction, AuditEntry};
+use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::callback::{CallbackRecord, Status};
 use crate::domain::ids::TenantId;
 use crate::domain::stats::{Period, PeriodError, Stats, StatsBuilder};
@@ -133,15 +133,16 @@ pub async fn start_export(
         return Err(StatsError::TooManyRecords { count });
     }
     if whole_numbers {
-        let entry = AuditEntry::new(
-            tenant.clone(),
-            deps.clock.now(),
+        let subject = format!("{}..{}", period.from(), period.to());
+        let counts = BTreeMap::from([("records".to_owned(), count as u64)]);
+        deps.record_audit(
+            tenant,
             actor,
             AuditAction::RecordsExported,
-            format!("{}..{}", period.from(), period.to()),
-            BTreeMap::from([("records".to_owned(), count as u64)]),
-        );
-        deps.audit.append_audit(&entry).await?;
+            &subject,
+            counts,
+        )
+        .await?;
     }
     Ok(count)
 }

@@ -12,7 +12,7 @@ pub mod relay;
 pub mod sender;
 
 use crate::deps::Deps;
-use crate::domain::audit::{Actor, AuditAction, AuditEntry};
+use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::ids::TenantId;
 use crate::domain::notify::EventType;
 use crate::domain::notify::address::Reach;
@@ -55,7 +55,8 @@ pub async fn add(
     let events = u64::try_from(endpoint.events.len()).unwrap_or(u64::MAX);
     let counts = BTreeMap::from([("events".to_owned(), events)]);
     let action = AuditAction::NotificationEndpointAdded;
-    audit(deps, tenant, actor, action, &endpoint.id, counts).await?;
+    deps.record_audit(tenant, actor, action, &endpoint.id, counts)
+        .await?;
     Ok(endpoint)
 }
 
@@ -86,25 +87,7 @@ pub async fn remove(
         .await?
         .ok_or_else(|| NotifyError::NoEndpoint(id.to_owned()))?;
     let action = AuditAction::NotificationEndpointRemoved;
-    audit(deps, tenant, actor, action, id, BTreeMap::new()).await?;
+    deps.record_audit(tenant, actor, action, id, BTreeMap::new())
+        .await?;
     Ok(removed)
-}
-
-async fn audit(
-    deps: Deps<'_>,
-    tenant: &TenantId,
-    actor: &Actor,
-    action: AuditAction,
-    subject: &str,
-    counts: BTreeMap<String, u64>,
-) -> Result<(), StoreError> {
-    let entry = AuditEntry::new(
-        tenant.clone(),
-        deps.clock.now(),
-        actor,
-        action,
-        subject.to_owned(),
-        counts,
-    );
-    deps.audit.append_audit(&entry).await
 }
