@@ -3,15 +3,14 @@
 // scripts/browser-test against `afureko serve` on a seeded store.
 import { chromium } from 'playwright-core';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 
 const BASE = process.env.AFUREKO_URL;
 const SHOTS = process.env.SCREENSHOTS;
 const INITIAL = process.env.INITIAL_PASSWORD;
-const BIN = process.env.AFUREKO_BIN;
-assert.ok(BASE && SHOTS && INITIAL && BIN, 'AFUREKO_URL, SCREENSHOTS, INITIAL_PASSWORD and AFUREKO_BIN are set');
+assert.ok(BASE && SHOTS && INITIAL, 'AFUREKO_URL, SCREENSHOTS and INITIAL_PASSWORD are set');
 mkdirSync(SHOTS, { recursive: true });
 
 // Nothing may leave the machine: no background, update or sync traffic.
@@ -34,6 +33,26 @@ async function step(name, run) {
     console.log(`not ok - ${name}\n${err.stack}`);
     throw err;
   }
+}
+
+/** A new call to the demo tenant, signed as Twilio signs it (the demo
+ * tenant's auth token, the URL serve is reached at); its TwiML. */
+async function incomingCall(from) {
+  const url = `${BASE}/twilio/demo/voice`;
+  const params = {
+    AccountSid: 'AC00000000000000000000000000000000', CallSid: `CA${randomBytes(16).toString('hex')}`,
+    From: from, To: '+81120000000', CallStatus: 'ringing', Direction: 'inbound',
+  };
+  const signed = url + Object.keys(params).sort().map((k) => k + params[k]).join('');
+  const signature = createHmac('sha1', 'demo-auth-token').update(signed).digest('base64');
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+    body: new URLSearchParams(params),
+  });
+  const twiml = await res.text();
+  assert.equal(res.status, 200, twiml);
+  return twiml;
 }
 
 /** Signs in with the initial password, to the forced change. */
@@ -420,10 +439,11 @@ try {
     await ann.goto(`${BASE}/app#/list/pending`);
     await ann.waitForSelector('#count-pending:text("1")');
     assert.match(await ann.title(), /^\(1\) /);
-    // The demo sets its tenant up again: with the seed's window, which
-    // this caller chooses too.
-    execFileSync(BIN, ['demo', '--keep', '--caller-id', '--from', '+819033334444',
-      '--callback-window', '1=00:00-00:15'], { stdio: 'ignore' });
+    // A new caller rings: their record is kept on the caller ID at once.
+    // Through serve, whose notifier works the record's event before any
+    // endpoint exists (a call written by another process would wait for
+    // its next poll, and reach the endpoints the last step adds).
+    await incomingCall('+819033334444');
     // The counts are asked for every 15 s.
     await ann.waitForSelector('#count-pending:text("2")', { timeout: 40000 });
     assert.match(await ann.title(), /^\(2\) /);
@@ -504,15 +524,15 @@ try {
     }, greeting);
     await ada.screenshot({ path: `${SHOTS}/settings-greeting-ja.png`, fullPage: true });
     // Closed now: the first TwiML the next call gets, under the form, is the
-    // new greeting, and the next call (the demo's, on the same store) hears it.
+    // new greeting, and the next call hears it (a withheld number: it keeps
+    // no record until the caller enters one).
     await ada.check('#set-closed_now');
     await ada.click('#settings button[type=submit]');
     await ada.waitForSelector('#next-call-twiml:has-text("ただいま営業時間外です。")');
     assert.match(await ada.textContent('#next-call p'), /から着信があった場合.*理由：営業時間外$/);
     await ada.locator('#next-call').screenshot({ path: `${SHOTS}/settings-next-call-ja.png` });
-    const heard = execFileSync(BIN, ['demo', '--keep', '--caller-id', '--from', '+819077778888',
-      '--callback-window', '1=00:00-00:15'], { encoding: 'utf8' });
-    assert.match(heard, /ただいま営業時間外です。[^\n]*折り返しお電話いたします。/);
+    const heard = await incomingCall('anonymous');
+    assert.match(heard, /<Say [^>]*>ただいま営業時間外です。[^<]*折り返しお電話いたします。<\/Say>/);
     await ada.uncheck('#set-closed_now');
     await ada.click('#settings button[type=submit]');
     await ada.waitForFunction(async () => {
