@@ -111,7 +111,8 @@ impl TableQueue {
             .await
     }
 
-    /// To be tried again after `retry_in`.
+    /// To be tried again after `retry_in`. A row that went dead while its
+    /// worker was late stays dead.
     pub async fn fail(
         self,
         store: &SqliteStore,
@@ -130,7 +131,8 @@ impl TableQueue {
             .writer
             .write(move |conn| {
                 conn.prepare_cached(&format!(
-                    "UPDATE {table} SET visible_at_ms = ?2, receipt = NULL, dead = (receives >= ?3)
+                    "UPDATE {table} SET visible_at_ms = ?2, receipt = NULL,
+                       dead = max(dead, receives >= ?3)
                      WHERE receipt = ?1"
                 ))?
                 .execute(params![receipt, at, dead_at])?;

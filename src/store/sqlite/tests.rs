@@ -296,3 +296,39 @@ async fn a_job_left_unsettled_comes_back_when_its_lease_lapses() {
     store.ack(&first[0]).await.unwrap();
     assert_eq!(store.depth(lapse).await.unwrap().in_flight, 1);
 }
+
+/// A notification job whose sender outlived every lease goes dead, and the
+/// sender's late failure does not bring it back.
+#[tokio::test]
+async fn a_late_failure_leaves_a_dead_notification_dead() {
+    use crate::domain::notify::Outgoing;
+    use crate::store::notify::{LEASE, MAX_RECEIVES, NotifyJob, NotifyQueue};
+    use std::time::Duration;
+    let (_dir, store) = open().await;
+    let start: Timestamp = "2026-11-25T01:00:00Z".parse().unwrap();
+    let job =
+        NotifyJob::of(Outgoing::of_write(&record("acme", 1, "2026-11-25T01:00:00Z")).remove(0));
+    NotifyQueue::send(&store, &[job], start).await.unwrap();
+    let step = jiff::SignedDuration::try_from(LEASE).unwrap() + jiff::SignedDuration::from_secs(1);
+    let mut at = start;
+    let mut last = None;
+    for n in 1..=MAX_RECEIVES {
+        let got = NotifyQueue::receive(&store, 1, Duration::ZERO, at)
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1, "receive {n}");
+        last = got.into_iter().next();
+        at += step;
+    }
+    assert!(
+        NotifyQueue::receive(&store, 1, Duration::ZERO, at)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    NotifyQueue::fail(&store, &last.unwrap(), Duration::ZERO, at)
+        .await
+        .unwrap();
+    let depth = NotifyQueue::depth(&store, at).await.unwrap();
+    assert_eq!((depth.waiting, depth.dead), (0, 1));
+}
