@@ -450,7 +450,24 @@ try {
     await ann.waitForSelector('tr.new');
     assert.equal(await ann.locator('tr.new .digits').innerText(), '090-****-4444');
     assert.equal(await ann.locator('tr.new .badge.new').innerText(), '新着');
+    // Kept on the caller ID before the caller confirmed it.
+    assert.equal(await ann.locator('tr.new .badge.unconfirmed').innerText(), '番号未確認');
     await ann.screenshot({ path: `${SHOTS}/list-new-ja.png`, fullPage: true });
+  });
+  await step('the list\'s filters narrow it and let go again', async () => {
+    const caller = 'tr:has(.digits:text("090-****-4444"))';
+    // It is an overflow call, and nobody's repeat caller.
+    await ann.selectOption('#f-reason', 'after-hours');
+    await ann.waitForSelector(caller, { state: 'detached' });
+    await ann.selectOption('#f-reason', 'overflow');
+    await ann.waitForSelector(caller);
+    await ann.check('#f-repeat');
+    await ann.waitForSelector(caller, { state: 'detached' });
+    await ann.uncheck('#f-repeat');
+    await ann.selectOption('#f-reason', '');
+    await ann.waitForSelector(caller);
+    assert.equal(await ann.inputValue('#f-reason'), '');
+    assert.equal(await ann.isChecked('#f-repeat'), false);
   });
   await step('an admin adds an agent and a password reset signs ann out', async () => {
     const ada = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
