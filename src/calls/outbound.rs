@@ -7,7 +7,7 @@ use crate::calls::intake::{Intake, RecordingEvent};
 use crate::calls::work::{self, WorkError};
 use crate::deps::Deps;
 use crate::domain::agent::AgentAccount;
-use crate::domain::audit::{Actor, AuditAction, AuditEntry};
+use crate::domain::audit::{Actor, AuditAction};
 use crate::domain::callback::{CallbackRecord, RecordingKind};
 use crate::domain::ids::{CallSid, CallbackId};
 use crate::domain::outbound::{self, CallKey, CallRefusal, DialResult, OutboundLinks, TwilioFault};
@@ -158,15 +158,8 @@ async fn audit(
         0 => BTreeMap::new(),
         n => BTreeMap::from([("attempt".to_owned(), n as u64)]),
     };
-    let entry = AuditEntry::new(
-        tenant.id.clone(),
-        deps.clock.now(),
-        actor,
-        action,
-        id.to_string(),
-        counts,
-    );
-    deps.audit.append_audit(&entry).await
+    deps.record_audit(&tenant.id, actor, action, id.as_str(), counts)
+        .await
 }
 
 /// Corrects the outcome of attempt `n` (1 is the first) of the record

@@ -111,15 +111,10 @@ pub async fn update(
     change.apply(&mut tenant.settings)?;
     deps.store.update_tenant(&tenant).await?;
     if named > 0 {
-        let entry = AuditEntry::new(
-            tenant.id.clone(),
-            now,
-            actor,
-            AuditAction::SettingsChanged,
-            tenant.id.to_string(),
-            BTreeMap::from([("settings".to_owned(), named)]),
-        );
-        deps.audit.append_audit(&entry).await?;
+        let counts = BTreeMap::from([("settings".to_owned(), named)]);
+        let action = AuditAction::SettingsChanged;
+        deps.record_audit(&tenant.id, actor, action, tenant.id.as_str(), counts)
+            .await?;
     }
     Ok(tenant)
 }
